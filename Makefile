@@ -1,0 +1,46 @@
+# leadflow: `make demo` and `make test` work from a fresh clone (Python 3.11+, Node 20+).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export TZ := UTC
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: install demo test synth lint layers bench clean
+
+install: $(STAMP) node_modules/.installed
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/leadflow demo
+
+test: install lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+layers: $(STAMP)
+	$(BIN)/python -m infra.layers
+
+synth: install layers
+	npx cdk synth -q
+
+bench: $(STAMP)
+	$(BIN)/python -m leadflow.bench
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out build out .pytest_cache .mypy_cache .ruff_cache

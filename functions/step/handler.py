@@ -1,0 +1,19 @@
+"""One touch of a cadence, invoked by the state machine's Task states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from leadflow.models import TouchRequest
+from leadflow.observability import logger, metrics
+from leadflow.touches import run_touch
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = run_touch(TouchRequest.model_validate(event))
+    metrics.add_metric(name=f"Touch_{result.outcome}", unit="Count", value=1)
+    return result.model_dump()

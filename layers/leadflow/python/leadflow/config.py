@@ -1,0 +1,31 @@
+"""Runtime configuration, parsed once per cold start from the environment CDK sets."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, Json
+
+from leadflow.cadence import DEFAULT_CADENCE_DIR
+
+
+class Settings(BaseModel):
+    table_name: str = Field(alias="TABLE_NAME")
+    # JSON map cadence name -> state machine ARN (intake starts executions).
+    state_machine_arns: Json[dict[str, str]] = Field("{}", alias="STATE_MACHINE_ARNS", validate_default=True)
+    default_cadence: str = Field("inbound-demo-request", alias="DEFAULT_CADENCE")
+    sender: str = Field("Leadflow <hello@example.com>", alias="SENDER")
+    configuration_set: str | None = Field(None, alias="SES_CONFIGURATION_SET")
+    hmac_secret_arn: str = Field(alias="HMAC_SECRET_ARN")
+    inbound_bucket: str | None = Field(None, alias="INBOUND_BUCKET")
+    rep_alerts_topic_arn: str | None = Field(None, alias="REP_ALERTS_TOPIC_ARN")
+    cadence_dir: Path = Field(DEFAULT_CADENCE_DIR, alias="CADENCE_DIR")
+    template_dir: Path = Field(DEFAULT_CADENCE_DIR.parent / "templates", alias="TEMPLATE_DIR")
+
+
+@cache
+def settings() -> Settings:
+    """Settings from the environment; cached, call `settings.cache_clear()` after changing it."""
+    return Settings.model_validate(dict(os.environ))

@@ -1,0 +1,34 @@
+"""Step Functions adapter: start and stop a lead's enrollment execution."""
+
+from __future__ import annotations
+
+import json
+
+from botocore.exceptions import ClientError
+
+from leadflow import aws
+from leadflow.models import Enrollment
+
+
+def execution_input(enrollment: Enrollment) -> dict[str, object]:
+    """Ids only: no address, name or anything derived from them (the console shows this)."""
+    return {"lead_id": enrollment.lead_id, "cadence": enrollment.cadence, "enrollment": enrollment.number}
+
+
+def start(state_machine_arn: str, enrollment: Enrollment) -> str:
+    """Start the enrollment's execution. Idempotent: same name and same input return the same execution."""
+    response = aws.client("stepfunctions").start_execution(
+        stateMachineArn=state_machine_arn,
+        name=enrollment.execution_name,
+        input=json.dumps(execution_input(enrollment), sort_keys=True),
+    )
+    return str(response["executionArn"])
+
+
+def stop(execution_arn: str, cause: str) -> None:
+    """Stop a running execution; one that already ended is left as it is."""
+    try:
+        aws.client("stepfunctions").stop_execution(executionArn=execution_arn, error="LeadStopped", cause=cause)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ExecutionAlreadyStopped"):
+            raise

@@ -1,0 +1,387 @@
+"""The local runtime: every resource on moto, the real state machines, a simulated clock.
+
+    with Sandbox(start="2026-11-23T09:00:00Z") as sb:
+        sb.post("/leads", json={"email": "ada@example.com"})
+        sb.advance_to("2026-12-15T00:00:00Z")
+        sb.outbox()
+
+Resources come from the same definitions CDK deploys (table spec, ASL builder);
+Lambda tasks and the events SNS or S3 would deliver go to our handlers in-process.
+Time stands still until a test or the demo moves it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+from leadflow import aws, clock, keys, store
+from leadflow.asl import build_definition
+from leadflow.cadence import DEFAULT_CADENCE_DIR, load_cadences
+from leadflow.config import settings
+from leadflow.local import events
+from leadflow.local.events import ACCOUNT_ID, REGION
+from leadflow.table import create_table_kwargs
+
+REPO_ROOT = DEFAULT_CADENCE_DIR.parent
+FUNCTIONS = ("intake", "step", "inbound")
+SENDER = "Alex Rivera <alex@mail.leadflow.example>"
+REPLY_DOMAIN = "reply.leadflow.example"
+
+
+def function_name(function: str) -> str:
+    return f"leadflow-{function}"
+
+
+def function_arn(function: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name(function)}"
+
+
+@dataclass
+class LambdaContext:
+    """What the Lambda runtime passes as `context`, enough for Powertools."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class SandboxResponse:
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.status_code: int = int(result["statusCode"])
+        headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers.setdefault(name, ", ".join(values))
+        self.headers: dict[str, str] = headers
+        self.text: str = result.get("body") or ""
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    def __repr__(self) -> str:
+        return f"<SandboxResponse {self.status_code} {self.text[:80]!r}>"
+
+
+class Sandbox:
+    """Context manager running leadflow on moto with a discrete simulated clock."""
+
+    def __init__(
+        self,
+        start: str = "2026-11-23T09:00:00Z",
+        *,
+        cadence_dir: Path | None = None,
+        template_dir: Path | None = None,
+        environment: dict[str, str] | None = None,
+    ) -> None:
+        self.start = clock.parse_iso(start)
+        self.cadence_dir = cadence_dir or DEFAULT_CADENCE_DIR
+        self.template_dir = template_dir or REPO_ROOT / "templates"
+        self.extra_environment = environment or {}
+        self._undo: list[Callable[[], None]] = []
+        self._saved_environment: dict[str, str | None] = {}
+        self.handlers: dict[str, ModuleType] = {}
+        self.state_machine_arns: dict[str, str] = {}
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def __enter__(self) -> Sandbox:
+        from moto import mock_aws
+
+        from leadflow.local.simclock import SimClock, cache_boto_clients, route_lambda
+
+        try:
+            self._set_environment(
+                {
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_SESSION_TOKEN": "testing",
+                    "AWS_DEFAULT_REGION": REGION,
+                    "AWS_REGION": REGION,
+                    "TZ": "UTC",
+                    "POWERTOOLS_SERVICE_NAME": "leadflow",
+                    "POWERTOOLS_METRICS_NAMESPACE": "leadflow",
+                    "POWERTOOLS_METRICS_DISABLED": "true",
+                    "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                }
+            )
+            time.tzset()
+            mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+            mock.start()
+            self._undo.append(mock.stop)
+            aws.reset()
+            self.clock = SimClock(self.start)
+            self.clock.install()
+            self._undo.append(self.clock.uninstall)
+            clock.set_source(self.clock.now)
+            self._undo.append(lambda: clock.set_source(None))
+            self._undo.append(cache_boto_clients())
+            self._create_resources()
+            self._load_handlers()
+            registry = {function_name(name): module.lambda_handler for name, module in self.handlers.items()}
+            self._undo.append(route_lambda(registry, LambdaContext))
+        except BaseException:
+            self._teardown()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._teardown()
+
+    def _teardown(self) -> None:
+        try:
+            self._stop_running_executions()
+        finally:
+            while self._undo:
+                undo = self._undo.pop()
+                try:
+                    undo()
+                except Exception:  # noqa: BLE001 - keep tearing down
+                    pass
+            self._restore_environment()
+            aws.reset()
+            keys.hmac_key.cache_clear()
+            settings.cache_clear()
+            load_cadences.cache_clear()
+
+    def _set_environment(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_environment.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        settings.cache_clear()
+
+    def _restore_environment(self) -> None:
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()
+
+    def _create_resources(self) -> None:
+        secret_arn = aws.client("secretsmanager").create_secret(
+            Name="leadflow/hmac", SecretString=uuid.uuid4().hex + uuid.uuid4().hex
+        )["ARN"]
+        table_name = "leadflow"
+        aws.client("dynamodb").create_table(**create_table_kwargs(table_name))
+        ses = aws.client("sesv2")
+        ses.create_email_identity(EmailIdentity=SENDER.rpartition("@")[2].rstrip(">"))
+        ses.create_configuration_set(ConfigurationSetName="leadflow")
+        self.inbound_bucket = "leadflow-inbound"
+        aws.client("s3").create_bucket(Bucket=self.inbound_bucket)
+        sns = aws.client("sns")
+        self.inbound_topic_arn = sns.create_topic(Name="leadflow-inbound-mail")["TopicArn"]
+        self.rep_alerts_topic_arn = sns.create_topic(Name="leadflow-rep-alerts")["TopicArn"]
+        sfn = aws.client("stepfunctions")
+        role = f"arn:aws:iam::{ACCOUNT_ID}:role/leadflow-state-machine"
+        for name, cadence in load_cadences(self.cadence_dir).items():
+            definition = build_definition(cadence, function_arn("step"))
+            self.state_machine_arns[name] = sfn.create_state_machine(
+                name=f"leadflow-{name}", definition=json.dumps(definition, ensure_ascii=False), roleArn=role, type="STANDARD"
+            )["stateMachineArn"]
+        self._set_environment(
+            {
+                "TABLE_NAME": table_name,
+                "STATE_MACHINE_ARNS": json.dumps(self.state_machine_arns),
+                "SENDER": SENDER,
+                "SES_CONFIGURATION_SET": "leadflow",
+                "HMAC_SECRET_ARN": secret_arn,
+                "INBOUND_BUCKET": self.inbound_bucket,
+                "REP_ALERTS_TOPIC_ARN": self.rep_alerts_topic_arn,
+                "CADENCE_DIR": str(self.cadence_dir),
+                "TEMPLATE_DIR": str(self.template_dir),
+                **self.extra_environment,
+            }
+        )
+        keys.hmac_key.cache_clear()
+        load_cadences.cache_clear()
+
+    def _load_handlers(self) -> None:
+        if str(REPO_ROOT) not in sys.path:
+            sys.path.insert(0, str(REPO_ROOT))
+        for name in FUNCTIONS:
+            self.handlers[name] = importlib.import_module(f"functions.{name}.handler")
+
+    def _stop_running_executions(self) -> None:
+        if not self.state_machine_arns:
+            return
+        sfn = aws.client("stepfunctions")
+        for arn in self.state_machine_arns.values():
+            for execution in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
+                sfn.stop_execution(executionArn=execution["executionArn"], cause="sandbox closed")
+        self.clock.settle()
+
+    # -- time --------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    def advance_to(self, moment: str | datetime) -> None:
+        self.clock.advance_to(clock.parse_iso(moment) if isinstance(moment, str) else moment)
+
+    # -- calls -------------------------------------------------------------
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """Invoke one of our functions as Lambda would, then let everything it started settle."""
+        result = self.handlers[function].lambda_handler(event, LambdaContext(function_name(function)))
+        self.clock.settle()
+        return result
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,  # noqa: A002 - mirrors requests' keyword
+        data: dict[str, str] | str | bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SandboxResponse:
+        """Call the HTTP API as API Gateway would and return once everything it started settled."""
+        sent_headers = dict(headers or {})
+        body: str | bytes | None = None
+        if json is not None:
+            body = _json_dumps(json)
+            sent_headers.setdefault("Content-Type", "application/json")
+        elif isinstance(data, dict):
+            body = urlencode(data)
+            sent_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif data is not None:
+            body = data
+        event = events.api_gateway_event(method, path, body=body, headers=sent_headers, at=self.now())
+        return SandboxResponse(self.invoke("intake", event))
+
+    def post(self, path: str, **kwargs: Any) -> SandboxResponse:
+        return self.request("POST", path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> SandboxResponse:
+        return self.request("GET", path, **kwargs)
+
+    def deliver_email(self, raw: bytes) -> Any:
+        """Deliver inbound mail as SES receiving does: raw message to S3, receipt notification via SNS."""
+        key = f"inbound/{uuid.uuid4().hex}"
+        aws.client("s3").put_object(Bucket=self.inbound_bucket, Key=key, Body=raw)
+        notification = events.ses_receipt_notification(
+            raw,
+            bucket=self.inbound_bucket,
+            key=key,
+            topic_arn=self.inbound_topic_arn,
+            recipients=[f"reply@{REPLY_DOMAIN}"],
+            at=self.now(),
+        )
+        envelope = events.sns_envelope(
+            self.inbound_topic_arn,
+            events.dumps(notification),
+            at=self.now(),
+            subject="Amazon SES Email Receipt Notification",
+        )
+        return self.invoke("inbound", envelope)
+
+    # -- inspection --------------------------------------------------------
+
+    def lead(self, lead_id: str) -> dict[str, Any] | None:
+        lead = store.get_lead(lead_id)
+        if lead is None:
+            return None
+        enrollments = store.enrollments(lead_id)
+        return {
+            **lead.model_dump(mode="json"),
+            "cadence": enrollments[-1].cadence if enrollments else None,
+            "enrollments_detail": [enrollment.model_dump(mode="json") for enrollment in enrollments],
+            "touches": [touch.model_dump(mode="json") for touch in store.touches(lead_id)],
+        }
+
+    def find_lead(self, email: str) -> dict[str, Any] | None:
+        lead_id = store.lead_id_for_email(keys.email_key(email))
+        return self.lead(lead_id) if lead_id else None
+
+    def executions(self, lead_id: str) -> list[dict[str, Any]]:
+        sfn = aws.client("stepfunctions")
+        found = []
+        for arn in self.state_machine_arns.values():
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+                found.extend(e for e in page["executions"] if e["name"].startswith(f"{lead_id}-"))
+        found.sort(key=lambda execution: (int(execution["name"].rpartition("-")[2]), execution["startDate"]))
+        return [self._describe_execution(execution["executionArn"]) for execution in found]
+
+    def execution(self, lead_id: str) -> dict[str, Any] | None:
+        executions = self.executions(lead_id)
+        return executions[-1] if executions else None
+
+    def _describe_execution(self, execution_arn: str) -> dict[str, Any]:
+        sfn = aws.client("stepfunctions")
+        described = sfn.describe_execution(executionArn=execution_arn)
+        history: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            history.extend(page["events"])
+        entered = [event for event in history if event["type"].endswith("StateEntered")]
+        return {
+            "arn": execution_arn,
+            "name": described["name"],
+            "status": described["status"],
+            "input": json.loads(described["input"]),
+            "transitions": len(entered),
+            "states": [event["stateEnteredEventDetails"]["name"] for event in entered],
+        }
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every message sent through SES, oldest first, with the touch it belongs to."""
+        from moto.ses.models import ses_backends
+
+        sent = []
+        for message in ses_backends[ACCOUNT_ID][REGION].sent_messages:
+            raw = getattr(message, "raw_data", None)
+            if raw is None:
+                continue
+            parsed = message_from_bytes(raw.encode(), policy=policy.default)
+            owner = store.message_owner(message.id) or {}
+            sent.append(_outbox_entry(message.id, parsed, message.destinations, owner))
+        return sent
+
+
+def _outbox_entry(
+    message_id: str, parsed: Any, destinations: list[str], owner: dict[str, Any]
+) -> dict[str, Any]:
+    assert isinstance(parsed, EmailMessage)
+    text_part = parsed.get_body(preferencelist=("plain",))
+    html_part = parsed.get_body(preferencelist=("html",))
+    return {
+        "channel": "email",
+        "message_id": message_id,
+        "to": destinations[0] if len(destinations) == 1 else destinations,
+        "subject": str(parsed.get("Subject", "")),
+        "text": text_part.get_content() if text_part else "",
+        "html": html_part.get_content() if html_part else "",
+        "headers": {name: str(value) for name, value in parsed.items()},
+        "lead_id": owner.get("lead_id"),
+        "enrollment": int(owner["enrollment"]) if "enrollment" in owner else None,
+        "touch": int(owner["touch"]) if "touch" in owner else None,
+        "at": clock.iso(parsedate_to_datetime(str(parsed["Date"]))),
+    }
+
+
+def _json_dumps(document: Any) -> str:
+    return json.dumps(document)

@@ -1,0 +1,29 @@
+"""Stop a lead: record why, stop every running enrollment, and abort their executions."""
+
+from __future__ import annotations
+
+from leadflow import clock, executions, store
+from leadflow.models import ContactStatus, Enrollment, RunStatus, StopReason
+from leadflow.observability import logger
+
+
+def stop_lead(lead_id: str, status: ContactStatus, reason: StopReason) -> list[Enrollment]:
+    """Set the contact status and stop all running enrollments; returns the ones this call stopped.
+
+    The stop is written on the enrollment item before StopExecution is called, so
+    a step that wakes in between finds it and sends nothing.
+    """
+    now = clock.now()
+    store.set_contact_status(lead_id, status, reason.value, now)
+    stopped = []
+    for enrollment in store.enrollments(lead_id):
+        if enrollment.run_status is not RunStatus.RUNNING:
+            continue
+        result = store.stop_enrollment(lead_id, enrollment.number, reason, now)
+        if result is None:
+            continue
+        stopped.append(result)
+        if result.execution_arn:
+            executions.stop(result.execution_arn, cause=reason.value)
+    logger.info("lead stopped", extra={"lead_id": lead_id, "reason": reason.value, "stopped": len(stopped)})
+    return stopped

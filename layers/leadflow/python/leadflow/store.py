@@ -1,0 +1,284 @@
+"""DynamoDB adapter: the only module that reads or writes the table.
+
+Claims and stops are conditional writes on the enrollment item, so DynamoDB
+orders them: once a stop is recorded no later claim can succeed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from leadflow import aws
+from leadflow.clock import iso
+from leadflow.config import settings
+from leadflow.models import CONTACTABLE, ContactStatus, Enrollment, Lead, RunStatus, StopReason, Touch
+from leadflow.table import BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
+
+
+class ClaimRejected(Exception):
+    """The touch may not be sent: already claimed, enrollment not running, or lead not contactable."""
+
+
+def _table() -> Any:
+    return aws.table(settings().table_name)
+
+
+def lead_pk(lead_id: str) -> str:
+    return f"LEAD#{lead_id}"
+
+
+def enrollment_sk(number: int) -> str:
+    return f"ENROLLMENT#{number:03d}"
+
+
+def touch_sk(enrollment: int, touch: int) -> str:
+    return f"TOUCH#{enrollment:03d}#{touch:02d}"
+
+
+def _serialize(model: Any) -> dict[str, Any]:
+    return {key: value for key, value in model.model_dump(mode="json").items() if value is not None}
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    code = error.response["Error"]["Code"]
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons", [])
+        return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+    return False
+
+
+def create_lead(lead: Lead, email_key: str, enrollment: Enrollment) -> bool:
+    """Write the email index, the lead and its first enrollment atomically.
+
+    Returns False, writing nothing, when the address is already known.
+    """
+    table_name = settings().table_name
+    items = [
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": {PARTITION_KEY: f"EMAIL#{email_key}", SORT_KEY: "EMAIL", "lead_id": lead.id},
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            }
+        },
+        {"Put": {"TableName": table_name, "Item": {PARTITION_KEY: lead_pk(lead.id), SORT_KEY: "LEAD", **_serialize(lead)}}},
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": {
+                    PARTITION_KEY: lead_pk(lead.id),
+                    SORT_KEY: enrollment_sk(enrollment.number),
+                    **_serialize(enrollment),
+                },
+            }
+        },
+    ]
+    try:
+        aws.client("dynamodb").transact_write_items(TransactItems=_to_low_level(items))
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def _to_low_level(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Transactions go through the low-level client: serialize resource-style values."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    converted = []
+    for entry in items:
+        ((operation, spec),) = entry.items()
+        spec = dict(spec)
+        for field in ("Item", "Key", "ExpressionAttributeValues"):
+            if field in spec:
+                spec[field] = {name: serializer.serialize(value) for name, value in spec[field].items()}
+        converted.append({operation: spec})
+    return converted
+
+
+def lead_id_for_email(email_key: str) -> str | None:
+    item = _table().get_item(Key={PARTITION_KEY: f"EMAIL#{email_key}", SORT_KEY: "EMAIL"}).get("Item")
+    return str(item["lead_id"]) if item else None
+
+
+def get_lead(lead_id: str) -> Lead | None:
+    item = _table().get_item(Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"}).get("Item")
+    return Lead.model_validate(item) if item else None
+
+
+def get_enrollment(lead_id: str, number: int) -> Enrollment | None:
+    item = _table().get_item(Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)}).get("Item")
+    return Enrollment.model_validate(item) if item else None
+
+
+def _query_prefix(lead_id: str, prefix: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key(PARTITION_KEY).eq(lead_pk(lead_id)) & Key(SORT_KEY).begins_with(prefix),
+        "ConsistentRead": True,
+    }
+    while True:
+        page = _table().query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def enrollments(lead_id: str) -> list[Enrollment]:
+    return [Enrollment.model_validate(item) for item in _query_prefix(lead_id, "ENROLLMENT#")]
+
+
+def touches(lead_id: str) -> list[Touch]:
+    return [Touch.model_validate(item) for item in _query_prefix(lead_id, "TOUCH#")]
+
+
+def set_execution_arn(lead_id: str, number: int, execution_arn: str) -> None:
+    _table().update_item(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+        UpdateExpression="SET execution_arn = :arn",
+        ExpressionAttributeValues={":arn": execution_arn},
+    )
+
+
+def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> None:
+    """Claim touch `touch` of enrollment `number` in one transaction with the lead check.
+
+    The enrollment update requires: the touch not yet claimed, the enrollment
+    running; the condition check requires the lead to be contactable. Raises
+    ClaimRejected when any of them fails.
+    """
+    table_name = settings().table_name
+    contactable = sorted(status.value for status in CONTACTABLE)
+    items = [
+        {
+            "ConditionCheck": {
+                "TableName": table_name,
+                "Key": {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+                "ConditionExpression": "#status IN (" + ", ".join(f":s{i}" for i in range(len(contactable))) + ")",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {f":s{i}": value for i, value in enumerate(contactable)},
+            }
+        },
+        {
+            "Update": {
+                "TableName": table_name,
+                "Key": {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+                "UpdateExpression": "SET last_touch = :touch, claimed_at = :at",
+                "ConditionExpression": "run_status = :running AND last_touch < :touch",
+                "ExpressionAttributeValues": {":touch": touch, ":at": iso(at), ":running": RunStatus.RUNNING.value},
+            }
+        },
+    ]
+    try:
+        aws.client("dynamodb").transact_write_items(TransactItems=_to_low_level(items))
+    except ClientError as error:
+        if _is_condition_failure(error):
+            raise ClaimRejected(f"touch {touch} of enrollment {number} not claimable") from error
+        raise
+
+
+def record_touch(touch: Touch, complete: bool) -> None:
+    """Store the sent touch, its message index entry, and complete the enrollment after the last touch."""
+    sent_at = iso(touch.sent_at)
+    table = _table()
+    table.put_item(
+        Item={
+            PARTITION_KEY: lead_pk(touch.lead_id),
+            SORT_KEY: touch_sk(touch.enrollment, touch.number),
+            BY_DAY_PARTITION_KEY: f"DAY#{sent_at[:10]}",
+            BY_DAY_SORT_KEY: f"{sent_at}#{touch.lead_id}",
+            "kind": "touch",
+            **_serialize(touch),
+        }
+    )
+    if touch.message_id:
+        table.put_item(
+            Item={
+                PARTITION_KEY: f"MSG#{touch.message_id}",
+                SORT_KEY: "MSG",
+                "lead_id": touch.lead_id,
+                "enrollment": touch.enrollment,
+                "touch": touch.number,
+            }
+        )
+    if complete:
+        try:
+            table.update_item(
+                Key={PARTITION_KEY: lead_pk(touch.lead_id), SORT_KEY: enrollment_sk(touch.enrollment)},
+                UpdateExpression="SET run_status = :completed, completed_at = :at",
+                ConditionExpression="run_status = :running",
+                ExpressionAttributeValues={
+                    ":completed": RunStatus.COMPLETED.value,
+                    ":running": RunStatus.RUNNING.value,
+                    ":at": sent_at,
+                },
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+
+
+def stop_enrollment(lead_id: str, number: int, reason: StopReason, at: datetime) -> Enrollment | None:
+    """Stop a running enrollment; returns it as stopped, or None if it was not running.
+
+    The same item the claim conditions on, so a claim after this write fails.
+    `stopped_after_touch` records the last touch claimed before the stop.
+    """
+    try:
+        result = _table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET run_status = :stopped, stop_reason = :reason, stopped_at = :at, "
+            "stopped_after_touch = last_touch",
+            ConditionExpression="run_status = :running",
+            ExpressionAttributeValues={
+                ":stopped": RunStatus.STOPPED.value,
+                ":running": RunStatus.RUNNING.value,
+                ":reason": reason.value,
+                ":at": iso(at),
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return None
+        raise
+    return Enrollment.model_validate(result["Attributes"])
+
+
+def set_contact_status(lead_id: str, status: ContactStatus, reason: str, at: datetime) -> None:
+    """Record the lead's contact status. Opt-outs and bounces are final: nothing overwrites them."""
+    final = [ContactStatus.OPTED_OUT.value, ContactStatus.BOUNCED.value]
+    try:
+        _table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+            UpdateExpression="SET #status = :status, status_reason = :reason, status_at = :at",
+            ConditionExpression="attribute_exists(#pk) AND NOT #status IN (:f0, :f1)",
+            ExpressionAttributeNames={"#status": "status", "#pk": PARTITION_KEY},
+            ExpressionAttributeValues={
+                ":status": status.value,
+                ":reason": reason,
+                ":at": iso(at),
+                ":f0": final[0],
+                ":f1": final[1],
+            },
+        )
+    except ClientError as error:
+        if not _is_condition_failure(error):
+            raise
+
+
+def message_owner(message_id: str) -> dict[str, Any] | None:
+    """The lead, enrollment and touch an SES message id belongs to."""
+    item = _table().get_item(Key={PARTITION_KEY: f"MSG#{message_id}", SORT_KEY: "MSG"}).get("Item")
+    return dict(item) if item else None
+

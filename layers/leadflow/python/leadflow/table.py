@@ -1,0 +1,47 @@
+"""The DynamoDB table's key schema: one definition for CDK and for the local Sandbox.
+
+Single-table design, items keyed by `pk`/`sk`:
+- lead:        pk=LEAD#<id>      sk=LEAD
+- enrollment:  pk=LEAD#<id>      sk=ENROLLMENT#<nnn>
+- touch:       pk=LEAD#<id>      sk=TOUCH#<nnn>#<tt>  (gsi1: DAY#<yyyy-mm-dd> / <iso time>#<lead id>)
+- email index: pk=EMAIL#<hmac>   sk=EMAIL             (the address itself is never a key)
+- message:     pk=MSG#<ses id>   sk=MSG               (SES Message-ID -> lead, enrollment, touch)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+# Time-bucketed index for the weekly report: query a day's events without a Scan.
+BY_DAY_INDEX = "by_day"
+BY_DAY_PARTITION_KEY = "gsi1pk"
+BY_DAY_SORT_KEY = "gsi1sk"
+TTL_ATTRIBUTE = "expires_at"
+
+
+def create_table_kwargs(table_name: str) -> dict[str, Any]:
+    """boto3 `create_table` arguments matching the CDK construct (used by the Sandbox)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in (PARTITION_KEY, SORT_KEY, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY)
+        ],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": BY_DAY_INDEX,
+                "KeySchema": [
+                    {"AttributeName": BY_DAY_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": BY_DAY_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }

@@ -1,0 +1,67 @@
+"""Run one touch of an enrollment: claim, render, send, record."""
+
+from __future__ import annotations
+
+from leadflow import asl, clock, mail, store
+from leadflow.cadence import load_cadences
+from leadflow.config import settings
+from leadflow.models import CONTACTABLE, RunStatus, Touch, TouchRequest, TouchResult
+from leadflow.observability import logger
+from leadflow.render import render_touch
+
+
+class EnrollmentStopped(Exception):
+    """The enrollment no longer runs or the lead may not be contacted; the state machine ends quietly."""
+
+
+assert EnrollmentStopped.__name__ == asl.ENROLLMENT_STOPPED
+
+
+def run_touch(request: TouchRequest) -> TouchResult:
+    config = settings()
+    cadence = load_cadences(config.cadence_dir)[request.cadence]
+    enrollment = store.get_enrollment(request.lead_id, request.enrollment)
+    lead = store.get_lead(request.lead_id)
+    if enrollment is None or lead is None:
+        raise LookupError(f"no enrollment {request.enrollment} for lead {request.lead_id}")
+    last = request.touch == len(cadence.touches)
+    next_at = None if last else clock.iso(enrollment.schedule[request.touch])
+    now = clock.now()
+    try:
+        store.claim_touch(lead.id, enrollment.number, request.touch, now)
+    except store.ClaimRejected:
+        current = store.get_enrollment(request.lead_id, request.enrollment)
+        current_lead = store.get_lead(request.lead_id)
+        if (
+            current is None
+            or current.run_status is not RunStatus.RUNNING
+            or current_lead is None
+            or current_lead.status not in CONTACTABLE
+        ):
+            raise EnrollmentStopped(f"enrollment {request.enrollment} of {request.lead_id} stopped") from None
+        # Claimed by an earlier attempt of this task: never send twice.
+        logger.warning("touch already claimed", extra={"lead_id": lead.id, "touch": request.touch})
+        return TouchResult(next_at=next_at, outcome="already_claimed")
+
+    touch = cadence.touch(request.touch)
+    context = {"lead": lead.model_dump(), "sender": {"name": mail.parseaddr_name(config.sender)}}
+    rendered = render_touch(cadence.name, touch.name, context)
+    message = mail.build_message(
+        sender=config.sender, to=lead.email, subject=rendered.subject, text=rendered.text, html=rendered.html
+    )
+    message_id = mail.send(message, tags={"cadence": cadence.name, "touch": str(request.touch)})
+    store.record_touch(
+        Touch(
+            lead_id=lead.id,
+            enrollment=enrollment.number,
+            number=request.touch,
+            cadence=cadence.name,
+            channel=touch.channel.value,
+            template=f"{cadence.name}/{touch.name}",
+            sent_at=now,
+            message_id=message_id,
+        ),
+        complete=last,
+    )
+    logger.info("touch sent", extra={"lead_id": lead.id, "touch": request.touch, "channel": touch.channel.value})
+    return TouchResult(next_at=next_at, outcome="sent")
