@@ -46,7 +46,12 @@ def _task(cadence: Cadence, number: int, step_function_arn: str) -> dict[str, An
             },
         },
         "Retry": [
-            {"ErrorEquals": TRANSIENT_LAMBDA_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2.0}
+            {
+                "ErrorEquals": TRANSIENT_LAMBDA_ERRORS,
+                "IntervalSeconds": 2,
+                "MaxAttempts": 6,
+                "BackoffRate": 2.0,
+            }
         ],
         "Catch": [{"ErrorEquals": [ENROLLMENT_STOPPED], "ResultPath": None, "Next": STOPPED_STATE}],
     }

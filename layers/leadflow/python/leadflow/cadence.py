@@ -27,7 +27,9 @@ class Touch(BaseModel):
 
     day: int = Field(ge=1, le=365, description="Playbook day: 1 is the day the lead arrives.")
     channel: Channel
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=30, description="Short label, e.g. value-add.")
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=30, description="Short label, e.g. value-add."
+    )
 
 
 class Cadence(BaseModel):
@@ -41,7 +43,9 @@ class Cadence(BaseModel):
     def _days_in_order(self) -> Cadence:
         for number, (before, after) in enumerate(zip(self.touches, self.touches[1:], strict=False), start=2):
             if after.day < before.day:
-                raise ValueError(f"touch {number}: day {after.day} comes before day {before.day} of touch {number - 1}")
+                raise ValueError(
+                    f"touch {number}: day {after.day} comes before day {before.day} of touch {number - 1}"
+                )
         return self
 
     def touch(self, number: int) -> Touch:

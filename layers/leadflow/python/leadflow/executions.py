@@ -28,7 +28,9 @@ def start(state_machine_arn: str, enrollment: Enrollment) -> str:
 def stop(execution_arn: str, cause: str) -> None:
     """Stop a running execution; one that already ended is left as it is."""
     try:
-        aws.client("stepfunctions").stop_execution(executionArn=execution_arn, error="LeadStopped", cause=cause)
+        aws.client("stepfunctions").stop_execution(
+            executionArn=execution_arn, error="LeadStopped", cause=cause
+        )
     except ClientError as error:
         if error.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ExecutionAlreadyStopped"):
             raise

@@ -16,8 +16,8 @@ from leadflow.observability import logger
 
 class S3Action(BaseModel):
     type: Literal["S3"]
-    bucketName: str  # noqa: N815 - SES field names
-    objectKey: str  # noqa: N815
+    bucketName: str
+    objectKey: str
 
 
 class Receipt(BaseModel):
@@ -27,7 +27,7 @@ class Receipt(BaseModel):
 class ReceiptNotification(BaseModel):
     """The SES receipt notification (the SNS message body) for an S3 action."""
 
-    notificationType: Literal["Received"]  # noqa: N815
+    notificationType: Literal["Received"]
     receipt: Receipt
 
 

@@ -7,4 +7,4 @@ Tracer would import the X-Ray SDK on every cold start, which intake cannot affor
 from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
-metrics = Metrics()
+metrics = Metrics(namespace="leadflow")

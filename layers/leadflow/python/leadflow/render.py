@@ -1,8 +1,9 @@
 """Render a touch's message from its Jinja2 template.
 
 One template file per touch, `templates/<cadence>/<touch name>.j2`, rendered
-once per part with `part` set to "subject", "text" or "html". The environment is sandboxed with StrictUndefined,
-so a template can neither reach Python internals nor print a missing field.
+once per part with `part` set to "subject", "text" or "html". The environment
+is sandboxed with StrictUndefined, so a template can neither reach Python
+internals nor print a missing field.
 """
 
 from __future__ import annotations

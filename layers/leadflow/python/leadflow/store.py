@@ -68,7 +68,12 @@ def create_lead(lead: Lead, email_key: str, enrollment: Enrollment) -> bool:
                 "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
             }
         },
-        {"Put": {"TableName": table_name, "Item": {PARTITION_KEY: lead_pk(lead.id), SORT_KEY: "LEAD", **_serialize(lead)}}},
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": {PARTITION_KEY: lead_pk(lead.id), SORT_KEY: "LEAD", **_serialize(lead)},
+            }
+        },
         {
             "Put": {
                 "TableName": table_name,
@@ -116,7 +121,9 @@ def get_lead(lead_id: str) -> Lead | None:
 
 
 def get_enrollment(lead_id: str, number: int) -> Enrollment | None:
-    item = _table().get_item(Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)}).get("Item")
+    item = (
+        _table().get_item(Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)}).get("Item")
+    )
     return Enrollment.model_validate(item) if item else None
 
 
@@ -164,7 +171,9 @@ def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> None:
             "ConditionCheck": {
                 "TableName": table_name,
                 "Key": {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
-                "ConditionExpression": "#status IN (" + ", ".join(f":s{i}" for i in range(len(contactable))) + ")",
+                "ConditionExpression": "#status IN ("
+                + ", ".join(f":s{i}" for i in range(len(contactable)))
+                + ")",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {f":s{i}": value for i, value in enumerate(contactable)},
             }
@@ -175,7 +184,11 @@ def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> None:
                 "Key": {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
                 "UpdateExpression": "SET last_touch = :touch, claimed_at = :at",
                 "ConditionExpression": "run_status = :running AND last_touch < :touch",
-                "ExpressionAttributeValues": {":touch": touch, ":at": iso(at), ":running": RunStatus.RUNNING.value},
+                "ExpressionAttributeValues": {
+                    ":touch": touch,
+                    ":at": iso(at),
+                    ":running": RunStatus.RUNNING.value,
+                },
             }
         },
     ]
@@ -281,4 +294,3 @@ def message_owner(message_id: str) -> dict[str, Any] | None:
     """The lead, enrollment and touch an SES message id belongs to."""
     item = _table().get_item(Key={PARTITION_KEY: f"MSG#{message_id}", SORT_KEY: "MSG"}).get("Item")
     return dict(item) if item else None
-

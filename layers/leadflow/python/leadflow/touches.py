@@ -63,5 +63,7 @@ def run_touch(request: TouchRequest) -> TouchResult:
         ),
         complete=last,
     )
-    logger.info("touch sent", extra={"lead_id": lead.id, "touch": request.touch, "channel": touch.channel.value})
+    logger.info(
+        "touch sent", extra={"lead_id": lead.id, "touch": request.touch, "channel": touch.channel.value}
+    )
     return TouchResult(next_at=next_at, outcome="sent")

@@ -11,7 +11,8 @@ import json
 import uuid
 from datetime import datetime
 from email import message_from_bytes, policy
-from email.utils import getaddresses
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -147,3 +148,25 @@ def ses_receipt_notification(
 
 def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
+
+
+def reply_email(
+    sender: str,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    at: datetime,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A plain human reply as a mail client sends it (raw MIME)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(at)
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@mail.example.net>"
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message.as_bytes()

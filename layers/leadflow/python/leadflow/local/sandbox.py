@@ -12,6 +12,7 @@ Time stands still until a test or the demo moves it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -35,6 +36,7 @@ from leadflow.cadence import DEFAULT_CADENCE_DIR, load_cadences
 from leadflow.config import settings
 from leadflow.local import events
 from leadflow.local.events import ACCOUNT_ID, REGION
+from leadflow.observability import logger, metrics
 from leadflow.table import create_table_kwargs
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
@@ -123,12 +125,14 @@ class Sandbox:
                     "TZ": "UTC",
                     "POWERTOOLS_SERVICE_NAME": "leadflow",
                     "POWERTOOLS_METRICS_NAMESPACE": "leadflow",
-                    "POWERTOOLS_METRICS_DISABLED": "true",
                     "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
                 }
             )
             time.tzset()
-            mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+            logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
+            mock = mock_aws(
+                config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+            )
             mock.start()
             self._undo.append(mock.stop)
             aws.reset()
@@ -138,6 +142,7 @@ class Sandbox:
             clock.set_source(self.clock.now)
             self._undo.append(lambda: clock.set_source(None))
             self._undo.append(cache_boto_clients())
+            self._undo.append(self._capture_metrics())
             self._create_resources()
             self._load_handlers()
             registry = {function_name(name): module.lambda_handler for name, module in self.handlers.items()}
@@ -156,15 +161,30 @@ class Sandbox:
         finally:
             while self._undo:
                 undo = self._undo.pop()
-                try:
+                with contextlib.suppress(Exception):  # keep tearing down
                     undo()
-                except Exception:  # noqa: BLE001 - keep tearing down
-                    pass
             self._restore_environment()
             aws.reset()
             keys.hmac_key.cache_clear()
             settings.cache_clear()
             load_cadences.cache_clear()
+
+    def _capture_metrics(self) -> Callable[[], None]:
+        """Keep each invocation's EMF metrics in `self.emitted_metrics` instead of printing them."""
+        provider = metrics.provider
+        self.emitted_metrics: list[dict[str, Any]] = []
+
+        def capture(raise_on_empty_metrics: bool = False) -> None:
+            if provider.metric_set:
+                self.emitted_metrics.append(dict(provider.serialize_metric_set()))
+                provider.clear_metrics()
+
+        provider.flush_metrics = capture  # type: ignore[method-assign]
+        return lambda: vars(provider).pop("flush_metrics", None)
+
+    def metric_total(self, name: str) -> float:
+        """Sum of a metric's values over every invocation so far."""
+        return sum(sum(document.get(name, [])) for document in self.emitted_metrics)
 
     def _set_environment(self, values: dict[str, str]) -> None:
         for name, value in values.items():
@@ -196,10 +216,14 @@ class Sandbox:
         self.rep_alerts_topic_arn = sns.create_topic(Name="leadflow-rep-alerts")["TopicArn"]
         sfn = aws.client("stepfunctions")
         role = f"arn:aws:iam::{ACCOUNT_ID}:role/leadflow-state-machine"
-        for name, cadence in load_cadences(self.cadence_dir).items():
+        self.cadences = load_cadences(self.cadence_dir)
+        for name, cadence in self.cadences.items():
             definition = build_definition(cadence, function_arn("step"))
             self.state_machine_arns[name] = sfn.create_state_machine(
-                name=f"leadflow-{name}", definition=json.dumps(definition, ensure_ascii=False), roleArn=role, type="STANDARD"
+                name=f"leadflow-{name}",
+                definition=json.dumps(definition, ensure_ascii=False),
+                roleArn=role,
+                type="STANDARD",
             )["stateMachineArn"]
         self._set_environment(
             {
@@ -217,6 +241,7 @@ class Sandbox:
         )
         keys.hmac_key.cache_clear()
         load_cadences.cache_clear()
+        self.default_cadence = settings().default_cadence
 
     def _load_handlers(self) -> None:
         if str(REPO_ROOT) not in sys.path:
@@ -256,7 +281,7 @@ class Sandbox:
         self,
         method: str,
         path: str,
-        json: Any = None,  # noqa: A002 - mirrors requests' keyword
+        json: Any = None,
         data: dict[str, str] | str | bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> SandboxResponse:
@@ -320,7 +345,7 @@ class Sandbox:
 
     def executions(self, lead_id: str) -> list[dict[str, Any]]:
         sfn = aws.client("stepfunctions")
-        found = []
+        found: list[dict[str, Any]] = []
         for arn in self.state_machine_arns.values():
             for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
                 found.extend(e for e in page["executions"] if e["name"].startswith(f"{lead_id}-"))
@@ -347,6 +372,23 @@ class Sandbox:
             "states": [event["stateEnteredEventDetails"]["name"] for event in entered],
         }
 
+    def summary(self) -> dict[str, int]:
+        """Counts over everything stored: leads, touches, and how enrollments ended (local use only)."""
+        items: list[dict[str, Any]] = []
+        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=settings().table_name):
+            items.extend(page["Items"])
+        kinds = [item["sk"]["S"].partition("#")[0] for item in items]
+        statuses = [item["status"]["S"] for item in items if item["sk"]["S"] == "LEAD"]
+        runs = [item["run_status"]["S"] for item in items if item["sk"]["S"].startswith("ENROLLMENT#")]
+        return {
+            "enrolled": kinds.count("ENROLLMENT"),
+            "touches sent": kinds.count("TOUCH"),
+            "replied": statuses.count("replied"),
+            "stopped": runs.count("stopped"),
+            "completed": runs.count("completed"),
+            "still running": runs.count("running"),
+        }
+
     def outbox(self) -> list[dict[str, Any]]:
         """Every message sent through SES, oldest first, with the touch it belongs to."""
         from moto.ses.models import ses_backends
@@ -371,7 +413,7 @@ def _outbox_entry(
     return {
         "channel": "email",
         "message_id": message_id,
-        "to": destinations[0] if len(destinations) == 1 else destinations,
+        "to": str(parsed.get("To", "")) or ", ".join(destinations),
         "subject": str(parsed.get("Subject", "")),
         "text": text_part.get_content() if text_part else "",
         "html": html_part.get_content() if html_part else "",

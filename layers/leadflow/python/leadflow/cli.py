@@ -1,0 +1,44 @@
+"""The `leadflow` command: run the engine locally on the Sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="leadflow", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run synthetic leads through the cadence on the local Sandbox")
+    demo.add_argument("--leads", type=int, default=50, help="number of synthetic leads (default 50)")
+    demo.add_argument("--days", type=int, default=5, help="spread arrivals over this many days (default 5)")
+    demo.add_argument("--reply-share", type=float, default=0.3, help="share of leads who reply (default 0.3)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo.add_argument("--start", default="2026-11-23T09:00:00Z", help="simulated start time (UTC)")
+
+    serve = commands.add_parser("serve", help="expose the Sandbox's HTTP API on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--start", default=None, help="simulated start time (default: now)")
+    serve.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="simulated seconds per real second (0: only POST /_sandbox/clock)",
+    )
+
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from leadflow.local.demo import run_demo
+
+        return run_demo(
+            leads=args.leads, days=args.days, reply_share=args.reply_share, seed=args.seed, start=args.start
+        )
+    from leadflow.local.serve import serve_forever
+
+    return serve_forever(port=args.port, start=args.start, speed=args.speed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

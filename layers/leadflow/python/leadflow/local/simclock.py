@@ -1,0 +1,354 @@
+"""A discrete simulated clock for moto's Step Functions interpreter.
+
+moto 5.2 runs real state machines, but its Wait states are real sleeps measured against the
+process's local time. `SimClock` replaces them: a Wait parks its execution on the clock with an
+absolute simulated target, and `advance_to` releases parked executions one target at a time, in
+time order, waiting after each group until every execution is parked again or finished. Tasks
+therefore run at exact simulated times, deterministically and without sleeping.
+
+Bookkeeping: the clock counts *active* executions (started, neither parked in a Wait nor
+finished). An execution is counted in the thread that starts it, before moto's worker thread
+exists, and a parked execution is re-counted by whoever releases it, under the clock's lock, so
+that `settle()` never returns while an execution is between two states.
+
+What stays on wall time: execution history timestamps, `$$.Execution.StartTime`, TimeoutSeconds
+and HeartbeatSeconds. Waits inside Parallel/Map branches are not supported (the count is per
+execution); such a Wait fails its execution with a clear error instead of mistiming.
+
+`route_lambda` runs our own Python handlers for Lambda invocations, and `cache_boto_clients`
+reuses the boto3 clients moto builds for every task.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from moto.core.exceptions import JsonRESTError
+
+__all__ = ["SimClock", "cache_boto_clients", "route_lambda"]
+
+_install_lock = threading.Lock()
+_current: SimClock | None = None
+
+
+@dataclass(order=True)
+class _Waiter:
+    target: datetime
+    seq: int
+    env: Any = field(compare=False)
+    released: threading.Event = field(compare=False, default_factory=threading.Event)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"SimClock needs timezone-aware datetimes, got naive {moment!r}")
+    return moment.astimezone(UTC)
+
+
+class SimClock:
+    """Simulated UTC time that moves only when advanced; moto's Wait states park on it."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = _as_utc(start)
+        self._cond = threading.Condition(threading.Lock())
+        self._active = 0
+        self._waiters: list[_Waiter] = []  # heap ordered by (target, seq)
+        self._seq = itertools.count()
+        self._undo: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------------ time
+    def now(self) -> datetime:
+        """Current simulated time (timezone-aware UTC)."""
+        return self._now
+
+    def parked(self) -> int:
+        """Number of executions parked in a Wait state."""
+        with self._cond:
+            return len(self._waiters)
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Block until no execution is active (each one parked in a Wait or finished)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._active == 0, timeout=timeout):
+                raise TimeoutError(
+                    f"SimClock.settle: {self._active} execution(s) still active after {timeout} s"
+                )
+
+    def advance_to(self, moment: datetime) -> None:
+        """Run every parked execution whose Wait ends at or before `moment`, in time order."""
+        moment = _as_utc(moment)
+        self.settle()
+        while True:
+            with self._cond:
+                if not self._waiters or self._waiters[0].target > moment:
+                    self._now = max(self._now, moment)
+                    return
+                target = self._waiters[0].target
+                self._now = max(self._now, target)
+                while self._waiters and self._waiters[0].target == target:
+                    self._release(heapq.heappop(self._waiters))
+            self.settle()
+
+    def advance(self, seconds: float) -> None:
+        """Advance simulated time by `seconds`."""
+        self.advance_to(self._now + timedelta(seconds=seconds))
+
+    # ----------------------------------------------------- moto interaction
+    def _release(self, waiter: _Waiter) -> None:
+        # Caller holds self._cond: the released execution is counted before it can run.
+        self._active += 1
+        waiter.released.set()
+
+    def _count_start(self) -> None:
+        with self._cond:
+            self._active += 1
+
+    def _count_end(self) -> None:
+        with self._cond:
+            self._active -= 1
+            if self._active == 0:
+                self._cond.notify_all()
+
+    def _park(self, env: Any, target: datetime) -> None:
+        """Block the calling execution thread until the clock reaches `target` or env stops."""
+        if getattr(env, "_simclock", None) is not self:
+            raise RuntimeError(
+                "SimClock: a Wait state ran outside an execution counted by this clock "
+                "(a Wait inside a Parallel/Map branch, or an execution started before install())"
+            )
+        with self._cond:
+            if target <= self._now or not env.is_running():
+                return
+            waiter = _Waiter(target=target, seq=next(self._seq), env=env)
+            heapq.heappush(self._waiters, waiter)
+            self._active -= 1
+            if self._active == 0:
+                self._cond.notify_all()
+        waiter.released.wait()
+
+    def _wake_stopped(self) -> None:
+        """Release parked waiters whose execution is no longer running (stopped, failed...)."""
+        with self._cond:
+            stopped = [w for w in self._waiters if not w.env.is_running()]
+            if not stopped:
+                return
+            self._waiters = [w for w in self._waiters if w.env.is_running()]
+            heapq.heapify(self._waiters)
+            for waiter in stopped:
+                self._release(waiter)
+
+    # ------------------------------------------------------------- patches
+    def install(self) -> None:
+        """Patch moto so that Wait states park on this clock (idempotent)."""
+        global _current
+        with _install_lock:
+            if _current is self:
+                return
+            if _current is not None:
+                raise RuntimeError("another SimClock is installed; uninstall it first")
+            self._undo = _apply_patches(self)
+            _current = self
+
+    def uninstall(self) -> None:
+        """Restore every attribute install() patched. Stop running executions first."""
+        global _current
+        with _install_lock:
+            if _current is not self:
+                return
+            for undo in reversed(self._undo):
+                undo()
+            self._undo = []
+            _current = None
+
+
+def _patch(owner: Any, name: str, replacement: Any) -> Callable[[], None]:
+    had_own = name in vars(owner)
+    original = vars(owner).get(name)
+    setattr(owner, name, replacement)
+
+    def undo() -> None:
+        if had_own:
+            setattr(owner, name, original)
+        else:
+            delattr(owner, name)
+
+    return undo
+
+
+def _apply_patches(clock: SimClock) -> list[Callable[[], None]]:
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    orig_start = ExecutionWorker.start
+    orig_logic = ExecutionWorker._execution_logic
+    orig_environment = ExecutionWorker._get_evaluation_environment
+
+    def start(self: Any) -> None:
+        clock._count_start()
+        self._simclock = clock
+        try:
+            orig_start(self)
+        except BaseException:
+            self._simclock = None
+            clock._count_end()
+            raise
+
+    def execution_logic(self: Any) -> None:
+        owner: SimClock | None = getattr(self, "_simclock", None)
+        if owner is None:  # SyncExecutionWorker runs the logic in the caller's thread.
+            owner = clock
+            owner._count_start()
+        self._simclock = owner
+        try:
+            orig_logic(self)
+        finally:
+            owner._count_end()
+
+    def evaluation_environment(self: Any) -> Any:
+        # Tag the top-level environment: branch frames (Parallel/Map) are separate objects.
+        env: Any = orig_environment(self)
+        env._simclock = getattr(self, "_simclock", None)
+        return env
+
+    def wait_eval_body(self: Any, env: Any) -> None:
+        if isinstance(self, Timestamp):
+            self.string.eval(env=env)
+            text = env.stack.pop()
+            parsed = self._from_timestamp_string(text) if isinstance(text, str) else None
+            if parsed is None:
+                raise FailureEventException(self._create_failure_event(env, str(text)))
+            target = parsed.replace(tzinfo=UTC)
+        else:
+            target = clock.now() + timedelta(seconds=self._get_wait_seconds(env=env))
+        clock._park(env, target)
+
+    undo = [
+        _patch(ExecutionWorker, "start", start),
+        _patch(ExecutionWorker, "_execution_logic", execution_logic),
+        _patch(ExecutionWorker, "_get_evaluation_environment", evaluation_environment),
+        _patch(WaitFunction, "_eval_body", wait_eval_body),
+    ]
+    for name in ("set_stop", "set_error", "set_timed_out", "set_ended"):
+        undo.append(_patch(Environment, name, _waking(getattr(Environment, name), clock)))
+    return undo
+
+
+def _waking(original: Callable[..., None], clock: SimClock) -> Callable[..., None]:
+    """Wrap an Environment state setter so a parked Wait of a stopped execution returns."""
+
+    @functools.wraps(original)
+    def waking(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        clock._wake_stopped()
+
+    return waking
+
+
+# ---------------------------------------------------------------- Lambda routing
+class _UnknownHandler(JsonRESTError):
+    code = 404
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(
+            "ResourceNotFoundException",
+            f"route_lambda: no handler registered for function {name!r} (registered: {known})",
+        )
+
+
+def _function_name(function_name: str) -> str:
+    """`name`, `name:qualifier`, partial or full ARN → bare function name."""
+    if ":function:" in function_name or function_name.startswith("function:"):
+        function_name = function_name.split("function:", 1)[1]
+    return function_name.rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def route_lambda(
+    registry: Mapping[str, Callable[[dict[str, Any], Any], Any]],
+    context_factory: Callable[[str], Any],
+) -> Callable[[], None]:
+    """Serve moto Lambda invocations with our handlers; returns an undo callable."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(
+        self: Any,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> bytes:
+        name = _function_name(function_name)
+        handler = registry.get(name)
+        if handler is None:
+            raise _UnknownHandler(name, sorted(registry))
+        if isinstance(body, bytes | bytearray):
+            body = body.decode("utf-8")
+        event = json.loads(body) if body else {}
+        try:
+            result = handler(event, context_factory(name))
+        except Exception as exc:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
+        return json.dumps(result).encode()
+
+    return _patch(LambdaSimpleBackend, "invoke", invoke)
+
+
+# ------------------------------------------------------------------ client cache
+def cache_boto_clients() -> Callable[[], None]:
+    """Reuse the boto3 clients moto's interpreter builds for each task; returns undo."""
+    import sys
+
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    cache: dict[tuple[str, str, bool, str], Any] = {}
+    lock = threading.Lock()
+
+    def cached_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto's factory ignores the credentials; the endpoint depends on in-process vs server mode.
+        key = (region, service, bool(botocore_stubber.enabled), str(moto_server_port()))
+        with lock:
+            client = cache.get(key)
+            if client is None:
+                client = cache[key] = original(
+                    region=region, service=service, state_credentials=state_credentials
+                )
+            return client
+
+    prefix = "moto.stepfunctions.parser."
+    modules = [lambda_eval_utils, boto_client]
+    modules += [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith(prefix) and module not in modules
+    ]
+    undo = [
+        _patch(module, "boto_client_for", cached_boto_client_for)
+        for module in modules
+        if getattr(module, "boto_client_for", None) is original
+    ]
+
+    def restore() -> None:
+        for step in reversed(undo):
+            step()
+
+    return restore

@@ -1,0 +1,81 @@
+"""The claim and the stop are conditional writes on one item: DynamoDB orders them.
+
+Both orders are driven deterministically by hooking the step between its steps.
+"""
+
+import pytest
+
+from leadflow import clock, mail, stops, store
+from leadflow.models import ContactStatus, StopReason
+
+
+def _post(sb, email):
+    sb.post("/leads", json={"email": email})
+    return sb.find_lead(email)["id"]
+
+
+def test_stop_recorded_before_the_claim_means_the_touch_is_never_sent(sb, monkeypatch):
+    lead_id = _post(sb, "stop.first@example.com")
+    original_claim = store.claim_touch
+
+    def stop_then_claim(lead, number, touch, at):
+        # The reply lands after the step woke up but before its claim.
+        store.stop_enrollment(lead, number, StopReason.REPLY, clock.now())
+        original_claim(lead, number, touch, at)
+
+    monkeypatch.setattr(store, "claim_touch", stop_then_claim)
+    sb.advance_to("2026-11-24T09:00:00Z")
+
+    assert [message["touch"] for message in sb.outbox()] == [1]
+    execution = sb.execution(lead_id)
+    # The step raised EnrollmentStopped and the state machine ended in its Stopped state.
+    assert execution["status"] == "SUCCEEDED"
+    assert execution["states"][-1].startswith("Stopped")
+    monkeypatch.undo()
+    sb.advance(30 * 86400)
+    assert len(sb.outbox()) == 1
+
+
+def test_claim_recorded_before_the_stop_may_still_go_out_but_nothing_after(sb, monkeypatch):
+    lead_id = _post(sb, "claim.first@example.com")
+    original_send = mail.send
+    stopped = []
+
+    def stop_then_send(message, tags):
+        if not stopped:
+            # The reply lands between the claim and the SES call of touch 2.
+            stopped.extend(stops.stop_lead(lead_id, ContactStatus.REPLIED, StopReason.REPLY))
+        return original_send(message, tags)
+
+    monkeypatch.setattr(mail, "send", stop_then_send)
+    sb.advance_to("2026-11-24T09:00:00Z")
+
+    assert [message["touch"] for message in sb.outbox()] == [1, 2]
+    assert stopped[0].stopped_after_touch == 2
+    sb.advance(30 * 86400)
+    assert [message["touch"] for message in sb.outbox()] == [1, 2]
+    assert sb.execution(lead_id)["status"] == "ABORTED"
+
+
+def test_a_claim_after_a_stop_is_rejected_by_dynamodb(sb):
+    lead_id = _post(sb, "direct@example.com")
+    assert store.stop_enrollment(lead_id, 1, StopReason.REPLY, clock.now()) is not None
+
+    with pytest.raises(store.ClaimRejected):
+        store.claim_touch(lead_id, 1, 2, clock.now())
+    # A second stop finds nothing running.
+    assert store.stop_enrollment(lead_id, 1, StopReason.REPLY, clock.now()) is None
+
+
+def test_the_same_touch_cannot_be_claimed_twice(sb):
+    lead_id = _post(sb, "twice@example.com")
+    store.claim_touch(lead_id, 1, 2, clock.now())
+    with pytest.raises(store.ClaimRejected):
+        store.claim_touch(lead_id, 1, 2, clock.now())
+
+
+def test_an_opted_out_lead_is_not_contactable_even_while_the_enrollment_runs(sb):
+    lead_id = _post(sb, "optout@example.com")
+    store.set_contact_status(lead_id, ContactStatus.OPTED_OUT, "unsubscribe", clock.now())
+    with pytest.raises(store.ClaimRejected):
+        store.claim_touch(lead_id, 1, 2, clock.now())
