@@ -1,0 +1,104 @@
+"""`leadflow serve`: the Sandbox's HTTP API on 127.0.0.1, for curl or a browser.
+
+Everything under /_sandbox/ belongs to the local runtime, not to the product API:
+    GET  /_sandbox/clock                    the simulated time
+    POST /_sandbox/clock {"advance": 86400} move the clock by seconds (or {"to": "2026-12-01T09:00:00Z"})
+    GET  /_sandbox/outbox                   messages sent so far
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+from leadflow.clock import iso
+from leadflow.local.sandbox import Sandbox
+
+CONTROL_PREFIX = "/_sandbox/"
+
+
+def serve_forever(*, port: int, start: str | None, speed: float) -> int:
+    start = start or iso(datetime.now(UTC))
+    with Sandbox(start=start) as sb:
+        server = make_server(sb, port, speed)
+        print(f"leadflow sandbox on http://127.0.0.1:{server.server_port}  (simulated time {iso(sb.now())})")
+        base = f"http://127.0.0.1:{server.server_port}"
+        post = """-H 'Content-Type: application/json' -d '{"email":"ada@example.com"}'"""
+        print(f"  curl -X POST {base}/leads {post}")
+        print(f"""  curl -X POST {base}/_sandbox/clock -d '{{"advance": 86400}}'""")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    return 0
+
+
+def make_server(sb: Sandbox, port: int, speed: float = 0.0) -> HTTPServer:
+    """An HTTP server over the Sandbox; one lock serializes requests and clock ticks."""
+    lock = threading.Lock()
+    server = HTTPServer(("127.0.0.1", port), _handler_class(sb, lock))
+    if speed > 0:
+        threading.Thread(target=_tick, args=(sb, lock, speed), daemon=True).start()
+    return server
+
+
+def _tick(sb: Sandbox, lock: threading.Lock, speed: float) -> None:
+    while True:
+        time.sleep(1.0)
+        with lock:
+            sb.advance(speed)
+
+
+def _handler_class(sb: Sandbox, lock: threading.Lock) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _respond(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, document: Any) -> None:
+            self._respond(
+                status, json.dumps(document, indent=2).encode(), {"Content-Type": "application/json"}
+            )
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            with lock:
+                if self.path.startswith(CONTROL_PREFIX):
+                    self._control(body)
+                    return
+                headers = {name: value for name, value in self.headers.items()}
+                response = sb.request(self.command, self.path, data=body, headers=headers)
+            self._respond(response.status_code, response.text.encode(), response.headers)
+
+        def _control(self, body: bytes | None) -> None:
+            route = self.path[len(CONTROL_PREFIX) :].split("?")[0]
+            if route == "clock" and self.command == "POST":
+                request = json.loads(body or b"{}")
+                if "to" in request:
+                    sb.advance_to(request["to"])
+                else:
+                    sb.advance(float(request.get("advance", 0)))
+            if route == "clock":
+                self._json(200, {"now": iso(sb.now())})
+            elif route == "outbox":
+                self._json(200, sb.outbox())
+            else:
+                self._json(404, {"message": f"unknown sandbox route {route!r}"})
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            print(f"  {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")
+
+    return Handler
