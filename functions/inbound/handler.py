@@ -15,7 +15,9 @@ from leadflow.observability import logger, metrics
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    outcomes = [handle_notification(str(record.Sns.Message)) for record in parse(event, model=SnsModel).Records]
+    outcomes = [
+        handle_notification(str(record.Sns.Message)) for record in parse(event, model=SnsModel).Records
+    ]
     for outcome in outcomes:
         metrics.add_metric(name=f"Inbound_{outcome}", unit="Count", value=1)
     return {"outcomes": outcomes}

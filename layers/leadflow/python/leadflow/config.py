@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, Json
 
 from leadflow.cadence import DEFAULT_CADENCE_DIR
+from leadflow.operator_config import OperatorConfig, load_operator_config
 
 
 class Settings(BaseModel):
@@ -23,6 +24,12 @@ class Settings(BaseModel):
     rep_alerts_topic_arn: str | None = Field(None, alias="REP_ALERTS_TOPIC_ARN")
     cadence_dir: Path = Field(DEFAULT_CADENCE_DIR, alias="CADENCE_DIR")
     template_dir: Path = Field(DEFAULT_CADENCE_DIR.parent / "templates", alias="TEMPLATE_DIR")
+    # Operator configuration: company identity, reps (config/leadflow.yaml; /opt/config in Lambda).
+    config_file: Path = Field(DEFAULT_CADENCE_DIR.parent / "config" / "leadflow.yaml", alias="CONFIG_FILE")
+
+
+def operator_config() -> OperatorConfig:
+    return load_operator_config(settings().config_file)
 
 
 @cache
