@@ -28,7 +28,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="simulated seconds per real second (0: only POST /_sandbox/clock)",
     )
 
+    schema = commands.add_parser("schema", help="print the cadence files' JSON Schema")
+    schema.add_argument("--write", action="store_true", help="write it to cadences/cadence.schema.json")
+
     args = parser.parse_args(argv)
+    if args.command == "schema":
+        from leadflow.cadence import DEFAULT_CADENCE_DIR, SCHEMA_FILE, json_schema_text
+
+        if args.write:
+            (DEFAULT_CADENCE_DIR / SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
+        else:
+            sys.stdout.write(json_schema_text())
+        return 0
     if args.command == "demo":
         from leadflow.local.demo import run_demo
 

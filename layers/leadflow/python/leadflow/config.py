@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, Json
 
-from leadflow.cadence import DEFAULT_CADENCE_DIR
+from leadflow.cadence import DEFAULT_CADENCE_DIR, Cadence, load_cadences
 from leadflow.operator_config import OperatorConfig, load_operator_config
 
 
@@ -26,6 +26,12 @@ class Settings(BaseModel):
     template_dir: Path = Field(DEFAULT_CADENCE_DIR.parent / "templates", alias="TEMPLATE_DIR")
     # Operator configuration: company identity, reps (config/leadflow.yaml; /opt/config in Lambda).
     config_file: Path = Field(DEFAULT_CADENCE_DIR.parent / "config" / "leadflow.yaml", alias="CONFIG_FILE")
+
+
+def cadences() -> dict[str, Cadence]:
+    """The deployed cadences, by name, with their templates checked (cached per directory)."""
+    config = settings()
+    return load_cadences(config.cadence_dir, config.template_dir)
 
 
 def operator_config() -> OperatorConfig:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from leadflow import clock, executions, keys, store
-from leadflow.cadence import load_cadences
-from leadflow.config import settings
+from leadflow.config import cadences, settings
 from leadflow.models import Enrollment, Lead, LeadSubmission, RunStatus
 from leadflow.observability import logger
 from leadflow.schedule import plan
@@ -21,9 +20,8 @@ def accept(submission: LeadSubmission) -> str:
     A known address starts nothing new, except resuming an enrollment whose
     execution never started (a crash between the write and the start): no lead is lost.
     """
-    config = settings()
     now = clock.now()
-    cadence = load_cadences(config.cadence_dir)[route(submission)]
+    cadence = cadences()[route(submission)]
     lead = Lead(
         id=keys.new_lead_id(),
         email=keys.normalize_email(submission.email),

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from leadflow import asl, clock, mail, store
-from leadflow.cadence import load_cadences
-from leadflow.config import settings
+from leadflow.config import cadences, settings
 from leadflow.models import CONTACTABLE, RunStatus, Touch, TouchRequest, TouchResult
 from leadflow.observability import logger
 from leadflow.render import render_touch
@@ -19,7 +18,7 @@ assert EnrollmentStopped.__name__ == asl.ENROLLMENT_STOPPED
 
 def run_touch(request: TouchRequest) -> TouchResult:
     config = settings()
-    cadence = load_cadences(config.cadence_dir)[request.cadence]
+    cadence = cadences()[request.cadence]
     enrollment = store.get_enrollment(request.lead_id, request.enrollment)
     lead = store.get_lead(request.lead_id)
     if enrollment is None or lead is None:
@@ -45,7 +44,8 @@ def run_touch(request: TouchRequest) -> TouchResult:
 
     touch = cadence.touch(request.touch)
     context = {"lead": lead.model_dump(), "sender": {"name": mail.parseaddr_name(config.sender)}}
-    rendered = render_touch(cadence.name, touch.name, context)
+    template_cadence, _, template_name = cadence.template(request.touch).partition("/")
+    rendered = render_touch(template_cadence, template_name, context)
     message = mail.build_message(
         sender=config.sender, to=lead.email, subject=rendered.subject, text=rendered.text, html=rendered.html
     )
@@ -57,7 +57,7 @@ def run_touch(request: TouchRequest) -> TouchResult:
             number=request.touch,
             cadence=cadence.name,
             channel=touch.channel.value,
-            template=f"{cadence.name}/{touch.name}",
+            template=cadence.template(request.touch),
             sent_at=now,
             message_id=message_id,
         ),

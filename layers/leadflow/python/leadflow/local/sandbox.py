@@ -216,7 +216,7 @@ class Sandbox:
         self.rep_alerts_topic_arn = sns.create_topic(Name="leadflow-rep-alerts")["TopicArn"]
         sfn = aws.client("stepfunctions")
         role = f"arn:aws:iam::{ACCOUNT_ID}:role/leadflow-state-machine"
-        self.cadences = load_cadences(self.cadence_dir)
+        self.cadences = load_cadences(self.cadence_dir, self.template_dir)
         for name, cadence in self.cadences.items():
             definition = build_definition(cadence, function_arn("step"))
             self.state_machine_arns[name] = sfn.create_state_machine(
