@@ -20,7 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-DEFAULT_CADENCE_DIR = Path(__file__).resolve().parents[4] / "cadences"
+# The repository root in a checkout (layers/leadflow/python/leadflow/); in Lambda the layer
+# puts the package at /opt/python and cadences at /opt/cadences.
+_PACKAGE_PARENTS = Path(__file__).resolve().parents
+PROJECT_ROOT = _PACKAGE_PARENTS[4] if len(_PACKAGE_PARENTS) > 4 else Path("/opt")
+DEFAULT_CADENCE_DIR = PROJECT_ROOT / "cadences"
 SCHEMA_FILE = "cadence.schema.json"
 CADENCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$")
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"

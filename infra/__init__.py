@@ -1,0 +1,1 @@
+"""leadflow's AWS infrastructure: a CDK app (app.py) composing one stack of constructs."""

@@ -1,0 +1,1 @@
+"""One construct per concern; LeadflowStack (infra/stack.py) only composes them."""

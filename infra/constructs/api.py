@@ -1,0 +1,97 @@
+"""The public intake API: API Gateway REST -> intake function, throttled, access-logged, traced."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+STAGE = "v1"
+# (path, methods) the intake function serves; API Gateway answers 403 for anything else,
+# so unknown routes never reach (or bill) the function.
+ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (("leads", ("POST",)),)
+
+
+class IntakeApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: lambda_.IFunction,
+        throttle_rate_limit: float,
+        throttle_burst_limit: int,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
+        self.rest_api = apigateway.LambdaRestApi(
+            self,
+            "Api",
+            handler=handler,
+            proxy=False,
+            description="leadflow intake: web forms post leads here.",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            # Execution logs (ERROR) need the account-level API Gateway CloudWatch role.
+            cloud_watch_role=True,
+            deploy_options=apigateway.StageOptions(
+                stage_name=STAGE,
+                throttling_rate_limit=throttle_rate_limit,
+                throttling_burst_limit=throttle_burst_limit,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                # Full request/response logging would write lead data into the logs.
+                data_trace_enabled=False,
+                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+            ),
+        )
+        for path, methods in ROUTES:
+            resource = self.rest_api.root.add_resource(path)
+            for method in methods:
+                resource.add_method(method)
+        CfnOutput(
+            self, "LeadsUrl", value=self.rest_api.url_for_path("/leads"), description="POST leads here."
+        )
+
+        acknowledge(
+            self.rest_api,
+            "Web forms post leads without credentials: the endpoint is public by design, limited by stage "
+            "throttling and validated by the intake function.",
+            "AwsSolutions-APIG4",
+            "AwsSolutions-COG4",
+        )
+        acknowledge(
+            self.rest_api,
+            "The intake function validates the body with the same pydantic model the Sandbox tests, and "
+            "answers 400/422 with field errors; a gateway model would duplicate the schema and drift.",
+            "AwsSolutions-APIG2",
+        )
+        acknowledge(
+            self.rest_api,
+            "No WAF web ACL by default (a fixed monthly cost per deployment); stage throttling bounds abuse. "
+            "Attach a web ACL to the stage where form spam appears.",
+            "AwsSolutions-APIG3",
+        )
+        acknowledge(
+            self.rest_api,
+            "AmazonAPIGatewayPushToCloudWatchLogs is the AWS managed policy for API Gateway's account-level "
+            "logging role; it only allows writing CloudWatch Logs.",
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+        )

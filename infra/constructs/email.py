@@ -1,0 +1,158 @@
+"""SES: sending (configuration set, identity) and receiving replies (rule set -> S3 + SNS)."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_ses_actions as ses_actions
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.nag import acknowledge_grant, wildcard_resource
+
+# SES receiving writes each reply as raw MIME under this prefix (the object key is the SES message id).
+INBOUND_PREFIX = "inbound/"
+ACCESS_LOG_RETENTION = Duration.days(90)
+
+
+class Email(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        sender_domain: str,
+        reply_domain: str,
+        inbound_topic: sns.ITopic,
+        inbound_mail_retention: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        # --- Sending -------------------------------------------------------------------------------
+        self.configuration_set = ses.ConfigurationSet(
+            self,
+            "ConfigurationSet",
+            reputation_metrics=True,
+            sending_enabled=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        self.sender_identity = ses.EmailIdentity(
+            self,
+            "SenderIdentity",
+            identity=ses.Identity.domain(sender_domain),
+            configuration_set=self.configuration_set,
+        )
+        self.configuration_set_arn = stack.format_arn(
+            service="ses",
+            resource="configuration-set",
+            resource_name=self.configuration_set.configuration_set_name,
+        )
+
+        # --- Receiving -----------------------------------------------------------------------------
+        if reply_domain != sender_domain:
+            # SES only receives mail for verified domains.
+            ses.EmailIdentity(self, "ReplyIdentity", identity=ses.Identity.domain(reply_domain))
+        # Who read which reply, when: server access logs of the inbound bucket (cdk-nag S1).
+        access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=ACCESS_LOG_RETENTION)],
+        )
+        self.inbound_bucket = s3.Bucket(
+            self,
+            "InboundMail",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            # Raw replies carry personal data: keep them only as long as matching and audits need.
+            lifecycle_rules=[s3.LifecycleRule(prefix=INBOUND_PREFIX, expiration=inbound_mail_retention)],
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="inbound-mail/",
+        )
+        self.inbound_topic = inbound_topic
+        self.rule_set = ses.ReceiptRuleSet(self, "ReceiptRules")
+        self.reply_rule = self.rule_set.add_rule(
+            "Replies",
+            recipients=[reply_domain],
+            scan_enabled=True,
+            # Optional, not Require: a lead's mail server without TLS must still be able to reply.
+            tls_policy=ses.TlsPolicy.OPTIONAL,
+            actions=[
+                ses_actions.S3(
+                    bucket=self.inbound_bucket, object_key_prefix=INBOUND_PREFIX, topic=inbound_topic
+                )
+            ],
+        )
+        self._allow_ses_to_notify(inbound_topic)
+        CfnOutput(
+            self,
+            "ActivateReceiptRuleSet",
+            description=(
+                "CloudFormation cannot activate a receipt rule set, and an account has one active set per "
+                "Region: activating this one deactivates any other. Run once after the first deploy:"
+            ),
+            value="aws ses set-active-receipt-rule-set --rule-set-name "
+            + self.rule_set.receipt_rule_set_name,
+        )
+
+    def _allow_ses_to_notify(self, topic: sns.ITopic) -> None:
+        """SES publishes the receipt notification to the (KMS-encrypted) topic: allow it, for this account."""
+        stack = Stack.of(self)
+        ses_principal = iam.ServicePrincipal("ses.amazonaws.com")
+        rule_set_arn = stack.format_arn(
+            service="ses",
+            resource="receipt-rule-set",
+            resource_name=f"{self.rule_set.receipt_rule_set_name}:receipt-rule/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        added = topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowSesReceiptNotifications",
+                principals=[ses_principal],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "StringEquals": {"AWS:SourceAccount": stack.account},
+                    "ArnLike": {"AWS:SourceArn": rule_set_arn},
+                },
+            )
+        )
+        if added.policy_dependable is not None:
+            # SES checks that it may publish when the rule is created.
+            self.reply_rule.node.add_dependency(added.policy_dependable)
+        if topic.master_key is not None:
+            topic.master_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowSesToPublishToEncryptedTopics",
+                    principals=[ses_principal],
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=["*"],  # in a key policy, "*" is this key
+                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                )
+            )
+
+    def grant_send(self, grantee: iam.IGrantable) -> None:
+        """ses:SendEmail/SendRawEmail through the sender identity and the configuration set, nothing else."""
+        self.sender_identity.grant_send_email(grantee)
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["ses:SendEmail", "ses:SendRawEmail"],
+            resource_arns=[self.configuration_set_arn],
+        )
+
+    def grant_read_inbound_mail(self, grantee: iam.IGrantable) -> None:
+        """s3:GetObject on the objects SES receiving writes (the inbound prefix) only."""
+        objects = self.inbound_bucket.arn_for_objects(f"{INBOUND_PREFIX}*")
+        iam.Grant.add_to_principal(grantee=grantee, actions=["s3:GetObject"], resource_arns=[objects])
+        acknowledge_grant(
+            grantee,
+            "Object keys are SES message ids, unknown in advance: GetObject on the prefix SES receiving "
+            "writes to, in the inbound bucket only (no List, no Put, no Delete).",
+            wildcard_resource(self, objects),
+        )

@@ -1,0 +1,192 @@
+"""The Lambda functions (intake, step, inbound), their two layers, roles and log groups."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import assets
+from infra.constructs.cadences import CadenceStateMachines
+from infra.constructs.email import Email
+from infra.nag import acknowledge, acknowledge_grant, wildcard_resource
+from infra.runtime import ARCHITECTURE, RUNTIME
+
+# Function code is deployed as functions/<name>/ (see infra.assets.function_files): the handlers
+# import their siblings as functions.<name>.*, as in the Sandbox.
+HANDLER = "functions.{name}.handler.lambda_handler"
+# Never ship bytecode compiled by the build machine's Python.
+BYTECODE = ["**/__pycache__", "*.pyc"]
+# Where the leadflow layer puts the cadence and template files (/opt is the layer root).
+LAYER_CADENCE_DIR = "/opt/cadences"
+LAYER_TEMPLATE_DIR = "/opt/templates"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    description: str
+    memory_mb: int
+    timeout: Duration
+
+
+INTAKE = FunctionSpec("intake", "Intake API: store a lead and start its cadence.", 512, Duration.seconds(10))
+STEP = FunctionSpec(
+    "step", "One touch of a cadence, invoked by its state machine.", 256, Duration.seconds(30)
+)
+INBOUND = FunctionSpec(
+    "inbound", "Inbound mail: stop a lead's cadence when it replies.", 256, Duration.seconds(30)
+)
+
+
+class Functions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        package_layer_dir: Path,
+        deps_layer_dir: Path,
+        table: dynamodb.ITable,
+        hmac_secret: secretsmanager.ISecret,
+        email: Email,
+        rep_alerts: sns.ITopic,
+        sender: str,
+        default_cadence: str,
+        log_level: str,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._log_retention = log_retention
+        self._layers = [
+            lambda_.LayerVersion(
+                self,
+                "PackageLayer",
+                code=lambda_.Code.from_asset(str(package_layer_dir), exclude=BYTECODE),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[ARCHITECTURE],
+                description="leadflow package (python/leadflow) with /opt/cadences and /opt/templates",
+            ),
+            lambda_.LayerVersion(
+                self,
+                "DepsLayer",
+                code=lambda_.Code.from_asset(str(deps_layer_dir)),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[ARCHITECTURE],
+                description=f"leadflow runtime dependencies, wheels for {RUNTIME.name} {ARCHITECTURE.name}",
+            ),
+        ]
+        self._shared_environment = {
+            "TABLE_NAME": table.table_name,
+            "HMAC_SECRET_ARN": hmac_secret.secret_arn,
+            "CADENCE_DIR": LAYER_CADENCE_DIR,
+            "TEMPLATE_DIR": LAYER_TEMPLATE_DIR,
+            "POWERTOOLS_SERVICE_NAME": "leadflow",
+            "POWERTOOLS_METRICS_NAMESPACE": "leadflow",
+            "LOG_LEVEL": log_level,
+        }
+        sending = {"SENDER": sender, "SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name}
+
+        self.intake = self._function(INTAKE, {"DEFAULT_CADENCE": default_cadence})
+        self.step = self._function(STEP, {**sending, "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn})
+        # SNS invokes asynchronously: a reply that still fails after Lambda's retries is kept, not lost.
+        inbound_failures = sqs.Queue(
+            self,
+            "InboundFailures",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.inbound = self._function(
+            INBOUND,
+            {**sending, "INBOUND_BUCKET": email.inbound_bucket.bucket_name},
+            dead_letter_queue=inbound_failures,
+        )
+
+        for function in self.all:
+            table.grant_read_write_data(function)
+            hmac_secret.grant_read(function)
+        email.grant_send(self.step)
+        rep_alerts.grant_publish(self.step)
+        email.grant_send(self.inbound)  # forwarding replies to the rep (later)
+        email.grant_read_inbound_mail(self.inbound)
+        email.inbound_topic.add_subscription(subscriptions.LambdaSubscription(self.inbound))
+        self._acknowledge_grants(table)
+
+    @property
+    def all(self) -> tuple[lambda_.Function, ...]:
+        return (self.intake, self.step, self.inbound)
+
+    def _function(
+        self,
+        spec: FunctionSpec,
+        environment: Mapping[str, str],
+        dead_letter_queue: sqs.IQueue | None = None,
+    ) -> lambda_.Function:
+        construct_id = spec.name.capitalize()
+        log_group = logs.LogGroup(self, f"{construct_id}Logs", retention=self._log_retention)
+        # Our own role, without the AWSLambdaBasicExecutionRole managed policy: it may write to its
+        # own log group only.
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"leadflow {spec.name} function",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            construct_id,
+            description=spec.description,
+            code=lambda_.Code.from_asset(str(assets.stage_function(spec.name)), exclude=BYTECODE),
+            handler=HANDLER.format(name=spec.name),
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout,
+            layers=self._layers,
+            role=role,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={**self._shared_environment, **environment},
+            dead_letter_queue=dead_letter_queue,
+        )
+        acknowledge(
+            role,
+            "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level "
+            "permissions.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        return function
+
+    def _acknowledge_grants(self, table: dynamodb.ITable) -> None:
+        for function in self.all:
+            acknowledge_grant(
+                function,
+                "grant_read_write_data covers the table's indexes (<table>/index/*): the by_day index is "
+                "queried by day; no other table is reachable.",
+                wildcard_resource(self, f"{table.table_arn}/index/*"),
+            )
+        acknowledge_grant(
+            self.step,
+            "Publishing to the KMS-encrypted rep alerts topic needs kms:GenerateDataKey* (GenerateDataKey "
+            "and GenerateDataKeyWithoutPlaintext), granted by grant_publish on that topic's key only.",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        )
+
+    def connect_cadences(self, cadences: CadenceStateMachines) -> None:
+        """Intake starts executions (and learns the ARNs); inbound stops them when a lead replies."""
+        self.intake.add_environment("STATE_MACHINE_ARNS", cadences.arns_json())
+        cadences.grant_start_execution(self.intake)
+        cadences.grant_stop_execution(self.inbound)

@@ -1,0 +1,41 @@
+"""The single DynamoDB table, built from the key schema the local Sandbox uses (leadflow.table)."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from leadflow import table as spec
+
+
+def _string(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+class LeadsTable(Construct):
+    """Leads, enrollments, touches, the email index and SES message ids (see leadflow.table)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=_string(spec.PARTITION_KEY),
+            sort_key=_string(spec.SORT_KEY),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=True,
+            time_to_live_attribute=spec.TTL_ATTRIBUTE,
+            # Leads are customer data: a stack deletion must never take them along.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.table.add_global_secondary_index(
+            index_name=spec.BY_DAY_INDEX,
+            partition_key=_string(spec.BY_DAY_PARTITION_KEY),
+            sort_key=_string(spec.BY_DAY_SORT_KEY),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )

@@ -1,0 +1,34 @@
+"""SNS topics: inbound mail notifications (from SES receiving) and rep alerts, KMS-encrypted."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+
+class Topics(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # A customer managed key, not alias/aws/sns: AWS services that publish to these topics
+        # (SES receiving, later CloudWatch alarms) need a key policy that lets them use the key.
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="leadflow: encrypts the SNS topics (inbound mail notifications, rep alerts).",
+            enable_key_rotation=True,
+        )
+        self.inbound_mail = sns.Topic(
+            self,
+            "InboundMail",
+            display_name="leadflow inbound mail",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        self.rep_alerts = sns.Topic(
+            self,
+            "RepAlerts",
+            display_name="leadflow rep alerts",
+            master_key=self.key,
+            enforce_ssl=True,
+        )

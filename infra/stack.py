@@ -1,0 +1,83 @@
+"""LeadflowStack: composes the constructs; each concern lives in infra/constructs/."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration, Stack
+from constructs import Construct
+
+from infra.config import LeadflowConfig
+from infra.constructs.api import IntakeApi
+from infra.constructs.cadences import CadenceStateMachines
+from infra.constructs.email import Email
+from infra.constructs.functions import Functions
+from infra.constructs.secrets import HmacKey
+from infra.constructs.table import LeadsTable
+from infra.constructs.topics import Topics
+from leadflow.cadence import Cadence
+
+
+class LeadflowStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LeadflowConfig,
+        cadences: Mapping[str, Cadence],
+        package_layer_dir: Path,
+        deps_layer_dir: Path,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        if config.default_cadence not in cadences:
+            raise ValueError(
+                f"leadflow:defaultCadence {config.default_cadence!r} is not a cadence: {sorted(cadences)}"
+            )
+        retention = config.log_retention_days
+
+        table = LeadsTable(self, "Leads")
+        hmac_key = HmacKey(self, "HmacKey")
+        topics = Topics(self, "Topics")
+        email = Email(
+            self,
+            "Email",
+            sender_domain=config.sender_domain,
+            reply_domain=config.reply_domain,
+            inbound_topic=topics.inbound_mail,
+            inbound_mail_retention=Duration.days(config.inbound_mail_retention_days),
+        )
+        functions = Functions(
+            self,
+            "Functions",
+            package_layer_dir=package_layer_dir,
+            deps_layer_dir=deps_layer_dir,
+            table=table.table,
+            hmac_secret=hmac_key.secret,
+            email=email,
+            rep_alerts=topics.rep_alerts,
+            sender=config.sender,
+            default_cadence=config.default_cadence,
+            log_level=config.log_level,
+            log_retention=retention,
+        )
+        cadence_machines = CadenceStateMachines(
+            self,
+            "Cadences",
+            cadences=cadences,
+            step_function=functions.step,
+            name_prefix=config.stack_name,
+            log_retention=retention,
+        )
+        functions.connect_cadences(cadence_machines)
+        IntakeApi(
+            self,
+            "Intake",
+            handler=functions.intake,
+            throttle_rate_limit=config.throttle_rate_limit,
+            throttle_burst_limit=config.throttle_burst_limit,
+            log_retention=retention,
+        )

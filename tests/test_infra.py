@@ -1,0 +1,616 @@
+"""The CDK stack: synthesized once per session (with cdk-nag), then checked resource by resource.
+
+The key acceptance test: the ASL CDK deploys for each cadence is exactly the ASL
+the Sandbox runs (`leadflow.asl.build_definition`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra import assets, layers, nag
+from infra.app import CADENCE_DIR, build_app
+from infra.config import LeadflowConfig
+from infra.constructs.api import ROUTES
+from infra.constructs.email import INBOUND_PREFIX
+from infra.runtime import ARCHITECTURE, MACHINE, PYTHON_TAG, PYTHON_VERSION, RUNTIME
+from infra.testing import fake_function_arn, synthesized_definitions
+from leadflow import table as table_spec
+from leadflow.asl import build_definition
+from leadflow.cadence import load_cadences
+from leadflow.config import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CDK_JSON = REPO_ROOT / "cdk.json"
+FUNCTION_NAMES = ("intake", "step", "inbound")
+# cfn-lint rules ignored on the synthesized template, each with its reason.
+CFN_LINT_IGNORED = {
+    # CDK adds DependsOn entries that a Ref/GetAtt already implies (e.g. a function on its role's policy).
+    "W3005",
+}
+
+
+@dataclass(frozen=True)
+class Synth:
+    config: LeadflowConfig
+    assembly_dir: Path
+    template_file: Path
+    raw: dict[str, Any]
+    template: Template
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.raw["Resources"].items() if v["Type"] == resource_type}
+
+
+def _context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+    return context
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    layers.build_deps_layer()  # a no-op when built; CI (clean clone) fetches the wheels once
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = build_app(outdir=outdir, context=_context())
+    # Raises when cdk-nag reports a finding without an acknowledgment.
+    assembly = app.synth()
+    config = LeadflowConfig.from_context(app.node)
+    artifact = assembly.get_stack_artifact(config.stack_name)
+    raw = artifact.template
+    return Synth(
+        config=config,
+        assembly_dir=outdir,
+        template_file=Path(artifact.template_full_path),
+        raw=raw,
+        template=Template.from_json(raw),
+    )
+
+
+def _function_by_code(synth: Synth, name: str) -> tuple[str, dict[str, Any]]:
+    matches = [
+        (logical_id, resource)
+        for logical_id, resource in synth.resources("AWS::Lambda::Function").items()
+        if logical_id.startswith(f"Functions{name.capitalize()}")
+    ]
+    assert len(matches) == 1, matches
+    return matches[0]
+
+
+def _statements(synth: Synth, role_prefix: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for logical_id, policy in synth.resources("AWS::IAM::Policy").items():
+        if logical_id.startswith(role_prefix):
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    assert statements, role_prefix
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resources = statement["Resource"]
+    return resources if isinstance(resources, list) else [resources]
+
+
+# --- Runtime, functions, layers ----------------------------------------------------------------------
+
+
+def test_runtime_is_the_newest_python_the_library_offers() -> None:
+    offered = [
+        tuple(int(part) for part in match.groups())
+        for name in dir(cdk.aws_lambda.Runtime)
+        if (match := re.fullmatch(r"PYTHON_(\d+)_(\d+)", name))
+    ]
+    assert RUNTIME.name == "python{}.{}".format(*max(offered))
+    assert RUNTIME.name == f"python{PYTHON_VERSION}"
+    assert ARCHITECTURE.name == "arm64"
+
+
+def test_three_functions_on_arm64_with_the_runtime_tracing_and_log_retention(synth: Synth) -> None:
+    functions = synth.resources("AWS::Lambda::Function")
+    assert len(functions) == 3
+    log_groups = synth.resources("AWS::Logs::LogGroup")
+    for name in FUNCTION_NAMES:
+        _, function = _function_by_code(synth, name)
+        props = function["Properties"]
+        assert props["Runtime"] == RUNTIME.name
+        assert props["Architectures"] == ["arm64"]
+        assert props["Handler"] == f"functions.{name}.handler.lambda_handler"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert len(props["Layers"]) == 2
+        log_group = log_groups[props["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert log_group["Properties"]["RetentionInDays"] == 30
+
+
+def test_function_environments_use_the_settings_names(synth: Synth) -> None:
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    required = {"TABLE_NAME", "HMAC_SECRET_ARN"}
+    assert required <= aliases
+    extra_allowed = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+    environments = {
+        name: _function_by_code(synth, name)[1]["Properties"]["Environment"]["Variables"]
+        for name in FUNCTION_NAMES
+    }
+    for name, variables in environments.items():
+        assert set(variables) - extra_allowed <= aliases, name
+        assert required <= set(variables), name
+        assert variables["CADENCE_DIR"] == "/opt/cadences"
+        assert variables["TEMPLATE_DIR"] == "/opt/templates"
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "leadflow"
+    assert environments["intake"]["DEFAULT_CADENCE"] == synth.config.default_cadence
+    assert environments["step"]["SENDER"] == synth.config.sender
+    assert "REP_ALERTS_TOPIC_ARN" in environments["step"]
+    assert "INBOUND_BUCKET" in environments["inbound"]
+    # Only intake starts executions; the step function cannot know the ARNs (it is in the definitions).
+    assert [name for name, env in environments.items() if "STATE_MACHINE_ARNS" in env] == ["intake"]
+
+
+def test_state_machine_arns_map_every_cadence(synth: Synth) -> None:
+    _, intake = _function_by_code(synth, "intake")
+    joined = intake["Properties"]["Environment"]["Variables"]["STATE_MACHINE_ARNS"]["Fn::Join"][1]
+    machines = synth.resources("AWS::StepFunctions::StateMachine")
+    mapping = json.loads("".join(part if isinstance(part, str) else part["Ref"] for part in joined))
+    assert set(mapping) == set(load_cadences(CADENCE_DIR))
+    assert set(mapping.values()) == set(machines)
+
+
+def test_two_layers_for_the_runtime_and_architecture(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::Lambda::LayerVersion", 2)
+    synth.template.all_resources_properties(
+        "AWS::Lambda::LayerVersion",
+        {"CompatibleRuntimes": [RUNTIME.name], "CompatibleArchitectures": [ARCHITECTURE.name]},
+    )
+
+
+def test_deps_layer_wheels_match_the_function_runtime_and_architecture() -> None:
+    site = layers.build_deps_layer() / "python"
+    # pydantic-core's compiled module only imports on the interpreter and CPU it was built for.
+    soabi = f"cpython-{PYTHON_TAG.removeprefix('cp')}-{MACHINE}-linux-gnu"  # cpython-314-aarch64-linux-gnu
+    (core,) = site.glob("pydantic_core/_pydantic_core.*.so")
+    assert core.name == f"_pydantic_core.{soabi}.so"
+    compiled = list(site.rglob("*.so"))
+    assert compiled
+    for module in compiled:
+        assert module.name.endswith((f".{soabi}.so", ".abi3.so")), module
+    for wheel in site.glob("*.dist-info/WHEEL"):
+        tags = [
+            line.split(":", 1)[1].strip()
+            for line in wheel.read_text().splitlines()
+            if line.startswith("Tag:")
+        ]
+        assert tags, wheel
+        for tag in tags:
+            python, abi, platform = tag.split("-")
+            if platform == "any":
+                assert abi == "none", tag
+                continue
+            assert python == PYTHON_TAG and abi in (PYTHON_TAG, "abi3"), tag
+            assert platform.endswith(f"_{MACHINE}"), tag
+    # The host Python's extension suffix must not leak in (a build for the wrong interpreter).
+    host_suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    if host_suffix and PYTHON_TAG not in host_suffix:
+        assert not list(site.rglob(f"*{host_suffix}"))
+
+
+def test_deps_layer_holds_the_runtime_requirements_but_not_boto3() -> None:
+    site = layers.build_deps_layer() / "python"
+    installed = {
+        re.sub(r"[-_.]+", "-", path.name.removesuffix(".dist-info").rsplit("-", 1)[0]).lower(): path.name
+        for path in site.glob("*.dist-info")
+    }
+    for requirement in layers.runtime_requirements():
+        name, _, version = requirement.partition("==")
+        assert installed[re.sub(r"[-_.]+", "-", name).lower()].endswith(f"-{version}.dist-info")
+    assert "boto3" not in installed and "botocore" not in installed
+    assert not (site / "bin").exists()
+
+
+def test_package_layer_puts_leadflow_cadences_and_templates_under_opt() -> None:
+    files = set(layers.package_layer_files())
+    assert "python/leadflow/asl.py" in files
+    assert not any(name.startswith("python/leadflow/local/") or "__pycache__" in name for name in files)
+    assert {f"cadences/{name}.yaml" for name in load_cadences(CADENCE_DIR)} <= files
+    assert any(name.startswith("templates/") and name.endswith(".j2") for name in files)
+    staged = layers.stage_package_layer()
+    assert {path.relative_to(staged).as_posix() for path in staged.rglob("*") if path.is_file()} == files
+
+
+def test_function_assets_hold_only_their_own_code() -> None:
+    for name in FUNCTION_NAMES:
+        files = set(assets.function_files(name))
+        assert f"functions/{name}/handler.py" in files
+        assert all(path.startswith(f"functions/{name}/") or path == "functions/__init__.py" for path in files)
+        assert not any("__pycache__" in path or path.endswith(".pyc") for path in files)
+
+
+def test_handlers_import_in_the_lambda_layout() -> None:
+    """Import each handler as Lambda will: its asset as /var/task, the leadflow layer as /opt/python.
+
+    The deps layer holds wheels for another interpreter, so the venv's site-packages stands in for it;
+    `-S` keeps the editable leadflow install (a .pth file) out of the way.
+    """
+    layer = layers.stage_package_layer() / "python"
+    site_packages = sysconfig.get_paths()["purelib"]
+    runs = {}
+    for name in FUNCTION_NAMES:
+        handler_module, _, handler_function = f"functions.{name}.handler.lambda_handler".rpartition(".")
+        code = (
+            "import importlib, leadflow\n"
+            f"module = importlib.import_module({handler_module!r})\n"
+            f"assert callable(getattr(module, {handler_function!r}))\n"
+            f"assert leadflow.__file__.startswith({str(layer)!r}), leadflow.__file__\n"
+        )
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": os.pathsep.join([str(assets.stage_function(name)), str(layer), site_packages]),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PYTHONDONTWRITEBYTECODE": "1",  # the staged directories are the deployed assets
+        }
+        runs[name] = subprocess.Popen(
+            [sys.executable, "-S", "-c", code],
+            env=environment,
+            cwd=assets.BUILD_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    for name, run in runs.items():
+        output, _ = run.communicate(timeout=60)
+        assert run.returncode == 0, f"{name}: {output}"
+
+
+def test_layer_modules_that_use_their_path_load_at_opt() -> None:
+    """Modules that compute paths from __file__ must work where the layer puts them: /opt/python."""
+    layer = layers.stage_package_layer() / "python"
+    for source in sorted((layer / "leadflow").rglob("*.py")):
+        text = source.read_text(encoding="utf-8")
+        if "__file__" not in text:
+            continue
+        relative = source.relative_to(layer)
+        module = ".".join(relative.with_suffix("").parts)
+        namespace = {
+            "__file__": f"/opt/python/{relative.as_posix()}",
+            "__name__": module,
+            "__package__": module.rpartition(".")[0],
+        }
+        exec(compile(text, namespace["__file__"], "exec"), namespace)
+
+
+def test_deps_layer_is_not_rebuilt_when_current(monkeypatch: pytest.MonkeyPatch) -> None:
+    layers.build_deps_layer()
+
+    def no_pip(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("pip ran although the layer is current")
+
+    monkeypatch.setattr(layers.subprocess, "run", no_pip)
+    assert layers.build_deps_layer() == layers.DEPS_LAYER_DIR
+    assert layers.deps_layer_dir() == layers.DEPS_LAYER_DIR
+
+
+def test_pip_targets_the_function_runtime() -> None:
+    command = layers.pip_command(Path("/tmp/x"), ["pydantic==2.14.3"])
+    assert command[command.index("--python-version") + 1] == PYTHON_VERSION
+    assert command[command.index("--platform") + 1] == f"manylinux2014_{MACHINE}"
+    assert "--only-binary=:all:" in command
+    assert all(not req.startswith("boto3") for req in layers.runtime_requirements())
+
+
+# --- API -----------------------------------------------------------------------------------------------
+
+
+def test_api_stage_is_throttled_traced_and_access_logged(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "TracingEnabled": True,
+            "AccessLogSetting": {"DestinationArn": Match.any_value(), "Format": Match.any_value()},
+            "MethodSettings": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "HttpMethod": "*",
+                            "ResourcePath": "/*",
+                            "ThrottlingRateLimit": synth.config.throttle_rate_limit,
+                            "ThrottlingBurstLimit": synth.config.throttle_burst_limit,
+                            "DataTraceEnabled": False,
+                        }
+                    )
+                ]
+            ),
+        },
+    )
+
+
+def test_api_serves_only_the_declared_routes(synth: Synth) -> None:
+    methods = synth.resources("AWS::ApiGateway::Method")
+    assert sorted(method["Properties"]["HttpMethod"] for method in methods.values()) == sorted(
+        method for _, route_methods in ROUTES for method in route_methods
+    )
+    paths = sorted(r["Properties"]["PathPart"] for r in synth.resources("AWS::ApiGateway::Resource").values())
+    assert paths == sorted(path for path, _ in ROUTES)
+
+
+# --- Table ---------------------------------------------------------------------------------------------
+
+
+def test_table_matches_the_sandbox_spec_and_is_protected(synth: Synth) -> None:
+    (table,) = synth.resources("AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    sandbox = table_spec.create_table_kwargs("leadflow")
+    assert props["KeySchema"] == sandbox["KeySchema"]
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(sandbox["AttributeDefinitions"], key=str)
+    assert props["GlobalSecondaryIndexes"] == sandbox["GlobalSecondaryIndexes"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": table_spec.TTL_ATTRIBUTE, "Enabled": True}
+    assert table["DeletionPolicy"] == "Retain"
+
+
+# --- State machines ------------------------------------------------------------------------------------
+
+
+def test_one_standard_state_machine_per_cadence_with_logging_and_tracing(synth: Synth) -> None:
+    cadences = load_cadences(CADENCE_DIR)
+    machines = synth.resources("AWS::StepFunctions::StateMachine")
+    assert len(machines) == len(cadences)
+    names = sorted(machine["Properties"]["StateMachineName"] for machine in machines.values())
+    assert names == sorted(f"{synth.config.stack_name}-{name}" for name in cadences)
+    for machine in machines.values():
+        props = machine["Properties"]
+        assert props["StateMachineType"] == "STANDARD"
+        assert props["TracingConfiguration"] == {"Enabled": True}
+        logging = props["LoggingConfiguration"]
+        assert logging["Level"] == "ALL"
+        assert logging["IncludeExecutionData"] is False  # execution data (PII) stays out of the logs
+        assert logging["Destinations"]
+
+
+def test_definition_is_a_join_over_the_step_function_arn(synth: Synth) -> None:
+    step_id, _ = _function_by_code(synth, "step")
+    for machine in synth.resources("AWS::StepFunctions::StateMachine").values():
+        parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+        tokens = [part for part in parts if not isinstance(part, str)]
+        assert tokens and all(token == {"Fn::GetAtt": [step_id, "Arn"]} for token in tokens)
+
+
+def test_deployed_asl_is_exactly_the_sandbox_asl(synth: Synth) -> None:
+    """The acceptance test: what the Sandbox executes in moto is what CDK deploys."""
+    step_id, _ = _function_by_code(synth, "step")
+    step_arn = fake_function_arn(step_id)
+    deployed = synthesized_definitions(synth.raw)
+    cadences = load_cadences(CADENCE_DIR)
+    assert set(deployed) == set(cadences)
+    for name, cadence in cadences.items():
+        assert deployed[name] == build_definition(cadence, step_arn), name
+
+
+# --- Email, topics, bucket -----------------------------------------------------------------------------
+
+
+def test_ses_sending_and_receiving(synth: Synth) -> None:
+    synth.template.resource_count_is("AWS::SES::ConfigurationSet", 1)
+    synth.template.has_resource_properties(
+        "AWS::SES::EmailIdentity",
+        {"EmailIdentity": synth.config.sender_domain, "ConfigurationSetAttributes": Match.any_value()},
+    )
+    synth.template.has_resource_properties(
+        "AWS::SES::EmailIdentity", {"EmailIdentity": synth.config.reply_domain}
+    )
+    synth.template.resource_count_is("AWS::SES::ReceiptRuleSet", 1)
+    (bucket_id,) = [k for k in synth.resources("AWS::S3::Bucket") if k.startswith("EmailInboundMail")]
+    (topic_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsInboundMail")]
+    synth.template.has_resource_properties(
+        "AWS::SES::ReceiptRule",
+        {
+            "Rule": {
+                "Enabled": True,
+                "ScanEnabled": True,
+                "Recipients": [synth.config.reply_domain],
+                "Actions": [
+                    {
+                        "S3Action": {
+                            "BucketName": {"Ref": bucket_id},
+                            "ObjectKeyPrefix": INBOUND_PREFIX,
+                            "TopicArn": {"Ref": topic_id},
+                        }
+                    }
+                ],
+            }
+        },
+    )
+    outputs = synth.raw["Outputs"]
+    assert any("set-active-receipt-rule-set" in json.dumps(output["Value"]) for output in outputs.values())
+
+
+def test_topics_are_kms_encrypted_and_require_tls(synth: Synth) -> None:
+    topics = synth.resources("AWS::SNS::Topic")
+    assert len(topics) == 2
+    for topic in topics.values():
+        assert "KmsMasterKeyId" in topic["Properties"]
+    policies = synth.resources("AWS::SNS::TopicPolicy").values()
+    for topic_id in topics:
+        assert any(
+            statement["Effect"] == "Deny"
+            and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            and {"Ref": topic_id} in policy["Properties"]["Topics"]
+            for policy in policies
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        ), topic_id
+    synth.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_inbound_subscription_reaches_the_inbound_function(synth: Synth) -> None:
+    inbound_id, _ = _function_by_code(synth, "inbound")
+    synth.template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "lambda", "Endpoint": {"Fn::GetAtt": [inbound_id, "Arn"]}}
+    )
+
+
+def test_inbound_bucket_is_private_encrypted_logged_and_expires_mail(synth: Synth) -> None:
+    (bucket,) = [v for k, v in synth.resources("AWS::S3::Bucket").items() if k.startswith("EmailInboundMail")]
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert "LoggingConfiguration" in props
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == synth.config.inbound_mail_retention_days
+    assert rule["Prefix"] == INBOUND_PREFIX
+
+
+# --- IAM -----------------------------------------------------------------------------------------------
+
+
+def test_start_execution_is_scoped_to_the_state_machines(synth: Synth) -> None:
+    machines = set(synth.resources("AWS::StepFunctions::StateMachine"))
+    grants = [s for s in _statements(synth, "FunctionsIntakeRole") if "states:StartExecution" in _actions(s)]
+    assert grants
+    refs = {resource["Ref"] for statement in grants for resource in _resources(statement)}
+    assert refs == machines
+
+
+def test_stop_execution_is_scoped_to_the_cadence_executions(synth: Synth) -> None:
+    (grant,) = [
+        s for s in _statements(synth, "FunctionsInboundRole") if "states:StopExecution" in _actions(s)
+    ]
+    arns = [nag.flatten_reference(cdk.Stack(cdk.App(), "Flat"), resource) for resource in _resources(grant)]
+    assert sorted(arns) == sorted(
+        f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{synth.config.stack_name}-{name}:*"
+        for name in load_cadences(CADENCE_DIR)
+    )
+
+
+def test_only_x_ray_and_log_delivery_use_resource_star(synth: Synth) -> None:
+    star_actions = {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert "*" not in _actions(statement)
+            if "*" in _resources(statement):
+                assert set(_actions(statement)) <= star_actions, statement
+
+
+def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
+    step = _statements(synth, "FunctionsStepRole")
+    ses = [s for s in step if "ses:SendEmail" in _actions(s)]
+    assert ses and all(r != "*" for s in ses for r in _resources(s))
+    flat = json.dumps(ses)
+    assert ":configuration-set/" in flat and ":identity/" in flat
+    (publish,) = [s for s in step if "sns:Publish" in _actions(s)]
+    (alerts_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsRepAlerts")]
+    assert _resources(publish) == [{"Ref": alerts_id}]
+    inbound = _statements(synth, "FunctionsInboundRole")
+    (read,) = [s for s in inbound if "s3:GetObject" in _actions(s)]
+    assert _actions(read) == ["s3:GetObject"]
+    assert json.dumps(read["Resource"]).endswith(f'"/{INBOUND_PREFIX}*"]]}}')
+    for name in ("Intake", "Step", "Inbound"):
+        assert not any(s for s in _statements(synth, f"Functions{name}Role") if "s3:PutObject" in _actions(s))
+
+
+def test_functions_have_no_managed_policies(synth: Synth) -> None:
+    for logical_id, role in synth.resources("AWS::IAM::Role").items():
+        if logical_id.startswith("Functions"):
+            assert "ManagedPolicyArns" not in role["Properties"], logical_id
+
+
+# --- Linters -------------------------------------------------------------------------------------------
+
+
+def test_cfn_lint_reports_nothing(synth: Synth) -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(
+        synth.template_file,
+        config=ManualArgs(regions=["us-east-1"], ignore_checks=sorted(CFN_LINT_IGNORED)),
+    )
+    assert [str(match) for match in matches] == []
+
+
+def test_cdk_nag_reports_nothing_unacknowledged(synth: Synth) -> None:
+    report = json.loads((synth.assembly_dir / "validation-report.json").read_text())
+    assert report["pluginReports"] == []
+
+
+def test_every_acknowledgment_matches_a_real_finding(tmp_path: Path) -> None:
+    """Synthesize without acknowledgments: each one must cover a finding, and they must cover all."""
+    with nag.recorded_acknowledgments() as acknowledged:
+        app = build_app(outdir=tmp_path, context=_context())
+        with pytest.raises(RuntimeError, match="ValidationFailed"):
+            app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    findings = {
+        (violation["ruleName"], construct["constructPath"])
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    }
+    assert acknowledged
+    for ack in acknowledged:
+        assert len(ack.reason) > 40, ack
+        assert any(
+            rule == ack.finding and (path + "/").startswith(ack.path + "/") for rule, path in findings
+        ), f"stale acknowledgment {ack.finding} on {ack.path}"
+    for rule, path in findings:
+        assert any(rule == a.finding and (path + "/").startswith(a.path + "/") for a in acknowledged), (
+            rule,
+            path,
+        )
+
+
+# --- Config --------------------------------------------------------------------------------------------
+
+
+def test_context_values_from_the_command_line_are_converted() -> None:
+    app = cdk.App(
+        context={
+            "leadflow:throttleRateLimit": "5",
+            "leadflow:throttleBurstLimit": "7",
+            "leadflow:reportRecipients": "a@x.example,b@x.example",
+            "leadflow:sender": "Sam <sam@send.example>",
+        }
+    )
+    config = LeadflowConfig.from_context(app.node)
+    assert config.throttle_rate_limit == 5.0 and config.throttle_burst_limit == 7
+    assert config.report_recipients == ("a@x.example", "b@x.example")
+    assert config.sender_domain == "send.example"
+    assert LeadflowConfig.from_context(cdk.App().node) == LeadflowConfig()
+
+
+def test_invalid_context_fails_the_synth() -> None:
+    with pytest.raises(ValueError, match="sender"):
+        LeadflowConfig(sender="nobody")
+    with pytest.raises(ValueError, match="logRetention"):
+        LeadflowConfig(log_retention="FOREVER-ISH")
