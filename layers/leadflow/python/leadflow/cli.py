@@ -31,7 +31,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     schema = commands.add_parser("schema", help="print the cadence files' JSON Schema")
     schema.add_argument("--write", action="store_true", help="write it to cadences/cadence.schema.json")
 
+    classify = commands.add_parser(
+        "classify", help="classify raw inbound mail: one JSON line per file (kind, lead token, return date)"
+    )
+    classify.add_argument("files", nargs="+", metavar="FILE.eml")
+
     args = parser.parse_args(argv)
+    if args.command == "classify":
+        return _classify(args.files)
     if args.command == "schema":
         from leadflow.cadence import DEFAULT_CADENCE_DIR, SCHEMA_FILE, json_schema_text
 
@@ -49,6 +56,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     from leadflow.local.serve import serve_forever
 
     return serve_forever(port=args.port, start=args.start, speed=args.speed)
+
+
+def _classify(files: Sequence[str]) -> int:
+    import json
+    from pathlib import Path
+
+    from leadflow.classify import classify
+
+    status = 0
+    for name in files:
+        try:
+            raw = Path(name).read_bytes()
+        except OSError as error:
+            print(f"leadflow classify: {name}: {error.strerror}", file=sys.stderr)
+            status = 1
+            continue
+        result = classify(raw)
+        line = {
+            "file": name,
+            "kind": result.kind.value,
+            "lead_token": result.lead_token,
+            "return_date": result.return_date.isoformat() if result.return_date else None,
+        }
+        print(json.dumps(line, ensure_ascii=False))
+    return status
 
 
 if __name__ == "__main__":
