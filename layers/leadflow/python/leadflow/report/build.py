@@ -1,0 +1,85 @@
+"""Assemble the report from a data set: the period's numbers, the trailing 90 days, findings, A/B tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from leadflow.report.abtest import ABTest, ab_tests
+from leadflow.report.diagnostics import Finding, diagnose
+from leadflow.report.metrics import Window, WindowMetrics, build_facts, window_metrics
+from leadflow.report.records import CadencePlan, Dataset
+
+TRAILING_DAYS = 90
+
+
+def local_midnight(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+
+
+def weekly_period(scheduled_at: datetime, timezone: str) -> Window:
+    """The seven local calendar days before the local date of a scheduled run (DST-safe)."""
+    run_day = scheduled_at.astimezone(ZoneInfo(timezone)).date()
+    start = run_day - timedelta(days=7)
+    return Window(
+        f"week of {start.isoformat()}", local_midnight(start, timezone), local_midnight(run_day, timezone)
+    )
+
+
+def period_between(since: datetime, until: datetime) -> Window:
+    return Window(f"{since.date().isoformat()} to {until.date().isoformat()}", since, until)
+
+
+def trailing_window(end: datetime) -> Window:
+    return Window(f"trailing {TRAILING_DAYS} days", end - timedelta(days=TRAILING_DAYS), end)
+
+
+def fetch_window(period: Window) -> Window:
+    """What the data set must cover: both the period and the trailing 90 days before its end."""
+    trailing = trailing_window(period.end)
+    return Window("fetched", min(period.start, trailing.start), period.end)
+
+
+def archive_key(period: Window, timezone: str, suffix: str = "html") -> str:
+    """The S3 key of a period's archived report: under the local date the period starts."""
+    return f"reports/{period.start.astimezone(ZoneInfo(timezone)).date().isoformat()}/report.{suffix}"
+
+
+@dataclass(frozen=True)
+class Report:
+    company: str
+    timezone: str
+    period: WindowMetrics
+    trailing: WindowMetrics
+    findings: list[Finding]
+    ab_tests: list[ABTest]
+    archive_key: str
+    owner_names: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def build_report(
+    dataset: Dataset,
+    period: Window,
+    plans: dict[str, CadencePlan],
+    *,
+    company: str,
+    timezone: str,
+    owner_names: dict[str, str] | None = None,
+) -> Report:
+    """Every figure counts what happened before the period's end, so a re-run gives the same report."""
+    trailing = trailing_window(period.end)
+    facts = build_facts(dataset, as_of=period.end)
+    trailing_metrics = window_metrics(facts, trailing, plans)
+    return Report(
+        company=company,
+        timezone=timezone,
+        period=window_metrics(facts, period, plans),
+        trailing=trailing_metrics,
+        findings=diagnose(trailing_metrics, plans),
+        ab_tests=ab_tests([fact for fact in facts if fact.enrollment.started_at in trailing]),
+        archive_key=archive_key(period, timezone),
+        owner_names=owner_names or {},
+        skipped=dict(dataset.skipped),
+    )

@@ -1,0 +1,355 @@
+"""Diagnostics: the playbooks' healthy bands applied to the trailing-90-day numbers.
+
+Each rule fires only with enough data behind it, and every finding carries the
+numbers that made it fire. The bands come from the playbooks in the shared
+seeds; the deliverability limits from the mailbox providers and SES.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+from leadflow.report.metrics import SegmentStats, StepRow, WindowMetrics
+from leadflow.report.records import CadencePlan
+
+# The playbooks' bands.
+REPLY_RATE_FLOOR = 0.10  # below: targeting or message relevance, not frequency
+TOUCHES_TO_RESPONSE_CEILING = 8.0  # above (on average): the messaging needs work
+CONTACT_RATE_BANDS = {"inbound": (0.40, 0.60), "cold": (0.15, 0.25)}
+ARCHIVE_CONTACT_FLOOR = 0.10  # a sequence below this after 90 days should be archived
+REP_SPREAD_CEILING = 0.15  # rep-to-rep contact-rate variance: process inconsistency
+HEALTHY_OPEN_RATE = 0.25  # opens at or above this with few replies: the body fails, not the subject
+SPEED_TO_LEAD_TARGET = 300.0  # seconds: first touch within five minutes
+# Deliverability: mailbox providers want complaints under 0.1%; SES reviews accounts at 5% bounces.
+COMPLAINT_CEILING = 0.001
+BOUNCE_CEILING = 0.05
+# How much data a rule needs before it speaks.
+MIN_LEADS = 30
+MIN_RESPONDERS = 10
+MIN_REACHED = 20
+MIN_CHANNEL_RESPONSES = 20
+MIN_REP_LEADS = 20
+# A drop-off spike: a step losing at least twice the median of the other steps, and 3 points more.
+SPIKE_FACTOR = 2.0
+SPIKE_MARGIN = 0.03
+# A channel earns more of the sequence when its share of responses is at least twice its share of
+# touches and 10 points above it.
+CHANNEL_FACTOR = 2.0
+CHANNEL_MARGIN = 0.10
+# "After 90 days": the cadence enrolled leads in the first two weeks of the trailing window.
+ARCHIVE_HISTORY = timedelta(days=14)
+
+
+class Severity(StrEnum):
+    ACT = "act"
+    WATCH = "watch"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    scope: str
+    severity: Severity
+    headline: str
+    evidence: str
+    recommendation: str
+    numbers: dict[str, float | int | str] = field(default_factory=dict)
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _band(lead_type: str) -> str:
+    return "cold" if lead_type in {"cold", "outbound"} else "inbound"
+
+
+def diagnose(metrics: WindowMetrics, plans: dict[str, CadencePlan]) -> list[Finding]:
+    """Findings over one window (the report uses the trailing 90 days)."""
+    findings: list[Finding] = []
+    for cadence, stats in metrics.breakdowns.get("cadence", {}).items():
+        # Rates are judged on finished enrollments; step and response figures on all of them.
+        settled = metrics.settled["cadence"].get(cadence)
+        if settled is not None:
+            archived = _archive(metrics, cadence, settled)
+            if archived:
+                findings.append(archived)
+            else:
+                band = _band(metrics.lead_types.get(cadence, "inbound"))
+                findings.extend(_contact_band(cadence, settled, band))
+                findings.extend(_reply_rate(cadence, settled, metrics.engagement_tracked))
+        findings.extend(_touches_to_response(cadence, stats))
+        findings.extend(_effort(cadence, stats, plans.get(cadence)))
+        findings.extend(_spikes(cadence, metrics.dropoff.get(cadence, [])))
+    findings.extend(_channels(metrics))
+    findings.extend(_reps(metrics))
+    findings.extend(_speed(metrics.overall))
+    findings.extend(_deliverability(metrics.overall))
+    order = {Severity.ACT: 0, Severity.WATCH: 1}
+    return sorted(findings, key=lambda finding: order[finding.severity])
+
+
+def _archive(metrics: WindowMetrics, cadence: str, stats: SegmentStats) -> Finding | None:
+    first = metrics.first_enrollment.get(cadence)
+    ran_90_days = first is not None and first < metrics.window.start + ARCHIVE_HISTORY
+    contact = stats.contact_rate
+    if not ran_90_days or stats.leads < MIN_LEADS or contact is None or contact >= ARCHIVE_CONTACT_FLOOR:
+        return None
+    return Finding(
+        code="archive_sequence",
+        scope=f"cadence {cadence}",
+        severity=Severity.ACT,
+        headline=f"{cadence}: contact rate {pct(contact)} after 90 days, below {pct(ARCHIVE_CONTACT_FLOOR, 0)}",
+        evidence=f"{stats.responded} of {stats.leads} leads who finished the sequence responded "
+        "over the trailing 90 days.",
+        recommendation="Archive this sequence and route its leads to a cadence that works; "
+        "rebuild it around a new angle before reusing it.",
+        numbers={"contact_rate": contact, "leads": stats.leads, "responded": stats.responded},
+    )
+
+
+def _contact_band(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]:
+    low, high = CONTACT_RATE_BANDS[kind]
+    contact = stats.contact_rate
+    if stats.leads < MIN_LEADS or contact is None or contact >= low:
+        return []
+    return [
+        Finding(
+            code="contact_rate_below_band",
+            scope=f"cadence {cadence}",
+            severity=Severity.ACT,
+            headline=f"{cadence}: contact rate {pct(contact)}, below the {kind} band "
+            f"{pct(low, 0)}–{pct(high, 0)}",
+            evidence=f"{stats.responded} of {stats.leads} {kind} leads who finished the sequence "
+            "responded to at least one touch.",
+            recommendation="A low contact rate across the team points at the channel mix or the timing: "
+            "add a call and a LinkedIn touch, and try calls before 9am and after 4pm.",
+            numbers={"contact_rate": contact, "band_low": low, "band_high": high, "leads": stats.leads},
+        )
+    ]
+
+
+def _reply_rate(cadence: str, stats: SegmentStats, engagement_tracked: bool) -> list[Finding]:
+    reply = stats.reply_rate
+    if stats.leads < MIN_LEADS or reply is None or reply >= REPLY_RATE_FLOOR:
+        return []
+    numbers: dict[str, float | int | str] = {
+        "reply_rate": reply,
+        "leads": stats.leads,
+        "replied": stats.replied,
+    }
+    recommendation = (
+        "Fix targeting and message relevance before touching the cadence: more touches will not help. "
+        "Check the leads match your ideal customer, and make each message specific to them."
+    )
+    opens = stats.open_rate if engagement_tracked else None
+    if opens is not None and opens >= HEALTHY_OPEN_RATE:
+        numbers["open_rate"] = opens
+        recommendation = (
+            f"Opens are healthy ({pct(opens)}), so the subject lines work and the body copy fails: "
+            "rewrite the value proposition and end on one specific call to action."
+        )
+    return [
+        Finding(
+            code="low_reply_rate",
+            scope=f"cadence {cadence}",
+            severity=Severity.ACT,
+            headline=f"{cadence}: reply rate {pct(reply)}, below {pct(REPLY_RATE_FLOOR, 0)}",
+            evidence=f"{stats.replied} of {stats.leads} leads who finished the sequence replied.",
+            recommendation=recommendation,
+            numbers=numbers,
+        )
+    ]
+
+
+def _touches_to_response(cadence: str, stats: SegmentStats) -> list[Finding]:
+    summary = stats.touches_to_response
+    if summary.count < MIN_RESPONDERS or summary.mean is None or summary.mean <= TOUCHES_TO_RESPONSE_CEILING:
+        return []
+    return [
+        Finding(
+            code="slow_first_response",
+            scope=f"cadence {cadence}",
+            severity=Severity.ACT,
+            headline=f"{cadence}: {summary.mean:.1f} touches to first response on average, above "
+            f"{TOUCHES_TO_RESPONSE_CEILING:g}",
+            evidence=f"Over {summary.count} responders; median {summary.median:g}.",
+            recommendation="The messaging needs work: earlier touches should each bring new value "
+            "and one low-effort question.",
+            numbers={"mean": summary.mean, "median": summary.median or 0, "responders": summary.count},
+        )
+    ]
+
+
+def _effort(cadence: str, stats: SegmentStats, plan: CadencePlan | None) -> list[Finding]:
+    median = stats.response_step.median
+    if plan is None or median is None or stats.response_step.count < MIN_RESPONDERS:
+        return []
+    efforts = [step.effort for step in plan.steps]
+    if len(set(efforts)) < 2:
+        return []
+    # A median between two steps (3.5) accepts either step before it (2 or 3).
+    targets = {max(1, math.floor(median) - 1), max(1, math.ceil(median) - 1)}
+    target = max(targets)
+    highest = max(efforts)
+    peaks = [number for number, effort in enumerate(efforts, start=1) if effort == highest]
+    if targets & set(peaks) or target > len(plan.steps):
+        return []
+    peak = peaks[0]
+    return [
+        Finding(
+            code="effort_placement",
+            scope=f"cadence {cadence}",
+            severity=Severity.WATCH,
+            headline=f"{cadence}: the highest-effort touch is step {peak} ({plan.steps[peak - 1].channel}); "
+            f"it belongs at step {target}",
+            evidence=f"The median first response comes at step {median:g} "
+            f"(over {stats.response_step.count} responders).",
+            recommendation=f"Put the most personal, highest-effort touch at step {target}, one step before "
+            "most leads answer.",
+            numbers={"median_response_step": median, "highest_effort_step": peak, "target_step": target},
+        )
+    ]
+
+
+def _spikes(cadence: str, rows: list[StepRow]) -> list[Finding]:
+    measured = [row for row in rows if row.reached >= MIN_REACHED and row.drop_rate is not None]
+    findings = []
+    for row in measured:
+        others = [other.drop_rate for other in measured if other.step != row.step]
+        if not others or row.drop_rate is None:
+            continue
+        baseline = statistics.median(o for o in others if o is not None)
+        if row.drop_rate < SPIKE_FACTOR * baseline or row.drop_rate - baseline < SPIKE_MARGIN:
+            continue
+        if row.step == 2:
+            cause = "A spike at step 2 usually means a weak second touch."
+            fix = "Make touch 2 add new value (a resource, a benchmark, a case study), not a nudge."
+        elif row.step == 4:
+            cause = "A spike at step 4 often means a channel mismatch: the sequence loses relevance mid-way."
+            fix = "Change the channel at step 4, or bring a new angle or asset there."
+        else:
+            cause = f"Leads leave the sequence at step {row.step} far more than at the other steps."
+            fix = f"Review touch {row.step}'s message and channel."
+        findings.append(
+            Finding(
+                code="dropoff_spike",
+                scope=f"cadence {cadence}, step {row.step}",
+                severity=Severity.ACT,
+                headline=f"{cadence}: drop-off spike at step {row.step} ({row.channel}): {pct(row.drop_rate)} "
+                f"left, against {pct(baseline)} at the other steps",
+                evidence=f"{row.left} of {row.reached} leads left at step {row.step} "
+                f"({row.opted_out} opted out, {row.bounced} bounced, {row.other_stops} stopped otherwise). "
+                + cause,
+                recommendation=fix,
+                numbers={"step": row.step, "drop_rate": row.drop_rate, "baseline": baseline},
+            )
+        )
+    return findings
+
+
+def _channels(metrics: WindowMetrics) -> list[Finding]:
+    total_responses = sum(row.responses for row in metrics.channel_mix)
+    if total_responses < MIN_CHANNEL_RESPONSES:
+        return []
+    findings = []
+    for row in metrics.channel_mix:
+        touches, responses = row.touch_share or 0.0, row.response_share or 0.0
+        if responses < CHANNEL_FACTOR * touches or responses - touches < CHANNEL_MARGIN:
+            continue
+        findings.append(
+            Finding(
+                code="channel_underused",
+                scope=f"channel {row.channel}",
+                severity=Severity.WATCH,
+                headline=f"{row.channel} draws {pct(responses)} of first responses on {pct(touches)} of touches",
+                evidence=f"{row.responses} of {total_responses} first responses from {row.touches} touches.",
+                recommendation=f"Rebalance the sequences: give {row.channel} more of the touches.",
+                numbers={"response_share": responses, "touch_share": touches},
+            )
+        )
+    return findings
+
+
+def _reps(metrics: WindowMetrics) -> list[Finding]:
+    rated = {
+        owner: stats.contact_rate
+        for owner, stats in metrics.settled["owner"].items()
+        if stats.leads >= MIN_REP_LEADS and stats.contact_rate is not None
+    }
+    if len(rated) < 2:
+        return []
+    best = max(rated, key=lambda owner: rated[owner] or 0.0)
+    worst = min(rated, key=lambda owner: rated[owner] or 0.0)
+    spread = (rated[best] or 0.0) - (rated[worst] or 0.0)
+    if spread <= REP_SPREAD_CEILING:
+        return []
+    return [
+        Finding(
+            code="rep_variance",
+            scope="owners",
+            severity=Severity.ACT,
+            headline=f"Contact rates vary by {spread * 100:.0f} points between reps, above "
+            f"{REP_SPREAD_CEILING * 100:.0f}",
+            evidence=f"{best}: {pct(rated[best])}; {worst}: {pct(rated[worst])} "
+            f"(reps with at least {MIN_REP_LEADS} leads who finished their sequence).",
+            recommendation=f"Process inconsistency: document what {best} does and standardize it "
+            "in the shared sequences.",
+            numbers={"spread": spread, "best": best, "worst": worst},
+        )
+    ]
+
+
+def _speed(overall: SegmentStats) -> list[Finding]:
+    speed = overall.speed_to_lead
+    if speed.median is None or speed.median <= SPEED_TO_LEAD_TARGET:
+        return []
+    return [
+        Finding(
+            code="slow_speed_to_lead",
+            scope="all leads",
+            severity=Severity.ACT,
+            headline=f"Median speed to lead is {speed.median / 60:.0f} minutes, above 5",
+            evidence=f"Over {speed.count} new leads; p90 {(speed.p90 or 0) / 60:.0f} minutes.",
+            recommendation="Leads reached within five minutes convert many times more often: "
+            "send the first touch the moment the form posts, whatever the send window.",
+            numbers={"median_seconds": speed.median, "p90_seconds": speed.p90 or 0},
+        )
+    ]
+
+
+def _deliverability(overall: SegmentStats) -> list[Finding]:
+    findings = []
+    complaints = overall.complaints / overall.emailed if overall.emailed else None
+    if complaints is not None and complaints >= COMPLAINT_CEILING:
+        findings.append(
+            Finding(
+                code="complaint_rate",
+                scope="email",
+                severity=Severity.ACT,
+                headline=f"Complaint rate {pct(complaints, 2)}, at or above {pct(COMPLAINT_CEILING, 1)}",
+                evidence=f"{overall.complaints} complaints from {overall.emailed} emailed leads; "
+                "mailbox providers start filtering above 0.1% and block at 0.3%.",
+                recommendation="Tighten who gets enrolled and make the unsubscribe link prominent.",
+                numbers={"complaint_rate": complaints, "complaints": overall.complaints},
+            )
+        )
+    bounces = overall.bounces / overall.emailed if overall.emailed else None
+    if bounces is not None and bounces >= BOUNCE_CEILING:
+        findings.append(
+            Finding(
+                code="bounce_rate",
+                scope="email",
+                severity=Severity.ACT,
+                headline=f"Bounce rate {pct(bounces)}, at or above {pct(BOUNCE_CEILING, 0)}",
+                evidence=f"{overall.bounces} bounced leads of {overall.emailed} emailed; "
+                "SES reviews accounts at 5% and may pause sending at 10%.",
+                recommendation="Validate addresses at intake and check the sources that bounce most.",
+                numbers={"bounce_rate": bounces, "bounces": overall.bounces},
+            )
+        )
+    return findings

@@ -1,0 +1,125 @@
+"""The plain records the report aggregates: no boto3, no pydantic, no personal data.
+
+The data-access adapter (`leadflow.report.source`) maps stored items to these;
+tests and the benchmark build them directly. A field the writers do not record
+yet is absent (None or "unknown"), never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+UNKNOWN = "unknown"
+UNASSIGNED = "unassigned"
+
+# Channels worked by a rep as a task; the others are sent automatically.
+REP_TASK_CHANNELS = frozenset({"call", "linkedin", "video"})
+# Effort rank by channel, used when a cadence file does not state a touch's effort level.
+CHANNEL_EFFORT = {"email": 1, "sms": 1, "linkedin": 2, "call": 3, "video": 3}
+
+
+class EventKind(StrEnum):
+    REPLY = "reply"
+    CONNECTED = "connected"
+    MEETING = "meeting"
+    UNSUBSCRIBE = "unsubscribe"
+    COMPLAINT = "complaint"
+    BOUNCE = "bounce"
+    OTHER_STOP = "other_stop"
+    OPEN = "open"
+    CLICK = "click"
+
+
+# A response is a human answer: a reply, a connected call, or a meeting.
+RESPONSES = frozenset({EventKind.REPLY, EventKind.CONNECTED, EventKind.MEETING})
+OPT_OUTS = frozenset({EventKind.UNSUBSCRIBE, EventKind.COMPLAINT})
+# Ways a lead leaves a sequence without responding.
+EXITS = frozenset({EventKind.UNSUBSCRIBE, EventKind.COMPLAINT, EventKind.BOUNCE, EventKind.OTHER_STOP})
+ENGAGEMENT = frozenset({EventKind.OPEN, EventKind.CLICK})
+
+
+class TouchState(StrEnum):
+    SENT = "sent"  # an automated send went out
+    SKIPPED = "skipped"  # due, but not sent (no consent, invalid number, ...)
+    TASK_DONE = "task_done"  # a rep task whose outcome is recorded: it counts as a touch
+    TASK_OPEN = "task_open"  # a rep task without an outcome yet: shown apart
+
+
+DELIVERED = frozenset({TouchState.SENT, TouchState.TASK_DONE})
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRecord:
+    lead_id: str
+    created_at: datetime
+    source: str = UNKNOWN
+    fit_band: str = UNKNOWN
+    owner: str = UNASSIGNED
+    # "inbound" for web-form leads; "cold" (or "outbound") for lists and re-engagement.
+    lead_type: str = "inbound"
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentRecord:
+    lead_id: str
+    number: int
+    cadence: str
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TouchRecord:
+    lead_id: str
+    enrollment: int
+    number: int
+    channel: str
+    state: TouchState
+    # When it went out (sent) or when the rep recorded the outcome (task); None for open/skipped ones.
+    at: datetime | None
+    variant: str | None = None
+    outcome: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.state in DELIVERED
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    lead_id: str
+    kind: EventKind
+    at: datetime
+    # The enrollment and touch that drew it, when the writer knew them.
+    enrollment: int | None = None
+    touch: int | None = None
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CadenceStep:
+    channel: str
+    effort: int
+
+
+@dataclass(frozen=True, slots=True)
+class CadencePlan:
+    """A cadence as the report needs it: its steps' channels and effort ranks."""
+
+    name: str
+    steps: tuple[CadenceStep, ...]
+
+
+@dataclass(slots=True)
+class Dataset:
+    """Everything the report reads for one run; `skipped` counts items it could not use, by reason."""
+
+    leads: dict[str, LeadRecord] = field(default_factory=dict)
+    enrollments: list[EnrollmentRecord] = field(default_factory=list)
+    touches: list[TouchRecord] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1

@@ -1,0 +1,161 @@
+"""Every report metric against figures computed by hand from tests/report_data.py.
+
+The week holds nine enrollments (l1-l7, l10, and l5's post-meeting enrollment);
+the trailing 90 days add l8. l9 started before the 90 days, and what l10 did
+after the week's end happened too late: neither counts.
+"""
+
+import pytest
+
+from leadflow.report.build import build_report, trailing_window
+from leadflow.report.metrics import Summary, build_facts, percentile, window_metrics
+from tests.report_data import PLANS, WEEK, known_dataset
+
+HOUR = 3600.0
+
+
+@pytest.fixture(scope="module")
+def week():
+    return window_metrics(build_facts(known_dataset(), WEEK.end), WEEK, PLANS)
+
+
+@pytest.fixture(scope="module")
+def trailing():
+    return window_metrics(build_facts(known_dataset(), WEEK.end), trailing_window(WEEK.end), PLANS)
+
+
+def counts(stats):
+    return (
+        stats.leads,
+        stats.responded,
+        stats.replied,
+        stats.connected,
+        stats.meetings,
+        stats.unsubscribes,
+        stats.complaints,
+        stats.bounces,
+    )
+
+
+def test_percentiles_interpolate_between_ranks():
+    assert percentile([], 0.5) is None
+    assert percentile([7], 0.9) == 7
+    assert percentile([1, 2, 3, 4], 0.5) == 2.5
+    assert percentile([10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 0.9) == pytest.approx(91)
+
+
+def test_week_overall(week):
+    o = week.overall
+    #        leads responded replied connected meetings unsub complaints bounces
+    assert counts(o) == (9, 3, 2, 1, 1, 1, 1, 1)
+    assert o.contact_rate == pytest.approx(3 / 9)
+    assert o.reply_rate == pytest.approx(2 / 9)
+    assert o.meeting_rate == pytest.approx(1 / 9)
+    assert o.opt_outs == 2
+    assert (o.emailed, o.opened, o.clicked) == (9, 1, 1)
+    assert week.engagement_tracked
+    # Speed to lead over the eight arrivals: 5, 10, 20, 30, 60, 60, 120, 300 seconds.
+    assert o.speed_to_lead == Summary(8, 605 / 8, 45.0, pytest.approx(174.0))
+    # First human touch: l1's call after 23 h, l7's after 25 h (l3's task is open, l10's too late).
+    assert o.first_human_touch == Summary(2, 24 * HOUR, 24 * HOUR, pytest.approx(24.8 * HOUR))
+    # Touches to first response: l2 1, l1 2, l5 2.
+    assert o.touches_to_response == Summary(3, pytest.approx(5 / 3), 2.0, pytest.approx(2.0))
+    assert week.touches_histogram == {1: 1, 2: 2}
+
+
+def test_trailing_overall(trailing):
+    o = trailing.overall
+    assert counts(o) == (10, 4, 3, 2, 1, 1, 1, 1)
+    # l8 adds 40 s: 5, 10, 20, 30, 40, 60, 60, 120, 300.
+    assert (o.speed_to_lead.count, o.speed_to_lead.median) == (9, 40.0)
+    assert o.speed_to_lead.p90 == pytest.approx(156.0)
+    assert o.first_human_touch == Summary(3, 24 * HOUR, 24 * HOUR, pytest.approx(24.8 * HOUR))
+    assert o.touches_to_response == Summary(4, 2.25, 2.0, pytest.approx(3.4))
+    assert trailing.touches_histogram == {1: 1, 2: 2, 4: 1}
+
+
+def test_week_breakdowns_by_lead(week):
+    b = week.breakdowns
+    assert {name: counts(stats) for name, stats in b["cadence"].items()} == {
+        "inbound": (6, 2, 1, 1, 0, 1, 0, 1),
+        "nurture": (2, 1, 1, 0, 1, 0, 1, 0),
+        "post-meeting": (1, 0, 0, 0, 0, 0, 0, 0),
+    }
+    assert {name: counts(stats) for name, stats in b["source"].items()} == {
+        "ads": (4, 0, 0, 0, 0, 1, 0, 1),
+        "web": (5, 3, 2, 1, 1, 0, 1, 0),
+    }
+    assert {name: counts(stats) for name, stats in b["fit_band"].items()} == {
+        "A": (5, 2, 1, 1, 0, 0, 1, 0),
+        "B": (4, 1, 1, 0, 1, 1, 0, 1),
+    }
+    assert {name: counts(stats) for name, stats in b["owner"].items()} == {
+        "alex": (5, 2, 1, 1, 1, 1, 0, 0),
+        "sam": (4, 1, 1, 0, 0, 0, 1, 1),
+    }
+    assert b["owner"]["alex"].contact_rate == pytest.approx(0.4)
+    assert b["cadence"]["inbound"].speed_to_lead.median == pytest.approx(45.0)  # 5, 20, 30, 60, 120, 300
+
+
+def test_week_breakdowns_by_touch(week):
+    b = week.breakdowns
+    # A lead counts for a channel it received; an outcome, for the channel whose touch drew it.
+    assert {name: counts(stats) for name, stats in b["channel"].items()} == {
+        "call": (2, 1, 0, 1, 0, 0, 0, 0),
+        "email": (9, 2, 2, 0, 1, 1, 1, 1),
+    }
+    assert (b["channel"]["email"].opened, b["channel"]["email"].clicked) == (1, 1)
+    assert b["channel"]["call"].emailed == 0
+    assert {name: counts(stats) for name, stats in b["variant"].items()} == {
+        "inbound · touch 1 · a": (3, 0, 0, 0, 0, 0, 0, 0),
+        "inbound · touch 1 · b": (2, 1, 1, 0, 0, 0, 0, 1),
+    }
+
+
+def test_trailing_breakdowns_add_the_older_lead(trailing):
+    b = trailing.breakdowns
+    assert counts(b["cadence"]["inbound"]) == (7, 3, 2, 2, 0, 1, 0, 1)
+    assert counts(b["channel"]["linkedin"]) == (1, 1, 1, 1, 0, 0, 0, 0)
+    assert counts(b["channel"]["call"]) == (3, 1, 0, 1, 0, 0, 0, 0)
+    assert counts(b["variant"]["inbound · touch 1 · a"]) == (4, 0, 0, 0, 0, 0, 0, 0)
+    assert counts(b["owner"]["sam"]) == (5, 2, 2, 1, 0, 0, 1, 1)
+
+
+def rows(table):
+    return [
+        (r.step, r.channel, r.reached, r.responded, r.opted_out, r.bounced, r.other_stops, r.open_tasks)
+        for r in table
+    ]
+
+
+def test_dropoff_by_step(week, trailing):
+    #       step channel reached responded opted_out bounced other open_tasks
+    assert rows(week.dropoff["inbound"]) == [
+        (1, "email", 6, 1, 0, 1, 0, 0),
+        (2, "call", 3, 1, 0, 0, 0, 1),
+        (3, "email", 1, 0, 1, 0, 0, 0),
+        (4, "linkedin", 0, 0, 0, 0, 0, 0),
+    ]
+    assert rows(week.dropoff["nurture"]) == [(1, "email", 2, 0, 0, 0, 0, 0), (2, "email", 2, 1, 1, 0, 0, 0)]
+    assert rows(week.dropoff["post-meeting"]) == [(1, "email", 1, 0, 0, 0, 0, 0)]
+    step1 = week.dropoff["inbound"][0]
+    assert (step1.left, step1.continued, step1.drop_rate) == (1, 4, pytest.approx(1 / 6))
+    assert rows(trailing.dropoff["inbound"])[3] == (4, "linkedin", 1, 1, 0, 0, 0, 0)
+
+
+def test_channel_mix(week):
+    mix = {
+        r.channel: (r.touches, r.responses, r.open_tasks, r.touch_share, r.response_share)
+        for r in week.channel_mix
+    }
+    assert mix == {
+        "call": (2, 1, 1, pytest.approx(2 / 14), pytest.approx(1 / 3)),
+        "email": (12, 2, 0, pytest.approx(12 / 14), pytest.approx(2 / 3)),
+    }
+
+
+def test_the_report_assembles_both_windows():
+    report = build_report(known_dataset(), WEEK, PLANS, company="Demo", timezone="UTC")
+    assert (report.period.overall.leads, report.trailing.overall.leads) == (9, 10)
+    assert report.archive_key == "reports/2026-11-16/report.html"
+    assert report.trailing.window.start.isoformat() == "2026-08-25T00:00:00+00:00"
