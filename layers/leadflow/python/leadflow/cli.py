@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from leadflow.report.command import add_report_command, run_report_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--reply-share", type=float, default=0.3, help="share of leads who reply (default 0.3)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     demo.add_argument("--start", default="2026-11-23T09:00:00Z", help="simulated start time (UTC)")
+    demo.add_argument("--out", type=Path, default=Path("out"), help="where the report goes (default out/)")
 
     serve = commands.add_parser("serve", help="expose the Sandbox's HTTP API on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
@@ -27,6 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="simulated seconds per real second (0: only POST /_sandbox/clock)",
     )
+    serve.add_argument(
+        "--aws-port",
+        type=int,
+        default=0,
+        help="port of the AWS (moto) endpoint for `leadflow report` (default: any)",
+    )
 
     schema = commands.add_parser("schema", help="print the cadence files' JSON Schema")
     schema.add_argument("--write", action="store_true", help="write it to cadences/cadence.schema.json")
@@ -36,9 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     classify.add_argument("files", nargs="+", metavar="FILE.eml")
 
+    add_report_command(commands)
+
     args = parser.parse_args(argv)
     if args.command == "classify":
         return _classify(args.files)
+    if args.command == "report":
+        return run_report_command(args)
     if args.command == "schema":
         from leadflow.cadence import DEFAULT_CADENCE_DIR, SCHEMA_FILE, json_schema_text
 
@@ -51,11 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from leadflow.local.demo import run_demo
 
         return run_demo(
-            leads=args.leads, days=args.days, reply_share=args.reply_share, seed=args.seed, start=args.start
+            leads=args.leads,
+            days=args.days,
+            reply_share=args.reply_share,
+            seed=args.seed,
+            start=args.start,
+            out=args.out,
         )
     from leadflow.local.serve import serve_forever
 
-    return serve_forever(port=args.port, start=args.start, speed=args.speed)
+    return serve_forever(port=args.port, start=args.start, speed=args.speed, aws_port=args.aws_port)
 
 
 def _classify(files: Sequence[str]) -> int:

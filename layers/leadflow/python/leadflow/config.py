@@ -22,6 +22,8 @@ class Settings(BaseModel):
     hmac_secret_arn: str = Field(alias="HMAC_SECRET_ARN")
     inbound_bucket: str | None = Field(None, alias="INBOUND_BUCKET")
     rep_alerts_topic_arn: str | None = Field(None, alias="REP_ALERTS_TOPIC_ARN")
+    # Where the weekly report is archived (reports/<week's date>/report.html).
+    report_bucket: str | None = Field(None, alias="REPORT_BUCKET")
     cadence_dir: Path = Field(DEFAULT_CADENCE_DIR, alias="CADENCE_DIR")
     template_dir: Path = Field(DEFAULT_CADENCE_DIR.parent / "templates", alias="TEMPLATE_DIR")
     # Operator configuration: company identity, reps (config/leadflow.yaml; /opt/config in Lambda).

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import formatdate, getaddresses, parseaddr
 
 from leadflow import aws, clock
 from leadflow.config import settings
@@ -14,8 +16,22 @@ def sender_domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "localhost"
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. text/csv
+    data: bytes
+
+
 def build_message(
-    *, sender: str, to: str, subject: str, text: str, html: str, headers: dict[str, str] | None = None
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    headers: dict[str, str] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -27,6 +43,11 @@ def build_message(
         message[name] = value
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message
 
 
@@ -35,7 +56,7 @@ def send(message: EmailMessage, tags: dict[str, str]) -> str:
     config = settings()
     request: dict[str, object] = {
         "FromEmailAddress": str(message["From"]),
-        "Destination": {"ToAddresses": [str(message["To"])]},
+        "Destination": {"ToAddresses": [address for _, address in getaddresses([str(message["To"])])]},
         "Content": {"Raw": {"Data": message.as_bytes()}},
         "EmailTags": [{"Name": name, "Value": value} for name, value in tags.items()],
     }

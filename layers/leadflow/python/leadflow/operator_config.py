@@ -1,4 +1,4 @@
-"""Operator configuration (config/leadflow.yaml): company identity and the sales reps.
+"""Operator configuration (config/leadflow.yaml): company identity, the sales reps, the weekly report.
 
 Loaded once per cold start and validated; a broken file fails loudly, naming the file.
 """
@@ -7,9 +7,21 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from leadflow.cadence import Weekday
 
 
 class Company(BaseModel):
@@ -29,11 +41,45 @@ class Rep(BaseModel):
     title: str = Field("", max_length=100)
 
 
+class ReportSchedule(BaseModel):
+    """When the weekly report goes out, in the operator's time zone (EventBridge Scheduler)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weekday: Weekday = Weekday.MON
+    time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description='Local time, "HH:MM".')
+    timezone: str = Field("UTC", description="IANA time zone, e.g. America/Chicago.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Berlin") from None
+        return value
+
+    @property
+    def expression(self) -> str:
+        """The EventBridge Scheduler cron expression (evaluated in `timezone`)."""
+        hour, minute = self.time.split(":")
+        return f"cron({int(minute)} {int(hour)} ? * {self.weekday.value.upper()} *)"
+
+
+class ReportConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Who gets the weekly report; empty means every rep.
+    recipients: tuple[EmailStr, ...] = ()
+    schedule: ReportSchedule = Field(default_factory=lambda: ReportSchedule.model_validate({}))
+
+
 class OperatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     company: Company
     reps: tuple[Rep, ...] = Field(min_length=1)
+    report: ReportConfig = Field(default_factory=lambda: ReportConfig.model_validate({}))
 
     @model_validator(mode="after")
     def _unique_rep_ids(self) -> OperatorConfig:
@@ -44,6 +90,10 @@ class OperatorConfig(BaseModel):
 
     def rep(self, rep_id: str) -> Rep:
         return next(rep for rep in self.reps if rep.id == rep_id)
+
+    @property
+    def report_recipients(self) -> tuple[str, ...]:
+        return self.report.recipients or tuple(rep.email for rep in self.reps)
 
 
 class OperatorConfigError(ValueError):

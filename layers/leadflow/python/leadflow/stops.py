@@ -25,5 +25,14 @@ def stop_lead(lead_id: str, status: ContactStatus, reason: StopReason) -> list[E
         stopped.append(result)
         if result.execution_arn:
             executions.stop(result.execution_arn, cause=reason.value)
+    # For the report: what happened, when, and the last touch claimed before it.
+    drew = stopped[-1] if stopped else None
+    store.record_event(
+        lead_id,
+        reason.value,
+        now,
+        enrollment=drew.number if drew else None,
+        touch=drew.stopped_after_touch if drew and drew.stopped_after_touch else None,
+    )
     logger.info("lead stopped", extra={"lead_id": lead_id, "reason": reason.value, "stopped": len(stopped)})
     return stopped

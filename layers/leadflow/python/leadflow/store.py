@@ -6,6 +6,7 @@ orders them: once a stop is recorded no later claim can succeed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from leadflow import aws
 from leadflow.clock import iso
 from leadflow.config import settings
 from leadflow.models import CONTACTABLE, ContactStatus, Enrollment, Lead, RunStatus, StopReason, Touch
-from leadflow.table import BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
+from leadflow.table import BY_DAY_INDEX, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
 
 
 class ClaimRejected(Exception):
@@ -53,6 +54,13 @@ def _is_condition_failure(error: ClientError) -> bool:
     return False
 
 
+def by_day_keys(moment: datetime, lead_id: str, kind: str) -> dict[str, str]:
+    """Index an item under the UTC day it happened (leads, enrollments, touches, events): the report
+    reads a period day by day through the by_day index, never by Scan."""
+    stamp = iso(moment)
+    return {BY_DAY_PARTITION_KEY: f"DAY#{stamp[:10]}", BY_DAY_SORT_KEY: f"{stamp}#{lead_id}", "kind": kind}
+
+
 def create_lead(lead: Lead, email_key: str, enrollment: Enrollment) -> bool:
     """Write the email index, the lead and its first enrollment atomically.
 
@@ -71,7 +79,12 @@ def create_lead(lead: Lead, email_key: str, enrollment: Enrollment) -> bool:
         {
             "Put": {
                 "TableName": table_name,
-                "Item": {PARTITION_KEY: lead_pk(lead.id), SORT_KEY: "LEAD", **_serialize(lead)},
+                "Item": {
+                    PARTITION_KEY: lead_pk(lead.id),
+                    SORT_KEY: "LEAD",
+                    **by_day_keys(lead.created_at, lead.id, "lead"),
+                    **_serialize(lead),
+                },
             }
         },
         {
@@ -80,6 +93,7 @@ def create_lead(lead: Lead, email_key: str, enrollment: Enrollment) -> bool:
                 "Item": {
                     PARTITION_KEY: lead_pk(lead.id),
                     SORT_KEY: enrollment_sk(enrollment.number),
+                    **by_day_keys(enrollment.started_at, lead.id, "enrollment"),
                     **_serialize(enrollment),
                 },
             }
@@ -208,9 +222,7 @@ def record_touch(touch: Touch, complete: bool) -> None:
         Item={
             PARTITION_KEY: lead_pk(touch.lead_id),
             SORT_KEY: touch_sk(touch.enrollment, touch.number),
-            BY_DAY_PARTITION_KEY: f"DAY#{sent_at[:10]}",
-            BY_DAY_SORT_KEY: f"{sent_at}#{touch.lead_id}",
-            "kind": "touch",
+            **by_day_keys(touch.sent_at, touch.lead_id, "touch"),
             **_serialize(touch),
         }
     )
@@ -294,3 +306,127 @@ def message_owner(message_id: str) -> dict[str, Any] | None:
     """The lead, enrollment and touch an SES message id belongs to."""
     item = _table().get_item(Key={PARTITION_KEY: f"MSG#{message_id}", SORT_KEY: "MSG"}).get("Item")
     return dict(item) if item else None
+
+
+def record_event(
+    lead_id: str,
+    kind: str,
+    at: datetime,
+    *,
+    enrollment: int | None = None,
+    touch: int | None = None,
+    channel: str | None = None,
+) -> None:
+    """Append what a lead did (a reply, an opt-out, a bounce, an open...) to the by_day index.
+
+    Keyed by time and kind, so a redelivered notification overwrites its own event.
+    `touch` and `channel`, when known, name what drew it.
+    """
+    item: dict[str, Any] = {
+        PARTITION_KEY: lead_pk(lead_id),
+        SORT_KEY: f"EVENT#{iso(at)}#{kind}",
+        **by_day_keys(at, lead_id, "event"),
+        "lead_id": lead_id,
+        "type": kind,
+        "at": iso(at),
+    }
+    extra = {"enrollment": enrollment, "touch": touch, "channel": channel}
+    item.update({name: value for name, value in extra.items() if value is not None})
+    _table().put_item(Item=item)
+
+
+def items_by_day(
+    day: str, start: str, end: str, projection: Sequence[str], page_size: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the items indexed on UTC day `day` (yyyy-mm-dd) at times in [start, end) (ISO, Z).
+
+    A Query on the by_day index, following LastEvaluatedKey; `page_size` caps items per page
+    (DynamoDB caps a page at 1 MB anyway).
+    """
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    names = {f"#a{index}": name for index, name in enumerate(projection)}
+    kwargs: dict[str, Any] = {
+        "TableName": settings().table_name,
+        "IndexName": BY_DAY_INDEX,
+        # gsi1sk is "<iso time>#<lead id>": BETWEEN start AND end keeps [start, end).
+        "KeyConditionExpression": "#day = :day AND #at BETWEEN :start AND :end",
+        "ExpressionAttributeNames": {"#day": BY_DAY_PARTITION_KEY, "#at": BY_DAY_SORT_KEY, **names},
+        "ExpressionAttributeValues": {
+            ":day": {"S": f"DAY#{day}"},
+            ":start": {"S": start},
+            ":end": {"S": end},
+        },
+        "ProjectionExpression": ", ".join(names),
+    }
+    if page_size:
+        kwargs["Limit"] = page_size
+    client = aws.client("dynamodb")
+    while True:
+        page = client.query(**kwargs)
+        yield [
+            {name: deserializer.deserialize(value) for name, value in item.items()} for item in page["Items"]
+        ]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def get_items(keys: Sequence[tuple[str, str]], projection: Sequence[str]) -> list[dict[str, Any]]:
+    """Items by (pk, sk), 100 per BatchGetItem, retrying what DynamoDB leaves unprocessed."""
+    import time
+
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    names = {f"#a{index}": name for index, name in enumerate(projection)}
+    client = aws.client("dynamodb")
+    table_name = settings().table_name
+    found: list[dict[str, Any]] = []
+    unique = list(dict.fromkeys(keys))
+    for offset in range(0, len(unique), 100):
+        request: dict[str, Any] = {
+            table_name: {
+                "Keys": [
+                    {PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}}
+                    for pk, sk in unique[offset : offset + 100]
+                ],
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+            }
+        }
+        for attempt in range(8):
+            response = client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(table_name, []):
+                found.append({name: deserializer.deserialize(value) for name, value in item.items()})
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        else:
+            raise RuntimeError("DynamoDB left keys unprocessed after 8 attempts")
+    return found
+
+
+def claim_report(period: str, at: datetime) -> bool:
+    """Record that the report for `period` is being sent; False if it already was (a retried run)."""
+    try:
+        _table().put_item(
+            Item={PARTITION_KEY: f"REPORT#{period}", SORT_KEY: "REPORT", "claimed_at": iso(at)},
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        )
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def record_report_sent(period: str, message_id: str, archive_key: str, at: datetime) -> None:
+    _table().update_item(
+        Key={PARTITION_KEY: f"REPORT#{period}", SORT_KEY: "REPORT"},
+        UpdateExpression="SET message_id = :id, archive_key = :key, sent_at = :at",
+        ExpressionAttributeValues={":id": message_id, ":key": archive_key, ":at": iso(at)},
+    )

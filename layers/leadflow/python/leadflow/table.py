@@ -1,11 +1,16 @@
 """The DynamoDB table's key schema: one definition for CDK and for the local Sandbox.
 
 Single-table design, items keyed by `pk`/`sk`:
-- lead:        pk=LEAD#<id>      sk=LEAD
-- enrollment:  pk=LEAD#<id>      sk=ENROLLMENT#<nnn>
-- touch:       pk=LEAD#<id>      sk=TOUCH#<nnn>#<tt>  (gsi1: DAY#<yyyy-mm-dd> / <iso time>#<lead id>)
+- lead:        pk=LEAD#<id>      sk=LEAD              (gsi1 by created_at)
+- enrollment:  pk=LEAD#<id>      sk=ENROLLMENT#<nnn>  (gsi1 by started_at)
+- touch:       pk=LEAD#<id>      sk=TOUCH#<nnn>#<tt>  (gsi1 by sent_at)
+- event:       pk=LEAD#<id>      sk=EVENT#<iso time>#<kind>  (gsi1 by time: replies, stops, engagement)
+- report:      pk=REPORT#<date>  sk=REPORT            (a weekly report was sent: retries send nothing)
 - email index: pk=EMAIL#<hmac>   sk=EMAIL             (the address itself is never a key)
 - message:     pk=MSG#<ses id>   sk=MSG               (SES Message-ID -> lead, enrollment, touch)
+
+gsi1 (the by_day index): gsi1pk=DAY#<yyyy-mm-dd> (UTC), gsi1sk=<iso time>#<lead id>, and every
+indexed item carries `kind`. The weekly report queries it day by day.
 """
 
 from __future__ import annotations

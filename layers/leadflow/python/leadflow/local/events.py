@@ -146,6 +146,19 @@ def ses_receipt_notification(
     }
 
 
+def scheduler_event(at: datetime, schedule_arn: str) -> dict[str, Any]:
+    """What the report's EventBridge Scheduler schedule delivers: its input, context attributes filled in."""
+    from leadflow.report.weekly import SCHEDULE_INPUT
+
+    values = {
+        "<aws.scheduler.scheduled-time>": iso(at),
+        "<aws.scheduler.schedule-arn>": schedule_arn,
+        "<aws.scheduler.execution-id>": str(uuid.uuid4()),
+        "<aws.scheduler.attempt-number>": "1",
+    }
+    return {name: values.get(value, value) for name, value in SCHEDULE_INPUT.items()}
+
+
 def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
 

@@ -40,7 +40,7 @@ from leadflow.observability import logger, metrics
 from leadflow.table import create_table_kwargs
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
-FUNCTIONS = ("intake", "step", "inbound")
+FUNCTIONS = ("intake", "step", "inbound", "report")
 SENDER = "Alex Rivera <alex@mail.leadflow.example>"
 REPLY_DOMAIN = "reply.leadflow.example"
 
@@ -211,6 +211,8 @@ class Sandbox:
         ses.create_configuration_set(ConfigurationSetName="leadflow")
         self.inbound_bucket = "leadflow-inbound"
         aws.client("s3").create_bucket(Bucket=self.inbound_bucket)
+        self.report_bucket = "leadflow-reports"
+        aws.client("s3").create_bucket(Bucket=self.report_bucket)
         sns = aws.client("sns")
         self.inbound_topic_arn = sns.create_topic(Name="leadflow-inbound-mail")["TopicArn"]
         self.rep_alerts_topic_arn = sns.create_topic(Name="leadflow-rep-alerts")["TopicArn"]
@@ -233,6 +235,7 @@ class Sandbox:
                 "SES_CONFIGURATION_SET": "leadflow",
                 "HMAC_SECRET_ARN": secret_arn,
                 "INBOUND_BUCKET": self.inbound_bucket,
+                "REPORT_BUCKET": self.report_bucket,
                 "REP_ALERTS_TOPIC_ARN": self.rep_alerts_topic_arn,
                 "CADENCE_DIR": str(self.cadence_dir),
                 "TEMPLATE_DIR": str(self.template_dir),
@@ -325,6 +328,31 @@ class Sandbox:
         )
         return self.invoke("inbound", envelope)
 
+    def run_report(
+        self,
+        at: str | datetime | None = None,
+        *,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        force: bool = False,
+    ) -> Any:
+        """Invoke the report function with its schedule's event (at `at`, default now) or for chosen dates."""
+        moment = clock.parse_iso(at) if isinstance(at, str) else at or self.now()
+        event = events.scheduler_event(
+            moment, f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/leadflow-weekly-report"
+        )
+        for name, value in (("since", since), ("until", until)):
+            if value is not None:
+                event[name] = value if isinstance(value, str) else clock.iso(value)
+        if force:
+            event["force"] = True
+        return self.invoke("report", event)
+
+    def archived(self, key: str) -> str:
+        """An archived report file, as text."""
+        body = aws.client("s3").get_object(Bucket=self.report_bucket, Key=key)["Body"].read()
+        return str(body.decode("utf-8"))
+
     # -- inspection --------------------------------------------------------
 
     def lead(self, lead_id: str) -> dict[str, Any] | None:
@@ -410,6 +438,14 @@ def _outbox_entry(
     assert isinstance(parsed, EmailMessage)
     text_part = parsed.get_body(preferencelist=("plain",))
     html_part = parsed.get_body(preferencelist=("html",))
+    attachments = [
+        {
+            "filename": part.get_filename(),
+            "content_type": part.get_content_type(),
+            "content": part.get_content(),
+        }
+        for part in parsed.iter_attachments()
+    ]
     return {
         "channel": "email",
         "message_id": message_id,
@@ -418,6 +454,7 @@ def _outbox_entry(
         "text": text_part.get_content() if text_part else "",
         "html": html_part.get_content() if html_part else "",
         "headers": {name: str(value) for name, value in parsed.items()},
+        "attachments": attachments,
         "lead_id": owner.get("lead_id"),
         "enrollment": int(owner["enrollment"]) if "enrollment" in owner else None,
         "touch": int(owner["touch"]) if "touch" in owner else None,

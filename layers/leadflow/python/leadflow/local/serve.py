@@ -21,22 +21,50 @@ from leadflow.local.sandbox import Sandbox
 CONTROL_PREFIX = "/_sandbox/"
 
 
-def serve_forever(*, port: int, start: str | None, speed: float) -> int:
+def serve_forever(*, port: int, start: str | None, speed: float, aws_port: int = 0) -> int:
     start = start or iso(datetime.now(UTC))
     with Sandbox(start=start) as sb:
         server = make_server(sb, port, speed)
+        endpoint = start_aws_endpoint(aws_port)
         print(f"leadflow sandbox on http://127.0.0.1:{server.server_port}  (simulated time {iso(sb.now())})")
         base = f"http://127.0.0.1:{server.server_port}"
         post = """-H 'Content-Type: application/json' -d '{"email":"ada@example.com"}'"""
         print(f"  curl -X POST {base}/leads {post}")
         print(f"""  curl -X POST {base}/_sandbox/clock -d '{{"advance": 86400}}'""")
+        print(f"AWS APIs (moto) on {endpoint.url}, e.g.")
+        print(
+            f"  leadflow report --endpoint-url {endpoint.url} --until <simulated time from /_sandbox/clock>"
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             server.server_close()
+            endpoint.stop()
     return 0
+
+
+class AwsEndpoint:
+    """moto's HTTP server over the Sandbox's in-process mocks: the same tables, buckets and mail.
+
+    `leadflow report --endpoint-url` and the AWS CLI reach the Sandbox's data through it.
+    """
+
+    def __init__(self, port: int) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        host, bound = self._server.get_host_and_port()
+        self.url = f"http://{host}:{bound}"
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def start_aws_endpoint(port: int = 0) -> AwsEndpoint:
+    return AwsEndpoint(port)
 
 
 def make_server(sb: Sandbox, port: int, speed: float = 0.0) -> HTTPServer:

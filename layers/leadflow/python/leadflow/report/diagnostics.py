@@ -19,7 +19,8 @@ from leadflow.report.records import CadencePlan
 # The playbooks' bands.
 REPLY_RATE_FLOOR = 0.10  # below: targeting or message relevance, not frequency
 TOUCHES_TO_RESPONSE_CEILING = 8.0  # above (on average): the messaging needs work
-CONTACT_RATE_BANDS = {"inbound": (0.40, 0.60), "cold": (0.15, 0.25)}
+# Inbound MQLs and cold outreach; dormant leads re-engage at 5-15% in a well-segmented campaign.
+CONTACT_RATE_BANDS = {"inbound": (0.40, 0.60), "cold": (0.15, 0.25), "dormant": (0.05, 0.15)}
 ARCHIVE_CONTACT_FLOOR = 0.10  # a sequence below this after 90 days should be archived
 REP_SPREAD_CEILING = 0.15  # rep-to-rep contact-rate variance: process inconsistency
 HEALTHY_OPEN_RATE = 0.25  # opens at or above this with few replies: the body fails, not the subject
@@ -65,7 +66,9 @@ def pct(value: float | None, digits: int = 1) -> str:
 
 
 def _band(lead_type: str) -> str:
-    return "cold" if lead_type in {"cold", "outbound"} else "inbound"
+    if lead_type in {"cold", "outbound"}:
+        return "cold"
+    return "dormant" if lead_type == "dormant" else "inbound"
 
 
 def diagnose(metrics: WindowMetrics, plans: dict[str, CadencePlan]) -> list[Finding]:
@@ -103,7 +106,8 @@ def _archive(metrics: WindowMetrics, cadence: str, stats: SegmentStats) -> Findi
         code="archive_sequence",
         scope=f"cadence {cadence}",
         severity=Severity.ACT,
-        headline=f"{cadence}: contact rate {pct(contact)} after 90 days, below {pct(ARCHIVE_CONTACT_FLOOR, 0)}",
+        headline=f"{cadence}: contact rate {pct(contact)} after 90 days, "
+        f"below {pct(ARCHIVE_CONTACT_FLOOR, 0)}",
         evidence=f"{stats.responded} of {stats.leads} leads who finished the sequence responded "
         "over the trailing 90 days.",
         recommendation="Archive this sequence and route its leads to a cadence that works; "
@@ -240,8 +244,8 @@ def _spikes(cadence: str, rows: list[StepRow]) -> list[Finding]:
                 code="dropoff_spike",
                 scope=f"cadence {cadence}, step {row.step}",
                 severity=Severity.ACT,
-                headline=f"{cadence}: drop-off spike at step {row.step} ({row.channel}): {pct(row.drop_rate)} "
-                f"left, against {pct(baseline)} at the other steps",
+                headline=f"{cadence}: drop-off spike at step {row.step} ({row.channel}): "
+                f"{pct(row.drop_rate)} left, against {pct(baseline)} at the other steps",
                 evidence=f"{row.left} of {row.reached} leads left at step {row.step} "
                 f"({row.opted_out} opted out, {row.bounced} bounced, {row.other_stops} stopped otherwise). "
                 + cause,
@@ -266,7 +270,8 @@ def _channels(metrics: WindowMetrics) -> list[Finding]:
                 code="channel_underused",
                 scope=f"channel {row.channel}",
                 severity=Severity.WATCH,
-                headline=f"{row.channel} draws {pct(responses)} of first responses on {pct(touches)} of touches",
+                headline=f"{row.channel} draws {pct(responses)} of first responses "
+                f"on {pct(touches)} of touches",
                 evidence=f"{row.responses} of {total_responses} first responses from {row.touches} touches.",
                 recommendation=f"Rebalance the sequences: give {row.channel} more of the touches.",
                 numbers={"response_share": responses, "touch_share": touches},

@@ -16,8 +16,6 @@ UNASSIGNED = "unassigned"
 
 # Channels worked by a rep as a task; the others are sent automatically.
 REP_TASK_CHANNELS = frozenset({"call", "linkedin", "video"})
-# Effort rank by channel, used when a cadence file does not state a touch's effort level.
-CHANNEL_EFFORT = {"email": 1, "sms": 1, "linkedin": 2, "call": 3, "video": 3}
 
 
 class EventKind(StrEnum):
@@ -57,7 +55,7 @@ class LeadRecord:
     source: str = UNKNOWN
     fit_band: str = UNKNOWN
     owner: str = UNASSIGNED
-    # "inbound" for web-form leads; "cold" (or "outbound") for lists and re-engagement.
+    # "inbound" for every public post; "dormant", "cold", "customer"... from server-to-server sources.
     lead_type: str = "inbound"
 
 
@@ -100,7 +98,7 @@ class EventRecord:
 @dataclass(frozen=True, slots=True)
 class CadenceStep:
     channel: str
-    effort: int
+    effort: int  # rank: 1 low, 2 medium, 3 high
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,94 @@
+"""`leadflow report`: build the report from a running `leadflow serve` or a deployed stack.
+
+Reads DynamoDB through boto3 with the usual `--profile`/`--region`, and an
+`--endpoint-url` for the Sandbox's moto endpoint (printed by `leadflow serve`).
+Writes report.html, report.txt and report.csv; it sends and archives nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+def add_report_command(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser(
+        "report",
+        help="write the weekly report for a running `leadflow serve` or a deployed stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument(
+        "--since",
+        help="period start: YYYY-MM-DD (local midnight) or ISO time (default: 7 days before --until)",
+    )
+    report.add_argument("--until", help="period end, likewise (default: now)")
+    report.add_argument(
+        "--out", type=Path, default=Path("out"), help="directory for the files (default out/)"
+    )
+    report.add_argument(
+        "--table",
+        default=os.environ.get("TABLE_NAME", "leadflow"),
+        help="DynamoDB table (default $TABLE_NAME or leadflow)",
+    )
+    report.add_argument("--profile", help="AWS profile")
+    report.add_argument("--region", help="AWS region")
+    report.add_argument("--endpoint-url", help="AWS endpoint, e.g. the moto endpoint `leadflow serve` prints")
+
+
+def parse_moment(text: str, timezone: str) -> datetime:
+    """YYYY-MM-DD is local midnight in the report's time zone; anything else is an ISO time."""
+    if len(text) == 10:
+        return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(timezone))
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+
+
+def run_report_command(args: argparse.Namespace) -> int:
+    environment = {
+        "AWS_PROFILE": args.profile,
+        "AWS_DEFAULT_REGION": args.region,
+        "AWS_ENDPOINT_URL": args.endpoint_url,
+        "TABLE_NAME": args.table,
+        # Settings require it; the report reads no secret.
+        "HMAC_SECRET_ARN": os.environ.get("HMAC_SECRET_ARN", "unused-by-the-report"),
+    }
+    os.environ.update({name: value for name, value in environment.items() if value})
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if args.endpoint_url and not (args.profile or os.environ.get("AWS_ACCESS_KEY_ID")):
+        # A local endpoint takes any credentials.
+        os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+    from leadflow import aws, clock
+    from leadflow.config import operator_config, settings
+
+    settings.cache_clear()
+    aws.reset()
+    from leadflow.report.build import period_between
+    from leadflow.report.render import render_csv, render_html, render_text
+    from leadflow.report.weekly import make_report
+
+    timezone = operator_config().report.schedule.timezone
+    until = parse_moment(args.until, timezone) if args.until else clock.now()
+    since = parse_moment(args.since, timezone) if args.since else until - timedelta(days=7)
+    if since >= until:
+        raise SystemExit("leadflow report: --since must be before --until")
+    report = make_report(period_between(since, until))
+    location = f"{args.out / 'report.html'} (local run, not archived)"
+    args.out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "report.html": render_html(report, location),
+        "report.txt": render_text(report, location),
+        "report.csv": render_csv(report),
+    }
+    for name, body in files.items():
+        (args.out / name).write_text(body, encoding="utf-8")
+    overall = report.period.overall
+    print(
+        f"leadflow report {clock.iso(since)} .. {clock.iso(until)}: {overall.leads} leads, "
+        f"{len(report.findings)} findings"
+    )
+    print(f"  wrote {', '.join(str(args.out / name) for name in files)}")
+    return 0

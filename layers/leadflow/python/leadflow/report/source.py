@@ -1,0 +1,284 @@
+"""Data access for the report: stored items -> plain records.
+
+Reads the by_day index one UTC day at a time (Query, paginated, a few days in
+parallel), then fetches by key the leads of enrollments that started in the
+window but arrived before it (re-enrollments). Mapping is tolerant: a field a
+writer does not record yet reads as absent, and an item that cannot be used is
+counted in `Dataset.skipped`, never fatal.
+
+Only the attributes the report needs are projected: no name, address or phone
+ever leaves DynamoDB for the report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from leadflow import store
+from leadflow.clock import iso, parse_iso
+from leadflow.report.metrics import Window
+from leadflow.report.records import (
+    REP_TASK_CHANNELS,
+    UNASSIGNED,
+    UNKNOWN,
+    Dataset,
+    EnrollmentRecord,
+    EventKind,
+    EventRecord,
+    LeadRecord,
+    TouchRecord,
+    TouchState,
+)
+
+PROJECTION = (
+    "sk",
+    "kind",
+    "id",
+    "lead_id",
+    "created_at",
+    "source",
+    "band",
+    "owner",
+    "lead_type",
+    "status",
+    "status_reason",
+    "status_at",
+    "number",
+    "cadence",
+    "started_at",
+    "stop_reason",
+    "stopped_at",
+    "stopped_after_touch",
+    "enrollment",
+    "touch",
+    "channel",
+    "sent_at",
+    "variant",
+    "outcome_at",
+    "due_at",
+    "type",
+    "at",
+)
+# Segment labels come from forms and configuration; anything else (an address typed into a source
+# field, say) is shown as "other", so no lead's details can reach the report through a label.
+LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,39}$")
+OTHER = "other"
+
+# Event types as writers name them (stop reasons, task outcomes, engagement) -> the report's kinds.
+EVENT_KINDS = {
+    "reply": EventKind.REPLY,
+    "replied": EventKind.REPLY,
+    "connected": EventKind.CONNECTED,
+    "meeting_booked": EventKind.MEETING,
+    "meeting": EventKind.MEETING,
+    "unsubscribe": EventKind.UNSUBSCRIBE,
+    "complaint": EventKind.COMPLAINT,
+    "bounce": EventKind.BOUNCE,
+    "bounced": EventKind.BOUNCE,
+    "open": EventKind.OPEN,
+    "click": EventKind.CLICK,
+}
+# Contact statuses, when no reason says more.
+STATUS_KINDS = {
+    "replied": EventKind.REPLY,
+    "meeting_booked": EventKind.MEETING,
+    "opted_out": EventKind.UNSUBSCRIBE,
+    "bounced": EventKind.BOUNCE,
+}
+TASK_OUTCOMES = frozenset({"done", "no_answer", "voicemail", "connected", "meeting_booked"})
+
+
+def label(value: Any, missing: str = UNKNOWN) -> str:
+    if value is None or value == "":
+        return missing
+    text = str(value)
+    return text if LABEL.match(text) else OTHER
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_iso(str(value))
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _kind(item: dict[str, Any]) -> str:
+    if item.get("kind"):
+        return str(item["kind"])
+    sort_key = str(item.get("sk", ""))
+    return {"LEAD": "lead"}.get(sort_key) or sort_key.partition("#")[0].lower()
+
+
+def dataset_from_items(items: Iterable[dict[str, Any]]) -> Dataset:
+    """Map stored items (python values, as boto3 deserializes them) to a Dataset."""
+    dataset = Dataset()
+    touches: dict[tuple[str, int, int], dict[str, Any]] = {}
+    tasks: dict[tuple[str, int, int], dict[str, Any]] = {}
+    for item in items:
+        kind = _kind(item)
+        if kind == "lead":
+            _lead(item, dataset)
+        elif kind == "enrollment":
+            _enrollment(item, dataset)
+        elif kind in ("touch", "task"):
+            key = (
+                str(item.get("lead_id", "")),
+                _int(item.get("enrollment")),
+                _int(item.get("number", item.get("touch"))),
+            )
+            if not key[0] or key[1] is None or key[2] is None:
+                dataset.skip(f"{kind} without lead, enrollment or number")
+                continue
+            (touches if kind == "touch" else tasks)[key] = item  # type: ignore[index]
+        elif kind == "event":
+            _event(item, dataset)
+    for key in touches.keys() | tasks.keys():
+        _touch(key, touches.get(key), tasks.get(key), dataset)
+    return dataset
+
+
+def _lead(item: dict[str, Any], dataset: Dataset) -> None:
+    lead_id = str(item.get("id") or item.get("lead_id") or "")
+    created = _time(item.get("created_at"))
+    if not lead_id or created is None:
+        dataset.skip("lead without id or created_at")
+        return
+    dataset.leads[lead_id] = LeadRecord(
+        lead_id=lead_id,
+        created_at=created,
+        source=label(item.get("source")),
+        fit_band=label(item.get("band")),
+        owner=label(item.get("owner"), UNASSIGNED),
+        lead_type=label(item.get("lead_type"), "inbound"),
+    )
+    # The contact status stands in for events a writer did not record.
+    status_at = _time(item.get("status_at"))
+    reason = str(item.get("status_reason") or "")
+    kind = EVENT_KINDS.get(reason) or STATUS_KINDS.get(str(item.get("status") or ""))
+    if kind is not None and status_at is not None:
+        dataset.events.append(EventRecord(lead_id, kind, status_at))
+
+
+def _enrollment(item: dict[str, Any], dataset: Dataset) -> None:
+    lead_id = str(item.get("lead_id") or "")
+    number = _int(item.get("number"))
+    started = _time(item.get("started_at"))
+    if not lead_id or number is None or started is None:
+        dataset.skip("enrollment without lead, number or started_at")
+        return
+    dataset.enrollments.append(EnrollmentRecord(lead_id, number, label(item.get("cadence")), started))
+    stopped_at = _time(item.get("stopped_at"))
+    reason = item.get("stop_reason")
+    if reason and stopped_at is not None:
+        kind = EVENT_KINDS.get(str(reason), EventKind.OTHER_STOP)
+        touch = _int(item.get("stopped_after_touch")) or None
+        dataset.events.append(EventRecord(lead_id, kind, stopped_at, number, touch))
+
+
+def _touch(
+    key: tuple[str, int, int], touch: dict[str, Any] | None, task: dict[str, Any] | None, dataset: Dataset
+) -> None:
+    lead_id, enrollment, number = key
+    source = touch or task or {}
+    channel = label(source.get("channel"))
+    ran_at = _time((touch or {}).get("sent_at"))
+    status = str((task or touch or {}).get("status") or "sent")
+    outcome = None
+    if task is not None or status == "task" or (channel in REP_TASK_CHANNELS and status != "skipped"):
+        task_status = str((task or {}).get("status") or "open")
+        if task_status in TASK_OUTCOMES:
+            state, outcome = TouchState.TASK_DONE, task_status
+            ran_at = _time((task or {}).get("outcome_at")) or ran_at
+        elif task_status == "open":
+            state = TouchState.TASK_OPEN
+            ran_at = ran_at or _time((task or {}).get("due_at"))
+        else:  # cancelled: the lead stopped before the rep got to it
+            state = TouchState.SKIPPED
+    elif status == "skipped":
+        state = TouchState.SKIPPED
+    else:
+        state = TouchState.SENT
+        if ran_at is None:
+            dataset.skip("sent touch without sent_at")
+            return
+    variant = (touch or {}).get("variant")
+    dataset.touches.append(
+        TouchRecord(
+            lead_id,
+            enrollment,
+            number,
+            channel,
+            state,
+            ran_at,
+            variant=label(variant) if variant else None,
+            outcome=outcome,
+        )
+    )
+    response = {"connected": EventKind.CONNECTED, "meeting_booked": EventKind.MEETING}.get(outcome or "")
+    if response is not None and ran_at is not None:
+        dataset.events.append(EventRecord(lead_id, response, ran_at, enrollment, number, channel))
+
+
+def _event(item: dict[str, Any], dataset: Dataset) -> None:
+    kind = EVENT_KINDS.get(str(item.get("type") or ""))
+    at = _time(item.get("at"))
+    lead_id = str(item.get("lead_id") or "")
+    if kind is None:
+        return  # operator stops, auto-replies, deliveries: not report events
+    if at is None or not lead_id:
+        dataset.skip("event without lead or time")
+        return
+    channel = item.get("channel")
+    dataset.events.append(
+        EventRecord(
+            lead_id,
+            kind,
+            at,
+            _int(item.get("enrollment")),
+            _int(item.get("touch")),
+            label(channel) if channel else None,
+        )
+    )
+
+
+def utc_days(window: Window) -> list[str]:
+    """The UTC dates (yyyy-mm-dd) a window touches: the by_day partitions to query."""
+    day = window.start.astimezone(UTC).date()
+    last = (window.end - timedelta(microseconds=1)).astimezone(UTC).date()
+    days = []
+    while day <= last:
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
+
+
+def load_dataset(window: Window, *, page_size: int | None = None, workers: int = 8) -> Dataset:
+    """Everything indexed in the window, plus the leads its enrollments need."""
+    start, end = iso(window.start), iso(window.end)
+
+    def read_day(day: str) -> list[dict[str, Any]]:
+        return [item for page in store.items_by_day(day, start, end, PROJECTION, page_size) for item in page]
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        dataset = dataset_from_items(item for day in pool.map(read_day, utc_days(window)) for item in day)
+    missing = sorted({e.lead_id for e in dataset.enrollments} - dataset.leads.keys())
+    if missing:
+        leads = dataset_from_items(store.get_items([(store.lead_pk(i), "LEAD") for i in missing], PROJECTION))
+        dataset.leads.update(leads.leads)
+        dataset.events.extend(leads.events)
+    return dataset

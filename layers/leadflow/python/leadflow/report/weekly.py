@@ -1,0 +1,170 @@
+"""The weekly run: read the period, build the report, archive it in S3, email it once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+
+from leadflow import aws, clock, mail, store
+from leadflow.config import cadences, operator_config, settings
+from leadflow.observability import logger
+from leadflow.report.build import (
+    Report,
+    archive_key,
+    build_report,
+    fetch_window,
+    period_between,
+    weekly_period,
+)
+from leadflow.report.metrics import Window
+from leadflow.report.records import CadencePlan, CadenceStep
+from leadflow.report.render import render_csv, render_html, render_text, subject
+from leadflow.report.source import load_dataset
+
+EFFORT_RANK = {"low": 1, "medium": 2, "high": 3}
+
+# The input the EventBridge Scheduler schedule passes (infra uses it; Scheduler fills in the
+# <aws.scheduler.*> context attributes at each run).
+SCHEDULE_INPUT = {
+    "source": "leadflow.report",
+    "scheduled_time": "<aws.scheduler.scheduled-time>",
+    "schedule_arn": "<aws.scheduler.schedule-arn>",
+    "execution_id": "<aws.scheduler.execution-id>",
+    "attempt": "<aws.scheduler.attempt-number>",
+}
+
+
+class ReportRequest(BaseModel):
+    """The report function's event: the schedule's input, or a manual run over chosen dates.
+
+    An EventBridge "Scheduled Event" (its `time`) is accepted too.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    scheduled_time: datetime | None = Field(None, validation_alias=AliasChoices("scheduled_time", "time"))
+    schedule_arn: str | None = None
+    execution_id: str | None = None
+    # A manual run: the period to report (both or neither); `force` sends even if it was sent.
+    since: datetime | None = None
+    until: datetime | None = None
+    force: bool = False
+
+    @model_validator(mode="after")
+    def _period(self) -> ReportRequest:
+        for moment in (self.scheduled_time, self.since, self.until):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("times need a time zone, e.g. 2026-11-23T14:00:00Z")
+        if (self.since is None) != (self.until is None):
+            raise ValueError("give since and until together")
+        if self.since and self.until and self.since >= self.until:
+            raise ValueError("since must be before until")
+        return self
+
+
+class ReportRun(BaseModel):
+    status: Literal["sent", "already_sent"]
+    period: str
+    since: str
+    until: str
+    leads: int
+    findings: int
+    recipients: int
+    bucket: str
+    keys: dict[str, str]
+    message_id: str | None = None
+
+
+def cadence_plans() -> dict[str, CadencePlan]:
+    plans = {}
+    for name, cadence in cadences().items():
+        steps = tuple(
+            CadenceStep(touch.channel.value, EFFORT_RANK.get(str(getattr(touch, "effort", None) or "low"), 1))
+            for touch in cadence.touches
+        )
+        plans[name] = CadencePlan(name, steps)
+    return plans
+
+
+def make_report(period: Window, *, page_size: int | None = None) -> Report:
+    """Read what the period and its trailing 90 days need, and build the report."""
+    config = operator_config()
+    dataset = load_dataset(fetch_window(period), page_size=page_size)
+    return build_report(
+        dataset,
+        period,
+        cadence_plans(),
+        company=config.company.name,
+        timezone=config.report.schedule.timezone,
+        owner_names={rep.id: rep.name for rep in config.reps},
+    )
+
+
+def rendered(report: Report, bucket: str) -> dict[str, tuple[str, str, str]]:
+    """suffix -> (key, content type, body), for the archive and the email."""
+    html_key = archive_key(report.period.window, report.timezone, "html")
+    location = f"s3://{bucket}/{html_key}"
+    return {
+        "html": (html_key, "text/html; charset=utf-8", render_html(report, location)),
+        "txt": (
+            archive_key(report.period.window, report.timezone, "txt"),
+            "text/plain; charset=utf-8",
+            render_text(report, location),
+        ),
+        "csv": (
+            archive_key(report.period.window, report.timezone, "csv"),
+            "text/csv; charset=utf-8",
+            render_csv(report),
+        ),
+    }
+
+
+def run(request: ReportRequest) -> ReportRun:
+    config = operator_config()
+    timezone = config.report.schedule.timezone
+    if request.since and request.until:
+        period = period_between(request.since, request.until)
+    else:
+        period = weekly_period(request.scheduled_time or clock.now(), timezone)
+    bucket = settings().report_bucket
+    if not bucket:
+        raise RuntimeError("REPORT_BUCKET is not set")
+    report = make_report(period)
+    parts = rendered(report, bucket)
+    s3 = aws.client("s3")
+    for key, content_type, body in parts.values():
+        s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType=content_type)
+    html_key = parts["html"][0]
+    recipients = config.report_recipients
+    result: dict[str, Any] = {
+        "period": period.name,
+        "since": clock.iso(period.start),
+        "until": clock.iso(period.end),
+        "leads": report.period.overall.leads,
+        "findings": len(report.findings),
+        "recipients": len(recipients),
+        "bucket": bucket,
+        "keys": {suffix: key for suffix, (key, _, _) in parts.items()},
+    }
+    period_id = f"{result['since']}/{result['until']}"
+    if not request.force and not store.claim_report(period_id, clock.now()):
+        logger.info("report already sent", extra={"period": period_id})
+        return ReportRun(status="already_sent", **result)
+    message = mail.build_message(
+        sender=settings().sender,
+        to=", ".join(recipients),
+        subject=subject(report),
+        text=parts["txt"][2],
+        html=parts["html"][2],
+        attachments=[
+            mail.Attachment(
+                f"leadflow-report-{html_key.split('/')[1]}.csv", "text/csv", parts["csv"][2].encode()
+            )
+        ],
+    )
+    message_id = mail.send(message, tags={"kind": "report"})
+    store.record_report_sent(period_id, message_id, html_key, clock.now())
+    logger.info("report sent", extra={"period": period_id, "recipients": len(recipients), "key": html_key})
+    return ReportRun(status="sent", message_id=message_id, **result)
