@@ -74,8 +74,11 @@ def test_the_same_touch_cannot_be_claimed_twice(sb):
         store.claim_touch(lead_id, 1, 2, clock.now())
 
 
-def test_an_opted_out_lead_is_not_contactable_even_while_the_enrollment_runs(sb):
+def test_an_uncontactable_lead_gets_nothing_even_while_its_enrollment_runs(sb):
     lead_id = _post(sb, "optout@example.com")
     store.set_contact_status(lead_id, ContactStatus.OPTED_OUT, "unsubscribe", clock.now())
-    with pytest.raises(store.ClaimRejected):
-        store.claim_touch(lead_id, 1, 2, clock.now())
+
+    sb.advance_to("2026-11-25T09:00:00Z")
+
+    assert [message["touch"] for message in sb.outbox()] == [1]
+    assert sb.execution(lead_id)["states"][-1].startswith("Stopped")

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from leadflow import aws
 from leadflow.clock import iso
 from leadflow.config import settings
-from leadflow.models import CONTACTABLE, ContactStatus, Enrollment, Lead, RunStatus, StopReason, Touch
+from leadflow.models import ContactStatus, Enrollment, Lead, RunStatus, StopReason, Touch
 from leadflow.table import BY_DAY_INDEX, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
 
 
@@ -172,42 +172,20 @@ def set_execution_arn(lead_id: str, number: int, execution_arn: str) -> None:
 
 
 def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> None:
-    """Claim touch `touch` of enrollment `number` in one transaction with the lead check.
+    """Claim touch `touch` of enrollment `number` with one conditional write on the enrollment.
 
-    The enrollment update requires: the touch not yet claimed, the enrollment
-    running; the condition check requires the lead to be contactable. Raises
-    ClaimRejected when any of them fails.
+    Succeeds only if the enrollment is running and the touch is not yet claimed;
+    a stop writes the same item, so DynamoDB orders the two. Raises ClaimRejected.
+    (The lead's contact status is checked by the caller just before: every change
+    that makes a lead uncontactable also stops its running enrollments.)
     """
-    table_name = settings().table_name
-    contactable = sorted(status.value for status in CONTACTABLE)
-    items = [
-        {
-            "ConditionCheck": {
-                "TableName": table_name,
-                "Key": {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
-                "ConditionExpression": "#status IN ("
-                + ", ".join(f":s{i}" for i in range(len(contactable)))
-                + ")",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {f":s{i}": value for i, value in enumerate(contactable)},
-            }
-        },
-        {
-            "Update": {
-                "TableName": table_name,
-                "Key": {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-                "UpdateExpression": "SET last_touch = :touch, claimed_at = :at",
-                "ConditionExpression": "run_status = :running AND last_touch < :touch",
-                "ExpressionAttributeValues": {
-                    ":touch": touch,
-                    ":at": iso(at),
-                    ":running": RunStatus.RUNNING.value,
-                },
-            }
-        },
-    ]
     try:
-        aws.client("dynamodb").transact_write_items(TransactItems=_to_low_level(items))
+        _table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET last_touch = :touch, claimed_at = :at",
+            ConditionExpression="run_status = :running AND last_touch < :touch",
+            ExpressionAttributeValues={":touch": touch, ":at": iso(at), ":running": RunStatus.RUNNING.value},
+        )
     except ClientError as error:
         if _is_condition_failure(error):
             raise ClaimRejected(f"touch {touch} of enrollment {number} not claimable") from error

@@ -26,6 +26,8 @@ def run_touch(request: TouchRequest) -> TouchResult:
     last = request.touch == len(cadence.touches)
     next_at = None if last else clock.iso(enrollment.schedule[request.touch])
     now = clock.now()
+    if lead.status not in CONTACTABLE:
+        raise EnrollmentStopped(f"lead {lead.id} is {lead.status.value}")
     try:
         store.claim_touch(lead.id, enrollment.number, request.touch, now)
     except store.ClaimRejected:
