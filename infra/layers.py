@@ -6,8 +6,8 @@
   Needs PyPI the first time; rebuilt only when the requirements, Python version
   or platform change (a stamp holds their hash), so synth stays fast and offline.
 - leadflow: the `leadflow` package (without the local Sandbox) as python/leadflow,
-  plus the repo's cadences/ and templates/, which land at /opt/cadences and
-  /opt/templates. Staged by copying into build/layers/leadflow-<content hash>;
+  plus the repo's cadences/, templates/ and config/, which land at /opt/cadences,
+  /opt/templates and /opt/config. Staged by copying into build/layers/leadflow-<content hash>;
   cheap, offline, and done by the CDK app on every synth.
 
 Both builds run under a file lock, so concurrent synths (tests, `make synth`) are safe.
@@ -35,6 +35,8 @@ DEPS_STAMP = BUILD_DIR / "deps.stamp"
 PACKAGE_SOURCE = REPO_ROOT / "layers" / "leadflow" / "python" / "leadflow"
 CADENCES_SOURCE = REPO_ROOT / "cadences"
 TEMPLATES_SOURCE = REPO_ROOT / "templates"
+# The operator configuration (config/leadflow.yaml) lands at /opt/config, where Settings looks by default.
+CONFIG_SOURCE = REPO_ROOT / "config"
 # The Lambda Python runtime includes boto3 (and botocore); shipping our own would only add 15 MB.
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore"})
 # Sandbox-only code (moto, the simulated clock) never runs in Lambda.
@@ -144,6 +146,7 @@ def package_layer_files() -> dict[str, Path]:
     }
     files.update(tree_files(CADENCES_SOURCE, "cadences"))
     files.update(tree_files(TEMPLATES_SOURCE, "templates"))
+    files.update(tree_files(CONFIG_SOURCE, "config"))
     return files
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from leadflow import aws
+from leadflow.intake import START_LEASE
 
 
 def _stored_items():
@@ -96,6 +97,10 @@ def test_a_lead_whose_execution_never_started_is_resumed_by_the_next_post(sb, mo
             sb.post("/leads", json={"email": "resume@example.com"})
     assert _all_executions(sb) == []
 
+    # Within the start lease the crashed poster still owns the start; after it, any post resumes it.
+    sb.post("/leads", json={"email": "resume@example.com"})
+    assert _all_executions(sb) == []
+    sb.advance(START_LEASE.total_seconds() + 1)
     response = sb.post("/leads", json={"email": "resume@example.com"})
 
     assert response.status_code == 202

@@ -1,16 +1,27 @@
-"""POST /leads: web forms post leads here."""
+"""POST /leads: web forms post leads here, as JSON or as a plain HTML form.
+
+Order of checks: media type (415), size (413), parse (400), honeypot (answered like a success,
+nothing stored), fields (422, or 303 back to the form), then the lead is accepted (202, or 303
+to the form's thank-you page on an allowed origin).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import hashlib
+from typing import Annotated, Any, cast
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
-from pydantic import BaseModel
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from pydantic import BaseModel, Field, ValidationError
 
-from functions.intake.errors import unprocessable
-from leadflow import intake
+from functions.intake.errors import InvalidFormPost, field_errors
+from functions.intake.forms import FORM, JSON, Posted, honeypot_hit, read_post, request_origin, safe_redirect
+from leadflow import intake, keys
+from leadflow.config import allowed_origins, operator_config
 from leadflow.models import LeadSubmission
 from leadflow.observability import metrics
 
@@ -18,21 +29,132 @@ router = Router()
 
 
 class Received(BaseModel):
-    status: str = "received"
-    submission_id: str
+    """The answer to every valid post: new, known, suppressed or honeypot alike."""
+
+    status: str = Field(default="received", description="Always `received`.")
+    submission_id: str = Field(description="Random id of this post; says nothing about the lead.")
 
 
-@router.post("/leads", responses={202: {"description": "Lead received"}})
-def post_lead(submission: Annotated[LeadSubmission, Body()]) -> Response[Any]:
-    if not isinstance(router.current_event.json_body, dict):
-        # Powertools would validate the first element of an array: one lead per post, never a silent drop.
-        return unprocessable(
-            [{"field": "body", "message": "Send one lead as a JSON object.", "type": "dict_type"}]
-        )
-    submission_id = intake.accept(submission)
-    metrics.add_metric(name="LeadsReceived", unit="Count", value=1)
-    return Response(
-        status_code=202,
-        content_type=content_types.APPLICATION_JSON,
-        body=Received(submission_id=submission_id),
+class Refused(BaseModel):
+    message: str
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class Invalid(BaseModel):
+    message: str
+    errors: list[FieldError]
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"model": model}}}
+
+
+RESPONSES: dict[int, Any] = {
+    202: _json(Received, "Lead received (every valid post, whatever the address)."),
+    303: {
+        "description": "HTML form posts: to the form's `redirect` (allowed origins only), or back to "
+        "`error_redirect` with `errors` and `error_<field>` in the query string."
+    },
+    400: _json(Refused, "The body is not valid JSON (or form encoding)."),
+    409: _json(Refused, "A request with this Idempotency-Key is still being processed."),
+    413: _json(Refused, "The body is over 16 KiB."),
+    415: _json(Refused, "Not application/json or application/x-www-form-urlencoded."),
+    422: _json(Invalid, "Field-level errors (JSON clients), or an Idempotency-Key reused for another lead."),
+}
+
+
+@router.post("/leads", summary="Post a lead from a web form", responses=RESPONSES, tags=["leads"])
+def post_lead(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="Retries with the same key and body get the same answer (kept 24 hours).",
+        ),
+    ] = None,
+) -> Response[Any]:
+    event = cast(APIGatewayProxyEvent, router.current_event)
+    posted = read_post(event)
+    if honeypot_hit(posted.fields):
+        metrics.add_metric(name="HoneypotHits", unit="Count", value=1)
+        return _received(posted, keys.new_submission_id())
+    submission = _validate(posted)
+    fingerprint = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
+    submission_id = intake.accept_once(
+        submission, request_origin(event), idempotency_key, fingerprint, router.lambda_context
     )
+    metrics.add_metric(name="LeadsReceived", unit="Count", value=1)
+    return _received(posted, submission_id)
+
+
+def _validate(posted: Posted) -> LeadSubmission:
+    if not isinstance(posted.fields, dict):
+        # One lead per post: never validate the first element of an array and drop the rest.
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "Send one lead as a JSON object.", "type": "dict_type"}]
+        )
+    context = {"default_phone_region": operator_config().intake.default_phone_region}
+    try:
+        return LeadSubmission.model_validate(posted.fields, context=context)
+    except ValidationError as error:
+        problems = error.errors(include_url=False, include_context=False, include_input=False)
+        if posted.form:
+            raise InvalidFormPost(problems, posted.fields) from None
+        raise RequestValidationError(problems) from None
+
+
+def _received(posted: Posted, submission_id: str) -> Response[Any]:
+    if posted.form:
+        target = safe_redirect(posted.fields.get("redirect"), allowed_origins())
+        if target:
+            return Response(303, content_types.TEXT_PLAIN, "", headers={"Location": target})
+    return Response(202, content_types.APPLICATION_JSON, Received(submission_id=submission_id))
+
+
+def form_errors_answer(error: InvalidFormPost, referer: str | None) -> Response[Any]:
+    """Back to the form with the errors in the query string, or a plain page saying what to fix."""
+    errors = field_errors(error.errors())
+    back = safe_redirect(error.fields.get("error_redirect"), allowed_origins()) or safe_redirect(
+        referer, allowed_origins()
+    )
+    if back:
+        parts = urlsplit(back)
+        query = [("errors", ",".join(item["field"] for item in errors))]
+        query += [(f"error_{item['field']}", item["message"]) for item in errors]
+        location = urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, urlencode(query)]))))
+        return Response(303, content_types.TEXT_PLAIN, "", headers={"Location": location})
+    return Response(422, content_types.TEXT_HTML, _error_page(errors))
+
+
+def _error_page(errors: list[dict[str, str]]) -> str:
+    from html import escape
+
+    items = "".join(f"<li><b>{escape(item['field'])}</b>: {escape(item['message'])}</li>" for item in errors)
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Please check the form</title>"
+        f"<h1>Please check the form</h1><ul>{items}</ul>"
+        "<p>Go back, correct these fields and send the form again.</p></html>"
+    )
+
+
+def document(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add the request body (both encodings, one schema from LeadSubmission) to the generated spec.
+
+    The route reads the body itself (so size, media type and the honeypot come before validation),
+    so Powertools cannot see the body model in its signature.
+    """
+    schema = LeadSubmission.model_json_schema(ref_template="#/components/schemas/{model}")
+    spec.setdefault("components", {}).setdefault("schemas", {}).update(schema.pop("$defs", {}))
+    spec["components"]["schemas"]["LeadSubmission"] = schema
+    reference = {"schema": {"$ref": "#/components/schemas/LeadSubmission"}}
+    spec["paths"]["/leads"]["post"]["requestBody"] = {
+        "required": True,
+        "content": {JSON: reference, FORM: reference},
+    }
+    return spec

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, Json
 
 from leadflow.cadence import DEFAULT_CADENCE_DIR, Cadence, load_cadences
-from leadflow.operator_config import OperatorConfig, load_operator_config
+from leadflow.operator_config import OperatorConfig, load_operator_config, web_origin
 
 
 class Settings(BaseModel):
@@ -28,6 +28,10 @@ class Settings(BaseModel):
     template_dir: Path = Field(DEFAULT_CADENCE_DIR.parent / "templates", alias="TEMPLATE_DIR")
     # Operator configuration: company identity, reps (config/leadflow.yaml; /opt/config in Lambda).
     config_file: Path = Field(DEFAULT_CADENCE_DIR.parent / "config" / "leadflow.yaml", alias="CONFIG_FILE")
+    # Powertools idempotency records for the Idempotency-Key header (its own table, TTL on `expiration`).
+    idempotency_table_name: str | None = Field(None, alias="IDEMPOTENCY_TABLE_NAME")
+    # JSON list of origins allowed on top of config/leadflow.yaml's (a stage's own site, `leadflow serve`).
+    extra_allowed_origins: Json[list[str]] = Field("[]", alias="EXTRA_ALLOWED_ORIGINS", validate_default=True)
 
 
 def cadences() -> dict[str, Cadence]:
@@ -38,6 +42,12 @@ def cadences() -> dict[str, Cadence]:
 
 def operator_config() -> OperatorConfig:
     return load_operator_config(settings().config_file)
+
+
+def allowed_origins() -> tuple[str, ...]:
+    """Origins whose forms may post here: CORS answers and redirects go to these only."""
+    extra = tuple(web_origin(origin) for origin in settings().extra_allowed_origins)
+    return operator_config().intake.allowed_origins + extra
 
 
 @cache

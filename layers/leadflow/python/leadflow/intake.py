@@ -1,12 +1,34 @@
-"""Accept a lead: store it with its enrollment, then start the cadence's execution."""
+"""Accept a lead: store it with its consent record, then start, resume or skip its cadence.
+
+Every valid post gets the same answer (a fresh submission id) whatever happened here, so the
+endpoint never tells a stranger whether an address is known, enrolled or suppressed.
+"""
 
 from __future__ import annotations
 
-from leadflow import clock, executions, keys, store
-from leadflow.config import cadences, settings
-from leadflow.models import Enrollment, Lead, LeadSubmission, RunStatus
-from leadflow.observability import logger
+from datetime import datetime, timedelta
+from typing import Any
+
+from leadflow import aws, clock, executions, keys, store
+from leadflow.alerts import AlertKind, alert_owner
+from leadflow.config import cadences, operator_config, settings
+from leadflow.models import (
+    CONTACTABLE,
+    Enrollment,
+    Lead,
+    LeadSubmission,
+    RequestOrigin,
+    RunStatus,
+    StopReason,
+    SubmissionOutcome,
+    SubmissionRecord,
+)
+from leadflow.observability import logger, metrics
 from leadflow.schedule import plan
+
+# The poster who creates an enrollment starts its execution; a later post may take over the start
+# (after a crash between the write and the start) only once this lease has run out.
+START_LEASE = timedelta(seconds=30)
 
 
 def route(submission: LeadSubmission) -> str:
@@ -14,36 +36,216 @@ def route(submission: LeadSubmission) -> str:
     return settings().default_cadence
 
 
-def accept(submission: LeadSubmission) -> str:
+def accept(submission: LeadSubmission, origin: RequestOrigin | None = None) -> str:
     """Store and enroll a lead; returns a submission id that reveals nothing about the lead.
 
-    A known address starts nothing new, except resuming an enrollment whose
-    execution never started (a crash between the write and the start): no lead is lost.
+    `email_consent=false` stores the lead without a cadence and alerts the owner to follow up
+    by hand. A known address starts no second execution: see `_known_lead_posted`.
     """
     now = clock.now()
-    cadence = cadences()[route(submission)]
+    submission_id = keys.new_submission_id()
+    email_key = keys.email_key(submission.email)
     lead = Lead(
         id=keys.new_lead_id(),
-        email=keys.normalize_email(submission.email),
+        email=submission.email,
         created_at=now,
-        enrollments=1,
-        **submission.model_dump(exclude={"email"}, exclude_none=True),
+        last_submitted_at=now,
+        **submission.lead_fields(),
     )
-    enrollment = Enrollment(
-        lead_id=lead.id, number=1, cadence=cadence.name, schedule=plan(cadence, now), started_at=now
-    )
-    email_key = keys.email_key(submission.email)
-    if store.create_lead(lead, email_key, enrollment):
-        logger.info("lead accepted", extra={"lead_id": lead.id, "cadence": cadence.name})
-        _start(enrollment)
+    automated = submission.email_consent is not False
+    enrollment = _new_enrollment(lead.id, 1, route(submission), now) if automated else None
+    lead.enrollments = 1 if enrollment else 0
+    outcome = SubmissionOutcome.NEW if automated else SubmissionOutcome.MANUAL_FOLLOW_UP
+    if store.create_lead(
+        lead, email_key, enrollment, _record(lead.id, submission_id, outcome, submission, origin)
+    ):
+        logger.info("lead accepted", extra={"lead_id": lead.id, "outcome": outcome.value})
+        if enrollment:
+            _start(enrollment)
+        else:
+            alert_owner(
+                lead,
+                AlertKind.MANUAL_FOLLOW_UP,
+                "The form said no to marketing email: call or write by hand.",
+            )
     else:
-        existing = store.lead_id_for_email(email_key)
-        logger.info("known lead posted again", extra={"lead_id": existing})
-        if existing:
-            for known in store.enrollments(existing):
-                if known.run_status is RunStatus.RUNNING and not known.execution_arn:
-                    _start(known)
-    return keys.new_submission_id()
+        known = _known_lead(email_key)
+        outcome = _known_lead_posted(known, submission, now)
+        store.record_return(known.id, now, _blanks_to_fill(known, submission), _consent_given(submission))
+        store.record_submission(_record(known.id, submission_id, outcome, submission, origin))
+        logger.info("known lead posted again", extra={"lead_id": known.id, "outcome": outcome.value})
+    metrics.add_metric(name=f"Posts_{outcome.value}", unit="Count", value=1)
+    return submission_id
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key reused: `in_progress` while the first request runs, else for another lead."""
+
+    def __init__(self, in_progress: bool) -> None:
+        super().__init__("in progress" if in_progress else "different request")
+        self.in_progress = in_progress
+
+
+def accept_once(
+    submission: LeadSubmission,
+    origin: RequestOrigin | None,
+    idempotency_key: str | None,
+    fingerprint: str,
+    lambda_context: Any = None,
+) -> str:
+    """`accept`, made idempotent by the client's Idempotency-Key (Powertools idempotency, 24 hours).
+
+    A retry with the same key and the same lead returns the first answer's submission id.
+    """
+    table_name = settings().idempotency_table_name
+    if idempotency_key is None or table_name is None:
+        return accept(submission, origin)
+    # Imported here: a cold start without the header does not pay for it.
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    config = IdempotencyConfig(
+        event_key_jmespath="key", payload_validation_jmespath="fingerprint", expires_after_seconds=86_400
+    )
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
+    persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws.client("dynamodb"))
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
+    def accept_post(request: dict[str, str]) -> dict[str, str]:
+        return {"submission_id": accept(submission, origin)}
+
+    try:
+        return accept_post(request={"key": idempotency_key, "fingerprint": fingerprint})["submission_id"]
+    except IdempotencyAlreadyInProgressError:
+        raise IdempotencyConflict(in_progress=True) from None
+    except IdempotencyValidationError:
+        raise IdempotencyConflict(in_progress=False) from None
+
+
+def _known_lead(email_key: str) -> Lead:
+    lead_id = store.lead_id_for_email(email_key)
+    lead = store.get_lead(lead_id) if lead_id else None
+    if lead is None:  # the index and the lead are written in one transaction
+        raise LookupError("email index without its lead")
+    return lead
+
+
+def _known_lead_posted(lead: Lead, submission: LeadSubmission, now: datetime) -> SubmissionOutcome:
+    """Decide what a known lead's new post does. Never a second execution of a running enrollment."""
+    if lead.status not in CONTACTABLE:
+        _alert_returning(
+            lead, now, AlertKind.SUPPRESSED_LEAD_RETURNED, "Nothing automated: contact them by hand."
+        )
+        return SubmissionOutcome.SUPPRESSED
+    enrollments = store.enrollments(lead.id)
+    running = [enrollment for enrollment in enrollments if enrollment.run_status is RunStatus.RUNNING]
+    if submission.email_consent is False or (
+        submission.email_consent is None and lead.email_consent is False
+    ):
+        _withdraw(running, now)
+        _alert_returning(
+            lead, now, AlertKind.MANUAL_FOLLOW_UP, "No consent to marketing email: follow up by hand."
+        )
+        return SubmissionOutcome.MANUAL_FOLLOW_UP
+    for enrollment in running:
+        if not enrollment.execution_arn and store.claim_start(
+            lead.id, enrollment.number, now, now + START_LEASE
+        ):
+            _start(enrollment)
+            return SubmissionOutcome.RESUMED
+    if not running and _may_enroll(lead, enrollments, now):
+        enrollment = _new_enrollment(lead.id, lead.enrollments + 1, route(submission), now)
+        if store.add_enrollment(enrollment):
+            _start(enrollment)
+            _alert_returning(lead, now, AlertKind.LEAD_REENROLLED, "Their cadence starts again from touch 1.")
+            return SubmissionOutcome.ENROLLED
+    _alert_returning(lead, now, AlertKind.LEAD_RETURNED, "A strong signal: consider reaching out now.")
+    return SubmissionOutcome.RETURNED
+
+
+def _may_enroll(lead: Lead, enrollments: list[Enrollment], now: datetime) -> bool:
+    """First enrollment (consent given after a no), or re-enrollment per the operator's policy."""
+    if not enrollments:
+        return True
+    policy = operator_config().intake.reenrollment
+    if policy.policy == "never" or lead.status not in policy.statuses:
+        return False
+    last = max(enrollments, key=lambda enrollment: enrollment.number)
+    ended_at = last.stopped_at or last.completed_at or last.started_at
+    return now - ended_at >= timedelta(days=policy.cooldown_days)
+
+
+def _withdraw(running: list[Enrollment], now: datetime) -> None:
+    """The lead said no to marketing email: stop what runs (the stop is written before StopExecution)."""
+    for enrollment in running:
+        stopped = store.stop_enrollment(
+            enrollment.lead_id, enrollment.number, StopReason.CONSENT_WITHDRAWN, now
+        )
+        if stopped and stopped.execution_arn:
+            executions.stop(stopped.execution_arn, cause=StopReason.CONSENT_WITHDRAWN.value)
+
+
+def _alert_returning(lead: Lead, now: datetime, kind: AlertKind, detail: str) -> None:
+    """At most one alert per lead per cooldown, and none right after the first post (double submits)."""
+    quiet = timedelta(minutes=operator_config().intake.returning_alert_cooldown_minutes)
+    if store.claim_returning_alert(lead.id, now, now - quiet):
+        alert_owner(lead, kind, detail)
+
+
+def _blanks_to_fill(lead: Lead, submission: LeadSubmission) -> dict[str, object]:
+    """Profile fields the lead record lacks and this post gives; nothing known is overwritten."""
+    known = lead.model_dump(exclude_none=True)
+    given = submission.lead_fields()
+    return {
+        name: value
+        for name, value in given.items()
+        if name not in ("email_consent", "sms_consent") and value != {} and name not in known
+    }
+
+
+def _consent_given(submission: LeadSubmission) -> dict[str, bool]:
+    """The consent flags this post states; the latest statement is the lead's current consent."""
+    flags = {"email_consent": submission.email_consent, "sms_consent": submission.sms_consent}
+    return {name: given for name, given in flags.items() if given is not None}
+
+
+def _record(
+    lead_id: str,
+    submission_id: str,
+    outcome: SubmissionOutcome,
+    submission: LeadSubmission,
+    origin: RequestOrigin | None,
+) -> SubmissionRecord:
+    return SubmissionRecord(
+        lead_id=lead_id,
+        submission_id=submission_id,
+        received_at=clock.now(),
+        outcome=outcome,
+        form=submission.source,
+        email_consent=submission.email_consent,
+        sms_consent=submission.sms_consent,
+        **(origin or RequestOrigin()).model_dump(),
+    )
+
+
+def _new_enrollment(lead_id: str, number: int, cadence_name: str, now: datetime) -> Enrollment:
+    cadence = cadences()[cadence_name]
+    return Enrollment(
+        lead_id=lead_id,
+        number=number,
+        cadence=cadence.name,
+        schedule=plan(cadence, now),
+        started_at=now,
+        start_lease_until=now + START_LEASE,
+    )
 
 
 def _start(enrollment: Enrollment) -> None:

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from leadflow import fields
 
 
 class ContactStatus(StrEnum):
@@ -37,23 +51,125 @@ class StopReason(StrEnum):
     COMPLAINT = "complaint"
     BOUNCE = "bounce"
     OPERATOR = "operator"
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # a later post said email_consent=false
 
 
 Text = str
 
+# The honeypot: hidden from people by the form's CSS, filled in by bots. A name browsers do not autofill.
+HONEYPOT_FIELD = "fax"
+MAX_CUSTOM_FIELDS = 20
+CUSTOM_FIELD_NAME = r"^[^\x00-\x1f\x7f]{1,64}$"
+MAX_CUSTOM_VALUE = 500
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# Form controls, not lead data: where to send the browser after the post.
+CONTROL_FIELDS = frozenset({"redirect", "error_redirect", HONEYPOT_FIELD})
+
+Email = Annotated[
+    str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(fields.email_address)
+]
+CustomFields = dict[
+    Annotated[str, StringConstraints(pattern=CUSTOM_FIELD_NAME)],
+    Annotated[str, StringConstraints(max_length=MAX_CUSTOM_VALUE)],
+]
+
 
 class LeadSubmission(BaseModel):
-    """What a web form posts to POST /leads."""
+    """What a web form posts to POST /leads, as JSON or as an HTML form (x-www-form-urlencoded).
+
+    Every string is length-capped. Blank optional fields count as not given. Fields this model
+    does not name go into `custom_fields` (at most 20; longer values are cut, the rest dropped).
+    """
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    email: EmailStr = Field(max_length=254)
-    first_name: str | None = Field(None, max_length=100)
-    last_name: str | None = Field(None, max_length=100)
-    company: str | None = Field(None, max_length=200)
-    title: str | None = Field(None, max_length=200)
-    source: str | None = Field(None, max_length=100, description="Form or source id, e.g. demo-request.")
-    message: str | None = Field(None, max_length=5000)
+    email: Email = Field(description="Required. Syntax-checked (no DNS lookup) and lowercased.")
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    company: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    country: Annotated[str, AfterValidator(fields.country_code)] | None = Field(
+        default=None, max_length=2, description="ISO 3166-1 alpha-2, e.g. US."
+    )
+    timezone: Annotated[str, AfterValidator(fields.time_zone)] | None = Field(
+        default=None, max_length=64, description="IANA time zone, e.g. America/New_York."
+    )
+    # After `country`: a national number is read in the lead's country.
+    phone: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Stored as E.164. Numbers without +country code are read in `country`, "
+        "else in the operator's default region.",
+    )
+    source: str | None = Field(
+        default=None, max_length=100, description="Form or source id, e.g. demo-request."
+    )
+    utm_source: str | None = Field(default=None, max_length=200)
+    utm_medium: str | None = Field(default=None, max_length=200)
+    utm_campaign: str | None = Field(default=None, max_length=200)
+    utm_term: str | None = Field(default=None, max_length=200)
+    utm_content: str | None = Field(default=None, max_length=200)
+    email_consent: bool | None = Field(
+        default=None,
+        description="Consent to marketing email. false: no automated email, a rep follows up by hand.",
+    )
+    sms_consent: bool | None = Field(default=None, description="Consent to text messages.")
+    message: str | None = Field(default=None, max_length=5000)
+    custom_fields: CustomFields = Field(default_factory=dict, max_length=MAX_CUSTOM_FIELDS)
+    redirect: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="HTML forms: thank-you page, followed only on an allowed origin.",
+    )
+    error_redirect: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="HTML forms: the form page, to show field errors (allowed origin).",
+    )
+    fax: str | None = Field(
+        default=None, max_length=1000, description="Honeypot: leave empty (hidden from people)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent_and_unknown_is_custom(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = {name: value for name, value in data.items() if name in cls.model_fields}
+        for name, value in known.items():
+            if name != "email" and isinstance(value, str) and not value.strip():
+                known[name] = None
+        unknown = {name: value for name, value in data.items() if name not in cls.model_fields}
+        if unknown and isinstance(known.get("custom_fields") or {}, dict):
+            known["custom_fields"] = _custom_fields(known.get("custom_fields") or {}, unknown)
+        return known
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        region = info.data.get("country") or (info.context or {}).get("default_phone_region")
+        return fields.phone_number(value, region)
+
+    def lead_fields(self) -> dict[str, Any]:
+        """What the lead record keeps from the post: everything but the email and the form controls."""
+        return self.model_dump(exclude={"email", *CONTROL_FIELDS}, exclude_none=True)
+
+
+def _custom_fields(given: dict[str, Any], unknown: dict[str, Any]) -> dict[str, Any]:
+    """Add unknown scalar fields to the custom map while it has room; values are cut to length."""
+    merged = dict(given)
+    for name, value in unknown.items():
+        if len(merged) >= MAX_CUSTOM_FIELDS:
+            break
+        if isinstance(value, bool | int | float):
+            value = json.dumps(value)
+        if not isinstance(value, str) or not value.strip() or name in merged:
+            continue
+        if re.fullmatch(CUSTOM_FIELD_NAME, name):
+            merged[name] = value.strip()[:MAX_CUSTOM_VALUE]
+    return merged
 
 
 class Lead(BaseModel):
@@ -64,10 +180,25 @@ class Lead(BaseModel):
     company: str | None = None
     title: str | None = None
     source: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+    email_consent: bool | None = None
+    sms_consent: bool | None = None
+    message: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    custom_fields: dict[str, str] = Field(default_factory=dict)
     status: ContactStatus = ContactStatus.ACTIVE
     status_reason: str | None = None
     created_at: datetime
     enrollments: int = 0
+    # Posts after the first: an engagement signal (each one is also a SUBMISSION item).
+    resubmissions: int = 0
+    last_submitted_at: datetime | None = None
 
 
 class Enrollment(BaseModel):
@@ -83,6 +214,9 @@ class Enrollment(BaseModel):
     schedule: list[datetime]
     execution_arn: str | None = None
     started_at: datetime
+    # Whoever holds this lease may start the execution; lets a later post resume a start that crashed.
+    start_lease_until: datetime | None = None
+    completed_at: datetime | None = None
 
     @property
     def execution_name(self) -> str:
@@ -92,6 +226,39 @@ class Enrollment(BaseModel):
 def execution_name(lead_id: str, cadence: str, enrollment: int) -> str:
     """`{lead_id}-{cadence}-{enrollment}`: unique per enrollment, stable across retried starts."""
     return f"{lead_id}-{cadence}-{enrollment}"
+
+
+class SubmissionOutcome(StrEnum):
+    """What a post did; never shown to the poster (every valid post gets the same answer)."""
+
+    NEW = "new"
+    MANUAL_FOLLOW_UP = "manual_follow_up"  # email_consent=false: no cadence, the owner follows up by hand
+    RETURNED = "returned"  # known lead, no new enrollment (running, cooling down, or policy)
+    RESUMED = "resumed"  # known lead whose execution never started: started now
+    ENROLLED = "enrolled"  # known lead enrolled again (or first, after consent)
+    SUPPRESSED = "suppressed"  # opted out or bounced: nothing automated, ever
+
+
+class RequestOrigin(BaseModel):
+    """Where a post came from, kept with its consent record."""
+
+    source_ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=512)
+    page: str | None = Field(
+        default=None, max_length=2048, description="The Referer: the page the form was on."
+    )
+
+
+class SubmissionRecord(RequestOrigin):
+    """One post, stored as the consent audit trail: the flags as given, when, from which form and client."""
+
+    lead_id: str
+    submission_id: str
+    received_at: datetime
+    outcome: SubmissionOutcome
+    form: str | None = None
+    email_consent: bool | None = None
+    sms_consent: bool | None = None
 
 
 class Touch(BaseModel):

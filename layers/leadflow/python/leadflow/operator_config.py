@@ -1,4 +1,5 @@
-"""Operator configuration (config/leadflow.yaml): company identity, the sales reps, the weekly report.
+"""Operator configuration (config/leadflow.yaml): company identity, the sales reps, the weekly
+report, intake rules.
 
 Loaded once per cold start and validated; a broken file fails loudly, naming the file.
 """
@@ -7,10 +8,13 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -22,6 +26,7 @@ from pydantic import (
 )
 
 from leadflow.cadence import Weekday
+from leadflow.models import ContactStatus
 
 
 class Company(BaseModel):
@@ -74,12 +79,52 @@ class ReportConfig(BaseModel):
     schedule: ReportSchedule = Field(default_factory=lambda: ReportSchedule.model_validate({}))
 
 
+def web_origin(value: str) -> str:
+    """`scheme://host[:port]`, lowercased, default port dropped: what browsers send as `Origin`."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) origin like https://www.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{value!r}: an origin has no path, query or user, e.g. https://www.example.com")
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port not in (None, default_port) else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+Origin = Annotated[str, AfterValidator(web_origin)]
+
+
+ReenrollableStatus = Literal[ContactStatus.ACTIVE, ContactStatus.REPLIED, ContactStatus.MEETING_BOOKED]
+
+
+class Reenrollment(BaseModel):
+    """A known lead who posts again after their cadence ended. Opted-out and bounced leads never are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: Literal["never", "after_cooldown"] = "after_cooldown"
+    cooldown_days: int = Field(default=30, ge=0, le=3650, description="Days since the last enrollment ended.")
+    statuses: tuple[ReenrollableStatus, ...] = (ContactStatus.ACTIVE,)
+
+
+class Intake(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Sites whose forms post here: CORS answers and thank-you redirects only for these origins.
+    allowed_origins: tuple[Origin, ...] = ()
+    default_phone_region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    # A lead posting again alerts the owner at most once per this many minutes (double clicks, reloads).
+    returning_alert_cooldown_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    reenrollment: Reenrollment = Field(default_factory=Reenrollment)
+
+
 class OperatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     company: Company
     reps: tuple[Rep, ...] = Field(min_length=1)
     report: ReportConfig = Field(default_factory=lambda: ReportConfig.model_validate({}))
+    intake: Intake = Field(default_factory=Intake)
 
     @model_validator(mode="after")
     def _unique_rep_ids(self) -> OperatorConfig:

@@ -16,7 +16,16 @@ from botocore.exceptions import ClientError
 from leadflow import aws
 from leadflow.clock import iso
 from leadflow.config import settings
-from leadflow.models import ContactStatus, Enrollment, Lead, RunStatus, StopReason, Touch
+from leadflow.models import (
+    CONTACTABLE,
+    ContactStatus,
+    Enrollment,
+    Lead,
+    RunStatus,
+    StopReason,
+    SubmissionRecord,
+    Touch,
+)
 from leadflow.table import BY_DAY_INDEX, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
 
 
@@ -61,8 +70,23 @@ def by_day_keys(moment: datetime, lead_id: str, kind: str) -> dict[str, str]:
     return {BY_DAY_PARTITION_KEY: f"DAY#{stamp[:10]}", BY_DAY_SORT_KEY: f"{stamp}#{lead_id}", "kind": kind}
 
 
-def create_lead(lead: Lead, email_key: str, enrollment: Enrollment) -> bool:
-    """Write the email index, the lead and its first enrollment atomically.
+def submission_sk(record: SubmissionRecord) -> str:
+    return f"SUBMISSION#{iso(record.received_at)}#{record.submission_id}"
+
+
+def _submission_item(record: SubmissionRecord) -> dict[str, Any]:
+    return {
+        PARTITION_KEY: lead_pk(record.lead_id),
+        SORT_KEY: submission_sk(record),
+        "kind": "submission",
+        **_serialize(record),
+    }
+
+
+def create_lead(
+    lead: Lead, email_key: str, enrollment: Enrollment | None, submission: SubmissionRecord | None = None
+) -> bool:
+    """Write the email index, the lead, its first enrollment (if any) and the post's record atomically.
 
     Returns False, writing nothing, when the address is already known.
     """
@@ -87,20 +111,133 @@ def create_lead(lead: Lead, email_key: str, enrollment: Enrollment) -> bool:
                 },
             }
         },
+    ]
+    if enrollment is not None:
+        items.append({"Put": {"TableName": table_name, "Item": _enrollment_item(enrollment)}})
+    if submission is not None:
+        items.append({"Put": {"TableName": table_name, "Item": _submission_item(submission)}})
+    try:
+        aws.client("dynamodb").transact_write_items(TransactItems=_to_low_level(items))
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def _enrollment_item(enrollment: Enrollment) -> dict[str, Any]:
+    return {
+        PARTITION_KEY: lead_pk(enrollment.lead_id),
+        SORT_KEY: enrollment_sk(enrollment.number),
+        **by_day_keys(enrollment.started_at, enrollment.lead_id, "enrollment"),
+        **_serialize(enrollment),
+    }
+
+
+def add_enrollment(enrollment: Enrollment) -> bool:
+    """Enroll a known lead again: enrollment `n` is written only if the lead has `n - 1` and is contactable.
+
+    Concurrent posts race on the lead's counter; exactly one wins. Returns False for the losers.
+    """
+    table_name = settings().table_name
+    contactable = sorted(status.value for status in CONTACTABLE)
+    items = [
+        {
+            "Update": {
+                "TableName": table_name,
+                "Key": {PARTITION_KEY: lead_pk(enrollment.lead_id), SORT_KEY: "LEAD"},
+                "UpdateExpression": "SET enrollments = :number",
+                "ConditionExpression": "enrollments = :previous AND #status IN ("
+                + ", ".join(f":s{i}" for i in range(len(contactable)))
+                + ")",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":number": enrollment.number,
+                    ":previous": enrollment.number - 1,
+                    **{f":s{i}": value for i, value in enumerate(contactable)},
+                },
+            }
+        },
         {
             "Put": {
                 "TableName": table_name,
-                "Item": {
-                    PARTITION_KEY: lead_pk(lead.id),
-                    SORT_KEY: enrollment_sk(enrollment.number),
-                    **by_day_keys(enrollment.started_at, lead.id, "enrollment"),
-                    **_serialize(enrollment),
-                },
+                "Item": _enrollment_item(enrollment),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
             }
         },
     ]
     try:
         aws.client("dynamodb").transact_write_items(TransactItems=_to_low_level(items))
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def claim_start(lead_id: str, number: int, at: datetime, lease_until: datetime) -> bool:
+    """Take the lease to start an enrollment's execution that has not started: one caller at a time."""
+    try:
+        _table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET start_lease_until = :until",
+            ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(execution_arn) "
+            "AND run_status = :running "
+            "AND (attribute_not_exists(start_lease_until) OR start_lease_until < :at)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            ExpressionAttributeValues={
+                ":until": iso(lease_until),
+                ":at": iso(at),
+                ":running": RunStatus.RUNNING.value,
+            },
+        )
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def record_submission(record: SubmissionRecord) -> None:
+    _table().put_item(Item=_submission_item(record))
+
+
+def submissions(lead_id: str) -> list[SubmissionRecord]:
+    return [SubmissionRecord.model_validate(item) for item in _query_prefix(lead_id, "SUBMISSION#")]
+
+
+def record_return(lead_id: str, at: datetime, profile: dict[str, Any], consent: dict[str, bool]) -> None:
+    """A known lead posted again: count it, fill profile fields still blank, and keep the latest consent."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {":one": 1, ":at": iso(at)}
+    assignments = ["last_submitted_at = :at"]
+    for index, (name, value) in enumerate(profile.items()):
+        names[f"#p{index}"] = name
+        values[f":p{index}"] = value
+        assignments.append(f"#p{index} = if_not_exists(#p{index}, :p{index})")
+    for index, (name, given) in enumerate(consent.items()):
+        names[f"#c{index}"] = name
+        values[f":c{index}"] = given
+        assignments.append(f"#c{index} = :c{index}")
+    _table().update_item(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+        UpdateExpression="SET " + ", ".join(assignments) + " ADD resubmissions :one",
+        **({"ExpressionAttributeNames": names} if names else {}),
+        ExpressionAttributeValues=values,
+    )
+
+
+def claim_returning_alert(lead_id: str, at: datetime, quiet_since: datetime) -> bool:
+    """True for one caller when the lead was created, and last alerted about, before `quiet_since`."""
+    try:
+        _table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+            UpdateExpression="SET returning_alerted_at = :at",
+            ConditionExpression="created_at < :quiet AND "
+            "(attribute_not_exists(returning_alerted_at) OR returning_alerted_at < :quiet)",
+            ExpressionAttributeValues={":at": iso(at), ":quiet": iso(quiet_since)},
+        )
     except ClientError as error:
         if _is_condition_failure(error):
             return False
@@ -125,12 +262,21 @@ def _to_low_level(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def lead_id_for_email(email_key: str) -> str | None:
-    item = _table().get_item(Key={PARTITION_KEY: f"EMAIL#{email_key}", SORT_KEY: "EMAIL"}).get("Item")
+    # Consistent: a post racing the one that created the lead must see it.
+    item = (
+        _table()
+        .get_item(Key={PARTITION_KEY: f"EMAIL#{email_key}", SORT_KEY: "EMAIL"}, ConsistentRead=True)
+        .get("Item")
+    )
     return str(item["lead_id"]) if item else None
 
 
 def get_lead(lead_id: str) -> Lead | None:
-    item = _table().get_item(Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"}).get("Item")
+    item = (
+        _table()
+        .get_item(Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"}, ConsistentRead=True)
+        .get("Item")
+    )
     return Lead.model_validate(item) if item else None
 
 

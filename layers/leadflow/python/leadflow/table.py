@@ -8,6 +8,7 @@ Single-table design, items keyed by `pk`/`sk`:
 - report:      pk=REPORT#<date>  sk=REPORT            (a weekly report was sent: retries send nothing)
 - email index: pk=EMAIL#<hmac>   sk=EMAIL             (the address itself is never a key)
 - message:     pk=MSG#<ses id>   sk=MSG               (SES Message-ID -> lead, enrollment, touch)
+- submission:  pk=LEAD#<id>      sk=SUBMISSION#<iso time>#<submission id>  (each post: consent audit trail)
 
 gsi1 (the by_day index): gsi1pk=DAY#<yyyy-mm-dd> (UTC), gsi1sk=<iso time>#<lead id>, and every
 indexed item carries `kind`. The weekly report queries it day by day.
@@ -49,4 +50,18 @@ def create_table_kwargs(table_name: str) -> dict[str, Any]:
                 "Projection": {"ProjectionType": "ALL"},
             }
         ],
+    }
+
+
+# Powertools idempotency (Idempotency-Key header): its own table, the layer's default attribute names.
+IDEMPOTENCY_KEY = "id"
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
+
+
+def idempotency_table_kwargs(table_name: str) -> dict[str, Any]:
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": IDEMPOTENCY_KEY, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": IDEMPOTENCY_KEY, "KeyType": "HASH"}],
     }

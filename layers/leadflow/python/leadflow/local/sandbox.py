@@ -37,7 +37,7 @@ from leadflow.config import settings
 from leadflow.local import events
 from leadflow.local.events import ACCOUNT_ID, REGION
 from leadflow.observability import logger, metrics
-from leadflow.table import create_table_kwargs
+from leadflow.table import create_table_kwargs, idempotency_table_kwargs
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
 FUNCTIONS = ("intake", "step", "inbound", "report")
@@ -186,6 +186,10 @@ class Sandbox:
         """Sum of a metric's values over every invocation so far."""
         return sum(sum(document.get(name, [])) for document in self.emitted_metrics)
 
+    def set_environment(self, values: dict[str, str]) -> None:
+        """Change the functions' environment (restored on exit), e.g. EXTRA_ALLOWED_ORIGINS."""
+        self._set_environment(values)
+
     def _set_environment(self, values: dict[str, str]) -> None:
         for name, value in values.items():
             self._saved_environment.setdefault(name, os.environ.get(name))
@@ -206,6 +210,7 @@ class Sandbox:
         )["ARN"]
         table_name = "leadflow"
         aws.client("dynamodb").create_table(**create_table_kwargs(table_name))
+        aws.client("dynamodb").create_table(**idempotency_table_kwargs("leadflow-idempotency"))
         ses = aws.client("sesv2")
         ses.create_email_identity(EmailIdentity=SENDER.rpartition("@")[2].rstrip(">"))
         ses.create_configuration_set(ConfigurationSetName="leadflow")
@@ -230,6 +235,7 @@ class Sandbox:
         self._set_environment(
             {
                 "TABLE_NAME": table_name,
+                "IDEMPOTENCY_TABLE_NAME": "leadflow-idempotency",
                 "STATE_MACHINE_ARNS": json.dumps(self.state_machine_arns),
                 "SENDER": SENDER,
                 "SES_CONFIGURATION_SET": "leadflow",
@@ -416,6 +422,20 @@ class Sandbox:
             "completed": runs.count("completed"),
             "still running": runs.count("running"),
         }
+
+    def rep_alerts(self) -> list[dict[str, Any]]:
+        """Every alert published to the reps' SNS topic, oldest first."""
+        from moto.sns.models import sns_backends
+
+        topic = sns_backends[ACCOUNT_ID][REGION].topics[self.rep_alerts_topic_arn]
+        return [
+            {
+                "subject": subject,
+                "message": message,
+                **{name: value["Value"] for name, value in (attributes or {}).items()},
+            }
+            for _, message, subject, attributes, _ in topic.sent_notifications
+        ]
 
     def outbox(self) -> list[dict[str, Any]]:
         """Every message sent through SES, oldest first, with the touch it belongs to."""

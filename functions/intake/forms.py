@@ -1,0 +1,123 @@
+"""Reading what a web form sent: JSON or x-www-form-urlencoded, size-capped, and where it may go next."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from functions.intake.errors import Refusal
+from leadflow.models import HONEYPOT_FIELD, RequestOrigin
+from leadflow.operator_config import web_origin
+
+MAX_BODY_BYTES = 16 * 1024
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+UTF8 = ("utf-8", "utf8", "us-ascii")
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A parsed post: `form` is True for an HTML form (urlencoded), False for JSON."""
+
+    form: bool
+    fields: Any  # a dict for forms; any JSON value for JSON (only an object is a lead)
+
+
+def read_post(event: APIGatewayProxyEvent) -> Posted:
+    """Parse the body by its declared media type, refusing what we cannot take (415, 413, 400)."""
+    media_type, charset = _content_type(event.headers.get("content-type") or "")
+    is_json = media_type == JSON or (media_type.startswith("application/") and media_type.endswith("+json"))
+    if not is_json and media_type != FORM:
+        raise Refusal(
+            415, f"Send {JSON} or {FORM} (an HTML form without enctype), not {media_type or 'no type'}."
+        )
+    if charset and charset not in UTF8:
+        raise Refusal(415, f"Send the body in UTF-8, not {charset}.")
+    raw = _body_bytes(event)
+    if len(raw) > MAX_BODY_BYTES:
+        raise Refusal(413, f"The body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} (16 KiB).")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refusal(400, "The body is not valid UTF-8.") from None
+    if not is_json:
+        return Posted(form=True, fields=_form_fields(text))
+    if not text.strip():
+        raise Refusal(400, "A JSON body is required.")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise Refusal(
+            400, f"The body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
+        ) from None
+    except RecursionError:
+        raise Refusal(400, "The body is not valid JSON: nested too deeply.") from None
+    return Posted(form=False, fields=document)
+
+
+def _content_type(header: str) -> tuple[str, str | None]:
+    media_type, _, parameters = header.partition(";")
+    charset = None
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media_type.strip().lower(), charset
+
+
+def _body_bytes(event: APIGatewayProxyEvent) -> bytes:
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("utf-8", errors="surrogatepass")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise Refusal(400, "The body is not valid base64.") from None
+
+
+def _form_fields(text: str) -> dict[str, str]:
+    """The last value of a repeated name wins (a hidden `false` before a checkbox's `true`)."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=1000)
+    except (ValueError, UnicodeDecodeError):
+        raise Refusal(400, "The form body is not valid x-www-form-urlencoded UTF-8.") from None
+    return dict(pairs)
+
+
+def honeypot_hit(fields: Any) -> bool:
+    if not isinstance(fields, dict):
+        return False
+    value = fields.get(HONEYPOT_FIELD)
+    return value is not None and str(value).strip() != ""
+
+
+def safe_redirect(url: Any, allowed_origins: tuple[str, ...]) -> str | None:
+    """The URL if it is an absolute http(s) URL on an allowed origin; None otherwise (no open redirect)."""
+    if not isinstance(url, str) or not url or len(url) > 2048:
+        return None
+    if any(ord(character) < 0x21 or ord(character) == 0x7F or character == "\\" for character in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            return None
+        origin = web_origin(f"{parts.scheme}://{parts.netloc}")
+    except ValueError:
+        return None
+    return url if origin in allowed_origins else None
+
+
+def request_origin(event: APIGatewayProxyEvent) -> RequestOrigin:
+    """Client address, user agent and page of a post: evidence kept with the consent flags."""
+    user_agent = event.headers.get("user-agent") or event.request_context.identity.user_agent
+    return RequestOrigin(
+        source_ip=(event.request_context.identity.source_ip or "")[:64] or None,
+        user_agent=user_agent[:512] if user_agent else None,
+        page=(event.headers.get("referer") or "")[:2048] or None,
+    )

@@ -1,0 +1,61 @@
+"""Alerts to the lead's owner (the sales reps' SNS topic): what happened and who to call.
+
+The message goes to reps, not to logs: it carries the contact details they need.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from leadflow import aws
+from leadflow.config import settings
+from leadflow.models import Lead
+from leadflow.observability import logger
+
+
+class AlertKind(StrEnum):
+    MANUAL_FOLLOW_UP = "manual_follow_up"
+    LEAD_RETURNED = "lead_returned"
+    LEAD_REENROLLED = "lead_reenrolled"
+    SUPPRESSED_LEAD_RETURNED = "suppressed_lead_returned"
+
+
+# SNS subjects are ASCII, one line, under 100 characters: no lead data in them.
+SUBJECTS = {
+    AlertKind.MANUAL_FOLLOW_UP: "New lead to follow up by hand (no email consent)",
+    AlertKind.LEAD_RETURNED: "A lead came back and posted the form again",
+    AlertKind.LEAD_REENROLLED: "A lead came back and starts the cadence again",
+    AlertKind.SUPPRESSED_LEAD_RETURNED: "An opted-out or bounced lead posted the form again",
+}
+
+
+def alert_owner(lead: Lead, kind: AlertKind, detail: str) -> None:
+    topic = settings().rep_alerts_topic_arn
+    if not topic:
+        logger.warning("no rep alerts topic configured; alert not sent", extra={"lead_id": lead.id})
+        return
+    aws.client("sns").publish(
+        TopicArn=topic,
+        Subject=SUBJECTS[kind],
+        Message=f"{detail}\n\n{lead_card(lead)}",
+        MessageAttributes={
+            "kind": {"DataType": "String", "StringValue": kind.value},
+            "lead_id": {"DataType": "String", "StringValue": lead.id},
+        },
+    )
+    logger.info("owner alerted", extra={"lead_id": lead.id, "alert": kind.value})
+
+
+def lead_card(lead: Lead) -> str:
+    name = " ".join(part for part in (lead.first_name, lead.last_name) if part) or "(no name given)"
+    lines = [
+        f"Lead: {name} <{lead.email}>",
+        f"Company: {lead.company or '-'}{f' ({lead.title})' if lead.title else ''}",
+        f"Phone: {lead.phone or '-'}",
+        f"Status: {lead.status.value}",
+        f"Form: {lead.source or '-'}",
+    ]
+    if lead.message:
+        lines.append(f"Message: {lead.message[:500]}")
+    lines.append(f"Lead id: {lead.id}")
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""Validators for what web forms send: addresses, phone numbers, countries, time zones.
+
+Pure functions raising ValueError with a message a person can act on; pydantic turns
+them into field-level errors. No network: email syntax only, never a DNS lookup.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+# ISO 3166-1 alpha-2: the regions phonenumbers knows, less its two non-ISO dialing regions, plus
+# the uninhabited territories it has no numbers for. XK (Kosovo) is user-assigned but universal.
+_NOT_ISO = frozenset({"AC", "TA"})
+_NO_PHONE_NUMBERS = frozenset({"AQ", "BV", "GS", "HM", "PN", "TF", "UM"})
+COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS - _NOT_ISO | _NO_PHONE_NUMBERS)
+
+
+def email_address(value: str) -> str:
+    """Syntax-checked and normalized (lowercased) address."""
+    if not value:
+        raise ValueError("An email address is required.")
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+    return checked.normalized.lower()
+
+
+def country_code(value: str) -> str:
+    code = value.strip().upper()
+    if code not in COUNTRIES:
+        raise ValueError("Use a two-letter ISO 3166 country code, e.g. US, GB or DE.")
+    return code
+
+
+@cache
+def _time_zones() -> dict[str, str]:
+    """IANA zone names by their lowercase form (loaded on first use: it reads the tz database)."""
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def time_zone(value: str) -> str:
+    """The canonical IANA name, matched case-insensitively."""
+    try:
+        return _time_zones()[value.strip().lower()]
+    except KeyError:
+        raise ValueError("Use an IANA time zone name, e.g. America/New_York or Europe/Berlin.") from None
+
+
+def phone_number(value: str, region: str | None) -> str:
+    """E.164; numbers without a + are read in `region` (the lead's country or the configured default)."""
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError(
+            "This is not a phone number; include the country code, e.g. +1 415 555 0100."
+        ) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("This phone number is not valid; include the country code, e.g. +1 415 555 0100.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
