@@ -237,7 +237,20 @@ def _apply_patches(clock: SimClock) -> list[Callable[[], None]]:
             target = clock.now() + timedelta(seconds=self._get_wait_seconds(env=env))
         clock._park(env, target)
 
+    parsed_programs: dict[str, Any] = {}
+    orig_entrypoint = ExecutionWorker._get_evaluation_entrypoint
+
+    def evaluation_entrypoint(self: Any) -> Any:
+        # moto re-parses the ASL (ANTLR, ~80 ms) for every execution. Parsed components of
+        # Task/Wait/Choice/Pass/Succeed states hold no per-execution state (that lives in the
+        # Environment), so one parse per definition serves every execution.
+        definition = self._evaluation_details.state_machine_details.definition
+        if definition not in parsed_programs:
+            parsed_programs[definition] = orig_entrypoint(self)
+        return parsed_programs[definition]
+
     undo = [
+        _patch(ExecutionWorker, "_get_evaluation_entrypoint", evaluation_entrypoint),
         _patch(ExecutionWorker, "start", start),
         _patch(ExecutionWorker, "_execution_logic", execution_logic),
         _patch(ExecutionWorker, "_get_evaluation_environment", evaluation_environment),
