@@ -86,11 +86,12 @@ def post_lead(
         return _received(posted, keys.new_submission_id())
     submission = _validate(posted)
     fingerprint = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
-    submission_id = intake.accept_once(
+    accepted = intake.accept_once(
         submission, request_origin(event), idempotency_key, fingerprint, router.lambda_context
     )
     metrics.add_metric(name="LeadsReceived", unit="Count", value=1)
-    return _received(posted, submission_id)
+    metrics.add_metric(name=f"Posts_{accepted.outcome.value}", unit="Count", value=1)
+    return _received(posted, accepted.submission_id)
 
 
 def _validate(posted: Posted) -> LeadSubmission:

@@ -7,7 +7,7 @@ endpoint never tells a stranger whether an address is known, enrolled or suppres
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadflow import aws, clock, executions, keys, store
 from leadflow.alerts import AlertKind, alert_owner
@@ -23,7 +23,7 @@ from leadflow.models import (
     SubmissionOutcome,
     SubmissionRecord,
 )
-from leadflow.observability import logger, metrics
+from leadflow.observability import logger
 from leadflow.schedule import plan
 
 # The poster who creates an enrollment starts its execution; a later post may take over the start
@@ -36,8 +36,15 @@ def route(submission: LeadSubmission) -> str:
     return settings().default_cadence
 
 
-def accept(submission: LeadSubmission, origin: RequestOrigin | None = None) -> str:
-    """Store and enroll a lead; returns a submission id that reveals nothing about the lead.
+class Accepted(NamedTuple):
+    """A random id for the answer (it reveals nothing about the lead) and what the post did (for metrics)."""
+
+    submission_id: str
+    outcome: SubmissionOutcome
+
+
+def accept(submission: LeadSubmission, origin: RequestOrigin | None = None) -> Accepted:
+    """Store and enroll a lead.
 
     `email_consent=false` stores the lead without a cadence and alerts the owner to follow up
     by hand. A known address starts no second execution: see `_known_lead_posted`.
@@ -74,8 +81,7 @@ def accept(submission: LeadSubmission, origin: RequestOrigin | None = None) -> s
         store.record_return(known.id, now, _blanks_to_fill(known, submission), _consent_given(submission))
         store.record_submission(_record(known.id, submission_id, outcome, submission, origin))
         logger.info("known lead posted again", extra={"lead_id": known.id, "outcome": outcome.value})
-    metrics.add_metric(name=f"Posts_{outcome.value}", unit="Count", value=1)
-    return submission_id
+    return Accepted(submission_id, outcome)
 
 
 class IdempotencyConflict(Exception):
@@ -92,10 +98,10 @@ def accept_once(
     idempotency_key: str | None,
     fingerprint: str,
     lambda_context: Any = None,
-) -> str:
+) -> Accepted:
     """`accept`, made idempotent by the client's Idempotency-Key (Powertools idempotency, 24 hours).
 
-    A retry with the same key and the same lead returns the first answer's submission id.
+    A retry with the same key and the same lead returns the first answer (id and outcome).
     """
     table_name = settings().idempotency_table_name
     if idempotency_key is None or table_name is None:
@@ -119,11 +125,12 @@ def accept_once(
     persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws.client("dynamodb"))
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
-    def accept_post(request: dict[str, str]) -> dict[str, str]:
-        return {"submission_id": accept(submission, origin)}
+    def accept_post(request: dict[str, str]) -> dict[str, Any]:
+        return accept(submission, origin)._asdict()
 
     try:
-        return accept_post(request={"key": idempotency_key, "fingerprint": fingerprint})["submission_id"]
+        first = accept_post(request={"key": idempotency_key, "fingerprint": fingerprint})
+        return Accepted(first["submission_id"], SubmissionOutcome(first["outcome"]))
     except IdempotencyAlreadyInProgressError:
         raise IdempotencyConflict(in_progress=True) from None
     except IdempotencyValidationError:

@@ -142,6 +142,7 @@ class Sandbox:
             clock.set_source(self.clock.now)
             self._undo.append(lambda: clock.set_source(None))
             self._undo.append(cache_boto_clients())
+            self._undo.append(serialize_dynamodb())
             self._undo.append(self._capture_metrics())
             self._create_resources()
             self._load_handlers()
@@ -450,6 +451,34 @@ class Sandbox:
             owner = store.message_owner(message.id) or {}
             sent.append(_outbox_entry(message.id, parsed, message.destinations, owner))
         return sent
+
+
+def serialize_dynamodb() -> Callable[[], None]:
+    """Apply each moto DynamoDB request atomically, as DynamoDB does; returns the undo.
+
+    moto is not thread-safe: a transaction deep-copies tables that other threads are writing
+    ("dictionary changed size during iteration") and checks its conditions without a lock.
+    Step Functions worker threads and concurrency tests call DynamoDB at the same time.
+    """
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.process_request
+    lock = threading.Lock()
+
+    def process_request(self: BotocoreStubber, request: Any) -> Any:
+        if not request.url.startswith("https://dynamodb."):
+            return original(self, request)
+        with lock:
+            return original(self, request)
+
+    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+
+    def undo() -> None:
+        BotocoreStubber.process_request = original  # type: ignore[method-assign]
+
+    return undo
 
 
 def _outbox_entry(
