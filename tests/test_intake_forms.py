@@ -300,12 +300,20 @@ def test_a_honeypot_hit_looks_like_success_and_stores_and_starts_nothing(sb):
 
 
 def test_a_honeypot_hit_on_an_html_form_gets_the_thank_you_redirect_and_nothing_is_stored(sb):
-    response = sb.post("/leads", data={"email": "not even valid", "fax": "x", "redirect": THANKS})
+    response = sb.post("/leads", data={"email": "bot@example.com", "fax": "x", "redirect": THANKS})
 
     assert response.status_code == 303
     assert response.headers["Location"] == THANKS
     assert_nothing_stored(sb)
     assert sb.metric_total("HoneypotHits") == 1
+
+
+def test_a_bot_probing_with_invalid_fields_gets_what_a_person_would_and_nothing_is_stored(sb):
+    person = sb.post("/leads", json={"email": "not an address"})
+    bot = sb.post("/leads", json={"email": "not an address", "fax": "555-0100"})
+
+    assert (bot.status_code, bot.headers, bot.json()) == (person.status_code, person.headers, person.json())
+    assert_nothing_stored(sb)
 
 
 # -- CORS -----------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """POST /leads: web forms post leads here, as JSON or as a plain HTML form.
 
-Order of checks: media type (415), size (413), parse (400), honeypot (answered like a success,
-nothing stored), fields (422, or 303 back to the form), then the lead is accepted (202, or 303
-to the form's thank-you page on an allowed origin).
+Order of checks: media type (415), size (413), parse (400), fields (422, or 303 back to the form),
+honeypot (answered like a success, nothing stored), then the lead is accepted (202, or 303 to the
+form's thank-you page on an allowed origin).
 """
 
 from __future__ import annotations
@@ -58,13 +58,21 @@ RESPONSES: dict[int, Any] = {
     202: _json(Received, "Lead received (every valid post, whatever the address)."),
     303: {
         "description": "HTML form posts: to the form's `redirect` (allowed origins only), or back to "
-        "`error_redirect` with `errors` and `error_<field>` in the query string."
+        "`error_redirect` with `errors` and `error_<field>` in the query string.",
+        "headers": {
+            "Location": {"description": "Where the browser goes next.", "schema": {"type": "string"}}
+        },
+        "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
     },
     400: _json(Refused, "The body is not valid JSON (or form encoding)."),
     409: _json(Refused, "A request with this Idempotency-Key is still being processed."),
     413: _json(Refused, "The body is over 16 KiB."),
     415: _json(Refused, "Not application/json or application/x-www-form-urlencoded."),
-    422: _json(Invalid, "Field-level errors (JSON clients), or an Idempotency-Key reused for another lead."),
+    422: {
+        "description": "Field-level errors: JSON for JSON clients (also for an Idempotency-Key reused for "
+        "another lead); a plain page for an HTML form with no allowed page to go back to.",
+        "content": {JSON: {"model": Invalid}, "text/html": {"schema": {"type": "string"}}},
+    },
 }
 
 
@@ -81,10 +89,11 @@ def post_lead(
 ) -> Response[Any]:
     event = cast(APIGatewayProxyEvent, router.current_event)
     posted = read_post(event)
+    submission = _validate(posted)
     if honeypot_hit(posted.fields):
+        # After validation: a bot gets exactly the answer a person would, so probing reveals nothing.
         metrics.add_metric(name="HoneypotHits", unit="Count", value=1)
         return _received(posted, keys.new_submission_id())
-    submission = _validate(posted)
     fingerprint = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
     accepted = intake.accept_once(
         submission, request_origin(event), idempotency_key, fingerprint, router.lambda_context

@@ -104,7 +104,7 @@ def accept_once(
     A retry with the same key and the same lead returns the first answer (id and outcome).
     """
     table_name = settings().idempotency_table_name
-    if idempotency_key is None or table_name is None:
+    if not idempotency_key or table_name is None:
         return accept(submission, origin)
     # Imported here: a cold start without the header does not pay for it.
     from aws_lambda_powertools.utilities.idempotency import (
