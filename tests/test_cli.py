@@ -1,15 +1,32 @@
-"""The `leadflow` command: demo and serve."""
+"""The `leadflow` command: demo, serve and report."""
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import urllib.request
+from pathlib import Path
 
 from leadflow.cli import main
-from leadflow.local.serve import make_server
+from leadflow.local.serve import make_server, start_aws_endpoint
 
 
-def test_demo_runs_synthetic_leads_and_prints_a_summary(capsys):
-    assert main(["demo", "--leads", "8", "--days", "2", "--reply-share", "0.5", "--seed", "3"]) == 0
+def test_demo_runs_synthetic_leads_and_prints_a_summary(capsys, tmp_path):
+    argv = [
+        "demo",
+        "--leads",
+        "8",
+        "--days",
+        "2",
+        "--reply-share",
+        "0.5",
+        "--seed",
+        "3",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
     out = capsys.readouterr().out
     counts = {
         line.split()[0]: int(line.split()[-1])
@@ -21,6 +38,12 @@ def test_demo_runs_synthetic_leads_and_prints_a_summary(capsys):
     assert counts["touches"] >= 8
     assert counts["still"] == 0
     assert counts["completed"] + counts["stopped"] == 8
+    # It ends by writing the run's report, and says where.
+    files = [tmp_path / name for name in ("report.html", "report.txt", "report.csv")]
+    assert f"report: {', '.join(map(str, files))}" in out
+    assert "archived at s3://leadflow-reports/reports/2026-11-23/report.html" in out
+    assert "Leads enrolled" in files[1].read_text()
+    assert any(row.endswith(",overall,,,leads,8") for row in files[2].read_text().splitlines())
 
 
 def _call(base, path, payload=None):
@@ -45,3 +68,34 @@ def test_serve_exposes_the_api_and_a_clock(sb):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_report_command_reads_a_running_sandbox_through_its_aws_endpoint(sb, tmp_path):
+    for number in range(3):
+        sb.post("/leads", json={"email": f"lead{number}@example.com", "source": "webinar"})
+        sb.advance(3600)
+    sb.advance(7 * 86400)
+    endpoint = start_aws_endpoint()
+    try:
+        # Another process, as a user would run it: only the endpoint connects it to the Sandbox.
+        environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+        command = [
+            str(Path(sys.executable).parent / "leadflow"),
+            "report",
+            "--endpoint-url",
+            endpoint.url,
+            "--since",
+            "2026-11-23T00:00:00Z",
+            "--until",
+            sb.now().isoformat(),
+            "--out",
+            str(tmp_path),
+        ]
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
+    finally:
+        endpoint.stop()
+    assert done.returncode == 0, done.stderr
+    assert "3 leads" in done.stdout
+    rows = (tmp_path / "report.csv").read_text().splitlines()
+    assert "2026-11-23 to 2026-11-30,breakdown,source,webinar,leads,3" in rows
+    assert "<script" not in (tmp_path / "report.html").read_text()

@@ -80,6 +80,9 @@ def test_the_week_is_the_seven_local_days_before_the_run(after_demo):
     # America/Chicago is UTC-6 in December: local midnight Monday Dec 7 to Monday Dec 14.
     assert (run["since"], run["until"]) == ("2026-12-07T06:00:00Z", "2026-12-14T06:00:00Z")
     assert run["leads"] == 0  # the demo's leads arrived earlier: they count in the trailing 90 days
+    (email,) = after_demo["sent"]
+    assert "2026-12-07 00:00 to 2026-12-14 00:00 (America/Chicago)" in email["text"]
+    assert "Mon 07 Dec 2026 00:00 to Mon 14 Dec 2026 00:00 (America/Chicago)" in email["html"]
 
 
 def test_a_retried_run_sends_nothing_more(after_demo):

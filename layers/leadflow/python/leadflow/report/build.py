@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from leadflow.report.abtest import ABTest, ab_tests
@@ -15,7 +15,8 @@ TRAILING_DAYS = 90
 
 
 def local_midnight(day: date, timezone: str) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+    """Midnight starting `day` in `timezone`, in UTC (aware arithmetic on one zone ignores DST)."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 def weekly_period(scheduled_at: datetime, timezone: str) -> Window:

@@ -11,9 +11,11 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -29,6 +31,11 @@ DIMENSION_TITLES = {
     "channel": "Channel",
     "variant": "Template variant",
 }
+
+
+def local(report: Report, moment: datetime) -> datetime:
+    """A time as the report's readers see it: in the report's time zone."""
+    return moment.astimezone(ZoneInfo(report.timezone))
 
 
 def duration(seconds: float | None) -> str:
@@ -189,6 +196,7 @@ def _context(report: Report, archive_location: str) -> dict[str, Any]:
         "pct": pct,
         "number": number,
         "duration": duration,
+        "local": lambda moment: local(report, moment),
     }
 
 
@@ -223,8 +231,9 @@ def render_text(report: Report, archive_location: str) -> str:
     period, trailing = report.period, report.trailing
     lines = [
         f"{report.company}: weekly follow-up report",
-        f"{period.window.name}: {period.window.start:%Y-%m-%d %H:%M} to {period.window.end:%Y-%m-%d %H:%M} "
-        f"({report.timezone}); trailing 90 days from {trailing.window.start:%Y-%m-%d}",
+        f"{period.window.name}: {local(report, period.window.start):%Y-%m-%d %H:%M} to "
+        f"{local(report, period.window.end):%Y-%m-%d %H:%M} ({report.timezone}); "
+        f"trailing 90 days from {local(report, trailing.window.start):%Y-%m-%d}",
         f"Archived at {archive_location}",
         "",
         "HEADLINES (this period / trailing 90 days)",

@@ -1,0 +1,163 @@
+"""Rendering: mail-safe HTML with table bar charts, a text alternative, and a CSV equal to the metrics."""
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+import pytest
+
+from leadflow.local.synthetic_report import Profile, generate
+from leadflow.report.build import build_report
+from leadflow.report.metrics import Window
+from leadflow.report.render import duration, render_csv, render_html, render_text, subject
+from tests.report_data import PLANS, WEEK, known_dataset
+
+END = datetime(2026, 11, 23, tzinfo=UTC)
+LOCATION = "s3://leadflow-reports/reports/2026-11-16/report.html"
+
+
+@pytest.fixture(scope="module")
+def busy():
+    """A quarter with variants, opens, several owners and cadences, and findings to show."""
+    dataset, plans = generate(
+        [
+            Profile(leads=600, variants={1: {"a": 0.0, "b": 0.1}}, opens=0.4, owner_respond={"sam": 0.3}),
+            Profile(cadence="cold-list", lead_type="cold", leads=300, respond=0.05, unsubscribe=0.1),
+        ],
+        END,
+    )
+    return build_report(
+        dataset,
+        Window("week of 2026-11-16", datetime(2026, 11, 16, tzinfo=UTC), END),
+        plans,
+        company="Demo & Co",
+        timezone="UTC",
+        owner_names={"alex": "Alex Rivera"},
+    )
+
+
+class Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.styles = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.styles += [value for name, value in attrs if name == "style"]
+
+
+def parse(html):
+    tags = Tags()
+    tags.feed(html)
+    return tags
+
+
+def test_html_is_built_for_mail_clients(busy):
+    html = render_html(busy, LOCATION)
+    tags = parse(html)
+    assert {"script", "svg", "img", "link", "style", "iframe", "form", "canvas"}.isdisjoint(tags.tags)
+    assert "javascript:" not in html.lower() and "<!--[if" not in html
+    assert set(tags.tags) <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "body",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "p",
+        "h1",
+        "h2",
+        "span",
+        "strong",
+        "br",
+        "div",
+    }
+    assert tags.styles and all("position:" not in style and "float:" not in style for style in tags.styles)
+    # Gmail clips messages above 102 KB.
+    assert len(html.encode()) < 102_000
+    assert "Demo &amp; Co" in html  # autoescaped
+
+
+def test_bars_are_table_cells_sized_by_their_value(busy):
+    html = render_html(busy, LOCATION)
+    mix = {row.channel: row for row in busy.trailing.channel_mix}
+    share = mix["email"].touch_share
+    filled = round(share * 140)
+    assert f'<td width="{filled}" height="10" bgcolor="#9ca3af"' in html
+    assert f'<td width="{140 - filled}" height="10" bgcolor="#e5e7eb"' in html
+
+
+def test_every_section_is_in_the_html_and_the_text(busy):
+    html, text = render_html(busy, LOCATION), render_text(busy, LOCATION)
+    for heading in (
+        "Headlines",
+        "What to change",
+        "A/B tests",
+        "Drop-off by step",
+        "Channel mix",
+        "Touches to first response",
+        "By cadence",
+        "By lead source",
+        "By fit band",
+        "By owner",
+        "By channel",
+        "By template variant",
+    ):
+        assert heading in html
+        assert heading.upper() in text
+    assert LOCATION in html and LOCATION in text
+    assert "Alex Rivera (alex)" in html
+    for finding in busy.findings:
+        assert finding.headline.replace("&", "&amp;") in html
+        assert finding.headline in text
+    (test,) = busy.ab_tests
+    assert test.summary in text
+
+
+def test_the_csv_carries_the_numbers(busy):
+    rows = list(csv.DictReader(io.StringIO(render_csv(busy))))
+    value = {(r["window"], r["section"], r["dimension"], r["segment"], r["metric"]): r["value"] for r in rows}
+    trailing = busy.trailing
+    assert value[("trailing 90 days", "overall", "", "", "leads")] == str(trailing.overall.leads)
+    assert float(value[("trailing 90 days", "overall", "", "", "contact_rate")]) == pytest.approx(
+        trailing.overall.contact_rate, rel=1e-5
+    )
+    owner = trailing.breakdowns["owner"]["sam"]
+    assert value[("trailing 90 days", "breakdown", "owner", "sam", "responded")] == str(owner.responded)
+    step = trailing.dropoff["cold-list"][1]
+    assert value[("trailing 90 days", "dropoff", "cold-list", "step 2 call", "opted_out")] == str(
+        step.opted_out
+    )
+    assert value[("week of 2026-11-16", "overall", "", "", "leads")] == str(busy.period.overall.leads)
+    assert ("trailing 90 days", "ab_test", "inbound touch 1", "", "verdict") in value
+    assert any(r["section"] == "finding" for r in rows)
+
+
+def test_known_figures_read_the_same_in_text():
+    report = build_report(known_dataset(), WEEK, PLANS, company="Demo", timezone="UTC")
+    text = render_text(report, LOCATION)
+    assert re.search(r"Contact rate\s+33\.3% \(3\)\s+40\.0% \(4\)", text)
+    assert re.search(r"Speed to lead, median / p90\s+45 s / 3 min\s+40 s / 3 min", text)
+    assert re.search(
+        r"First human touch, median / p90\s+24\.0 h / 24\.8 h \(2\)\s+24\.0 h / 24\.8 h \(3\)", text
+    )
+    expected = "Demo follow-up report, week of 2026-11-16: 9 leads, contact rate 33%, 2 to act on"
+    assert subject(report) == expected
+    # One complaint and one bounce among 10 emailed leads: both far above the deliverability limits.
+    assert sorted(f.code for f in report.findings) == ["bounce_rate", "complaint_rate"]
+
+
+def test_durations_read_naturally():
+    assert [duration(s) for s in (None, 5, 89, 600, 7200, 3 * 86400)] == [
+        "n/a",
+        "5 s",
+        "89 s",
+        "10 min",
+        "2.0 h",
+        "3.0 d",
+    ]

@@ -1,0 +1,251 @@
+"""The report's data access: stored items -> records, tolerant of fields not written yet; reads by
+the by_day index, page by page; fetches the leads of re-enrollments by key."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from leadflow import aws, store
+from leadflow.config import settings
+from leadflow.report.metrics import Window
+from leadflow.report.records import (
+    EnrollmentRecord,
+    EventKind,
+    EventRecord,
+    LeadRecord,
+    TouchRecord,
+    TouchState,
+)
+from leadflow.report.source import dataset_from_items, load_dataset, utc_days
+
+
+def at(text):
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_items_as_the_walking_skeleton_writes_them():
+    dataset = dataset_from_items(
+        [
+            {
+                "sk": "LEAD",
+                "kind": "lead",
+                "id": "lead1",
+                "created_at": "2026-11-16T09:00:00Z",
+                "status": "replied",
+                "status_reason": "reply",
+                "status_at": "2026-11-17T10:00:00Z",
+            },
+            {
+                "sk": "ENROLLMENT#001",
+                "lead_id": "lead1",
+                "number": Decimal(1),
+                "cadence": "inbound-demo-request",
+                "started_at": "2026-11-16T09:00:00Z",
+                "stop_reason": "reply",
+                "stopped_at": "2026-11-17T10:00:00Z",
+                "stopped_after_touch": Decimal(2),
+            },
+            {
+                "sk": "TOUCH#001#01",
+                "kind": "touch",
+                "lead_id": "lead1",
+                "enrollment": Decimal(1),
+                "number": Decimal(1),
+                "channel": "email",
+                "sent_at": "2026-11-16T09:00:00Z",
+            },
+            {
+                "sk": "EVENT#2026-11-17T10:00:00Z#reply",
+                "kind": "event",
+                "lead_id": "lead1",
+                "type": "reply",
+                "at": "2026-11-17T10:00:00Z",
+                "enrollment": Decimal(1),
+                "touch": Decimal(2),
+            },
+        ]
+    )
+    assert dataset.leads == {"lead1": LeadRecord("lead1", at("2026-11-16T09:00"))}
+    lead = dataset.leads["lead1"]
+    assert (lead.source, lead.fit_band, lead.owner, lead.lead_type) == (
+        "unknown",
+        "unknown",
+        "unassigned",
+        "inbound",
+    )
+    assert dataset.enrollments == [
+        EnrollmentRecord("lead1", 1, "inbound-demo-request", at("2026-11-16T09:00"))
+    ]
+    assert dataset.touches == [TouchRecord("lead1", 1, 1, "email", TouchState.SENT, at("2026-11-16T09:00"))]
+    # The same reply from three places: the lead's status, the enrollment's stop, the event. Per-lead
+    # metrics count it once.
+    reply = at("2026-11-17T10:00")
+    assert sorted(dataset.events, key=lambda e: (e.enrollment or 0, e.touch or 0)) == [
+        EventRecord("lead1", EventKind.REPLY, reply),
+        EventRecord("lead1", EventKind.REPLY, reply, 1, 2),
+        EventRecord("lead1", EventKind.REPLY, reply, 1, 2),
+    ]
+    assert dataset.skipped == {}
+
+
+def test_items_with_the_fields_the_cadence_engine_and_messages_add():
+    base = {"lead_id": "lead2", "enrollment": 1}
+    dataset = dataset_from_items(
+        [
+            {
+                "kind": "lead",
+                "id": "lead2",
+                "created_at": "2026-11-16T09:00:00Z",
+                "source": "webinar",
+                "band": "high",
+                "owner": "alex",
+                "lead_type": "dormant",
+            },
+            {
+                **base,
+                "kind": "touch",
+                "number": 1,
+                "channel": "email",
+                "sent_at": "2026-11-16T09:00:01Z",
+                "status": "sent",
+                "variant": "b",
+            },
+            {
+                **base,
+                "kind": "touch",
+                "number": 2,
+                "channel": "sms",
+                "sent_at": "2026-11-17T09:00:00Z",
+                "status": "skipped",
+                "skip_reason": "no_consent",
+            },
+            {
+                **base,
+                "kind": "touch",
+                "number": 3,
+                "channel": "call",
+                "sent_at": "2026-11-18T09:00:00Z",
+                "status": "task",
+                "task_id": "lead2-1-3",
+            },
+            {
+                **base,
+                "kind": "task",
+                "touch": 3,
+                "channel": "call",
+                "status": "connected",
+                "outcome_at": "2026-11-18T11:30:00Z",
+            },
+            {
+                **base,
+                "kind": "touch",
+                "number": 4,
+                "channel": "linkedin",
+                "sent_at": "2026-11-19T09:00:00Z",
+                "status": "task",
+            },
+            {
+                **base,
+                "kind": "task",
+                "touch": 5,
+                "channel": "video",
+                "status": "cancelled",
+                "due_at": "2026-11-20T09:00:00Z",
+            },
+        ]
+    )
+    lead = dataset.leads["lead2"]
+    assert (lead.source, lead.fit_band, lead.owner, lead.lead_type) == ("webinar", "high", "alex", "dormant")
+    touches = {t.number: (t.channel, t.state, t.at, t.variant, t.outcome) for t in dataset.touches}
+    assert touches == {
+        1: ("email", TouchState.SENT, at("2026-11-16T09:00:01"), "b", None),
+        2: ("sms", TouchState.SKIPPED, at("2026-11-17T09:00"), None, None),
+        3: ("call", TouchState.TASK_DONE, at("2026-11-18T11:30"), None, "connected"),
+        4: ("linkedin", TouchState.TASK_OPEN, at("2026-11-19T09:00"), None, None),
+        5: ("video", TouchState.SKIPPED, None, None, None),
+    }
+    # A connected call is a response, drawn by that very task.
+    assert dataset.events == [EventRecord("lead2", EventKind.CONNECTED, at("2026-11-18T11:30"), 1, 3, "call")]
+
+
+def test_labels_that_could_carry_a_leads_details_are_masked():
+    dataset = dataset_from_items(
+        [
+            {
+                "kind": "lead",
+                "id": "lead3",
+                "created_at": "2026-11-16T09:00:00Z",
+                "source": "ada@example.com",
+                "owner": "<script>",
+            }
+        ]
+    )
+    assert (dataset.leads["lead3"].source, dataset.leads["lead3"].owner) == ("other", "other")
+
+
+def test_items_that_cannot_be_used_are_counted_not_fatal():
+    dataset = dataset_from_items(
+        [
+            {"kind": "lead", "id": "lead4"},
+            {"kind": "enrollment", "lead_id": "lead4", "cadence": "x"},
+            {"kind": "touch", "lead_id": "lead4", "enrollment": 1, "number": 1, "channel": "email"},
+            {"kind": "touch", "lead_id": "lead4", "channel": "email", "sent_at": "2026-11-16T09:00:00Z"},
+            {"kind": "event", "lead_id": "lead4", "type": "reply"},
+            {"kind": "event", "lead_id": "lead4", "type": "operator", "at": "2026-11-16T09:00:00Z"},
+            {"kind": "event", "lead_id": "lead4", "type": "auto_reply", "at": "2026-11-16T09:00:00Z"},
+            {"kind": "submission", "lead_id": "lead4"},
+        ]
+    )
+    assert (dataset.leads, dataset.enrollments, dataset.touches, dataset.events) == ({}, [], [], [])
+    assert dataset.skipped == {
+        "lead without id or created_at": 1,
+        "enrollment without lead, number or started_at": 1,
+        "sent touch without sent_at": 1,
+        "touch without lead, enrollment or number": 1,
+        "event without lead or time": 1,
+    }
+
+
+def test_a_local_week_spans_the_utc_days_it_touches():
+    chicago = ZoneInfo("America/Chicago")
+    week = Window("w", datetime(2026, 11, 16, tzinfo=chicago), datetime(2026, 11, 23, tzinfo=chicago))
+    assert utc_days(week) == [f"2026-11-{day}" for day in range(16, 24)]
+    utc = Window("w", at("2026-11-16T00:00"), at("2026-11-23T00:00"))
+    assert utc_days(utc) == [f"2026-11-{day}" for day in range(16, 23)]
+
+
+def test_loading_pages_through_the_index_and_fetches_re_enrolled_leads(sb, monkeypatch):
+    for number in range(4):
+        sb.post("/leads", json={"email": f"page{number}@example.com", "source": "webinar"})
+        sb.advance(600)
+    old = sb.find_lead("page0@example.com")
+    sb.advance_to("2026-12-20T09:00:00Z")
+    # A lead that arrived before the window, enrolled again inside it (a re-engagement cadence).
+    restart = at("2026-12-20T09:00")
+    aws.table(settings().table_name).put_item(
+        Item={
+            "pk": store.lead_pk(old["id"]),
+            "sk": store.enrollment_sk(2),
+            **store.by_day_keys(restart, old["id"], "enrollment"),
+            "lead_id": old["id"],
+            "number": 2,
+            "cadence": "inbound-demo-request",
+            "started_at": "2026-12-20T09:00:00Z",
+        }
+    )
+    everything = Window("all", at("2026-11-23T00:00"), at("2026-12-21T00:00"))
+    whole = load_dataset(everything)
+    client, pages = aws.client("dynamodb"), []
+    query = client.query
+    monkeypatch.setattr(client, "query", lambda **kwargs: pages.append(kwargs) or query(**kwargs))
+    paged = load_dataset(everything, page_size=1, workers=1)
+    assert len(pages) > 4 + 5 + 4 * 6  # one item per page, and an empty last page per day
+    assert {page["IndexName"] for page in pages} == {"by_day"}
+    assert len(whole.leads) == 4 and len(whole.enrollments) == 5 and len(whole.touches) == 4 * 6
+    assert sorted(map(repr, paged.touches)) == sorted(map(repr, whole.touches))
+    assert paged.leads == whole.leads
+    # Only the re-enrollment is inside a later window: its lead comes by key, from before the window.
+    later = load_dataset(Window("later", at("2026-12-20T00:00"), at("2026-12-21T00:00")))
+    assert [e.number for e in later.enrollments] == [2]
+    assert list(later.leads) == [old["id"]]
+    assert later.leads[old["id"]].source == "webinar"
