@@ -40,7 +40,7 @@ synth: install layers
 	npx cdk synth -q
 
 bench: $(STAMP)
-	$(BIN)/python -m leadflow.bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build out .pytest_cache .mypy_cache .ruff_cache

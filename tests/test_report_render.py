@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -15,6 +16,7 @@ from leadflow.report.render import duration, render_csv, render_html, render_tex
 from tests.report_data import PLANS, WEEK, known_dataset
 
 END = datetime(2026, 11, 23, tzinfo=UTC)
+WEEK_END = Window("week of 2026-11-16", datetime(2026, 11, 16, tzinfo=UTC), END)
 LOCATION = "s3://leadflow-reports/reports/2026-11-16/report.html"
 
 
@@ -161,3 +163,29 @@ def test_durations_read_naturally():
         "2.0 h",
         "3.0 d",
     ]
+
+
+def test_many_segments_stay_under_gmails_clipping_limit():
+    profiles = [
+        Profile(
+            cadence=f"cadence-{n}", leads=150, variants={1: {"a": 0, "b": 0.05, "c": 0}, 3: {"x": 0, "y": 0}}
+        )
+        for n in range(4)
+    ]
+    dataset, plans = generate(profiles, END)
+    for number, (lead_id, lead) in enumerate(list(dataset.leads.items())):
+        dataset.leads[lead_id] = replace(
+            lead,
+            source=f"source-{number % 30}",
+            owner=f"rep-{number % 15}",
+            fit_band=("low", "medium", "high")[number % 3],
+        )
+    report = build_report(dataset, WEEK_END, plans, company="Demo", timezone="UTC")
+    html = render_html(report, LOCATION)
+    assert len(html.encode()) < 102_000
+    # The largest segments of each breakdown, as many as fit; the others are named as left out.
+    shown = int(re.search(r"(\d+) smaller segments are in the CSV", html).group(1))
+    assert 0 < shown < 30
+    rows = csv.DictReader(io.StringIO(render_csv(report)))
+    sources = {r["segment"] for r in rows if r["window"] == "trailing 90 days" and r["dimension"] == "source"}
+    assert len(sources) == 30

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +69,7 @@ class Facts:
     speed_to_lead: float | None  # seconds from form post to the first delivered touch
     first_human_touch: float | None  # seconds from form post to the first completed rep task
     touches_to_response: int | None  # delivered touches up to the one that drew the first response
+    counted: tuple[str, ...] = ()  # what it adds to a lead-level segment, computed once
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float | None:
@@ -235,12 +236,15 @@ def build_facts(dataset: Dataset, as_of: datetime) -> list[Facts]:
     for enrollment in dataset.enrollments:
         if enrollment.lead_id in dataset.leads and enrollment.started_at < as_of:
             enrollments_by[enrollment.lead_id].append(enrollment)
+    for lead_enrollments in enrollments_by.values():
+        lead_enrollments.sort(key=lambda e: e.started_at)
     events_by: dict[tuple[str, int], list[EventRecord]] = defaultdict(list)
-    for event in sorted(dataset.events, key=lambda e: (e.at, e.touch is None)):
+    # In time order; at the same moment the most precise record first (a task's own outcome names
+    # its touch and channel; a stop names the last touch claimed).
+    for event in sorted(dataset.events, key=lambda e: (e.at, e.touch is None, e.channel is None)):
         if event.at >= as_of or event.lead_id not in enrollments_by:
             continue
-        lead_enrollments = sorted(enrollments_by[event.lead_id], key=lambda e: e.started_at)
-        owner = _enrollment_for(event, lead_enrollments)
+        owner = _enrollment_for(event, enrollments_by[event.lead_id])
         if owner is not None:
             events_by[(event.lead_id, owner.number)].append(event)
 
@@ -278,7 +282,7 @@ def _facts(
             if drawn_by is not None
             else sum(1 for t in delivered if t.at is not None and t.at <= first_response.at)
         )
-    return Facts(
+    fact = Facts(
         lead=lead,
         enrollment=enrollment,
         touches=touches,
@@ -290,6 +294,8 @@ def _facts(
         first_human_touch=_seconds(lead.created_at, tasks[0].at) if arrival and tasks else None,
         touches_to_response=touches_to_response,
     )
+    fact.counted = tuple(_counted(fact, None))
+    return fact
 
 
 def _seconds(start: datetime, end: datetime | None) -> float | None:
@@ -301,6 +307,26 @@ def _seconds(start: datetime, end: datetime | None) -> float | None:
 TouchFilter = Callable[[TouchRecord], bool]
 
 
+COUNTED = (*RESPONSES, *OPT_OUTS, EventKind.BOUNCE, *ENGAGEMENT)
+
+
+def _counted(fact: Facts, touch_filter: TouchFilter | None) -> Iterator[str]:
+    """The counters one enrollment adds to a segment (see `segment`)."""
+
+    def drawn(outcome: Outcome | None) -> bool:
+        if outcome is None:
+            return False
+        return touch_filter is None or (outcome.touch is not None and touch_filter(outcome.touch))
+
+    if drawn(fact.first_response):
+        yield "responded"
+    for kind in COUNTED:
+        if drawn(fact.outcomes.get(kind)):
+            yield kind.value
+    if any(t.channel == "email" for t in fact.delivered if touch_filter is None or touch_filter(t)):
+        yield "emailed"
+
+
 def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> SegmentStats:
     """Per-lead counts over enrollments.
 
@@ -310,34 +336,25 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
     """
     counts: Counter[str] = Counter()
     speeds, human, to_response, steps = [], [], [], []
-
-    def drawn(outcome: Outcome | None) -> bool:
-        if outcome is None:
-            return False
-        return touch_filter is None or (outcome.touch is not None and touch_filter(outcome.touch))
-
     for fact in facts:
-        if touch_filter is not None and not any(touch_filter(t) for t in fact.delivered):
+        if touch_filter is None:
+            counted = fact.counted
+            if fact.speed_to_lead is not None:
+                speeds.append(fact.speed_to_lead)
+            if fact.first_human_touch is not None:
+                human.append(fact.first_human_touch)
+        elif any(touch_filter(t) for t in fact.delivered):
+            counted = tuple(_counted(fact, touch_filter))
+        else:
             continue
         counts["leads"] += 1
-        outcomes = fact.outcomes
-        if drawn(fact.first_response):
-            counts["responded"] += 1
+        counts.update(counted)
+        if "responded" in counted:
             assert fact.first_response is not None
             if fact.touches_to_response is not None:
                 to_response.append(fact.touches_to_response)
             if fact.first_response.touch is not None:
                 steps.append(fact.first_response.touch.number)
-        for kind in (*RESPONSES, *OPT_OUTS, EventKind.BOUNCE, *ENGAGEMENT):
-            if drawn(outcomes.get(kind)):
-                counts[kind.value] += 1
-        if any(t.channel == "email" for t in fact.delivered if touch_filter is None or touch_filter(t)):
-            counts["emailed"] += 1
-        if touch_filter is None:
-            if fact.speed_to_lead is not None:
-                speeds.append(fact.speed_to_lead)
-            if fact.first_human_touch is not None:
-                human.append(fact.first_human_touch)
     return SegmentStats(
         leads=counts["leads"],
         responded=counts["responded"],

@@ -131,7 +131,7 @@ class SegmentRow:
     meetings: str
     opt_outs: str
     bounces: str
-    contact_rate: float
+    trailing_leads: int
 
 
 def segment_rows(report: Report, dimension: str) -> list[SegmentRow]:
@@ -157,7 +157,7 @@ def segment_rows(report: Report, dimension: str) -> list[SegmentRow]:
                 meetings=pair(lambda s: s.meetings),
                 opt_outs=f"{t.unsubscribes} / {t.complaints}" if t else "–",
                 bounces=str(t.bounces) if t else "–",
-                contact_rate=(t.contact_rate or 0.0) if t else 0.0,
+                trailing_leads=t.leads if t else 0,
             )
         )
     return rows
@@ -174,6 +174,19 @@ def histogram_rows(metrics: WindowMetrics) -> list[tuple[int, int, float]]:
     ]
 
 
+# Gmail clips messages above 102 KB: the HTML shows the largest segments of each breakdown (by leads
+# over 90 days), as many as fit; the CSV has them all.
+HTML_BUDGET = 100_000
+HTML_SEGMENTS = (12, 8, 5, 3, 0)
+
+
+def _largest(rows: list[SegmentRow], limit: int) -> tuple[list[SegmentRow], int]:
+    if len(rows) <= limit:
+        return rows, 0
+    kept = sorted(rows, key=lambda row: -row.trailing_leads)[:limit]
+    return sorted(kept, key=lambda row: row.name), len(rows) - limit
+
+
 @cache
 def _environment() -> Environment:
     return Environment(
@@ -185,12 +198,12 @@ def _environment() -> Environment:
     )
 
 
-def _context(report: Report, archive_location: str) -> dict[str, Any]:
+def _context(report: Report, archive_location: str, segments: int) -> dict[str, Any]:
     return {
         "r": report,
         "archive": archive_location,
         "kpis": kpis(report),
-        "segments": [(DIMENSION_TITLES[d], segment_rows(report, d)) for d in DIMENSIONS],
+        "segments": [(DIMENSION_TITLES[d], *_largest(segment_rows(report, d), segments)) for d in DIMENSIONS],
         "histogram": histogram_rows(report.trailing),
         "definitions": definitions(report),
         "pct": pct,
@@ -201,7 +214,12 @@ def _context(report: Report, archive_location: str) -> dict[str, Any]:
 
 
 def render_html(report: Report, archive_location: str) -> str:
-    return _environment().get_template("report.html.j2").render(_context(report, archive_location))
+    template = _environment().get_template("report.html.j2")
+    for segments in HTML_SEGMENTS:
+        html = template.render(_context(report, archive_location, segments))
+        if len(html.encode()) <= HTML_BUDGET:
+            break
+    return html
 
 
 def subject(report: Report) -> str:

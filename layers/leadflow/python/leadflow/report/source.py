@@ -13,8 +13,10 @@ ever leaves DynamoDB for the report.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -97,7 +99,8 @@ def label(value: Any, missing: str = UNKNOWN) -> str:
     if value is None or value == "":
         return missing
     text = str(value)
-    return text if LABEL.match(text) else OTHER
+    # Interned: a few distinct labels repeat over hundreds of thousands of records.
+    return sys.intern(text) if LABEL.match(text) else OTHER
 
 
 def _time(value: Any) -> datetime | None:
@@ -124,32 +127,115 @@ def _kind(item: dict[str, Any]) -> str:
     return {"LEAD": "lead"}.get(sort_key) or sort_key.partition("#")[0].lower()
 
 
+TouchKey = tuple[str, int, int]  # lead id, enrollment, touch number
+
+
+@dataclass(frozen=True, slots=True)
+class _TaskTouch:
+    channel: str
+    ran_at: datetime | None
+    variant: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    channel: str
+    status: str
+    outcome_at: datetime | None
+    due_at: datetime | None
+
+
+class DatasetBuilder:
+    """Maps items to a Dataset as they come, page by page, in any order.
+
+    A rep task may be stored twice, as a touch and as a task item with the outcome; the two are
+    merged in `finish`. Only those are held back, in compact form.
+    """
+
+    def __init__(self) -> None:
+        self.dataset = Dataset()
+        self._task_touches: dict[TouchKey, _TaskTouch] = {}
+        self._tasks: dict[TouchKey, _Task] = {}
+
+    def add(self, items: Iterable[dict[str, Any]]) -> None:
+        dataset = self.dataset
+        for item in items:
+            kind = _kind(item)
+            if kind == "lead":
+                _lead(item, dataset)
+            elif kind == "enrollment":
+                _enrollment(item, dataset)
+            elif kind in ("touch", "task"):
+                key = _touch_key(item)
+                if key is None:
+                    dataset.skip(f"{kind} without lead, enrollment or number")
+                elif kind == "task":
+                    self._tasks[key] = _Task(
+                        label(item.get("channel")),
+                        str(item.get("status") or "open"),
+                        _time(item.get("outcome_at")),
+                        _time(item.get("due_at")),
+                    )
+                else:
+                    self._touch(key, item)
+            elif kind == "event":
+                _event(item, dataset)
+
+    def _touch(self, key: TouchKey, item: dict[str, Any]) -> None:
+        channel = label(item.get("channel"))
+        status = str(item.get("status") or "sent")
+        ran_at = _time(item.get("sent_at"))
+        variant = label(item["variant"]) if item.get("variant") else None
+        if status == "task" or (channel in REP_TASK_CHANNELS and status != "skipped"):
+            self._task_touches[key] = _TaskTouch(channel, ran_at, variant)
+        elif status == "skipped":
+            self.dataset.touches.append(TouchRecord(*key, channel, TouchState.SKIPPED, ran_at, variant))
+        elif ran_at is None:
+            self.dataset.skip("sent touch without sent_at")
+        else:
+            self.dataset.touches.append(TouchRecord(*key, channel, TouchState.SENT, ran_at, variant))
+
+    def finish(self) -> Dataset:
+        """Merge each rep task's touch with its outcome: done (a touch), open (apart), or cancelled."""
+        for key in self._task_touches.keys() | self._tasks.keys():
+            touch, task = self._task_touches.get(key), self._tasks.get(key)
+            channel = touch.channel if touch else task.channel if task else UNKNOWN
+            ran_at = touch.ran_at if touch else None
+            status = task.status if task else "open"
+            outcome = None
+            if status in TASK_OUTCOMES:
+                state, outcome = TouchState.TASK_DONE, status
+                ran_at = (task.outcome_at if task else None) or ran_at
+            elif status == "open":
+                state = TouchState.TASK_OPEN
+                ran_at = ran_at or (task.due_at if task else None)
+            else:  # cancelled: the lead stopped before the rep got to it
+                state = TouchState.SKIPPED
+            variant = touch.variant if touch else None
+            self.dataset.touches.append(TouchRecord(*key, channel, state, ran_at, variant, outcome))
+            response = {"connected": EventKind.CONNECTED, "meeting_booked": EventKind.MEETING}.get(
+                outcome or ""
+            )
+            if response is not None and ran_at is not None:
+                self.dataset.events.append(EventRecord(key[0], response, ran_at, key[1], key[2], channel))
+        self._task_touches, self._tasks = {}, {}
+        return self.dataset
+
+
+def _touch_key(item: dict[str, Any]) -> TouchKey | None:
+    lead_id = str(item.get("lead_id") or "")
+    enrollment = _int(item.get("enrollment"))
+    number = _int(item.get("number", item.get("touch")))
+    if not lead_id or enrollment is None or number is None:
+        return None
+    return sys.intern(lead_id), enrollment, number
+
+
 def dataset_from_items(items: Iterable[dict[str, Any]]) -> Dataset:
     """Map stored items (python values, as boto3 deserializes them) to a Dataset."""
-    dataset = Dataset()
-    touches: dict[tuple[str, int, int], dict[str, Any]] = {}
-    tasks: dict[tuple[str, int, int], dict[str, Any]] = {}
-    for item in items:
-        kind = _kind(item)
-        if kind == "lead":
-            _lead(item, dataset)
-        elif kind == "enrollment":
-            _enrollment(item, dataset)
-        elif kind in ("touch", "task"):
-            key = (
-                str(item.get("lead_id", "")),
-                _int(item.get("enrollment")),
-                _int(item.get("number", item.get("touch"))),
-            )
-            if not key[0] or key[1] is None or key[2] is None:
-                dataset.skip(f"{kind} without lead, enrollment or number")
-                continue
-            (touches if kind == "touch" else tasks)[key] = item  # type: ignore[index]
-        elif kind == "event":
-            _event(item, dataset)
-    for key in touches.keys() | tasks.keys():
-        _touch(key, touches.get(key), tasks.get(key), dataset)
-    return dataset
+    builder = DatasetBuilder()
+    builder.add(items)
+    return builder.finish()
 
 
 def _lead(item: dict[str, Any], dataset: Dataset) -> None:
@@ -188,50 +274,6 @@ def _enrollment(item: dict[str, Any], dataset: Dataset) -> None:
         kind = EVENT_KINDS.get(str(reason), EventKind.OTHER_STOP)
         touch = _int(item.get("stopped_after_touch")) or None
         dataset.events.append(EventRecord(lead_id, kind, stopped_at, number, touch))
-
-
-def _touch(
-    key: tuple[str, int, int], touch: dict[str, Any] | None, task: dict[str, Any] | None, dataset: Dataset
-) -> None:
-    lead_id, enrollment, number = key
-    source = touch or task or {}
-    channel = label(source.get("channel"))
-    ran_at = _time((touch or {}).get("sent_at"))
-    status = str((task or touch or {}).get("status") or "sent")
-    outcome = None
-    if task is not None or status == "task" or (channel in REP_TASK_CHANNELS and status != "skipped"):
-        task_status = str((task or {}).get("status") or "open")
-        if task_status in TASK_OUTCOMES:
-            state, outcome = TouchState.TASK_DONE, task_status
-            ran_at = _time((task or {}).get("outcome_at")) or ran_at
-        elif task_status == "open":
-            state = TouchState.TASK_OPEN
-            ran_at = ran_at or _time((task or {}).get("due_at"))
-        else:  # cancelled: the lead stopped before the rep got to it
-            state = TouchState.SKIPPED
-    elif status == "skipped":
-        state = TouchState.SKIPPED
-    else:
-        state = TouchState.SENT
-        if ran_at is None:
-            dataset.skip("sent touch without sent_at")
-            return
-    variant = (touch or {}).get("variant")
-    dataset.touches.append(
-        TouchRecord(
-            lead_id,
-            enrollment,
-            number,
-            channel,
-            state,
-            ran_at,
-            variant=label(variant) if variant else None,
-            outcome=outcome,
-        )
-    )
-    response = {"connected": EventKind.CONNECTED, "meeting_booked": EventKind.MEETING}.get(outcome or "")
-    if response is not None and ran_at is not None:
-        dataset.events.append(EventRecord(lead_id, response, ran_at, enrollment, number, channel))
 
 
 def _event(item: dict[str, Any], dataset: Dataset) -> None:
@@ -274,8 +316,14 @@ def load_dataset(window: Window, *, page_size: int | None = None, workers: int =
     def read_day(day: str) -> list[dict[str, Any]]:
         return [item for page in store.items_by_day(day, start, end, PROJECTION, page_size) for item in page]
 
+    builder = DatasetBuilder()
+    days = utc_days(window)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        dataset = dataset_from_items(item for day in pool.map(read_day, utc_days(window)) for item in day)
+        # A batch of days at a time, so that only `workers` days of items are ever held at once.
+        for offset in range(0, len(days), workers):
+            for items in pool.map(read_day, days[offset : offset + workers]):
+                builder.add(items)
+    dataset = builder.finish()
     missing = sorted({e.lead_id for e in dataset.enrollments} - dataset.leads.keys())
     if missing:
         leads = dataset_from_items(store.get_items([(store.lead_pk(i), "LEAD") for i in missing], PROJECTION))

@@ -1,0 +1,41 @@
+"""`make bench`: speed, memory and cost figures, one section per concern.
+
+    python -m bench                 every section
+    python -m bench report          one section
+    python -m bench --quick         small sizes (a smoke run; the test suite uses it)
+
+A section is a module exposing `run(quick: bool) -> None` that prints its figures; add yours to
+SECTIONS. Targets are stated in each section's output, never asserted in timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from collections.abc import Sequence
+
+SECTIONS = {
+    "report": "bench.report",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)}")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.sections) - SECTIONS.keys())
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    for name in args.sections or SECTIONS:
+        began = time.perf_counter()
+        print(f"== {name}")
+        importlib.import_module(SECTIONS[name]).run(args.quick)
+        print(f"   ({time.perf_counter() - began:.1f} s)\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

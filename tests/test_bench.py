@@ -1,0 +1,27 @@
+"""`make bench` runs; a smoke run at small sizes prints every report figure (targets live in the bench)."""
+
+import pytest
+
+from bench.__main__ import main
+
+
+def test_the_report_bench_prints_its_figures(capsys):
+    assert main(["report", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "1,000 leads, 6,000 touches" in out
+    for figure in (
+        "read (computed)",
+        "read units",
+        "aggregate (measured)",
+        "memory:",
+        "tracemalloc",
+        "fits Lambda",
+    ):
+        assert figure in out
+
+
+def test_an_unknown_section_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["nosuch"])
+    assert exit.value.code == 2
+    assert "unknown section" in capsys.readouterr().err
