@@ -1,5 +1,8 @@
 """`leadflow serve`: the Sandbox's HTTP API on 127.0.0.1, for curl or a browser.
 
+GET / is the embeddable lead form (examples/lead-form.html) posting to this API, so a person can
+try the whole flow in a browser; GET /thanks is its thank-you page.
+
 Everything under /_sandbox/ belongs to the local runtime, not to the product API:
     GET  /_sandbox/clock                    the simulated time
     POST /_sandbox/clock {"advance": 86400} move the clock by seconds (or {"to": "2026-12-01T09:00:00Z"})
@@ -13,12 +16,21 @@ import threading
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, cast
 
 from leadflow.clock import iso
-from leadflow.local.sandbox import Sandbox
+from leadflow.local.sandbox import REPO_ROOT, Sandbox
 
 CONTROL_PREFIX = "/_sandbox/"
+FORM_FILE = REPO_ROOT / "examples" / "lead-form.html"
+# The snippet's example URLs, replaced by this server's own for the page at /.
+FORM_ENDPOINT = "https://api.leadflow.example/v1/leads"
+FORM_SITE = "https://www.leadflow.example"
+THANKS_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>Thank you</title>"
+    "<h1>Thank you</h1><p>Your request is in. The mail it drew: <a href=/_sandbox/outbox>outbox</a>."
+    "</p><p><a href=/>Send another</a></p></html>"
+)
 
 
 def serve_forever(*, port: int, start: str | None, speed: float, aws_port: int = 0) -> int:
@@ -29,6 +41,7 @@ def serve_forever(*, port: int, start: str | None, speed: float, aws_port: int =
         print(f"leadflow sandbox on http://127.0.0.1:{server.server_port}  (simulated time {iso(sb.now())})")
         base = f"http://127.0.0.1:{server.server_port}"
         post = """-H 'Content-Type: application/json' -d '{"email":"ada@example.com"}'"""
+        print(f"  open {base}/ for the lead form")
         print(f"  curl -X POST {base}/leads {post}")
         print(f"""  curl -X POST {base}/_sandbox/clock -d '{{"advance": 86400}}'""")
         print(f"AWS APIs (moto) on {endpoint.url}, e.g.")
@@ -71,6 +84,8 @@ def make_server(sb: Sandbox, port: int, speed: float = 0.0) -> HTTPServer:
     """An HTTP server over the Sandbox; one lock serializes requests and clock ticks."""
     lock = threading.Lock()
     server = HTTPServer(("127.0.0.1", port), _handler_class(sb, lock))
+    # The form at / redirects to this server's own pages: allow its origin like an operator's site.
+    sb.set_environment({"EXTRA_ALLOWED_ORIGINS": json.dumps([f"http://127.0.0.1:{server.server_port}"])})
     if speed > 0:
         threading.Thread(target=_tick, args=(sb, lock, speed), daemon=True).start()
     return server
@@ -101,6 +116,11 @@ def _handler_class(sb: Sandbox, lock: threading.Lock) -> type[BaseHTTPRequestHan
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
+            page = self.path.split("?")[0]
+            if self.command == "GET" and page in ("/", "/thanks"):
+                html = self._form_page() if page == "/" else THANKS_PAGE
+                self._respond(200, html.encode(), {"Content-Type": "text/html; charset=utf-8"})
+                return
             with lock:
                 if self.path.startswith(CONTROL_PREFIX):
                     self._control(body)
@@ -108,6 +128,17 @@ def _handler_class(sb: Sandbox, lock: threading.Lock) -> type[BaseHTTPRequestHan
                 headers = {name: value for name, value in self.headers.items()}
                 response = sb.request(self.command, self.path, data=body, headers=headers)
             self._respond(response.status_code, response.text.encode(), response.headers)
+
+        def _form_page(self) -> str:
+            base = f"http://127.0.0.1:{cast(HTTPServer, self.server).server_port}"
+            form = FORM_FILE.read_text(encoding="utf-8")
+            form = form.replace(FORM_ENDPOINT, f"{base}/leads").replace(FORM_SITE, base)
+            return (
+                "<!doctype html><html lang=en><meta charset=utf-8><title>leadflow: request a demo</title>"
+                "<style>body{font:16px system-ui;max-width:32rem;margin:2rem auto}label{display:block;"
+                "margin:.6rem 0}input:not([type=checkbox]),textarea{width:100%}.leadflow-error{color:#b00}"
+                f"</style><h1>Request a demo</h1>{form}</html>"
+            )
 
         def _control(self, body: bytes | None) -> None:
             route = self.path[len(CONTROL_PREFIX) :].split("?")[0]
