@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 SECTIONS = {
     "report": "bench.report",
+    "intake": "bench.intake",
 }
 
 
