@@ -29,6 +29,10 @@ class LeadflowConfig:
     # API Gateway stage throttling: steady requests per second and burst (a form endpoint needs little).
     throttle_rate_limit: float = field(default=10.0, metadata={"key": "throttleRateLimit"})
     throttle_burst_limit: int = field(default=20, metadata={"key": "throttleBurstLimit"})
+    # Optional WAF web ACL on the intake stage: one rate-based rule, requests per 5 minutes per client IP.
+    # Off by default (a monthly charge per web ACL and rule); stage throttling bounds abuse without it.
+    waf_enabled: bool = field(default=False, metadata={"key": "wafEnabled"})
+    waf_rate_limit: int = field(default=100, metadata={"key": "wafRateLimit"})
     # Raw inbound mail (PII) is deleted from the bucket after this many days.
     inbound_mail_retention_days: int = field(default=30, metadata={"key": "inboundMailRetentionDays"})
     # A logs.RetentionDays member name, for every log group.
@@ -42,6 +46,10 @@ class LeadflowConfig:
             raise ValueError(f"{CONTEXT_PREFIX}sender: {self.sender!r} has no email address")
         if self.throttle_rate_limit <= 0 or self.throttle_burst_limit <= 0:
             raise ValueError(f"{CONTEXT_PREFIX}throttle*: limits must be positive")
+        if not 10 <= self.waf_rate_limit <= 2_000_000_000:
+            raise ValueError(
+                f"{CONTEXT_PREFIX}wafRateLimit must be between 10 and 2,000,000,000 per 5 minutes"
+            )
         if self.inbound_mail_retention_days < 1:
             raise ValueError(f"{CONTEXT_PREFIX}inboundMailRetentionDays must be at least 1")
         if self.log_retention not in logs.RetentionDays.__members__:
@@ -69,6 +77,8 @@ class LeadflowConfig:
 
 
 def _convert(default: Any, raw: Any) -> Any:
+    if isinstance(default, bool):  # `-c key=false` arrives as the string "false", which bool() calls true
+        return raw if isinstance(raw, bool) else str(raw).strip().lower() in ("1", "true", "yes", "on")
     if isinstance(default, tuple):
         if isinstance(raw, str):
             raw = json.loads(raw) if raw.startswith("[") else [part for part in raw.split(",") if part]

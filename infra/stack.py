@@ -15,7 +15,7 @@ from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
 from infra.constructs.functions import Functions
 from infra.constructs.secrets import HmacKey
-from infra.constructs.table import LeadsTable
+from infra.constructs.table import IdempotencyTable, LeadsTable
 from infra.constructs.topics import Topics
 from leadflow.cadence import Cadence
 
@@ -40,6 +40,7 @@ class LeadflowStack(Stack):
         retention = config.log_retention_days
 
         table = LeadsTable(self, "Leads")
+        idempotency = IdempotencyTable(self, "Idempotency")
         hmac_key = HmacKey(self, "HmacKey")
         topics = Topics(self, "Topics")
         email = Email(
@@ -56,6 +57,7 @@ class LeadflowStack(Stack):
             package_layer_dir=package_layer_dir,
             deps_layer_dir=deps_layer_dir,
             table=table.table,
+            idempotency_table=idempotency.table,
             hmac_secret=hmac_key.secret,
             email=email,
             rep_alerts=topics.rep_alerts,
@@ -80,4 +82,5 @@ class LeadflowStack(Stack):
             throttle_rate_limit=config.throttle_rate_limit,
             throttle_burst_limit=config.throttle_burst_limit,
             log_retention=retention,
+            waf_rate_limit=config.waf_rate_limit if config.waf_enabled else None,
         )

@@ -349,7 +349,7 @@ def test_api_serves_only_the_declared_routes(synth: Synth) -> None:
 
 
 def test_table_matches_the_sandbox_spec_and_is_protected(synth: Synth) -> None:
-    (table,) = synth.resources("AWS::DynamoDB::Table").values()
+    (table,) = [v for k, v in synth.resources("AWS::DynamoDB::Table").items() if k.startswith("Leads")]
     props = table["Properties"]
     sandbox = table_spec.create_table_kwargs("leadflow")
     assert props["KeySchema"] == sandbox["KeySchema"]
@@ -614,3 +614,72 @@ def test_invalid_context_fails_the_synth() -> None:
         LeadflowConfig(sender="nobody")
     with pytest.raises(ValueError, match="logRetention"):
         LeadflowConfig(log_retention="FOREVER-ISH")
+
+
+# --- Intake: idempotency, alerts, CORS preflight, optional WAF ----------------------------------------
+
+
+def test_intake_has_its_idempotency_table_alerts_and_consent_stops(synth: Synth) -> None:
+    (table_id, table), *_ = [
+        (k, v) for k, v in synth.resources("AWS::DynamoDB::Table").items() if k.startswith("Idempotency")
+    ]
+    assert table["Properties"]["KeySchema"] == [
+        {"AttributeName": table_spec.IDEMPOTENCY_KEY, "KeyType": "HASH"}
+    ]
+    assert table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": table_spec.IDEMPOTENCY_TTL_ATTRIBUTE,
+        "Enabled": True,
+    }
+    variables = _function_by_code(synth, "intake")[1]["Properties"]["Environment"]["Variables"]
+    assert variables["IDEMPOTENCY_TABLE_NAME"] == {"Ref": table_id}
+    assert "REP_ALERTS_TOPIC_ARN" in variables
+    intake = _statements(synth, "FunctionsIntakeRole")
+    assert any("sns:Publish" in _actions(s) for s in intake)
+    assert any("states:StopExecution" in _actions(s) for s in intake)
+    writes = [s for s in intake if "dynamodb:PutItem" in _actions(s)]
+    assert any(json.dumps(s).count(table_id) for s in writes)
+
+
+def test_the_api_routes_the_cors_preflight_and_the_openapi_document(synth: Synth) -> None:
+    assert ("leads", ("POST", "OPTIONS")) in ROUTES
+    assert ("openapi.json", ("GET",)) in ROUTES
+
+
+def test_no_waf_by_default_and_a_per_ip_rate_rule_when_enabled(synth: Synth, tmp_path: Path) -> None:
+    assert synth.resources("AWS::WAFv2::WebACL") == {}
+    app = build_app(
+        outdir=tmp_path, context={**_context(), "leadflow:wafEnabled": "true", "leadflow:wafRateLimit": 300}
+    )
+    config = LeadflowConfig.from_context(app.node)
+    template = Template.from_stack(app.node.find_child(config.stack_name))  # type: ignore[arg-type]
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Scope": "REGIONAL",
+            "DefaultAction": {"Allow": {}},
+            "Rules": [
+                Match.object_like(
+                    {
+                        "Action": {"Block": {}},
+                        "Statement": {
+                            "RateBasedStatement": {
+                                "AggregateKeyType": "IP",
+                                "Limit": 300,
+                                "EvaluationWindowSec": 300,
+                            }
+                        },
+                    }
+                )
+            ],
+        },
+    )
+    template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+
+
+def test_waf_context_values_are_converted() -> None:
+    config = LeadflowConfig.from_context(
+        cdk.App(context={"leadflow:wafEnabled": "false", "leadflow:wafRateLimit": "50"}).node
+    )
+    assert (config.waf_enabled, config.waf_rate_limit) == (False, 50)
+    with pytest.raises(ValueError, match="wafRateLimit"):
+        LeadflowConfig(waf_rate_limit=5)

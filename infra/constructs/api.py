@@ -8,12 +8,17 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.constructs.waf import RateLimitAcl
 from infra.nag import acknowledge
 
 STAGE = "v1"
 # (path, methods) the intake function serves; API Gateway answers 403 for anything else,
-# so unknown routes never reach (or bill) the function.
-ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (("leads", ("POST",)),)
+# so unknown routes never reach (or bill) the function. OPTIONS /leads: the CORS preflight,
+# answered by the function from the configured origins (never `*`).
+ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("leads", ("POST", "OPTIONS")),
+    ("openapi.json", ("GET",)),
+)
 
 
 class IntakeApi(Construct):
@@ -26,6 +31,7 @@ class IntakeApi(Construct):
         throttle_rate_limit: float,
         throttle_burst_limit: int,
         log_retention: logs.RetentionDays,
+        waf_rate_limit: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
@@ -82,12 +88,15 @@ class IntakeApi(Construct):
             "answers 400/422 with field errors; a gateway model would duplicate the schema and drift.",
             "AwsSolutions-APIG2",
         )
-        acknowledge(
-            self.rest_api,
-            "No WAF web ACL by default (a fixed monthly cost per deployment); stage throttling bounds abuse. "
-            "Attach a web ACL to the stage where form spam appears.",
-            "AwsSolutions-APIG3",
-        )
+        if waf_rate_limit is not None:
+            RateLimitAcl(self, "Waf", stage=self.rest_api.deployment_stage, limit=waf_rate_limit)
+        else:
+            acknowledge(
+                self.rest_api,
+                "No WAF web ACL by default (a fixed monthly cost per deployment); stage throttling bounds "
+                "abuse. Set leadflow:wafEnabled to attach a per-IP rate-based rule where form spam appears.",
+                "AwsSolutions-APIG3",
+            )
         acknowledge(
             self.rest_api,
             "AmazonAPIGatewayPushToCloudWatchLogs is the AWS managed policy for API Gateway's account-level "

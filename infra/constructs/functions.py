@@ -59,6 +59,7 @@ class Functions(Construct):
         package_layer_dir: Path,
         deps_layer_dir: Path,
         table: dynamodb.ITable,
+        idempotency_table: dynamodb.ITable,
         hmac_secret: secretsmanager.ISecret,
         email: Email,
         rep_alerts: sns.ITopic,
@@ -98,7 +99,15 @@ class Functions(Construct):
         }
         sending = {"SENDER": sender, "SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name}
 
-        self.intake = self._function(INTAKE, {"DEFAULT_CADENCE": default_cadence})
+        # Intake alerts the owner (no email consent, a lead came back) and replays Idempotency-Key answers.
+        self.intake = self._function(
+            INTAKE,
+            {
+                "DEFAULT_CADENCE": default_cadence,
+                "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn,
+                "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
+            },
+        )
         self.step = self._function(STEP, {**sending, "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn})
         # SNS invokes asynchronously: a reply that still fails after Lambda's retries is kept, not lost.
         inbound_failures = sqs.Queue(
@@ -119,6 +128,8 @@ class Functions(Construct):
             hmac_secret.grant_read(function)
         email.grant_send(self.step)
         rep_alerts.grant_publish(self.step)
+        rep_alerts.grant_publish(self.intake)
+        idempotency_table.grant_read_write_data(self.intake)
         email.grant_send(self.inbound)  # forwarding replies to the rep (later)
         email.grant_read_inbound_mail(self.inbound)
         email.inbound_topic.add_subscription(subscriptions.LambdaSubscription(self.inbound))
@@ -178,15 +189,19 @@ class Functions(Construct):
                 "queried by day; no other table is reachable.",
                 wildcard_resource(self, f"{table.table_arn}/index/*"),
             )
-        acknowledge_grant(
-            self.step,
-            "Publishing to the KMS-encrypted rep alerts topic needs kms:GenerateDataKey* (GenerateDataKey "
-            "and GenerateDataKeyWithoutPlaintext), granted by grant_publish on that topic's key only.",
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-        )
+        for publisher in (self.step, self.intake):
+            acknowledge_grant(
+                publisher,
+                "Publishing to the KMS-encrypted rep alerts topic needs kms:GenerateDataKey* "
+                "(GenerateDataKey and GenerateDataKeyWithoutPlaintext), granted by grant_publish on that "
+                "topic's key only.",
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            )
 
     def connect_cadences(self, cadences: CadenceStateMachines) -> None:
-        """Intake starts executions (and learns the ARNs); inbound stops them when a lead replies."""
+        """Intake starts executions (and learns the ARNs), and stops them when a later post withdraws
+        email consent; inbound stops them when a lead replies."""
         self.intake.add_environment("STATE_MACHINE_ARNS", cadences.arns_json())
         cadences.grant_start_execution(self.intake)
+        cadences.grant_stop_execution(self.intake)
         cadences.grant_stop_execution(self.inbound)

@@ -39,3 +39,23 @@ class LeadsTable(Construct):
             sort_key=_string(spec.BY_DAY_SORT_KEY),
             projection_type=dynamodb.ProjectionType.ALL,
         )
+
+
+class IdempotencyTable(Construct):
+    """Powertools idempotency records for the Idempotency-Key header: kept 24 hours, expired by TTL."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=_string(spec.IDEMPOTENCY_KEY),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=spec.IDEMPOTENCY_TTL_ATTRIBUTE,
+            # Replay records only (no lead data beyond a submission id): safe to drop with the stack.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
