@@ -18,6 +18,9 @@ LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 # longer be contacted; the execution then ends quietly instead of failing.
 ENROLLMENT_STOPPED = "EnrollmentStopped"
 STOPPED_STATE = "Stopped · lead answered or left"
+# Raised by the step function when the touch's stored due time moved later (an out-of-office
+# reply with a return date); its message is the new due time. The execution waits again.
+NOT_DUE_YET = "NotDueYet"
 TRANSIENT_LAMBDA_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -28,6 +31,34 @@ TRANSIENT_LAMBDA_ERRORS = [
 
 def wait_state_name(cadence: Cadence, number: int) -> str:
     return f"Until {cadence.state_name(number)}"
+
+
+def moved_state_names(cadence: Cadence, number: int) -> tuple[str, str]:
+    """The Pass that reads a moved due time and the Wait on it, for touch `number`."""
+    return f"Moved · {cadence.state_name(number)}", f"Until moved · {cadence.state_name(number)}"
+
+
+def _moved_path(cadence: Cadence, number: int) -> dict[str, Any]:
+    """Task -> (NotDueYet) -> read the new due time -> Wait on it -> the same Task again.
+
+    Only taken when a due time moved after its Wait began: the normal path keeps its two
+    transitions per touch.
+    """
+    read, wait = moved_state_names(cadence, number)
+    return {
+        read: {
+            "Type": "Pass",
+            "Comment": "The touch's due time moved (out-of-office); the error message holds the new one.",
+            "Parameters": {"error.$": "States.StringToJson($.deferral.Cause)"},
+            "ResultPath": "$.deferral",
+            "Next": wait,
+        },
+        wait: {
+            "Type": "Wait",
+            "TimestampPath": "$.deferral.error.errorMessage",
+            "Next": cadence.state_name(number),
+        },
+    }
 
 
 def _task(cadence: Cadence, number: int, step_function_arn: str) -> dict[str, Any]:
@@ -55,6 +86,14 @@ def _task(cadence: Cadence, number: int, step_function_arn: str) -> dict[str, An
         ],
         "Catch": [{"ErrorEquals": [ENROLLMENT_STOPPED], "ResultPath": None, "Next": STOPPED_STATE}],
     }
+    if number > 1:
+        task["Catch"].append(
+            {
+                "ErrorEquals": [NOT_DUE_YET],
+                "ResultPath": "$.deferral",
+                "Next": moved_state_names(cadence, number)[0],
+            }
+        )
     if last:
         task["ResultPath"] = None
         task["End"] = True
@@ -77,6 +116,8 @@ def build_definition(cadence: Cadence, step_function_arn: str) -> dict[str, Any]
                 "Next": cadence.state_name(number),
             }
         states[cadence.state_name(number)] = _task(cadence, number, step_function_arn)
+        if number > 1:
+            states.update(_moved_path(cadence, number))
     states[STOPPED_STATE] = {"Type": "Succeed", "Comment": "The enrollment was stopped before this touch."}
     return {
         "Comment": f"{cadence.name}: {cadence.description}",

@@ -1,17 +1,37 @@
-"""Inbound mail: SES receiving stores the raw message in S3 and notifies us through SNS."""
+"""Inbound answers through SNS: mail (SES receiving stores it in S3 and notifies) and two-way SMS.
+
+Mail is classified (leadflow.classify), matched to a lead, and acted on (leadflow.outcomes).
+The lead is found, in this order, by:
+1. the signed token of the recipient plus-address (`reply+<token>@`, `unsubscribe+<token>@`),
+   which names the lead, the enrollment and the touch;
+2. `In-Reply-To`/`References` (or, in a bounce or complaint, the returned original's
+   Message-ID) against the SES Message-IDs of what we sent;
+3. the sender's address, or for a bounce or complaint, the address it reports.
+
+Anything that cannot be acted on (another topic, an unhandled notification type, malformed
+or empty mail, an unknown sender) is logged without personal data and ignored: the handler
+returns normally so SNS does not retry it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from email import message_from_bytes, policy
-from email.utils import parseaddr
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
-from leadflow import aws, keys, stops, store
-from leadflow.models import ContactStatus, StopReason
+from leadflow import aws, clock, contacts, keys, mail, notify, outcomes, sms_inbound, store, tokens
+from leadflow.classify import Classification, Kind, classify
+from leadflow.config import operator_config, settings
+from leadflow.models import Lead, StopReason
 from leadflow.observability import logger
+
+# Classifier verdicts that mean there was no mail to speak of.
+_MALFORMED = {"empty", "unparseable", "no headers"}
 
 
 class S3Action(BaseModel):
@@ -22,6 +42,8 @@ class S3Action(BaseModel):
 
 class Receipt(BaseModel):
     action: S3Action
+    recipients: list[str] = []
+    timestamp: datetime | None = None
 
 
 class ReceiptNotification(BaseModel):
@@ -31,25 +53,170 @@ class ReceiptNotification(BaseModel):
     receipt: Receipt
 
 
-def handle_notification(message: str) -> str:
-    """Handle one SNS message; returns what was done, for logs and tests."""
+@dataclass(frozen=True)
+class Match:
+    lead: Lead
+    via: Literal["token", "thread", "address", "phone"]
+    enrollment: int | None = None
+    touch: int | None = None
+
+
+def handle_notification(topic_arn: str, message: str) -> str:
+    """Handle one SNS message; returns what was done, for logs, metrics and tests."""
+    config = settings()
+    if config.inbound_mail_topic_arn and topic_arn == config.inbound_mail_topic_arn:
+        return _handle_receipt(message)
+    if config.sms_inbound_topic_arn and topic_arn == config.sms_inbound_topic_arn:
+        return handle_sms(message)
+    logger.warning("ignored SNS message from a topic this function does not handle")
+    return "other_topic"
+
+
+def _handle_receipt(message: str) -> str:
     try:
-        notification = ReceiptNotification.model_validate(json.loads(message))
-    except (ValueError, ValidationError):
-        logger.warning("ignored SNS message that is not an SES receipt notification")
-        return "ignored"
+        document = json.loads(message)
+    except ValueError:
+        logger.warning("ignored SNS message that is not JSON")
+        return "malformed_notification"
+    notification_type = document.get("notificationType") if isinstance(document, dict) else None
+    if notification_type != "Received":
+        logger.warning("ignored unhandled notification type", extra={"notification_type": str(notification_type)})
+        return "unhandled_notification"
+    try:
+        notification = ReceiptNotification.model_validate(document)
+    except ValidationError:
+        logger.warning("ignored receipt notification without an S3 action")
+        return "malformed_notification"
     action = notification.receipt.action
-    raw = aws.client("s3").get_object(Bucket=action.bucketName, Key=action.objectKey)["Body"].read()
-    return handle_raw_mail(raw)
+    try:
+        raw = aws.client("s3").get_object(Bucket=action.bucketName, Key=action.objectKey)["Body"].read()
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+            raise
+        logger.warning("ignored receipt notification whose mail is gone (retention or a replay)")
+        return "missing_mail"
+    return handle_raw_mail(raw, notification.receipt.recipients, notification.receipt.timestamp)
 
 
-def handle_raw_mail(raw: bytes) -> str:
-    """Match the mail to a lead by its sender and stop the lead as replied."""
-    mail = message_from_bytes(raw, policy=policy.default)
-    sender = parseaddr(str(mail.get("From", "")))[1]
-    lead_id = store.lead_id_for_email(keys.email_key(sender)) if sender else None
-    if lead_id is None:
-        logger.info("ignored mail from an unknown sender")
+def handle_raw_mail(raw: bytes, recipients: list[str] | None = None, received_at: datetime | None = None) -> str:
+    """Classify one raw message, match its lead and act on it."""
+    result = classify(raw, recipients or [])
+    if result.kind is Kind.UNKNOWN and result.evidence in _MALFORMED:
+        logger.warning("ignored malformed mail", extra={"evidence": result.evidence})
+        return "malformed"
+    match = match_lead(result)
+    if match is None:
+        logger.info("ignored mail from an unknown sender", extra={"kind": result.kind.value})
         return "unknown_sender"
-    stops.stop_lead(lead_id, ContactStatus.REPLIED, StopReason.REPLY)
-    return "reply"
+    at = received_at or clock.now()
+    lead = match.lead
+    attribution = outcomes.attribute(lead.id, at, enrollment=match.enrollment, touch=match.touch, channel="email")
+    event_id = _mail_event_id(raw)
+    logger.info(
+        "inbound mail",
+        extra={"lead_id": lead.id, "kind": result.kind.value, "matched_by": match.via, "evidence": result.evidence},
+    )
+    common = {"at": at, "event_id": event_id, "attribution": attribution}
+    if result.kind is Kind.REPLY:
+        outcomes.replied(lead, source="inbound-mail", channel="email", text=result.text, raw_mail=raw, **common)
+    elif result.kind in (Kind.UNSUBSCRIBE, Kind.COMPLAINT):
+        reason = StopReason.COMPLAINT if result.kind is Kind.COMPLAINT else StopReason.UNSUBSCRIBE
+        outcomes.opted_out(lead, reason, source="inbound-mail", channel="email", **common)
+    elif result.kind is Kind.BOUNCE:
+        outcomes.bounced(
+            lead, permanent=_bounced_here(result, lead), source="inbound-mail", detail=result.evidence, **common
+        )
+    elif result.kind is Kind.AUTO_REPLY:
+        outcomes.auto_replied(lead, return_date=result.return_date, **common)
+    else:
+        logger.info("ignored mail without text of its own", extra={"lead_id": lead.id})
+    return result.kind.value
+
+
+def _mail_event_id(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _bounced_here(result: Classification, lead: Lead) -> bool:
+    """A permanent bounce counts for the lead only if it reports the lead's own address (or none).
+
+    A bounce from a mailbox the lead forwards to says nothing about the lead's address.
+    """
+    if result.bounce_type is None or result.bounce_type.value != "permanent":
+        return False
+    return not result.recipients or keys.normalize_email(lead.email) in result.recipients
+
+
+def match_lead(result: Classification) -> Match | None:
+    """The lead a classified message is about: token, then thread, then address."""
+    if result.lead_token:
+        target = tokens.verify(tokens.Purpose.REPLY, result.lead_token) or tokens.verify(
+            tokens.Purpose.UNSUBSCRIBE, result.lead_token
+        )
+        lead = store.get_lead(target.lead_id) if target else None
+        if target and lead:
+            return Match(lead, "token", target.enrollment, target.touch)
+    for message_id in result.references:
+        for key in dict.fromkeys(filter(None, (mail.ses_id_from_message_id(f"<{message_id}>"), message_id))):
+            owner = store.message_owner(key)
+            lead = store.get_lead(str(owner["lead_id"])) if owner else None
+            if owner and lead:
+                return Match(lead, "thread", int(owner["enrollment"]), int(owner["touch"]))
+    reporting = result.kind in (Kind.BOUNCE, Kind.COMPLAINT)
+    for address in result.recipients if reporting else (result.sender,):
+        lead_id = store.lead_id_for_email(keys.email_key(address)) if address else None
+        lead = store.get_lead(lead_id) if lead_id else None
+        if lead:
+            return Match(lead, "address")
+    return None
+
+
+# -- SMS ------------------------------------------------------------------------------------------
+
+
+def handle_sms(message: str) -> str:
+    """A text from a lead: STOP opts out of everything, HELP gets the help text, anything else is a reply."""
+    try:
+        sms = sms_inbound.InboundSms.model_validate_json(message)
+    except ValidationError:
+        logger.warning("ignored SNS message that is not an inbound SMS")
+        return "malformed_sms"
+    match = _sms_lead(sms)
+    intent = sms_inbound.intent(sms.messageBody)
+    if match is None:
+        if intent is sms_inbound.Intent.HELP:
+            notify.send_sms(sms.originationNumber, help_text())
+            return "sms_help"
+        logger.info("ignored SMS from an unknown number", extra={"intent": intent.value})
+        return "unknown_sender"
+    lead, at = match.lead, clock.now()
+    attribution = outcomes.attribute(lead.id, at, enrollment=match.enrollment, touch=match.touch, channel="sms")
+    common = {"at": at, "event_id": sms.inboundMessageId, "source": "sms", "channel": "sms"}
+    logger.info("inbound SMS", extra={"lead_id": lead.id, "intent": intent.value, "matched_by": match.via})
+    if intent is sms_inbound.Intent.OPT_OUT:
+        outcomes.opted_out(lead, StopReason.UNSUBSCRIBE, attribution=attribution, **common)
+        return "sms_opt_out"
+    if intent is sms_inbound.Intent.HELP:
+        notify.send_sms(sms.originationNumber, help_text())
+        return "sms_help"
+    outcomes.replied(lead, text=sms.messageBody, attribution=attribution, **common)
+    return "sms_reply"
+
+
+def help_text() -> str:
+    company = operator_config().company
+    return f"{company.name}: sales follow-up messages. Reply STOP to opt out. Info: {company.website}"
+
+
+def _sms_lead(sms: sms_inbound.InboundSms) -> Match | None:
+    """The SMS we sent last to this number (SNS names it), else the lead indexed by the number."""
+    if sms.previousPublishedMessageId:
+        owner = store.message_owner(sms.previousPublishedMessageId)
+        lead = store.get_lead(str(owner["lead_id"])) if owner else None
+        if owner and lead:
+            return Match(lead, "thread", int(owner["enrollment"]), int(owner["touch"]))
+    leads = [lead for lead_id in contacts.leads_for_phone(sms.originationNumber) if (lead := store.get_lead(lead_id))]
+    if leads:
+        return Match(max(leads, key=lambda lead: lead.created_at), "phone")
+    return None
+

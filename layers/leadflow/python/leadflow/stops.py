@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from leadflow import clock, executions, store
 from leadflow.models import ContactStatus, Enrollment, RunStatus, StopReason
 from leadflow.observability import logger
 
 
-def stop_lead(lead_id: str, status: ContactStatus, reason: StopReason) -> list[Enrollment]:
+def stop_lead(
+    lead_id: str,
+    status: ContactStatus,
+    reason: StopReason,
+    *,
+    at: datetime | None = None,
+    event: Mapping[str, Any] | None = None,
+) -> list[Enrollment]:
     """Set the contact status and stop all running enrollments; returns the ones this call stopped.
 
     The stop is written on the enrollment item before StopExecution is called, so
-    a step that wakes in between finds it and sends nothing.
+    a step that wakes in between finds it and sends nothing. The report's event for the stop
+    is recorded at `at` (the answer's own time, so a redelivered answer lands on the same
+    event); `event` holds its attribution when the caller knows the touch that drew it
+    (record_event's keywords), else the last touch claimed before the stop is named.
     """
-    now = clock.now()
+    now = at or clock.now()
     store.set_contact_status(lead_id, status, reason.value, now)
+    stopped = stop_enrollments(lead_id, reason)
+    # For the report: what happened, when, and the touch that drew it.
+    drew = stopped[-1] if stopped else None
+    attribution: dict[str, Any] = {
+        "enrollment": drew.number if drew else None,
+        "touch": drew.stopped_after_touch if drew and drew.stopped_after_touch else None,
+    }
+    store.record_event(lead_id, reason.value, now, **{**attribution, **(event or {})})
+    logger.info("lead stopped", extra={"lead_id": lead_id, "reason": reason.value, "stopped": len(stopped)})
+    return stopped
+
+
+def stop_enrollments(lead_id: str, reason: StopReason) -> list[Enrollment]:
+    """Stop the lead's running enrollments, leaving its contact status as it is."""
+    now = clock.now()
     stopped = []
     for enrollment in store.enrollments(lead_id):
         if enrollment.run_status is not RunStatus.RUNNING:
@@ -25,14 +54,4 @@ def stop_lead(lead_id: str, status: ContactStatus, reason: StopReason) -> list[E
         stopped.append(result)
         if result.execution_arn:
             executions.stop(result.execution_arn, cause=reason.value)
-    # For the report: what happened, when, and the last touch claimed before it.
-    drew = stopped[-1] if stopped else None
-    store.record_event(
-        lead_id,
-        reason.value,
-        now,
-        enrollment=drew.number if drew else None,
-        touch=drew.stopped_after_touch if drew and drew.stopped_after_touch else None,
-    )
-    logger.info("lead stopped", extra={"lead_id": lead_id, "reason": reason.value, "stopped": len(stopped)})
     return stopped

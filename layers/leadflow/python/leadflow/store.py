@@ -6,7 +6,7 @@ orders them: once a stop is recorded no later claim can succeed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -440,23 +440,41 @@ def record_event(
     enrollment: int | None = None,
     touch: int | None = None,
     channel: str | None = None,
-) -> None:
+    event_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    once: bool = False,
+) -> bool:
     """Append what a lead did (a reply, an opt-out, a bounce, an open...) to the by_day index.
 
-    Keyed by time and kind, so a redelivered notification overwrites its own event.
-    `touch` and `channel`, when known, name what drew it.
+    Keyed by time and kind (and `event_id` when several events of a kind can share a second),
+    so a redelivered notification lands on its own event: overwriting it, or with `once`,
+    leaving it and returning False. `touch` and `channel`, when known, name what drew it;
+    `details` adds attributes (the time to reply, the template, a bounce type, a link...).
     """
     item: dict[str, Any] = {
         PARTITION_KEY: lead_pk(lead_id),
-        SORT_KEY: f"EVENT#{iso(at)}#{kind}",
+        SORT_KEY: f"EVENT#{iso(at)}#{kind}" + (f"#{event_id}" if event_id else ""),
         **by_day_keys(at, lead_id, "event"),
         "lead_id": lead_id,
         "type": kind,
         "at": iso(at),
     }
-    extra = {"enrollment": enrollment, "touch": touch, "channel": channel}
-    item.update({name: value for name, value in extra.items() if value is not None})
-    _table().put_item(Item=item)
+    extra = {"enrollment": enrollment, "touch": touch, "channel": channel, **(details or {})}
+    item.update({name: value for name, value in extra.items() if value is not None and name not in item})
+    if not once:
+        _table().put_item(Item=item)
+        return True
+    try:
+        _table().put_item(
+            Item=item,
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        )
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
 
 
 def items_by_day(
@@ -554,3 +572,83 @@ def record_report_sent(period: str, message_id: str, archive_key: str, at: datet
         UpdateExpression="SET message_id = :id, archive_key = :key, sent_at = :at",
         ExpressionAttributeValues={":id": message_id, ":key": archive_key, ":at": iso(at)},
     )
+
+
+# -- answers and engagement (inbound mail, SES events, SMS, meetings) -------------------------------
+
+
+def events(lead_id: str) -> list[dict[str, Any]]:
+    """The lead's event items (see record_event), oldest first."""
+    return _query_prefix(lead_id, "EVENT#")
+
+
+def count_on_touch(lead_id: str, enrollment: int, touch: int, kind: str, at: datetime) -> None:
+    """On the touch item: when `kind` (delivery, open, click...) first happened, and how often."""
+    try:
+        _table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: touch_sk(enrollment, touch)},
+            UpdateExpression="SET #first = if_not_exists(#first, :at) ADD #count :one",
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames={
+                "#first": f"first_{kind}_at",
+                "#count": f"{kind}_count",
+                "#pk": PARTITION_KEY,
+            },
+            ExpressionAttributeValues={":at": iso(at), ":one": 1},
+        )
+    except ClientError as error:
+        if not _is_condition_failure(error):
+            raise
+
+
+def once_per_day(lead_id: str, purpose: str, day: str) -> bool:
+    """True the first time (lead, purpose, day) is seen, False after: e.g. one hot-lead alert a day."""
+    try:
+        _table().put_item(
+            Item={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"ONCE#{purpose}#{day}"},
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        )
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def index_contact(kind: str, key: str, lead_id: str) -> None:
+    """Index a lead under a keyed hash of a contact detail: kind DOMAIN (company) or PHONE."""
+    _table().put_item(Item={PARTITION_KEY: f"{kind}#{key}", SORT_KEY: lead_pk(lead_id), "lead_id": lead_id})
+
+
+def leads_by_contact(kind: str, key: str) -> list[str]:
+    """Lead ids indexed under a contact detail's key, oldest index entry first."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"KeyConditionExpression": Key(PARTITION_KEY).eq(f"{kind}#{key}")}
+    while True:
+        page = _table().query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return [str(item["lead_id"]) for item in items]
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def move_schedule(lead_id: str, number: int, schedule: list[datetime], from_touch: int) -> bool:
+    """Store a moved schedule, unless the enrollment stopped or touch `from_touch` was already claimed."""
+    try:
+        _table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET #schedule = :schedule",
+            ConditionExpression="run_status = :running AND last_touch < :touch",
+            ExpressionAttributeNames={"#schedule": "schedule"},
+            ExpressionAttributeValues={
+                ":schedule": [iso(moment) for moment in schedule],
+                ":running": RunStatus.RUNNING.value,
+                ":touch": from_touch,
+            },
+        )
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True

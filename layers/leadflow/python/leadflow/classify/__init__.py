@@ -31,6 +31,7 @@ __all__ = ["BounceType", "Classification", "Kind", "classify", "message_ids", "r
 
 # Plus-addresses carrying a signed lead token: replies (Reply-To) and mailto unsubscribes.
 _TOKEN = re.compile(r"\b(?:reply|unsubscribe)\+([a-z0-9]{4,60})@", re.IGNORECASE)
+_UNSUBSCRIBE_ADDRESS = re.compile(r"\bunsubscribe\+[a-z0-9]{4,60}@", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
 _UNSUBSCRIBE = re.compile(
     r"\bunsubscribe\b|\bremove me\b|\bopt(?:[- ])?out\b|"
@@ -85,6 +86,8 @@ class Classification(BaseModel):
     recipients: tuple[str, ...] = ()
     # Message-IDs this mail refers to: In-Reply-To, References, and those of a returned original.
     references: tuple[str, ...] = ()
+    # Sent to a List-Unsubscribe mailto address (unsubscribe+<token>@): an unsubscribe, whatever it says.
+    mailto_unsubscribe: bool = False
 
 
 def message_ids(values: Iterable[str]) -> list[str]:
@@ -178,6 +181,7 @@ def classify(raw: bytes, recipients: Sequence[str] = ()) -> Classification:
         )
 
     tokens = reply_tokens(token_sources)
+    mailto_unsubscribe = any(_UNSUBSCRIBE_ADDRESS.search(address) for address in token_sources)
     text = own_text(message)
     base = base.model_copy(
         update={"lead_token": tokens[0] if tokens else None, "references": tuple(references), "text": text}
@@ -190,6 +194,14 @@ def classify(raw: bytes, recipients: Sequence[str] = ()) -> Classification:
                 "kind": Kind.AUTO_REPLY,
                 "evidence": evidence,
                 "return_date": return_date(text, reference_day),
+            }
+        )
+    if mailto_unsubscribe:
+        return base.model_copy(
+            update={
+                "kind": Kind.UNSUBSCRIBE,
+                "evidence": "list-unsubscribe mailto",
+                "mailto_unsubscribe": True,
             }
         )
     if _wants_out(text, subject):
