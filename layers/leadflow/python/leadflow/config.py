@@ -22,6 +22,14 @@ class Settings(BaseModel):
     hmac_secret_arn: str = Field(alias="HMAC_SECRET_ARN")
     inbound_bucket: str | None = Field(None, alias="INBOUND_BUCKET")
     rep_alerts_topic_arn: str | None = Field(None, alias="REP_ALERTS_TOPIC_ARN")
+    # Inbound answers: the SNS topics the inbound function takes (SES receiving, two-way SMS), the
+    # one SES event publishing feeds through SQS, and the secret meeting webhooks are signed with.
+    inbound_mail_topic_arn: str | None = Field(None, alias="INBOUND_MAIL_TOPIC_ARN")
+    sms_inbound_topic_arn: str | None = Field(None, alias="SMS_INBOUND_TOPIC_ARN")
+    ses_events_topic_arn: str | None = Field(None, alias="SES_EVENTS_TOPIC_ARN")
+    meeting_webhook_secret_arn: str | None = Field(None, alias="MEETING_WEBHOOK_SECRET_ARN")
+    # The cadence a lead enters when a meeting is booked.
+    post_meeting_cadence: str = Field("post-meeting", alias="POST_MEETING_CADENCE")
     # Where the weekly report is archived (reports/<week's date>/report.html).
     report_bucket: str | None = Field(None, alias="REPORT_BUCKET")
     cadence_dir: Path = Field(DEFAULT_CADENCE_DIR, alias="CADENCE_DIR")

@@ -80,7 +80,9 @@ def _handle_receipt(message: str) -> str:
         return "malformed_notification"
     notification_type = document.get("notificationType") if isinstance(document, dict) else None
     if notification_type != "Received":
-        logger.warning("ignored unhandled notification type", extra={"notification_type": str(notification_type)})
+        logger.warning(
+            "ignored unhandled notification type", extra={"notification_type": str(notification_type)}
+        )
         return "unhandled_notification"
     try:
         notification = ReceiptNotification.model_validate(document)
@@ -98,7 +100,9 @@ def _handle_receipt(message: str) -> str:
     return handle_raw_mail(raw, notification.receipt.recipients, notification.receipt.timestamp)
 
 
-def handle_raw_mail(raw: bytes, recipients: list[str] | None = None, received_at: datetime | None = None) -> str:
+def handle_raw_mail(
+    raw: bytes, recipients: list[str] | None = None, received_at: datetime | None = None
+) -> str:
     """Classify one raw message, match its lead and act on it."""
     result = classify(raw, recipients or [])
     if result.kind is Kind.UNKNOWN and result.evidence in _MALFORMED:
@@ -110,30 +114,51 @@ def handle_raw_mail(raw: bytes, recipients: list[str] | None = None, received_at
         return "unknown_sender"
     at = received_at or clock.now()
     lead = match.lead
-    attribution = outcomes.attribute(lead.id, at, enrollment=match.enrollment, touch=match.touch, channel="email")
-    event_id = _mail_event_id(raw)
+    attribution = outcomes.attribute(
+        lead.id, at, enrollment=match.enrollment, touch=match.touch, channel="email"
+    )
     logger.info(
         "inbound mail",
-        extra={"lead_id": lead.id, "kind": result.kind.value, "matched_by": match.via, "evidence": result.evidence},
+        extra={
+            "lead_id": lead.id,
+            "kind": result.kind.value,
+            "matched_by": match.via,
+            "evidence": result.evidence,
+        },
     )
-    common = {"at": at, "event_id": event_id, "attribution": attribution}
     if result.kind is Kind.REPLY:
-        outcomes.replied(lead, source="inbound-mail", channel="email", text=result.text, raw_mail=raw, **common)
+        outcomes.replied(
+            lead,
+            at=at,
+            answer_id=_mail_id(raw),
+            source="inbound-mail",
+            via="email",
+            text=result.text,
+            attribution=attribution,
+            raw_mail=raw,
+        )
     elif result.kind in (Kind.UNSUBSCRIBE, Kind.COMPLAINT):
         reason = StopReason.COMPLAINT if result.kind is Kind.COMPLAINT else StopReason.UNSUBSCRIBE
-        outcomes.opted_out(lead, reason, source="inbound-mail", channel="email", **common)
+        outcomes.opted_out(lead, reason, at=at, source="inbound-mail", via="email", attribution=attribution)
     elif result.kind is Kind.BOUNCE:
         outcomes.bounced(
-            lead, permanent=_bounced_here(result, lead), source="inbound-mail", detail=result.evidence, **common
+            lead,
+            permanent=_bounced_here(result, lead),
+            at=at,
+            source="inbound-mail",
+            attribution=attribution,
+            event_id=_mail_id(raw),
+            detail=result.evidence,
         )
     elif result.kind is Kind.AUTO_REPLY:
-        outcomes.auto_replied(lead, return_date=result.return_date, **common)
+        outcomes.auto_replied(lead, at=at, return_date=result.return_date, attribution=attribution)
     else:
         logger.info("ignored mail without text of its own", extra={"lead_id": lead.id})
     return result.kind.value
 
 
-def _mail_event_id(raw: bytes) -> str:
+def _mail_id(raw: bytes) -> str:
+    """Stable per message: a redelivered notification of the same mail gets the same id."""
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
@@ -190,16 +215,27 @@ def handle_sms(message: str) -> str:
         logger.info("ignored SMS from an unknown number", extra={"intent": intent.value})
         return "unknown_sender"
     lead, at = match.lead, clock.now()
-    attribution = outcomes.attribute(lead.id, at, enrollment=match.enrollment, touch=match.touch, channel="sms")
-    common = {"at": at, "event_id": sms.inboundMessageId, "source": "sms", "channel": "sms"}
+    attribution = outcomes.attribute(
+        lead.id, at, enrollment=match.enrollment, touch=match.touch, channel="sms"
+    )
     logger.info("inbound SMS", extra={"lead_id": lead.id, "intent": intent.value, "matched_by": match.via})
     if intent is sms_inbound.Intent.OPT_OUT:
-        outcomes.opted_out(lead, StopReason.UNSUBSCRIBE, attribution=attribution, **common)
+        outcomes.opted_out(
+            lead, StopReason.UNSUBSCRIBE, at=at, source="sms", via="sms", attribution=attribution
+        )
         return "sms_opt_out"
     if intent is sms_inbound.Intent.HELP:
         notify.send_sms(sms.originationNumber, help_text())
         return "sms_help"
-    outcomes.replied(lead, text=sms.messageBody, attribution=attribution, **common)
+    outcomes.replied(
+        lead,
+        at=at,
+        answer_id=sms.inboundMessageId,
+        source="sms",
+        via="sms",
+        text=sms.messageBody,
+        attribution=attribution,
+    )
     return "sms_reply"
 
 
@@ -215,8 +251,11 @@ def _sms_lead(sms: sms_inbound.InboundSms) -> Match | None:
         lead = store.get_lead(str(owner["lead_id"])) if owner else None
         if owner and lead:
             return Match(lead, "thread", int(owner["enrollment"]), int(owner["touch"]))
-    leads = [lead for lead_id in contacts.leads_for_phone(sms.originationNumber) if (lead := store.get_lead(lead_id))]
+    leads = [
+        lead
+        for lead_id in contacts.leads_for_phone(sms.originationNumber)
+        if (lead := store.get_lead(lead_id))
+    ]
     if leads:
         return Match(max(leads, key=lambda lead: lead.created_at), "phone")
     return None
-

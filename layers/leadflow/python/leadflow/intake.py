@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from leadflow import aws, clock, executions, keys, store
+from leadflow import aws, clock, contacts, executions, keys, store
 from leadflow.alerts import AlertKind, alert_owner
 from leadflow.config import cadences, operator_config, settings
 from leadflow.models import (
@@ -63,10 +63,17 @@ def accept(submission: LeadSubmission, origin: RequestOrigin | None = None) -> A
     enrollment = _new_enrollment(lead.id, 1, route(submission), now) if automated else None
     lead.enrollments = 1 if enrollment else 0
     outcome = SubmissionOutcome.NEW if automated else SubmissionOutcome.MANUAL_FOLLOW_UP
+    if store.suppression(email_key) and store.lead_id_for_email(email_key) is None:
+        # Suppressed without a lead (an imported list, a deleted lead): answered like any post,
+        # never stored, never contacted.
+        logger.info("suppressed address posted: not stored")
+        metrics.add_metric(name="Posts_suppressed", unit="Count", value=1)
+        return submission_id
     if store.create_lead(
         lead, email_key, enrollment, _record(lead.id, submission_id, outcome, submission, origin)
     ):
         logger.info("lead accepted", extra={"lead_id": lead.id, "outcome": outcome.value})
+        contacts.index_lead(lead)
         if enrollment:
             _start(enrollment)
         else:

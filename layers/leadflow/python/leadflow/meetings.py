@@ -25,8 +25,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from leadflow import aws, clock
+from leadflow import aws, clock, keys, outcomes, store
 from leadflow.config import settings
+from leadflow.observability import logger
 
 TOLERANCE = timedelta(minutes=5)
 TIMESTAMPED_HEADERS = ("calendly-webhook-signature", "x-leadflow-signature")
@@ -45,6 +46,8 @@ class Booking(BaseModel):
     email: str
     start_time: datetime | None = None
     event_name: str | None = None
+    # When the booking was made, as the provider says (stable across redeliveries).
+    booked_at: datetime | None = None
 
 
 class NotABooking(Exception):
@@ -113,7 +116,7 @@ def parse_booking(document: Any) -> Booking:
     """The booking in an authenticated delivery; NotABooking for anything else."""
     if not isinstance(document, dict):
         raise NotABooking("not a JSON object")
-    payload = document.get("payload") if isinstance(document.get("payload"), dict) else {}
+    payload: dict[str, Any] = document["payload"] if isinstance(document.get("payload"), dict) else {}
     try:
         if document.get("event") == "invitee.created":  # Calendly
             scheduled = payload.get("scheduled_event") or {}
@@ -123,6 +126,7 @@ def parse_booking(document: Any) -> Booking:
                 email=str(payload["email"]),
                 start_time=_iso(scheduled.get("start_time")),
                 event_name=scheduled.get("name"),
+                booked_at=_iso(payload.get("created_at") or document.get("created_at")),
             )
         if document.get("triggerEvent") == "BOOKING_CREATED":  # Cal.com
             attendees = payload.get("attendees") or []
@@ -132,6 +136,7 @@ def parse_booking(document: Any) -> Booking:
                 email=str(attendees[0]["email"]),
                 start_time=_iso(payload.get("startTime")),
                 event_name=payload.get("title") or payload.get("type"),
+                booked_at=_iso(document.get("createdAt")),
             )
         if document.get("event") == "meeting.booked":  # the generic shape
             return Booking(
@@ -140,7 +145,35 @@ def parse_booking(document: Any) -> Booking:
                 email=str(document["email"]),
                 start_time=_iso(document.get("start_time")),
                 event_name=document.get("name"),
+                booked_at=_iso(document.get("booked_at")),
             )
     except (KeyError, IndexError, TypeError, ValidationError) as error:
         raise NotABooking(f"incomplete booking: {error}") from error
     raise NotABooking("not a booking event")
+
+
+def handle(raw_body: bytes) -> str:
+    """Act on an authenticated delivery: returns meeting_booked, ignored or unknown_lead (or not_json)."""
+    try:
+        document = json.loads(raw_body)
+    except ValueError:
+        return "not_json"
+    try:
+        booking = parse_booking(document)
+    except NotABooking as error:
+        logger.info("meeting webhook ignored", extra={"why": str(error)})
+        return "ignored"
+    lead_id = store.lead_id_for_email(keys.email_key(booking.email))
+    lead = store.get_lead(lead_id) if lead_id else None
+    if lead is None:
+        logger.info("meeting booked by someone who is not a lead", extra={"provider": booking.provider})
+        return "unknown_lead"
+    now = clock.now()
+    outcomes.meeting_booked(
+        lead,
+        at=min(booking.booked_at, now) if booking.booked_at else now,
+        booking_id=hashlib.sha256(booking.booking_id.encode()).hexdigest()[:16],
+        provider=booking.provider,
+        starts_at=booking.start_time,
+    )
+    return "meeting_booked"

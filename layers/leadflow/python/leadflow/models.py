@@ -291,45 +291,16 @@ class TouchResult(BaseModel):
 
 
 class EngagementKind(StrEnum):
-    """What a lead did, as the weekly report counts it."""
+    """Event types of what a lead did (store.record_event), besides the stop reasons."""
 
     REPLY = "reply"
     AUTO_REPLY = "auto_reply"
     UNSUBSCRIBE = "unsubscribe"
     COMPLAINT = "complaint"
     BOUNCE = "bounce"
+    TRANSIENT_BOUNCE = "transient_bounce"
     DELIVERY = "delivery"
     REJECT = "reject"
     OPEN = "open"
     CLICK = "click"
     MEETING_BOOKED = "meeting_booked"
-
-
-class Engagement(BaseModel):
-    """One engagement event of a lead, attributed to the touch that drew it.
-
-    Stored as pk=LEAD#<lead id>, sk=EVENT#<at>#<id>, and in the by-day index next to the
-    touches (`kind` tells them apart), so the report reads a week of both without a Scan.
-    """
-
-    id: str
-    lead_id: str
-    kind: EngagementKind
-    at: datetime
-    # Where it came from: inbound-mail, ses-event, sms, meeting-webhook.
-    source: str
-    # The channel the lead used: email, sms, calendar.
-    channel: str
-    # The touch it is attributed to (None when the lead had no touch yet).
-    enrollment: int | None = None
-    touch: int | None = None
-    cadence: str | None = None
-    touch_channel: str | None = None
-    template: str | None = None
-    variant: str | None = None
-    touch_sent_at: datetime | None = None
-    # Seconds from that touch to this event: the time to reply, for a reply.
-    seconds_after_touch: int | None = None
-    # Permanent/transient for a bounce, the link of a click, the provider of a meeting...
-    detail: str | None = None
-    message_id: str | None = None

@@ -118,6 +118,16 @@ class Intake(BaseModel):
     reenrollment: Reenrollment = Field(default_factory=Reenrollment)
 
 
+class AnswersConfig(BaseModel):
+    """What happens around a lead's answer (replies, bookings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A reply or booking from one contact also stops colleagues at the same company domain
+    # (free-mail domains never count as a company).
+    account_level_stop: bool = True
+
+
 class OperatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -125,6 +135,9 @@ class OperatorConfig(BaseModel):
     reps: tuple[Rep, ...] = Field(min_length=1)
     report: ReportConfig = Field(default_factory=lambda: ReportConfig.model_validate({}))
     intake: Intake = Field(default_factory=Intake)
+
+
+    answers: AnswersConfig = Field(default_factory=lambda: AnswersConfig.model_validate({}))
 
     @model_validator(mode="after")
     def _unique_rep_ids(self) -> OperatorConfig:

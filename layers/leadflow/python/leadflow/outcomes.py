@@ -8,8 +8,9 @@
 - out-of-office: the cadence goes on, moved past a stated return date.
 - meeting booked: `meeting_booked`, a stop, the account-level stop, the post-meeting cadence.
 
-Every outcome is also an engagement record attributed to the touch that drew it (issue 6's
-report reads them). Side effects are idempotent, so a redelivered notification is harmless.
+Each is also an event (store.record_event) attributed to the touch that drew it, with the
+time since that touch: the weekly report reads them. Everything is idempotent per answer, so a
+redelivered notification changes nothing and alerts nobody twice.
 """
 
 from __future__ import annotations
@@ -18,20 +19,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any
 
 from leadflow import clock, contacts, keys, mail, notify, reschedule, stops, store
 from leadflow.config import operator_config, settings
-from leadflow.models import (
-    ContactStatus,
-    Engagement,
-    EngagementKind,
-    Enrollment,
-    Lead,
-    StopReason,
-    Touch,
-    TouchStatus,
-)
+from leadflow.models import ContactStatus, EngagementKind, Enrollment, Lead, StopReason, Touch, TouchStatus
 from leadflow.observability import logger
 
 ALERT_TEXT_LIMIT = 1500  # characters of the reply quoted in a rep alert
@@ -43,17 +36,25 @@ class Attribution:
 
     touch: Touch
 
-    def fields(self, at: datetime) -> dict[str, object]:
+    def event_fields(self, at: datetime) -> dict[str, Any]:
+        """record_event keywords naming this touch, and how long after it the answer came."""
+        touch = self.touch
         return {
-            "enrollment": self.touch.enrollment,
-            "touch": self.touch.number,
-            "cadence": self.touch.cadence,
-            "touch_channel": self.touch.channel,
-            "template": self.touch.template,
-            "variant": getattr(self.touch, "variant", None),
-            "touch_sent_at": self.touch.sent_at,
-            "seconds_after_touch": max(0, int((at - self.touch.sent_at).total_seconds())),
+            "enrollment": touch.enrollment,
+            "touch": touch.number,
+            "channel": touch.channel,
+            "details": {
+                "cadence": touch.cadence,
+                "template": touch.template,
+                "variant": touch.variant,
+                "touch_sent_at": clock.iso(touch.sent_at),
+                "seconds_after_touch": max(0, int((at - touch.sent_at).total_seconds())),
+            },
         }
+
+    @property
+    def label(self) -> str:
+        return f"touch {self.touch.number} ({self.touch.template}, {self.touch.channel})"
 
 
 def attribute(
@@ -83,111 +84,95 @@ def attribute(
     return Attribution(latest[0]) if latest else None
 
 
-def record(
-    lead_id: str,
-    kind: EngagementKind,
+def event_fields(
+    attribution: Attribution | None,
     at: datetime,
     *,
-    event_id: str,
     source: str,
-    channel: str,
-    attribution: Attribution | None,
-    detail: str | None = None,
-    message_id: str | None = None,
-) -> bool:
-    """Store the engagement event once; False if this event was already recorded."""
-    event = Engagement(
-        id=event_id,
-        lead_id=lead_id,
-        kind=kind,
-        at=at,
-        source=source,
-        channel=channel,
-        detail=detail,
-        message_id=message_id,
-        **(attribution.fields(at) if attribution else {}),  # type: ignore[arg-type]
-    )
-    return store.record_engagement(event)
+    via: str,
+    event_id: str | None = None,
+    **details: Any,
+) -> dict[str, Any]:
+    """record_event keywords for an answer: its attribution, where it came from, and details."""
+    fields = attribution.event_fields(at) if attribution else {"details": {}}
+    fields["details"] = {**fields["details"], "source": source, "via": via, **details}
+    if event_id:
+        fields["event_id"] = event_id
+    return fields
+
+
+def record(lead_id: str, kind: EngagementKind, at: datetime, *, once: bool = False, **fields: Any) -> bool:
+    """Record an event that stops nothing (auto-reply, delivery, open, click, transient bounce...)."""
+    return store.record_event(lead_id, kind.value, at, once=once, **fields)
 
 
 def _account_stop(lead: Lead) -> list[Enrollment]:
-    if not operator_config().account_level_stop:
+    if not operator_config().answers.account_level_stop:
         return []
     return contacts.stop_colleagues(lead.id, lead.email)
 
 
-def _describe(lead: Lead) -> str:
+def describe(lead: Lead) -> str:
     name = " ".join(part for part in (lead.first_name, lead.last_name) if part) or lead.email
     return f"{name} ({lead.company})" if lead.company else name
-
-
-def _touch_label(attribution: Attribution | None) -> str:
-    if attribution is None:
-        return "before any touch"
-    touch = attribution.touch
-    return f"touch {touch.number} ({touch.template}, {touch.channel})"
 
 
 def replied(
     lead: Lead,
     *,
     at: datetime,
-    event_id: str,
+    answer_id: str,
     source: str,
-    channel: str,
+    via: str,
     text: str,
     attribution: Attribution | None,
     raw_mail: bytes | None = None,
 ) -> list[Enrollment]:
     """A human answered: stop, record, tell the owner (the mail itself, and an alert with its text)."""
-    stopped = stops.stop_lead(lead.id, ContactStatus.REPLIED, StopReason.REPLY)
-    first_time = record(
+    stopped = stops.stop_lead(
         lead.id,
-        EngagementKind.REPLY,
-        at,
-        event_id=event_id,
-        source=source,
-        channel=channel,
-        attribution=attribution,
+        ContactStatus.REPLIED,
+        StopReason.REPLY,
+        at=at,
+        event=event_fields(attribution, at, source=source, via=via),
     )
     _account_stop(lead)
-    if not first_time:
+    if not store.first_time(lead.id, f"answer#{answer_id}"):
         return stopped  # a redelivered notification: the owner already knows
+    where = attribution.label if attribution else "before any touch"
     if raw_mail is not None:
-        _forward_to_owner(lead, raw_mail, attribution)
+        _forward_to_owner(lead, raw_mail, where)
     notify.alert_rep(
         rep=lead.owner,
         kind="reply",
         lead_id=lead.id,
-        subject=f"{_describe(lead)} replied",
-        message=f"{_describe(lead)} replied by {channel} to {_touch_label(attribution)}:\n\n"
+        subject=f"{describe(lead)} replied",
+        message=f"{describe(lead)} replied by {via} to {where}:\n\n"
         f"{text[:ALERT_TEXT_LIMIT] or '(no text of their own)'}\n\nReply to: {lead.email}",
     )
     return stopped
 
 
-def _forward_to_owner(lead: Lead, raw_mail: bytes, attribution: Attribution | None) -> None:
-    """The reply, to the owner's inbox: From us on the lead's behalf, Reply-To the lead, same thread."""
+def _forward_to_owner(lead: Lead, raw_mail: bytes, where: str) -> None:
+    """The reply, to the owner's inbox: from us on the lead's behalf, Reply-To the lead, same thread."""
     config = operator_config()
     owner = config.rep(lead.owner) if lead.owner else config.reps[0]
     original = message_from_bytes(raw_mail, policy=policy.default)
-    sender_address = parseaddr(settings().sender)[1]
     lead_name = " ".join(part for part in (lead.first_name, lead.last_name) if part)
     forward = EmailMessage()
-    forward["From"] = formataddr((f"{lead_name or lead.email} via leadflow", sender_address))
+    forward["From"] = formataddr((f"{lead_name or lead.email} via leadflow", parseaddr(settings().sender)[1]))
     forward["To"] = formataddr((owner.name, str(owner.email)))
     forward["Reply-To"] = formataddr((lead_name, lead.email))
-    forward["Subject"] = str(original.get("Subject", "") or "Reply from a lead")
-    forward["Date"] = clock.now().strftime("%a, %d %b %Y %H:%M:%S +0000")
+    forward["Subject"] = " ".join(str(original.get("Subject", "") or "Reply from a lead").split())
+    forward["Date"] = format_datetime(clock.now())
     if original.get("Message-ID"):
         # Answering this keeps the rep in the lead's thread.
         forward["In-Reply-To"] = str(original["Message-ID"])
-        forward["References"] = " ".join(
-            part for part in (str(original.get("References", "")), str(original["Message-ID"])) if part
-        )
+        references = str(original.get("References", "") or "")
+        forward["References"] = f"{references} {original['Message-ID']}".strip()
     forward.set_content(
-        f"{_describe(lead)} replied to {_touch_label(attribution)}. Their cadence is stopped.\n"
-        f"Answer this email to reply to them; the original is attached.\n\n"
+        f"{describe(lead)} replied to {where}. Their cadence is stopped.\n"
+        "Answer this email to reply to them; their message is attached.\n"
     )
     forward.add_attachment(original)
     mail.send(forward, tags={"kind": "reply-forward"})
@@ -198,20 +183,23 @@ def opted_out(
     reason: StopReason,
     *,
     at: datetime,
-    event_id: str,
     source: str,
-    channel: str,
+    via: str,
     attribution: Attribution | None,
 ) -> list[Enrollment]:
     """Unsubscribe or complaint: suppress every address we hold for the lead, then stop."""
-    kind = EngagementKind.COMPLAINT if reason is StopReason.COMPLAINT else EngagementKind.UNSUBSCRIBE
     suppress(lead, reason.value, at)
-    stopped = stops.stop_lead(lead.id, ContactStatus.OPTED_OUT, reason)
-    record(lead.id, kind, at, event_id=event_id, source=source, channel=channel, attribution=attribution)
-    return stopped
+    return stops.stop_lead(
+        lead.id,
+        ContactStatus.OPTED_OUT,
+        reason,
+        at=at,
+        event=event_fields(attribution, at, source=source, via=via),
+    )
 
 
 def suppress(lead: Lead, reason: str, at: datetime) -> None:
+    """Suppress the lead's address, and its phone number when it has one (SMS STOP means everything)."""
     store.suppress(keys.email_key(lead.email), reason, at)
     if lead.phone_e164:
         store.suppress(keys.email_key(lead.phone_e164), reason, at)
@@ -222,49 +210,43 @@ def bounced(
     *,
     permanent: bool,
     at: datetime,
-    event_id: str,
     source: str,
     attribution: Attribution | None,
+    event_id: str | None = None,
     detail: str = "",
     message_id: str | None = None,
 ) -> list[Enrollment]:
     """A permanent bounce suppresses the address and stops the lead; a transient one is recorded only."""
-    record(
-        lead.id,
-        EngagementKind.BOUNCE,
+    fields = event_fields(
+        attribution,
         at,
-        event_id=event_id,
         source=source,
-        channel="email",
-        attribution=attribution,
-        detail=("permanent" if permanent else "transient") + (f": {detail}" if detail else ""),
+        via="email",
+        event_id=event_id,
+        bounce_type="permanent" if permanent else "transient",
+        detail=detail or None,
         message_id=message_id,
     )
     if not permanent:
+        # Not "bounce": the report counts those as leads lost; a transient bounce loses nobody.
+        record(lead.id, EngagementKind.TRANSIENT_BOUNCE, at, **fields)
         return []
     store.suppress(keys.email_key(lead.email), StopReason.BOUNCE.value, at)
-    return stops.stop_lead(lead.id, ContactStatus.BOUNCED, StopReason.BOUNCE)
+    return stops.stop_lead(lead.id, ContactStatus.BOUNCED, StopReason.BOUNCE, at=at, event=fields)
 
 
 def auto_replied(
-    lead: Lead,
-    *,
-    at: datetime,
-    event_id: str,
-    return_date: date | None,
-    attribution: Attribution | None,
+    lead: Lead, *, at: datetime, return_date: date | None, attribution: Attribution | None
 ) -> int:
     """The cadence goes on; a stated return date moves the next touch past it. Returns touches moved."""
-    record(
-        lead.id,
-        EngagementKind.AUTO_REPLY,
+    fields = event_fields(
+        attribution,
         at,
-        event_id=event_id,
         source="inbound-mail",
-        channel="email",
-        attribution=attribution,
-        detail=return_date.isoformat() if return_date else None,
+        via="email",
+        return_date=return_date.isoformat() if return_date else None,
     )
+    record(lead.id, EngagementKind.AUTO_REPLY, at, **fields)
     return reschedule.after_return(lead, return_date) if return_date else 0
 
 
@@ -272,38 +254,37 @@ def meeting_booked(
     lead: Lead,
     *,
     at: datetime,
-    event_id: str,
+    booking_id: str,
     provider: str,
     starts_at: datetime | None,
 ) -> list[Enrollment]:
     """Stop every running cadence, then enroll the lead in the post-meeting cadence."""
     from leadflow.enrollments import EnrollmentRefused, enroll
 
-    stopped = stops.stop_lead(lead.id, ContactStatus.MEETING_BOOKED, StopReason.MEETING_BOOKED)
-    first_time = record(
+    stopped = stops.stop_lead(
         lead.id,
-        EngagementKind.MEETING_BOOKED,
-        at,
-        event_id=event_id,
-        source="meeting-webhook",
-        channel="calendar",
-        attribution=attribute(lead.id, at),
-        detail=provider,
+        ContactStatus.MEETING_BOOKED,
+        StopReason.MEETING_BOOKED,
+        at=at,
+        event=event_fields(
+            attribute(lead.id, at), at, source="meeting-webhook", via="calendar", provider=provider
+        ),
     )
     _account_stop(lead)
+    if not store.first_time(lead.id, f"booking#{booking_id}"):
+        return stopped  # a redelivered webhook
     cadence = settings().post_meeting_cadence
     try:
         enroll(lead.id, cadence, reason="meeting booked")
     except (EnrollmentRefused, KeyError) as error:
         logger.warning("no post-meeting enrollment", extra={"lead_id": lead.id, "why": str(error)})
-    if first_time:
-        when = f" for {clock.iso(starts_at)}" if starts_at else ""
-        notify.alert_rep(
-            rep=lead.owner,
-            kind="meeting_booked",
-            lead_id=lead.id,
-            subject=f"Meeting booked: {_describe(lead)}",
-            message=f"{_describe(lead)} booked a meeting{when} ({provider}). Their cadence is stopped and "
-            f"the post-meeting follow-up ({cadence}) started.",
-        )
+    when = f" for {clock.iso(starts_at)}" if starts_at else ""
+    notify.alert_rep(
+        rep=lead.owner,
+        kind="meeting_booked",
+        lead_id=lead.id,
+        subject=f"Meeting booked: {describe(lead)}",
+        message=f"{describe(lead)} booked a meeting{when} ({provider}). Their cadence is stopped and the "
+        f"post-meeting follow-up ({cadence}) started.",
+    )
     return stopped

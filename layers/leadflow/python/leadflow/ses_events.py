@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from leadflow import keys, notify, outcomes, store
+from leadflow import clock, keys, notify, outcomes, store
 from leadflow.config import settings
 from leadflow.models import EngagementKind, Lead, StopReason
 from leadflow.observability import logger
@@ -222,22 +222,16 @@ def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | N
             lead,
             permanent=permanent,
             at=at,
-            event_id=event_id,
             source="ses-event",
             attribution=attribution,
+            event_id=event_id,
             detail=event.bounce.bounceSubType,
             message_id=event.mail.messageId,
         )
         return "bounce_permanent" if permanent else "bounce_transient"
     if event.complaint is not None:
         outcomes.opted_out(
-            lead,
-            StopReason.COMPLAINT,
-            at=at,
-            event_id=event_id,
-            source="ses-event",
-            channel="email",
-            attribution=attribution,
+            lead, StopReason.COMPLAINT, at=at, source="ses-event", via="email", attribution=attribution
         )
         return "complaint"
     kind = _KINDS[EventType(event.event_type)]
@@ -246,20 +240,20 @@ def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | N
         if why:
             logger.info("ignored link-scanner click", extra={"lead_id": lead.id, "why": why})
             return "scanner_click"
-    new = outcomes.record(
-        lead.id,
-        kind,
+    fields = outcomes.event_fields(
+        attribution,
         at,
-        event_id=event_id,
         source="ses-event",
-        channel="email",
-        attribution=attribution,
-        detail=event.click.link if event.click else (event.reject.reason if event.reject else None),
+        via="email",
+        event_id=event_id,
         message_id=event.mail.messageId,
+        link=event.click.link if event.click else None,
+        reason=event.reject.reason if event.reject else None,
     )
+    new = outcomes.record(lead.id, kind, at, once=True, **fields)
     if new and attribution is not None:
         store.count_on_touch(lead.id, attribution.touch.enrollment, attribution.touch.number, kind.value, at)
-    if new and event.click is not None and store.once_per_day(lead.id, "hot", at.date().isoformat()):
+    if new and event.click is not None and store.first_time(lead.id, f"hot#{at.date().isoformat()}"):
         _hot_lead_alert(lead, event.click.link, attribution)
     return kind.value
 
@@ -267,21 +261,20 @@ def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | N
 def _delivered_at(lead_id: str, event: SesEvent) -> datetime:
     """When the clicked message reached the mailbox (its Delivery event), else when it was sent."""
     deliveries = [
-        engagement.at
-        for engagement in store.engagements(lead_id)
-        if engagement.kind is EngagementKind.DELIVERY and engagement.message_id == event.mail.messageId
+        clock.parse_iso(str(item["at"]))
+        for item in store.events(lead_id)
+        if item.get("type") == EngagementKind.DELIVERY.value
+        and item.get("message_id") == event.mail.messageId
     ]
     return min(deliveries, default=event.mail.timestamp)
 
 
 def _hot_lead_alert(lead: Lead, link: str, attribution: outcomes.Attribution | None) -> None:
-    name = " ".join(part for part in (lead.first_name, lead.last_name) if part) or lead.email
-    where = f" in touch {attribution.touch.number} ({attribution.touch.template})" if attribution else ""
+    where = f" in {attribution.label}" if attribution else ""
     notify.alert_rep(
         rep=lead.owner,
         kind="hot_lead",
         lead_id=lead.id,
-        subject=f"Hot lead: {name} clicked your email",
-        message=f"{name}{f' ({lead.company})' if lead.company else ''} clicked {link}{where}. "
-        f"A good moment to call: {lead.email}",
+        subject=f"Hot lead: {outcomes.describe(lead)} clicked your email",
+        message=f"{outcomes.describe(lead)} clicked {link}{where}. A good moment to call: {lead.email}",
     )

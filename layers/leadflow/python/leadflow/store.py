@@ -601,11 +601,11 @@ def count_on_touch(lead_id: str, enrollment: int, touch: int, kind: str, at: dat
             raise
 
 
-def once_per_day(lead_id: str, purpose: str, day: str) -> bool:
-    """True the first time (lead, purpose, day) is seen, False after: e.g. one hot-lead alert a day."""
+def first_time(lead_id: str, marker: str) -> bool:
+    """True the first time a lead's marker is seen, False after: one alert per answer, per day..."""
     try:
         _table().put_item(
-            Item={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"ONCE#{purpose}#{day}"},
+            Item={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"ONCE#{marker}"},
             ConditionExpression="attribute_not_exists(#pk)",
             ExpressionAttributeNames={"#pk": PARTITION_KEY},
         )
@@ -652,3 +652,27 @@ def move_schedule(lead_id: str, number: int, schedule: list[datetime], from_touc
             return False
         raise
     return True
+
+
+def suppress(email_key: str, reason: str, at: datetime) -> None:
+    """Record that an address (by its HMAC key) must never be mailed again; the first reason stays."""
+    try:
+        _table().put_item(
+            Item={
+                PARTITION_KEY: f"SUPPRESS#{email_key}",
+                SORT_KEY: "SUPPRESS",
+                "reason": reason,
+                "suppressed_at": iso(at),
+            },
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        )
+    except ClientError as error:
+        if not _is_condition_failure(error):
+            raise
+
+
+def suppression(email_key: str) -> dict[str, Any] | None:
+    """The suppression entry of an address (by its HMAC key), if any."""
+    item = _table().get_item(Key={PARTITION_KEY: f"SUPPRESS#{email_key}", SORT_KEY: "SUPPRESS"}).get("Item")
+    return dict(item) if item else None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from leadflow import asl, clock, mail, store
+from datetime import timedelta
+
+from leadflow import asl, clock, keys, mail, store
 from leadflow.config import cadences, settings
 from leadflow.models import CONTACTABLE, RunStatus, Touch, TouchRequest, TouchResult
 from leadflow.observability import logger
@@ -13,7 +15,18 @@ class EnrollmentStopped(Exception):
     """The enrollment no longer runs or the lead may not be contacted; the state machine ends quietly."""
 
 
+class NotDueYet(Exception):
+    """The touch's stored due time moved later (out-of-office); the message is the new due time.
+
+    The state machine catches it and waits again (asl.NOT_DUE_YET).
+    """
+
+
+# A Wait can end up to a second early (whole-second timestamps): only a real move re-waits.
+DUE_TOLERANCE = timedelta(minutes=1)
+
 assert EnrollmentStopped.__name__ == asl.ENROLLMENT_STOPPED
+assert NotDueYet.__name__ == asl.NOT_DUE_YET
 
 
 def run_touch(request: TouchRequest) -> TouchResult:
@@ -26,8 +39,14 @@ def run_touch(request: TouchRequest) -> TouchResult:
     last = request.touch == len(cadence.touches)
     next_at = None if last else clock.iso(enrollment.schedule[request.touch])
     now = clock.now()
+    due = enrollment.schedule[request.touch - 1]
+    if enrollment.run_status is RunStatus.RUNNING and due - now > DUE_TOLERANCE:
+        raise NotDueYet(clock.iso(due))
     if lead.status not in CONTACTABLE:
         raise EnrollmentStopped(f"lead {lead.id} is {lead.status.value}")
+    if store.suppression(keys.email_key(lead.email)):
+        # Suppression is global: it outlives statuses and covers every cadence and enrollment.
+        raise EnrollmentStopped(f"lead {lead.id}: address suppressed")
     try:
         store.claim_touch(lead.id, enrollment.number, request.touch, now)
     except store.ClaimRejected:

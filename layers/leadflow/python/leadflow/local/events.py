@@ -183,3 +183,159 @@ def reply_email(
         message[name] = value
     message.set_content(body)
     return message.as_bytes()
+
+
+def mail_recipients(raw: bytes) -> list[str]:
+    """The To and Cc addresses of a raw message: SES receiving's envelope recipients, by default."""
+    parsed = message_from_bytes(raw, policy=policy.compat32)
+    values = [str(value) for name in ("To", "Cc") for value in parsed.get_all(name, [])]
+    return [address for _, address in getaddresses(values) if address]
+
+
+def sns_notification(topic_arn: str, message: str, *, at: datetime) -> dict[str, Any]:
+    """The JSON an SNS topic delivers to a subscribed SQS queue (raw message delivery off)."""
+    return {
+        "Type": "Notification",
+        "MessageId": str(uuid.uuid4()),
+        "TopicArn": topic_arn,
+        "Message": message,
+        "Timestamp": iso(at).replace("Z", ".000Z"),
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-example.pem",
+        "UnsubscribeURL": f"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={topic_arn}",
+    }
+
+
+def sqs_event(bodies: list[str], queue_arn: str) -> dict[str, Any]:
+    """The event an SQS event source mapping hands a function: a batch of records."""
+    import hashlib
+
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"AQEB{uuid.uuid4().hex}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1764061200000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1764061200001",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for body in bodies
+        ]
+    }
+
+
+def ses_event(
+    event_type: str,
+    *,
+    message_id: str,
+    recipients: list[str],
+    sent_at: datetime,
+    at: datetime,
+    tags: dict[str, str] | None = None,
+    **details: Any,
+) -> dict[str, Any]:
+    """An SES event-publishing notification (Bounce, Complaint, Delivery, Reject, Open, Click), as
+    documented in "Examples of event data that Amazon SES publishes to Amazon SNS"."""
+    timestamp = iso(at).replace("Z", ".000Z")
+    mail = {
+        "timestamp": iso(sent_at).replace("Z", ".000Z"),
+        "source": "Alex Rivera <alex@mail.leadflow.example>",
+        "sourceArn": f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/mail.leadflow.example",
+        "sendingAccountId": ACCOUNT_ID,
+        "messageId": message_id,
+        "destination": recipients,
+        "headersTruncated": False,
+        "tags": {
+            "ses:configuration-set": ["leadflow"],
+            "ses:source-ip": ["198.51.100.7"],
+            "ses:from-domain": ["mail.leadflow.example"],
+            "ses:caller-identity": ["leadflow-step"],
+            **{name: [value] for name, value in (tags or {}).items()},
+        },
+    }
+    parts: dict[str, dict[str, Any]] = {
+        "Bounce": {
+            "bounceType": details.get("bounce_type", "Permanent"),
+            "bounceSubType": details.get("bounce_sub_type", "General"),
+            "bouncedRecipients": [
+                {
+                    "emailAddress": address,
+                    "action": "failed",
+                    "status": "5.1.1" if details.get("bounce_type", "Permanent") == "Permanent" else "4.2.2",
+                    "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                }
+                for address in recipients
+            ],
+            "timestamp": timestamp,
+            "feedbackId": f"0100019a-{uuid.uuid4()}-000000",
+            "reportingMTA": "dsn; a8-33.smtp-out.amazonses.com",
+        },
+        "Complaint": {
+            "complainedRecipients": [{"emailAddress": address} for address in recipients],
+            "timestamp": timestamp,
+            "feedbackId": f"0100019a-{uuid.uuid4()}-000000",
+            "userAgent": "Yahoo!-Mail-Feedback/2.0",
+            "complaintFeedbackType": "abuse",
+            "arrivalDate": timestamp,
+        },
+        "Delivery": {
+            "timestamp": timestamp,
+            "processingTimeMillis": 546,
+            "recipients": recipients,
+            "smtpResponse": "250 ok:  Message 64111812 accepted",
+            "reportingMTA": "a8-70.smtp-out.amazonses.com",
+        },
+        "Reject": {"reason": "Bad content"},
+        "Open": {
+            "ipAddress": "192.0.2.1",
+            "timestamp": timestamp,
+            "userAgent": details.get("user_agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X)"),
+        },
+        "Click": {
+            "ipAddress": "192.0.2.1",
+            "timestamp": timestamp,
+            "userAgent": details.get(
+                "user_agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0"
+            ),
+            "link": details.get("link", "https://leadflow.example/case-study"),
+            "linkTags": {"samplekey0": ["samplevalue0"]},
+        },
+    }
+    return {"eventType": event_type, "mail": mail, event_type.lower(): parts[event_type]}
+
+
+def inbound_sms(
+    from_number: str, to_number: str, text: str, *, previous_message_id: str | None = None
+) -> dict[str, Any]:
+    """The message two-way SMS publishes to its SNS topic when a phone texts our number."""
+    message: dict[str, Any] = {
+        "originationNumber": from_number,
+        "destinationNumber": to_number,
+        "messageKeyword": f"KEYWORD_{ACCOUNT_ID}",
+        "messageBody": text,
+        "inboundMessageId": str(uuid.uuid4()),
+    }
+    if previous_message_id:
+        message["previousPublishedMessageId"] = previous_message_id
+    return message
+
+
+def signed_webhook_headers(body: str | bytes, key: str, *, at: datetime) -> dict[str, str]:
+    """`Calendly-Webhook-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, and the JSON type."""
+    import hashlib
+    import hmac
+
+    raw = body.encode() if isinstance(body, str) else body
+    timestamp = str(int(at.timestamp()))
+    signature = hmac.new(key.encode(), timestamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "Calendly-Webhook-Signature": f"t={timestamp},v1={signature}"}

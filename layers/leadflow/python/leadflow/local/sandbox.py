@@ -40,9 +40,12 @@ from leadflow.observability import logger, metrics
 from leadflow.table import create_table_kwargs, idempotency_table_kwargs
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
-FUNCTIONS = ("intake", "step", "inbound", "report")
+FUNCTIONS = ("intake", "step", "inbound", "report", "events")
 SENDER = "Alex Rivera <alex@mail.leadflow.example>"
 REPLY_DOMAIN = "reply.leadflow.example"
+# Our two-way SMS number (toll-free), and the key meeting webhooks are signed with.
+SMS_NUMBER = "+18445550100"
+MEETING_WEBHOOK_KEY = "whsec-leadflow-sandbox-meeting-key"
 
 
 def function_name(function: str) -> str:
@@ -145,6 +148,7 @@ class Sandbox:
             self._undo.append(serialize_dynamodb())
             self._undo.append(self._capture_metrics())
             self._create_resources()
+            self._undo.append(self._record_send_tags())
             self._load_handlers()
             registry = {function_name(name): module.lambda_handler for name, module in self.handlers.items()}
             self._undo.append(route_lambda(registry, LambdaContext))
@@ -222,6 +226,15 @@ class Sandbox:
         sns = aws.client("sns")
         self.inbound_topic_arn = sns.create_topic(Name="leadflow-inbound-mail")["TopicArn"]
         self.rep_alerts_topic_arn = sns.create_topic(Name="leadflow-rep-alerts")["TopicArn"]
+        self.sms_inbound_topic_arn = sns.create_topic(Name="leadflow-sms-inbound")["TopicArn"]
+        self.ses_events_topic_arn = sns.create_topic(Name="leadflow-ses-events")["TopicArn"]
+        queue_url = aws.client("sqs").create_queue(QueueName="leadflow-ses-events")["QueueUrl"]
+        self.ses_events_queue_arn = aws.client("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        meeting_secret_arn = aws.client("secretsmanager").create_secret(
+            Name="leadflow/meeting-webhook", SecretString=MEETING_WEBHOOK_KEY
+        )["ARN"]
         sfn = aws.client("stepfunctions")
         role = f"arn:aws:iam::{ACCOUNT_ID}:role/leadflow-state-machine"
         self.cadences = load_cadences(self.cadence_dir, self.template_dir)
@@ -244,6 +257,10 @@ class Sandbox:
                 "INBOUND_BUCKET": self.inbound_bucket,
                 "REPORT_BUCKET": self.report_bucket,
                 "REP_ALERTS_TOPIC_ARN": self.rep_alerts_topic_arn,
+                "INBOUND_MAIL_TOPIC_ARN": self.inbound_topic_arn,
+                "SMS_INBOUND_TOPIC_ARN": self.sms_inbound_topic_arn,
+                "SES_EVENTS_TOPIC_ARN": self.ses_events_topic_arn,
+                "MEETING_WEBHOOK_SECRET_ARN": meeting_secret_arn,
                 "CADENCE_DIR": str(self.cadence_dir),
                 "TEMPLATE_DIR": str(self.template_dir),
                 **self.extra_environment,
@@ -315,8 +332,11 @@ class Sandbox:
     def get(self, path: str, **kwargs: Any) -> SandboxResponse:
         return self.request("GET", path, **kwargs)
 
-    def deliver_email(self, raw: bytes) -> Any:
-        """Deliver inbound mail as SES receiving does: raw message to S3, receipt notification via SNS."""
+    def deliver_email(self, raw: bytes, recipients: list[str] | None = None) -> Any:
+        """Deliver inbound mail as SES receiving does: raw message to S3, receipt notification via SNS.
+
+        The envelope recipients default to the message's To and Cc addresses.
+        """
         key = f"inbound/{uuid.uuid4().hex}"
         aws.client("s3").put_object(Bucket=self.inbound_bucket, Key=key, Body=raw)
         notification = events.ses_receipt_notification(
@@ -324,7 +344,7 @@ class Sandbox:
             bucket=self.inbound_bucket,
             key=key,
             topic_arn=self.inbound_topic_arn,
-            recipients=[f"reply@{REPLY_DOMAIN}"],
+            recipients=recipients if recipients is not None else events.mail_recipients(raw),
             at=self.now(),
         )
         envelope = events.sns_envelope(
@@ -334,6 +354,60 @@ class Sandbox:
             subject="Amazon SES Email Receipt Notification",
         )
         return self.invoke("inbound", envelope)
+
+    def deliver_ses_event(self, notification: dict[str, Any]) -> Any:
+        """Deliver an SES event-publishing notification as AWS does: SNS topic, SQS queue, events function.
+
+        Returns the function's partial batch response (`batchItemFailures`).
+        """
+        envelope = events.sns_notification(
+            self.ses_events_topic_arn, events.dumps(notification), at=self.now()
+        )
+        return self.invoke("events", events.sqs_event([events.dumps(envelope)], self.ses_events_queue_arn))
+
+    def deliver_sms(self, from_number: str, text: str) -> Any:
+        """Deliver a text a lead sends to our number, as two-way SMS publishes it to SNS."""
+        message = events.inbound_sms(
+            from_number, SMS_NUMBER, text, previous_message_id=self._last_sms_to(from_number)
+        )
+        envelope = events.sns_envelope(self.sms_inbound_topic_arn, events.dumps(message), at=self.now())
+        return self.invoke("inbound", envelope)
+
+    def _last_sms_to(self, number: str) -> str | None:
+        """The SNS message id of our last SMS to this number (SNS names it in the inbound message)."""
+        from moto.sns.models import sns_backends
+
+        sent = [
+            message_id
+            for message_id, (phone, _text) in sns_backends[ACCOUNT_ID][REGION].sms_messages.items()
+            if phone == number
+        ]
+        return sent[-1] if sent else None
+
+    def sign_meeting_webhook(self, body: str | bytes, *, at: datetime | None = None) -> dict[str, str]:
+        """Calendly-style signature headers for a webhook body, signed with the Sandbox's key."""
+        return events.signed_webhook_headers(body, MEETING_WEBHOOK_KEY, at=at or self.now())
+
+    def _record_send_tags(self) -> Callable[[], None]:
+        """Keep the tags of every SES send by message id: moto drops them (outbox entries show them)."""
+        self.send_tags: dict[str, dict[str, str]] = {}
+        ses = aws.client("sesv2")
+
+        def before(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            context["leadflow_tags"] = {tag["Name"]: tag["Value"] for tag in params.get("EmailTags", [])}
+
+        def after(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            if "MessageId" in parsed:
+                self.send_tags[str(parsed["MessageId"])] = context.get("leadflow_tags", {})
+
+        ses.meta.events.register("before-call.sesv2.SendEmail", before)
+        ses.meta.events.register("after-call.sesv2.SendEmail", after)
+
+        def undo() -> None:
+            ses.meta.events.unregister("before-call.sesv2.SendEmail", before)
+            ses.meta.events.unregister("after-call.sesv2.SendEmail", after)
+
+        return undo
 
     def run_report(
         self,
@@ -449,7 +523,9 @@ class Sandbox:
                 continue
             parsed = message_from_bytes(raw.encode(), policy=policy.default)
             owner = store.message_owner(message.id) or {}
-            sent.append(_outbox_entry(message.id, parsed, message.destinations, owner))
+            entry = _outbox_entry(message.id, parsed, message.destinations, owner)
+            entry["tags"] = self.send_tags.get(message.id, {})
+            sent.append(entry)
         return sent
 
 
