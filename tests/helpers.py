@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from leadflow.local.events import reply_email
+
+MAIL_FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 
 
 def reply_mime(
@@ -13,5 +16,19 @@ def reply_mime(
     subject: str = "Re: Your demo request",
     body: str = "Yes, Tuesday works. Send an invite.",
     headers: dict[str, str] | None = None,
+    at: datetime | None = None,
 ) -> bytes:
-    return reply_email(sender, to=to, subject=subject, body=body, at=datetime.now(UTC), headers=headers)
+    return reply_email(sender, to=to, subject=subject, body=body, at=at or datetime.now(UTC), headers=headers)
+
+
+def to_lead(sb, lead_id: str) -> list[dict]:
+    """What went out to the lead (touches), leaving out what went to reps (forwards, alerts)."""
+    return [message for message in sb.outbox() if message.get("lead_id") == lead_id]
+
+
+def fixture_mail(kind: str, name: str, replacements: dict[str, str] | None = None) -> bytes:
+    """A corpus message, with addresses or ids swapped for the test's own."""
+    text = (MAIL_FIXTURES / kind / name).read_bytes()
+    for old, new in (replacements or {}).items():
+        text = text.replace(old.encode(), new.encode())
+    return text

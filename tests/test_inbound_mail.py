@@ -1,0 +1,259 @@
+"""Inbound mail end to end: matching the lead, what a reply does, and what is ignored."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from leadflow import aws, clock, keys, store, tokens
+from leadflow.local import events
+from leadflow.local.sandbox import REPLY_DOMAIN, Sandbox
+from tests.helpers import fixture_mail, reply_mime, to_lead
+
+
+def _post(sb, email, **fields):
+    sb.post("/leads", json={"email": email, **fields})
+    return sb.find_lead(email)
+
+
+def _reply_to_token(message):
+    """The signed reply token in a sent touch's Reply-To."""
+    return message["headers"]["Reply-To"].partition("+")[2].partition("@")[0]
+
+
+# -- what a reply does --------------------------------------------------------------------------------
+
+
+def test_a_reply_is_forwarded_to_the_owner_and_alerted_with_its_own_text(sb):
+    lead = _post(sb, "ada@analytical.example", first_name="Ada", last_name="Byron", company="Engines")
+    sb.advance_to("2026-11-24T12:00:00Z")
+    second = to_lead(sb, lead["id"])[1]
+    raw = reply_mime(
+        "Ada Byron <ada@analytical.example>",
+        to=second["headers"]["Reply-To"],
+        subject="Re: " + second["subject"],
+        body="Tuesday at 2pm works.\n\nOn Tue, Alex wrote:\n> Hi Ada\n> unsubscribe: https://x.example/u",
+        headers={"In-Reply-To": f"<{second['message_id']}@email.amazonses.com>"},
+        at=sb.now(),
+    )
+
+    assert sb.deliver_email(raw) == {"outcomes": ["reply"]}
+
+    forwards = [message for message in sb.outbox() if message["tags"].get("kind") == "reply-forward"]
+    assert len(forwards) == 1
+    forward = forwards[0]
+    owner = sb.lead(lead["id"])["owner"]
+    assert forward["to"].endswith(f"<{ {'alex': 'alex', 'sam': 'sam'}[owner]}@mail.leadflow.example>")
+    assert forward["headers"]["Reply-To"] == "Ada Byron <ada@analytical.example>"
+    assert forward["subject"] == "Re: " + second["subject"]
+    assert forward["attachments"][0]["content_type"] == "message/rfc822"
+    alerts = [note for note in sb.notifications() if note["subject"].endswith("replied")]
+    assert len(alerts) == 1
+    assert "Tuesday at 2pm works." in alerts[0]["message"]
+    assert "unsubscribe" not in alerts[0]["message"], "the alert quotes the reply's own text only"
+    assert alerts[0]["lead_id"] == lead["id"]
+
+
+def test_the_reply_records_the_touch_that_drew_it_and_the_time_to_reply(sb):
+    lead = _post(sb, "ada@analytical.example")
+    sb.advance_to("2026-11-24T10:30:00Z")  # touch 2 at 09:00; the reply 90 minutes later
+    second = to_lead(sb, lead["id"])[1]
+    sb.deliver_email(reply_mime("ada@analytical.example", to=second["headers"]["Reply-To"], at=sb.now()))
+
+    (reply,) = [event for event in store.events(lead["id"]) if event["type"] == "reply"]
+    assert (reply["enrollment"], reply["touch"], reply["channel"]) == (1, 2, "email")
+    assert reply["seconds_after_touch"] == 90 * 60
+    assert reply["via"] == "email"
+    assert reply["at"] == "2026-11-24T10:30:00Z"
+
+
+def test_a_redelivered_notification_changes_nothing_more(sb):
+    lead = _post(sb, "ada@analytical.example")
+    raw = reply_mime("ada@analytical.example", at=sb.now())
+    sb.deliver_email(raw)
+    sb.deliver_email(raw)
+    assert len([m for m in sb.outbox() if m["tags"].get("kind") == "reply-forward"]) == 1
+    assert len([e for e in store.events(lead["id"]) if e["type"] == "reply"]) == 1
+
+
+# -- matching order -----------------------------------------------------------------------------------
+
+
+def test_the_reply_token_wins_even_from_another_address(sb):
+    lead = _post(sb, "ada@analytical.example")
+    first = to_lead(sb, lead["id"])[0]
+    token = _reply_to_token(first)
+    assert tokens.parse_reply_token(first["headers"]["Reply-To"]).lead_id == lead["id"]
+
+    # Forwarded to a colleague's phone and answered from a personal address, subject rewritten.
+    raw = reply_mime("ada.private@gmail.com", to=f"reply+{token.upper()}@{REPLY_DOMAIN}", subject="hi")
+    assert sb.deliver_email(raw) == {"outcomes": ["reply"]}
+    assert sb.lead(lead["id"])["status"] == "replied"
+
+
+def test_in_reply_to_matches_the_stored_ses_message_id(sb):
+    lead = _post(sb, "ada@analytical.example")
+    first = to_lead(sb, lead["id"])[0]
+    raw = reply_mime(
+        "someone.else@elsewhere.example",
+        to="alex@mail.leadflow.example",
+        headers={"In-Reply-To": f"<{first['message_id']}@email.amazonses.com>"},
+    )
+    assert sb.deliver_email(raw, recipients=[f"alex@{REPLY_DOMAIN}"]) == {"outcomes": ["reply"]}
+    assert sb.lead(lead["id"])["status"] == "replied"
+
+
+def test_a_forged_token_falls_back_to_the_sender(sb):
+    victim = _post(sb, "victim@analytical.example")
+    sender = _post(sb, "sender@analytical.example")
+    forged = "a" * 37
+    raw = reply_mime("sender@analytical.example", to=f"reply+{forged}@{REPLY_DOMAIN}")
+    sb.deliver_email(raw)
+    assert sb.lead(victim["id"])["status"] == "active"
+    assert sb.lead(sender["id"])["status"] == "replied"
+
+
+# -- ignored, logged, and the handler returns normally ------------------------------------------------
+
+
+@pytest.fixture
+def sb_info(monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
+    with Sandbox(start="2026-11-23T09:00:00Z") as sandbox:
+        yield sandbox
+
+
+def _logs(capsys):
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [json.loads(line) for line in lines]
+
+
+def _nothing_changed(sb, lead):
+    current = sb.lead(lead["id"])
+    assert current["status"] == "active"
+    assert current["enrollments_detail"][0]["run_status"] == "running"
+    assert [event["type"] for event in store.events(lead["id"])] == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "outcome", "log"),
+    [
+        (reply_mime("stranger@elsewhere.example"), "unknown_sender", "ignored mail from an unknown sender"),
+        (b"\x00\x01\x02 this is not mail\r\n\r\n\xff\xfe", "malformed", "ignored malformed mail"),
+        (b"", "malformed", "ignored malformed mail"),
+        (
+            b"From: x@y.example\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Typ",
+            "unknown_sender",
+            "ignored mail from an unknown sender",
+        ),
+    ],
+    ids=["unknown sender", "malformed MIME", "empty bytes", "truncated multipart"],
+)
+def test_mail_that_cannot_be_acted_on_is_logged_and_ignored(sb_info, capsys, raw, outcome, log):
+    lead = _post(sb_info, "known@analytical.example")
+    capsys.readouterr()
+
+    assert sb_info.deliver_email(raw) == {"outcomes": [outcome]}
+
+    assert log in [entry["message"] for entry in _logs(capsys)]
+    _nothing_changed(sb_info, lead)
+
+
+def test_an_sns_message_for_another_topic_is_logged_and_ignored(sb_info, capsys):
+    lead = _post(sb_info, "known@analytical.example")
+    raw = reply_mime("known@analytical.example")
+    notification = events.ses_receipt_notification(
+        raw, bucket="leadflow-inbound", key="inbound/x", topic_arn="arn:aws:sns:us-east-1:123456789012:other",
+        recipients=[], at=sb_info.now(),
+    )
+    envelope = events.sns_envelope("arn:aws:sns:us-east-1:123456789012:other", events.dumps(notification), at=sb_info.now())
+    capsys.readouterr()
+
+    assert sb_info.invoke("inbound", envelope) == {"outcomes": ["other_topic"]}
+
+    assert "ignored SNS message from a topic this function does not handle" in [e["message"] for e in _logs(capsys)]
+    _nothing_changed(sb_info, lead)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"notificationType": "AmazonSnsSubscriptionSucceeded", "message": "You have successfully subscribed"},
+        {"notificationType": "Bounce", "bounce": {}, "mail": {}},
+    ],
+    ids=["subscription notice", "identity bounce notification"],
+)
+def test_an_unhandled_notification_type_is_logged_and_ignored(sb_info, capsys, message):
+    lead = _post(sb_info, "known@analytical.example")
+    envelope = events.sns_envelope(sb_info.inbound_topic_arn, json.dumps(message), at=sb_info.now())
+    capsys.readouterr()
+
+    assert sb_info.invoke("inbound", envelope) == {"outcomes": ["unhandled_notification"]}
+
+    assert "ignored unhandled notification type" in [e["message"] for e in _logs(capsys)]
+    _nothing_changed(sb_info, lead)
+
+
+def test_an_event_that_is_not_sns_is_ignored(sb):
+    assert sb.invoke("inbound", {"hello": "world"}) == {"outcomes": ["not_sns"]}
+
+
+def test_no_address_or_text_reaches_the_logs(sb_info, capsys):
+    _post(sb_info, "private.person@analytical.example", first_name="Private")
+    capsys.readouterr()
+    sb_info.deliver_email(reply_mime("Private <private.person@analytical.example>", body="My secret answer"))
+    sb_info.deliver_email(reply_mime("stranger@elsewhere.example", body="Another secret"))
+    output = capsys.readouterr().out
+    for secret in ("private.person", "analytical.example", "stranger@", "secret answer", "Another secret"):
+        assert secret not in output
+
+
+# -- suppression ----------------------------------------------------------------------------------
+
+
+def test_a_suppressed_address_posted_again_gets_202_and_is_never_contacted(sb):
+    lead = _post(sb, "leaver@analytical.example")
+    sb.deliver_email(reply_mime("leaver@analytical.example", body="Please remove me from your list."))
+    assert sb.lead(lead["id"])["status"] == "opted_out"
+    sent = len(sb.outbox())
+
+    again = sb.post("/leads", json={"email": "LEAVER@analytical.example", "first_name": "Back"})
+
+    assert again.status_code == 202
+    assert again.json()["status"] == "received"
+    sb.advance(30 * 86400)
+    assert len(sb.outbox()) == sent
+    assert sb.lead(lead["id"])["enrollments"] == 1
+
+
+def test_a_suppressed_address_without_a_lead_is_never_enrolled(sb):
+    store.suppress(keys.email_key("bounced.elsewhere@analytical.example"), "bounce", clock.now())
+    response = sb.post("/leads", json={"email": "bounced.elsewhere@analytical.example"})
+    assert response.status_code == 202
+    assert sb.find_lead("bounced.elsewhere@analytical.example") is None
+    assert sb.outbox() == []
+
+
+def test_suppression_is_checked_before_every_send(sb):
+    lead = _post(sb, "later@analytical.example")
+    # Suppressed by some other path (an operator import, another system) while the cadence runs.
+    store.suppress(keys.email_key("later@analytical.example"), "operator", clock.now())
+    sb.advance(30 * 86400)
+    assert [message["touch"] for message in to_lead(sb, lead["id"])] == [1]
+    assert sb.execution(lead["id"])["states"][-1].startswith("Stopped")
+
+
+def test_the_inbound_mail_object_expiring_is_ignored(sb):
+    lead = _post(sb, "known@analytical.example")
+    raw = reply_mime("known@analytical.example")
+    notification = events.ses_receipt_notification(
+        raw, bucket=sb.inbound_bucket, key="inbound/expired", topic_arn=sb.inbound_topic_arn,
+        recipients=[], at=sb.now(),
+    )
+    envelope = events.sns_envelope(sb.inbound_topic_arn, events.dumps(notification), at=sb.now())
+    assert sb.invoke("inbound", envelope) == {"outcomes": ["missing_mail"]}
+    assert sb.lead(lead["id"])["status"] == "active"
+    assert aws.client("s3").list_objects_v2(Bucket=sb.inbound_bucket).get("KeyCount") == 0
+    assert os.environ["INBOUND_BUCKET"] == sb.inbound_bucket
