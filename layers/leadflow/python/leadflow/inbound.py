@@ -16,15 +16,17 @@ returns normally so SNS does not retry it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
-from leadflow import aws, clock, contacts, keys, mail, notify, outcomes, sms_inbound, store, tokens
+from leadflow import aws, clock, contacts, keys, outcomes, sms_inbound, store
 from leadflow.classify import Classification, Kind, classify
 from leadflow.config import operator_config, settings
 from leadflow.models import Lead, StopReason
@@ -172,17 +174,33 @@ def _bounced_here(result: Classification, lead: Lead) -> bool:
     return not result.recipients or keys.normalize_email(lead.email) in result.recipients
 
 
+_SES_MESSAGE_ID = re.compile(r"^([^@<>\s]+)@(?:email|[a-z0-9-]+)\.amazonses\.com$", re.IGNORECASE)
+
+
+def ses_id(message_id: str) -> str | None:
+    """The SES MessageId in a Message-ID SES wrote (`<id@email.amazonses.com>`, without brackets)."""
+    match = _SES_MESSAGE_ID.match(message_id.strip().strip("<>"))
+    return match.group(1) if match else None
+
+
+def _token_target(token: str) -> Any:
+    """What a signed reply or unsubscribe token names (lead, enrollment, touch), or None."""
+    try:
+        tokens = importlib.import_module("leadflow.tokens")  # signed tokens come with the messages issue
+    except ImportError:
+        return None
+    return tokens.verify(tokens.Purpose.REPLY, token) or tokens.verify(tokens.Purpose.UNSUBSCRIBE, token)
+
+
 def match_lead(result: Classification) -> Match | None:
     """The lead a classified message is about: token, then thread, then address."""
     if result.lead_token:
-        target = tokens.verify(tokens.Purpose.REPLY, result.lead_token) or tokens.verify(
-            tokens.Purpose.UNSUBSCRIBE, result.lead_token
-        )
+        target = _token_target(result.lead_token)
         lead = store.get_lead(target.lead_id) if target else None
         if target and lead:
             return Match(lead, "token", target.enrollment, target.touch)
     for message_id in result.references:
-        for key in dict.fromkeys(filter(None, (mail.ses_id_from_message_id(f"<{message_id}>"), message_id))):
+        for key in dict.fromkeys(filter(None, (ses_id(message_id), message_id))):
             owner = store.message_owner(key)
             lead = store.get_lead(str(owner["lead_id"])) if owner else None
             if owner and lead:
@@ -210,7 +228,7 @@ def handle_sms(message: str) -> str:
     intent = sms_inbound.intent(sms.messageBody)
     if match is None:
         if intent is sms_inbound.Intent.HELP:
-            notify.send_sms(sms.originationNumber, help_text())
+            _send_sms(sms.originationNumber, help_text())
             return "sms_help"
         logger.info("ignored SMS from an unknown number", extra={"intent": intent.value})
         return "unknown_sender"
@@ -225,7 +243,7 @@ def handle_sms(message: str) -> str:
         )
         return "sms_opt_out"
     if intent is sms_inbound.Intent.HELP:
-        notify.send_sms(sms.originationNumber, help_text())
+        _send_sms(sms.originationNumber, help_text())
         return "sms_help"
     outcomes.replied(
         lead,
@@ -237,6 +255,14 @@ def handle_sms(message: str) -> str:
         attribution=attribution,
     )
     return "sms_reply"
+
+
+def _send_sms(number: str, text: str) -> None:
+    aws.client("sns").publish(
+        PhoneNumber=number,
+        Message=text,
+        MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+    )
 
 
 def help_text() -> str:

@@ -135,8 +135,6 @@ class OperatorConfig(BaseModel):
     reps: tuple[Rep, ...] = Field(min_length=1)
     report: ReportConfig = Field(default_factory=lambda: ReportConfig.model_validate({}))
     intake: Intake = Field(default_factory=Intake)
-
-
     answers: AnswersConfig = Field(default_factory=lambda: AnswersConfig.model_validate({}))
 
     @model_validator(mode="after")

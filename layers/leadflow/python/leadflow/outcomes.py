@@ -22,10 +22,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
-from leadflow import clock, contacts, keys, mail, notify, reschedule, stops, store
+from leadflow import alerts, clock, contacts, keys, mail, reschedule, stops, store
 from leadflow.config import operator_config, settings
-from leadflow.models import ContactStatus, EngagementKind, Enrollment, Lead, StopReason, Touch, TouchStatus
+from leadflow.models import ContactStatus, EngagementKind, Enrollment, Lead, StopReason, Touch
 from leadflow.observability import logger
+from leadflow.operator_config import Rep
 
 ALERT_TEXT_LIMIT = 1500  # characters of the reply quoted in a rep alert
 
@@ -46,7 +47,7 @@ class Attribution:
             "details": {
                 "cadence": touch.cadence,
                 "template": touch.template,
-                "variant": touch.variant,
+                "variant": getattr(touch, "variant", None),  # A/B variants (messages issue)
                 "touch_sent_at": clock.iso(touch.sent_at),
                 "seconds_after_touch": max(0, int((at - touch.sent_at).total_seconds())),
             },
@@ -76,7 +77,7 @@ def attribute(
         if named:
             return Attribution(named[0])
     before = sorted(
-        (t for t in touches if t.status is not TouchStatus.SKIPPED and t.sent_at <= at),
+        (t for t in touches if getattr(t, "status", "sent") != "skipped" and t.sent_at <= at),
         key=lambda t: t.sent_at,
     )
     same_channel = [t for t in before if t.channel == channel]
@@ -112,6 +113,28 @@ def _account_stop(lead: Lead) -> list[Enrollment]:
     return contacts.stop_colleagues(lead.id, lead.email)
 
 
+def owner_rep(lead: Lead) -> Rep:
+    """The lead's owning rep; the first configured rep until leads carry an owner."""
+    config = operator_config()
+    owner = getattr(lead, "owner", None)  # routing assigns owners (cadence engine issue)
+    return config.rep(owner) if owner else config.reps[0]
+
+
+def enroll_after_meeting(lead: Lead, cadence: str) -> bool:
+    """Enroll the lead in the post-meeting cadence, if one is deployed; True when it started."""
+    try:
+        from leadflow.enrollments import EnrollmentRefused, enroll
+    except ImportError:
+        logger.warning("no enrollment engine: post-meeting cadence not started", extra={"lead_id": lead.id})
+        return False
+    try:
+        enroll(lead.id, cadence, reason="meeting booked")
+    except (EnrollmentRefused, KeyError) as error:
+        logger.warning("no post-meeting enrollment", extra={"lead_id": lead.id, "why": str(error)})
+        return False
+    return True
+
+
 def describe(lead: Lead) -> str:
     name = " ".join(part for part in (lead.first_name, lead.last_name) if part) or lead.email
     return f"{name} ({lead.company})" if lead.company else name
@@ -142,21 +165,18 @@ def replied(
     where = attribution.label if attribution else "before any touch"
     if raw_mail is not None:
         _forward_to_owner(lead, raw_mail, where)
-    notify.alert_rep(
-        rep=lead.owner,
-        kind="reply",
-        lead_id=lead.id,
-        subject=f"{describe(lead)} replied",
-        message=f"{describe(lead)} replied by {via} to {where}:\n\n"
-        f"{text[:ALERT_TEXT_LIMIT] or '(no text of their own)'}\n\nReply to: {lead.email}",
+    alerts.alert_owner(
+        lead,
+        alerts.AlertKind.REPLIED,
+        f"{describe(lead)} replied by {via} to {where}. Their cadence is stopped.\n\n"
+        f"{text[:ALERT_TEXT_LIMIT] or '(no text of their own)'}",
     )
     return stopped
 
 
 def _forward_to_owner(lead: Lead, raw_mail: bytes, where: str) -> None:
     """The reply, to the owner's inbox: from us on the lead's behalf, Reply-To the lead, same thread."""
-    config = operator_config()
-    owner = config.rep(lead.owner) if lead.owner else config.reps[0]
+    owner = owner_rep(lead)
     original = message_from_bytes(raw_mail, policy=policy.default)
     lead_name = " ".join(part for part in (lead.first_name, lead.last_name) if part)
     forward = EmailMessage()
@@ -201,8 +221,8 @@ def opted_out(
 def suppress(lead: Lead, reason: str, at: datetime) -> None:
     """Suppress the lead's address, and its phone number when it has one (SMS STOP means everything)."""
     store.suppress(keys.email_key(lead.email), reason, at)
-    if lead.phone_e164:
-        store.suppress(keys.email_key(lead.phone_e164), reason, at)
+    if lead.phone:
+        store.suppress(keys.email_key(lead.phone), reason, at)
 
 
 def bounced(
@@ -259,8 +279,6 @@ def meeting_booked(
     starts_at: datetime | None,
 ) -> list[Enrollment]:
     """Stop every running cadence, then enroll the lead in the post-meeting cadence."""
-    from leadflow.enrollments import EnrollmentRefused, enroll
-
     stopped = stops.stop_lead(
         lead.id,
         ContactStatus.MEETING_BOOKED,
@@ -274,17 +292,12 @@ def meeting_booked(
     if not store.first_time(lead.id, f"booking#{booking_id}"):
         return stopped  # a redelivered webhook
     cadence = settings().post_meeting_cadence
-    try:
-        enroll(lead.id, cadence, reason="meeting booked")
-    except (EnrollmentRefused, KeyError) as error:
-        logger.warning("no post-meeting enrollment", extra={"lead_id": lead.id, "why": str(error)})
+    enrolled = enroll_after_meeting(lead, cadence)
     when = f" for {clock.iso(starts_at)}" if starts_at else ""
-    notify.alert_rep(
-        rep=lead.owner,
-        kind="meeting_booked",
-        lead_id=lead.id,
-        subject=f"Meeting booked: {describe(lead)}",
-        message=f"{describe(lead)} booked a meeting{when} ({provider}). Their cadence is stopped and the "
-        f"post-meeting follow-up ({cadence}) started.",
+    alerts.alert_owner(
+        lead,
+        alerts.AlertKind.MEETING_BOOKED,
+        f"{describe(lead)} booked a meeting{when} ({provider}). Their cadence is stopped"
+        + (f" and the post-meeting follow-up ({cadence}) started." if enrolled else "."),
     )
     return stopped

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from leadflow import clock, keys, notify, outcomes, store
+from leadflow import alerts, clock, keys, outcomes, store
 from leadflow.config import settings
 from leadflow.models import EngagementKind, Lead, StopReason
 from leadflow.observability import logger
@@ -194,15 +194,17 @@ def handle(event: SesEvent) -> list[str]:
     return [_handle_recipient(event, recipient, owner) for recipient in event.recipients()]
 
 
-def _lead_for(recipient: str, owner: dict[str, Any] | None) -> Lead | None:
+def _lead_for(recipient: str, owner: dict[str, Any] | None, single_recipient: bool) -> Lead | None:
+    """The lead by the recipient's address, else the lead the message was sent to (when it had one
+    recipient: ours always do, and an address may come back differently spelled)."""
     lead_id = store.lead_id_for_email(keys.email_key(recipient))
-    if lead_id is None and owner is not None:
+    if lead_id is None and owner is not None and single_recipient:
         lead_id = str(owner["lead_id"])
     return store.get_lead(lead_id) if lead_id else None
 
 
 def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | None) -> str:
-    lead = _lead_for(recipient, owner)
+    lead = _lead_for(recipient, owner, len(event.mail.destination) == 1)
     if lead is None:
         logger.info("ignored SES event for an unknown recipient", extra={"event_type": event.event_type})
         return "unknown_recipient"
@@ -271,10 +273,8 @@ def _delivered_at(lead_id: str, event: SesEvent) -> datetime:
 
 def _hot_lead_alert(lead: Lead, link: str, attribution: outcomes.Attribution | None) -> None:
     where = f" in {attribution.label}" if attribution else ""
-    notify.alert_rep(
-        rep=lead.owner,
-        kind="hot_lead",
-        lead_id=lead.id,
-        subject=f"Hot lead: {outcomes.describe(lead)} clicked your email",
-        message=f"{outcomes.describe(lead)} clicked {link}{where}. A good moment to call: {lead.email}",
+    alerts.alert_owner(
+        lead,
+        alerts.AlertKind.HOT_LEAD,
+        f"{outcomes.describe(lead)} clicked {link}{where}. A good moment to call.",
     )

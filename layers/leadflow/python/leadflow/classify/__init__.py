@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from enum import StrEnum
@@ -111,10 +112,18 @@ def reply_tokens(addresses: Iterable[str]) -> list[str]:
 
 
 def _all(message: Message, name: str) -> list[str]:
+    """Every value of a header, RFC 2047 words decoded (some clients encode long Message-IDs)."""
     try:
-        return [str(value) for value in message.get_all(name) or []]
+        values = [str(value) for value in message.get_all(name) or []]
     except Exception:
         return []
+    decoded = []
+    for value in values:
+        try:
+            decoded.append(str(make_header(decode_header(value))))
+        except Exception:  # undecodable: keep it as it came
+            decoded.append(value)
+    return decoded
 
 
 def _written_at(message: Message) -> datetime | None:

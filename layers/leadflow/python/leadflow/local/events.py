@@ -182,7 +182,8 @@ def reply_email(
     for name, value in (headers or {}).items():
         message[name] = value
     message.set_content(body)
-    return message.as_bytes()
+    # Mail clients write long Message-IDs unfolded (RFC 5322 lines may reach 998 characters).
+    return message.as_bytes(policy=policy.SMTP.clone(max_line_length=998))
 
 
 def mail_recipients(raw: bytes) -> list[str]:

@@ -400,11 +400,11 @@ class Sandbox:
             if "MessageId" in parsed:
                 self.send_tags[str(parsed["MessageId"])] = context.get("leadflow_tags", {})
 
-        ses.meta.events.register("before-call.sesv2.SendEmail", before)
+        ses.meta.events.register("provide-client-params.sesv2.SendEmail", before)
         ses.meta.events.register("after-call.sesv2.SendEmail", after)
 
         def undo() -> None:
-            ses.meta.events.unregister("before-call.sesv2.SendEmail", before)
+            ses.meta.events.unregister("provide-client-params.sesv2.SendEmail", before)
             ses.meta.events.unregister("after-call.sesv2.SendEmail", after)
 
         return undo

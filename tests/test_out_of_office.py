@@ -1,0 +1,143 @@
+"""Out-of-office replies: the cadence goes on, moved past a stated return date; bounces told apart.
+
+Acceptance: an out-of-office with a return date moves the next touch past that date. A
+transient bounce changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from leadflow import asl, keys, store
+from leadflow.classify import Kind, classify
+from leadflow.local.events import ses_event
+from leadflow.reschedule import first_business_day_after
+from tests.helpers import fixture_mail, reply_mime, to_lead
+
+OOO_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+
+
+def _post(sb, email):
+    sb.post("/leads", json={"email": email, "first_name": "Jordan"})
+    return sb.find_lead(email)
+
+
+def test_an_out_of_office_with_a_return_date_moves_the_next_touch_and_shifts_the_rest(sb):
+    lead = _post(sb, "jordan@northwind.example")  # Mon 23 Nov 09:00: touches on days 1, 2, 4, 7, 14, 21
+    sb.advance_to("2026-11-24T09:05:00Z")  # touch 2 went out; touch 3 is due Thu 26 Nov
+    raw = reply_mime(
+        "Jordan <jordan@northwind.example>",
+        subject="Automatic reply: Quick question",
+        body="I am out of the office and will be back on December 7.",
+        headers=OOO_HEADERS,
+        at=sb.now(),
+    )
+    assert classify(raw).return_date == date(2026, 12, 7)
+
+    assert sb.deliver_email(raw) == {"outcomes": ["auto_reply"]}
+
+    current = sb.lead(lead["id"])
+    assert current["status"] == "active", "an out-of-office stops nothing"
+    assert current["enrollments_detail"][0]["run_status"] == "running"
+    sb.advance_to("2027-01-10T00:00:00Z")
+    sent = {message["touch"]: message["at"] for message in to_lead(sb, lead["id"])}
+    # Back Mon 7 Dec: the next touch on the first business day after it, the rest keep their spacing
+    # (days 4, 7, 14, 21 -> 8 Dec, then +3, +10, +17 days).
+    assert sent == {
+        1: "2026-11-23T09:00:00Z",
+        2: "2026-11-24T09:00:00Z",
+        3: "2026-12-08T09:00:00Z",
+        4: "2026-12-11T09:00:00Z",
+        5: "2026-12-18T09:00:00Z",
+        6: "2026-12-25T09:00:00Z",
+    }
+    execution = sb.execution(lead["id"])
+    assert execution["status"] == "SUCCEEDED"
+    moved = asl.moved_state_names(sb.cadences["inbound-demo-request"], 3)
+    assert list(moved) == execution["states"][5:7], "woken early once, it waited again"
+    # Normal path 2 transitions per touch (11), plus the one detour: task, read, wait.
+    assert execution["transitions"] == 11 + 3
+    (event,) = [item for item in store.events(lead["id"]) if item["type"] == "auto_reply"]
+    assert (event["touch"], event["return_date"]) == (2, "2026-12-07")
+
+
+def test_a_return_date_before_the_next_touch_moves_nothing(sb):
+    lead = _post(sb, "soon@northwind.example")
+    sb.advance_to("2026-11-24T09:05:00Z")
+    raw = reply_mime(
+        "soon@northwind.example", subject="Out of Office", body="Back on November 25.", at=sb.now()
+    )
+    sb.deliver_email(raw)
+    sb.advance_to("2026-12-15T00:00:00Z")
+    assert [message["at"][:10] for message in to_lead(sb, lead["id"])] == [
+        "2026-11-23",
+        "2026-11-24",
+        "2026-11-26",
+        "2026-11-29",
+        "2026-12-06",
+        "2026-12-13",
+    ]
+    assert sb.execution(lead["id"])["transitions"] == 11
+
+
+def test_an_out_of_office_without_a_date_changes_nothing(sb):
+    lead = _post(sb, "vague@northwind.example")
+    raw = reply_mime(
+        "vague@northwind.example", subject="Out of Office", body="I'm away this week.", at=sb.now()
+    )
+    assert sb.deliver_email(raw) == {"outcomes": ["auto_reply"]}
+    sb.advance_to("2026-11-24T09:00:00Z")
+    assert [message["touch"] for message in to_lead(sb, lead["id"])] == [1, 2]
+
+
+def test_first_business_day_after_skips_the_weekend():
+    assert first_business_day_after(date(2026, 12, 4)) == date(2026, 12, 7)  # Fri -> Mon
+    assert first_business_day_after(date(2026, 12, 5)) == date(2026, 12, 7)  # Sat -> Mon
+    assert first_business_day_after(date(2026, 12, 7)) == date(2026, 12, 8)  # Mon -> Tue
+
+
+def test_a_transient_bounce_changes_nothing(sb):
+    lead = _post(sb, "full@northwind.example")
+    first = to_lead(sb, lead["id"])[0]
+    result = sb.deliver_ses_event(
+        ses_event(
+            "Bounce",
+            message_id=first["message_id"],
+            recipients=["full@northwind.example"],
+            sent_at=sb.now(),
+            at=sb.now(),
+            bounce_type="Transient",
+            bounce_sub_type="MailboxFull",
+        )
+    )
+    assert result == {"batchItemFailures": []}
+    raw = fixture_mail("bounce", "zimbra-delay.eml", {"rob.v@tailspin.example": "full@northwind.example"})
+    assert classify(raw).kind is Kind.BOUNCE
+    assert sb.deliver_email(raw, recipients=["bounces@reply.leadflow.example"]) == {"outcomes": ["bounce"]}
+
+    current = sb.lead(lead["id"])
+    assert (current["status"], current["enrollments_detail"][0]["run_status"]) == ("active", "running")
+    assert store.suppression(keys.email_key("full@northwind.example")) is None
+    assert [item["type"] for item in store.events(lead["id"])] == ["transient_bounce", "transient_bounce"]
+    sb.advance_to("2026-11-29T10:00:00Z")
+    assert [message["touch"] for message in to_lead(sb, lead["id"])] == [1, 2, 3, 4]
+
+
+def test_every_touch_after_the_first_has_a_moved_path_back_to_itself():
+    from leadflow.cadence import DEFAULT_CADENCE_DIR, load_cadence
+
+    cadence = load_cadence(DEFAULT_CADENCE_DIR / "inbound-demo-request.yaml")
+    states = asl.build_definition(cadence, "arn:aws:lambda:us-east-1:123456789012:function:step")["States"]
+    first = states[cadence.state_name(1)]
+    assert [catch["ErrorEquals"] for catch in first["Catch"]] == [[asl.ENROLLMENT_STOPPED]]
+    for number in range(2, len(cadence.touches) + 1):
+        task = states[cadence.state_name(number)]
+        read, wait = asl.moved_state_names(cadence, number)
+        assert {"ErrorEquals": [asl.NOT_DUE_YET], "ResultPath": "$.deferral", "Next": read} in task["Catch"]
+        assert states[read]["Parameters"] == {"error.$": "States.StringToJson($.deferral.Cause)"}
+        assert states[wait] == {
+            "Type": "Wait",
+            "TimestampPath": "$.deferral.error.errorMessage",
+            "Next": cadence.state_name(number),
+        }
+        assert all(len(name) <= 80 for name in (read, wait)), "Step Functions state names: 80 characters"
