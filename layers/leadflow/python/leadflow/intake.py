@@ -67,8 +67,7 @@ def accept(submission: LeadSubmission, origin: RequestOrigin | None = None) -> A
         # Suppressed without a lead (an imported list, a deleted lead): answered like any post,
         # never stored, never contacted.
         logger.info("suppressed address posted: not stored")
-        metrics.add_metric(name="Posts_suppressed", unit="Count", value=1)
-        return submission_id
+        return Accepted(submission_id, SubmissionOutcome.SUPPRESSED)
     if store.create_lead(
         lead, email_key, enrollment, _record(lead.id, submission_id, outcome, submission, origin)
     ):
