@@ -17,6 +17,7 @@ from infra.config import LeadflowConfig
 from infra.runtime import REPO_ROOT
 from infra.stack import LeadflowStack
 from leadflow.cadence import load_cadences
+from leadflow.operator_config import load_operator_config
 
 CADENCE_DIR = REPO_ROOT / "cadences"
 
@@ -30,6 +31,8 @@ def build_app(*, outdir: str | Path | None = None, context: dict[str, Any] | Non
         description="leadflow: multi-touch lead follow-up that stops when the lead answers.",
         config=config,
         cadences=load_cadences(CADENCE_DIR),
+        # The operator configuration file also ships in the layer: one source for the function and this.
+        report_schedule=load_operator_config(layers.CONFIG_SOURCE / "leadflow.yaml").report.schedule,
         package_layer_dir=layers.stage_package_layer(),
         deps_layer_dir=layers.deps_layer_dir(),
     )

@@ -38,8 +38,6 @@ class LeadflowConfig:
     # A logs.RetentionDays member name, for every log group.
     log_retention: str = field(default="ONE_MONTH", metadata={"key": "logRetention"})
     log_level: str = field(default="INFO", metadata={"key": "logLevel"})
-    # Weekly report recipients (used by the report function, later).
-    report_recipients: tuple[str, ...] = field(default=(), metadata={"key": "reportRecipients"})
 
     def __post_init__(self) -> None:
         if "@" not in parseaddr(self.sender)[1]:

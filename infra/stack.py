@@ -14,10 +14,12 @@ from infra.constructs.api import IntakeApi
 from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
 from infra.constructs.functions import Functions
+from infra.constructs.report import WeeklyReport
 from infra.constructs.secrets import HmacKey
 from infra.constructs.table import IdempotencyTable, LeadsTable
 from infra.constructs.topics import Topics
 from leadflow.cadence import Cadence
+from leadflow.operator_config import ReportSchedule
 
 
 class LeadflowStack(Stack):
@@ -28,6 +30,7 @@ class LeadflowStack(Stack):
         *,
         config: LeadflowConfig,
         cadences: Mapping[str, Cadence],
+        report_schedule: ReportSchedule,
         package_layer_dir: Path,
         deps_layer_dir: Path,
         **kwargs: Any,
@@ -75,6 +78,13 @@ class LeadflowStack(Stack):
             log_retention=retention,
         )
         functions.connect_cadences(cadence_machines)
+        WeeklyReport(
+            self,
+            "Report",
+            function=functions.report,
+            schedule=report_schedule,
+            access_logs=email.access_logs,
+        )
         IntakeApi(
             self,
             "Intake",

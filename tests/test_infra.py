@@ -25,16 +25,19 @@ from infra.app import CADENCE_DIR, build_app
 from infra.config import LeadflowConfig
 from infra.constructs.api import ROUTES
 from infra.constructs.email import INBOUND_PREFIX
+from infra.constructs.report import ARCHIVE_PREFIX, WeeklyReport
 from infra.runtime import ARCHITECTURE, MACHINE, PYTHON_TAG, PYTHON_VERSION, RUNTIME
 from infra.testing import fake_function_arn, synthesized_definitions
 from leadflow import table as table_spec
 from leadflow.asl import build_definition
 from leadflow.cadence import load_cadences
 from leadflow.config import Settings
+from leadflow.operator_config import ReportSchedule, load_operator_config
+from leadflow.report.weekly import SCHEDULE_INPUT
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CDK_JSON = REPO_ROOT / "cdk.json"
-FUNCTION_NAMES = ("intake", "step", "inbound")
+FUNCTION_NAMES = ("intake", "step", "inbound", "report")
 # cfn-lint rules ignored on the synthesized template, each with its reason.
 CFN_LINT_IGNORED = {
     # CDK adds DependsOn entries that a Ref/GetAtt already implies (e.g. a function on its role's policy).
@@ -121,9 +124,9 @@ def test_runtime_is_the_newest_python_the_library_offers() -> None:
     assert ARCHITECTURE.name == "arm64"
 
 
-def test_three_functions_on_arm64_with_the_runtime_tracing_and_log_retention(synth: Synth) -> None:
+def test_four_functions_on_arm64_with_the_runtime_tracing_and_log_retention(synth: Synth) -> None:
     functions = synth.resources("AWS::Lambda::Function")
-    assert len(functions) == 3
+    assert len(functions) == 4
     log_groups = synth.resources("AWS::Logs::LogGroup")
     for name in FUNCTION_NAMES:
         _, function = _function_by_code(synth, name)
@@ -156,6 +159,9 @@ def test_function_environments_use_the_settings_names(synth: Synth) -> None:
     assert environments["step"]["SENDER"] == synth.config.sender
     assert "REP_ALERTS_TOPIC_ARN" in environments["step"]
     assert "INBOUND_BUCKET" in environments["inbound"]
+    (archive,) = [k for k in synth.resources("AWS::S3::Bucket") if k.startswith("ReportArchive")]
+    assert environments["report"]["REPORT_BUCKET"] == {"Ref": archive}
+    assert environments["report"]["SENDER"] == synth.config.sender
     # Only intake starts executions; the step function cannot know the ARNs (it is in the definitions).
     assert [name for name, env in environments.items() if "STATE_MACHINE_ARNS" in env] == ["intake"]
 
@@ -479,6 +485,105 @@ def test_inbound_bucket_is_private_encrypted_logged_and_expires_mail(synth: Synt
     assert rule["Prefix"] == INBOUND_PREFIX
 
 
+# --- Weekly report -------------------------------------------------------------------------------------
+
+
+def test_report_schedule_runs_weekly_in_the_configured_time_zone(synth: Synth) -> None:
+    (schedule,) = synth.resources("AWS::Scheduler::Schedule").values()
+    props = schedule["Properties"]
+    configured = load_operator_config(layers.CONFIG_SOURCE / "leadflow.yaml").report.schedule
+    assert props["ScheduleExpression"] == configured.expression == "cron(0 8 ? * MON *)"
+    assert props["ScheduleExpressionTimezone"] == configured.timezone == "America/Chicago"
+    assert props["State"] == "ENABLED"
+    target = props["Target"]
+    report_id, _ = _function_by_code(synth, "report")
+    assert target["Arn"] == {"Fn::GetAtt": [report_id, "Arn"]}
+    # The function gets the schedule's input, context attributes filled in by Scheduler.
+    assert json.loads(target["Input"]) == SCHEDULE_INPUT
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+    (failures,) = [k for k in synth.resources("AWS::SQS::Queue") if k.startswith("ReportFailures")]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [failures, "Arn"]}}
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    role = synth.raw["Resources"][role_id]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "scheduler.amazonaws.com"
+    }
+    assert role_id.startswith("ReportScheduleRole")
+    actions = {a for statement in _statements(synth, "ReportScheduleRole") for a in _actions(statement)}
+    assert actions == {"lambda:InvokeFunction", "sqs:SendMessage"}
+
+
+def test_a_configured_schedule_and_time_zone_reach_the_template() -> None:
+    stack = cdk.Stack(cdk.App(), "ReportOnly")
+    function = cdk.aws_lambda.Function(
+        stack,
+        "Fn",
+        runtime=RUNTIME,
+        handler="index.handler",
+        code=cdk.aws_lambda.Code.from_inline("def handler(event, context): pass"),
+    )
+    schedule = ReportSchedule(weekday="fri", time="17:30", timezone="Asia/Tokyo")
+    access_logs = cdk.aws_s3.Bucket(stack, "Logs")
+    WeeklyReport(stack, "Report", function=function, schedule=schedule, access_logs=access_logs)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {"ScheduleExpression": "cron(30 17 ? * FRI *)", "ScheduleExpressionTimezone": "Asia/Tokyo"},
+    )
+
+
+def test_report_archive_is_private_encrypted_versioned_logged_and_kept(synth: Synth) -> None:
+    ((logical_id, bucket),) = [
+        (k, v) for k, v in synth.resources("AWS::S3::Bucket").items() if k.startswith("ReportArchive")
+    ]
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["LoggingConfiguration"]["LogFilePrefix"] == "report-archive/"
+    assert bucket["DeletionPolicy"] == "Retain"
+    policies = [
+        p
+        for p in synth.resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": logical_id}
+    ]
+    assert "aws:SecureTransport" in json.dumps(policies)
+
+
+def test_report_function_reads_by_index_and_writes_only_its_archive_and_marker(synth: Synth) -> None:
+    _, function = _function_by_code(synth, "report")
+    assert function["Properties"]["MemorySize"] == 1769
+    assert function["Properties"]["Timeout"] == 900
+    statements = _statements(synth, "FunctionsReportRole")
+    by_action = {action: statement for statement in statements for action in _actions(statement)}
+    dynamodb = {action for action in by_action if action.startswith("dynamodb:")}
+    assert dynamodb == {"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    (table_id,) = synth.resources("AWS::DynamoDB::Table")
+    assert by_action["dynamodb:Query"]["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{table_spec.BY_DAY_INDEX}"]]
+    }
+    leading = {
+        action: by_action[action]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        for action in ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+    }
+    assert leading == {
+        "dynamodb:BatchGetItem": ["LEAD#*"],
+        "dynamodb:PutItem": ["REPORT#*"],
+        "dynamodb:UpdateItem": ["REPORT#*"],
+    }
+    (archive,) = [k for k in synth.resources("AWS::S3::Bucket") if k.startswith("ReportArchive")]
+    assert by_action["s3:PutObject"]["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [archive, "Arn"]}, f"/{ARCHIVE_PREFIX}*"]]
+    }
+    assert ":configuration-set/" in json.dumps(by_action["ses:SendRawEmail"])
+    assert not any(action.startswith(("secretsmanager:", "kms:", "states:", "sns:")) for action in by_action)
+    assert not any(action in by_action for action in ("s3:GetObject", "s3:DeleteObject", "dynamodb:Scan"))
+
+
 # --- IAM -----------------------------------------------------------------------------------------------
 
 
@@ -598,13 +703,11 @@ def test_context_values_from_the_command_line_are_converted() -> None:
         context={
             "leadflow:throttleRateLimit": "5",
             "leadflow:throttleBurstLimit": "7",
-            "leadflow:reportRecipients": "a@x.example,b@x.example",
             "leadflow:sender": "Sam <sam@send.example>",
         }
     )
     config = LeadflowConfig.from_context(app.node)
     assert config.throttle_rate_limit == 5.0 and config.throttle_burst_limit == 7
-    assert config.report_recipients == ("a@x.example", "b@x.example")
     assert config.sender_domain == "send.example"
     assert LeadflowConfig.from_context(cdk.App().node) == LeadflowConfig()
 

@@ -56,7 +56,7 @@ class Email(Construct):
             # SES only receives mail for verified domains.
             ses.EmailIdentity(self, "ReplyIdentity", identity=ses.Identity.domain(reply_domain))
         # Who read which reply, when: server access logs of the inbound bucket (cdk-nag S1).
-        access_logs = s3.Bucket(
+        self.access_logs = access_logs = s3.Bucket(
             self,
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
