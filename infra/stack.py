@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from infra.config import LeadflowConfig
@@ -78,13 +78,15 @@ class LeadflowStack(Stack):
             log_retention=retention,
         )
         functions.connect_cadences(cadence_machines)
-        WeeklyReport(
+        report = WeeklyReport(
             self,
             "Report",
             function=functions.report,
             schedule=report_schedule,
             access_logs=email.access_logs,
         )
+        CfnOutput(self, "TableName", value=table.table.table_name, description="leadflow report --table")
+        CfnOutput(self, "ReportArchiveBucket", value=report.archive.bucket_name, description="Weekly reports")
         IntakeApi(
             self,
             "Intake",

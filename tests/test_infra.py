@@ -531,6 +531,14 @@ def test_a_configured_schedule_and_time_zone_reach_the_template() -> None:
     )
 
 
+def test_the_stack_outputs_what_leadflow_report_needs(synth: Synth) -> None:
+    outputs = synth.raw["Outputs"]
+    (table_id,) = synth.resources("AWS::DynamoDB::Table")
+    assert outputs["TableName"]["Value"] == {"Ref": table_id}
+    (archive,) = [k for k in synth.resources("AWS::S3::Bucket") if k.startswith("ReportArchive")]
+    assert outputs["ReportArchiveBucket"]["Value"] == {"Ref": archive}
+
+
 def test_report_archive_is_private_encrypted_versioned_logged_and_kept(synth: Synth) -> None:
     ((logical_id, bucket),) = [
         (k, v) for k, v in synth.resources("AWS::S3::Bucket").items() if k.startswith("ReportArchive")
