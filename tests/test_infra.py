@@ -533,7 +533,7 @@ def test_a_configured_schedule_and_time_zone_reach_the_template() -> None:
 
 def test_the_stack_outputs_what_leadflow_report_needs(synth: Synth) -> None:
     outputs = synth.raw["Outputs"]
-    (table_id,) = synth.resources("AWS::DynamoDB::Table")
+    (table_id,) = [k for k in synth.resources("AWS::DynamoDB::Table") if k.startswith("LeadsTable")]
     assert outputs["TableName"]["Value"] == {"Ref": table_id}
     (archive,) = [k for k in synth.resources("AWS::S3::Bucket") if k.startswith("ReportArchive")]
     assert outputs["ReportArchiveBucket"]["Value"] == {"Ref": archive}
@@ -570,7 +570,7 @@ def test_report_function_reads_by_index_and_writes_only_its_archive_and_marker(s
     by_action = {action: statement for statement in statements for action in _actions(statement)}
     dynamodb = {action for action in by_action if action.startswith("dynamodb:")}
     assert dynamodb == {"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
-    (table_id,) = synth.resources("AWS::DynamoDB::Table")
+    (table_id,) = [k for k in synth.resources("AWS::DynamoDB::Table") if k.startswith("LeadsTable")]
     assert by_action["dynamodb:Query"]["Resource"] == {
         "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{table_spec.BY_DAY_INDEX}"]]
     }
