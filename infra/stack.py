@@ -10,12 +10,13 @@ from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from infra.config import LeadflowConfig
+from infra.constructs.answers import SesEventPipeline
 from infra.constructs.api import IntakeApi
 from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
-from infra.constructs.functions import Functions
+from infra.constructs.functions import EVENTS, Functions
 from infra.constructs.report import WeeklyReport
-from infra.constructs.secrets import HmacKey
+from infra.constructs.secrets import HmacKey, MeetingWebhookKey
 from infra.constructs.table import IdempotencyTable, LeadsTable
 from infra.constructs.topics import Topics
 from leadflow.cadence import Cadence
@@ -46,6 +47,7 @@ class LeadflowStack(Stack):
         idempotency = IdempotencyTable(self, "Idempotency")
         hmac_key = HmacKey(self, "HmacKey")
         topics = Topics(self, "Topics")
+        meeting_key = MeetingWebhookKey(self, "MeetingWebhookKey")
         email = Email(
             self,
             "Email",
@@ -64,6 +66,9 @@ class LeadflowStack(Stack):
             hmac_secret=hmac_key.secret,
             email=email,
             rep_alerts=topics.rep_alerts,
+            sms_inbound=topics.sms_inbound,
+            ses_events=topics.ses_events,
+            meeting_webhook_secret=meeting_key.secret,
             sender=config.sender,
             default_cadence=config.default_cadence,
             log_level=config.log_level,
@@ -78,6 +83,15 @@ class LeadflowStack(Stack):
             log_retention=retention,
         )
         functions.connect_cadences(cadence_machines)
+        SesEventPipeline(
+            self,
+            "SesEvents",
+            email=email,
+            topic=topics.ses_events,
+            sms_topic=topics.sms_inbound,
+            handler=functions.events,
+            handler_timeout=EVENTS.timeout,
+        )
         report = WeeklyReport(
             self,
             "Report",

@@ -18,6 +18,8 @@ STAGE = "v1"
 ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("leads", ("POST", "OPTIONS")),
     ("openapi.json", ("GET",)),
+    # Scheduling tools (Calendly, Cal.com...) report booked meetings; HMAC-signed, checked by the function.
+    ("webhooks/meeting", ("POST",)),
 )
 
 
@@ -68,7 +70,7 @@ class IntakeApi(Construct):
             ),
         )
         for path, methods in ROUTES:
-            resource = self.rest_api.root.add_resource(path)
+            resource = self.rest_api.root.resource_for_path(path)
             for method in methods:
                 resource.add_method(method)
         CfnOutput(

@@ -1,4 +1,4 @@
-"""The Lambda functions (intake, step, inbound, report), their two layers, roles and log groups."""
+"""The Lambda functions (intake, step, inbound, events, report), their layers, roles and log groups."""
 
 from __future__ import annotations
 
@@ -47,7 +47,13 @@ STEP = FunctionSpec(
     "step", "One touch of a cadence, invoked by its state machine.", 256, Duration.seconds(30)
 )
 INBOUND = FunctionSpec(
-    "inbound", "Inbound mail: stop a lead's cadence when it replies.", 256, Duration.seconds(30)
+    "inbound",
+    "Inbound mail and SMS: classify, match the lead, stop or move its cadence.",
+    512,
+    Duration.seconds(60),
+)
+EVENTS = FunctionSpec(
+    "events", "SES events (bounce, complaint, delivery, open, click) from SQS.", 256, Duration.seconds(60)
 )
 # 1769 MB is one full vCPU: `make bench` reads and aggregates 100,000 leads in about two minutes, in
 # a few hundred MB.
@@ -69,6 +75,9 @@ class Functions(Construct):
         hmac_secret: secretsmanager.ISecret,
         email: Email,
         rep_alerts: sns.ITopic,
+        sms_inbound: sns.ITopic,
+        ses_events: sns.ITopic,
+        meeting_webhook_secret: secretsmanager.ISecret,
         sender: str,
         default_cadence: str,
         log_level: str,
@@ -112,6 +121,7 @@ class Functions(Construct):
                 "DEFAULT_CADENCE": default_cadence,
                 "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn,
                 "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
+                "MEETING_WEBHOOK_SECRET_ARN": meeting_webhook_secret.secret_arn,
             },
         )
         self.step = self._function(STEP, {**sending, "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn})
@@ -125,8 +135,18 @@ class Functions(Construct):
         )
         self.inbound = self._function(
             INBOUND,
-            {**sending, "INBOUND_BUCKET": email.inbound_bucket.bucket_name},
+            {
+                **sending,
+                "INBOUND_BUCKET": email.inbound_bucket.bucket_name,
+                "INBOUND_MAIL_TOPIC_ARN": email.inbound_topic.topic_arn,
+                "SMS_INBOUND_TOPIC_ARN": sms_inbound.topic_arn,
+                "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn,
+            },
             dead_letter_queue=inbound_failures,
+        )
+        self.events = self._function(
+            EVENTS,
+            {"SES_EVENTS_TOPIC_ARN": ses_events.topic_arn, "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn},
         )
 
         # The report reads by index and writes only its own marker items: no table-wide grant, no secret.
@@ -141,15 +161,27 @@ class Functions(Construct):
         rep_alerts.grant_publish(self.step)
         rep_alerts.grant_publish(self.intake)
         idempotency_table.grant_read_write_data(self.intake)
-        email.grant_send(self.inbound)  # forwarding replies to the rep (later)
+        email.grant_send(self.inbound)  # replies forwarded to the owner's inbox
         email.grant_read_inbound_mail(self.inbound)
         email.inbound_topic.add_subscription(subscriptions.LambdaSubscription(self.inbound))
+        sms_inbound.add_subscription(subscriptions.LambdaSubscription(self.inbound))
+        for alerting in (self.inbound, self.events):
+            rep_alerts.grant_publish(alerting)
+        meeting_webhook_secret.grant_read(self.intake)
+        # The HELP answer is an SMS to the number that texted: SNS has no resource ARN for a phone
+        # number, so Publish is granted on "*" (a topic publish is scoped above).
+        self.inbound.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+        acknowledge_grant(
+            self.inbound,
+            "sns:Publish to a phone number (the SMS HELP answer) has no resource ARN to scope it to.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
         self._acknowledge_grants(table)
 
     @property
     def lead_handlers(self) -> tuple[lambda_.Function, ...]:
         """The functions that read and write leads (the table and the HMAC key)."""
-        return (self.intake, self.step, self.inbound)
+        return (self.intake, self.step, self.inbound, self.events)
 
     def _grant_report_table_access(self, table: dynamodb.ITable) -> None:
         """Query the by_day index; get leads by key; put and update REPORT# items (the sent marker)."""
@@ -220,7 +252,7 @@ class Functions(Construct):
                 "queried by day; no other table is reachable.",
                 wildcard_resource(self, f"{table.table_arn}/index/*"),
             )
-        for publisher in (self.step, self.intake):
+        for publisher in (self.step, self.intake, self.inbound, self.events):
             acknowledge_grant(
                 publisher,
                 "Publishing to the KMS-encrypted rep alerts topic needs kms:GenerateDataKey* "
@@ -236,3 +268,4 @@ class Functions(Construct):
         cadences.grant_start_execution(self.intake)
         cadences.grant_stop_execution(self.intake)
         cadences.grant_stop_execution(self.inbound)
+        cadences.grant_stop_execution(self.events)  # a permanent bounce or a complaint stops the lead

@@ -28,3 +28,24 @@ class HmacKey(Construct):
             "rotation must re-key the index (a planned migration, not a scheduled Lambda).",
             "AwsSolutions-SMG4",
         )
+
+
+class MeetingWebhookKey(Construct):
+    """The key scheduling tools sign meeting webhooks with (paste it into Calendly / Cal.com)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description="leadflow meeting webhook signing keys (whitespace-separated; any one verifies).",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True, include_space=False
+            ),
+        )
+        acknowledge(
+            self.secret,
+            "Rotated by hand: the key is pasted into the scheduling tools' webhook settings, so a rotation "
+            "adds the new key next to the old one (both verify) and removes the old one later.",
+            "AwsSolutions-SMG4",
+        )

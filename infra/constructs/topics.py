@@ -1,4 +1,4 @@
-"""SNS topics: inbound mail notifications (from SES receiving) and rep alerts, KMS-encrypted."""
+"""SNS topics, KMS-encrypted: inbound mail (SES receiving), inbound SMS, SES events, rep alerts."""
 
 from __future__ import annotations
 
@@ -15,13 +15,29 @@ class Topics(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            description="leadflow: encrypts the SNS topics (inbound mail notifications, rep alerts).",
+            description="leadflow: encrypts the SNS topics (inbound mail and SMS, SES events, rep alerts).",
             enable_key_rotation=True,
         )
         self.inbound_mail = sns.Topic(
             self,
             "InboundMail",
             display_name="leadflow inbound mail",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        # Two-way SMS: texts leads send to our number (End User Messaging SMS publishes them here).
+        self.sms_inbound = sns.Topic(
+            self,
+            "SmsInbound",
+            display_name="leadflow inbound SMS",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        # SES event publishing (bounce, complaint, delivery, reject, open, click), fanned into SQS.
+        self.ses_events = sns.Topic(
+            self,
+            "SesEvents",
+            display_name="leadflow SES events",
             master_key=self.key,
             enforce_ssl=True,
         )
