@@ -8,6 +8,7 @@ form's thank-you page on an allowed origin).
 from __future__ import annotations
 
 import hashlib
+from html import escape
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -143,8 +144,6 @@ def form_errors_answer(error: InvalidFormPost, referer: str | None) -> Response[
 
 
 def _error_page(errors: list[dict[str, str]]) -> str:
-    from html import escape
-
     items = "".join(f"<li><b>{escape(item['field'])}</b>: {escape(item['message'])}</li>" for item in errors)
     return (
         "<!doctype html><html lang=en><meta charset=utf-8><title>Please check the form</title>"
