@@ -38,6 +38,12 @@ from leadflow.report.weekly import SCHEDULE_INPUT
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CDK_JSON = REPO_ROOT / "cdk.json"
 FUNCTION_NAMES = ("intake", "step", "inbound", "report", "events")
+BLOCK_ALL_PUBLIC_ACCESS = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
 # cfn-lint rules ignored on the synthesized template, each with its reason.
 CFN_LINT_IGNORED = {
     # CDK adds DependsOn entries that a Ref/GetAtt already implies (e.g. a function on its role's policy).
@@ -472,12 +478,7 @@ def test_inbound_subscription_reaches_the_inbound_function(synth: Synth) -> None
 def test_inbound_bucket_is_private_encrypted_logged_and_expires_mail(synth: Synth) -> None:
     (bucket,) = [v for k, v in synth.resources("AWS::S3::Bucket").items() if k.startswith("EmailInboundMail")]
     props = bucket["Properties"]
-    assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
+    assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL_PUBLIC_ACCESS
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert "LoggingConfiguration" in props
     (rule,) = props["LifecycleConfiguration"]["Rules"]
@@ -544,12 +545,7 @@ def test_report_archive_is_private_encrypted_versioned_logged_and_kept(synth: Sy
         (k, v) for k, v in synth.resources("AWS::S3::Bucket").items() if k.startswith("ReportArchive")
     ]
     props = bucket["Properties"]
-    assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
+    assert props["PublicAccessBlockConfiguration"] == BLOCK_ALL_PUBLIC_ACCESS
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert props["VersioningConfiguration"] == {"Status": "Enabled"}
     assert props["LoggingConfiguration"]["LogFilePrefix"] == "report-archive/"

@@ -328,33 +328,30 @@ def _speed(overall: SegmentStats) -> list[Finding]:
 
 
 def _deliverability(overall: SegmentStats) -> list[Finding]:
+    """Complaints and bounces per emailed lead, against the mailbox providers' and SES's limits."""
+    limits = (
+        ("complaint", overall.complaints, COMPLAINT_CEILING, 2,
+         "mailbox providers start filtering above 0.1% and block at 0.3%.",
+         "Tighten who gets enrolled and make the unsubscribe link prominent."),
+        ("bounce", overall.bounces, BOUNCE_CEILING, 1,
+         "SES reviews accounts at 5% and may pause sending at 10%.",
+         "Validate addresses at intake and check the sources that bounce most."),
+    )  # fmt: skip
     findings = []
-    complaints = overall.complaints / overall.emailed if overall.emailed else None
-    if complaints is not None and complaints >= COMPLAINT_CEILING:
+    for name, count, ceiling, digits, why, fix in limits:
+        share = count / overall.emailed if overall.emailed else None
+        if share is None or share < ceiling:
+            continue
         findings.append(
             Finding(
-                code="complaint_rate",
+                code=f"{name}_rate",
                 scope="email",
                 severity=Severity.ACT,
-                headline=f"Complaint rate {pct(complaints, 2)}, at or above {pct(COMPLAINT_CEILING, 1)}",
-                evidence=f"{overall.complaints} complaints from {overall.emailed} emailed leads; "
-                "mailbox providers start filtering above 0.1% and block at 0.3%.",
-                recommendation="Tighten who gets enrolled and make the unsubscribe link prominent.",
-                numbers={"complaint_rate": complaints, "complaints": overall.complaints},
-            )
-        )
-    bounces = overall.bounces / overall.emailed if overall.emailed else None
-    if bounces is not None and bounces >= BOUNCE_CEILING:
-        findings.append(
-            Finding(
-                code="bounce_rate",
-                scope="email",
-                severity=Severity.ACT,
-                headline=f"Bounce rate {pct(bounces)}, at or above {pct(BOUNCE_CEILING, 0)}",
-                evidence=f"{overall.bounces} bounced leads of {overall.emailed} emailed; "
-                "SES reviews accounts at 5% and may pause sending at 10%.",
-                recommendation="Validate addresses at intake and check the sources that bounce most.",
-                numbers={"bounce_rate": bounces, "bounces": overall.bounces},
+                headline=f"{name.capitalize()} rate {pct(share, digits)}, "
+                f"at or above {pct(ceiling, digits - 1)}",
+                evidence=f"{count} leads with a {name} of {overall.emailed} emailed; {why}",
+                recommendation=fix,
+                numbers={f"{name}_rate": share, f"{name}s": count},
             )
         )
     return findings

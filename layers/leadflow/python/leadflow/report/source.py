@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from leadflow import store
+from leadflow import aws, store
 from leadflow.clock import iso, parse_iso
 from leadflow.report.metrics import Window
 from leadflow.report.records import (
@@ -318,6 +318,7 @@ def load_dataset(window: Window, *, page_size: int | None = None, workers: int =
 
     builder = DatasetBuilder()
     days = utc_days(window)
+    aws.client("dynamodb")  # created before the threads share it: creating a client is not thread-safe
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # A batch of days at a time, so that only `workers` days of items are ever held at once.
         for offset in range(0, len(days), workers):

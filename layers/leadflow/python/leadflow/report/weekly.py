@@ -81,17 +81,16 @@ def cadence_plans() -> dict[str, CadencePlan]:
     plans = {}
     for name, cadence in cadences().items():
         steps = tuple(
-            CadenceStep(touch.channel.value, EFFORT_RANK.get(str(getattr(touch, "effort", None) or "low"), 1))
-            for touch in cadence.touches
+            CadenceStep(touch.channel.value, EFFORT_RANK[touch.effort or "low"]) for touch in cadence.touches
         )
         plans[name] = CadencePlan(name, steps)
     return plans
 
 
-def make_report(period: Window, *, page_size: int | None = None) -> Report:
+def make_report(period: Window) -> Report:
     """Read what the period and its trailing 90 days need, and build the report."""
     config = operator_config()
-    dataset = load_dataset(fetch_window(period), page_size=page_size)
+    dataset = load_dataset(fetch_window(period))
     return build_report(
         dataset,
         period,
