@@ -4,7 +4,6 @@ and the service permissions that let SES and two-way SMS publish to their topics
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_ses as ses
@@ -14,6 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.email import Email
+from infra.constructs.topics import allow_service_to_publish
 
 # Every event type the events function handles.
 SES_EVENTS = (
@@ -75,37 +75,11 @@ class SesEventPipeline(Construct):
             events=list(SES_EVENTS),
         )
         configuration_set_arn = email.configuration_set_arn
-        self._allow(topic, "ses.amazonaws.com", "AllowSesEventPublishing", configuration_set_arn)
+        allow_service_to_publish(topic, "ses.amazonaws.com", "AllowSesEventPublishing", configuration_set_arn)
         # End User Messaging SMS publishes inbound texts from the account's phone numbers.
-        self._allow(
+        allow_service_to_publish(
             sms_topic,
             "sms-voice.amazonaws.com",
             "AllowInboundSms",
             stack.format_arn(service="sms-voice", resource="phone-number", resource_name="*"),
         )
-
-    def _allow(self, topic: sns.ITopic, service: str, sid: str, source_arn: str) -> None:
-        stack = Stack.of(self)
-        principal = iam.ServicePrincipal(service)
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=sid,
-                principals=[principal],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={
-                    "StringEquals": {"AWS:SourceAccount": stack.account},
-                    "ArnLike": {"AWS:SourceArn": source_arn},
-                },
-            )
-        )
-        if topic.master_key is not None:
-            topic.master_key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"{sid}ToEncryptedTopics",
-                    principals=[principal],
-                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                    resources=["*"],  # in a key policy, "*" is this key
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-                )
-            )

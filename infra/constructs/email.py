@@ -10,6 +10,7 @@ from aws_cdk import aws_ses_actions as ses_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.constructs.topics import allow_service_to_publish
 from infra.nag import acknowledge_grant, wildcard_resource
 
 # SES receiving writes each reply as raw MIME under this prefix (the object key is the SES message id).
@@ -103,39 +104,18 @@ class Email(Construct):
 
     def _allow_ses_to_notify(self, topic: sns.ITopic) -> None:
         """SES publishes the receipt notification to the (KMS-encrypted) topic: allow it, for this account."""
-        stack = Stack.of(self)
-        ses_principal = iam.ServicePrincipal("ses.amazonaws.com")
-        rule_set_arn = stack.format_arn(
+        rule_set_arn = Stack.of(self).format_arn(
             service="ses",
             resource="receipt-rule-set",
             resource_name=f"{self.rule_set.receipt_rule_set_name}:receipt-rule/*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
-        added = topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowSesReceiptNotifications",
-                principals=[ses_principal],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={
-                    "StringEquals": {"AWS:SourceAccount": stack.account},
-                    "ArnLike": {"AWS:SourceArn": rule_set_arn},
-                },
-            )
+        added = allow_service_to_publish(
+            topic, "ses.amazonaws.com", "AllowSesReceiptNotifications", rule_set_arn
         )
         if added.policy_dependable is not None:
             # SES checks that it may publish when the rule is created.
             self.reply_rule.node.add_dependency(added.policy_dependable)
-        if topic.master_key is not None:
-            topic.master_key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="AllowSesToPublishToEncryptedTopics",
-                    principals=[ses_principal],
-                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                    resources=["*"],  # in a key policy, "*" is this key
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-                )
-            )
 
     def grant_send(self, grantee: iam.IGrantable) -> None:
         """ses:SendEmail/SendRawEmail through the sender identity and the configuration set, nothing else."""

@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+
+
+def allow_service_to_publish(
+    topic: sns.ITopic, service: str, sid: str, source_arn: str
+) -> iam.AddToResourcePolicyResult:
+    """Let an AWS service publish to a topic, for sources in this account only (the topics' key
+    lets the publishing services use it: see Topics)."""
+    stack = Stack.of(topic)
+    added = topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(service)],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {"AWS:SourceAccount": stack.account},
+                "ArnLike": {"AWS:SourceArn": source_arn},
+            },
+        )
+    )
+    return added
 
 
 class Topics(Construct):
@@ -18,6 +41,18 @@ class Topics(Construct):
             description="leadflow: encrypts the SNS topics (inbound mail and SMS, SES events, rep alerts).",
             enable_key_rotation=True,
         )
+        # The services that publish to these topics encrypt with the key: SES (receipt notifications,
+        # event publishing) and End User Messaging SMS (inbound texts), for this account only.
+        for name, service in (("Ses", "ses.amazonaws.com"), ("Sms", "sms-voice.amazonaws.com")):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Allow{name}ToPublishToEncryptedTopics",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=["*"],  # in a key policy, "*" is this key
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            )
         self.inbound_mail = sns.Topic(
             self,
             "InboundMail",

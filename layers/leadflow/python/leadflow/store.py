@@ -63,6 +63,21 @@ def _is_condition_failure(error: ClientError) -> bool:
     return False
 
 
+def _put_new(item: dict[str, Any]) -> bool:
+    """Put an item only if its key is free; False (writing nothing) when it already exists."""
+    try:
+        _table().put_item(
+            Item=item,
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        )
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
 def by_day_keys(moment: datetime, lead_id: str, kind: str) -> dict[str, str]:
     """Index an item under the UTC day it happened (leads, enrollments, touches, events): the report
     reads a period day by day through the by_day index, never by Scan."""
@@ -461,19 +476,9 @@ def record_event(
     }
     extra = {"enrollment": enrollment, "touch": touch, "channel": channel, **(details or {})}
     item.update({name: value for name, value in extra.items() if value is not None and name not in item})
-    if not once:
-        _table().put_item(Item=item)
-        return True
-    try:
-        _table().put_item(
-            Item=item,
-            ConditionExpression="attribute_not_exists(#pk)",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-        )
-    except ClientError as error:
-        if _is_condition_failure(error):
-            return False
-        raise
+    if once:
+        return _put_new(item)
+    _table().put_item(Item=item)
     return True
 
 
@@ -603,17 +608,7 @@ def count_on_touch(lead_id: str, enrollment: int, touch: int, kind: str, at: dat
 
 def first_time(lead_id: str, marker: str) -> bool:
     """True the first time a lead's marker is seen, False after: one alert per answer, per day..."""
-    try:
-        _table().put_item(
-            Item={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"ONCE#{marker}"},
-            ConditionExpression="attribute_not_exists(#pk)",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-        )
-    except ClientError as error:
-        if _is_condition_failure(error):
-            return False
-        raise
-    return True
+    return _put_new({PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"ONCE#{marker}"})
 
 
 def index_contact(kind: str, key: str, lead_id: str) -> None:
@@ -656,20 +651,14 @@ def move_schedule(lead_id: str, number: int, schedule: list[datetime], from_touc
 
 def suppress(email_key: str, reason: str, at: datetime) -> None:
     """Record that an address (by its HMAC key) must never be mailed again; the first reason stays."""
-    try:
-        _table().put_item(
-            Item={
-                PARTITION_KEY: f"SUPPRESS#{email_key}",
-                SORT_KEY: "SUPPRESS",
-                "reason": reason,
-                "suppressed_at": iso(at),
-            },
-            ConditionExpression="attribute_not_exists(#pk)",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-        )
-    except ClientError as error:
-        if not _is_condition_failure(error):
-            raise
+    _put_new(
+        {
+            PARTITION_KEY: f"SUPPRESS#{email_key}",
+            SORT_KEY: "SUPPRESS",
+            "reason": reason,
+            "suppressed_at": iso(at),
+        }
+    )
 
 
 def suppression(email_key: str) -> dict[str, Any] | None:
