@@ -19,6 +19,7 @@ from collections.abc import Sequence
 SECTIONS = {
     "report": "bench.report",
     "intake": "bench.intake",
+    "classify": "bench.classify",
 }
 
 

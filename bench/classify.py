@@ -1,0 +1,48 @@
+"""Inbound mail classification: time per message over the fixture corpus, and the cold import.
+
+Every corpus message (bounces, auto-replies, complaints, replies, unsubscribes) is classified
+repeatedly in one warm process; the figures are per message, by kind. The cold import is the
+first `classify` in a fresh interpreter (flufl.bounce and mail-parser-reply load lazily then).
+Target: well under 10 ms a message warm, under 300 ms cold, so the inbound function's cost is
+its AWS calls, not the classifier.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from leadflow.classify import classify
+
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mail"
+ROUNDS = 20
+QUICK_ROUNDS = 2
+
+
+def run(quick: bool) -> None:
+    messages = [(path.parent.name, path.read_bytes()) for path in sorted(CORPUS.glob("*/*.eml"))]
+    classify(messages[0][1])  # warm the lazy imports
+    times: dict[str, list[float]] = defaultdict(list)
+    for _ in range(QUICK_ROUNDS if quick else ROUNDS):
+        for kind, raw in messages:
+            began = time.perf_counter()
+            classify(raw)
+            times[kind].append(time.perf_counter() - began)
+    every = [sample for samples in times.values() for sample in samples]
+    print(f"   {len(messages)} corpus messages, {len(every)} classifications")
+    print(f"   all:        median {statistics.median(every) * 1000:.2f} ms, max {max(every) * 1000:.2f} ms")
+    for kind, samples in sorted(times.items()):
+        print(f"   {kind:<11} median {statistics.median(samples) * 1000:.2f} ms")
+    first = sorted(CORPUS.glob("*/*.eml"))[0]
+    code = (
+        "import time; t = time.perf_counter(); from leadflow.classify import classify; "
+        f"classify(open({str(first)!r}, 'rb').read()); print(time.perf_counter() - t)"
+    )
+    cold = float(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    )
+    print(f"   cold import + first message: {cold * 1000:.0f} ms")
