@@ -7,9 +7,11 @@ after the week's end happened too late: neither counts.
 
 import pytest
 
+from leadflow.local.synthetic_report import Builder
 from leadflow.report.build import build_report, trailing_window
 from leadflow.report.metrics import Summary, build_facts, percentile, window_metrics
-from tests.report_data import PLANS, WEEK, known_dataset
+from leadflow.report.records import EventKind
+from tests.report_data import PLANS, WEEK, at, known_dataset
 
 HOUR = 3600.0
 
@@ -159,3 +161,28 @@ def test_the_report_assembles_both_windows():
     assert (report.period.overall.leads, report.trailing.overall.leads) == (9, 10)
     assert report.archive_key == "reports/2026-11-16/report.html"
     assert report.trailing.window.start.isoformat() == "2026-08-25T00:00:00+00:00"
+
+
+def test_a_colleagues_answer_is_neither_a_response_nor_a_loss():
+    b = Builder()
+    for lead_id, stop in (("c1", None), ("c2", EventKind.ACCOUNT), ("c3", EventKind.UNSUBSCRIBE)):
+        b.lead(lead_id, at("2026-11-16T09:00"))
+        b.enroll(lead_id, "inbound")
+        b.touch(lead_id, 1, "email", at("2026-11-16T09:00"))
+        b.touch(lead_id, 2, "call", at("2026-11-17T09:00"), outcome="no_answer")
+        if stop is not None:
+            b.event(lead_id, stop, at("2026-11-17T12:00"), enrollment=1, touch=2)
+    b.touch("c1", 3, "email", at("2026-11-19T09:00"))
+    b.touch("c1", 4, "linkedin", at("2026-11-20T09:00"), outcome="done")
+    metrics = window_metrics(build_facts(b.dataset, WEEK.end), WEEK, PLANS)
+    step2 = metrics.dropoff["inbound"][1]
+    assert (step2.reached, step2.responded, step2.left, step2.account_stops, step2.continued) == (
+        3,
+        0,
+        1,
+        1,
+        1,
+    )
+    assert metrics.overall.responded == 0
+    # Finished: c1 ran the whole cadence, c3 left; c2 was stopped for its colleague and is not judged.
+    assert metrics.settled["cadence"]["inbound"].leads == 2

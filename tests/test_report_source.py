@@ -249,3 +249,34 @@ def test_loading_pages_through_the_index_and_fetches_re_enrolled_leads(sb, monke
     assert [e.number for e in later.enrollments] == [2]
     assert list(later.leads) == [old["id"]]
     assert later.leads[old["id"]].source == "webinar"
+
+
+def test_an_account_level_stop_is_read_as_such():
+    dataset = dataset_from_items(
+        [
+            {
+                "kind": "enrollment",
+                "lead_id": "lead5",
+                "number": 1,
+                "cadence": "c",
+                "started_at": "2026-11-16T09:00:00Z",
+                "stop_reason": "account",
+                "stopped_at": "2026-11-17T09:00:00Z",
+                "stopped_after_touch": 2,
+            },
+            {
+                "kind": "enrollment",
+                "lead_id": "lead6",
+                "number": 1,
+                "cadence": "c",
+                "started_at": "2026-11-16T09:00:00Z",
+                "stop_reason": "consent_withdrawn",
+                "stopped_at": "2026-11-17T09:00:00Z",
+                "stopped_after_touch": 1,
+            },
+        ]
+    )
+    assert [(e.lead_id, e.kind, e.touch) for e in dataset.events] == [
+        ("lead5", EventKind.ACCOUNT, 2),
+        ("lead6", EventKind.OTHER_STOP, 1),
+    ]

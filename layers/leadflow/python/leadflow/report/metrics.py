@@ -154,6 +154,7 @@ class StepRow:
     opted_out: int  # left at this step without responding: unsubscribe or complaint
     bounced: int
     other_stops: int
+    account_stops: int  # stopped because a colleague answered: not a loss
     open_tasks: int
     skipped: int
 
@@ -163,7 +164,7 @@ class StepRow:
 
     @property
     def continued(self) -> int:
-        return self.reached - self.responded - self.left
+        return self.reached - self.responded - self.left - self.account_stops
 
     @property
     def drop_rate(self) -> float | None:
@@ -442,6 +443,9 @@ def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
                 EventKind.BOUNCE: "bounced",
             }.get(left.kind, "other_stops")
             counts[left.touch.number][column] += 1
+        colleague = fact.outcomes.get(EventKind.ACCOUNT)
+        if colleague is not None and colleague.touch is not None and response is None and left is None:
+            counts[colleague.touch.number]["account_stops"] += 1
     rows = []
     last = max([*counts, len(plan.steps) if plan else 0], default=0)
     for step in range(1, last + 1):
@@ -459,6 +463,7 @@ def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
                 opted_out=row["opted_out"],
                 bounced=row["bounced"],
                 other_stops=row["other_stops"],
+                account_stops=row["account_stops"],
                 open_tasks=row["open_tasks"],
                 skipped=row["skipped"],
             )

@@ -26,6 +26,8 @@ class EventKind(StrEnum):
     COMPLAINT = "complaint"
     BOUNCE = "bounce"
     OTHER_STOP = "other_stop"
+    # Stopped because a colleague at the same company answered: neither a response nor a loss.
+    ACCOUNT = "account"
     OPEN = "open"
     CLICK = "click"
 

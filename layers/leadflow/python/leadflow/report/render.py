@@ -292,6 +292,7 @@ def render_text(report: Report, archive_location: str) -> str:
                     "bounced",
                     "other",
                     "drop",
+                    "colleague answered",
                     "open tasks",
                 ],
                 [
@@ -304,6 +305,7 @@ def render_text(report: Report, archive_location: str) -> str:
                         str(r.bounced),
                         str(r.other_stops),
                         pct(r.drop_rate),
+                        str(r.account_stops),
                         str(r.open_tasks),
                     ]
                     for r in rows
@@ -410,6 +412,7 @@ def _window_rows(metrics: WindowMetrics) -> Iterator[tuple[str, str, str, str, f
                 "opted_out",
                 "bounced",
                 "other_stops",
+                "account_stops",
                 "continued",
                 "open_tasks",
                 "skipped",

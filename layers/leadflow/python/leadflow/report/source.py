@@ -82,6 +82,7 @@ EVENT_KINDS = {
     "complaint": EventKind.COMPLAINT,
     "bounce": EventKind.BOUNCE,
     "bounced": EventKind.BOUNCE,
+    "account": EventKind.ACCOUNT,
     "open": EventKind.OPEN,
     "click": EventKind.CLICK,
 }
