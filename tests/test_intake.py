@@ -106,3 +106,19 @@ def test_a_lead_whose_execution_never_started_is_resumed_by_the_next_post(sb, mo
     assert response.status_code == 202
     assert len(_all_executions(sb)) == 1
     assert len(sb.outbox()) == 1
+
+
+@pytest.mark.parametrize("consent", ["", 1, "yes", "maybe"])
+def test_a_json_consent_must_be_a_boolean(sb, consent):
+    response = sb.post("/leads", json={"email": "consent@example.com", "sms_consent": consent})
+    assert response.status_code == 422
+    assert "sms_consent" in {error["field"] for error in response.json()["errors"]}
+    assert _stored_items() == []
+
+
+def test_a_form_checkbox_gives_consent(sb):
+    response = sb.post("/leads", data={"email": "box@example.com", "sms_consent": "on", "email_consent": ""})
+    assert response.status_code == 202
+    lead = sb.find_lead("box@example.com")
+    assert lead["sms_consent"] is True
+    assert lead.get("email_consent") is None

@@ -110,7 +110,7 @@ def _validate(posted: Posted) -> LeadSubmission:
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "Send one lead as a JSON object.", "type": "dict_type"}]
         )
-    context = {"default_phone_region": operator_config().intake.default_phone_region}
+    context = {"default_phone_region": operator_config().intake.default_phone_region, "form": posted.form}
     try:
         return LeadSubmission.model_validate(posted.fields, context=context)
     except ValidationError as error:

@@ -76,6 +76,11 @@ CustomFields = dict[
 ]
 
 
+CONSENT_FIELDS = ("email_consent", "sms_consent")
+FORM_TRUE = frozenset({"on", "true", "1", "yes"})
+FORM_FALSE = frozenset({"off", "false", "0", "no"})
+
+
 class LeadSubmission(BaseModel):
     """What a web form posts to POST /leads, as JSON or as an HTML form (x-www-form-urlencoded).
 
@@ -134,17 +139,34 @@ class LeadSubmission(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _blank_is_absent_and_unknown_is_custom(cls, data: Any) -> Any:
+    def _blank_is_absent_and_unknown_is_custom(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict):
             return data
+        form = bool((info.context or {}).get("form"))
         known = {name: value for name, value in data.items() if name in cls.model_fields}
         for name, value in known.items():
-            if name != "email" and isinstance(value, str) and not value.strip():
+            blank = isinstance(value, str) and not value.strip()
+            # An empty checkbox value means "not given" in a form; in JSON a consent must be a boolean.
+            if blank and name != "email" and (form or name not in CONSENT_FIELDS):
                 known[name] = None
         unknown = {name: value for name, value in data.items() if name not in cls.model_fields}
         if unknown and isinstance(known.get("custom_fields") or {}, dict):
             known["custom_fields"] = _custom_fields(known.get("custom_fields") or {}, unknown)
         return known
+
+    @field_validator(*CONSENT_FIELDS, mode="before")
+    @classmethod
+    def _consent(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON consents are booleans; HTML forms send checkbox strings ("on", "true", "1", "yes")."""
+        if value is None or isinstance(value, bool):
+            return value
+        if (info.context or {}).get("form") and isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in FORM_TRUE:
+                return True
+            if lowered in FORM_FALSE:
+                return False
+        raise ValueError("must be true or false")
 
     @field_validator("phone")
     @classmethod
