@@ -90,6 +90,22 @@ class FitBand(StrEnum):
     HIGH = "high"
 
 
+class Variant(BaseModel):
+    """One arm of a touch's A/B test: the touch's own template, another subject, or another template."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=20, description="Recorded on the touch.")
+    subject: str | None = Field(
+        None, min_length=1, max_length=200, description="Jinja subject line replacing the template's."
+    )
+    template: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$",
+        description="Template path under templates/, without .j2, replacing the touch's.",
+    )
+
+
 class Touch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -122,6 +138,29 @@ class Touch(BaseModel):
         description="SMS only, and always true: an SMS goes only to leads who consented to SMS "
         "and have a valid phone number; otherwise the touch is recorded as skipped.",
     )
+
+    # Messages (issue 4): A/B variants, and whether an email leaves the first email's thread.
+    variants: tuple[Variant, ...] = Field(
+        (),
+        max_length=5,
+        description="A/B test arms; each lead gets one, by a hash of lead, cadence and touch. "
+        "An arm without subject or template is the touch's own message.",
+    )
+    new_thread: bool = Field(
+        False, description="Email only: start a new thread instead of replying in the first email's."
+    )
+
+    @model_validator(mode="after")
+    def _variants_distinct(self) -> Touch:
+        if not self.variants:
+            return self
+        names = [variant.name for variant in self.variants]
+        if len(self.variants) < 2 or len(set(names)) != len(names):
+            raise ValueError(f"variants need at least two distinct names, got {names}")
+        arms = [(variant.subject, variant.template) for variant in self.variants]
+        if len(set(arms)) != len(arms):
+            raise ValueError("two variants send the same message")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -299,9 +338,37 @@ class Cadence(BaseModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _threading(self) -> Cadence:
+        for number, touch in enumerate(self.touches, start=1):
+            subject_variants = any(variant.subject for variant in touch.variants)
+            if touch.channel is not Channel.EMAIL and (touch.new_thread or subject_variants):
+                raise ValueError(
+                    f"touch {number} ({touch.name}): new_thread and subject variants are for emails only"
+                )
+            if subject_variants and not self.starts_thread(number):
+                raise ValueError(
+                    f"touch {number} ({touch.name}): a follow-up in the first email's thread goes out as"
+                    " 'Re: <first subject>'; vary its subject only with new_thread: true"
+                )
+        return self
+
     def touch(self, number: int) -> Touch:
         """The touch by its 1-based number."""
         return self.touches[number - 1]
+
+    def starts_thread(self, number: int) -> bool:
+        """True for the first email of the cadence and for emails marked new_thread."""
+        touch = self.touch(number)
+        return touch.channel is Channel.EMAIL and (touch.new_thread or self.thread_root(number) is None)
+
+    def thread_root(self, number: int) -> int | None:
+        """The number of the email a follow-up email replies to (the cadence's first email), if any."""
+        touch = self.touch(number)
+        if touch.channel is not Channel.EMAIL or touch.new_thread:
+            return None
+        first = next(n for n, t in enumerate(self.touches, start=1) if t.channel is Channel.EMAIL)
+        return first if first < number else None
 
     def template(self, number: int) -> str:
         """The touch's template path (without .j2)."""
@@ -369,6 +436,12 @@ def check_templates(cadence: Cadence, path: Path, template_dir: Path) -> None:
                 f"{path}: touch {number} ({touch.name}), field template: "
                 f"{template_dir / (template + '.j2')} does not exist"
             )
+        for variant in touch.variants:
+            if variant.template and not (template_dir / f"{variant.template}.j2").is_file():
+                raise CadenceFileError(
+                    f"{path}: touch {number} ({touch.name}), variant {variant.name}: "
+                    f"{template_dir / (variant.template + '.j2')} does not exist"
+                )
 
 
 @cache

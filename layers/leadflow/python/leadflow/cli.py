@@ -7,7 +7,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from leadflow.cadence import DEFAULT_CADENCE_DIR
 from leadflow.report.command import add_report_command, run_report_command
+
+REPO_ROOT = DEFAULT_CADENCE_DIR.parent
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,11 +51,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_report_command(commands)
 
+    lint = commands.add_parser("lint", help="check every template against the message rules")
+    _file_options(lint)
+
+    preview = commands.add_parser("preview", help="render a cadence's touches for a lead, with send times")
+    preview.add_argument("cadence", help="cadence name, e.g. inbound-demo-request")
+    preview.add_argument("--lead", type=Path, help="lead JSON file, as posted to /leads (default: a sample)")
+    preview.add_argument("--start", default=None, help="when the lead arrives, ISO 8601 (default: now)")
+    preview.add_argument("--out", type=Path, default=Path("out/preview"), help="HTML folder (out/preview)")
+    _file_options(preview)
+
     args = parser.parse_args(argv)
     if args.command == "classify":
         return _classify(args.files)
     if args.command == "report":
         return run_report_command(args)
+    if args.command == "lint":
+        return _lint(args)
+    if args.command == "preview":
+        return _preview(args)
     if args.command == "schema":
         from leadflow.cadence import DEFAULT_CADENCE_DIR, SCHEMA_FILE, json_schema_text
 
@@ -100,6 +117,54 @@ def _classify(files: Sequence[str]) -> int:
         }
         print(json.dumps(line, ensure_ascii=False))
     return status
+
+
+def _file_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--cadences", type=Path, default=DEFAULT_CADENCE_DIR, help="cadence folder")
+    command.add_argument("--templates", type=Path, default=REPO_ROOT / "templates", help="template folder")
+    command.add_argument(
+        "--config", type=Path, default=REPO_ROOT / "config" / "leadflow.yaml", help="operator configuration"
+    )
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from leadflow.cadence import load_cadences
+    from leadflow.lint import lint, targets
+    from leadflow.operator_config import load_operator_config
+
+    cadences = load_cadences(args.cadences, args.templates).values()
+    violations = lint(cadences, args.templates, load_operator_config(args.config))
+    for violation in violations:
+        print(violation)
+    checked = len(targets(cadences, args.templates))
+    if violations:
+        templates = len({violation.template for violation in violations})
+        print(f"{len(violations)} violations in {templates} of {checked} messages", file=sys.stderr)
+        return 1
+    print(f"{checked} messages in {len(cadences)} cadences: no violations")
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from leadflow import clock
+    from leadflow.local.preview import PreviewError, preview
+
+    start = clock.parse_iso(args.start) if args.start else clock.now().replace(second=0, microsecond=0)
+    try:
+        text = preview(
+            args.cadence,
+            lead_file=args.lead,
+            start=start,
+            out_dir=args.out,
+            cadence_dir=args.cadences,
+            template_dir=args.templates,
+            config_file=args.config,
+        )
+    except PreviewError as error:
+        print(f"leadflow preview: {error}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,12 @@ class Settings(BaseModel):
     sender: str = Field("Leadflow <hello@example.com>", alias="SENDER")
     configuration_set: str | None = Field(None, alias="SES_CONFIGURATION_SET")
     hmac_secret_arn: str = Field(alias="HMAC_SECRET_ARN")
+    # Signs reply and unsubscribe tokens (leadflow.tokens); defaults to the HMAC secret.
+    token_secret_arn: str | None = Field(None, alias="TOKEN_SECRET_ARN")
+    # Replies and mailto unsubscribes arrive at reply+<token>@ / unsubscribe+<token>@ this domain.
+    reply_domain: str = Field("reply.leadflow.example", alias="REPLY_DOMAIN")
+    # Public base URL of the API (unsubscribe links), without a trailing slash.
+    public_url: str = Field("https://leadflow.example", alias="PUBLIC_URL")
     inbound_bucket: str | None = Field(None, alias="INBOUND_BUCKET")
     rep_alerts_topic_arn: str | None = Field(None, alias="REP_ALERTS_TOPIC_ARN")
     # Inbound answers: the SNS topics the inbound function takes (SES receiving, two-way SMS), the

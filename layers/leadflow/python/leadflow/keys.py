@@ -18,6 +18,23 @@ def hmac_key() -> bytes:
     return str(secret["SecretString"]).encode()
 
 
+@cache
+def token_keys() -> tuple[bytes, ...]:
+    """Keys for reply and unsubscribe tokens: the first signs, every one verifies.
+
+    The secret holds whitespace-separated keys, newest first, so a rotated key
+    keeps verifying the links in mail sent long ago.
+    """
+    config = settings()
+    secret = aws.client("secretsmanager").get_secret_value(
+        SecretId=config.token_secret_arn or config.hmac_secret_arn
+    )
+    keys = tuple(key.encode() for key in str(secret["SecretString"]).split())
+    if not keys:
+        raise ValueError("the token secret is empty")
+    return keys
+
+
 def normalize_email(address: str) -> str:
     return address.strip().lower()
 

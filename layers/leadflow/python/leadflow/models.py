@@ -293,7 +293,15 @@ class Touch(BaseModel):
     channel: str
     template: str
     sent_at: datetime
-    message_id: str | None = None
+    message_id: str | None = None  # the SES MessageId
+    # Messages (issue 4): the A/B variant sent (None without variants), the subject, and threading:
+    # the Message-ID header SES gave the email (`<id@…amazonses.com>`), the one we wrote, and the
+    # Message-ID of the email this one replied to (None when it started a thread).
+    variant: str | None = None
+    subject: str | None = None
+    ses_message_id: str | None = None
+    own_message_id: str | None = None
+    in_reply_to: str | None = None
 
 
 class TouchRequest(BaseModel):

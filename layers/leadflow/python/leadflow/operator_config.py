@@ -44,6 +44,8 @@ class Rep(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     email: EmailStr
     title: str = Field("", max_length=100)
+    # Email signature, one line per line; default: name, "title, company", website.
+    signature: str | None = Field(None, max_length=500)
 
 
 class ReportSchedule(BaseModel):

@@ -324,6 +324,17 @@ def touches(lead_id: str) -> list[Touch]:
     return [Touch.model_validate(item) for item in _query_prefix(lead_id, "TOUCH#")]
 
 
+def get_touch(lead_id: str, enrollment: int, number: int) -> Touch | None:
+    item = (
+        _table()
+        .get_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: touch_sk(enrollment, number)}, ConsistentRead=True
+        )
+        .get("Item")
+    )
+    return Touch.model_validate(item) if item else None
+
+
 def set_execution_arn(lead_id: str, number: int, execution_arn: str) -> None:
     _table().update_item(
         Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
@@ -365,16 +376,18 @@ def record_touch(touch: Touch, complete: bool) -> None:
             **_serialize(touch),
         }
     )
-    if touch.message_id:
-        table.put_item(
-            Item={
-                PARTITION_KEY: f"MSG#{touch.message_id}",
-                SORT_KEY: "MSG",
-                "lead_id": touch.lead_id,
-                "enrollment": touch.enrollment,
-                "touch": touch.number,
-            }
-        )
+    # Index the SES MessageId and our own Message-ID (bare, without <>): replies name either.
+    for message_id in (touch.message_id, (touch.own_message_id or "").strip("<>")):
+        if message_id:
+            table.put_item(
+                Item={
+                    PARTITION_KEY: f"MSG#{message_id}",
+                    SORT_KEY: "MSG",
+                    "lead_id": touch.lead_id,
+                    "enrollment": touch.enrollment,
+                    "touch": touch.number,
+                }
+            )
     if complete:
         try:
             table.update_item(
@@ -442,7 +455,7 @@ def set_contact_status(lead_id: str, status: ContactStatus, reason: str, at: dat
 
 
 def message_owner(message_id: str) -> dict[str, Any] | None:
-    """The lead, enrollment and touch an SES message id belongs to."""
+    """The lead, enrollment and touch an SES MessageId (or our own Message-ID without <>) belongs to."""
     item = _table().get_item(Key={PARTITION_KEY: f"MSG#{message_id}", SORT_KEY: "MSG"}).get("Item")
     return dict(item) if item else None
 

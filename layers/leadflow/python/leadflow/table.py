@@ -7,7 +7,9 @@ Single-table design, items keyed by `pk`/`sk`:
 - event:       pk=LEAD#<id>      sk=EVENT#<iso time>#<kind>  (gsi1 by time: replies, stops, engagement)
 - report:      pk=REPORT#<date>  sk=REPORT            (a weekly report was sent: retries send nothing)
 - email index: pk=EMAIL#<hmac>   sk=EMAIL             (the address itself is never a key)
-- message:     pk=MSG#<ses id>   sk=MSG               (SES Message-ID -> lead, enrollment, touch)
+- message:     pk=MSG#<ses id>   sk=MSG               (SES MessageId or our own Message-ID -> lead,
+                                                       enrollment, touch)
+- suppression: pk=SUPPRESS#<hmac> sk=SUPPRESS         (an address never to be mailed again)
 - submission:  pk=LEAD#<id>      sk=SUBMISSION#<iso time>#<submission id>  (each post: consent audit trail)
 
 gsi1 (the by_day index): gsi1pk=DAY#<yyyy-mm-dd> (UTC), gsi1sk=<iso time>#<lead id>, and every

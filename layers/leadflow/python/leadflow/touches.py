@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from leadflow import asl, clock, keys, mail, store
-from leadflow.config import cadences, settings
-from leadflow.models import CONTACTABLE, RunStatus, Touch, TouchRequest, TouchResult
+from leadflow import asl, clock, keys, lint, mail, messages, store, tokens, variants
+from leadflow.cadence import Cadence
+from leadflow.config import cadences, operator_config, settings
+from leadflow.models import CONTACTABLE, Enrollment, Lead, RunStatus, Touch, TouchRequest, TouchResult
 from leadflow.observability import logger
-from leadflow.render import render_touch
 
 
 class EnrollmentStopped(Exception):
@@ -31,6 +31,8 @@ assert NotDueYet.__name__ == asl.NOT_DUE_YET
 
 def run_touch(request: TouchRequest) -> TouchResult:
     config = settings()
+    # Load-time lint, once per process: broken templates fail loudly instead of reaching a lead.
+    lint.ensure_clean(config.cadence_dir, config.template_dir, config.config_file)
     cadence = cadences()[request.cadence]
     enrollment = store.get_enrollment(request.lead_id, request.enrollment)
     lead = store.get_lead(request.lead_id)
@@ -64,27 +66,63 @@ def run_touch(request: TouchRequest) -> TouchResult:
         return TouchResult(next_at=next_at, outcome="already_claimed")
 
     touch = cadence.touch(request.touch)
-    context = {"lead": lead.model_dump(), "sender": {"name": mail.parseaddr_name(config.sender)}}
-    template_cadence, _, template_name = cadence.template(request.touch).partition("/")
-    rendered = render_touch(template_cadence, template_name, context)
-    message = mail.build_message(
-        sender=config.sender, to=lead.email, subject=rendered.subject, text=rendered.text, html=rendered.html
-    )
-    message_id = mail.send(message, tags={"cadence": cadence.name, "touch": str(request.touch)})
-    store.record_touch(
-        Touch(
-            lead_id=lead.id,
-            enrollment=enrollment.number,
-            number=request.touch,
-            cadence=cadence.name,
-            channel=touch.channel.value,
-            template=cadence.template(request.touch),
-            sent_at=now,
-            message_id=message_id,
-        ),
-        complete=last,
-    )
+    store.record_touch(_send_email(cadence, request.touch, lead, enrollment, now), complete=last)
     logger.info(
         "touch sent", extra={"lead_id": lead.id, "touch": request.touch, "channel": touch.channel.value}
     )
     return TouchResult(next_at=next_at, outcome="sent")
+
+
+def _send_email(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime) -> Touch:
+    """Render the lead's variant of an email touch, thread it, send it; returns the record to store."""
+    config, operator = settings(), operator_config()
+    rep = messages.owning_rep(lead, operator)
+    variant = variants.assign(lead.id, cadence.name, number, cadence.touch(number).variants)
+    token = tokens.unsubscribe_token(lead.id, enrollment.number, number)
+    unsubscribe_url = f"{config.public_url}/unsubscribe?token={token}"
+    values = messages.context(
+        lead, rep, operator, cadence=cadence, touch=number, unsubscribe_url=unsubscribe_url, variant=variant
+    )
+    rendered = messages.compose(config.template_dir, cadence, number, variant, values)
+    parent = _thread_parent(cadence, number, lead.id, enrollment.number)
+    subject = messages.reply_subject(parent.subject) if parent and parent.subject else rendered.subject
+    reply_to = tokens.reply_address(lead.id, enrollment.number, number, config.reply_domain)
+    message = mail.build_message(
+        sender=mail.format_address(rep.name, str(rep.email)),
+        to=lead.email,
+        subject=subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers=mail.automated_headers(
+            reply_to=mail.format_address(rep.name, reply_to),
+            unsubscribe_url=unsubscribe_url,
+            unsubscribe_mailto=f"{tokens.UNSUBSCRIBE_PREFIX}{token}@{config.reply_domain}",
+        ),
+        in_reply_to=parent.ses_message_id if parent else None,
+    )
+    tags = {"cadence": cadence.name, "touch": str(number)}
+    if variant:
+        tags["variant"] = variant.name
+    ses_id = mail.send(message, tags)
+    return Touch(
+        lead_id=lead.id,
+        enrollment=enrollment.number,
+        number=number,
+        cadence=cadence.name,
+        channel=cadence.touch(number).channel.value,
+        template=messages.template_path(cadence, number, variant).removesuffix(".j2"),
+        sent_at=now,
+        message_id=ses_id,
+        variant=variant.name if variant else None,
+        subject=subject,
+        ses_message_id=mail.ses_message_id(ses_id),
+        own_message_id=str(message["Message-ID"]),
+        in_reply_to=parent.ses_message_id if parent else None,
+    )
+
+
+def _thread_parent(cadence: Cadence, number: int, lead_id: str, enrollment: int) -> Touch | None:
+    """The sent first email a follow-up replies to; None for thread starters (or if it never went out)."""
+    root = cadence.thread_root(number)
+    parent = store.get_touch(lead_id, enrollment, root) if root else None
+    return parent if parent and parent.ses_message_id else None

@@ -30,7 +30,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-from leadflow import aws, clock, keys, store
+from leadflow import aws, clock, keys, lint, store
 from leadflow.asl import build_definition
 from leadflow.cadence import DEFAULT_CADENCE_DIR, load_cadences
 from leadflow.config import settings
@@ -46,6 +46,8 @@ REPLY_DOMAIN = "reply.leadflow.example"
 # Our two-way SMS number (toll-free), and the key meeting webhooks are signed with.
 SMS_NUMBER = "+18445550100"
 MEETING_WEBHOOK_KEY = "whsec-leadflow-sandbox-meeting-key"
+# Where the API (and so the unsubscribe link) lives, as API Gateway would serve it.
+PUBLIC_URL = "https://leadflowapi.execute-api.us-east-1.amazonaws.com/prod"
 
 
 def function_name(function: str) -> str:
@@ -171,6 +173,7 @@ class Sandbox:
             self._restore_environment()
             aws.reset()
             keys.hmac_key.cache_clear()
+            keys.token_keys.cache_clear()
             settings.cache_clear()
             load_cadences.cache_clear()
 
@@ -213,6 +216,9 @@ class Sandbox:
         secret_arn = aws.client("secretsmanager").create_secret(
             Name="leadflow/hmac", SecretString=uuid.uuid4().hex + uuid.uuid4().hex
         )["ARN"]
+        token_secret_arn = aws.client("secretsmanager").create_secret(
+            Name="leadflow/tokens", SecretString=uuid.uuid4().hex + uuid.uuid4().hex
+        )["ARN"]
         table_name = "leadflow"
         aws.client("dynamodb").create_table(**create_table_kwargs(table_name))
         aws.client("dynamodb").create_table(**idempotency_table_kwargs("leadflow-idempotency"))
@@ -254,6 +260,9 @@ class Sandbox:
                 "SENDER": SENDER,
                 "SES_CONFIGURATION_SET": "leadflow",
                 "HMAC_SECRET_ARN": secret_arn,
+                "TOKEN_SECRET_ARN": token_secret_arn,
+                "REPLY_DOMAIN": REPLY_DOMAIN,
+                "PUBLIC_URL": PUBLIC_URL,
                 "INBOUND_BUCKET": self.inbound_bucket,
                 "REPORT_BUCKET": self.report_bucket,
                 "REP_ALERTS_TOPIC_ARN": self.rep_alerts_topic_arn,
@@ -267,8 +276,12 @@ class Sandbox:
             }
         )
         keys.hmac_key.cache_clear()
+        keys.token_keys.cache_clear()
         load_cadences.cache_clear()
-        self.default_cadence = settings().default_cadence
+        config = settings()
+        self.default_cadence = config.default_cadence
+        # Load-time template lint, as the step function runs it at cold start.
+        lint.ensure_clean(config.cadence_dir, config.template_dir, config.config_file)
 
     def _load_handlers(self) -> None:
         if str(REPO_ROOT) not in sys.path:
