@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/leadflow lint
 
 layers: $(STAMP)
 	$(BIN)/python -m infra.layers

@@ -120,10 +120,11 @@ UNSUBSCRIBE_URL = "https://leadflow.example/unsubscribe?token=" + "a" * 37
 class Violation(BaseModel):
     template: str
     rule: str
-    message: str
+    message: str  # the problem for the first sample lead that shows it
+    leads: list[str]  # the sample leads that show it
 
     def __str__(self) -> str:
-        return f"{self.template}: {self.rule}: {self.message}"
+        return f"{self.template}: {self.rule}: {self.message} (leads: {', '.join(self.leads)})"
 
 
 class TemplateLintError(ValueError):
@@ -174,16 +175,24 @@ def targets(cadences: Iterable[Cadence], template_dir: Path) -> list[Target]:
 
 
 def lint(cadences: Iterable[Cadence], template_dir: Path, config: OperatorConfig) -> list[Violation]:
-    violations: list[Violation] = []
-    for target in targets(cadences, template_dir):
-        for violation in lint_target(target, template_dir, config):
-            if violation not in violations:
-                violations.append(violation)
-    return violations
+    return [
+        violation
+        for target in targets(cadences, template_dir)
+        for violation in lint_target(target, template_dir, config)
+    ]
 
 
 def lint_target(target: Target, template_dir: Path, config: OperatorConfig) -> list[Violation]:
-    found: list[Violation] = []
+    """The target's violations, one per rule broken, naming the sample leads that break it."""
+    found: dict[str, Violation] = {}
+
+    def report(rule: str, message: str, sample: str) -> None:
+        if rule in found:
+            if sample not in found[rule].leads:
+                found[rule].leads.append(sample)
+        else:
+            found[rule] = Violation(template=target.label, rule=rule, message=message, leads=[sample])
+
     for sample, (typical, _) in SAMPLE_LEADS.items():
         lead = sample_lead(sample)
         values = context(
@@ -208,11 +217,11 @@ def lint_target(target: Target, template_dir: Path, config: OperatorConfig) -> l
                 for block in ("cta", *QUESTION_FREE_BLOCKS)
             }
         except (TemplateError, OSError) as error:
-            found.append(Violation(template=target.label, rule="render", message=f"{sample} lead: {error}"))
+            report("render", str(error), sample)
             continue
         for rule, message in check(target, rendered, blocks, config, sample, typical):
-            found.append(Violation(template=target.label, rule=rule, message=f"{message} ({sample} lead)"))
-    return found
+            report(rule, message, sample)
+    return list(found.values())
 
 
 def check(
@@ -257,7 +266,8 @@ def _subject_problems(subject: str, typical: bool) -> list[tuple[str, str]]:
     if not subject:
         problems.append(("subject-length", "the subject is empty"))
     elif len(subject) > limit:
-        problems.append(("subject-length", f"subject {subject!r} is {len(subject)} characters (max {limit})"))
+        shown = subject if len(subject) <= 70 else subject[:67] + "..."
+        problems.append(("subject-length", f"subject {shown!r} is {len(subject)} characters (max {limit})"))
     spam = SPAM_TRIGGERS.search(subject)
     if spam:
         problems.append(("subject-spam", f"subject {subject!r} contains {spam.group(0)!r}"))

@@ -589,8 +589,9 @@ def _outbox_entry(
         "message_id": message_id,
         "to": str(parsed.get("To", "")) or ", ".join(destinations),
         "subject": str(parsed.get("Subject", "")),
-        "text": text_part.get_content() if text_part else "",
-        "html": html_part.get_content() if html_part else "",
+        # MIME text travels with CRLF line ends; show it as a mail client does.
+        "text": text_part.get_content().replace("\r\n", "\n") if text_part else "",
+        "html": html_part.get_content().replace("\r\n", "\n") if html_part else "",
         "headers": {name: str(value) for name, value in parsed.items()},
         "attachments": attachments,
         "lead_id": owner.get("lead_id"),
