@@ -141,7 +141,7 @@ def test_every_email_has_one_click_unsubscribe_headers_and_a_reply_to_token_for_
         assert mailto.startswith("mailto:unsubscribe+") and f"@{REPLY_DOMAIN}?subject=unsubscribe" in mailto
         assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
-        reply_to = mail.domain_of(headers["Reply-To"])
+        reply_to = mail.sender_domain(headers["Reply-To"])
         address = re.search(r"<([^>]+)>", headers["Reply-To"]).group(1)
         assert reply_to == REPLY_DOMAIN
         local = address.partition("@")[0]
