@@ -117,7 +117,7 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         from moto import mock_aws
 
-        from leadflow.local.simclock import SimClock, cache_boto_clients, route_lambda
+        from leadflow.local.simclock import SimClock, cache_boto_clients, route_lambda, serialize_dynamodb
 
         try:
             self._set_environment(

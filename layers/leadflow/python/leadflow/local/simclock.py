@@ -365,3 +365,24 @@ def cache_boto_clients() -> Callable[[], None]:
             step()
 
     return restore
+
+
+# ------------------------------------------------------------------ DynamoDB thread safety
+def serialize_dynamodb() -> Callable[[], None]:
+    """One DynamoDB request at a time in moto; returns undo.
+
+    moto's DynamoDB backend is not thread-safe: a transaction deep-copies the table while
+    an execution's step thread writes to it ("dictionary changed size during iteration").
+    Real DynamoDB serves concurrent requests; a lock around each moto request gives the same
+    per-request atomicity. DynamoDB requests never nest, so a plain lock cannot deadlock.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    return _patch(DynamoHandler, "call_action", call_action)
