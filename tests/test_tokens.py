@@ -24,6 +24,7 @@ def test_a_reply_address_resolves_to_lead_enrollment_and_touch(token_secret):
     assert (target.lead_id, target.enrollment, target.touch) == (LEAD, 3, 5)
     assert tokens.parse_reply_token(f"<{address.upper()}>") == target
     assert tokens.parse_reply_token(local) == target
+    assert tokens.parse_reply_token(f'"Alex Rivera" <{address}>') == target
 
 
 def test_tampered_truncated_and_foreign_tokens_resolve_to_nothing(token_secret):

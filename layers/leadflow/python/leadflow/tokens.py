@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import re
+from email.utils import parseaddr
 from enum import Enum
 
 from pydantic import BaseModel
@@ -85,13 +86,17 @@ def unsubscribe_token(lead_id: str, enrollment: int, touch: int) -> str:
 
 
 def _token_in(address: str, prefix: str) -> str | None:
-    local = address.strip().strip("<>").rpartition("@")[0] if "@" in address else address.strip()
+    """The token in `prefix<token>@domain`, given as a bare address, a header value or a local part."""
+    if "@" in address:
+        address = parseaddr(address)[1]
+    local = address.strip().rpartition("@")[0] if "@" in address else address.strip()
     local = local.lower()
     return local[len(prefix) :] if local.startswith(prefix) else None
 
 
 def parse_reply_token(address: str) -> TokenTarget | None:
-    """Resolve a recipient address (or its local part) `reply+<token>@…`, in any case, to its target.
+    """Resolve `reply+<token>@…` (an address, a header value like `Name <…>`, or the local part),
+    in any case, to its target.
 
     Inbound mail handling calls this for each recipient; None means not ours or forged.
     """
