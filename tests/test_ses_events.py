@@ -37,7 +37,13 @@ def _types(lead_id):
 
 def test_every_outbox_entry_carries_its_tags(sb):
     _lead, first = _post(sb, "tagged@contoso.example")
-    assert first["tags"] == {"cadence": "inbound-demo-request", "touch": "1"}
+    # Touch 1 of the demo cadence is an A/B test: its tags name the lead's variant too.
+    assert first["tags"] == {
+        "cadence": "inbound-demo-request",
+        "touch": "1",
+        "variant": first["tags"]["variant"],
+    }
+    assert first["tags"]["variant"] in {"a", "b"}
 
 
 def test_delivery_open_and_click_update_the_engagement_record(sb):
