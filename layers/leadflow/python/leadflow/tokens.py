@@ -66,6 +66,10 @@ def verify(purpose: Purpose, token: str | None) -> TokenTarget | None:
         raw = base64.b32decode(token.upper() + "===")
     except (binascii.Error, ValueError):
         return None
+    # 37 characters carry 185 bits for 184: the spare bit must be zero, or two spellings
+    # (a tampered last character) would decode to the same token.
+    if base64.b32encode(raw).decode().rstrip("=") != token.upper():
+        return None
     payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
     if not any(hmac.compare_digest(mac, _mac(key, purpose, payload)) for key in token_keys()):
         return None
