@@ -16,13 +16,17 @@ from infra import layers
 from infra.config import LeadflowConfig
 from infra.runtime import REPO_ROOT
 from infra.stack import LeadflowStack
+from leadflow import lint
 from leadflow.cadence import load_cadences
 from leadflow.operator_config import load_operator_config
 
 CADENCE_DIR = REPO_ROOT / "cadences"
+TEMPLATE_DIR = REPO_ROOT / "templates"
 
 
 def build_app(*, outdir: str | Path | None = None, context: dict[str, Any] | None = None) -> cdk.App:
+    # Templates that break the message rules fail the synth, before anything is built.
+    lint.ensure_clean(CADENCE_DIR, TEMPLATE_DIR, layers.CONFIG_SOURCE / "leadflow.yaml")
     app = cdk.App(outdir=str(outdir) if outdir else None, context=context)
     config = LeadflowConfig.from_context(app.node)
     LeadflowStack(

@@ -25,6 +25,9 @@ class LeadflowConfig:
     sender: str = field(default="Alex Rivera <alex@mail.leadflow.example>", metadata={"key": "sender"})
     # Domain SES receives replies for (MX record -> SES inbound endpoint of the region).
     reply_domain: str = field(default="reply.leadflow.example", metadata={"key": "replyDomain"})
+    # Base URL of the unsubscribe links (e.g. https://go.example.com behind your own domain);
+    # empty: the API's own URL.
+    public_url: str = field(default="", metadata={"key": "publicUrl"})
     default_cadence: str = field(default="inbound-demo-request", metadata={"key": "defaultCadence"})
     # API Gateway stage throttling: steady requests per second and burst (a form endpoint needs little).
     throttle_rate_limit: float = field(default=10.0, metadata={"key": "throttleRateLimit"})

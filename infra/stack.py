@@ -16,7 +16,7 @@ from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
 from infra.constructs.functions import EVENTS, Functions
 from infra.constructs.report import WeeklyReport
-from infra.constructs.secrets import HmacKey, MeetingWebhookKey
+from infra.constructs.secrets import HmacKey, MeetingWebhookKey, TokenKey
 from infra.constructs.table import IdempotencyTable, LeadsTable
 from infra.constructs.topics import Topics
 from leadflow.cadence import Cadence
@@ -48,6 +48,7 @@ class LeadflowStack(Stack):
         hmac_key = HmacKey(self, "HmacKey")
         topics = Topics(self, "Topics")
         meeting_key = MeetingWebhookKey(self, "MeetingWebhookKey")
+        token_key = TokenKey(self, "TokenKey")
         email = Email(
             self,
             "Email",
@@ -69,6 +70,8 @@ class LeadflowStack(Stack):
             sms_inbound=topics.sms_inbound,
             ses_events=topics.ses_events,
             meeting_webhook_secret=meeting_key.secret,
+            token_secret=token_key.secret,
+            reply_domain=config.reply_domain,
             sender=config.sender,
             default_cadence=config.default_cadence,
             log_level=config.log_level,
@@ -101,7 +104,7 @@ class LeadflowStack(Stack):
         )
         CfnOutput(self, "TableName", value=table.table.table_name, description="leadflow report --table")
         CfnOutput(self, "ReportArchiveBucket", value=report.archive.bucket_name, description="Weekly reports")
-        IntakeApi(
+        api = IntakeApi(
             self,
             "Intake",
             handler=functions.intake,
@@ -110,3 +113,4 @@ class LeadflowStack(Stack):
             log_retention=retention,
             waf_rate_limit=config.waf_rate_limit if config.waf_enabled else None,
         )
+        functions.connect_api(config.public_url or api.base_url)

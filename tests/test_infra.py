@@ -860,3 +860,50 @@ def test_meeting_webhooks_are_signed_with_a_generated_secret_only_intake_reads(s
     ]
     assert len(readers) == 1 and readers[0].startswith("FunctionsIntakeRole")
     assert ("webhooks/meeting", ("POST",)) in ROUTES
+
+
+# --- Messages: signed links, unsubscribe, template lint at synth -------------------------------------
+
+
+def test_token_key_is_retained_and_read_only_by_the_functions_that_sign_or_verify_links(synth: Synth) -> None:
+    secrets = synth.resources("AWS::SecretsManager::Secret")
+    (secret_id,) = [k for k in secrets if k.startswith("TokenKey")]
+    assert secrets[secret_id]["DeletionPolicy"] == "Retain"
+    for name in ("intake", "step", "inbound"):
+        variables = _function_by_code(synth, name)[1]["Properties"]["Environment"]["Variables"]
+        assert variables["TOKEN_SECRET_ARN"] == {"Ref": secret_id}, name
+        assert variables["REPLY_DOMAIN"] == synth.config.reply_domain, name
+    readers = sorted(
+        logical_id.removeprefix("Functions").partition("Role")[0]
+        for logical_id, policy in synth.resources("AWS::IAM::Policy").items()
+        if {"Ref": secret_id}
+        in [r for s in policy["Properties"]["PolicyDocument"]["Statement"] for r in _resources(s)]
+    )
+    assert readers == ["Inbound", "Intake", "Step"]
+
+
+def test_unsubscribe_links_point_at_the_api_stage_that_serves_them(synth: Synth) -> None:
+    assert ("unsubscribe", ("GET", "POST")) in ROUTES
+    (api_id,) = synth.resources("AWS::ApiGateway::RestApi")
+    (stage,) = synth.resources("AWS::ApiGateway::Stage").values()
+    public_url = _function_by_code(synth, "step")[1]["Properties"]["Environment"]["Variables"]["PUBLIC_URL"]
+    parts = public_url["Fn::Join"][1]
+    assert parts[0] == "https://" and {"Ref": api_id} in parts
+    assert "".join(p for p in parts if isinstance(p, str)).endswith(f"/{stage['Properties']['StageName']}")
+
+
+def test_a_template_that_breaks_the_lint_fails_the_synth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from infra import app as cdk_app
+    from leadflow import lint
+
+    templates = tmp_path / "templates"
+    shutil.copytree(cdk_app.TEMPLATE_DIR, templates)
+    intro = templates / "inbound-demo-request" / "intro.j2"
+    intro.write_text(intro.read_text().replace("Your demo request", "FREE demo!!!"))
+    monkeypatch.setattr(cdk_app, "TEMPLATE_DIR", templates)
+    with pytest.raises(lint.TemplateLintError, match=r"intro\.j2: subject-spam"):
+        build_app(outdir=tmp_path / "cdk.out", context=_context())

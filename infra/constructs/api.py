@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput
+from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -20,6 +20,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("openapi.json", ("GET",)),
     # Scheduling tools (Calendly, Cal.com...) report booked meetings; HMAC-signed, checked by the function.
     ("webhooks/meeting", ("POST",)),
+    # One-click unsubscribe (RFC 8058): GET shows the confirmation page, POST opts out.
+    ("unsubscribe", ("GET", "POST")),
 )
 
 
@@ -75,6 +77,13 @@ class IntakeApi(Construct):
                 resource.add_method(method)
         CfnOutput(
             self, "LeadsUrl", value=self.rest_api.url_for_path("/leads"), description="POST leads here."
+        )
+        stack = Stack.of(self)
+        # The stage URL from the API id alone: `rest_api.url` names the stage, which depends on every
+        # method and so on the intake function, and the step function (which needs this URL) is
+        # upstream of intake through the state machine ARNs: a dependency cycle.
+        self.base_url = (
+            f"https://{self.rest_api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/{STAGE}"
         )
 
         acknowledge(

@@ -78,6 +78,8 @@ class Functions(Construct):
         sms_inbound: sns.ITopic,
         ses_events: sns.ITopic,
         meeting_webhook_secret: secretsmanager.ISecret,
+        token_secret: secretsmanager.ISecret,
+        reply_domain: str,
         sender: str,
         default_cadence: str,
         log_level: str,
@@ -113,6 +115,8 @@ class Functions(Construct):
             "LOG_LEVEL": log_level,
         }
         sending = {"SENDER": sender, "SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name}
+        # Reply-To and unsubscribe tokens: the step function signs them, intake and inbound verify them.
+        signed_links = {"TOKEN_SECRET_ARN": token_secret.secret_arn, "REPLY_DOMAIN": reply_domain}
 
         # Intake alerts the owner (no email consent, a lead came back) and replays Idempotency-Key answers.
         self.intake = self._function(
@@ -122,9 +126,12 @@ class Functions(Construct):
                 "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn,
                 "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
                 "MEETING_WEBHOOK_SECRET_ARN": meeting_webhook_secret.secret_arn,
+                **signed_links,
             },
         )
-        self.step = self._function(STEP, {**sending, "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn})
+        self.step = self._function(
+            STEP, {**sending, **signed_links, "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn}
+        )
         # SNS invokes asynchronously: a reply that still fails after Lambda's retries is kept, not lost.
         inbound_failures = sqs.Queue(
             self,
@@ -137,6 +144,7 @@ class Functions(Construct):
             INBOUND,
             {
                 **sending,
+                **signed_links,
                 "INBOUND_BUCKET": email.inbound_bucket.bucket_name,
                 "INBOUND_MAIL_TOPIC_ARN": email.inbound_topic.topic_arn,
                 "SMS_INBOUND_TOPIC_ARN": sms_inbound.topic_arn,
@@ -168,6 +176,8 @@ class Functions(Construct):
         for alerting in (self.inbound, self.events):
             rep_alerts.grant_publish(alerting)
         meeting_webhook_secret.grant_read(self.intake)
+        for signing in (self.intake, self.step, self.inbound):
+            token_secret.grant_read(signing)
         # The HELP answer is an SMS to the number that texted: SNS has no resource ARN for a phone
         # number, so Publish is granted on "*" (a topic publish is scoped above).
         self.inbound.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
@@ -269,3 +279,7 @@ class Functions(Construct):
         cadences.grant_stop_execution(self.intake)
         cadences.grant_stop_execution(self.inbound)
         cadences.grant_stop_execution(self.events)  # a permanent bounce or a complaint stops the lead
+
+    def connect_api(self, public_url: str) -> None:
+        """The step function writes unsubscribe links to the API (or the operator's own domain)."""
+        self.step.add_environment("PUBLIC_URL", public_url)

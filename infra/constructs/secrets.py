@@ -49,3 +49,27 @@ class MeetingWebhookKey(Construct):
             "adds the new key next to the old one (both verify) and removes the old one later.",
             "AwsSolutions-SMG4",
         )
+
+
+class TokenKey(Construct):
+    """Signs the Reply-To and unsubscribe tokens in every email (leadflow.tokens)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description="leadflow token keys: sign reply and unsubscribe links (whitespace-separated, "
+            "newest first; the first signs, any one verifies).",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+            # Unsubscribe links in mail already sent depend on this value: keep it.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.secret,
+            "Rotated by hand: unsubscribe links must keep working long after sending, so a rotation puts "
+            "the new key in front of the old one (both verify) and drops the old one much later.",
+            "AwsSolutions-SMG4",
+        )

@@ -79,7 +79,7 @@ def _send_email(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollmen
     rep = messages.owning_rep(lead, operator)
     variant = variants.assign(lead.id, cadence.name, number, cadence.touch(number).variants)
     token = tokens.unsubscribe_token(lead.id, enrollment.number, number)
-    unsubscribe_url = f"{config.public_url}/unsubscribe?token={token}"
+    unsubscribe_url = f"{config.public_url.rstrip('/')}/unsubscribe?token={token}"
     values = messages.context(
         lead, rep, operator, cadence=cadence, touch=number, unsubscribe_url=unsubscribe_url, variant=variant
     )
