@@ -16,17 +16,15 @@ returns normally so SNS does not retry it.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
-from leadflow import aws, clock, contacts, keys, outcomes, sms_inbound, store
+from leadflow import aws, clock, contacts, keys, mail, outcomes, sms_inbound, store, tokens
 from leadflow.classify import Classification, Kind, classify
 from leadflow.config import operator_config, settings
 from leadflow.models import Lead, StopReason
@@ -174,21 +172,8 @@ def _bounced_here(result: Classification, lead: Lead) -> bool:
     return not result.recipients or keys.normalize_email(lead.email) in result.recipients
 
 
-_SES_MESSAGE_ID = re.compile(r"^([^@<>\s]+)@(?:email|[a-z0-9-]+)\.amazonses\.com$", re.IGNORECASE)
-
-
-def ses_id(message_id: str) -> str | None:
-    """The SES MessageId in a Message-ID SES wrote (`<id@email.amazonses.com>`, without brackets)."""
-    match = _SES_MESSAGE_ID.match(message_id.strip().strip("<>"))
-    return match.group(1) if match else None
-
-
-def _token_target(token: str) -> Any:
+def _token_target(token: str) -> tokens.TokenTarget | None:
     """What a signed reply or unsubscribe token names (lead, enrollment, touch), or None."""
-    try:
-        tokens = importlib.import_module("leadflow.tokens")  # signed tokens come with the messages issue
-    except ImportError:
-        return None
     return tokens.verify(tokens.Purpose.REPLY, token) or tokens.verify(tokens.Purpose.UNSUBSCRIBE, token)
 
 
@@ -200,7 +185,7 @@ def match_lead(result: Classification) -> Match | None:
         if target and lead:
             return Match(lead, "token", target.enrollment, target.touch)
     for message_id in result.references:
-        for key in dict.fromkeys(filter(None, (ses_id(message_id), message_id))):
+        for key in dict.fromkeys(filter(None, (mail.ses_id_from_message_id(f"<{message_id}>"), message_id))):
             owner = store.message_owner(key)
             lead = store.get_lead(str(owner["lead_id"])) if owner else None
             if owner and lead:

@@ -47,7 +47,7 @@ class Attribution:
             "details": {
                 "cadence": touch.cadence,
                 "template": touch.template,
-                "variant": getattr(touch, "variant", None),  # A/B variants (messages issue)
+                "variant": touch.variant,
                 "touch_sent_at": clock.iso(touch.sent_at),
                 "seconds_after_touch": max(0, int((at - touch.sent_at).total_seconds())),
             },
