@@ -22,10 +22,10 @@ from markupsafe import escape
 from pydantic import BaseModel
 
 from leadflow.cadence import Cadence, Channel, Variant, load_cadences
-from leadflow.messages import context, owning_rep, template_path
+from leadflow.messages import compose, context, owning_rep, template_path
 from leadflow.models import Lead
 from leadflow.operator_config import OperatorConfig, load_operator_config
-from leadflow.render import SIGNATURE_DELIMITER, RenderedMessage, render, render_block
+from leadflow.render import SIGNATURE_DELIMITER, RenderedMessage, render_block
 
 RULES = {
     "render": "the template renders for every sample lead (no missing template, field or syntax error)",
@@ -138,12 +138,10 @@ class Target:
     cadence: Cadence
     touch: int
     variant: Variant | None = None
-    # The touch's channel unless given (lets tests check SMS and task templates on any cadence).
-    channel_override: str | None = None
 
     @property
     def channel(self) -> str:
-        return self.channel_override or self.cadence.touch(self.touch).channel.value
+        return self.cadence.touch(self.touch).channel.value
 
     @property
     def path(self) -> str:
@@ -205,13 +203,7 @@ def lint_target(target: Target, template_dir: Path, config: OperatorConfig) -> l
             variant=target.variant,
         )
         try:
-            rendered = render(
-                template_dir,
-                target.path,
-                target.channel,
-                values,
-                subject=target.variant.subject if target.variant else None,
-            )
+            rendered = compose(template_dir, target.cadence, target.touch, target.variant, values)
             blocks = {
                 block: render_block(template_dir, target.path, block, values)
                 for block in ("cta", *QUESTION_FREE_BLOCKS)
@@ -240,7 +232,7 @@ def check(
         problems += _subject_problems(rendered.subject, typical)
         problems += _body_problems(rendered.text, blocks, target.touch == 1, typical)
         problems += _footer_problems(rendered, config)
-    elif target.channel == "sms":
+    elif target.channel == Channel.SMS.value:
         problems += _sms_problems(rendered.text, typical)
     else:
         points = [line for line in rendered.text.splitlines() if line.startswith("- ")]

@@ -15,7 +15,20 @@ from leadflow.operator_config import Company, OperatorConfig, Rep
 from leadflow.render import RenderedMessage, render
 
 # Lead attributes that are bookkeeping, not something to write to the lead about.
-INTERNAL_FIELDS = frozenset({"id", "email", "status", "status_reason", "created_at", "enrollments"})
+INTERNAL_FIELDS = frozenset(
+    {
+        "id",
+        "email",
+        "status",
+        "status_reason",
+        "created_at",
+        "enrollments",
+        "email_consent",
+        "sms_consent",
+        "resubmissions",
+        "last_submitted_at",
+    }
+)
 
 
 def _clean(value: object) -> object:
@@ -48,8 +61,9 @@ def lead_fields(lead: Lead) -> dict[str, Any]:
 
 
 def owning_rep(lead: Lead, config: OperatorConfig) -> Rep:
-    """The rep who sends to this lead. Until lead routing assigns owners, the first configured rep."""
-    return config.reps[0]
+    """The rep who sends to this lead: its owner once routing assigns one, else the first configured rep."""
+    owner = getattr(lead, "owner", None)  # routing assigns owners (cadence engine issue)
+    return config.rep(owner) if owner else config.reps[0]
 
 
 def signature(rep: Rep, company: Company) -> list[str]:

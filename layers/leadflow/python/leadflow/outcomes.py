@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
-from leadflow import alerts, clock, contacts, keys, mail, reschedule, stops, store
+from leadflow import alerts, clock, contacts, keys, mail, messages, reschedule, stops, store
 from leadflow.config import operator_config, settings
 from leadflow.models import ContactStatus, EngagementKind, Enrollment, Lead, StopReason, Touch
 from leadflow.observability import logger
@@ -114,10 +114,8 @@ def _account_stop(lead: Lead) -> list[Enrollment]:
 
 
 def owner_rep(lead: Lead) -> Rep:
-    """The lead's owning rep; the first configured rep until leads carry an owner."""
-    config = operator_config()
-    owner = getattr(lead, "owner", None)  # routing assigns owners (cadence engine issue)
-    return config.rep(owner) if owner else config.reps[0]
+    """The lead's owning rep (the one its emails come from)."""
+    return messages.owning_rep(lead, operator_config())
 
 
 def enroll_after_meeting(lead: Lead, cadence: str) -> bool:
