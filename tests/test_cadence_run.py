@@ -1,11 +1,17 @@
-"""A lead's cadence end to end on the Sandbox: intake, waits, sends, completion."""
+"""A lead's cadence end to end on the Sandbox: intake, waits, sends, tasks, completion."""
 
-from datetime import timedelta
+import pytest
 
-from leadflow.clock import iso, parse_iso
+from leadflow.config import cadences
 
-POST_TIME = "2026-11-23T09:00:00Z"
-PLAYBOOK_DAYS = [1, 2, 4, 7, 14, 21]
+DEMO_REQUEST = {
+    "email": "grace@hopper.example",
+    "first_name": "Grace",
+    "company": "Hopper",
+    "form": "demo-request",
+    "phone": "(415) 555-2671",
+    "sms_consent": True,
+}
 
 
 def test_first_touch_is_in_the_outbox_when_the_post_returns(sb):
@@ -17,36 +23,43 @@ def test_first_touch_is_in_the_outbox_when_the_post_returns(sb):
     assert len(outbox) == 1
     first = outbox[0]
     assert (first["to"], first["touch"], first["channel"]) == ("ada@example.com", 1, "email")
-    assert first["at"] == "2026-11-23T10:17:42Z"
+    assert first["at"] == "2026-11-23T10:17:42Z"  # 05:17 in New York: the first touch ignores the window
     assert first["message_id"]
     assert first["lead_id"] == sb.find_lead("ada@example.com")["id"]
 
 
-def test_without_a_reply_all_six_touches_go_out_on_their_days_and_the_execution_succeeds(sb):
-    sb.post("/leads", json={"email": "grace@example.com", "first_name": "Grace"})
-    lead = sb.find_lead("grace@example.com")
+def test_without_a_reply_every_touch_runs_on_its_local_business_day_and_the_execution_succeeds(sb):
+    sb.post("/leads", json=DEMO_REQUEST)  # Monday 2026-11-23 09:00 UTC = 04:00 in New York
+    lead = sb.find_lead(DEMO_REQUEST["email"])
+    sb.advance_to("2026-12-31T00:00:00Z")
 
-    sb.advance_to("2026-12-14T08:59:59Z")  # one second before day 22 would start
-    sent = sb.outbox()
-
-    expected = [iso(parse_iso(POST_TIME) + timedelta(days=day - 1)) for day in PLAYBOOK_DAYS]
-    assert [message["at"] for message in sent] == expected
-    assert [message["touch"] for message in sent] == [1, 2, 3, 4, 5, 6]
-    # Six different messages (subjects repeat: follow-ups reply in the first email's thread).
-    assert len({message["text"].split("\n-- \n")[0] for message in sent}) == 6
+    sent = [(message["at"], message["touch"], message["channel"]) for message in sb.outbox()]
+    tasks = [(task["at"], task["touch"], task["channel"]) for task in sb.tasks()]
+    assert sorted(sent + tasks) == [
+        ("2026-11-23T09:00:00Z", 1, "email"),  # at once
+        ("2026-11-24T14:00:00Z", 2, "call"),  # day 2, 09:00 New York
+        ("2026-11-24T14:00:00Z", 3, "sms"),
+        ("2026-11-27T14:00:00Z", 4, "email"),  # day 4 is Thanksgiving: pushed a day...
+        ("2026-11-30T14:00:00Z", 5, "linkedin"),  # ...and so is everything after it
+        ("2026-12-07T14:00:00Z", 6, "email"),
+        ("2026-12-14T14:00:00Z", 7, "email"),
+    ]
+    assert len({message["subject"] for message in sb.outbox() if message["channel"] == "email"}) == 4
     execution = sb.execution(lead["id"])
     assert execution["status"] == "SUCCEEDED"
     # Two transitions per touch (Wait + Task), touch 1 has no Wait: no polling anywhere.
-    assert execution["transitions"] == 2 * 6 - 1
+    assert execution["transitions"] == 2 * 7 - 1
     assert sb.lead(lead["id"])["enrollments_detail"][0]["run_status"] == "completed"
 
 
 def test_nothing_is_sent_before_its_time(sb):
-    sb.post("/leads", json={"email": "early@example.com"})
-    sb.advance_to("2026-11-24T08:59:59Z")
+    sb.post("/leads", json=DEMO_REQUEST)
+    sb.advance_to("2026-11-24T13:59:59Z")
     assert len(sb.outbox()) == 1
+    assert sb.tasks() == []
     sb.advance(1)
-    assert [message["touch"] for message in sb.outbox()] == [1, 2]
+    assert [message["channel"] for message in sb.outbox()] == ["email", "sms"]
+    assert [task["channel"] for task in sb.tasks()] == ["call"]
 
 
 def test_execution_input_has_ids_only_and_a_readable_name_and_states(sb):
@@ -57,10 +70,10 @@ def test_execution_input_has_ids_only_and_a_readable_name_and_states(sb):
     lead = sb.find_lead("private.person@example.com")
     execution = sb.execution(lead["id"])
 
-    assert execution["input"] == {"lead_id": lead["id"], "cadence": "inbound-demo-request", "enrollment": 1}
-    assert execution["name"] == f"{lead['id']}-inbound-demo-request-1"
+    assert execution["input"] == {"lead_id": lead["id"], "cadence": "content-download", "enrollment": 1}
+    assert execution["name"] == f"{lead['id']}-content-download-1"
     assert "private" not in lead["id"] and "example" not in lead["id"]
-    assert execution["states"][:2] == ["Day 01 · email · intro", "Until Day 02 · email · quick-question"]
+    assert execution["states"][:2] == ["Day 01 · email · asset", "Until Day 03 · linkedin · connect"]
 
 
 def test_lead_ids_are_random_not_derived_from_the_address():
@@ -68,3 +81,26 @@ def test_lead_ids_are_random_not_derived_from_the_address():
 
     ids = {new_lead_id() for _ in range(1000)}
     assert len(ids) == 1000
+
+
+@pytest.mark.parametrize(
+    "name", ["inbound-demo-request", "content-download", "re-engagement", "post-meeting"]
+)
+def test_every_default_cadence_runs_to_completion_on_its_own_state_machine(sb, name):
+    cadence = cadences()[name]
+    assert sb.state_machine_arns[name].endswith(f":leadflow-{name}")
+    # Enter every cadence the same way, whatever its match rules: a lead, then enroll().
+    sb.post("/leads", json={**DEMO_REQUEST, "form": "newsletter"})
+    lead_id = sb.find_lead(DEMO_REQUEST["email"])["id"]
+    number = 1
+    if name != "content-download":  # the intake enrollment runs alongside; enroll() plans around it
+        number = sb.enroll(lead_id, name, reason="test")["number"]
+    sb.advance_to("2027-02-01T00:00:00Z")
+
+    execution = next(e for e in sb.executions(lead_id) if e["name"] == f"{lead_id}-{name}-{number}")
+    assert execution["status"] == "SUCCEEDED"
+    assert execution["transitions"] == 2 * len(cadence.touches) - 1
+    enrollment = next(e for e in sb.lead(lead_id)["enrollments_detail"] if e["cadence"] == name)
+    assert enrollment["run_status"] == "completed"
+    done = [t for t in sb.lead(lead_id)["touches"] if t["enrollment"] == enrollment["number"]]
+    assert [t["number"] for t in done] == list(range(1, len(cadence.touches) + 1))

@@ -8,9 +8,13 @@ import pytest
 from leadflow import clock, mail, stops, store
 from leadflow.models import ContactStatus, StopReason
 
+# The demo-request cadence: touch 2 is a call task and 3 an SMS on day 2; touch 4, its second email,
+# falls on 2026-11-27 14:00 UTC (day 4 is Thanksgiving in the lead's default zone, New York).
+FOURTH_TOUCH = "2026-11-27T14:00:00Z"
+
 
 def _post(sb, email):
-    sb.post("/leads", json={"email": email})
+    sb.post("/leads", json={"email": email, "form": "demo-request"})
     return sb.find_lead(email)["id"]
 
 
@@ -19,14 +23,14 @@ def test_stop_recorded_before_the_claim_means_the_touch_is_never_sent(sb, monkey
     original_claim = store.claim_touch
 
     def stop_then_claim(lead, number, touch, at):
-        # The reply lands after the step woke up but before its claim.
-        store.stop_enrollment(lead, number, StopReason.REPLY, clock.now())
+        if touch == 4:  # the reply lands after the step woke up but before its claim
+            store.stop_enrollment(lead, number, StopReason.REPLY, clock.now())
         original_claim(lead, number, touch, at)
 
     monkeypatch.setattr(store, "claim_touch", stop_then_claim)
-    sb.advance_to("2026-11-24T09:00:00Z")
+    sb.advance_to(FOURTH_TOUCH)
 
-    assert [message["touch"] for message in sb.outbox()] == [1]
+    assert [message["touch"] for message in sb.outbox()] == [1]  # touch 3, the SMS, had no consent
     execution = sb.execution(lead_id)
     # The step raised EnrollmentStopped and the state machine ended in its Stopped state.
     assert execution["status"] == "SUCCEEDED"
@@ -43,17 +47,17 @@ def test_claim_recorded_before_the_stop_may_still_go_out_but_nothing_after(sb, m
 
     def stop_then_send(message, tags):
         if not stopped:
-            # The reply lands between the claim and the SES call of touch 2.
+            # The reply lands between the claim and the SES call of touch 4.
             stopped.extend(stops.stop_lead(lead_id, ContactStatus.REPLIED, StopReason.REPLY))
         return original_send(message, tags)
 
     monkeypatch.setattr(mail, "send", stop_then_send)
-    sb.advance_to("2026-11-24T09:00:00Z")
+    sb.advance_to(FOURTH_TOUCH)
 
-    assert [message["touch"] for message in sb.outbox()] == [1, 2]
-    assert stopped[0].stopped_after_touch == 2
+    assert [message["touch"] for message in sb.outbox()] == [1, 4]
+    assert stopped[0].stopped_after_touch == 4
     sb.advance(30 * 86400)
-    assert [message["touch"] for message in sb.outbox()] == [1, 2]
+    assert [message["touch"] for message in sb.outbox()] == [1, 4]
     assert sb.execution(lead_id)["status"] == "ABORTED"
 
 

@@ -4,10 +4,12 @@ from tests.helpers import reply_mime, to_lead
 
 
 def test_a_reply_after_touch_two_stops_everything(sb):
-    sb.post("/leads", json={"email": "linus@example.com", "first_name": "Linus"})
+    lead = {"email": "linus@example.com", "first_name": "Linus", "form": "demo-request"}
+    sb.post("/leads", json={**lead, "phone": "+1 415 555 2671", "sms_consent": True})
     lead_id = sb.find_lead("linus@example.com")["id"]
-    sb.advance_to("2026-11-24T12:00:00Z")  # touch 2 went out at 09:00
-    assert len(sb.outbox()) == 2
+    sb.advance_to("2026-11-24T16:00:00Z")  # touches 2 (call task) and 3 (SMS) ran at 14:00
+    assert [message["channel"] for message in sb.outbox()] == ["email", "sms"]
+    assert [task["status"] for task in sb.tasks()] == ["open"]
 
     sb.deliver_email(reply_mime("Linus <Linus@Example.com>"))
 
@@ -15,11 +17,14 @@ def test_a_reply_after_touch_two_stops_everything(sb):
     assert lead["status"] == "replied"
     enrollment = lead["enrollments_detail"][0]
     assert (enrollment["run_status"], enrollment["stop_reason"]) == ("stopped", "reply")
-    assert enrollment["stopped_after_touch"] == 2
+    assert enrollment["stopped_after_touch"] == 3
     assert sb.execution(lead_id)["status"] == "ABORTED"
+    # No rep should still call a lead who answered.
+    assert [task["status"] for task in sb.tasks()] == ["cancelled"]
 
     sb.advance(30 * 86400)
     assert len(to_lead(sb, lead_id)) == 2  # (the reply itself was forwarded to the owner)
+    assert len(sb.tasks()) == 1
 
 
 def test_mail_from_an_unknown_sender_changes_nothing(sb):

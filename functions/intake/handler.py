@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unprocessable
-from functions.intake.routes import leads, meetings, unsubscribe
+from functions.intake.routes import leads, meetings, tasks, unsubscribe
 from leadflow.config import allowed_origins
 from leadflow.intake import IdempotencyConflict
 from leadflow.observability import logger, metrics
@@ -45,6 +45,7 @@ app = APIGatewayRestResolver(enable_validation=True, cors=ConfiguredCors())
 app.include_router(leads.router)
 app.include_router(meetings.router)
 app.include_router(unsubscribe.router)
+app.include_router(tasks.router)
 
 
 @app.get("/openapi.json", include_in_schema=False)

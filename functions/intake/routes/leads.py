@@ -66,6 +66,7 @@ RESPONSES: dict[int, Any] = {
         "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
     },
     400: _json(Refused, "The body is not valid JSON (or form encoding)."),
+    401: _json(Refused, "An X-Api-Key header that matches no server-to-server client."),
     409: _json(Refused, "A request with this Idempotency-Key is still being processed."),
     413: _json(Refused, "The body is over 16 KiB."),
     415: _json(Refused, "Not application/json or application/x-www-form-urlencoded."),
@@ -90,15 +91,25 @@ def post_lead(
 ) -> Response[Any]:
     event = cast(APIGatewayProxyEvent, router.current_event)
     posted = read_post(event)
+    presented = event.get_header_value("x-api-key", case_sensitive=False)
+    client = keys.api_client(presented)
+    if presented and client is None:
+        # A server-to-server caller with a wrong key: say so rather than treat it as a public post.
+        return Response(401, content_types.APPLICATION_JSON, {"message": "Unknown API key."})
     submission = _validate(posted)
     if honeypot_hit(posted.fields):
         # After validation: a bot gets exactly the answer a person would, so probing reveals nothing.
         metrics.add_metric(name="HoneypotHits", unit="Count", value=1)
         return _received(posted, keys.new_submission_id())
     fingerprint = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
-    accepted = intake.accept_once(
-        submission, request_origin(event), idempotency_key, fingerprint, router.lambda_context
-    )
+    try:
+        accepted = intake.accept_once(
+            submission, request_origin(event), idempotency_key, fingerprint, router.lambda_context, client
+        )
+    except intake.SubmissionRejected as rejected:
+        raise RequestValidationError(
+            [{"loc": ("body", rejected.field), "msg": rejected.message, "type": "value_error"}]
+        ) from None
     metrics.add_metric(name="LeadsReceived", unit="Count", value=1)
     metrics.add_metric(name=f"Posts_{accepted.outcome.value}", unit="Count", value=1)
     return _received(posted, accepted.submission_id)

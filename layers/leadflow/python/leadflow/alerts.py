@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from leadflow import aws
-from leadflow.config import settings
+from leadflow import aws, clock
+from leadflow.config import operator_config, settings
 from leadflow.models import Lead
 from leadflow.observability import logger
 
@@ -21,6 +21,8 @@ class AlertKind(StrEnum):
     REPLIED = "replied"
     MEETING_BOOKED = "meeting_booked"
     HOT_LEAD = "hot_lead"
+    LEAD_ACCEPTED = "lead_accepted"
+    TASK = "task"
 
 
 # SNS subjects are ASCII, one line, under 100 characters: no lead data in them.
@@ -32,21 +34,26 @@ SUBJECTS = {
     AlertKind.REPLIED: "A lead replied: their cadence is stopped, answer them",
     AlertKind.MEETING_BOOKED: "A lead booked a meeting",
     AlertKind.HOT_LEAD: "Hot lead: a link in your email was just clicked",
+    AlertKind.LEAD_ACCEPTED: "New lead: reach out while it is hot",
+    AlertKind.TASK: "A rep task is due (call, LinkedIn or video)",
 }
 
 
 def alert_owner(lead: Lead, kind: AlertKind, detail: str) -> None:
+    """Publish to the reps' topic. `rep` (the owner's id) lets each rep's subscription filter its own."""
     topic = settings().rep_alerts_topic_arn
     if not topic:
         logger.warning("no rep alerts topic configured; alert not sent", extra={"lead_id": lead.id})
         return
+    attributes = {"kind": kind.value, "lead_id": lead.id, "at": clock.iso(clock.now())}
+    if lead.owner:
+        attributes["rep"] = lead.owner
     aws.client("sns").publish(
         TopicArn=topic,
         Subject=SUBJECTS[kind],
         Message=f"{detail}\n\n{lead_card(lead)}",
         MessageAttributes={
-            "kind": {"DataType": "String", "StringValue": kind.value},
-            "lead_id": {"DataType": "String", "StringValue": lead.id},
+            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
         },
     )
     logger.info("owner alerted", extra={"lead_id": lead.id, "alert": kind.value})
@@ -57,11 +64,19 @@ def lead_card(lead: Lead) -> str:
     lines = [
         f"Lead: {name} <{lead.email}>",
         f"Company: {lead.company or '-'}{f' ({lead.title})' if lead.title else ''}",
-        f"Phone: {lead.phone or '-'}",
+        f"Phone: {lead.phone or '-'} (SMS consent: {'yes' if lead.sms_consent else 'no'})",
+        f"Where: {lead.country or '-'} / {lead.timezone or '-'}",
         f"Status: {lead.status.value}",
-        f"Form: {lead.source or '-'}",
+        f"Form: {lead.form or lead.source or '-'} (source {lead.source or '-'}, type {lead.lead_type})",
+        f"Fit score: {lead.score} ({lead.band.value})",
+        f"Owner: {_rep_name(lead.owner)}",
     ]
     if lead.message:
         lines.append(f"Message: {lead.message[:500]}")
     lines.append(f"Lead id: {lead.id}")
     return "\n".join(lines)
+
+
+def _rep_name(rep_id: str | None) -> str:
+    rep = next((rep for rep in operator_config().reps if rep.id == rep_id), None)
+    return rep.name if rep else "unassigned"

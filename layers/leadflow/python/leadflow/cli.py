@@ -61,6 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     preview.add_argument("--out", type=Path, default=Path("out/preview"), help="HTML folder (out/preview)")
     _file_options(preview)
 
+    schedule = commands.add_parser(
+        "schedule", help="print a cadence's planned touches for a lead, in local time and UTC"
+    )
+    schedule.add_argument("cadence", help="cadence name, e.g. inbound-demo-request")
+    schedule.add_argument("--tz", default=None, help="the lead's IANA time zone, e.g. Europe/Berlin")
+    schedule.add_argument("--country", default=None, help="the lead's country (ISO 3166 alpha-2), e.g. DE")
+    schedule.add_argument("--at", default=None, help="when the lead posted (ISO 8601; default: now)")
+
     args = parser.parse_args(argv)
     if args.command == "classify":
         return _classify(args.files)
@@ -70,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _lint(args)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "schedule":
+        return print_schedule(args.cadence, args.tz, args.country, args.at)
     if args.command == "schema":
         from leadflow.cadence import DEFAULT_CADENCE_DIR, SCHEMA_FILE, json_schema_text
 
@@ -164,6 +174,39 @@ def _preview(args: argparse.Namespace) -> int:
         print(f"leadflow preview: {error}", file=sys.stderr)
         return 2
     print(text)
+def print_schedule(name: str, timezone: str | None, country: str | None, at: str | None) -> int:
+    from leadflow import clock
+    from leadflow.cadence import load_cadences
+    from leadflow.schedule import locale_for, plan_touches
+
+    known = load_cadences()
+    if name not in known:
+        print(f"leadflow schedule: no cadence {name!r} (known: {', '.join(sorted(known))})", file=sys.stderr)
+        return 2
+    cadence, window = known[name], known[name].window
+    start = clock.parse_iso(at) if at else clock.now()
+    locale = locale_for(timezone, country, window)
+    tz = locale.tz
+    days = ", ".join(day.value for day in window.weekdays)
+    holidays = (
+        f", skipping {locale.country} public holidays" if window.skip_holidays and locale.country else ""
+    )
+    print(f"{cadence.name} for a lead in {locale.zone} ({locale.country or 'no country'})")
+    print(f"posted {start.astimezone(tz):%a %Y-%m-%d %H:%M %Z} = {clock.iso(start)}")
+    print(f"window {days} {window.start:%H:%M}-{window.end:%H:%M} local{holidays}")
+    print()
+    print(f"{'#':>2}  {'day':>3}  {'channel':<8}  {'touch':<16}  {'local':<24}  {'UTC':<20}  note")
+    for item in plan_touches(cadence, start, locale):
+        if item.number == 1 and item.due == start:
+            note = "at once"
+        elif item.pushed_days:
+            note = f"pushed {item.pushed_days} day(s): " + "; ".join(item.reasons)
+        else:
+            note = ""
+        local = f"{item.due.astimezone(tz):%a %Y-%m-%d %H:%M %Z}"
+        columns = [f"{item.number:>2}", f"{item.touch.day:>3}", f"{item.touch.channel.value:<8}"]
+        columns += [f"{item.touch.name:<16}", f"{local:<24}", f"{clock.iso(item.due):<20}", note]
+        print("  ".join(columns).rstrip())
     return 0
 
 

@@ -16,7 +16,6 @@ class Settings(BaseModel):
     table_name: str = Field(alias="TABLE_NAME")
     # JSON map cadence name -> state machine ARN (intake starts executions).
     state_machine_arns: Json[dict[str, str]] = Field("{}", alias="STATE_MACHINE_ARNS", validate_default=True)
-    default_cadence: str = Field("inbound-demo-request", alias="DEFAULT_CADENCE")
     sender: str = Field("Leadflow <hello@example.com>", alias="SENDER")
     configuration_set: str | None = Field(None, alias="SES_CONFIGURATION_SET")
     hmac_secret_arn: str = Field(alias="HMAC_SECRET_ARN")
@@ -38,6 +37,10 @@ class Settings(BaseModel):
     post_meeting_cadence: str = Field("post-meeting", alias="POST_MEETING_CADENCE")
     # Where the weekly report is archived (reports/<week's date>/report.html).
     report_bucket: str | None = Field(None, alias="REPORT_BUCKET")
+    # SMS sender identity (toll-free or 10DLC number in the US); None lets SNS choose.
+    sms_origination_number: str | None = Field(None, alias="SMS_ORIGINATION_NUMBER")
+    # Base URL of the public API, for the signed task links in rep alerts.
+    public_api_url: str = Field("https://api.leadflow.example", alias="PUBLIC_API_URL")
     cadence_dir: Path = Field(DEFAULT_CADENCE_DIR, alias="CADENCE_DIR")
     template_dir: Path = Field(DEFAULT_CADENCE_DIR.parent / "templates", alias="TEMPLATE_DIR")
     # Operator configuration: company identity, reps (config/leadflow.yaml; /opt/config in Lambda).

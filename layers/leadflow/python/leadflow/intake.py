@@ -1,4 +1,5 @@
-"""Accept a lead: store it with its consent record, then start, resume or skip its cadence.
+"""Accept a lead: score and route it (cadence, owner), store it with its consent record, then
+start, resume or skip its cadence, and alert its owner.
 
 Every valid post gets the same answer (a fresh submission id) whatever happened here, so the
 endpoint never tells a stranger whether an address is known, enrolled or suppressed.
@@ -12,6 +13,7 @@ from typing import Any, NamedTuple
 from leadflow import aws, clock, contacts, executions, keys, store
 from leadflow.alerts import AlertKind, alert_owner
 from leadflow.config import cadences, operator_config, settings
+from leadflow.enrollments import START_LEASE, plan_for, start
 from leadflow.models import (
     CONTACTABLE,
     Enrollment,
@@ -24,16 +26,51 @@ from leadflow.models import (
     SubmissionRecord,
 )
 from leadflow.observability import logger
-from leadflow.schedule import plan
+from leadflow.routing import choose_cadence, choose_owner, fit_score
 
-# The poster who creates an enrollment starts its execution; a later post may take over the start
-# (after a crash between the write and the start) only once this lease has run out.
-START_LEASE = timedelta(seconds=30)
+__all__ = ["START_LEASE", "Accepted", "IdempotencyConflict", "SubmissionRejected", "accept", "accept_once"]
 
 
-def route(submission: LeadSubmission) -> str:
-    """The cadence for a new lead."""
-    return settings().default_cadence
+class SubmissionRejected(ValueError):
+    """A field the domain rejects beyond the model's own validation (answered with a 422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def route(lead: Lead) -> str:
+    """The cadence for a lead: by source or form, fit band and type (routing.choose_cadence)."""
+    return choose_cadence(lead, cadences(), operator_config())
+
+
+def new_lead(submission: LeadSubmission, client: str | None, now: datetime) -> Lead:
+    """The lead as stored: the posted fields, a server-side fit score and band, type and owner.
+
+    Only an authenticated server-to-server caller (`client`) may set score, lead type or owner;
+    a public post's values for them are ignored.
+    """
+    config = operator_config()
+    lead = Lead(
+        id=keys.new_lead_id(),
+        email=submission.email,
+        created_at=now,
+        last_submitted_at=now,
+        posted_by=client,
+        **submission.lead_fields(),
+    )
+    trusted = client is not None
+    if not trusted and (submission.score is not None or submission.lead_type or submission.owner):
+        logger.info("ignored score, type or owner in a public post", extra={"lead_id": lead.id})
+    if trusted and submission.owner and submission.owner not in {rep.id for rep in config.reps}:
+        raise SubmissionRejected("owner", f"no rep {submission.owner!r}")
+    trusted_score = submission.score if trusted else None
+    lead.score = trusted_score if trusted_score is not None else fit_score(lead, config.scoring)
+    lead.band = config.scoring.bands.band(lead.score)
+    if trusted and submission.lead_type:
+        lead.lead_type = submission.lead_type
+    return lead
 
 
 class Accepted(NamedTuple):
@@ -43,38 +80,42 @@ class Accepted(NamedTuple):
     outcome: SubmissionOutcome
 
 
-def accept(submission: LeadSubmission, origin: RequestOrigin | None = None) -> Accepted:
+def accept(
+    submission: LeadSubmission, origin: RequestOrigin | None = None, client: str | None = None
+) -> Accepted:
     """Store and enroll a lead.
 
     `email_consent=false` stores the lead without a cadence and alerts the owner to follow up
     by hand. A known address starts no second execution: see `_known_lead_posted`.
+    `client` names the authenticated server-to-server caller, None for a public post.
     """
     now = clock.now()
     submission_id = keys.new_submission_id()
     email_key = keys.email_key(submission.email)
-    lead = Lead(
-        id=keys.new_lead_id(),
-        email=submission.email,
-        created_at=now,
-        last_submitted_at=now,
-        **submission.lead_fields(),
-    )
-    automated = submission.email_consent is not False
-    enrollment = _new_enrollment(lead.id, 1, route(submission), now) if automated else None
-    lead.enrollments = 1 if enrollment else 0
-    outcome = SubmissionOutcome.NEW if automated else SubmissionOutcome.MANUAL_FOLLOW_UP
-    if store.suppression(email_key) and store.lead_id_for_email(email_key) is None:
+    known_id = store.lead_id_for_email(email_key)
+    if store.suppression(email_key) and known_id is None:
         # Suppressed without a lead (an imported list, a deleted lead): answered like any post,
         # never stored, never contacted.
         logger.info("suppressed address posted: not stored")
         return Accepted(submission_id, SubmissionOutcome.SUPPRESSED)
-    if store.create_lead(
+    lead = new_lead(submission, client, now) if known_id is None else None
+    automated = submission.email_consent is not False
+    enrollment = _new_enrollment(lead, 1, route(lead), now, known=False) if lead and automated else None
+    outcome = SubmissionOutcome.NEW if automated else SubmissionOutcome.MANUAL_FOLLOW_UP
+    if lead:
+        lead.enrollments = 1 if enrollment else 0
+        # The owner is drawn (round robin) only for a lead that is really new.
+        lead.owner = (
+            submission.owner if client and submission.owner else choose_owner(lead, operator_config())
+        )
+    if lead and store.create_lead(
         lead, email_key, enrollment, _record(lead.id, submission_id, outcome, submission, origin)
     ):
-        logger.info("lead accepted", extra={"lead_id": lead.id, "outcome": outcome.value})
+        logger.info("lead accepted", extra={"lead_id": lead.id, "outcome": outcome.value, "band": lead.band})
         contacts.index_lead(lead)
         if enrollment:
-            _start(enrollment)
+            start(enrollment)
+            alert_owner(lead, AlertKind.LEAD_ACCEPTED, _accepted_detail(lead, enrollment))
         else:
             alert_owner(
                 lead,
@@ -104,6 +145,7 @@ def accept_once(
     idempotency_key: str | None,
     fingerprint: str,
     lambda_context: Any = None,
+    client: str | None = None,
 ) -> Accepted:
     """`accept`, made idempotent by the client's Idempotency-Key (Powertools idempotency, 24 hours).
 
@@ -111,7 +153,7 @@ def accept_once(
     """
     table_name = settings().idempotency_table_name
     if not idempotency_key or table_name is None:
-        return accept(submission, origin)
+        return accept(submission, origin, client)
     # Imported here: a cold start without the header does not pay for it.
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
@@ -132,7 +174,7 @@ def accept_once(
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def accept_post(request: dict[str, str]) -> dict[str, Any]:
-        return accept(submission, origin)._asdict()
+        return accept(submission, origin, client)._asdict()
 
     try:
         first = accept_post(request={"key": idempotency_key, "fingerprint": fingerprint})
@@ -172,12 +214,12 @@ def _known_lead_posted(lead: Lead, submission: LeadSubmission, now: datetime) ->
         if not enrollment.execution_arn and store.claim_start(
             lead.id, enrollment.number, now, now + START_LEASE
         ):
-            _start(enrollment)
+            start(enrollment)
             return SubmissionOutcome.RESUMED
     if not running and _may_enroll(lead, enrollments, now):
-        enrollment = _new_enrollment(lead.id, lead.enrollments + 1, route(submission), now)
+        enrollment = _new_enrollment(lead, lead.enrollments + 1, route(lead), now, known=True)
         if store.add_enrollment(enrollment):
-            _start(enrollment)
+            start(enrollment)
             _alert_returning(lead, now, AlertKind.LEAD_REENROLLED, "Their cadence starts again from touch 1.")
             return SubmissionOutcome.ENROLLED
     _alert_returning(lead, now, AlertKind.LEAD_RETURNED, "A strong signal: consider reaching out now.")
@@ -249,18 +291,29 @@ def _record(
     )
 
 
-def _new_enrollment(lead_id: str, number: int, cadence_name: str, now: datetime) -> Enrollment:
+def _new_enrollment(lead: Lead, number: int, cadence_name: str, now: datetime, *, known: bool) -> Enrollment:
+    """Planned in the lead's time zone; a known lead's schedule avoids days its other cadences use."""
     cadence = cadences()[cadence_name]
+    schedule, zone = plan_for(lead, cadence, now, known_lead=known)
     return Enrollment(
-        lead_id=lead_id,
+        lead_id=lead.id,
         number=number,
         cadence=cadence.name,
-        schedule=plan(cadence, now),
+        schedule=schedule,
         started_at=now,
         start_lease_until=now + START_LEASE,
+        reason="intake" if number == 1 else "posted again",
+        zone=zone,
     )
 
 
-def _start(enrollment: Enrollment) -> None:
-    arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment)
-    store.set_execution_arn(enrollment.lead_id, enrollment.number, arn)
+def _accepted_detail(lead: Lead, enrollment: Enrollment) -> str:
+    """Speed to lead: when they posted (in their own time too) and what runs now."""
+    from zoneinfo import ZoneInfo
+
+    zone = enrollment.zone or "UTC"
+    local = lead.created_at.astimezone(ZoneInfo(zone))
+    return (
+        f"New lead, posted {clock.iso(lead.created_at)} ({local:%a %H:%M} their time, {zone}).\n"
+        f"Cadence {enrollment.cadence}: the first touch is on its way; your tasks follow by alert."
+    )

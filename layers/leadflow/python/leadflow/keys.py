@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
+import time
 from functools import cache
 
 from leadflow import aws
-from leadflow.config import settings
+from leadflow.config import operator_config, settings
+
+# Server-to-server keys are re-read this often, so a rotation takes effect without a deploy.
+API_KEYS_MAX_AGE_SECONDS = 300
+_api_keys: tuple[float, dict[str, str]] | None = None
 
 
 @cache
@@ -51,3 +57,41 @@ def new_lead_id() -> str:
 
 def new_submission_id() -> str:
     return secrets.token_hex(12)
+
+
+def task_token(task_id: str) -> str:
+    """The token of a task's outcome link: HMAC-SHA256 of the task id under a derived key."""
+    key = hmac.new(hmac_key(), b"leadflow task links", hashlib.sha256).digest()
+    return hmac.new(key, task_id.encode(), hashlib.sha256).hexdigest()
+
+
+def valid_task_token(task_id: str, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(task_token(task_id), str(token))
+
+
+def _load_api_keys() -> dict[str, str]:
+    secret_id = operator_config().api_keys_secret
+    if not secret_id:
+        return {}
+    value = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+    if not isinstance(value, dict) or not all(isinstance(key, str) and key for key in value.values()):
+        raise ValueError(f"secret {secret_id}: expected a JSON object of client name -> key")
+    return {str(client): str(key) for client, key in value.items()}
+
+
+def api_client(presented: str | None) -> str | None:
+    """The name of the server-to-server client whose API key was presented, or None."""
+    global _api_keys
+    if not presented:
+        return None
+    if _api_keys is None or time.monotonic() - _api_keys[0] > API_KEYS_MAX_AGE_SECONDS:
+        _api_keys = (time.monotonic(), _load_api_keys())
+    for client, key in _api_keys[1].items():
+        if hmac.compare_digest(key.encode(), presented.encode()):
+            return client
+    return None
+
+
+def forget_api_keys() -> None:
+    global _api_keys
+    _api_keys = None

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from leadflow import fields
+from leadflow.cadence import FitBand
 
 
 class ContactStatus(StrEnum):
@@ -46,6 +47,8 @@ class RunStatus(StrEnum):
 
 class StopReason(StrEnum):
     REPLY = "reply"
+    # A rep's call task: the lead picked up.
+    CONNECTED = "connected"
     MEETING_BOOKED = "meeting_booked"
     UNSUBSCRIBE = "unsubscribe"
     COMPLAINT = "complaint"
@@ -66,6 +69,7 @@ MAX_CUSTOM_VALUE = 500
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # Form controls, not lead data: where to send the browser after the post.
 CONTROL_FIELDS = frozenset({"redirect", "error_redirect", HONEYPOT_FIELD})
+TRUSTED_FIELDS = frozenset({"score", "lead_type", "owner"})
 
 Email = Annotated[
     str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(fields.email_address)
@@ -111,6 +115,9 @@ class LeadSubmission(BaseModel):
     source: str | None = Field(
         default=None, max_length=100, description="Form or source id, e.g. demo-request."
     )
+    form: str | None = Field(
+        default=None, max_length=100, description="Form id, when `source` names the channel (webinar, g2)."
+    )
     utm_source: str | None = Field(default=None, max_length=200)
     utm_medium: str | None = Field(default=None, max_length=200)
     utm_campaign: str | None = Field(default=None, max_length=200)
@@ -136,6 +143,15 @@ class LeadSubmission(BaseModel):
     fax: str | None = Field(
         default=None, max_length=1000, description="Honeypot: leave empty (hidden from people)."
     )
+    # Only an authenticated server-to-server post (X-Api-Key) may set these; a public post's are ignored.
+    score: int | None = Field(default=None, ge=0, le=100, description="Fit score (server-to-server only).")
+    lead_type: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        max_length=40,
+        description="e.g. dormant (server-to-server only; public posts are inbound).",
+    )
+    owner: str | None = Field(default=None, max_length=40, description="Rep id (server-to-server only).")
 
     @model_validator(mode="before")
     @classmethod
@@ -176,9 +192,15 @@ class LeadSubmission(BaseModel):
         region = info.data.get("country") or (info.context or {}).get("default_phone_region")
         return fields.phone_number(value, region)
 
+    @field_validator("source", "form")
+    @classmethod
+    def _lowercase(cls, value: str | None) -> str | None:
+        return value.lower() if value else None
+
     def lead_fields(self) -> dict[str, Any]:
-        """What the lead record keeps from the post: everything but the email and the form controls."""
-        return self.model_dump(exclude={"email", *CONTROL_FIELDS}, exclude_none=True)
+        """What the lead record keeps from the post: everything but the email, the form controls and
+        the fields only a trusted caller may set (intake decides those)."""
+        return self.model_dump(exclude={"email", *CONTROL_FIELDS, *TRUSTED_FIELDS}, exclude_none=True)
 
 
 def _custom_fields(given: dict[str, Any], unknown: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +238,13 @@ class Lead(BaseModel):
     utm_term: str | None = None
     utm_content: str | None = None
     custom_fields: dict[str, str] = Field(default_factory=dict)
+    form: str | None = None
+    lead_type: str = "inbound"
+    score: int = 0
+    band: FitBand = FitBand.LOW
+    owner: str | None = None
+    # The API client that posted the lead (server-to-server), None for a public form.
+    posted_by: str | None = None
     status: ContactStatus = ContactStatus.ACTIVE
     status_reason: str | None = None
     created_at: datetime
@@ -241,6 +270,10 @@ class Enrollment(BaseModel):
     # Whoever holds this lease may start the execution; lets a later post resume a start that crashed.
     start_lease_until: datetime | None = None
     completed_at: datetime | None = None
+    # Why the lead entered this cadence (intake, meeting booked, re-engagement...).
+    reason: str | None = None
+    # The IANA zone the schedule was planned in.
+    zone: str | None = None
 
     @property
     def execution_name(self) -> str:
@@ -285,6 +318,14 @@ class SubmissionRecord(RequestOrigin):
     sms_consent: bool | None = None
 
 
+class TouchStatus(StrEnum):
+    SENT = "sent"
+    # Not sent, with a reason: no SMS consent, invalid phone, quiet hours.
+    SKIPPED = "skipped"
+    # Handed to the owning rep as a task (call, LinkedIn, video).
+    TASK = "task"
+
+
 class Touch(BaseModel):
     lead_id: str
     enrollment: int
@@ -292,6 +333,7 @@ class Touch(BaseModel):
     cadence: str
     channel: str
     template: str
+    # When the touch ran: sent, skipped or handed over as a task.
     sent_at: datetime
     message_id: str | None = None  # the SES MessageId
     # Messages (issue 4): the A/B variant sent (None without variants), the subject, and threading:
@@ -302,6 +344,51 @@ class Touch(BaseModel):
     ses_message_id: str | None = None
     own_message_id: str | None = None
     in_reply_to: str | None = None
+    status: TouchStatus = TouchStatus.SENT
+    skip_reason: str | None = None
+    task_id: str | None = None
+
+
+class TaskOutcome(StrEnum):
+    DONE = "done"
+    NO_ANSWER = "no_answer"
+    VOICEMAIL = "voicemail"
+    CONNECTED = "connected"
+    MEETING_BOOKED = "meeting_booked"
+
+    @property
+    def stops_cadence(self) -> bool:
+        """The lead answered: like a reply, the cadence stops."""
+        return self in (TaskOutcome.CONNECTED, TaskOutcome.MEETING_BOOKED)
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    NO_ANSWER = "no_answer"
+    VOICEMAIL = "voicemail"
+    CONNECTED = "connected"
+    MEETING_BOOKED = "meeting_booked"
+    # The lead stopped (replied, opted out...) before the rep recorded an outcome.
+    CANCELLED = "cancelled"
+
+
+class Task(BaseModel):
+    """A rep task: a call, LinkedIn or video touch, with the lead's context and the instruction."""
+
+    id: str
+    lead_id: str
+    enrollment: int
+    touch: int
+    cadence: str
+    channel: str
+    name: str
+    instruction: str
+    owner: str | None = None
+    due_at: datetime
+    status: TaskStatus = TaskStatus.OPEN
+    outcome_at: datetime | None = None
+    note: str | None = None
 
 
 class TouchRequest(BaseModel):
@@ -334,3 +421,11 @@ class EngagementKind(StrEnum):
     OPEN = "open"
     CLICK = "click"
     MEETING_BOOKED = "meeting_booked"
+
+
+TASK_ID = re.compile(r"^(?P<lead_id>[a-z0-9]{8,40})-(?P<enrollment>\d{1,3})-(?P<touch>\d{1,2})$")
+
+
+def task_id(lead_id: str, enrollment: int, touch: int) -> str:
+    """One task per touch of an enrollment: `{lead_id}-{enrollment}-{touch}` (the token is the secret)."""
+    return f"{lead_id}-{enrollment}-{touch}"

@@ -1,11 +1,12 @@
 """Operator configuration (config/leadflow.yaml): company identity, the sales reps, the weekly
-report, intake rules.
+report, intake rules, scoring and routing.
 
 Loaded once per cold start and validated; a broken file fails loudly, naming the file.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -25,8 +26,11 @@ from pydantic import (
     model_validator,
 )
 
-from leadflow.cadence import Weekday
+from leadflow.cadence import CADENCE_NAME, SLUG, FitBand, Weekday
 from leadflow.models import ContactStatus
+
+# Lead fields a scoring rule may look at; email_domain is the part after the @.
+ScoredField = Literal["title", "email_domain", "company", "country", "source", "form", "phone", "message"]
 
 
 class Company(BaseModel):
@@ -130,6 +134,90 @@ class AnswersConfig(BaseModel):
     account_level_stop: bool = True
 
 
+class ScoreRule(BaseModel):
+    """Points for a lead field meeting one condition: matches, any_of, present or free_mail."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: ScoredField
+    points: int = Field(ge=-100, le=100)
+    matches: str | None = Field(None, description="Regular expression, searched case-insensitively.")
+    any_of: tuple[str, ...] | None = Field(None, description="Values compared case-insensitively.")
+    present: bool | None = None
+    free_mail: bool | None = Field(None, description="email_domain only: a free-mail provider or not.")
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> ScoreRule:
+        conditions = [self.matches, self.any_of, self.present, self.free_mail]
+        if sum(condition is not None for condition in conditions) != 1:
+            raise ValueError("give exactly one of matches, any_of, present, free_mail")
+        if self.free_mail is not None and self.field != "email_domain":
+            raise ValueError("free_mail applies to field email_domain only")
+        if self.matches is not None:
+            try:
+                re.compile(self.matches)
+            except re.error as error:
+                raise ValueError(f"matches: not a regular expression: {error}") from None
+        return self
+
+
+class ScoreBands(BaseModel):
+    """Lowest score of each band; below `medium` is low."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    medium: int = Field(40, ge=1, le=100)
+    high: int = Field(70, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScoreBands:
+        if self.medium >= self.high:
+            raise ValueError(f"medium ({self.medium}) must be below high ({self.high})")
+        return self
+
+    def band(self, score: int) -> FitBand:
+        return FitBand.HIGH if score >= self.high else FitBand.MEDIUM if score >= self.medium else FitBand.LOW
+
+
+class Scoring(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: tuple[ScoreRule, ...] = ()
+    bands: ScoreBands = Field(default_factory=lambda: ScoreBands.model_validate({}))
+
+
+class Routing(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_cadence: str = Field(
+        "content-download", pattern=CADENCE_NAME.pattern, description="For leads no cadence's match takes."
+    )
+    meeting_booked_cadence: str | None = Field(
+        "post-meeting", pattern=CADENCE_NAME.pattern, description="Entered when a meeting is booked."
+    )
+
+
+class OwnerRule(BaseModel):
+    """Leads meeting every condition go to these reps in turn (round robin); an empty list means any."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=SLUG, max_length=40)
+    countries: tuple[str, ...] = Field((), description="Territory: ISO 3166-1 alpha-2 codes.")
+    sources: tuple[str, ...] = ()
+    forms: tuple[str, ...] = ()
+    bands: tuple[FitBand, ...] = ()
+    reps: tuple[str, ...] = Field(min_length=1)
+
+    def matches(self, *, country: str | None, source: str | None, form: str | None, band: FitBand) -> bool:
+        return (
+            (not self.countries or country in self.countries)
+            and (not self.sources or source in self.sources)
+            and (not self.forms or form in self.forms)
+            and (not self.bands or band in self.bands)
+        )
+
+
 class OperatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -139,11 +227,22 @@ class OperatorConfig(BaseModel):
     intake: Intake = Field(default_factory=Intake)
     answers: AnswersConfig = Field(default_factory=lambda: AnswersConfig.model_validate({}))
 
+    scoring: Scoring = Field(default_factory=Scoring)
+    routing: Routing = Field(default_factory=lambda: Routing.model_validate({}))
+    # Owner routing table, first matching rule wins; no match: round robin over every rep.
+    owners: tuple[OwnerRule, ...] = ()
+    # Secrets Manager name or ARN of the server-to-server API keys ({"client": "key", ...}).
+    api_keys_secret: str | None = Field(None, min_length=1, max_length=2048)
+
     @model_validator(mode="after")
     def _unique_rep_ids(self) -> OperatorConfig:
         ids = [rep.id for rep in self.reps]
         if len(ids) != len(set(ids)):
             raise ValueError(f"rep ids must be unique: {ids}")
+        for rule in self.owners:
+            unknown = sorted(set(rule.reps) - set(ids))
+            if unknown:
+                raise ValueError(f"owners rule {rule.name!r}: unknown reps {unknown} (known: {ids})")
         return self
 
     def rep(self, rep_id: str) -> Rep:

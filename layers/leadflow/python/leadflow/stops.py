@@ -54,4 +54,6 @@ def stop_enrollments(lead_id: str, reason: StopReason) -> list[Enrollment]:
         stopped.append(result)
         if result.execution_arn:
             executions.stop(result.execution_arn, cause=reason.value)
+    # No rep should still call a lead who answered or left.
+    store.cancel_open_tasks(lead_id, now)
     return stopped

@@ -24,6 +24,9 @@ from leadflow.models import (
     RunStatus,
     StopReason,
     SubmissionRecord,
+    Task,
+    TaskOutcome,
+    TaskStatus,
     Touch,
 )
 from leadflow.table import BY_DAY_INDEX, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
@@ -386,6 +389,8 @@ def record_touch(touch: Touch, complete: bool) -> None:
                     "lead_id": touch.lead_id,
                     "enrollment": touch.enrollment,
                     "touch": touch.number,
+                    "channel": touch.channel,
+                    "sent_at": sent_at,
                 }
             )
     if complete:
@@ -674,7 +679,117 @@ def suppress(email_key: str, reason: str, at: datetime) -> None:
     )
 
 
+def next_turn(rotation: str) -> int:
+    """The next number (1, 2, ...) of a round-robin rotation: an atomic counter, safe under concurrency."""
+    result = _table().update_item(
+        Key={PARTITION_KEY: f"ROTATION#{rotation}", SORT_KEY: "COUNTER"},
+        UpdateExpression="ADD turns :one",
+        ExpressionAttributeValues={":one": 1},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(result["Attributes"]["turns"])
+
+
+def task_sk(enrollment: int, touch: int) -> str:
+    return f"TASK#{enrollment:03d}#{touch:02d}"
+
+
+def put_task(task: Task) -> None:
+    """Store a rep task once; a retried step finds it there and leaves it as it is."""
+    try:
+        _table().put_item(
+            Item={
+                PARTITION_KEY: lead_pk(task.lead_id),
+                SORT_KEY: task_sk(task.enrollment, task.touch),
+                **by_day_keys(task.due_at, task.lead_id, "task"),
+                **_serialize(task),
+            },
+            ConditionExpression="attribute_not_exists(#sk)",
+            ExpressionAttributeNames={"#sk": SORT_KEY},
+        )
+    except ClientError as error:
+        if not _is_condition_failure(error):
+            raise
+
+
 def suppression(email_key: str) -> dict[str, Any] | None:
     """The suppression entry of an address (by its HMAC key), if any."""
     item = _table().get_item(Key={PARTITION_KEY: f"SUPPRESS#{email_key}", SORT_KEY: "SUPPRESS"}).get("Item")
     return dict(item) if item else None
+
+
+def get_task(lead_id: str, enrollment: int, touch: int) -> Task | None:
+    item = (
+        _table()
+        .get_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: task_sk(enrollment, touch)}, ConsistentRead=True
+        )
+        .get("Item")
+    )
+    return Task.model_validate(item) if item else None
+
+
+def tasks(lead_id: str) -> list[Task]:
+    return [Task.model_validate(item) for item in _query_prefix(lead_id, "TASK#")]
+
+
+# A rep may correct a soft outcome (no answer, then connected); connected and meeting booked are final.
+_OUTCOME_OPEN = [
+    TaskStatus.OPEN,
+    TaskStatus.DONE,
+    TaskStatus.NO_ANSWER,
+    TaskStatus.VOICEMAIL,
+    TaskStatus.CANCELLED,
+]
+
+
+def record_task_outcome(task: Task, outcome: TaskOutcome, note: str | None, at: datetime) -> Task | None:
+    """Set the task's outcome; None when it already has a final outcome (connected, meeting booked)."""
+    values: dict[str, Any] = {
+        ":outcome": outcome.value,
+        ":at": iso(at),
+        **{f":s{i}": status.value for i, status in enumerate(_OUTCOME_OPEN)},
+    }
+    expression = "SET #status = :outcome, outcome_at = :at"
+    if note:
+        expression += ", note = :note"
+        values[":note"] = note
+    try:
+        result = _table().update_item(
+            Key={PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
+            UpdateExpression=expression,
+            ConditionExpression="#status IN (" + ", ".join(f":s{i}" for i in range(len(_OUTCOME_OPEN))) + ")",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return None
+        raise
+    return Task.model_validate(result["Attributes"])
+
+
+def cancel_open_tasks(lead_id: str, at: datetime) -> int:
+    """Close the lead's open tasks (it stopped: no rep should still call); returns how many."""
+    cancelled = 0
+    for task in tasks(lead_id):
+        if task.status is not TaskStatus.OPEN:
+            continue
+        try:
+            _table().update_item(
+                Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
+                UpdateExpression="SET #status = :cancelled, outcome_at = :at",
+                ConditionExpression="#status = :open",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": TaskStatus.CANCELLED.value,
+                    ":open": TaskStatus.OPEN.value,
+                    ":at": iso(at),
+                },
+            )
+            cancelled += 1
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+    return cancelled

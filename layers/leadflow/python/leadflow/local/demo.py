@@ -1,11 +1,20 @@
-"""`leadflow demo`: synthetic leads through the real pipeline on the Sandbox, in simulated time."""
+"""`leadflow demo`: synthetic leads through the real pipeline on the Sandbox, in simulated time.
+
+The population mixes demo requests, content downloads, newsletter sign-ups and dormant leads
+pushed by a CRM (server-to-server), from several countries and time zones, some with SMS
+consent. Leads reply to an email; reps record outcomes of their call and LinkedIn tasks
+(some connect, some book a meeting and enter the post-meeting cadence).
+"""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 import sys
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,12 +36,25 @@ COMPANIES = [
     "Acme",
     "Soylent",
 ]
+TITLES = ["VP Sales", "Head of Growth", "Marketing Manager", "Founder", "Sales Ops Analyst", "CTO", "Intern"]
+# (country, IANA zone or None when the form did not send one, phone in national format)
+PLACES = [
+    ("US", "America/Chicago", "(415) 555-2671"),
+    ("US", None, "212 555 0187"),
+    ("DE", "Europe/Berlin", "030 901820"),
+    ("GB", None, "020 7946 0958"),
+    ("JP", "Asia/Tokyo", "03-1234-5678"),
+    ("AU", "Australia/Sydney", "02 9374 4000"),
+]
+# (form, share of the population)
+FORMS = [("demo-request", 0.45), ("ebook", 0.3), ("newsletter", 0.15), ("dormant", 0.1)]
 REPLIES = [
     "Thanks, Tuesday at 2pm works for me.",
     "Not a priority this quarter, but try me in Q3.",
     "Can you send pricing first?",
     "I'm not the right person; talk to our ops lead.",
 ]
+TASK_OUTCOMES = [("no_answer", 45), ("voicemail", 25), ("done", 10), ("connected", 12), ("meeting_booked", 8)]
 
 
 @dataclass(frozen=True)
@@ -40,52 +62,92 @@ class SyntheticLead:
     email: str
     first_name: str
     company: str
+    title: str
+    form: str
+    country: str
+    timezone: str | None
+    phone: str | None
+    sms_consent: bool
     arrives: datetime
-    # Reply this long after the given touch went out, or never.
-    replies_after_touch: int | None
+    # Replies this long after the n-th automated touch, or never.
+    replies_after: int | None
     reply_delay: timedelta
+    outcomes: tuple[str, ...] = field(default=())
+
+    def post(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "email": self.email,
+            "first_name": self.first_name,
+            "company": self.company,
+            "title": self.title,
+            "country": self.country,
+            "sms_consent": self.sms_consent,
+        }
+        if self.form == "dormant":
+            body.update(lead_type="dormant", source="crm")
+        else:
+            body["form"] = self.form
+        if self.timezone:
+            body["timezone"] = self.timezone
+        if self.phone:
+            body["phone"] = self.phone
+        return body
 
 
 def synthetic_leads(
     count: int, days: int, reply_share: float, seed: int, start: datetime
 ) -> list[SyntheticLead]:
     rng = random.Random(seed)
+    forms, weights = zip(*FORMS, strict=True)
+    outcome_names, outcome_weights = zip(*TASK_OUTCOMES, strict=True)
     leads = []
     for number in range(count):
         first = rng.choice(FIRST_NAMES)
         company = rng.choice(COMPANIES)
+        form = rng.choices(forms, weights)[0]
+        country, zone, phone = rng.choice(PLACES)
+        free_mail = form == "newsletter" and rng.random() < 0.6
+        domain = "gmail.com" if free_mail else f"{company.lower()}.example"
         leads.append(
             SyntheticLead(
-                email=f"{first.lower()}.{number}@{company.lower()}.example",
+                email=f"{first.lower()}.{number}@{domain}",
                 first_name=first,
                 company=company,
+                title=rng.choice(TITLES),
+                form=form,
+                country=country,
+                timezone=zone,
+                phone=phone if rng.random() < 0.7 else None,
+                sms_consent=rng.random() < 0.5,
                 arrives=start + timedelta(seconds=rng.randrange(days * 86400)),
-                replies_after_touch=rng.randint(1, 6) if rng.random() < reply_share else None,
+                replies_after=rng.randint(1, 4) if rng.random() < reply_share else None,
                 reply_delay=timedelta(hours=rng.uniform(1, 20)),
+                outcomes=tuple(rng.choices(outcome_names, outcome_weights, k=4)),
             )
         )
     return sorted(leads, key=lambda lead: lead.arrives)
 
 
-def simulate(sb: Sandbox, population: list[SyntheticLead]) -> datetime:
-    """Post the leads and deliver their replies in time order; returns when the last cadence ends."""
-    touch_days = [touch.day for touch in sb.cadences[sb.default_cadence].touches]
-    timeline: list[tuple[datetime, str, SyntheticLead]] = []
-    for lead in population:
-        timeline.append((lead.arrives, "arrive", lead))
-        if lead.replies_after_touch is not None:
-            touch_at = lead.arrives + timedelta(days=touch_days[lead.replies_after_touch - 1] - 1)
-            timeline.append((touch_at + lead.reply_delay, "reply", lead))
-    timeline.sort(key=lambda event: (event[0], event[1]))
-    end = max(lead.arrives for lead in population) + timedelta(days=touch_days[-1])
-    for number, (moment, kind, lead) in enumerate(timeline, start=1):
+def simulate(sb: Sandbox, population: list[SyntheticLead]) -> tuple[datetime, Counter[str]]:
+    """Post the leads, deliver replies and record task outcomes in time order.
+
+    Returns when the last cadence has surely ended, and how many leads each cadence took.
+    """
+    order = itertools.count()
+    events: list[tuple[datetime, int, str, SyntheticLead, Any]] = [
+        (lead.arrives, next(order), "arrive", lead, None) for lead in population
+    ]
+    heapq.heapify(events)
+    end = max(lead.arrives for lead in population) + timedelta(days=45)
+    done, routed = 0, Counter[str]()
+    while events:
+        moment, _, kind, lead, detail = heapq.heappop(events)
         sb.advance_to(moment)
         if kind == "arrive":
-            sb.post(
-                "/leads",
-                json={"email": lead.email, "first_name": lead.first_name, "company": lead.company},
-            )
-        else:
+            for event in _arrive(sb, lead):
+                heapq.heappush(events, (event[0], next(order), event[1], lead, event[2]))
+            routed[str((sb.find_lead(lead.email) or {}).get("cadence"))] += 1
+        elif kind == "reply":
             body = REPLIES[hash(lead.email) % len(REPLIES)]
             sb.deliver_email(
                 reply_email(
@@ -96,9 +158,15 @@ def simulate(sb: Sandbox, population: list[SyntheticLead]) -> datetime:
                     at=moment,
                 )
             )
-        _progress(number, len(timeline), sb.now())
+        else:
+            task_id, outcome = detail
+            task = sb.task(task_id)
+            if task and task["status"] == "open":  # none if the lead stopped before the task fell due
+                sb.post(f"/tasks/{task_id}?token={task['token']}", json={"outcome": outcome})
+        done += 1
+        _progress(done, done + len(events), sb.now())
     sb.advance_to(end)
-    return end
+    return end, routed
 
 
 def write_report(sb: Sandbox, since: datetime, until: datetime, out: Path) -> dict[str, Any]:
@@ -117,7 +185,7 @@ def run_demo(
     begin = parse_iso(start)
     population = synthetic_leads(leads, days, reply_share, seed, begin)
     with Sandbox(start=start) as sb:
-        end = simulate(sb, population)
+        end, routed = simulate(sb, population)
         summary = sb.summary()
         report = write_report(sb, begin, end, out)
     elapsed = time.perf_counter() - began
@@ -128,12 +196,37 @@ def run_demo(
     for name, value in summary.items():
         print(f"  {name:<{width}}  {value:>6}")
     print()
+    print("  routed to")
+    for name, count in sorted(routed.items()):
+        print(f"    {name:<{width - 2}}  {count:>6}")
+    print()
     print(f"report: {out / 'report.html'}, {out / 'report.txt'}, {out / 'report.csv'}")
-    print(
-        f"  emailed to {report['recipients']} recipient(s); archived at s3://{report['bucket']}/{report['keys']['html']}"
-    )
+    archive = f"s3://{report['bucket']}/{report['keys']['html']}"
+    print(f"  emailed to {report['recipients']} recipient(s); archived at {archive}")
     print(f"finished in {elapsed:.1f} s wall time")
     return 0
+
+
+def _arrive(sb: Sandbox, lead: SyntheticLead) -> list[tuple[datetime, str, Any]]:
+    """Post the lead (dormant ones through the CRM's API key); return its reply and task-outcome events."""
+    headers = {"X-Api-Key": sb.api_key} if lead.form == "dormant" else None
+    sb.post("/leads", json=lead.post(), headers=headers)
+    stored = sb.find_lead(lead.email)
+    if stored is None:
+        return []
+    enrollment = stored["enrollments_detail"][0]
+    cadence = sb.cadences[enrollment["cadence"]]
+    schedule = [parse_iso(due) for due in enrollment["schedule"]]
+    events: list[tuple[datetime, str, Any]] = []
+    automated = [number for number, touch in enumerate(cadence.touches, start=1) if touch.automated]
+    if lead.replies_after is not None and lead.replies_after <= len(automated):
+        touch = automated[lead.replies_after - 1]
+        events.append((schedule[touch - 1] + lead.reply_delay, "reply", None))
+    tasks = [number for number, touch in enumerate(cadence.touches, start=1) if not touch.automated]
+    for number, outcome in zip(tasks, lead.outcomes, strict=False):
+        task_id = f"{stored['id']}-{enrollment['number']}-{number}"
+        events.append((schedule[number - 1] + timedelta(hours=3), "outcome", (task_id, outcome)))
+    return events
 
 
 def _progress(done: int, total: int, now: datetime) -> None:

@@ -17,6 +17,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -30,13 +31,14 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-from leadflow import aws, clock, keys, lint, store
+from leadflow import aws, clock, keys, lint, routing, store
 from leadflow.asl import build_definition
 from leadflow.cadence import DEFAULT_CADENCE_DIR, load_cadences
-from leadflow.config import settings
+from leadflow.config import Settings, operator_config, settings
 from leadflow.local import events
 from leadflow.local.events import ACCOUNT_ID, REGION
 from leadflow.observability import logger, metrics
+from leadflow.operator_config import OperatorConfig, load_operator_config
 from leadflow.table import create_table_kwargs, idempotency_table_kwargs
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
@@ -48,6 +50,12 @@ SMS_NUMBER = "+18445550100"
 MEETING_WEBHOOK_KEY = "whsec-leadflow-sandbox-meeting-key"
 # Where the API (and so the unsubscribe link) lives, as API Gateway would serve it.
 PUBLIC_URL = "https://leadflowapi.execute-api.us-east-1.amazonaws.com/prod"
+
+
+def operator_config_at(environment: dict[str, str]) -> OperatorConfig:
+    """The operator configuration the Sandbox will run with (CONFIG_FILE may point elsewhere)."""
+    default = Settings.model_fields["config_file"].default
+    return load_operator_config(Path(environment.get("CONFIG_FILE", default)))
 
 
 def function_name(function: str) -> str:
@@ -111,6 +119,7 @@ class Sandbox:
         self._saved_environment: dict[str, str | None] = {}
         self.handlers: dict[str, ModuleType] = {}
         self.state_machine_arns: dict[str, str] = {}
+        self._handler_lock = threading.RLock()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -152,7 +161,10 @@ class Sandbox:
             self._create_resources()
             self._undo.append(self._record_send_tags())
             self._load_handlers()
-            registry = {function_name(name): module.lambda_handler for name, module in self.handlers.items()}
+            registry = {
+                function_name(name): self._one_at_a_time(module.lambda_handler)
+                for name, module in self.handlers.items()
+            }
             self._undo.append(route_lambda(registry, LambdaContext))
         except BaseException:
             self._teardown()
@@ -174,8 +186,22 @@ class Sandbox:
             aws.reset()
             keys.hmac_key.cache_clear()
             keys.token_keys.cache_clear()
+            keys.forget_api_keys()
             settings.cache_clear()
             load_cadences.cache_clear()
+
+    def _one_at_a_time(self, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """Run handlers one at a time, as isolated Lambda instances would not race inside moto.
+
+        Executions released at the same simulated moment run in threads; moto's DynamoDB copies
+        a table during a transaction and fails if another thread writes to it meanwhile.
+        """
+
+        def serialized(event: Any, context: Any) -> Any:
+            with self._handler_lock:
+                return handler(event, context)
+
+        return serialized
 
     def _capture_metrics(self) -> Callable[[], None]:
         """Keep each invocation's EMF metrics in `self.emitted_metrics` instead of printing them."""
@@ -219,6 +245,13 @@ class Sandbox:
         token_secret_arn = aws.client("secretsmanager").create_secret(
             Name="leadflow/tokens", SecretString=uuid.uuid4().hex + uuid.uuid4().hex
         )["ARN"]
+        # The server-to-server API key of a "crm" client, as an operator would store it.
+        self.api_key = uuid.uuid4().hex
+        api_keys_secret = operator_config_at(self.extra_environment).api_keys_secret
+        if api_keys_secret:
+            aws.client("secretsmanager").create_secret(
+                Name=api_keys_secret, SecretString=json.dumps({"crm": self.api_key})
+            )
         table_name = "leadflow"
         aws.client("dynamodb").create_table(**create_table_kwargs(table_name))
         aws.client("dynamodb").create_table(**idempotency_table_kwargs("leadflow-idempotency"))
@@ -278,8 +311,10 @@ class Sandbox:
         keys.hmac_key.cache_clear()
         keys.token_keys.cache_clear()
         load_cadences.cache_clear()
+        keys.forget_api_keys()
         config = settings()
-        self.default_cadence = config.default_cadence
+        routing.check(operator_config(), self.cadences)
+        self.default_cadence = operator_config().routing.default_cadence
         # Load-time template lint, as the step function runs it at cold start.
         lint.ensure_clean(config.cadence_dir, config.template_dir, config.config_file)
 
@@ -313,9 +348,19 @@ class Sandbox:
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invoke one of our functions as Lambda would, then let everything it started settle."""
-        result = self.handlers[function].lambda_handler(event, LambdaContext(function_name(function)))
+        handler = self._one_at_a_time(self.handlers[function].lambda_handler)
+        result = handler(event, LambdaContext(function_name(function)))
         self.clock.settle()
         return result
+
+    def enroll(self, lead_id: str, cadence: str, reason: str) -> dict[str, Any]:
+        """Call `leadflow.enrollments.enroll` as a handler would, then let its execution settle."""
+        from leadflow.enrollments import enroll
+
+        with self._handler_lock:
+            enrollment = enroll(lead_id, cadence, reason)
+        self.clock.settle()
+        return enrollment.model_dump(mode="json")
 
     def request(
         self,
@@ -496,16 +541,23 @@ class Sandbox:
 
     def summary(self) -> dict[str, int]:
         """Counts over everything stored: leads, touches, and how enrollments ended (local use only)."""
-        items: list[dict[str, Any]] = []
-        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=settings().table_name):
-            items.extend(page["Items"])
+        items = self._scan()
         kinds = [item["sk"]["S"].partition("#")[0] for item in items]
         statuses = [item["status"]["S"] for item in items if item["sk"]["S"] == "LEAD"]
         runs = [item["run_status"]["S"] for item in items if item["sk"]["S"].startswith("ENROLLMENT#")]
+        touches = [item for item in items if item["sk"]["S"].startswith("TOUCH#")]
+        sent = [item["channel"]["S"] for item in touches if item.get("status", {}).get("S", "sent") == "sent"]
+        outcomes = [item["status"]["S"] for item in items if item["sk"]["S"].startswith("TASK#")]
         return {
             "enrolled": kinds.count("ENROLLMENT"),
-            "touches sent": kinds.count("TOUCH"),
+            "touches sent": len(sent),
+            "emails sent": sent.count("email"),
+            "sms sent": sent.count("sms"),
+            "skipped touches": sum(item.get("status", {}).get("S") == "skipped" for item in touches),
+            "rep tasks": len(outcomes),
+            "tasks connected": outcomes.count("connected") + outcomes.count("meeting_booked"),
             "replied": statuses.count("replied"),
+            "meetings booked": statuses.count("meeting_booked"),
             "stopped": runs.count("stopped"),
             "completed": runs.count("completed"),
             "still running": runs.count("running"),
@@ -526,8 +578,9 @@ class Sandbox:
         ]
 
     def outbox(self) -> list[dict[str, Any]]:
-        """Every message sent through SES, oldest first, with the touch it belongs to."""
+        """Every message sent to leads, email (SES) and SMS (SNS), oldest first, with its touch."""
         from moto.ses.models import ses_backends
+        from moto.sns.models import sns_backends
 
         sent = []
         for message in ses_backends[ACCOUNT_ID][REGION].sent_messages:
@@ -539,7 +592,75 @@ class Sandbox:
             entry = _outbox_entry(message.id, parsed, message.destinations, owner)
             entry["tags"] = self.send_tags.get(message.id, {})
             sent.append(entry)
-        return sent
+        for message_id, (phone, text) in sns_backends[ACCOUNT_ID][REGION].sms_messages.items():
+            owner = store.message_owner(message_id) or {}
+            sent.append(
+                {
+                    "channel": "sms",
+                    "message_id": message_id,
+                    "to": phone,
+                    "subject": "",
+                    "text": text,
+                    "html": "",
+                    "headers": {},
+                    "lead_id": owner.get("lead_id"),
+                    "enrollment": int(owner["enrollment"]) if "enrollment" in owner else None,
+                    "touch": int(owner["touch"]) if "touch" in owner else None,
+                    "at": owner.get("sent_at"),
+                }
+            )
+        return sorted(sent, key=lambda entry: entry["at"] or "")
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every rep task, oldest first, with its signed outcome token."""
+        from boto3.dynamodb.types import TypeDeserializer
+
+        from leadflow.models import Task
+
+        deserialize = TypeDeserializer().deserialize
+        found = [
+            _task_entry(Task.model_validate({name: deserialize(value) for name, value in item.items()}))
+            for item in self._scan()
+            if item["sk"]["S"].startswith("TASK#")
+        ]
+        return sorted(found, key=lambda task: (task["at"], task["id"]))
+
+    def task(self, task_id: str) -> dict[str, Any] | None:
+        """One rep task by id (as in `tasks()`), or None."""
+        from leadflow.tasks import TaskNotFound, find_task
+
+        try:
+            return _task_entry(find_task(task_id))
+        except TaskNotFound:
+            return None
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every SNS publication to a topic (rep alerts), in publishing order."""
+        from moto.sns.models import sns_backends
+
+        published = []
+        for topic_arn, topic in sns_backends[ACCOUNT_ID][REGION].topics.items():
+            for message_id, message, subject, attributes, _group in topic.sent_notifications:
+                values = {name: value.get("Value") for name, value in (attributes or {}).items()}
+                published.append(
+                    {
+                        "topic": topic_arn,
+                        "message_id": message_id,
+                        "at": values.get("at"),
+                        "subject": subject,
+                        "message": message,
+                        "lead_id": values.get("lead_id"),
+                        "rep": values.get("rep"),
+                        "kind": values.get("kind"),
+                    }
+                )
+        return sorted(published, key=lambda note: note["at"] or "")
+
+    def _scan(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=settings().table_name):
+            items.extend(page["Items"])
+        return items
 
 
 def serialize_dynamodb() -> Callable[[], None]:
@@ -598,6 +719,17 @@ def _outbox_entry(
         "enrollment": int(owner["enrollment"]) if "enrollment" in owner else None,
         "touch": int(owner["touch"]) if "touch" in owner else None,
         "at": clock.iso(parsedate_to_datetime(str(parsed["Date"]))),
+    }
+
+
+def _task_entry(task: Any) -> dict[str, Any]:
+    from leadflow.tasks import task_link
+
+    return {
+        **task.model_dump(mode="json"),
+        "at": clock.iso(task.due_at),
+        "token": keys.task_token(task.id),
+        "link": task_link(task.id),
     }
 
 

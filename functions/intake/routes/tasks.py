@@ -1,0 +1,123 @@
+"""Rep task outcomes through the signed link of the task alert.
+
+    GET  /tasks/{task_id}?token=…   a small page with the task and one button per outcome
+    POST /tasks/{task_id}?token=…   {"outcome": "connected", "note": "…"} (JSON or a form post)
+
+A missing or wrong token gets 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel, Field, ValidationError
+
+from leadflow import keys, tasks
+from leadflow.models import TaskOutcome
+from leadflow.observability import metrics
+
+router = Router()
+HTML = "text/html; charset=utf-8"
+
+
+class OutcomePost(BaseModel):
+    outcome: TaskOutcome
+    note: str | None = Field(None, max_length=2000)
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[Any]:
+    return Response(status, content_types.APPLICATION_JSON, body)
+
+
+def _forbidden(task_id: str) -> Response[Any] | None:
+    token = (router.current_event.query_string_parameters or {}).get("token")
+    if keys.valid_task_token(task_id, token):
+        return None
+    metrics.add_metric(name="TaskLinkForbidden", unit="Count", value=1)
+    return _json(403, {"message": "Invalid or missing token."})
+
+
+def _is_form() -> bool:
+    content_type = router.current_event.get_header_value(
+        "content-type", default_value="", case_sensitive=False
+    )
+    return (content_type or "").startswith("application/x-www-form-urlencoded")
+
+
+def _parse_body() -> dict[str, Any] | None:
+    body = router.current_event.decoded_body or ""
+    if _is_form():
+        return {name: values[-1] for name, values in parse_qs(body).items()}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+@router.post("/tasks/<task_id>")
+def post_outcome(task_id: str) -> Response[Any]:
+    forbidden = _forbidden(task_id)
+    if forbidden:
+        return forbidden
+    raw = _parse_body()
+    if raw is None:
+        return _json(400, {"message": 'Send {"outcome": "..."} as JSON or a form post.'})
+    try:
+        post = OutcomePost.model_validate(raw)
+    except ValidationError as error:
+        fields = [
+            {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
+            for problem in error.errors()
+        ]
+        return _json(422, {"message": "Invalid outcome.", "errors": fields})
+    try:
+        task, stopped = tasks.record_outcome(task_id, post.outcome, post.note)
+    except tasks.TaskNotFound:
+        return _json(404, {"message": "No such task."})
+    except tasks.TaskClosed as closed:
+        return _json(409, {"message": f"The task is already {closed.task.status.value}."})
+    metrics.add_metric(name=f"TaskOutcome_{post.outcome.value}", unit="Count", value=1)
+    if _is_form():
+        text = f"Recorded: {post.outcome.value}." + (" The cadence is stopped." if stopped else "")
+        return Response(200, HTML, _page("Task updated", f"<p>{html.escape(text)}</p>"))
+    return _json(200, {"task_id": task.id, "status": task.status.value, "stopped": stopped})
+
+
+@router.get("/tasks/<task_id>")
+def show_task(task_id: str) -> Response[Any]:
+    forbidden = _forbidden(task_id)
+    if forbidden:
+        return forbidden
+    try:
+        task = tasks.find_task(task_id)
+    except tasks.TaskNotFound:
+        return _json(404, {"message": "No such task."})
+    token = html.escape(keys.task_token(task_id))
+    buttons = "".join(
+        f'<button name="outcome" value="{outcome.value}">{outcome.value.replace("_", " ")}</button> '
+        for outcome in TaskOutcome
+    )
+    body = (
+        f"<p><b>{html.escape(task.channel)}</b> · {html.escape(task.cadence)} · touch {task.touch}"
+        f" · status <b>{html.escape(task.status.value)}</b></p>"
+        f"<p>{html.escape(task.instruction)}</p>"
+        f'<form method="post" action="/tasks/{html.escape(task_id)}?token={token}">'
+        f'<p><textarea name="note" rows="3" cols="50" placeholder="Note (optional)"></textarea></p>'
+        f"<p>{buttons}</p></form>"
+    )
+    return Response(200, HTML, _page("Task", body))
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
+        "<meta name='robots' content='noindex'></head>"
+        "<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
+        f"<h1>{title}</h1>{body}</body></html>"
+    )
