@@ -22,6 +22,7 @@ from leadflow.operator_config import load_operator_config
 
 CADENCE_DIR = REPO_ROOT / "cadences"
 TEMPLATE_DIR = REPO_ROOT / "templates"
+CONFIG_FILE = REPO_ROOT / "config" / "leadflow.yaml"
 
 
 def build_app(*, outdir: str | Path | None = None, context: dict[str, Any] | None = None) -> cdk.App:
@@ -34,6 +35,8 @@ def build_app(*, outdir: str | Path | None = None, context: dict[str, Any] | Non
         config.stack_name,
         description="leadflow: multi-touch lead follow-up that stops when the lead answers.",
         config=config,
+        operator=load_operator_config(CONFIG_FILE),
+        # A broken cadence file fails the synth here, naming the file, the touch and the field.
         cadences=load_cadences(CADENCE_DIR),
         # The operator configuration file also ships in the layer: one source for the function and this.
         report_schedule=load_operator_config(layers.CONFIG_SOURCE / "leadflow.yaml").report.schedule,

@@ -28,7 +28,6 @@ class LeadflowConfig:
     # Base URL of the unsubscribe links (e.g. https://go.example.com behind your own domain);
     # empty: the API's own URL.
     public_url: str = field(default="", metadata={"key": "publicUrl"})
-    default_cadence: str = field(default="inbound-demo-request", metadata={"key": "defaultCadence"})
     # API Gateway stage throttling: steady requests per second and burst (a form endpoint needs little).
     throttle_rate_limit: float = field(default=10.0, metadata={"key": "throttleRateLimit"})
     throttle_burst_limit: int = field(default=20, metadata={"key": "throttleBurstLimit"})

@@ -16,11 +16,12 @@ from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
 from infra.constructs.functions import EVENTS, Functions
 from infra.constructs.report import WeeklyReport
-from infra.constructs.secrets import HmacKey, MeetingWebhookKey, TokenKey
+from infra.constructs.secrets import ApiKeys, HmacKey, MeetingWebhookKey, TokenKey
 from infra.constructs.table import IdempotencyTable, LeadsTable
 from infra.constructs.topics import Topics
+from leadflow import routing
 from leadflow.cadence import Cadence
-from leadflow.operator_config import ReportSchedule
+from leadflow.operator_config import OperatorConfig, ReportSchedule
 
 
 class LeadflowStack(Stack):
@@ -30,6 +31,7 @@ class LeadflowStack(Stack):
         construct_id: str,
         *,
         config: LeadflowConfig,
+        operator: OperatorConfig,
         cadences: Mapping[str, Cadence],
         report_schedule: ReportSchedule,
         package_layer_dir: Path,
@@ -37,15 +39,16 @@ class LeadflowStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        if config.default_cadence not in cadences:
-            raise ValueError(
-                f"leadflow:defaultCadence {config.default_cadence!r} is not a cadence: {sorted(cadences)}"
-            )
+        # config/leadflow.yaml names cadences (routing default, post-meeting): they must exist.
+        routing.check(operator, cadences)
+        if not operator.api_keys_secret:
+            raise ValueError("config/leadflow.yaml: api_keys_secret names the server-to-server keys secret")
         retention = config.log_retention_days
 
         table = LeadsTable(self, "Leads")
         idempotency = IdempotencyTable(self, "Idempotency")
         hmac_key = HmacKey(self, "HmacKey")
+        api_keys = ApiKeys(self, "ApiKeys", secret_name=operator.api_keys_secret)
         topics = Topics(self, "Topics")
         meeting_key = MeetingWebhookKey(self, "MeetingWebhookKey")
         token_key = TokenKey(self, "TokenKey")
@@ -72,8 +75,8 @@ class LeadflowStack(Stack):
             meeting_webhook_secret=meeting_key.secret,
             token_secret=token_key.secret,
             reply_domain=config.reply_domain,
+            api_keys=api_keys.secret,
             sender=config.sender,
-            default_cadence=config.default_cadence,
             log_level=config.log_level,
             log_retention=retention,
         )

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import sysconfig
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,8 +162,9 @@ def test_function_environments_use_the_settings_names(synth: Synth) -> None:
         assert variables["CADENCE_DIR"] == "/opt/cadences"
         assert variables["TEMPLATE_DIR"] == "/opt/templates"
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "leadflow"
-    assert environments["intake"]["DEFAULT_CADENCE"] == synth.config.default_cadence
     assert environments["step"]["SENDER"] == synth.config.sender
+    # New-lead alerts come from intake, task alerts (with their signed links) from the step.
+    assert "REP_ALERTS_TOPIC_ARN" in environments["intake"]
     assert "REP_ALERTS_TOPIC_ARN" in environments["step"]
     assert "INBOUND_BUCKET" in environments["inbound"]
     (archive,) = [k for k in synth.resources("AWS::S3::Bucket") if k.startswith("ReportArchive")]
@@ -294,13 +296,20 @@ def test_layer_modules_that_use_their_path_load_at_opt() -> None:
         if "__file__" not in text:
             continue
         relative = source.relative_to(layer)
-        module = ".".join(relative.with_suffix("").parts)
-        namespace = {
-            "__file__": f"/opt/python/{relative.as_posix()}",
-            "__name__": module,
-            "__package__": module.rpartition(".")[0],
-        }
-        exec(compile(text, namespace["__file__"], "exec"), namespace)
+        name = ".".join(relative.with_suffix("").parts)
+        module = types.ModuleType(name)
+        module.__file__ = f"/opt/python/{relative.as_posix()}"
+        module.__package__ = name.rpartition(".")[0]
+        # Registered while it runs, as an import would: dataclasses look their module up by name.
+        saved = sys.modules.get(name)
+        sys.modules[name] = module
+        try:
+            exec(compile(text, module.__file__, "exec"), module.__dict__)
+        finally:
+            if saved is None:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = saved
 
 
 def test_deps_layer_is_not_rebuilt_when_current(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -629,9 +638,12 @@ def test_only_x_ray_and_log_delivery_use_resource_star(synth: Synth) -> None:
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             assert "*" not in _actions(statement)
             if "*" in _resources(statement):
-                # SMS to a phone number (the inbound SMS HELP answer) has no resource ARN.
+                # SMS to a phone number has no resource ARN: the step sends the cadences' texts, the
+                # inbound function answers HELP.
                 allowed = star_actions | (
-                    {"sns:Publish"} if logical_id.startswith("FunctionsInboundRole") else set()
+                    {"sns:Publish"}
+                    if logical_id.startswith(("FunctionsInboundRole", "FunctionsStepRole"))
+                    else set()
                 )
                 assert set(_actions(statement)) <= allowed, statement
 
@@ -642,9 +654,17 @@ def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
     assert ses and all(r != "*" for s in ses for r in _resources(s))
     flat = json.dumps(ses)
     assert ":configuration-set/" in flat and ":identity/" in flat
-    (publish,) = [s for s in step if "sns:Publish" in _actions(s)]
     (alerts_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsRepAlerts")]
-    assert _resources(publish) == [{"Ref": alerts_id}]
+    for name in ("Intake", "Step"):
+        topics = [
+            s
+            for s in _statements(synth, f"Functions{name}Role")
+            if "sns:Publish" in _actions(s) and _resources(s) != ["*"]
+        ]
+        assert [_resources(s) for s in topics] == [[{"Ref": alerts_id}]], name
+    # SMS to phone numbers: "*" (merged with X-Ray's "*" actions by minimizePolicies).
+    (sms,) = [s for s in step if "sns:Publish" in _actions(s) and _resources(s) == ["*"]]
+    assert {action for action in _actions(sms) if not action.startswith("xray:")} == {"sns:Publish"}
     inbound = _statements(synth, "FunctionsInboundRole")
     (read,) = [s for s in inbound if "s3:GetObject" in _actions(s)]
     assert _actions(read) == ["s3:GetObject"]
@@ -907,3 +927,58 @@ def test_a_template_that_breaks_the_lint_fails_the_synth(
     monkeypatch.setattr(cdk_app, "TEMPLATE_DIR", templates)
     with pytest.raises(lint.TemplateLintError, match=r"intro\.j2: subject-spam"):
         build_app(outdir=tmp_path / "cdk.out", context=_context())
+
+
+# --- Cadence engine: tasks route, API keys, SMS, a broken cadence fails the synth ------------------
+
+
+def test_task_links_route_and_api_keys_secret(synth: Synth) -> None:
+    (task_resource,) = [
+        logical_id
+        for logical_id, resource in synth.resources("AWS::ApiGateway::Resource").items()
+        if resource["Properties"]["PathPart"] == "{task_id}"
+    ]
+    task_methods = sorted(
+        method["Properties"]["HttpMethod"]
+        for method in synth.resources("AWS::ApiGateway::Method").values()
+        if method["Properties"]["ResourceId"] == {"Ref": task_resource}
+    )
+    assert task_methods == ["GET", "POST"]
+    (secret,) = [
+        s for s in synth.resources("AWS::SecretsManager::Secret").values() if s["Properties"].get("Name")
+    ]
+    assert secret["Properties"]["Name"] == "leadflow/api-keys"
+    intake_reads = [
+        s for s in _statements(synth, "FunctionsIntakeRole") if "secretsmanager:GetSecretValue" in _actions(s)
+    ]
+    assert len(intake_reads) >= 1
+    stops = [s for s in _statements(synth, "FunctionsIntakeRole") if "states:StopExecution" in _actions(s)]
+    assert stops, "a task outcome that answers stops the lead's executions"
+
+
+def test_a_malformed_cadence_file_fails_the_synth_naming_file_touch_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra import app as app_module
+    from leadflow.cadence import CadenceFileError
+
+    cadences = tmp_path / "cadences"
+    cadences.mkdir()
+    for source in CADENCE_DIR.glob("*.yaml"):
+        (cadences / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    broken = cadences / "re-engagement.yaml"
+    broken.write_text(
+        broken.read_text(encoding="utf-8").replace(
+            "channel: email, name: case-study", "channel: fax, name: case-study"
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "templates").symlink_to(REPO_ROOT / "templates")
+    monkeypatch.setattr(app_module, "CADENCE_DIR", cadences)
+
+    with pytest.raises(CadenceFileError) as caught:
+        build_app(outdir=tmp_path / "out", context=_context())
+    message = str(caught.value)
+    assert str(broken) in message
+    assert "touch 2 (case-study)" in message
+    assert "field channel" in message

@@ -403,7 +403,7 @@ def test_email_consent_false_sends_no_automated_email_and_alerts_the_owner(sb):
 def test_a_running_lead_who_posts_email_consent_false_is_stopped_and_gets_no_more_email(sb):
     sb.post("/leads", json={"email": "later@example.com"})
     lead_id = sb.find_lead("later@example.com")["id"]
-    sb.advance_to("2026-11-24T12:00:00Z")
+    sb.advance_to("2026-11-27T15:00:00Z")  # the nurture cadence's second email went out at 14:00
     assert len(sb.outbox()) == 2
 
     sb.post("/leads", data={"email": "later@example.com", "email_consent": "false"})
@@ -413,7 +413,8 @@ def test_a_running_lead_who_posts_email_consent_false_is_stopped_and_gets_no_mor
     assert (enrollment["run_status"], enrollment["stop_reason"]) == ("stopped", "consent_withdrawn")
     assert sb.execution(lead_id)["status"] == "ABORTED"
     assert len(sb.outbox()) == 2
-    assert [alert["kind"] for alert in sb.rep_alerts()] == ["manual_follow_up"]
+    # The new-lead alert, the day-3 LinkedIn task, then the hand-off.
+    assert [alert["kind"] for alert in sb.rep_alerts()] == ["lead_accepted", "task", "manual_follow_up"]
 
 
 def test_nothing_is_stored_for_a_refused_post_even_with_an_idempotency_key(sb):

@@ -1,4 +1,4 @@
-"""The public intake API: API Gateway REST -> intake function, throttled, access-logged, traced."""
+"""The public API: API Gateway REST -> intake function (leads, task outcomes), throttled, logged, traced."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("webhooks/meeting", ("POST",)),
     # One-click unsubscribe (RFC 8058): GET shows the confirmation page, POST opts out.
     ("unsubscribe", ("GET", "POST")),
+    # A rep task's signed link: GET shows the task, POST records its outcome.
+    ("tasks/{task_id}", ("GET", "POST")),
 )
 
 

@@ -80,8 +80,8 @@ class Functions(Construct):
         meeting_webhook_secret: secretsmanager.ISecret,
         token_secret: secretsmanager.ISecret,
         reply_domain: str,
+        api_keys: secretsmanager.ISecret,
         sender: str,
-        default_cadence: str,
         log_level: str,
         log_retention: logs.RetentionDays,
     ) -> None:
@@ -122,7 +122,6 @@ class Functions(Construct):
         self.intake = self._function(
             INTAKE,
             {
-                "DEFAULT_CADENCE": default_cadence,
                 "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn,
                 "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
                 "MEETING_WEBHOOK_SECRET_ARN": meeting_webhook_secret.secret_arn,
@@ -170,6 +169,8 @@ class Functions(Construct):
         rep_alerts.grant_publish(self.intake)
         idempotency_table.grant_read_write_data(self.intake)
         email.grant_send(self.inbound)  # replies forwarded to the owner's inbox
+        api_keys.grant_read(self.intake)
+        self._grant_sms(self.step)
         email.grant_read_inbound_mail(self.inbound)
         email.inbound_topic.add_subscription(subscriptions.LambdaSubscription(self.inbound))
         sms_inbound.add_subscription(subscriptions.LambdaSubscription(self.inbound))
@@ -178,14 +179,7 @@ class Functions(Construct):
         meeting_webhook_secret.grant_read(self.intake)
         for signing in (self.intake, self.step, self.inbound):
             token_secret.grant_read(signing)
-        # The HELP answer is an SMS to the number that texted: SNS has no resource ARN for a phone
-        # number, so Publish is granted on "*" (a topic publish is scoped above).
-        self.inbound.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
-        acknowledge_grant(
-            self.inbound,
-            "sns:Publish to a phone number (the SMS HELP answer) has no resource ARN to scope it to.",
-            "AwsSolutions-IAM5[Resource::*]",
-        )
+        self._grant_sms(self.inbound)  # the SMS HELP answer
         self._acknowledge_grants(table)
 
     @property
@@ -271,9 +265,21 @@ class Functions(Construct):
                 "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             )
 
+    def _grant_sms(self, function: lambda_.Function) -> None:
+        """sns:Publish to phone numbers: SMS has no resource ARN, so the statement must name "*"
+        (topic publishes are granted on their topics)."""
+        function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+        acknowledge_grant(
+            function,
+            "SMS to a phone number (sns:Publish with PhoneNumber) has no resource ARN to scope to: the "
+            "step sends the cadences' SMS touches, the inbound function answers SMS HELP.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+
     def connect_cadences(self, cadences: CadenceStateMachines) -> None:
         """Intake starts executions (and learns the ARNs), and stops them when a later post withdraws
-        email consent; inbound stops them when a lead replies."""
+        email consent or a rep task's outcome answers (connected, meeting booked); inbound stops them
+        when a lead replies."""
         self.intake.add_environment("STATE_MACHINE_ARNS", cadences.arns_json())
         cadences.grant_start_execution(self.intake)
         cadences.grant_stop_execution(self.intake)

@@ -73,3 +73,33 @@ class TokenKey(Construct):
             "the new key in front of the old one (both verify) and drops the old one much later.",
             "AwsSolutions-SMG4",
         )
+
+
+class ApiKeys(Construct):
+    """Server-to-server API keys for POST /leads (X-Api-Key), as JSON {"client name": "key"}.
+
+    Named from config/leadflow.yaml (api_keys_secret). Deployed with one generated key for a client
+    named "default"; operators add their own clients' keys with put-secret-value.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, secret_name: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            secret_name=secret_name,
+            description="leadflow server-to-server API keys: JSON object of client name -> key.",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template="{}",
+                generate_string_key="default",
+                password_length=40,
+                exclude_punctuation=True,
+                include_space=False,
+            ),
+        )
+        acknowledge(
+            self.secret,
+            "Rotated by the operator, not by a Lambda: keys belong to outside systems (a CRM), so a new key "
+            "is added next to the old one, the client switches, then the old one is removed.",
+            "AwsSolutions-SMG4",
+        )

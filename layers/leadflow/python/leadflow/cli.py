@@ -174,6 +174,8 @@ def _preview(args: argparse.Namespace) -> int:
         print(f"leadflow preview: {error}", file=sys.stderr)
         return 2
     print(text)
+
+
 def print_schedule(name: str, timezone: str | None, country: str | None, at: str | None) -> int:
     from leadflow import clock
     from leadflow.cadence import load_cadences

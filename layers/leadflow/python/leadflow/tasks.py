@@ -8,9 +8,10 @@ touch's time at once. The rep records the outcome through `POST /tasks/{task_id}
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from urllib.parse import quote
 
-from leadflow import clock, keys, stops, store
+from leadflow import aws, clock, keys, stops, store
 from leadflow.alerts import AlertKind, alert_owner
 from leadflow.cadence import Cadence, Channel
 from leadflow.config import operator_config, settings
@@ -24,8 +25,20 @@ DEFAULT_INSTRUCTIONS = {
 }
 
 
+@cache
+def api_base() -> str:
+    config = settings()
+    if config.public_api_url:
+        return config.public_api_url.rstrip("/")
+    if config.public_api_url_parameter:
+        parameter = aws.client("ssm").get_parameter(Name=config.public_api_url_parameter)["Parameter"]
+        return str(parameter["Value"]).rstrip("/")
+    raise RuntimeError("set PUBLIC_API_URL or PUBLIC_API_URL_PARAMETER for task links")
+
+
 def task_link(task: str) -> str:
-    return f"{settings().public_api_url.rstrip('/')}/tasks/{task}?token={quote(keys.task_token(task))}"
+    """The signed link of a task: `GET` shows it with outcome buttons, `POST` records an outcome."""
+    return f"{api_base()}/tasks/{task}?token={quote(keys.task_token(task))}"
 
 
 def create_task(lead: Lead, cadence: Cadence, enrollment: int, number: int, due_at: datetime) -> Task:

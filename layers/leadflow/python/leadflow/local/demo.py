@@ -128,10 +128,10 @@ def synthetic_leads(
     return sorted(leads, key=lambda lead: lead.arrives)
 
 
-def simulate(sb: Sandbox, population: list[SyntheticLead]) -> tuple[datetime, Counter[str]]:
+def simulate(sb: Sandbox, population: list[SyntheticLead], routed: Counter[str] | None = None) -> datetime:
     """Post the leads, deliver replies and record task outcomes in time order.
 
-    Returns when the last cadence has surely ended, and how many leads each cadence took.
+    Returns when the last cadence has surely ended; counts the leads each cadence took in `routed`.
     """
     order = itertools.count()
     events: list[tuple[datetime, int, str, SyntheticLead, Any]] = [
@@ -139,7 +139,7 @@ def simulate(sb: Sandbox, population: list[SyntheticLead]) -> tuple[datetime, Co
     ]
     heapq.heapify(events)
     end = max(lead.arrives for lead in population) + timedelta(days=45)
-    done, routed = 0, Counter[str]()
+    done, routed = 0, routed if routed is not None else Counter[str]()
     while events:
         moment, _, kind, lead, detail = heapq.heappop(events)
         sb.advance_to(moment)
@@ -166,7 +166,7 @@ def simulate(sb: Sandbox, population: list[SyntheticLead]) -> tuple[datetime, Co
         done += 1
         _progress(done, done + len(events), sb.now())
     sb.advance_to(end)
-    return end, routed
+    return end
 
 
 def write_report(sb: Sandbox, since: datetime, until: datetime, out: Path) -> dict[str, Any]:
@@ -185,7 +185,8 @@ def run_demo(
     begin = parse_iso(start)
     population = synthetic_leads(leads, days, reply_share, seed, begin)
     with Sandbox(start=start) as sb:
-        end, routed = simulate(sb, population)
+        routed = Counter[str]()
+        end = simulate(sb, population, routed)
         summary = sb.summary()
         report = write_report(sb, begin, end, out)
     elapsed = time.perf_counter() - began

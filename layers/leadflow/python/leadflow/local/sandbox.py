@@ -40,6 +40,7 @@ from leadflow.local.events import ACCOUNT_ID, REGION
 from leadflow.observability import logger, metrics
 from leadflow.operator_config import OperatorConfig, load_operator_config
 from leadflow.table import create_table_kwargs, idempotency_table_kwargs
+from leadflow.tasks import api_base
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
 FUNCTIONS = ("intake", "step", "inbound", "report", "events")
@@ -189,6 +190,7 @@ class Sandbox:
             keys.forget_api_keys()
             settings.cache_clear()
             load_cadences.cache_clear()
+            api_base.cache_clear()
 
     def _one_at_a_time(self, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """Run handlers one at a time, as isolated Lambda instances would not race inside moto.
@@ -564,18 +566,8 @@ class Sandbox:
         }
 
     def rep_alerts(self) -> list[dict[str, Any]]:
-        """Every alert published to the reps' SNS topic, oldest first."""
-        from moto.sns.models import sns_backends
-
-        topic = sns_backends[ACCOUNT_ID][REGION].topics[self.rep_alerts_topic_arn]
-        return [
-            {
-                "subject": subject,
-                "message": message,
-                **{name: value["Value"] for name, value in (attributes or {}).items()},
-            }
-            for _, message, subject, attributes, _ in topic.sent_notifications
-        ]
+        """Every alert published to the reps' SNS topic, oldest first (see `notifications`)."""
+        return [note for note in self.notifications() if note["topic"] == self.rep_alerts_topic_arn]
 
     def outbox(self) -> list[dict[str, Any]]:
         """Every message sent to leads, email (SES) and SMS (SNS), oldest first, with its touch."""
