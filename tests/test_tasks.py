@@ -81,7 +81,7 @@ def test_meeting_booked_stops_the_cadence_and_starts_the_post_meeting_one(sb):
     assert lead["status"] == "meeting_booked"
     assert [(e["cadence"], e["run_status"], e["reason"]) for e in lead["enrollments_detail"]] == [
         ("inbound-demo-request", "stopped", "intake"),
-        ("post-meeting", "running", "meeting booked (rep task)"),
+        ("post-meeting", "running", "meeting booked"),
     ]
     assert sb.executions(lead_id)[-1]["name"] == f"{lead_id}-post-meeting-2"
 

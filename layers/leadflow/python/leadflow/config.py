@@ -33,8 +33,6 @@ class Settings(BaseModel):
     sms_inbound_topic_arn: str | None = Field(None, alias="SMS_INBOUND_TOPIC_ARN")
     ses_events_topic_arn: str | None = Field(None, alias="SES_EVENTS_TOPIC_ARN")
     meeting_webhook_secret_arn: str | None = Field(None, alias="MEETING_WEBHOOK_SECRET_ARN")
-    # The cadence a lead enters when a meeting is booked.
-    post_meeting_cadence: str = Field("post-meeting", alias="POST_MEETING_CADENCE")
     # Where the weekly report is archived (reports/<week's date>/report.html).
     report_bucket: str | None = Field(None, alias="REPORT_BUCKET")
     # SMS sender identity (toll-free or 10DLC number in the US); None lets SNS choose.

@@ -29,6 +29,7 @@ from leadflow.classify import Classification, Kind, classify
 from leadflow.config import operator_config, settings
 from leadflow.models import Lead, StopReason
 from leadflow.observability import logger
+from leadflow.sms import send_sms
 
 # Classifier verdicts that mean there was no mail to speak of.
 _MALFORMED = {"empty", "unparseable", "no headers"}
@@ -213,7 +214,7 @@ def handle_sms(message: str) -> str:
     intent = sms_inbound.intent(sms.messageBody)
     if match is None:
         if intent is sms_inbound.Intent.HELP:
-            _send_sms(sms.originationNumber, help_text())
+            send_sms(sms.originationNumber, help_text())
             return "sms_help"
         logger.info("ignored SMS from an unknown number", extra={"intent": intent.value})
         return "unknown_sender"
@@ -228,7 +229,7 @@ def handle_sms(message: str) -> str:
         )
         return "sms_opt_out"
     if intent is sms_inbound.Intent.HELP:
-        _send_sms(sms.originationNumber, help_text())
+        send_sms(sms.originationNumber, help_text())
         return "sms_help"
     outcomes.replied(
         lead,
@@ -240,14 +241,6 @@ def handle_sms(message: str) -> str:
         attribution=attribution,
     )
     return "sms_reply"
-
-
-def _send_sms(number: str, text: str) -> None:
-    aws.client("sns").publish(
-        PhoneNumber=number,
-        Message=text,
-        MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
-    )
 
 
 def help_text() -> str:

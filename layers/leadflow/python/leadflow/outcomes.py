@@ -107,7 +107,8 @@ def record(lead_id: str, kind: EngagementKind, at: datetime, *, once: bool = Fal
     return store.record_event(lead_id, kind.value, at, once=once, **fields)
 
 
-def _account_stop(lead: Lead) -> list[Enrollment]:
+def account_stop(lead: Lead) -> list[Enrollment]:
+    """Stop colleagues at the same company domain too, when the operator wants that (answers config)."""
     if not operator_config().answers.account_level_stop:
         return []
     return contacts.stop_colleagues(lead.id, lead.email)
@@ -157,7 +158,7 @@ def replied(
         at=at,
         event=event_fields(attribution, at, source=source, via=via),
     )
-    _account_stop(lead)
+    account_stop(lead)
     if not store.first_time(lead.id, f"answer#{answer_id}"):
         return stopped  # a redelivered notification: the owner already knows
     where = attribution.label if attribution else "before any touch"
@@ -286,11 +287,11 @@ def meeting_booked(
             attribute(lead.id, at), at, source="meeting-webhook", via="calendar", provider=provider
         ),
     )
-    _account_stop(lead)
+    account_stop(lead)
     if not store.first_time(lead.id, f"booking#{booking_id}"):
         return stopped  # a redelivered webhook
-    cadence = settings().post_meeting_cadence
-    enrolled = enroll_after_meeting(lead, cadence)
+    cadence = operator_config().routing.meeting_booked_cadence
+    enrolled = enroll_after_meeting(lead, cadence) if cadence else False
     when = f" for {clock.iso(starts_at)}" if starts_at else ""
     alerts.alert_owner(
         lead,

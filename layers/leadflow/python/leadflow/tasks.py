@@ -11,10 +11,10 @@ from datetime import datetime
 from functools import cache
 from urllib.parse import quote
 
-from leadflow import aws, clock, keys, stops, store
+from leadflow import aws, clock, keys, outcomes, stops, store
 from leadflow.alerts import AlertKind, alert_owner
 from leadflow.cadence import Cadence, Channel
-from leadflow.config import operator_config, settings
+from leadflow.config import settings
 from leadflow.models import TASK_ID, ContactStatus, Lead, StopReason, Task, TaskOutcome, TaskStatus, task_id
 from leadflow.observability import logger
 
@@ -111,29 +111,40 @@ def record_outcome(task_ref: str, outcome: TaskOutcome, note: str | None = None)
         if current.status.value == outcome.value:
             return current, False
         raise TaskClosed(current)
-    # A task cancelled by an earlier stop: the lead already stopped; a booked meeting still counts.
-    stopped = outcome.stops_cadence and not (
-        task.status is TaskStatus.CANCELLED and outcome is TaskOutcome.CONNECTED
-    )
-    if stopped:
-        if outcome is TaskOutcome.MEETING_BOOKED:
-            stops.stop_lead(task.lead_id, ContactStatus.MEETING_BOOKED, StopReason.MEETING_BOOKED)
-            _enroll_after_meeting(task.lead_id)
-        else:
-            stops.stop_lead(task.lead_id, ContactStatus.REPLIED, StopReason.CONNECTED)
+    stopped = _answered(task, outcome)
     logger.info("task outcome", extra={"lead_id": task.lead_id, "task": task.id, "outcome": outcome.value})
     return updated, stopped
 
 
-def _enroll_after_meeting(lead_id: str) -> None:
-    from leadflow.enrollments import EnrollmentRefused, enroll
+def _answered(task: Task, outcome: TaskOutcome) -> bool:
+    """Connected and meeting booked answer like a reply does; returns whether the lead was stopped.
 
-    cadence = operator_config().routing.meeting_booked_cadence
-    if cadence:
-        try:
-            enroll(lead_id, cadence, reason="meeting booked (rep task)")
-        except EnrollmentRefused as refused:
-            logger.info("no post-meeting cadence", extra={"lead_id": lead_id, "why": str(refused)})
+    A task cancelled by an earlier stop belongs to a lead that already stopped; a meeting booked
+    on it still counts (the post-meeting cadence starts).
+    """
+    if not outcome.stops_cadence or (
+        task.status is TaskStatus.CANCELLED and outcome is TaskOutcome.CONNECTED
+    ):
+        return False
+    lead = store.get_lead(task.lead_id)
+    if lead is None:
+        raise TaskNotFound(task.id)
+    now = clock.now()
+    if outcome is TaskOutcome.MEETING_BOOKED:
+        outcomes.meeting_booked(
+            lead, at=now, booking_id=f"task-{task.id}", provider="rep task", starts_at=None
+        )
+        return True
+    attribution = outcomes.attribute(lead.id, now, enrollment=task.enrollment, touch=task.touch)
+    stops.stop_lead(
+        lead.id,
+        ContactStatus.REPLIED,
+        StopReason.CONNECTED,
+        at=now,
+        event=outcomes.event_fields(attribution, now, source="rep-task", via=task.channel),
+    )
+    outcomes.account_stop(lead)
+    return True
 
 
 assert {status.value for status in TaskStatus} >= {outcome.value for outcome in TaskOutcome}
