@@ -20,6 +20,7 @@ SECTIONS = {
     "report": "bench.report",
     "intake": "bench.intake",
     "classify": "bench.classify",
+    "schedule": "bench.schedule",
 }
 
 

@@ -20,6 +20,11 @@ def all_executions(sb: Any) -> list[dict[str, Any]]:
     ]
 
 
+def returning_alerts(sb: Any) -> list[dict[str, Any]]:
+    """Rep alerts about posts, leaving out the new-lead and task alerts every cadence sends."""
+    return [alert for alert in sb.rep_alerts() if alert["kind"] not in ("lead_accepted", "task")]
+
+
 def assert_nothing_stored(sb: Any) -> None:
     assert stored_items() == []
     assert stored_items("leadflow-idempotency") == []

@@ -9,6 +9,9 @@ from leadflow.config import operator_config
 from leadflow.operator_config import load_operator_config
 from tests.helpers import reply_mime
 
+# Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
+pytestmark = pytest.mark.email_cadence
+
 
 def _post(sb, email):
     sb.post("/leads", json={"email": email})
@@ -54,7 +57,7 @@ def test_an_opt_out_stops_no_colleague(sb):
 
 def test_the_account_level_stop_can_be_turned_off(sb, tmp_path, monkeypatch):
     config = tmp_path / "leadflow.yaml"
-    shipped = (sb.cadence_dir.parent / "config" / "leadflow.yaml").read_text()
+    shipped = (sb.cadence_dir.parent / "leadflow.yaml").read_text()
     config.write_text(shipped.replace("account_level_stop: true", "account_level_stop: false"))
     monkeypatch.setenv("CONFIG_FILE", str(config))
     from leadflow.config import settings

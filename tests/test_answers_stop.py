@@ -15,6 +15,9 @@ from leadflow import keys, store
 from leadflow.local.events import ses_event
 from tests.helpers import fixture_mail, reply_mime, to_lead
 
+# Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
+pytestmark = pytest.mark.email_cadence
+
 THIRTY_DAYS = 30 * 86400
 
 

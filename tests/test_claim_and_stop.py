@@ -88,10 +88,12 @@ def test_an_uncontactable_lead_gets_nothing_even_while_its_enrollment_runs(sb):
     assert sb.execution(lead_id)["states"][-1].startswith("Stopped")
 
 
+@pytest.mark.email_cadence
 def test_a_suppression_landing_after_the_wake_stops_the_touch(sb, monkeypatch):
     from leadflow import keys
 
-    lead_id = _post(sb, "suppressed.late@example.com")
+    sb.post("/leads", json={"email": "suppressed.late@example.com"})
+    lead_id = sb.find_lead("suppressed.late@example.com")["id"]
     original_suppression = store.suppression
 
     def suppress_then_check(email_key):
@@ -108,10 +110,12 @@ def test_a_suppression_landing_after_the_wake_stops_the_touch(sb, monkeypatch):
     assert sb.execution(lead_id)["states"][-1].startswith("Stopped")
 
 
+@pytest.mark.email_cadence
 def test_a_stop_while_a_moved_touch_waits_sends_nothing(sb):
     from datetime import timedelta
 
-    lead_id = _post(sb, "moved.then.stopped@example.com")
+    sb.post("/leads", json={"email": "moved.then.stopped@example.com"})
+    lead_id = sb.find_lead("moved.then.stopped@example.com")["id"]
     enrollment = store.get_enrollment(lead_id, 1)
     later = [moment + timedelta(days=10) for moment in enrollment.schedule]
     assert store.move_schedule(lead_id, 1, enrollment.schedule[:1] + later[1:], 2)

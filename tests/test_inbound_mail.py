@@ -12,6 +12,9 @@ from leadflow.local import events
 from leadflow.local.sandbox import REPLY_DOMAIN, Sandbox
 from tests.helpers import rep_alerts, reply_mime, to_lead
 
+# Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
+pytestmark = pytest.mark.email_cadence
+
 
 def _post(sb, email, **fields):
     sb.post("/leads", json={"email": email, **fields})

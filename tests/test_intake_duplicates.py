@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from leadflow import intake, store
 from leadflow.models import ContactStatus, LeadSubmission, RequestOrigin, StopReason
 from leadflow.stops import stop_lead
-from tests.intake_helpers import all_executions, stored_items
+from tests.intake_helpers import all_executions, returning_alerts, stored_items
+
+# Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
+pytestmark = pytest.mark.email_cadence
 
 CADENCE_DAYS = 21
 
@@ -72,7 +77,7 @@ def test_200_concurrent_posts_of_one_address_give_one_lead_and_one_execution(sb)
     assert len(store.submissions(lead["id"])) == 200
     assert len(sb.outbox()) == 1
     # A double-click burst is not "the lead came back": no alert right after the first post.
-    assert sb.rep_alerts() == []
+    assert returning_alerts(sb) == []
 
 
 def test_a_lead_who_comes_back_while_running_is_an_engagement_signal_and_alerts_the_owner_once(sb):
@@ -90,7 +95,7 @@ def test_a_lead_who_comes_back_while_running_is_an_engagement_signal_and_alerts_
     assert lead["phone"] == "+16502530000"  # blank ones are filled
     assert [record.outcome for record in store.submissions(lead_id)] == ["new", "returned", "returned"]
     assert len(sb.executions(lead_id)) == 1
-    (alert,) = sb.rep_alerts()
+    (alert,) = returning_alerts(sb)
     assert (alert["kind"], alert["lead_id"]) == ("lead_returned", lead_id)
     assert "Bea" in alert["message"] and "back@example.com" in alert["message"]
 
@@ -111,9 +116,9 @@ def test_after_the_cadence_ends_a_lead_is_enrolled_again_only_after_the_cooldown
     lead = sb.lead(lead_id)
     assert [enrollment["number"] for enrollment in lead["enrollments_detail"]] == [1, 2]
     second = sb.executions(lead_id)[-1]
-    assert (second["name"], second["status"]) == (f"{lead_id}-inbound-demo-request-2", "RUNNING")
+    assert (second["name"], second["status"]) == (f"{lead_id}-plain-email-2", "RUNNING")
     assert [record.outcome for record in store.submissions(lead_id)][-1] == "enrolled"
-    assert [alert["kind"] for alert in sb.rep_alerts()] == ["lead_returned", "lead_reenrolled"]
+    assert [alert["kind"] for alert in returning_alerts(sb)] == ["lead_returned", "lead_reenrolled"]
     assert len([message for message in sb.outbox() if message["enrollment"] == 2]) == 1
 
 
@@ -134,7 +139,7 @@ def test_opted_out_and_bounced_leads_are_never_enrolled_again_and_the_answer_is_
         assert len(sb.executions(lead_id)) == 1
         assert sb.lead(lead_id)["status"] == status.value
         assert store.submissions(lead_id)[-1].outcome == "suppressed"
-    assert [alert["kind"] for alert in sb.rep_alerts()] == ["suppressed_lead_returned"] * 2
+    assert [alert["kind"] for alert in returning_alerts(sb)] == ["suppressed_lead_returned"] * 2
 
 
 def test_a_never_policy_keeps_a_finished_lead_out(tmp_path):

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from leadflow import asl, keys, store
 from leadflow.classify import Kind, classify
 from leadflow.local.events import ses_event
 from leadflow.reschedule import first_business_day_after
 from tests.helpers import fixture_mail, reply_mime, to_lead
+
+# Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
+pytestmark = pytest.mark.email_cadence
 
 OOO_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
 
@@ -53,7 +58,7 @@ def test_an_out_of_office_with_a_return_date_moves_the_next_touch_and_shifts_the
     }
     execution = sb.execution(lead["id"])
     assert execution["status"] == "SUCCEEDED"
-    moved = asl.moved_state_names(sb.cadences["inbound-demo-request"], 3)
+    moved = asl.moved_state_names(sb.cadences["plain-email"], 3)
     assert list(moved) == execution["states"][5:7], "woken early once, it waited again"
     # Normal path 2 transitions per touch (11), plus the one detour: task, read, wait.
     assert execution["transitions"] == 11 + 3

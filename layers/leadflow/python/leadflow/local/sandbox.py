@@ -595,6 +595,7 @@ class Sandbox:
                     "text": text,
                     "html": "",
                     "headers": {},
+                    "tags": {},
                     "lead_id": owner.get("lead_id"),
                     "enrollment": int(owner["enrollment"]) if "enrollment" in owner else None,
                     "touch": int(owner["touch"]) if "touch" in owner else None,
