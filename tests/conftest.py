@@ -29,7 +29,7 @@ window:
 touches:
   - {day: 1, channel: email, name: one, template: inbound-demo-request/intro}
   - {day: 2, channel: email, name: two, template: inbound-demo-request/value-add}
-  - {day: 4, channel: email, name: three, template: inbound-demo-request/case-study}
+  - {day: 4, channel: email, name: three, template: inbound-demo-request/new-angle}
   - {day: 7, channel: email, name: four, template: content-download/asset}
   - {day: 14, channel: email, name: five, template: content-download/case-study}
   - {day: 21, channel: email, name: six, template: inbound-demo-request/break-up}

@@ -44,7 +44,9 @@ def test_without_a_reply_every_touch_runs_on_its_local_business_day_and_the_exec
         ("2026-12-07T14:00:00Z", 6, "email"),
         ("2026-12-14T14:00:00Z", 7, "email"),
     ]
-    assert len({message["subject"] for message in sb.outbox() if message["channel"] == "email"}) == 4
+    # Follow-ups reply in the first email's thread; the day-14 new angle starts its own.
+    subjects = [message["subject"] for message in sb.outbox() if message["channel"] == "email"]
+    assert len(subjects) == 4 and subjects[1] == subjects[3] == f"Re: {subjects[0]}" != subjects[2]
     execution = sb.execution(lead["id"])
     assert execution["status"] == "SUCCEEDED"
     # Two transitions per touch (Wait + Task), touch 1 has no Wait: no polling anywhere.

@@ -30,8 +30,12 @@ touches:
   - {day: 4, channel: video, name: loom, instruction: Record a 60-second walkthrough.}
   - {day: 5, channel: email, name: bye}
 """
-EMAIL = '{% extends "_layout.j2" %}{% block subject %}S{% endblock %}{% block body_text %}T{% endblock %}'
-SMS = '{% extends "_sms.j2" %}{% block body_text %}Hi {{ lead.first_name }}, a quick text.{% endblock %}'
+EMAIL = (
+    '{% extends "_layout.j2" %}{% block subject %}A note from us{% endblock %}'
+    "{% block opener %}You asked about our product.{% endblock %}"
+    "{% block cta %}Does Tuesday work?{% endblock %}"
+)
+SMS = '{% extends "_sms.j2" %}{% block message %}Hi {{ lead.first_name or "there" }}, a quick text.{% endblock %}'
 LEAD = {
     "email": "ada@engines.example",
     "first_name": "Ada",
@@ -77,7 +81,7 @@ def test_a_cadence_with_every_channel_delivers_each_where_it_belongs(fixture_sb)
         ("sms", 2, "+442079460958"),  # E.164
         ("email", 6, LEAD["email"]),
     ]
-    assert outbox[1]["text"] == "Hi Ada, a quick text.\nReply STOP to opt out."
+    assert outbox[1]["text"] == "Hi Ada, a quick text. Reply STOP to opt out."
     assert outbox[1]["at"] == "2026-11-24T09:00:00Z" and outbox[1]["lead_id"] == lead_id
 
     tasks = sb.tasks()

@@ -174,6 +174,7 @@ def _preview(args: argparse.Namespace) -> int:
         print(f"leadflow preview: {error}", file=sys.stderr)
         return 2
     print(text)
+    return 0
 
 
 def print_schedule(name: str, timezone: str | None, country: str | None, at: str | None) -> int:

@@ -37,10 +37,6 @@ class Settings(BaseModel):
     report_bucket: str | None = Field(None, alias="REPORT_BUCKET")
     # SMS sender identity (toll-free or 10DLC number in the US); None lets SNS choose.
     sms_origination_number: str | None = Field(None, alias="SMS_ORIGINATION_NUMBER")
-    # Base URL of the public API for the signed task links in rep alerts; deployed, CDK writes it to
-    # an SSM parameter instead (the step function cannot reference the API without a cycle).
-    public_api_url: str | None = Field(None, alias="PUBLIC_API_URL")
-    public_api_url_parameter: str | None = Field(None, alias="PUBLIC_API_URL_PARAMETER")
     cadence_dir: Path = Field(DEFAULT_CADENCE_DIR, alias="CADENCE_DIR")
     template_dir: Path = Field(DEFAULT_CADENCE_DIR.parent / "templates", alias="TEMPLATE_DIR")
     # Operator configuration: company identity, reps (config/leadflow.yaml; /opt/config in Lambda).

@@ -8,10 +8,9 @@ touch's time at once. The rep records the outcome through `POST /tasks/{task_id}
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 from urllib.parse import quote
 
-from leadflow import aws, clock, keys, outcomes, stops, store
+from leadflow import clock, keys, outcomes, stops, store
 from leadflow.alerts import AlertKind, alert_owner
 from leadflow.cadence import Cadence, Channel
 from leadflow.config import settings
@@ -25,20 +24,9 @@ DEFAULT_INSTRUCTIONS = {
 }
 
 
-@cache
-def api_base() -> str:
-    config = settings()
-    if config.public_api_url:
-        return config.public_api_url.rstrip("/")
-    if config.public_api_url_parameter:
-        parameter = aws.client("ssm").get_parameter(Name=config.public_api_url_parameter)["Parameter"]
-        return str(parameter["Value"]).rstrip("/")
-    raise RuntimeError("set PUBLIC_API_URL or PUBLIC_API_URL_PARAMETER for task links")
-
-
 def task_link(task: str) -> str:
     """The signed link of a task: `GET` shows it with outcome buttons, `POST` records an outcome."""
-    return f"{api_base()}/tasks/{task}?token={quote(keys.task_token(task))}"
+    return f"{settings().public_url.rstrip('/')}/tasks/{task}?token={quote(keys.task_token(task))}"
 
 
 def create_task(lead: Lead, cadence: Cadence, enrollment: int, number: int, due_at: datetime) -> Task:
@@ -63,7 +51,7 @@ def create_task(lead: Lead, cadence: Cadence, enrollment: int, number: int, due_
 
 def _task_detail(cadence: Cadence, task: Task) -> str:
     link = task_link(task.id)
-    outcomes = ", ".join(outcome.value for outcome in TaskOutcome)
+    choices = ", ".join(outcome.value for outcome in TaskOutcome)
     return "\n".join(
         [
             f"{task.channel.upper()} task: {cadence.state_name(task.touch)} "
@@ -71,7 +59,7 @@ def _task_detail(cadence: Cadence, task: Task) -> str:
             "",
             task.instruction,
             "",
-            f"Record the outcome ({outcomes}):",
+            f"Record the outcome ({choices}):",
             f"  open {link}",
             f'  or POST {link} with {{"outcome": "connected"}}',
             "connected and meeting_booked stop the cadence, as a reply does; the others let it go on.",

@@ -1,14 +1,30 @@
-"""Run one touch of an enrollment: claim, render, send, record."""
+"""Run one touch of an enrollment: claim, then send it on its channel, then record it.
+
+Email goes through SES; SMS through SNS, only with consent, a valid number and outside quiet
+hours (else the touch is recorded as skipped, with the reason); call, LinkedIn and video become
+rep tasks. Whatever happens, the step returns the next touch's time: nothing blocks the cadence.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from leadflow import asl, clock, keys, lint, mail, messages, store, tokens, variants
-from leadflow.cadence import Cadence
+from leadflow import asl, clock, fields, keys, lint, mail, messages, sms, store, tasks, tokens, variants
+from leadflow.cadence import SMS_EARLIEST, SMS_LATEST, Cadence, Channel
 from leadflow.config import cadences, operator_config, settings
-from leadflow.models import CONTACTABLE, Enrollment, Lead, RunStatus, Touch, TouchRequest, TouchResult
+from leadflow.models import (
+    CONTACTABLE,
+    Enrollment,
+    Lead,
+    RunStatus,
+    Touch,
+    TouchRequest,
+    TouchResult,
+    TouchStatus,
+)
 from leadflow.observability import logger
+from leadflow.schedule import country_of_zone
 
 
 class EnrollmentStopped(Exception):
@@ -66,11 +82,92 @@ def run_touch(request: TouchRequest) -> TouchResult:
         return TouchResult(next_at=next_at, outcome="already_claimed")
 
     touch = cadence.touch(request.touch)
-    store.record_touch(_send_email(cadence, request.touch, lead, enrollment, now), complete=last)
+    if touch.channel is Channel.EMAIL:
+        record = _send_email(cadence, request.touch, lead, enrollment, now)
+    elif touch.channel is Channel.SMS:
+        record = _send_sms(cadence, request.touch, lead, enrollment, now)
+    else:
+        task = tasks.create_task(lead, cadence, enrollment.number, request.touch, now)
+        record = _record(
+            cadence, request.touch, lead, enrollment, now, status=TouchStatus.TASK, task_id=task.id
+        )
+    store.record_touch(record, complete=last)
     logger.info(
-        "touch sent", extra={"lead_id": lead.id, "touch": request.touch, "channel": touch.channel.value}
+        "touch done",
+        extra={
+            "lead_id": lead.id,
+            "touch": request.touch,
+            "channel": touch.channel.value,
+            "status": record.status.value,
+            "skip_reason": record.skip_reason,
+        },
     )
-    return TouchResult(next_at=next_at, outcome="sent")
+    return TouchResult(next_at=next_at, outcome=record.status.value)
+
+
+def _record(
+    cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime, **fields: object
+) -> Touch:
+    return Touch.model_validate(
+        {
+            "lead_id": lead.id,
+            "enrollment": enrollment.number,
+            "number": number,
+            "cadence": cadence.name,
+            "channel": cadence.touch(number).channel.value,
+            "template": cadence.template(number),
+            "sent_at": now,
+            **fields,
+        }
+    )
+
+
+def sms_number(lead: Lead, zone: str) -> str | None:
+    """The lead's number in E.164 if valid (intake stores E.164; imported data may not be).
+
+    A national number is read in the lead's country, else in the country of the zone in use.
+    """
+    try:
+        return fields.phone_number(lead.phone, lead.country or country_of_zone(zone)) if lead.phone else None
+    except ValueError:
+        return None
+
+
+def sms_skip_reason(lead: Lead, zone: str, now: datetime) -> str | None:
+    """Why an SMS may not go to this lead now, or None."""
+    if not lead.sms_consent:
+        return "no_sms_consent"
+    if not lead.phone:
+        return "no_phone"
+    if sms_number(lead, zone) is None:
+        return "invalid_phone"
+    if not SMS_EARLIEST <= now.astimezone(ZoneInfo(zone)).time() < SMS_LATEST:
+        return "quiet_hours"
+    return None
+
+
+def _send_sms(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime) -> Touch:
+    zone = enrollment.zone or "UTC"
+    reason = sms_skip_reason(lead, zone, now)
+    if reason is None and lead.phone and store.suppression(keys.email_key(lead.phone)):
+        reason = "phone_suppressed"  # the number texted STOP
+    if reason:
+        return _record(cadence, number, lead, enrollment, now, status=TouchStatus.SKIPPED, skip_reason=reason)
+    phone = sms_number(lead, zone)
+    assert phone is not None
+    operator = operator_config()
+    values = messages.context(
+        lead,
+        messages.owning_rep(lead, operator),
+        operator,
+        cadence=cadence,
+        touch=number,
+        unsubscribe_url=f"{settings().public_url.rstrip('/')}/unsubscribe",
+        variant=None,
+    )
+    rendered = messages.compose(settings().template_dir, cadence, number, None, values)
+    message_id = sms.send_sms(phone, rendered.text)
+    return _record(cadence, number, lead, enrollment, now, message_id=message_id)
 
 
 def _send_email(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime) -> Touch:
@@ -79,7 +176,7 @@ def _send_email(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollmen
     rep = messages.owning_rep(lead, operator)
     variant = variants.assign(lead.id, cadence.name, number, cadence.touch(number).variants)
     token = tokens.unsubscribe_token(lead.id, enrollment.number, number)
-    unsubscribe_url = f"{config.public_url.rstrip('/')}/unsubscribe?token={token}"
+    unsubscribe_url = f"{settings().public_url.rstrip('/')}/unsubscribe?token={token}"
     values = messages.context(
         lead, rep, operator, cadence=cadence, touch=number, unsubscribe_url=unsubscribe_url, variant=variant
     )

@@ -40,7 +40,6 @@ from leadflow.local.events import ACCOUNT_ID, REGION
 from leadflow.observability import logger, metrics
 from leadflow.operator_config import OperatorConfig, load_operator_config
 from leadflow.table import create_table_kwargs, idempotency_table_kwargs
-from leadflow.tasks import api_base
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
 FUNCTIONS = ("intake", "step", "inbound", "report", "events")
@@ -190,7 +189,6 @@ class Sandbox:
             keys.forget_api_keys()
             settings.cache_clear()
             load_cadences.cache_clear()
-            api_base.cache_clear()
 
     def _one_at_a_time(self, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """Run handlers one at a time, as isolated Lambda instances would not race inside moto.
