@@ -35,7 +35,10 @@ EMAIL = (
     "{% block opener %}You asked about our product.{% endblock %}"
     "{% block cta %}Does Tuesday work?{% endblock %}"
 )
-SMS = '{% extends "_sms.j2" %}{% block message %}Hi {{ lead.first_name or "there" }}, a quick text.{% endblock %}'
+SMS = (
+    '{% extends "_sms.j2" %}'
+    '{% block message %}Hi {{ lead.first_name or "there" }}, a quick text.{% endblock %}'
+)
 LEAD = {
     "email": "ada@engines.example",
     "first_name": "Ada",
