@@ -14,11 +14,11 @@ for name, value in {
     os.environ.setdefault(name, value)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# For tests about something else than cadences (answers, duplicates, SES events): one plain email
-# sequence, days 1, 2, 4, 7, 14 and 21 at the post's time of day, any day, no holidays, as the
-# default cadence. Mark a module or test with `email_cadence` to run it on that.
+# For tests about something else than cadences (answers, messages, duplicates, SES events): the
+# demo-request cadence as six emails on days 1, 2, 4, 7, 14 and 21 at the post's time of day, any
+# day, no holidays, as the default cadence. Mark a module or test with `email_cadence` for it.
 PLAIN_EMAIL = """\
-name: plain-email
+name: inbound-demo-request
 description: Test fixture. Six emails on days 1, 2, 4, 7, 14 and 21 at the post's time of day.
 window:
   weekdays: [mon, tue, wed, thu, fri, sat, sun]
@@ -27,24 +27,29 @@ window:
   timezone: UTC
   skip_holidays: false
 touches:
-  - {day: 1, channel: email, name: one, template: inbound-demo-request/intro}
-  - {day: 2, channel: email, name: two, template: inbound-demo-request/value-add}
-  - {day: 4, channel: email, name: three, template: inbound-demo-request/new-angle}
-  - {day: 7, channel: email, name: four, template: content-download/asset}
-  - {day: 14, channel: email, name: five, template: content-download/case-study}
-  - {day: 21, channel: email, name: six, template: inbound-demo-request/break-up}
+  - day: 1
+    channel: email
+    name: intro
+    variants:
+      - {name: a}
+      - {name: b, subject: "{{ lead.first_name | clip(20) or 'Hello' }}, picking a time for your demo"}
+  - {day: 2, channel: email, name: quick-question}
+  - {day: 4, channel: email, name: value-add}
+  - {day: 7, channel: email, name: pain-point}
+  - {day: 14, channel: email, name: new-angle, new_thread: true}
+  - {day: 21, channel: email, name: break-up}
 """
 
 
 def plain_email_setup(directory: Path) -> dict:
-    """Sandbox keyword arguments: the shipped cadences plus plain-email, routed to by default."""
+    """Sandbox arguments: the shipped cadences, demo-request as plain emails and the default."""
     cadences = directory / "cadences"
     cadences.mkdir(parents=True)
     for source in (REPO_ROOT / "cadences").glob("*.yaml"):
         shutil.copy(source, cadences / source.name)
-    (cadences / "plain-email.yaml").write_text(PLAIN_EMAIL)
+    (cadences / "inbound-demo-request.yaml").write_text(PLAIN_EMAIL)
     config = yaml.safe_load((REPO_ROOT / "config" / "leadflow.yaml").read_text())
-    config["routing"]["default_cadence"] = "plain-email"
+    config["routing"]["default_cadence"] = "inbound-demo-request"
     (directory / "leadflow.yaml").write_text(yaml.safe_dump(config))
     return {"cadence_dir": cadences, "environment": {"CONFIG_FILE": str(directory / "leadflow.yaml")}}
 
@@ -54,6 +59,6 @@ def sb(request, tmp_path):
     from leadflow.local.sandbox import Sandbox
 
     marked = request.node.get_closest_marker("email_cadence")
-    options = plain_email_setup(tmp_path / "plain-email-sandbox") if marked else {}
+    options = plain_email_setup(tmp_path / "email-cadence-sandbox") if marked else {}
     with Sandbox(start="2026-11-23T09:00:00Z", **options) as sandbox:
         yield sandbox

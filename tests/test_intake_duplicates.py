@@ -116,7 +116,7 @@ def test_after_the_cadence_ends_a_lead_is_enrolled_again_only_after_the_cooldown
     lead = sb.lead(lead_id)
     assert [enrollment["number"] for enrollment in lead["enrollments_detail"]] == [1, 2]
     second = sb.executions(lead_id)[-1]
-    assert (second["name"], second["status"]) == (f"{lead_id}-plain-email-2", "RUNNING")
+    assert (second["name"], second["status"]) == (f"{lead_id}-inbound-demo-request-2", "RUNNING")
     assert [record.outcome for record in store.submissions(lead_id)][-1] == "enrolled"
     assert [alert["kind"] for alert in returning_alerts(sb)] == ["lead_returned", "lead_reenrolled"]
     assert len([message for message in sb.outbox() if message["enrollment"] == 2]) == 1

@@ -104,10 +104,10 @@ def test_the_runtime_refuses_to_load_templates_that_break_the_lint(fixture_dirs,
     shutil.copytree(REPO_ROOT / "templates", templates)
     shutil.copy(
         fixture_templates / "planted" / "subject-spam.j2",
-        templates / "inbound-demo-request" / "pain-point.j2",
+        templates / "inbound-demo-request" / "value-add.j2",
     )
     with (
-        pytest.raises(TemplateLintError, match=r"pain-point\.j2: subject-spam"),
+        pytest.raises(TemplateLintError, match=r"value-add\.j2: subject-spam"),
         Sandbox(template_dir=templates),
     ):
         pass

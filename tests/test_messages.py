@@ -9,6 +9,9 @@ from leadflow import aws, mail, tokens
 from leadflow.lint import PLACEHOLDER
 from leadflow.local.sandbox import PUBLIC_URL, REPLY_DOMAIN
 
+# Messages, not cadences: the demo cadence as six plain emails (tests/conftest.py).
+pytestmark = pytest.mark.email_cadence
+
 THREE_WEEKS_LATER = "2026-12-14T09:00:00Z"
 
 

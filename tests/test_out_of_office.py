@@ -58,7 +58,7 @@ def test_an_out_of_office_with_a_return_date_moves_the_next_touch_and_shifts_the
     }
     execution = sb.execution(lead["id"])
     assert execution["status"] == "SUCCEEDED"
-    moved = asl.moved_state_names(sb.cadences["plain-email"], 3)
+    moved = asl.moved_state_names(sb.cadences["inbound-demo-request"], 3)
     assert list(moved) == execution["states"][5:7], "woken early once, it waited again"
     # Normal path 2 transitions per touch (11), plus the one detour: task, read, wait.
     assert execution["transitions"] == 11 + 3

@@ -71,16 +71,16 @@ def test_preview_renders_every_touch_with_its_planned_time_and_writes_html(clone
     assert "Variant a" in out and "Variant b" in out and "(this lead)" in out
     assert "Subject: Re: " in out  # follow-ups in the first email's thread
     pages = sorted(path.name for path in (clone / "out" / "preview" / "inbound-demo-request").iterdir())
+    # The emails get pages; the call, the SMS and the LinkedIn task are listed in the text.
     assert pages == [
         "01-intro-a.html",
         "01-intro-b.html",
-        "02-quick-question.html",
-        "03-value-add.html",
-        "04-pain-point.html",
-        "05-new-angle.html",
-        "06-break-up.html",
+        "04-value-add.html",
+        "06-new-angle.html",
+        "07-break-up.html",
         "index.html",
     ]
+    assert "Rep task: Call within their business hours." in out
     intro = (clone / "out" / "preview" / "inbound-demo-request" / "01-intro-a.html").read_text()
     assert "<p>Hi Pat,</p>" in intro and "Unsubscribe</a>" in intro
 

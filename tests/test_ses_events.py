@@ -29,7 +29,7 @@ def _event(sb, kind, touch_message, recipients, *, at=None, **details):
         recipients=recipients,
         sent_at=sb.now(),
         at=at or sb.now(),
-        tags={"cadence": "plain-email", "touch": str(touch_message["touch"])},
+        tags={"cadence": "inbound-demo-request", "touch": str(touch_message["touch"])},
         **details,
     )
 
@@ -40,7 +40,13 @@ def _types(lead_id):
 
 def test_every_outbox_entry_carries_its_tags(sb):
     _lead, first = _post(sb, "tagged@contoso.example")
-    assert first["tags"] == {"cadence": "plain-email", "touch": "1"}
+    # Touch 1 of the demo cadence is an A/B test: its tags name the lead's variant too.
+    assert first["tags"] == {
+        "cadence": "inbound-demo-request",
+        "touch": "1",
+        "variant": first["tags"]["variant"],
+    }
+    assert first["tags"]["variant"] in {"a", "b"}
 
 
 def test_delivery_open_and_click_update_the_engagement_record(sb):

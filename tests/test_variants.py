@@ -8,6 +8,9 @@ import pytest
 from leadflow import keys, store, variants
 from leadflow.cadence import Cadence, Variant
 
+# Messages, not cadences: the demo cadence as six plain emails (tests/conftest.py).
+pytestmark = pytest.mark.email_cadence
+
 INTRO_B = "{{ lead.first_name | clip(20) or 'Hello' }}, picking a time for your demo"
 
 

@@ -103,6 +103,9 @@ def preview(
             thread_subject = messages.reply_subject(compose(root, root_variant).subject)
         when = due.strftime("%a %Y-%m-%d %H:%M UTC")
         lines.append(f"Touch {number} · day {touch.day} · {touch.channel.value} · {touch.name} · {when}")
+        if not touch.automated and not (template_dir / f"{cadence.template(number)}.j2").is_file():
+            lines.append(f"  Rep task: {touch.instruction or 'the channel’s default talking points'}")
+            continue
         for variant in touch.variants or (None,):
             rendered = compose(number, variant)
             subject = thread_subject or rendered.subject
