@@ -208,10 +208,14 @@ class Sandbox:
         provider = metrics.provider
         self.emitted_metrics: list[dict[str, Any]] = []
 
+        lock = threading.Lock()
+
         def capture(raise_on_empty_metrics: bool = False) -> None:
-            if provider.metric_set:
-                self.emitted_metrics.append(dict(provider.serialize_metric_set()))
-                provider.clear_metrics()
+            # Handlers called directly (benchmarks) flush while executions' steps flush in threads.
+            with lock:
+                if provider.metric_set:
+                    self.emitted_metrics.append(dict(provider.serialize_metric_set()))
+                    provider.clear_metrics()
 
         provider.flush_metrics = capture  # type: ignore[method-assign]
         return lambda: vars(provider).pop("flush_metrics", None)
