@@ -327,14 +327,15 @@ def touches(lead_id: str) -> list[Touch]:
     return [Touch.model_validate(item) for item in _query_prefix(lead_id, "TOUCH#")]
 
 
+def _lead_item(lead_id: str, sort_key: str) -> dict[str, Any] | None:
+    """One item of the lead's partition, read consistently."""
+    key = {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: sort_key}
+    item = _table().get_item(Key=key, ConsistentRead=True).get("Item")
+    return dict(item) if item else None
+
+
 def get_touch(lead_id: str, enrollment: int, number: int) -> Touch | None:
-    item = (
-        _table()
-        .get_item(
-            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: touch_sk(enrollment, number)}, ConsistentRead=True
-        )
-        .get("Item")
-    )
+    item = _lead_item(lead_id, touch_sk(enrollment, number))
     return Touch.model_validate(item) if item else None
 
 
@@ -719,13 +720,7 @@ def suppression(email_key: str) -> dict[str, Any] | None:
 
 
 def get_task(lead_id: str, enrollment: int, touch: int) -> Task | None:
-    item = (
-        _table()
-        .get_item(
-            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: task_sk(enrollment, touch)}, ConsistentRead=True
-        )
-        .get("Item")
-    )
+    item = _lead_item(lead_id, task_sk(enrollment, touch))
     return Task.model_validate(item) if item else None
 
 
