@@ -13,7 +13,6 @@ import pytest
 from leadflow import asl, keys, store
 from leadflow.classify import Kind, classify
 from leadflow.local.events import ses_event
-from leadflow.reschedule import first_business_day_after
 from tests.helpers import fixture_mail, reply_mime, to_lead
 
 # Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
@@ -95,10 +94,31 @@ def test_an_out_of_office_without_a_date_changes_nothing(sb):
     assert [message["touch"] for message in to_lead(sb, lead["id"])] == [1, 2]
 
 
-def test_first_business_day_after_skips_the_weekend():
-    assert first_business_day_after(date(2026, 12, 4)) == date(2026, 12, 7)  # Fri -> Mon
-    assert first_business_day_after(date(2026, 12, 5)) == date(2026, 12, 7)  # Sat -> Mon
-    assert first_business_day_after(date(2026, 12, 7)) == date(2026, 12, 8)  # Mon -> Tue
+def test_the_move_lands_on_the_first_allowed_day_of_the_send_window(monkeypatch):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from leadflow import reschedule
+    from leadflow.cadence import DEFAULT_CADENCE_DIR, load_cadence
+    from leadflow.models import Enrollment, Lead
+
+    cadence = load_cadence(DEFAULT_CADENCE_DIR / "inbound-demo-request.yaml")  # Mon-Fri, 09:00-17:00
+    monkeypatch.setattr(reschedule, "busy_days", lambda lead_id, locale: frozenset())
+    new_york = ZoneInfo("America/New_York")
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=new_york)
+    schedule = [start + timedelta(days=touch.day - 1) for touch in cadence.touches]
+    lead = Lead(id="a" * 20, email="x@y.example", created_at=start, timezone="America/New_York", country="US")
+    enrollment = Enrollment(
+        lead_id=lead.id, number=1, cadence=cadence.name, schedule=schedule, started_at=start, last_touch=2
+    )
+
+    moved = reschedule.moved_schedule(lead, enrollment, cadence, date(2026, 12, 4))  # back on a Friday
+
+    assert moved[:2] == schedule[:2], "what was sent stays"
+    assert moved[2].astimezone(new_york) == datetime(2026, 12, 7, 10, 0, tzinfo=new_york)  # Monday
+    assert moved[2:] == sorted(moved[2:]), "the later touches keep their order"
+    assert all(m.astimezone(new_york).weekday() < 5 for m in moved[2:])
+    assert moved[2] > datetime(2026, 12, 4, 23, tzinfo=UTC)
 
 
 def test_a_transient_bounce_changes_nothing(sb):

@@ -24,7 +24,7 @@ from typing import Any
 
 from leadflow import alerts, clock, contacts, keys, mail, messages, reschedule, stops, store
 from leadflow.config import operator_config, settings
-from leadflow.models import ContactStatus, EngagementKind, Enrollment, Lead, StopReason, Touch
+from leadflow.models import ContactStatus, EngagementKind, Enrollment, Lead, StopReason, Touch, TouchStatus
 from leadflow.observability import logger
 from leadflow.operator_config import Rep
 
@@ -77,7 +77,7 @@ def attribute(
         if named:
             return Attribution(named[0])
     before = sorted(
-        (t for t in touches if getattr(t, "status", "sent") != "skipped" and t.sent_at <= at),
+        (t for t in touches if t.status is not TouchStatus.SKIPPED and t.sent_at <= at),
         key=lambda t: t.sent_at,
     )
     same_channel = [t for t in before if t.channel == channel]

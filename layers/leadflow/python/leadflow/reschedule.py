@@ -1,8 +1,10 @@
 """Out-of-office: move a running cadence past the lead's stated return date.
 
-The next touch moves to the first business day after the return date, at the time of day it
-was planned for; every later touch moves by as much, keeping its spacing. Only later, never
-earlier, and never a touch already claimed.
+The next touch moves to the first allowed day after the return date (the cadence's send window:
+its weekdays, the lead's public holidays, one automated touch a day, in the lead's zone: the
+planner's own rules), at the time of day it was planned for when the window allows; every later
+touch keeps its distance in local days from it. Only later, never earlier, and never a touch
+already claimed.
 
 The execution is already waiting for the old due time. When it wakes, the step re-reads the
 stored schedule and, finding the touch not yet due, sends the execution back to wait for the
@@ -11,42 +13,49 @@ new time (asl.NOT_DUE_YET): the normal path keeps two transitions per touch.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from leadflow import store
+from leadflow.cadence import Cadence
+from leadflow.config import cadences
+from leadflow.enrollments import busy_days
 from leadflow.models import Enrollment, Lead, RunStatus
 from leadflow.observability import logger
-
-WEEKEND = (5, 6)
-
-
-def first_business_day_after(day: date) -> date:
-    day += timedelta(days=1)
-    while day.weekday() in WEEKEND:
-        day += timedelta(days=1)
-    return day
+from leadflow.schedule import locale_for, plan
 
 
-def moved_schedule(enrollment: Enrollment, back_on: date) -> list[datetime]:
+def moved_schedule(lead: Lead, enrollment: Enrollment, cadence: Cadence, back_on: date) -> list[datetime]:
     """The schedule with its unsent touches moved past `back_on` (unchanged if already after it)."""
     schedule = list(enrollment.schedule)
     next_index = enrollment.last_touch  # 0-based index of the next touch
     if next_index >= len(schedule):
         return schedule
-    due = schedule[next_index]
+    locale = locale_for(lead.timezone, lead.country, cadence.window)
+    due = schedule[next_index].astimezone(locale.tz)
     if due.date() > back_on:
         return schedule
-    shift = datetime.combine(first_business_day_after(back_on), due.timetz()) - due
-    return schedule[:next_index] + [moment + shift for moment in schedule[next_index:]]
+    # Plan the rest as a cadence of its own whose day 1 is the return date: its first touch lands on
+    # day 2 (the first allowed day after it) and the others keep their distance from that touch.
+    remaining = cadence.touches[next_index:]
+    offset = remaining[0].day - 2
+    rest = cadence.model_copy(
+        update={"touches": tuple(touch.model_copy(update={"day": touch.day - offset}) for touch in remaining)}
+    )
+    own_days = {moment.astimezone(locale.tz).date() for moment in schedule[next_index:]}
+    busy = busy_days(lead.id, locale) - own_days
+    start = datetime.combine(back_on, due.timetz())
+    return schedule[:next_index] + plan(rest, start, locale, busy)
 
 
 def after_return(lead: Lead, back_on: date) -> int:
     """Move every running enrollment of the lead past `back_on`; returns how many touches moved."""
+    known = cadences()
     moved = 0
     for enrollment in store.enrollments(lead.id):
-        if enrollment.run_status is not RunStatus.RUNNING:
+        cadence = known.get(enrollment.cadence)
+        if enrollment.run_status is not RunStatus.RUNNING or cadence is None:
             continue
-        schedule = moved_schedule(enrollment, back_on)
+        schedule = moved_schedule(lead, enrollment, cadence, back_on)
         changed = sum(1 for old, new in zip(enrollment.schedule, schedule, strict=True) if old != new)
         if changed and store.move_schedule(lead.id, enrollment.number, schedule, enrollment.last_touch + 1):
             moved += changed
