@@ -4,6 +4,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# `make test` replays the same draws every run, so CI passes or fails on the code, not on luck.
+# LEADFLOW_FUZZ=N (examples per property) draws fresh ones, to hunt for new failures.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("fuzz", derandomize=False, database=None)
+settings.load_profile("fuzz" if os.environ.get("LEADFLOW_FUZZ") else "repeatable")
 
 os.environ.setdefault("TZ", "UTC")
 for name, value in {

@@ -116,6 +116,14 @@ def test_a_json_consent_must_be_a_boolean(sb, consent):
     assert _stored_items() == []
 
 
+@pytest.mark.parametrize("score", ["92", True, 92.5])
+def test_a_json_score_must_be_a_whole_number(sb, score):
+    response = sb.post("/leads", json={"email": "score@example.com", "score": score})
+    assert response.status_code == 422
+    assert "score" in {error["field"] for error in response.json()["errors"]}
+    assert _stored_items() == []
+
+
 def test_a_form_checkbox_gives_consent(sb):
     response = sb.post("/leads", data={"email": "box@example.com", "sms_consent": "on", "email_consent": ""})
     assert response.status_code == 202

@@ -72,6 +72,53 @@ def test_a_hidden_false_before_a_checked_box_means_true_the_last_value_wins(sb):
     assert (lead["email_consent"], lead["sms_consent"]) == (True, False)
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("email=twice%40example.com&lead_type=a&lead_type=b", "lead_type"),
+        ("email=twice%40example.com&first_name=Ada&first_name=Grace", "first_name"),
+        ("email=a%40example.com&email=b%40example.com", "email"),
+        ("email=twice%40example.com&sms_consent=maybe&sms_consent=on", "sms_consent"),
+    ],
+)
+def test_a_field_a_form_sends_twice_is_refused_unless_it_is_a_consent_checkbox(sb, body, field):
+    response = sb.post("/leads", data=body, headers={"Content-Type": FORM, "Accept": "application/json"})
+
+    assert response.status_code == 422
+    assert field in response.text
+    assert_nothing_stored(sb)
+
+
+def test_a_custom_field_a_form_sends_twice_keeps_every_value(sb):
+    body = "email=multi%40example.com&interest=pricing&interest=security&interest="
+    sb.post("/leads", data=body, headers={"Content-Type": FORM})
+
+    assert sb.find_lead("multi@example.com")["custom_fields"] == {"interest": "pricing, security"}
+
+
+@pytest.mark.parametrize("field", ["lead_type", "score", "country", "email_consent"])
+def test_a_blank_form_field_counts_as_not_given(sb, field):
+    sb.post("/leads", data={"email": "given@example.com"})
+    response = sb.post("/leads", data={"email": "blank@example.com", field: " "})
+
+    assert response.status_code == 202
+    given, blank = sb.find_lead("given@example.com"), sb.find_lead("blank@example.com")
+    assert blank.get(field) == given.get(field)
+
+
+def test_the_spec_says_what_a_form_may_send_that_json_may_not(sb):
+    schemas = sb.get("/openapi.json").json()["components"]["schemas"]
+    as_json, as_form = schemas["LeadSubmission"], schemas["LeadSubmissionForm"]
+
+    json_consent = {str(option.get("type")) for option in as_json["properties"]["sms_consent"]["anyOf"]}
+    form_consent = {str(option.get("type")) for option in as_form["properties"]["sms_consent"]["anyOf"]}
+    assert json_consent == {"boolean", "null"}
+    assert {"boolean", "string", "array", "null"} == form_consent
+    assert {"type": "string", "pattern": r"^\s*$"}.items() <= as_json["properties"]["lead_type"]["anyOf"][
+        -1
+    ].items()
+
+
 def test_a_base64_encoded_body_is_read(sb):
     event_body = base64.b64encode(json.dumps({"email": "b64@example.com"}).encode())
     response = sb.post(

@@ -81,13 +81,24 @@ def _body_bytes(event: APIGatewayProxyEvent) -> bytes:
         raise Refusal(400, "The body is not valid base64.") from None
 
 
-def _form_fields(text: str) -> dict[str, str]:
-    """The last value of a repeated name wins (a hidden `false` before a checkbox's `true`)."""
+def _form_fields(text: str) -> dict[str, str | list[str]]:
+    """One value per name; a name sent more than once keeps all its values, in order, as a list.
+
+    The model decides what a repeat means: a consent checkbox after its hidden `false` (the last
+    value wins), a multi-select custom field (values joined), or a refusal for any other field.
+    """
     try:
         pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=1000)
     except (ValueError, UnicodeDecodeError):
         raise Refusal(400, "The form body is not valid x-www-form-urlencoded UTF-8.") from None
-    return dict(pairs)
+    fields: dict[str, str | list[str]] = {}
+    for name, value in pairs:
+        earlier = fields.get(name)
+        if earlier is None:
+            fields[name] = value
+        else:
+            fields[name] = [*earlier, value] if isinstance(earlier, list) else [earlier, value]
+    return fields
 
 
 def honeypot_hit(fields: Any) -> bool:

@@ -23,7 +23,7 @@ from functions.intake.errors import InvalidFormPost, field_errors
 from functions.intake.forms import FORM, JSON, Posted, honeypot_hit, read_post, request_origin, safe_redirect
 from leadflow import intake, keys
 from leadflow.config import allowed_origins, operator_config
-from leadflow.models import LeadSubmission
+from leadflow.models import LeadSubmission, submission_schemas
 from leadflow.observability import metrics
 
 router = Router()
@@ -164,17 +164,22 @@ def _error_page(errors: list[dict[str, str]]) -> str:
 
 
 def document(spec: dict[str, Any]) -> dict[str, Any]:
-    """Add the request body (both encodings, one schema from LeadSubmission) to the generated spec.
+    """Add the request body (JSON and HTML form, both from LeadSubmission) to the generated spec.
 
     The route reads the body itself (so size, media type and the honeypot come before validation),
     so Powertools cannot see the body model in its signature.
     """
-    schema = LeadSubmission.model_json_schema(ref_template="#/components/schemas/{model}")
-    spec.setdefault("components", {}).setdefault("schemas", {}).update(schema.pop("$defs", {}))
-    spec["components"]["schemas"]["LeadSubmission"] = schema
-    reference = {"schema": {"$ref": "#/components/schemas/LeadSubmission"}}
+    as_json, as_form = submission_schemas()
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(as_json.pop("$defs", {}))
+    as_form.pop("$defs", None)
+    schemas["LeadSubmission"] = as_json
+    schemas["LeadSubmissionForm"] = as_form
     spec["paths"]["/leads"]["post"]["requestBody"] = {
         "required": True,
-        "content": {JSON: reference, FORM: reference},
+        "content": {
+            JSON: {"schema": {"$ref": "#/components/schemas/LeadSubmission"}},
+            FORM: {"schema": {"$ref": "#/components/schemas/LeadSubmissionForm"}},
+        },
     }
     return spec

@@ -170,19 +170,40 @@ class LeadSubmission(BaseModel):
             known["custom_fields"] = _custom_fields(known.get("custom_fields") or {}, unknown)
         return known
 
+    @field_validator("score", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON sends a number (not "92", not true); a form sends its digits as text."""
+        if value is None or (info.context or {}).get("form"):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("must be a whole number")
+        return value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_value(cls, value: Any, info: ValidationInfo) -> Any:
+        """A form that repeats a field's name (other than a consent checkbox) is ambiguous: refuse it."""
+        repeated = isinstance(value, list) and (info.context or {}).get("form")
+        if repeated and info.field_name not in CONSENT_FIELDS:
+            raise ValueError(f"was sent {len(value)} times; send it once")
+        return value
+
     @field_validator(*CONSENT_FIELDS, mode="before")
     @classmethod
     def _consent(cls, value: Any, info: ValidationInfo) -> Any:
         """JSON consents are booleans; HTML forms send checkbox strings ("on", "true", "1", "yes")."""
         if value is None or isinstance(value, bool):
             return value
-        if (info.context or {}).get("form") and isinstance(value, str):
-            lowered = value.strip().lower()
-            if lowered in FORM_TRUE:
-                return True
-            if lowered in FORM_FALSE:
-                return False
-        raise ValueError("must be true or false")
+        if not (info.context or {}).get("form"):
+            raise ValueError("must be true or false")
+        # A hidden `false` before the checkbox sends the name twice: every value must be a
+        # checkbox value, and the last one wins.
+        values = value if isinstance(value, list) else [value]
+        answers = [_checkbox(item) for item in values]
+        if not answers or None in answers:
+            raise ValueError("must be true or false")
+        return answers[-1]
 
     @field_validator("phone")
     @classmethod
@@ -203,12 +224,67 @@ class LeadSubmission(BaseModel):
         return self.model_dump(exclude={"email", *CONTROL_FIELDS, *TRUSTED_FIELDS}, exclude_none=True)
 
 
+BLANK = {"type": "string", "pattern": r"^\s*$", "description": "Blank: the same as not given."}
+
+
+def submission_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON Schemas of a lead post, as JSON and as an HTML form, saying what the model does.
+
+    Both: a blank optional field counts as not given. A form sends custom fields as inputs of
+    their own (there is no nested map in a form), and its consents as checkbox
+    text ("on", "true", "1", "yes" / "off", "false", "0", "no", any case), possibly twice (a
+    hidden `false`, then the checkbox), and the last value wins.
+    """
+    as_json = LeadSubmission.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, prop in as_json["properties"].items():
+        if name not in {"email", "custom_fields", *CONSENT_FIELDS}:
+            prop["anyOf"] = [*prop.get("anyOf", []), BLANK]
+    as_form = json.loads(json.dumps(as_json))
+    as_form["title"] = "LeadSubmissionForm"
+    # A form has no nested map: its own extra inputs are the custom fields.
+    del as_form["properties"]["custom_fields"]
+    as_form["description"] = as_form["description"].replace("`custom_fields`", "the custom fields")
+    checkbox = {"type": "string", "pattern": _any_case(FORM_TRUE | FORM_FALSE)}
+    for name in CONSENT_FIELDS:
+        prop = as_form["properties"][name]
+        prop["anyOf"] = [
+            {"type": "boolean"},
+            checkbox,
+            {"type": "array", "items": {"anyOf": [{"type": "boolean"}, checkbox]}, "minItems": 1},
+            {"type": "null"},
+            BLANK,
+        ]
+        prop["description"] += " Sent twice (a hidden false, then the checkbox): the last value wins."
+    return as_json, as_form
+
+
+def _any_case(words: frozenset[str]) -> str:
+    """A JSON Schema pattern (no inline flags there) for these words in any case, spaces around."""
+    spelled = ("".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in w) for w in sorted(words))
+    return rf"^\s*({'|'.join(spelled)})\s*$"
+
+
+def _checkbox(value: Any) -> bool | None:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in FORM_TRUE:
+            return True
+        if lowered in FORM_FALSE:
+            return False
+    return None
+
+
 def _custom_fields(given: dict[str, Any], unknown: dict[str, Any]) -> dict[str, Any]:
-    """Add unknown scalar fields to the custom map while it has room; values are cut to length."""
+    """Add unknown scalar fields to the custom map while it has room; values are cut to length.
+
+    A list of strings (a multi-select, or a name a form repeats) is kept as its values joined.
+    """
     merged = dict(given)
     for name, value in unknown.items():
         if len(merged) >= MAX_CUSTOM_FIELDS:
             break
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            value = ", ".join(item.strip() for item in value if item.strip())
         if isinstance(value, bool | int | float):
             value = json.dumps(value)
         if not isinstance(value, str) or not value.strip() or name in merged:
