@@ -195,6 +195,16 @@ def classify(raw: bytes, recipients: Sequence[str] = ()) -> Classification:
     base = base.model_copy(
         update={"lead_token": tokens[0] if tokens else None, "references": tuple(references), "text": text}
     )
+    # Mail to the List-Unsubscribe address is an opt-out even when a client's button sends it
+    # marked Auto-Submitted; reports (bounces, complaints) were told apart above.
+    if mailto_unsubscribe:
+        return base.model_copy(
+            update={
+                "kind": Kind.UNSUBSCRIBE,
+                "evidence": "list-unsubscribe mailto",
+                "mailto_unsubscribe": True,
+            }
+        )
     evidence = auto_reply_evidence(message, text)
     if evidence is not None:
         reference_day = (written_at or clock.now()).date()
@@ -203,14 +213,6 @@ def classify(raw: bytes, recipients: Sequence[str] = ()) -> Classification:
                 "kind": Kind.AUTO_REPLY,
                 "evidence": evidence,
                 "return_date": return_date(text, reference_day),
-            }
-        )
-    if mailto_unsubscribe:
-        return base.model_copy(
-            update={
-                "kind": Kind.UNSUBSCRIBE,
-                "evidence": "list-unsubscribe mailto",
-                "mailto_unsubscribe": True,
             }
         )
     if _wants_out(text, subject):

@@ -47,6 +47,17 @@ _SIGN_OFF = re.compile(
     re.IGNORECASE,
 )
 
+# Corporate footers and legal disclaimers: boilerplate under the writer's text, often naming
+# "unsubscribe", which must not decide anything.
+_FOOTER = re.compile(
+    r"^\s*(?:confidential(?:ity)?\b|disclaimer\b|privileged\b|"
+    r"this (?:e-?mail|message|communication)(?: and any (?:attachments?|files?)[^.]*?)?"
+    r" (?:(?:is|are|may be) (?:confidential|intended|privileged)|(?:may )?contains?\b|was sent\b)|"
+    r"(?:the )?information (?:in|contained in) this (?:e-?mail|message)|"
+    r"you (?:are )?receiv(?:ed|ing) this\b|if you (?:are not|have received) )",
+    re.IGNORECASE,
+)
+
 
 class _HtmlText(HTMLParser):
     """HTML to text, stopping at the first quoted-history container."""
@@ -146,13 +157,16 @@ def full_text(message: Message) -> str:
 
 
 def _cut_signature(text: str, sender_name: str) -> str:
-    """Cut at the first sign-off line, or a line that is only the writer's name, after the first line."""
+    """Cut, after the first line, at a sign-off, a line that is or starts the writer's name card
+    ("Ada Byron | VP Operations"), or a footer/disclaimer."""
     names = {part.lower() for part in (sender_name, sender_name.split(" ")[0]) if len(part) > 1}
     names |= {" ".join(reversed(sender_name.split(", "))).lower()} if ", " in sender_name else set()
+    full_names = {name for name in names if " " in name}
     lines = text.split("\n")
     for number, line in enumerate(lines[1:], start=1):
         bare = line.strip().strip(",.!-").strip().lower()
-        if _SIGN_OFF.match(line) or (bare and bare in names):
+        name_card = any(re.match(rf"{re.escape(name)}\s*[|,\-–·/]", bare) for name in full_names)
+        if _SIGN_OFF.match(line) or (bare and bare in names) or name_card or _FOOTER.match(line):
             return "\n".join(lines[:number])
     return text
 
