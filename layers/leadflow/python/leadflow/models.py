@@ -201,7 +201,7 @@ class LeadSubmission(BaseModel):
         # checkbox value, and the last one wins.
         values = value if isinstance(value, list) else [value]
         answers = [_checkbox(item) for item in values]
-        if not answers or None in answers:
+        if None in answers:
             raise ValueError("must be true or false")
         return answers[-1]
 

@@ -161,12 +161,13 @@ def _cut_signature(text: str, sender_name: str) -> str:
     ("Ada Byron | VP Operations"), or a footer/disclaimer."""
     names = {part.lower() for part in (sender_name, sender_name.split(" ")[0]) if len(part) > 1}
     names |= {" ".join(reversed(sender_name.split(", "))).lower()} if ", " in sender_name else set()
-    full_names = {name for name in names if " " in name}
+    full_names = "|".join(re.escape(name) for name in names if " " in name)
+    name_card = re.compile(rf"(?:{full_names})\s*[|,\-–·/]") if full_names else None
     lines = text.split("\n")
     for number, line in enumerate(lines[1:], start=1):
         bare = line.strip().strip(",.!-").strip().lower()
-        name_card = any(re.match(rf"{re.escape(name)}\s*[|,\-–·/]", bare) for name in full_names)
-        if _SIGN_OFF.match(line) or (bare and bare in names) or name_card or _FOOTER.match(line):
+        card = name_card is not None and name_card.match(bare)
+        if _SIGN_OFF.match(line) or (bare and bare in names) or card or _FOOTER.match(line):
             return "\n".join(lines[:number])
     return text
 
