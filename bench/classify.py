@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from leadflow.classify import classify
+from leadflow.answers.classify import classify
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mail"
 ROUNDS = 20
@@ -39,7 +39,7 @@ def run(quick: bool) -> None:
         print(f"   {kind:<11} median {statistics.median(samples) * 1000:.2f} ms")
     first = sorted(CORPUS.glob("*/*.eml"))[0]
     code = (
-        "import time; t = time.perf_counter(); from leadflow.classify import classify; "
+        "import time; t = time.perf_counter(); from leadflow.answers.classify import classify; "
         f"classify(open({str(first)!r}, 'rb').read()); print(time.perf_counter() - t)"
     )
     cold = float(

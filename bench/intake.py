@@ -22,11 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 from leadflow import aws
+from leadflow.cadence.schedule import plan
 from leadflow.config import cadences, settings
 from leadflow.local import events
 from leadflow.local.sandbox import REPO_ROOT, LambdaContext, Sandbox, function_name
 from leadflow.models import Enrollment, Lead, RunStatus
-from leadflow.schedule import plan
 
 POSTS = 100  # moto copies the whole table per transaction: more posts measure moto, not us
 QUICK_POSTS = 20

@@ -14,18 +14,21 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from leadflow.cadence import load_cadences
-from leadflow.schedule import Locale, _zone_table, holiday_name, plan_touches
+from leadflow.cadence.model import load_cadences
+from leadflow.cadence.schedule import Locale, _zone_table, holiday_name, plan_touches
 
 
 def _cold_import_ms() -> float:
-    code = "import time; t = time.perf_counter(); import leadflow.schedule; print(time.perf_counter() - t)"
+    code = (
+        "import time; t = time.perf_counter(); import leadflow.cadence.schedule; "
+        "print(time.perf_counter() - t)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return float(out) * 1000
 
 
 def run(quick: bool) -> None:
-    print(f"   cold import of leadflow.schedule: {_cold_import_ms():.0f} ms (fresh interpreter)")
+    print(f"   cold import of leadflow.cadence.schedule: {_cold_import_ms():.0f} ms (fresh interpreter)")
     began = time.perf_counter()
     holiday_name(Locale("Europe/Berlin", "DE"), datetime(2031, 1, 1).date())
     print(f"   first holiday lookup (DE, a new year): {(time.perf_counter() - began) * 1000:.1f} ms")

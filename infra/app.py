@@ -16,9 +16,9 @@ from infra import layers
 from infra.config import LeadflowConfig
 from infra.runtime import REPO_ROOT
 from infra.stack import LeadflowStack
-from leadflow import lint
-from leadflow.cadence import load_cadences
+from leadflow.cadence.model import load_cadences
 from leadflow.operator_config import load_operator_config
+from leadflow.send import lint
 
 CADENCE_DIR = REPO_ROOT / "cadences"
 TEMPLATE_DIR = REPO_ROOT / "templates"

@@ -19,8 +19,8 @@ from infra.constructs.report import WeeklyReport
 from infra.constructs.secrets import ApiKeys, HmacKey, MeetingWebhookKey, TokenKey
 from infra.constructs.table import IdempotencyTable, LeadsTable
 from infra.constructs.topics import Topics
-from leadflow import routing
-from leadflow.cadence import Cadence
+from leadflow.cadence.model import Cadence
+from leadflow.intake import routing
 from leadflow.operator_config import OperatorConfig, ReportSchedule
 
 

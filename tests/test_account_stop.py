@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from leadflow import contacts
 from leadflow.config import operator_config
+from leadflow.intake import contacts
 from leadflow.operator_config import load_operator_config
 from tests.helpers import reply_mime
 

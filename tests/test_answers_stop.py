@@ -11,8 +11,9 @@ import json
 
 import pytest
 
-from leadflow import keys, store
+from leadflow import keys
 from leadflow.local.events import ses_event
+from leadflow.store import suppression_items
 from tests.helpers import fixture_mail, reply_mime, to_lead
 
 # Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
@@ -43,7 +44,7 @@ def _assert_stopped(sb, lead_id, status, reason, stop_reason):
 
 
 def _suppressed(email):
-    return store.suppression(keys.email_key(email))
+    return suppression_items.suppression(keys.email_key(email))
 
 
 def test_a_reply_stops_and_sets_replied(sb):
@@ -119,7 +120,7 @@ def test_an_sms_stop_opts_out_of_everything(sb, word):
     assert result == {"outcomes": ["sms_opt_out"]}
     _assert_stopped(sb, lead["id"], "opted_out", "unsubscribe", "unsubscribe")
     assert _suppressed("texter@analytical.example")
-    assert store.suppression(keys.email_key("+12065550143")), "the number is suppressed too"
+    assert suppression_items.suppression(keys.email_key("+12065550143")), "the number is suppressed too"
 
 
 def _calendly_booking(email):
@@ -147,7 +148,7 @@ def test_a_signed_meeting_webhook_books_and_stops(sb):
 
 
 def test_a_booking_enrolls_the_lead_in_the_post_meeting_cadence(sb):
-    pytest.importorskip("leadflow.enrollments", reason="enroll() comes with the cadence engine")
+    pytest.importorskip("leadflow.cadence.enrollments", reason="enroll() comes with the cadence engine")
     lead = _lead_after_touch_two(sb, "booker@analytical.example")
     body = _calendly_booking("booker@analytical.example")
     sb.post("/webhooks/meeting", data=body, headers=sb.sign_meeting_webhook(body))

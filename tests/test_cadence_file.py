@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from leadflow.cadence import (
+from leadflow.cadence.model import (
     DEFAULT_CADENCE_DIR,
     SCHEMA_FILE,
     CadenceFileError,

@@ -9,7 +9,7 @@ import yaml
 from leadflow import aws, clock
 from leadflow.local.sandbox import REPO_ROOT, Sandbox
 from leadflow.models import Lead
-from leadflow.touches import sms_skip_reason
+from leadflow.send.touches import sms_skip_reason
 
 EVERY_CHANNEL = """\
 name: every-channel
@@ -180,7 +180,7 @@ def test_sms_rules(changes, local_time, reason):
 
 
 def test_a_broken_fixture_cadence_stops_the_sandbox_with_a_clear_error(tmp_path):
-    from leadflow.cadence import CadenceFileError
+    from leadflow.cadence.model import CadenceFileError
 
     cadences = tmp_path / "cadences"
     cadences.mkdir()

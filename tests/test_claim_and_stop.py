@@ -5,8 +5,11 @@ Both orders are driven deterministically by hooking the step between its steps.
 
 import pytest
 
-from leadflow import clock, mail, stops, store
+from leadflow import clock
+from leadflow.cadence import stops
 from leadflow.models import ContactStatus, StopReason
+from leadflow.send import mail
+from leadflow.store import enrollment_items, lead_items, suppression_items
 
 # The demo-request cadence: touch 2 is a call task and 3 an SMS on day 2; touch 4, its second email,
 # falls on 2026-11-27 14:00 UTC (day 4 is Thanksgiving in the lead's default zone, New York).
@@ -20,14 +23,14 @@ def _post(sb, email):
 
 def test_stop_recorded_before_the_claim_means_the_touch_is_never_sent(sb, monkeypatch):
     lead_id = _post(sb, "stop.first@example.com")
-    original_claim = store.claim_touch
+    original_claim = enrollment_items.claim_touch
 
     def stop_then_claim(lead, number, touch, at):
         if touch == 4:  # the reply lands after the step woke up but before its claim
-            store.stop_enrollment(lead, number, StopReason.REPLY, clock.now())
+            enrollment_items.stop_enrollment(lead, number, StopReason.REPLY, clock.now())
         original_claim(lead, number, touch, at)
 
-    monkeypatch.setattr(store, "claim_touch", stop_then_claim)
+    monkeypatch.setattr(enrollment_items, "claim_touch", stop_then_claim)
     sb.advance_to(FOURTH_TOUCH)
 
     assert [message["touch"] for message in sb.outbox()] == [1]  # touch 3, the SMS, had no consent
@@ -63,24 +66,24 @@ def test_claim_recorded_before_the_stop_may_still_go_out_but_nothing_after(sb, m
 
 def test_a_claim_after_a_stop_is_rejected_by_dynamodb(sb):
     lead_id = _post(sb, "direct@example.com")
-    assert store.stop_enrollment(lead_id, 1, StopReason.REPLY, clock.now()) is not None
+    assert enrollment_items.stop_enrollment(lead_id, 1, StopReason.REPLY, clock.now()) is not None
 
-    with pytest.raises(store.ClaimRejected):
-        store.claim_touch(lead_id, 1, 2, clock.now())
+    with pytest.raises(enrollment_items.ClaimRejected):
+        enrollment_items.claim_touch(lead_id, 1, 2, clock.now())
     # A second stop finds nothing running.
-    assert store.stop_enrollment(lead_id, 1, StopReason.REPLY, clock.now()) is None
+    assert enrollment_items.stop_enrollment(lead_id, 1, StopReason.REPLY, clock.now()) is None
 
 
 def test_the_same_touch_cannot_be_claimed_twice(sb):
     lead_id = _post(sb, "twice@example.com")
-    store.claim_touch(lead_id, 1, 2, clock.now())
-    with pytest.raises(store.ClaimRejected):
-        store.claim_touch(lead_id, 1, 2, clock.now())
+    enrollment_items.claim_touch(lead_id, 1, 2, clock.now())
+    with pytest.raises(enrollment_items.ClaimRejected):
+        enrollment_items.claim_touch(lead_id, 1, 2, clock.now())
 
 
 def test_an_uncontactable_lead_gets_nothing_even_while_its_enrollment_runs(sb):
     lead_id = _post(sb, "optout@example.com")
-    store.set_contact_status(lead_id, ContactStatus.OPTED_OUT, "unsubscribe", clock.now())
+    lead_items.set_contact_status(lead_id, ContactStatus.OPTED_OUT, "unsubscribe", clock.now())
 
     sb.advance_to("2026-11-25T09:00:00Z")
 
@@ -94,19 +97,21 @@ def test_a_suppression_landing_after_the_wake_stops_the_touch(sb, monkeypatch):
 
     sb.post("/leads", json={"email": "suppressed.late@example.com"})
     lead_id = sb.find_lead("suppressed.late@example.com")["id"]
-    original_suppression = store.suppression
+    original_suppression = suppression_items.suppression
 
     def suppress_then_check(email_key):
         # A complaint for the address arrives from another path while the step is running.
-        store.suppress(email_key, "complaint", clock.now())
+        suppression_items.suppress(email_key, "complaint", clock.now())
         return original_suppression(email_key)
 
-    monkeypatch.setattr(store, "suppression", suppress_then_check)
+    monkeypatch.setattr(suppression_items, "suppression", suppress_then_check)
     sb.advance_to("2026-11-24T09:00:00Z")
     monkeypatch.undo()
 
     assert [message["touch"] for message in sb.outbox()] == [1]
-    assert store.suppression(keys.email_key("suppressed.late@example.com"))["reason"] == "complaint"
+    assert (
+        suppression_items.suppression(keys.email_key("suppressed.late@example.com"))["reason"] == "complaint"
+    )
     assert sb.execution(lead_id)["states"][-1].startswith("Stopped")
 
 
@@ -116,9 +121,9 @@ def test_a_stop_while_a_moved_touch_waits_sends_nothing(sb):
 
     sb.post("/leads", json={"email": "moved.then.stopped@example.com"})
     lead_id = sb.find_lead("moved.then.stopped@example.com")["id"]
-    enrollment = store.get_enrollment(lead_id, 1)
+    enrollment = enrollment_items.get_enrollment(lead_id, 1)
     later = [moment + timedelta(days=10) for moment in enrollment.schedule]
-    assert store.move_schedule(lead_id, 1, enrollment.schedule[:1] + later[1:], 2)
+    assert enrollment_items.move_schedule(lead_id, 1, enrollment.schedule[:1] + later[1:], 2)
     sb.advance_to("2026-11-24T09:00:00Z")  # touch 2 wakes early and waits again
     assert sb.execution(lead_id)["states"][-1].startswith("Until moved")
 
@@ -131,8 +136,8 @@ def test_a_stop_while_a_moved_touch_waits_sends_nothing(sb):
 
 def test_a_moved_schedule_is_refused_once_the_touch_is_claimed(sb):
     lead_id = _post(sb, "claimed@example.com")
-    enrollment = store.get_enrollment(lead_id, 1)
-    store.claim_touch(lead_id, 1, 2, clock.now())
-    assert not store.move_schedule(lead_id, 1, enrollment.schedule, 2)
-    store.stop_enrollment(lead_id, 1, StopReason.REPLY, clock.now())
-    assert not store.move_schedule(lead_id, 1, enrollment.schedule, 3)
+    enrollment = enrollment_items.get_enrollment(lead_id, 1)
+    enrollment_items.claim_touch(lead_id, 1, 2, clock.now())
+    assert not enrollment_items.move_schedule(lead_id, 1, enrollment.schedule, 2)
+    enrollment_items.stop_enrollment(lead_id, 1, StopReason.REPLY, clock.now())
+    assert not enrollment_items.move_schedule(lead_id, 1, enrollment.schedule, 3)

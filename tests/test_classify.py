@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadflow.classify import BounceType, Kind, classify
+from leadflow.answers.classify import BounceType, Kind, classify
 from leadflow.cli import main
 
 CORPUS = Path(__file__).parent / "fixtures" / "mail"

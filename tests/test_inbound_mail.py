@@ -7,9 +7,11 @@ import os
 
 import pytest
 
-from leadflow import aws, clock, keys, outcomes, store
+from leadflow import aws, clock, keys
+from leadflow.answers import outcomes
 from leadflow.local import events
 from leadflow.local.sandbox import REPLY_DOMAIN, Sandbox
+from leadflow.store import event_items, lead_items, suppression_items
 from tests.helpers import rep_alerts, reply_mime, to_lead
 
 # Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
@@ -46,7 +48,7 @@ def test_a_reply_is_forwarded_to_the_owner_and_alerted_with_its_own_text(sb):
     forwards = [message for message in sb.outbox() if message["tags"].get("kind") == "reply-forward"]
     assert len(forwards) == 1
     forward = forwards[0]
-    owner = outcomes.owner_rep(store.get_lead(lead["id"]))
+    owner = outcomes.owner_rep(lead_items.get_lead(lead["id"]))
     assert forward["to"] == f"{owner.name} <{owner.email}>"
     assert forward["headers"]["Reply-To"] == "Ada Byron <ada@analytical.example>"
     assert forward["headers"]["In-Reply-To"] == raw_message_id(raw)
@@ -71,7 +73,7 @@ def test_the_reply_records_the_touch_that_drew_it_and_the_time_to_reply(sb):
         )
     )
 
-    (reply,) = [event for event in store.events(lead["id"]) if event["type"] == "reply"]
+    (reply,) = [event for event in event_items.events(lead["id"]) if event["type"] == "reply"]
     assert (reply["enrollment"], reply["touch"], reply["channel"]) == (1, 2, "email")
     assert reply["seconds_after_touch"] == 90 * 60
     assert reply["via"] == "email"
@@ -84,7 +86,7 @@ def test_a_redelivered_notification_changes_nothing_more(sb):
     sb.deliver_email(raw)
     sb.deliver_email(raw)
     assert len([m for m in sb.outbox() if m["tags"].get("kind") == "reply-forward"]) == 1
-    assert len([e for e in store.events(lead["id"]) if e["type"] == "reply"]) == 1
+    assert len([e for e in event_items.events(lead["id"]) if e["type"] == "reply"]) == 1
 
 
 # -- matching order -----------------------------------------------------------------------------------
@@ -120,7 +122,7 @@ def _nothing_changed(sb, lead):
     current = sb.lead(lead["id"])
     assert current["status"] == "active"
     assert current["enrollments_detail"][0]["run_status"] == "running"
-    assert [event["type"] for event in store.events(lead["id"])] == []
+    assert [event["type"] for event in event_items.events(lead["id"])] == []
 
 
 @pytest.mark.parametrize(
@@ -221,7 +223,7 @@ def test_a_suppressed_address_posted_again_gets_202_and_is_never_contacted(sb):
 
 
 def test_a_suppressed_address_without_a_lead_is_never_enrolled(sb):
-    store.suppress(keys.email_key("bounced.elsewhere@analytical.example"), "bounce", clock.now())
+    suppression_items.suppress(keys.email_key("bounced.elsewhere@analytical.example"), "bounce", clock.now())
     response = sb.post("/leads", json={"email": "bounced.elsewhere@analytical.example"})
     assert response.status_code == 202
     assert sb.find_lead("bounced.elsewhere@analytical.example") is None
@@ -231,7 +233,7 @@ def test_a_suppressed_address_without_a_lead_is_never_enrolled(sb):
 def test_suppression_is_checked_before_every_send(sb):
     lead = _post(sb, "later@analytical.example")
     # Suppressed by some other path (an operator import, another system) while the cadence runs.
-    store.suppress(keys.email_key("later@analytical.example"), "operator", clock.now())
+    suppression_items.suppress(keys.email_key("later@analytical.example"), "operator", clock.now())
     sb.advance(30 * 86400)
     assert [message["touch"] for message in to_lead(sb, lead["id"])] == [1]
     assert sb.execution(lead["id"])["states"][-1].startswith("Stopped")

@@ -1,7 +1,7 @@
 """The CDK stack: synthesized once per session (with cdk-nag), then checked resource by resource.
 
 The key acceptance test: the ASL CDK deploys for each cadence is exactly the ASL
-the Sandbox runs (`leadflow.asl.build_definition`).
+the Sandbox runs (`leadflow.cadence.asl.build_definition`).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from infra.constructs.email import INBOUND_PREFIX
 from infra.constructs.report import ARCHIVE_PREFIX, WeeklyReport
 from infra.runtime import ARCHITECTURE, MACHINE, PYTHON_TAG, PYTHON_VERSION, RUNTIME
 from infra.testing import fake_function_arn, synthesized_definitions
-from leadflow import table as table_spec
-from leadflow.asl import build_definition
-from leadflow.cadence import load_cadences
+from leadflow.cadence.asl import build_definition
+from leadflow.cadence.model import load_cadences
 from leadflow.config import Settings
 from leadflow.operator_config import ReportSchedule, load_operator_config
 from leadflow.report.weekly import SCHEDULE_INPUT
+from leadflow.store import table as table_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -236,7 +236,7 @@ def test_deps_layer_holds_the_runtime_requirements_but_not_boto3() -> None:
 
 def test_package_layer_puts_leadflow_cadences_and_templates_under_opt() -> None:
     files = set(layers.package_layer_files())
-    assert "python/leadflow/asl.py" in files
+    assert "python/leadflow/cadence/asl.py" in files
     assert not any(name.startswith("python/leadflow/local/") or "__pycache__" in name for name in files)
     assert {f"cadences/{name}.yaml" for name in load_cadences(CADENCE_DIR)} <= files
     assert any(name.startswith("templates/") and name.endswith(".j2") for name in files)
@@ -918,7 +918,7 @@ def test_a_template_that_breaks_the_lint_fails_the_synth(
     import shutil
 
     from infra import app as cdk_app
-    from leadflow import lint
+    from leadflow.send import lint
 
     templates = tmp_path / "templates"
     shutil.copytree(cdk_app.TEMPLATE_DIR, templates)
@@ -960,7 +960,7 @@ def test_a_malformed_cadence_file_fails_the_synth_naming_file_touch_and_field(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from infra import app as app_module
-    from leadflow.cadence import CadenceFileError
+    from leadflow.cadence.model import CadenceFileError
 
     cadences = tmp_path / "cadences"
     cadences.mkdir()

@@ -3,7 +3,7 @@
 import pytest
 
 from leadflow import aws
-from leadflow.intake import START_LEASE
+from leadflow.intake.submission import START_LEASE
 
 
 def _stored_items():
@@ -86,7 +86,7 @@ def test_a_duplicate_post_answers_like_a_new_one_and_starts_nothing(sb):
 
 
 def test_a_lead_whose_execution_never_started_is_resumed_by_the_next_post(sb, monkeypatch):
-    from leadflow import executions
+    from leadflow.cadence import executions
 
     def crash(*args, **kwargs):
         raise ConnectionError("network down between the write and the start")

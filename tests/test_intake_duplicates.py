@@ -7,9 +7,10 @@ import threading
 
 import pytest
 
-from leadflow import intake, store
+from leadflow.cadence.stops import stop_lead
+from leadflow.intake.submission import accept
 from leadflow.models import ContactStatus, LeadSubmission, RequestOrigin, StopReason
-from leadflow.stops import stop_lead
+from leadflow.store import lead_items
 from tests.intake_helpers import all_executions, returning_alerts, stored_items
 
 # Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
@@ -38,7 +39,7 @@ def test_200_sequential_posts_of_one_address_give_one_lead_one_execution_and_new
     assert len(all_executions(sb)) == 2
     assert len([item for item in stored_items() if item["sk"]["S"] == "LEAD"]) == 2
     assert lead["resubmissions"] == 199
-    assert len(store.submissions(lead["id"])) == 200
+    assert len(lead_items.submissions(lead["id"])) == 200
     assert len([message for message in sb.outbox() if message["lead_id"] == lead["id"]]) == 1
 
 
@@ -57,7 +58,7 @@ def test_200_concurrent_posts_of_one_address_give_one_lead_and_one_execution(sb)
     def post() -> None:
         try:
             start.wait()
-            ids.append(intake.accept(submission, origin).submission_id)
+            ids.append(accept(submission, origin).submission_id)
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -74,7 +75,7 @@ def test_200_concurrent_posts_of_one_address_give_one_lead_and_one_execution(sb)
     assert len([item for item in stored_items() if item["sk"]["S"] == "LEAD"]) == 1
     assert len(all_executions(sb)) == 1
     assert len(lead["enrollments_detail"]) == 1
-    assert len(store.submissions(lead["id"])) == 200
+    assert len(lead_items.submissions(lead["id"])) == 200
     assert len(sb.outbox()) == 1
     # A double-click burst is not "the lead came back": no alert right after the first post.
     assert returning_alerts(sb) == []
@@ -93,7 +94,7 @@ def test_a_lead_who_comes_back_while_running_is_an_engagement_signal_and_alerts_
     assert lead["resubmissions"] == 2
     assert lead["company"] == "Hive"  # known fields are kept
     assert lead["phone"] == "+16502530000"  # blank ones are filled
-    assert [record.outcome for record in store.submissions(lead_id)] == ["new", "returned", "returned"]
+    assert [record.outcome for record in lead_items.submissions(lead_id)] == ["new", "returned", "returned"]
     assert len(sb.executions(lead_id)) == 1
     (alert,) = returning_alerts(sb)
     assert (alert["kind"], alert["lead_id"]) == ("lead_returned", lead_id)
@@ -117,7 +118,7 @@ def test_after_the_cadence_ends_a_lead_is_enrolled_again_only_after_the_cooldown
     assert [enrollment["number"] for enrollment in lead["enrollments_detail"]] == [1, 2]
     second = sb.executions(lead_id)[-1]
     assert (second["name"], second["status"]) == (f"{lead_id}-inbound-demo-request-2", "RUNNING")
-    assert [record.outcome for record in store.submissions(lead_id)][-1] == "enrolled"
+    assert [record.outcome for record in lead_items.submissions(lead_id)][-1] == "enrolled"
     assert [alert["kind"] for alert in returning_alerts(sb)] == ["lead_returned", "lead_reenrolled"]
     assert len([message for message in sb.outbox() if message["enrollment"] == 2]) == 1
 
@@ -138,7 +139,7 @@ def test_opted_out_and_bounced_leads_are_never_enrolled_again_and_the_answer_is_
         assert _shape(answer) == _shape(new_lead)
         assert len(sb.executions(lead_id)) == 1
         assert sb.lead(lead_id)["status"] == status.value
-        assert store.submissions(lead_id)[-1].outcome == "suppressed"
+        assert lead_items.submissions(lead_id)[-1].outcome == "suppressed"
     assert [alert["kind"] for alert in returning_alerts(sb)] == ["suppressed_lead_returned"] * 2
 
 
@@ -158,7 +159,7 @@ def test_a_never_policy_keeps_a_finished_lead_out(tmp_path):
         sb.post("/leads", json={"email": "never@example.com"})
 
         assert len(sb.executions(lead_id)) == 1
-        assert store.submissions(lead_id)[-1].outcome == "returned"
+        assert lead_items.submissions(lead_id)[-1].outcome == "returned"
 
 
 def test_consent_given_after_a_no_starts_the_first_enrollment(sb):
@@ -185,7 +186,7 @@ def test_an_idempotency_key_makes_a_retry_return_the_same_answer(sb):
     assert retry.json() == first.json()
     assert other_key.json()["submission_id"] != first.json()["submission_id"]
     lead_id = sb.find_lead("retry@example.com")["id"]
-    assert len(store.submissions(lead_id)) == 2  # the retry did not post again
+    assert len(lead_items.submissions(lead_id)) == 2  # the retry did not post again
     assert len(stored_items("leadflow-idempotency")) == 2
 
 
@@ -205,4 +206,4 @@ def test_an_idempotent_form_retry_redirects_again(sb):
 
     assert first.status_code == retry.status_code == 303
     assert retry.headers["Location"] == first.headers["Location"]
-    assert len(store.submissions(sb.find_lead("formretry@example.com")["id"])) == 1
+    assert len(lead_items.submissions(sb.find_lead("formretry@example.com")["id"])) == 1

@@ -9,8 +9,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from leadflow import store
 from leadflow.local.serve import FORM_FILE, make_server
+from leadflow.store import lead_items
 
 
 class FormFields(HTMLParser):
@@ -105,7 +105,7 @@ def test_a_person_posting_the_served_form_is_sent_to_the_thank_you_page_and_enro
         "website-demo-request",
     )
     assert sb.execution(lead["id"])["status"] == "RUNNING"
-    assert store.submissions(lead["id"])[0].user_agent == "test-browser"
+    assert lead_items.submissions(lead["id"])[0].user_agent == "test-browser"
 
 
 def test_a_bot_filling_the_served_form_honeypot_gets_the_thank_you_page_and_nothing_is_stored(sb, server):

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from leadflow import store
 from leadflow.models import LeadSubmission
+from leadflow.store import lead_items
 from tests.intake_helpers import all_executions, assert_nothing_stored, stored_items
 
 FORM = "application/x-www-form-urlencoded"
@@ -414,7 +414,7 @@ def test_every_post_records_its_consent_with_time_form_ip_and_user_agent(sb):
     )
 
     lead = sb.find_lead("c@example.com")
-    first, second = store.submissions(lead["id"])
+    first, second = lead_items.submissions(lead["id"])
     assert (first.form, first.email_consent, first.sms_consent) == ("demo", True, None)
     assert (second.form, second.email_consent, second.sms_consent) == ("pricing", None, True)
     assert first.received_at.isoformat() == "2026-11-23T09:00:00+00:00"

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from leadflow.cli import main
-from leadflow.lint import RULES, TemplateLintError, lint_files
 from leadflow.local.sandbox import REPO_ROOT, Sandbox
+from leadflow.send.lint import RULES, TemplateLintError, lint_files
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 CONFIG = REPO_ROOT / "config" / "leadflow.yaml"

@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from leadflow import clock, meetings, store
+from leadflow import clock
+from leadflow.answers import meetings
+from leadflow.answers.sms_inbound import Intent, intent
 from leadflow.local.sandbox import MEETING_WEBHOOK_KEY, SMS_NUMBER
-from leadflow.sms_inbound import Intent, intent
+from leadflow.store import event_items
 from tests.helpers import rep_alerts, to_lead
 
 
@@ -23,7 +25,7 @@ def _post(sb, email, **fields):
 def _unchanged(sb, lead):
     current = sb.lead(lead["id"])
     assert (current["status"], current["enrollments_detail"][0]["run_status"]) == ("active", "running")
-    assert store.events(lead["id"]) == []
+    assert event_items.events(lead["id"]) == []
 
 
 # -- meetings ---------------------------------------------------------------------------------------
@@ -78,7 +80,7 @@ def test_calendly_invitee_created_books_the_meeting(sb):
     response = sb.post("/webhooks/meeting", data=body, headers=sb.sign_meeting_webhook(body))
     assert (response.status_code, response.json()) == (200, {"status": "meeting_booked"})
     assert sb.lead(lead["id"])["status"] == "meeting_booked"
-    (event,) = [item for item in store.events(lead["id"]) if item["type"] == "meeting_booked"]
+    (event,) = [item for item in event_items.events(lead["id"]) if item["type"] == "meeting_booked"]
     assert (event["provider"], event["touch"], event["at"]) == ("calendly", 1, "2026-11-23T10:00:00Z")
     assert [alert["kind"] for alert in rep_alerts(sb)][-1:] == ["meeting_booked"]
 
@@ -153,7 +155,7 @@ def test_a_replayed_delivery_inside_the_window_changes_nothing_more(sb):
     again = sb.post("/webhooks/meeting", data=body, headers=headers)
     assert again.status_code == 200
     assert len([a for a in rep_alerts(sb) if a["kind"] == "meeting_booked"]) == 1
-    assert len([e for e in store.events(lead["id"]) if e["type"] == "meeting_booked"]) == 1
+    assert len([e for e in event_items.events(lead["id"]) if e["type"] == "meeting_booked"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -234,7 +236,7 @@ def test_any_other_sms_is_a_reply(sb):
     assert sb.deliver_sms("+12065550143", "Sure, call me after 3") == {"outcomes": ["sms_reply"]}
     current = sb.lead(lead["id"])
     assert (current["status"], current["enrollments_detail"][0]["stop_reason"]) == ("replied", "reply")
-    (reply,) = [item for item in store.events(lead["id"]) if item["type"] == "reply"]
+    (reply,) = [item for item in event_items.events(lead["id"]) if item["type"] == "reply"]
     assert (reply["via"], reply["touch"], reply["seconds_after_touch"]) == ("sms", 1, 7200)
     alert = [a for a in rep_alerts(sb) if a["kind"] == "replied"][-1]
     assert "Sure, call me after 3" in alert["message"]

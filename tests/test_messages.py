@@ -5,9 +5,11 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from leadflow import aws, mail, tokens
-from leadflow.lint import PLACEHOLDER
+from leadflow import aws, tokens
 from leadflow.local.sandbox import PUBLIC_URL, REPLY_DOMAIN
+from leadflow.send import mail
+from leadflow.send.lint import PLACEHOLDER
+from leadflow.store import enrollment_items
 
 # Messages, not cadences: the demo cadence as six plain emails (tests/conftest.py).
 pytestmark = pytest.mark.email_cadence
@@ -177,11 +179,10 @@ def test_sends_use_the_configuration_set_and_carry_cadence_touch_and_variant_tag
 
 
 def test_message_index_finds_the_touch_by_ses_id_and_by_our_own_message_id(sb):
-    from leadflow import store
 
     sb.post("/leads", json={"email": "index@example.com"})
     record = sb.find_lead("index@example.com")["touches"][0]
-    by_ses = store.message_owner(mail.ses_id_from_message_id(record["ses_message_id"]))
-    by_own = store.message_owner(record["own_message_id"].strip("<>"))
+    by_ses = enrollment_items.message_owner(mail.ses_id_from_message_id(record["ses_message_id"]))
+    by_own = enrollment_items.message_owner(record["own_message_id"].strip("<>"))
     assert by_ses["lead_id"] == by_own["lead_id"] == record["lead_id"]
     assert by_ses["touch"] == by_own["touch"] == 1

@@ -10,9 +10,11 @@ from datetime import date
 
 import pytest
 
-from leadflow import asl, keys, store
-from leadflow.classify import Kind, classify
+from leadflow import keys
+from leadflow.answers.classify import Kind, classify
+from leadflow.cadence import asl
 from leadflow.local.events import ses_event
+from leadflow.store import event_items, suppression_items
 from tests.helpers import fixture_mail, reply_mime, to_lead
 
 # Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
@@ -61,7 +63,7 @@ def test_an_out_of_office_with_a_return_date_moves_the_next_touch_and_shifts_the
     assert list(moved) == execution["states"][5:7], "woken early once, it waited again"
     # Normal path 2 transitions per touch (11), plus the one detour: task, read, wait.
     assert execution["transitions"] == 11 + 3
-    (event,) = [item for item in store.events(lead["id"]) if item["type"] == "auto_reply"]
+    (event,) = [item for item in event_items.events(lead["id"]) if item["type"] == "auto_reply"]
     assert (event["touch"], event["return_date"]) == (2, "2026-12-07")
 
 
@@ -98,8 +100,8 @@ def test_the_move_lands_on_the_first_allowed_day_of_the_send_window(monkeypatch)
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from leadflow import reschedule
-    from leadflow.cadence import DEFAULT_CADENCE_DIR, load_cadence
+    from leadflow.cadence import reschedule
+    from leadflow.cadence.model import DEFAULT_CADENCE_DIR, load_cadence
     from leadflow.models import Enrollment, Lead
 
     cadence = load_cadence(DEFAULT_CADENCE_DIR / "inbound-demo-request.yaml")  # Mon-Fri, 09:00-17:00
@@ -142,14 +144,17 @@ def test_a_transient_bounce_changes_nothing(sb):
 
     current = sb.lead(lead["id"])
     assert (current["status"], current["enrollments_detail"][0]["run_status"]) == ("active", "running")
-    assert store.suppression(keys.email_key("full@northwind.example")) is None
-    assert [item["type"] for item in store.events(lead["id"])] == ["transient_bounce", "transient_bounce"]
+    assert suppression_items.suppression(keys.email_key("full@northwind.example")) is None
+    assert [item["type"] for item in event_items.events(lead["id"])] == [
+        "transient_bounce",
+        "transient_bounce",
+    ]
     sb.advance_to("2026-11-29T10:00:00Z")
     assert [message["touch"] for message in to_lead(sb, lead["id"])] == [1, 2, 3, 4]
 
 
 def test_every_touch_after_the_first_has_a_moved_path_back_to_itself():
-    from leadflow.cadence import DEFAULT_CADENCE_DIR, load_cadence
+    from leadflow.cadence.model import DEFAULT_CADENCE_DIR, load_cadence
 
     cadence = load_cadence(DEFAULT_CADENCE_DIR / "inbound-demo-request.yaml")
     states = asl.build_definition(cadence, "arn:aws:lambda:us-east-1:123456789012:function:step")["States"]

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from leadflow.cadence import load_cadences
+from leadflow.cadence.model import load_cadences
+from leadflow.cadence.schedule import plan
 from leadflow.clock import parse_iso
 from leadflow.local.sandbox import REPO_ROOT
-from leadflow.schedule import plan
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 from jinja2.sandbox import SecurityError
 
-from leadflow import mail, messages
-from leadflow.lint import sample_lead
 from leadflow.local.sandbox import REPO_ROOT
 from leadflow.operator_config import load_operator_config
-from leadflow.render import clip, environment, one_line
+from leadflow.send import mail, messages
+from leadflow.send.lint import sample_lead
+from leadflow.send.render import clip, environment, one_line
 
 CONFIG = load_operator_config(REPO_ROOT / "config" / "leadflow.yaml")
 

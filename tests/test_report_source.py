@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from leadflow import aws, store
+from leadflow import aws
 from leadflow.config import settings
 from leadflow.report.metrics import Window
 from leadflow.report.records import (
@@ -17,6 +17,7 @@ from leadflow.report.records import (
     TouchState,
 )
 from leadflow.report.source import dataset_from_items, load_dataset, utc_days
+from leadflow.store import items
 
 
 def at(text):
@@ -224,9 +225,9 @@ def test_loading_pages_through_the_index_and_fetches_re_enrolled_leads(sb, monke
     restart = at("2026-12-20T09:00")
     aws.table(settings().table_name).put_item(
         Item={
-            "pk": store.lead_pk(old["id"]),
-            "sk": store.enrollment_sk(2),
-            **store.by_day_keys(restart, old["id"], "enrollment"),
+            "pk": items.lead_pk(old["id"]),
+            "sk": items.enrollment_sk(2),
+            **items.by_day_keys(restart, old["id"], "enrollment"),
             "lead_id": old["id"],
             "number": 2,
             "cadence": "inbound-demo-request",

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from leadflow import clock
-from leadflow.cadence import FitBand
+from leadflow.cadence.model import FitBand
+from leadflow.intake.routing import fit_score
 from leadflow.models import Lead
 from leadflow.operator_config import OperatorConfigError, load_operator_config
-from leadflow.routing import fit_score
 
 CONFIG = load_operator_config(Path(__file__).resolve().parents[1] / "config" / "leadflow.yaml")
 

@@ -2,12 +2,12 @@
 
 from datetime import date, timedelta
 
-from leadflow.cadence import Cadence
-from leadflow.cadence import load_cadences as cadences
+from leadflow.cadence.model import Cadence
+from leadflow.cadence.model import load_cadences as cadences
+from leadflow.cadence.schedule import locale_for, plan_touches
 from leadflow.cli import main
 from leadflow.clock import parse_iso
 from leadflow.local.sandbox import Sandbox
-from leadflow.schedule import locale_for, plan_touches
 
 TOKYO_LEAD = {
     "email": "haruki@kaisha.example",

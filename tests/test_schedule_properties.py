@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadflow.cadence import Cadence, Channel, Weekday, load_cadences
-from leadflow.schedule import Locale, _zone_table, holiday_name, plan_touches
+from leadflow.cadence.model import Cadence, Channel, Weekday, load_cadences
+from leadflow.cadence.schedule import Locale, _zone_table, holiday_name, plan_touches
 
 ZONES = sorted(_zone_table()[1])
 COUNTRIES = sorted(_zone_table()[0])

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadflow import store
+from leadflow.answers.ses_events import SCANNER_WINDOW, Click, parse, scanner_click
 from leadflow.local import events
 from leadflow.local.events import ses_event
-from leadflow.ses_events import SCANNER_WINDOW, Click, parse, scanner_click
+from leadflow.store import enrollment_items, event_items
 from tests.helpers import rep_alerts, to_lead
 
 # Answers, not cadences: a plain six-email default cadence (tests/conftest.py).
@@ -35,7 +35,7 @@ def _event(sb, kind, touch_message, recipients, *, at=None, **details):
 
 
 def _types(lead_id):
-    return [item["type"] for item in store.events(lead_id)]
+    return [item["type"] for item in event_items.events(lead_id)]
 
 
 def test_every_outbox_entry_carries_its_tags(sb):
@@ -61,7 +61,7 @@ def test_delivery_open_and_click_update_the_engagement_record(sb):
 
     assert result == {"batchItemFailures": []}
     assert _types(lead["id"]) == ["delivery", "open", "click"]
-    click = store.events(lead["id"])[-1]
+    click = event_items.events(lead["id"])[-1]
     assert (click["enrollment"], click["touch"], click["channel"], click["link"]) == (
         1,
         1,
@@ -69,8 +69,8 @@ def test_delivery_open_and_click_update_the_engagement_record(sb):
         "https://x.example/a",
     )
     assert click["seconds_after_touch"] == 3660
-    touch = next(t for t in store.touches(lead["id"]) if t.number == 1)
-    item = store.get_items(
+    touch = next(t for t in enrollment_items.touches(lead["id"]) if t.number == 1)
+    item = event_items.get_items(
         [(f"LEAD#{lead['id']}", "TOUCH#001#01")],
         ["delivery_count", "open_count", "click_count", "first_click_at"],
     )[0]
@@ -171,14 +171,14 @@ def test_a_person_clicking_a_minute_after_delivery_counts():
 def test_one_failing_record_is_reported_and_the_others_are_handled(sb, monkeypatch):
     good, first = _post(sb, "good@contoso.example")
     bad, bad_first = _post(sb, "bad@contoso.example")
-    original = store.record_event
+    original = event_items.record_event
 
     def flaky(lead_id, *args, **kwargs):
         if lead_id == bad["id"]:
             raise ConnectionError("DynamoDB throttled")
         return original(lead_id, *args, **kwargs)
 
-    monkeypatch.setattr(store, "record_event", flaky)
+    monkeypatch.setattr(event_items, "record_event", flaky)
     bodies = [
         events.dumps(
             events.sns_notification(sb.ses_events_topic_arn, events.dumps(notification), at=sb.now())

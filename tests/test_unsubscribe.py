@@ -2,8 +2,9 @@
 
 import re
 
-from leadflow import keys, store, tokens
+from leadflow import keys, tokens
 from leadflow.local.sandbox import REPLY_DOMAIN
+from leadflow.store import suppression_items
 from tests.helpers import reply_mime
 
 ONE_CLICK = {
@@ -26,7 +27,7 @@ def _assert_untouched(sb, lead_id):
     assert lead["status"] == "active"
     assert lead["enrollments_detail"][0]["run_status"] == "running"
     assert sb.execution(lead_id)["status"] == "RUNNING"
-    assert store.suppression(keys.email_key(lead["email"])) is None
+    assert suppression_items.suppression(keys.email_key(lead["email"])) is None
 
 
 def test_one_click_post_opts_out_at_once_and_nothing_more_is_sent(sb):
@@ -40,7 +41,7 @@ def test_one_click_post_opts_out_at_once_and_nothing_more_is_sent(sb):
     assert (lead["status"], lead["status_reason"]) == ("opted_out", "unsubscribe")
     enrollment = lead["enrollments_detail"][0]
     assert (enrollment["run_status"], enrollment["stop_reason"]) == ("stopped", "unsubscribe")
-    assert store.suppression(keys.email_key("uma@example.com"))["reason"] == "unsubscribe"
+    assert suppression_items.suppression(keys.email_key("uma@example.com"))["reason"] == "unsubscribe"
     assert sb.execution(lead_id)["status"] == "ABORTED"
 
     sb.advance(30 * 86400)
@@ -107,7 +108,7 @@ def test_the_mailto_unsubscribe_opts_out_too(sb):
 
 def test_a_suppressed_address_gets_nothing_more(sb):
     lead_id, _ = _enroll(sb, "suppressed@example.com")
-    store.suppress(keys.email_key("suppressed@example.com"), "complaint", sb.now())
+    suppression_items.suppress(keys.email_key("suppressed@example.com"), "complaint", sb.now())
 
     sb.advance(30 * 86400)
 

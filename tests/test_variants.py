@@ -5,8 +5,10 @@ from collections import Counter
 
 import pytest
 
-from leadflow import keys, store, variants
-from leadflow.cadence import Cadence, Variant
+from leadflow import keys
+from leadflow.cadence import variants
+from leadflow.cadence.model import Cadence, Variant
+from leadflow.store import enrollment_items
 
 # Messages, not cadences: the demo cadence as six plain emails (tests/conftest.py).
 pytestmark = pytest.mark.email_cadence
@@ -33,7 +35,7 @@ def test_two_subject_variants_over_200_leads_split_40_to_60_and_stick_to_each_le
 
     recorded = {}
     for message in sent:
-        record = store.get_touch(message["lead_id"], 1, 1)
+        record = enrollment_items.get_touch(message["lead_id"], 1, 1)
         recorded[message["lead_id"]] = record.variant
         # The subject the lead got is the one of its recorded variant.
         expected_b = message["subject"].endswith(", picking a time for your demo")

@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from leadflow.answers.ses_events import handle_body
 from leadflow.observability import logger, metrics
-from leadflow.ses_events import handle_body
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadflow.inbound import handle_notification
+from leadflow.answers.inbound import handle_notification
 from leadflow.observability import logger, metrics
 
 

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unprocessable
 from functions.intake.routes import leads, meetings, tasks, unsubscribe
 from leadflow.config import allowed_origins
-from leadflow.intake import IdempotencyConflict
+from leadflow.intake.submission import IdempotencyConflict
 from leadflow.observability import logger, metrics
 
 API_TITLE = "leadflow intake API"

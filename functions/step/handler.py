@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadflow.models import TouchRequest
 from leadflow.observability import logger, metrics
-from leadflow.touches import run_touch
+from leadflow.send.touches import run_touch
 
 
 @logger.inject_lambda_context

@@ -1,4 +1,5 @@
-"""One Step Functions Standard state machine per cadence file, defined by leadflow.asl (as in the Sandbox)."""
+"""One Step Functions Standard state machine per cadence file, defined by leadflow.cadence.asl
+(as in the Sandbox)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.nag import acknowledge, acknowledge_grant, wildcard_resource
-from leadflow.asl import build_definition
-from leadflow.cadence import Cadence
+from leadflow.cadence.asl import build_definition
+from leadflow.cadence.model import Cadence
 
 # Tag on each state machine naming its cadence (cost allocation; infra.testing finds definitions by it).
 CADENCE_TAG = "leadflow:cadence"
@@ -57,7 +58,7 @@ class CadenceStateMachines(Construct):
                 state_machine_name=state_machine_name,
                 state_machine_type=sfn.StateMachineType.STANDARD,
                 comment=cadence.description,
-                # The exact document the Sandbox runs: leadflow.asl with the step function's ARN.
+                # The exact document the Sandbox runs: leadflow.cadence.asl with the step function's ARN.
                 definition_body=sfn.DefinitionBody.from_string(
                     json.dumps(build_definition(cadence, step_function.function_arn), ensure_ascii=False)
                 ),

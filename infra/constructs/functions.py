@@ -22,7 +22,7 @@ from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
 from infra.nag import acknowledge, acknowledge_grant, wildcard_resource
 from infra.runtime import ARCHITECTURE, RUNTIME
-from leadflow import table as table_spec
+from leadflow.store import table as table_spec
 
 # Function code is deployed as functions/<name>/ (see infra.assets.function_files): the handlers
 # import their siblings as functions.<name>.*, as in the Sandbox.

@@ -1,4 +1,4 @@
-"""The single DynamoDB table, built from the key schema the local Sandbox uses (leadflow.table)."""
+"""The single DynamoDB table, built from the key schema the local Sandbox uses (leadflow.store.table)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from leadflow import table as spec
+from leadflow.store import table as spec
 
 
 def _string(name: str) -> dynamodb.Attribute:
@@ -14,7 +14,7 @@ def _string(name: str) -> dynamodb.Attribute:
 
 
 class LeadsTable(Construct):
-    """Leads, enrollments, touches, the email index and SES message ids (see leadflow.table)."""
+    """Leads, enrollments, touches, the email index and SES message ids (see leadflow.store.table)."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)

@@ -21,8 +21,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from functions.intake.errors import InvalidFormPost, field_errors
 from functions.intake.forms import FORM, JSON, Posted, honeypot_hit, read_post, request_origin, safe_redirect
-from leadflow import intake, keys
+from leadflow import keys
 from leadflow.config import allowed_origins, operator_config
+from leadflow.intake.submission import SubmissionRejected, accept_once
 from leadflow.models import LeadSubmission, submission_schemas
 from leadflow.observability import metrics
 
@@ -103,10 +104,10 @@ def post_lead(
         return _received(posted, keys.new_submission_id())
     fingerprint = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
     try:
-        accepted = intake.accept_once(
+        accepted = accept_once(
             submission, request_origin(event), idempotency_key, fingerprint, router.lambda_context, client
         )
-    except intake.SubmissionRejected as rejected:
+    except SubmissionRejected as rejected:
         raise RequestValidationError(
             [{"loc": ("body", rejected.field), "msg": rejected.message, "type": "value_error"}]
         ) from None

@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from leadflow import meetings
+from leadflow.answers import meetings
 from leadflow.observability import logger, metrics
 
 router = Router()

@@ -17,7 +17,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field, ValidationError
 
-from leadflow import keys, tasks
+from leadflow import keys
+from leadflow.answers import task_outcomes
 from leadflow.models import TaskOutcome
 from leadflow.observability import metrics
 
@@ -77,10 +78,10 @@ def post_outcome(task_id: str) -> Response[Any]:
         ]
         return _json(422, {"message": "Invalid outcome.", "errors": fields})
     try:
-        task, stopped = tasks.record_outcome(task_id, post.outcome, post.note)
-    except tasks.TaskNotFound:
+        task, stopped = task_outcomes.record_outcome(task_id, post.outcome, post.note)
+    except task_outcomes.TaskNotFound:
         return _json(404, {"message": "No such task."})
-    except tasks.TaskClosed as closed:
+    except task_outcomes.TaskClosed as closed:
         return _json(409, {"message": f"The task is already {closed.task.status.value}."})
     metrics.add_metric(name=f"TaskOutcome_{post.outcome.value}", unit="Count", value=1)
     if _is_form():
@@ -95,8 +96,8 @@ def show_task(task_id: str) -> Response[Any]:
     if forbidden:
         return forbidden
     try:
-        task = tasks.find_task(task_id)
-    except tasks.TaskNotFound:
+        task = task_outcomes.find_task(task_id)
+    except task_outcomes.TaskNotFound:
         return _json(404, {"message": "No such task."})
     token = html.escape(keys.task_token(task_id))
     buttons = "".join(

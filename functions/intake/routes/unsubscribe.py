@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from leadflow import unsubscribe
+from leadflow.answers import unsubscribe
 from leadflow.models import ContactStatus
 from leadflow.observability import metrics
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from leadflow.cadence import DEFAULT_CADENCE_DIR
+from leadflow.cadence.model import DEFAULT_CADENCE_DIR
 from leadflow.report.command import add_report_command, run_report_command
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "schedule":
         return print_schedule(args.cadence, args.tz, args.country, args.at)
     if args.command == "schema":
-        from leadflow.cadence import DEFAULT_CADENCE_DIR, SCHEMA_FILE, json_schema_text
+        from leadflow.cadence.model import DEFAULT_CADENCE_DIR, SCHEMA_FILE, json_schema_text
 
         if args.write:
             (DEFAULT_CADENCE_DIR / SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
@@ -108,7 +108,7 @@ def _classify(files: Sequence[str]) -> int:
     import json
     from pathlib import Path
 
-    from leadflow.classify import classify
+    from leadflow.answers.classify import classify
 
     status = 0
     for name in files:
@@ -138,9 +138,9 @@ def _file_options(command: argparse.ArgumentParser) -> None:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from leadflow.cadence import load_cadences
-    from leadflow.lint import lint, targets
+    from leadflow.cadence.model import load_cadences
     from leadflow.operator_config import load_operator_config
+    from leadflow.send.lint import lint, targets
 
     cadences = load_cadences(args.cadences, args.templates).values()
     violations = lint(cadences, args.templates, load_operator_config(args.config))
@@ -179,8 +179,8 @@ def _preview(args: argparse.Namespace) -> int:
 
 def print_schedule(name: str, timezone: str | None, country: str | None, at: str | None) -> int:
     from leadflow import clock
-    from leadflow.cadence import load_cadences
-    from leadflow.schedule import locale_for, plan_touches
+    from leadflow.cadence.model import load_cadences
+    from leadflow.cadence.schedule import locale_for, plan_touches
 
     known = load_cadences()
     if name not in known:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, Json
 
-from leadflow.cadence import DEFAULT_CADENCE_DIR, Cadence, load_cadences
+from leadflow.cadence.model import DEFAULT_CADENCE_DIR, Cadence, load_cadences
 from leadflow.operator_config import OperatorConfig, load_operator_config, web_origin
 
 

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from leadflow import fields
-from leadflow.cadence import FitBand
+from leadflow.cadence.model import FitBand
 
 
 class ContactStatus(StrEnum):

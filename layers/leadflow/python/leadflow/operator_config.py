@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from leadflow.cadence import CADENCE_NAME, SLUG, FitBand, Weekday
+from leadflow.cadence.model import CADENCE_NAME, SLUG, FitBand, Weekday
 from leadflow.models import ContactStatus
 
 # Lead fields a scoring rule may look at; email_domain is the part after the @.

@@ -16,12 +16,13 @@ from textwrap import indent
 
 from pydantic import ValidationError
 
-from leadflow import lint, messages, variants
-from leadflow.cadence import Cadence, Variant, load_cadences
+from leadflow.cadence import variants
+from leadflow.cadence.model import Cadence, Variant, load_cadences
+from leadflow.cadence.schedule import plan
 from leadflow.models import Lead, LeadSubmission
 from leadflow.operator_config import load_operator_config
-from leadflow.render import RenderedMessage
-from leadflow.schedule import plan
+from leadflow.send import lint, messages
+from leadflow.send.render import RenderedMessage
 
 PREVIEW_LEAD_ID = "0123456789abcdef0123"
 PREVIEW_UNSUBSCRIBE_URL = "https://your-api.example/unsubscribe?token=preview"

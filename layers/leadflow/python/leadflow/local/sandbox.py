@@ -31,15 +31,18 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-from leadflow import aws, clock, keys, lint, routing, store
-from leadflow.asl import build_definition
-from leadflow.cadence import DEFAULT_CADENCE_DIR, load_cadences
+from leadflow import aws, clock, keys
+from leadflow.cadence.asl import build_definition
+from leadflow.cadence.model import DEFAULT_CADENCE_DIR, load_cadences
 from leadflow.config import Settings, operator_config, settings
+from leadflow.intake import routing
 from leadflow.local import events
 from leadflow.local.events import ACCOUNT_ID, REGION
 from leadflow.observability import logger, metrics
 from leadflow.operator_config import OperatorConfig, load_operator_config
-from leadflow.table import create_table_kwargs, idempotency_table_kwargs
+from leadflow.send import lint
+from leadflow.store import enrollment_items, lead_items
+from leadflow.store.table import create_table_kwargs, idempotency_table_kwargs
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
 FUNCTIONS = ("intake", "step", "inbound", "report", "events")
@@ -358,8 +361,8 @@ class Sandbox:
         return result
 
     def enroll(self, lead_id: str, cadence: str, reason: str) -> dict[str, Any]:
-        """Call `leadflow.enrollments.enroll` as a handler would, then let its execution settle."""
-        from leadflow.enrollments import enroll
+        """Call `leadflow.cadence.enrollments.enroll` as a handler would, then let its execution settle."""
+        from leadflow.cadence.enrollments import enroll
 
         with self._handler_lock:
             enrollment = enroll(lead_id, cadence, reason)
@@ -499,19 +502,19 @@ class Sandbox:
     # -- inspection --------------------------------------------------------
 
     def lead(self, lead_id: str) -> dict[str, Any] | None:
-        lead = store.get_lead(lead_id)
+        lead = lead_items.get_lead(lead_id)
         if lead is None:
             return None
-        enrollments = store.enrollments(lead_id)
+        enrollments = enrollment_items.enrollments(lead_id)
         return {
             **lead.model_dump(mode="json"),
             "cadence": enrollments[-1].cadence if enrollments else None,
             "enrollments_detail": [enrollment.model_dump(mode="json") for enrollment in enrollments],
-            "touches": [touch.model_dump(mode="json") for touch in store.touches(lead_id)],
+            "touches": [touch.model_dump(mode="json") for touch in enrollment_items.touches(lead_id)],
         }
 
     def find_lead(self, email: str) -> dict[str, Any] | None:
-        lead_id = store.lead_id_for_email(keys.email_key(email))
+        lead_id = lead_items.lead_id_for_email(keys.email_key(email))
         return self.lead(lead_id) if lead_id else None
 
     def executions(self, lead_id: str) -> list[dict[str, Any]]:
@@ -582,12 +585,12 @@ class Sandbox:
             if raw is None:
                 continue
             parsed = message_from_bytes(raw.encode(), policy=policy.default)
-            owner = store.message_owner(message.id) or {}
+            owner = enrollment_items.message_owner(message.id) or {}
             entry = _outbox_entry(message.id, parsed, message.destinations, owner)
             entry["tags"] = self.send_tags.get(message.id, {})
             sent.append(entry)
         for message_id, (phone, text) in sns_backends[ACCOUNT_ID][REGION].sms_messages.items():
-            owner = store.message_owner(message_id) or {}
+            owner = enrollment_items.message_owner(message_id) or {}
             sent.append(
                 {
                     "channel": "sms",
@@ -622,7 +625,7 @@ class Sandbox:
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         """One rep task by id (as in `tasks()`), or None."""
-        from leadflow.tasks import TaskNotFound, find_task
+        from leadflow.answers.task_outcomes import TaskNotFound, find_task
 
         try:
             return _task_entry(find_task(task_id))
@@ -718,7 +721,7 @@ def _outbox_entry(
 
 
 def _task_entry(task: Any) -> dict[str, Any]:
-    from leadflow.tasks import task_link
+    from leadflow.send.tasks import task_link
 
     return {
         **task.model_dump(mode="json"),

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from leadflow import aws, store
+from leadflow import aws
 from leadflow.clock import iso, parse_iso
 from leadflow.report.metrics import Window
 from leadflow.report.records import (
@@ -36,6 +36,8 @@ from leadflow.report.records import (
     TouchRecord,
     TouchState,
 )
+from leadflow.store import event_items
+from leadflow.store.items import lead_pk
 
 PROJECTION = (
     "sk",
@@ -315,7 +317,9 @@ def load_dataset(window: Window, *, page_size: int | None = None, workers: int =
     start, end = iso(window.start), iso(window.end)
 
     def read_day(day: str) -> list[dict[str, Any]]:
-        return [item for page in store.items_by_day(day, start, end, PROJECTION, page_size) for item in page]
+        return [
+            item for page in event_items.items_by_day(day, start, end, PROJECTION, page_size) for item in page
+        ]
 
     builder = DatasetBuilder()
     days = utc_days(window)
@@ -328,7 +332,7 @@ def load_dataset(window: Window, *, page_size: int | None = None, workers: int =
     dataset = builder.finish()
     missing = sorted({e.lead_id for e in dataset.enrollments} - dataset.leads.keys())
     if missing:
-        leads = dataset_from_items(store.get_items([(store.lead_pk(i), "LEAD") for i in missing], PROJECTION))
+        leads = dataset_from_items(event_items.get_items([(lead_pk(i), "LEAD") for i in missing], PROJECTION))
         dataset.leads.update(leads.leads)
         dataset.events.extend(leads.events)
     return dataset

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from leadflow import aws, clock, mail, store
+from leadflow import aws, clock
 from leadflow.config import cadences, operator_config, settings
 from leadflow.observability import logger
 from leadflow.report.build import (
@@ -22,6 +22,8 @@ from leadflow.report.metrics import Window
 from leadflow.report.records import CadencePlan, CadenceStep
 from leadflow.report.render import render_csv, render_html, render_text, subject
 from leadflow.report.source import load_dataset
+from leadflow.send import mail
+from leadflow.store import event_items
 
 EFFORT_RANK = {"low": 1, "medium": 2, "high": 3}
 
@@ -148,7 +150,7 @@ def run(request: ReportRequest) -> ReportRun:
         "keys": {suffix: key for suffix, (key, _, _) in parts.items()},
     }
     period_id = f"{result['since']}/{result['until']}"
-    if not request.force and not store.claim_report(period_id, clock.now()):
+    if not request.force and not event_items.claim_report(period_id, clock.now()):
         logger.info("report already sent", extra={"period": period_id})
         return ReportRun(status="already_sent", **result)
     message = mail.build_message(
@@ -164,6 +166,6 @@ def run(request: ReportRequest) -> ReportRun:
         ],
     )
     message_id = mail.send(message, tags={"kind": "report"})
-    store.record_report_sent(period_id, message_id, html_key, clock.now())
+    event_items.record_report_sent(period_id, message_id, html_key, clock.now())
     logger.info("report sent", extra={"period": period_id, "recipients": len(recipients), "key": html_key})
     return ReportRun(status="sent", message_id=message_id, **result)

@@ -1,0 +1,5 @@
+"""Stage 4, the lead answers: inbound mail and SMS, the classifier, SES events, unsubscribe, meetings,
+rep-task outcomes, and what each answer does (outcomes: stop, suppress, forward, alert).
+
+May import the shared top-level modules, `intake.contacts`, `cadence`, `send` and `store`; never `local`.
+"""

@@ -1,0 +1,269 @@
+"""Inbound answers through SNS: mail (SES receiving stores it in S3 and notifies) and two-way SMS.
+
+Mail is classified (leadflow.answers.classify), matched to a lead, and acted on (leadflow.answers.outcomes).
+The lead is found, in this order, by:
+1. the signed token of the recipient plus-address (`reply+<token>@`, `unsubscribe+<token>@`),
+   which names the lead, the enrollment and the touch;
+2. `In-Reply-To`/`References` (or, in a bounce or complaint, the returned original's
+   Message-ID) against the SES Message-IDs of what we sent;
+3. the sender's address, or for a bounce or complaint, the address it reports.
+
+Anything that cannot be acted on (another topic, an unhandled notification type, malformed
+or empty mail, an unknown sender) is logged without personal data and ignored: the handler
+returns normally so SNS does not retry it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ValidationError
+
+from leadflow import aws, clock, keys, tokens
+from leadflow.answers import outcomes, sms_inbound
+from leadflow.answers.classify import Classification, Kind, classify
+from leadflow.config import operator_config, settings
+from leadflow.intake import contacts
+from leadflow.models import Lead, StopReason
+from leadflow.observability import logger
+from leadflow.send import mail
+from leadflow.send.sms import send_sms
+from leadflow.store import enrollment_items, lead_items
+
+# Classifier verdicts that mean there was no mail to speak of.
+_MALFORMED = {"empty", "unparseable", "no headers"}
+
+
+class S3Action(BaseModel):
+    type: Literal["S3"]
+    bucketName: str
+    objectKey: str
+
+
+class Receipt(BaseModel):
+    action: S3Action
+    recipients: list[str] = []
+    timestamp: datetime | None = None
+
+
+class ReceiptNotification(BaseModel):
+    """The SES receipt notification (the SNS message body) for an S3 action."""
+
+    notificationType: Literal["Received"]
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Match:
+    lead: Lead
+    via: Literal["token", "thread", "address", "phone"]
+    enrollment: int | None = None
+    touch: int | None = None
+
+
+def handle_notification(topic_arn: str, message: str) -> str:
+    """Handle one SNS message; returns what was done, for logs, metrics and tests."""
+    config = settings()
+    if config.inbound_mail_topic_arn and topic_arn == config.inbound_mail_topic_arn:
+        return _handle_receipt(message)
+    if config.sms_inbound_topic_arn and topic_arn == config.sms_inbound_topic_arn:
+        return handle_sms(message)
+    logger.warning("ignored SNS message from a topic this function does not handle")
+    return "other_topic"
+
+
+def _handle_receipt(message: str) -> str:
+    try:
+        document = json.loads(message)
+    except ValueError:
+        logger.warning("ignored SNS message that is not JSON")
+        return "malformed_notification"
+    notification_type = document.get("notificationType") if isinstance(document, dict) else None
+    if notification_type != "Received":
+        logger.warning(
+            "ignored unhandled notification type", extra={"notification_type": str(notification_type)}
+        )
+        return "unhandled_notification"
+    try:
+        notification = ReceiptNotification.model_validate(document)
+    except ValidationError:
+        logger.warning("ignored receipt notification without an S3 action")
+        return "malformed_notification"
+    action = notification.receipt.action
+    try:
+        raw = aws.client("s3").get_object(Bucket=action.bucketName, Key=action.objectKey)["Body"].read()
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+            raise
+        logger.warning("ignored receipt notification whose mail is gone (retention or a replay)")
+        return "missing_mail"
+    return handle_raw_mail(raw, notification.receipt.recipients, notification.receipt.timestamp)
+
+
+def handle_raw_mail(
+    raw: bytes, recipients: list[str] | None = None, received_at: datetime | None = None
+) -> str:
+    """Classify one raw message, match its lead and act on it."""
+    result = classify(raw, recipients or [])
+    if result.kind is Kind.UNKNOWN and result.evidence in _MALFORMED:
+        logger.warning("ignored malformed mail", extra={"evidence": result.evidence})
+        return "malformed"
+    match = match_lead(result)
+    if match is None:
+        logger.info("ignored mail from an unknown sender", extra={"kind": result.kind.value})
+        return "unknown_sender"
+    at = received_at or clock.now()
+    lead = match.lead
+    attribution = outcomes.attribute(
+        lead.id, at, enrollment=match.enrollment, touch=match.touch, channel="email"
+    )
+    logger.info(
+        "inbound mail",
+        extra={
+            "lead_id": lead.id,
+            "kind": result.kind.value,
+            "matched_by": match.via,
+            "evidence": result.evidence,
+        },
+    )
+    if result.kind is Kind.REPLY:
+        outcomes.replied(
+            lead,
+            at=at,
+            answer_id=_mail_id(raw),
+            source="inbound-mail",
+            via="email",
+            text=result.text,
+            attribution=attribution,
+            raw_mail=raw,
+        )
+    elif result.kind in (Kind.UNSUBSCRIBE, Kind.COMPLAINT):
+        reason = StopReason.COMPLAINT if result.kind is Kind.COMPLAINT else StopReason.UNSUBSCRIBE
+        outcomes.opted_out(lead, reason, at=at, source="inbound-mail", via="email", attribution=attribution)
+    elif result.kind is Kind.BOUNCE:
+        outcomes.bounced(
+            lead,
+            permanent=_bounced_here(result, lead),
+            at=at,
+            source="inbound-mail",
+            attribution=attribution,
+            event_id=_mail_id(raw),
+            detail=result.evidence,
+        )
+    elif result.kind is Kind.AUTO_REPLY:
+        outcomes.auto_replied(lead, at=at, return_date=result.return_date, attribution=attribution)
+    else:
+        logger.info("ignored mail without text of its own", extra={"lead_id": lead.id})
+    return result.kind.value
+
+
+def _mail_id(raw: bytes) -> str:
+    """Stable per message: a redelivered notification of the same mail gets the same id."""
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _bounced_here(result: Classification, lead: Lead) -> bool:
+    """A permanent bounce counts for the lead only if it reports the lead's own address (or none).
+
+    A bounce from a mailbox the lead forwards to says nothing about the lead's address.
+    """
+    if result.bounce_type is None or result.bounce_type.value != "permanent":
+        return False
+    return not result.recipients or keys.normalize_email(lead.email) in result.recipients
+
+
+def _token_target(token: str) -> tokens.TokenTarget | None:
+    """What a signed reply or unsubscribe token names (lead, enrollment, touch), or None."""
+    return tokens.verify(tokens.Purpose.REPLY, token) or tokens.verify(tokens.Purpose.UNSUBSCRIBE, token)
+
+
+def match_lead(result: Classification) -> Match | None:
+    """The lead a classified message is about: token, then thread, then address."""
+    if result.lead_token:
+        target = _token_target(result.lead_token)
+        lead = lead_items.get_lead(target.lead_id) if target else None
+        if target and lead:
+            return Match(lead, "token", target.enrollment, target.touch)
+    for message_id in result.references:
+        for key in dict.fromkeys(filter(None, (mail.ses_id_from_message_id(f"<{message_id}>"), message_id))):
+            owner = enrollment_items.message_owner(key)
+            lead = lead_items.get_lead(str(owner["lead_id"])) if owner else None
+            if owner and lead:
+                return Match(lead, "thread", int(owner["enrollment"]), int(owner["touch"]))
+    reporting = result.kind in (Kind.BOUNCE, Kind.COMPLAINT)
+    for address in result.recipients if reporting else (result.sender,):
+        lead_id = lead_items.lead_id_for_email(keys.email_key(address)) if address else None
+        lead = lead_items.get_lead(lead_id) if lead_id else None
+        if lead:
+            return Match(lead, "address")
+    return None
+
+
+# -- SMS ------------------------------------------------------------------------------------------
+
+
+def handle_sms(message: str) -> str:
+    """A text from a lead: STOP opts out of everything, HELP gets the help text, anything else is a reply."""
+    try:
+        sms = sms_inbound.InboundSms.model_validate_json(message)
+    except ValidationError:
+        logger.warning("ignored SNS message that is not an inbound SMS")
+        return "malformed_sms"
+    match = _sms_lead(sms)
+    intent = sms_inbound.intent(sms.messageBody)
+    if match is None:
+        if intent is sms_inbound.Intent.HELP:
+            send_sms(sms.originationNumber, help_text())
+            return "sms_help"
+        logger.info("ignored SMS from an unknown number", extra={"intent": intent.value})
+        return "unknown_sender"
+    lead, at = match.lead, clock.now()
+    attribution = outcomes.attribute(
+        lead.id, at, enrollment=match.enrollment, touch=match.touch, channel="sms"
+    )
+    logger.info("inbound SMS", extra={"lead_id": lead.id, "intent": intent.value, "matched_by": match.via})
+    if intent is sms_inbound.Intent.OPT_OUT:
+        outcomes.opted_out(
+            lead, StopReason.UNSUBSCRIBE, at=at, source="sms", via="sms", attribution=attribution
+        )
+        return "sms_opt_out"
+    if intent is sms_inbound.Intent.HELP:
+        send_sms(sms.originationNumber, help_text())
+        return "sms_help"
+    outcomes.replied(
+        lead,
+        at=at,
+        answer_id=sms.inboundMessageId,
+        source="sms",
+        via="sms",
+        text=sms.messageBody,
+        attribution=attribution,
+    )
+    return "sms_reply"
+
+
+def help_text() -> str:
+    company = operator_config().company
+    return f"{company.name}: sales follow-up messages. Reply STOP to opt out. Info: {company.website}"
+
+
+def _sms_lead(sms: sms_inbound.InboundSms) -> Match | None:
+    """The SMS we sent last to this number (SNS names it), else the lead indexed by the number."""
+    if sms.previousPublishedMessageId:
+        owner = enrollment_items.message_owner(sms.previousPublishedMessageId)
+        lead = lead_items.get_lead(str(owner["lead_id"])) if owner else None
+        if owner and lead:
+            return Match(lead, "thread", int(owner["enrollment"]), int(owner["touch"]))
+    leads = [
+        lead
+        for lead_id in contacts.leads_for_phone(sms.originationNumber)
+        if (lead := lead_items.get_lead(lead_id))
+    ]
+    if leads:
+        return Match(max(leads, key=lambda lead: lead.created_at), "phone")
+    return None

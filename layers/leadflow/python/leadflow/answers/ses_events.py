@@ -1,0 +1,285 @@
+"""SES event publishing: the JSON the configuration set sends through SNS and SQS to the events function.
+
+Bounce, Complaint, Delivery, Reject, Open and Click events (the documented shapes of
+"Contents of event data that Amazon SES publishes to Amazon SNS"); one event may name several
+recipients. The older identity notifications (`notificationType` instead of `eventType`)
+have the same parts and are accepted too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+
+from leadflow import clock, keys
+from leadflow.answers import outcomes
+from leadflow.config import settings
+from leadflow.models import EngagementKind, Lead, StopReason
+from leadflow.observability import logger
+from leadflow.send import alerts
+from leadflow.store import enrollment_items, event_items, lead_items
+
+# A click this soon after delivery is a mail gateway fetching the link, not a person.
+SCANNER_WINDOW = timedelta(seconds=20)
+
+
+class EventType(StrEnum):
+    BOUNCE = "Bounce"
+    COMPLAINT = "Complaint"
+    DELIVERY = "Delivery"
+    REJECT = "Reject"
+    OPEN = "Open"
+    CLICK = "Click"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Mail(_Part):
+    messageId: str
+    timestamp: datetime
+    destination: list[str] = []
+    # Message tags: {"cadence": ["inbound-demo-request"], "touch": ["2"], ...}
+    tags: dict[str, list[str]] = {}
+
+    def tag(self, name: str) -> str | None:
+        values = self.tags.get(name) or []
+        return values[0] if values else None
+
+
+class Recipient(_Part):
+    emailAddress: str
+    status: str | None = None
+    diagnosticCode: str | None = None
+
+
+class Bounce(_Part):
+    bounceType: str  # Permanent, Transient, Undetermined
+    bounceSubType: str = ""
+    bouncedRecipients: list[Recipient]
+    timestamp: datetime
+
+
+class Complaint(_Part):
+    complainedRecipients: list[Recipient]
+    timestamp: datetime
+    complaintFeedbackType: str | None = None
+
+
+class Delivery(_Part):
+    timestamp: datetime
+    recipients: list[str]
+
+
+class Reject(_Part):
+    reason: str = ""
+
+
+class Open(_Part):
+    timestamp: datetime
+    userAgent: str = ""
+    ipAddress: str = ""
+
+
+class Click(_Part):
+    timestamp: datetime
+    link: str
+    userAgent: str = ""
+    ipAddress: str = ""
+
+
+class SesEvent(_Part):
+    event_type: str = Field(validation_alias=AliasChoices("eventType", "notificationType"))
+    mail: Mail
+    bounce: Bounce | None = None
+    complaint: Complaint | None = None
+    delivery: Delivery | None = None
+    reject: Reject | None = None
+    open: Open | None = None
+    click: Click | None = None
+
+    @property
+    def handled(self) -> bool:
+        return self.event_type in set(EventType) and self.part is not None
+
+    @property
+    def part(self) -> _Part | None:
+        return getattr(self, self.event_type.lower(), None) if self.event_type in set(EventType) else None
+
+    @property
+    def occurred_at(self) -> datetime:
+        moment = getattr(self.part, "timestamp", None)
+        return moment if isinstance(moment, datetime) else self.mail.timestamp
+
+    def recipients(self) -> list[str]:
+        """The recipients this event is about (the message's destinations when it doesn't say)."""
+        if self.bounce is not None:
+            return [recipient.emailAddress for recipient in self.bounce.bouncedRecipients]
+        if self.complaint is not None:
+            return [recipient.emailAddress for recipient in self.complaint.complainedRecipients]
+        if self.delivery is not None:
+            return list(self.delivery.recipients)
+        return list(self.mail.destination)
+
+    def event_id(self, recipient: str) -> str:
+        """Stable per event and recipient: a redelivered SQS message maps to the same id."""
+        detail = self.click.link if self.click else ""
+        seed = "|".join(
+            [self.mail.messageId, self.event_type, recipient.lower(), self.occurred_at.isoformat()]
+        )
+        return hashlib.sha256(f"{seed}|{detail}".encode()).hexdigest()[:16]
+
+
+@cache
+def scanner_agents() -> tuple[str, ...]:
+    """User-agent fragments of link scanners and previewers (data: link_scanners.txt), lowercased."""
+    text = (resources.files("leadflow") / "data" / "link_scanners.txt").read_text(encoding="utf-8")
+    lines = (line.strip().lower() for line in text.splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+def scanner_click(click: Click, delivered_at: datetime) -> str | None:
+    """Why a click is a machine's (a reason for logs and metrics), or None for a person's."""
+    if click.timestamp - delivered_at < SCANNER_WINDOW:
+        return "seconds after delivery"
+    agent = click.userAgent.lower()
+    if not agent.strip():
+        return "no user agent"
+    if any(fragment in agent for fragment in scanner_agents()):
+        return "scanner user agent"
+    return None
+
+
+def parse(document: Any) -> SesEvent:
+    return SesEvent.model_validate(document)
+
+
+def handle_body(body: str) -> list[str]:
+    """One SQS message body: an SNS envelope around the SES event JSON (or the bare JSON, with raw
+    message delivery). What is not an SES event from our topic is logged and ignored."""
+    try:
+        document = json.loads(body)
+        if isinstance(document, dict) and "TopicArn" in document:
+            topic = settings().ses_events_topic_arn
+            if document.get("Type") != "Notification" or (topic and document["TopicArn"] != topic):
+                logger.warning("ignored SNS message that is not an SES event notification of our topic")
+                return ["other_message"]
+            document = json.loads(document["Message"])
+        event = parse(document)
+    except (ValueError, TypeError, ValidationError):
+        logger.warning("ignored SQS message that is not an SES event")
+        return ["malformed_event"]
+    return handle(event)
+
+
+_KINDS = {
+    EventType.DELIVERY: EngagementKind.DELIVERY,
+    EventType.REJECT: EngagementKind.REJECT,
+    EventType.OPEN: EngagementKind.OPEN,
+    EventType.CLICK: EngagementKind.CLICK,
+}
+
+
+def handle(event: SesEvent) -> list[str]:
+    """Apply one SES event to every recipient it names; returns an outcome per recipient."""
+    if not event.handled:
+        logger.info("ignored SES event type", extra={"event_type": event.event_type})
+        return ["unhandled_event"]
+    owner = enrollment_items.message_owner(event.mail.messageId)
+    return [_handle_recipient(event, recipient, owner) for recipient in event.recipients()]
+
+
+def _lead_for(recipient: str, owner: dict[str, Any] | None, single_recipient: bool) -> Lead | None:
+    """The lead by the recipient's address, else the lead the message was sent to (when it had one
+    recipient: ours always do, and an address may come back differently spelled)."""
+    lead_id = lead_items.lead_id_for_email(keys.email_key(recipient))
+    if lead_id is None and owner is not None and single_recipient:
+        lead_id = str(owner["lead_id"])
+    return lead_items.get_lead(lead_id) if lead_id else None
+
+
+def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | None) -> str:
+    lead = _lead_for(recipient, owner, len(event.mail.destination) == 1)
+    if lead is None:
+        logger.info("ignored SES event for an unknown recipient", extra={"event_type": event.event_type})
+        return "unknown_recipient"
+    at = event.occurred_at
+    ours = owner is not None and str(owner["lead_id"]) == lead.id
+    attribution = outcomes.attribute(
+        lead.id,
+        at,
+        enrollment=int(owner["enrollment"]) if ours and owner else None,
+        touch=int(owner["touch"]) if ours and owner else None,
+        channel="email",
+    )
+    event_id = event.event_id(recipient)
+    if event.bounce is not None:
+        permanent = event.bounce.bounceType == "Permanent"
+        outcomes.bounced(
+            lead,
+            permanent=permanent,
+            at=at,
+            source="ses-event",
+            attribution=attribution,
+            event_id=event_id,
+            detail=event.bounce.bounceSubType,
+            message_id=event.mail.messageId,
+        )
+        return "bounce_permanent" if permanent else "bounce_transient"
+    if event.complaint is not None:
+        outcomes.opted_out(
+            lead, StopReason.COMPLAINT, at=at, source="ses-event", via="email", attribution=attribution
+        )
+        return "complaint"
+    kind = _KINDS[EventType(event.event_type)]
+    if event.click is not None:
+        why = scanner_click(event.click, _delivered_at(lead.id, event))
+        if why:
+            logger.info("ignored link-scanner click", extra={"lead_id": lead.id, "why": why})
+            return "scanner_click"
+    fields = outcomes.event_fields(
+        attribution,
+        at,
+        source="ses-event",
+        via="email",
+        event_id=event_id,
+        message_id=event.mail.messageId,
+        link=event.click.link if event.click else None,
+        reason=event.reject.reason if event.reject else None,
+    )
+    new = outcomes.record(lead.id, kind, at, once=True, **fields)
+    if new and attribution is not None:
+        enrollment_items.count_on_touch(
+            lead.id, attribution.touch.enrollment, attribution.touch.number, kind.value, at
+        )
+    if new and event.click is not None and event_items.first_time(lead.id, f"hot#{at.date().isoformat()}"):
+        _hot_lead_alert(lead, event.click.link, attribution)
+    return kind.value
+
+
+def _delivered_at(lead_id: str, event: SesEvent) -> datetime:
+    """When the clicked message reached the mailbox (its Delivery event), else when it was sent."""
+    deliveries = [
+        clock.parse_iso(str(item["at"]))
+        for item in event_items.events(lead_id)
+        if item.get("type") == EngagementKind.DELIVERY.value
+        and item.get("message_id") == event.mail.messageId
+    ]
+    return min(deliveries, default=event.mail.timestamp)
+
+
+def _hot_lead_alert(lead: Lead, link: str, attribution: outcomes.Attribution | None) -> None:
+    where = f" in {attribution.label}" if attribution else ""
+    alerts.alert_owner(
+        lead,
+        alerts.AlertKind.HOT_LEAD,
+        f"{outcomes.describe(lead)} clicked {link}{where}. A good moment to call.",
+    )

@@ -1,0 +1,112 @@
+"""Enroll a lead in a cadence: plan its touches in the lead's time zone, store, start the execution.
+
+`enroll()` is the one entry point for every later enrollment (a meeting booked, re-engagement,
+a re-posted form); intake stores a new lead and its first enrollment atomically with `plan_for`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from leadflow import clock
+from leadflow.cadence import executions
+from leadflow.cadence.model import Cadence
+from leadflow.cadence.schedule import Locale, locale_for, plan
+from leadflow.config import cadences, settings
+from leadflow.models import CONTACTABLE, Enrollment, Lead, RunStatus, TouchStatus
+from leadflow.observability import logger
+from leadflow.store import enrollment_items, lead_items
+
+ENROLL_ATTEMPTS = 5
+# The caller who creates an enrollment starts its execution; a later post may take over the start
+# (after a crash between the write and the start) only once this lease has run out.
+START_LEASE = timedelta(seconds=30)
+
+
+class EnrollmentRefused(Exception):
+    """The lead cannot be enrolled: unknown, or no longer contactable (opted out, bounced)."""
+
+
+def busy_days(lead_id: str, locale: Locale) -> frozenset[date]:
+    """Local days on which the lead already has an automated touch: sent, or planned by a running cadence."""
+    tz = locale.tz
+    known = cadences()
+    days = {
+        touch.sent_at.astimezone(tz).date()
+        for touch in enrollment_items.touches(lead_id)
+        if touch.status is TouchStatus.SENT and touch.channel in ("email", "sms")
+    }
+    for enrollment in enrollment_items.enrollments(lead_id):
+        cadence = known.get(enrollment.cadence)
+        if enrollment.run_status is not RunStatus.RUNNING or cadence is None:
+            continue
+        for number, due in enumerate(enrollment.schedule, start=1):
+            if number > enrollment.last_touch and cadence.touch(number).automated:
+                days.add(due.astimezone(tz).date())
+    return frozenset(days)
+
+
+def plan_for(
+    lead: Lead, cadence: Cadence, start: datetime, *, known_lead: bool
+) -> tuple[list[datetime], str]:
+    """The touches' due times for this lead, and the zone they were planned in."""
+    locale = locale_for(lead.timezone, lead.country, cadence.window)
+    busy = busy_days(lead.id, locale) if known_lead else frozenset()
+    return plan(cadence, start, locale, busy), locale.zone
+
+
+def start(enrollment: Enrollment) -> None:
+    """Start the enrollment's execution (idempotent by its name) and remember its ARN."""
+    arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment)
+    enrollment_items.set_execution_arn(enrollment.lead_id, enrollment.number, arn)
+
+
+def enroll(lead_id: str, cadence_name: str, reason: str) -> Enrollment:
+    """Enroll a known lead in a cadence now; returns the new enrollment, or the running one.
+
+    A lead already running in this cadence is not enrolled twice. Its other running cadences
+    keep going; the new schedule avoids their automated days (one per local day, in total).
+    Raises EnrollmentRefused for an unknown or no longer contactable lead, KeyError for an
+    unknown cadence.
+    """
+    cadence = cadences()[cadence_name]
+    for _ in range(ENROLL_ATTEMPTS):
+        lead = lead_items.get_lead(lead_id)
+        if lead is None:
+            raise EnrollmentRefused(f"no lead {lead_id}")
+        if lead.status not in CONTACTABLE:
+            raise EnrollmentRefused(f"lead {lead_id} is {lead.status.value}")
+        for running in enrollment_items.enrollments(lead_id):
+            if running.cadence == cadence.name and running.run_status is RunStatus.RUNNING:
+                if not running.execution_arn and enrollment_items.claim_start(
+                    lead_id, running.number, clock.now(), clock.now() + START_LEASE
+                ):
+                    start(running)  # stored but never started (a crash in between): resume it
+                return running
+        now = clock.now()
+        schedule, zone = plan_for(lead, cadence, now, known_lead=True)
+        enrollment = Enrollment(
+            lead_id=lead_id,
+            number=lead.enrollments + 1,
+            cadence=cadence.name,
+            schedule=schedule,
+            started_at=now,
+            start_lease_until=now + START_LEASE,
+            reason=reason,
+            zone=zone,
+        )
+        if enrollment_items.add_enrollment(enrollment):
+            start(enrollment)
+            logger.info(
+                "lead enrolled",
+                extra={
+                    "lead_id": lead_id,
+                    "cadence": cadence.name,
+                    "enrollment": enrollment.number,
+                    "reason": reason,
+                },
+            )
+            return enrollment
+    raise RuntimeError(
+        f"lead {lead_id}: enrollment number kept moving; gave up after {ENROLL_ATTEMPTS} tries"
+    )

@@ -1,0 +1,472 @@
+"""Cadences as data: a YAML file per cadence, validated into pydantic models.
+
+The cadence file is the single source of truth for a sequence: it drives the
+state machine definition (asl.py), the CDK stack, the schedule, routing and the
+docs. `cadences/cadence.schema.json` is exported from these models
+(`leadflow schema`) so editors can check the files while they are written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import time
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+# The repository root in a checkout (layers/leadflow/python/leadflow/cadence/); in Lambda the layer
+# puts the package at /opt/python and cadences at /opt/cadences.
+_PACKAGE_PARENTS = Path(__file__).resolve().parents
+PROJECT_ROOT = _PACKAGE_PARENTS[5] if len(_PACKAGE_PARENTS) > 5 else Path("/opt")
+DEFAULT_CADENCE_DIR = PROJECT_ROOT / "cadences"
+SCHEMA_FILE = "cadence.schema.json"
+CADENCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$")
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+# Carrier and TCPA-style quiet hours: no SMS before 08:00 or from 21:00, lead's local time.
+SMS_EARLIEST = time(8, 0)
+SMS_LATEST = time(21, 0)
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    CALL = "call"
+    LINKEDIN = "linkedin"
+    VIDEO = "video"
+
+    @property
+    def automated(self) -> bool:
+        """Sent by leadflow itself; the other channels become rep tasks."""
+        return self in (Channel.EMAIL, Channel.SMS)
+
+    @property
+    def needs_template(self) -> bool:
+        return self.automated
+
+
+class Effort(StrEnum):
+    """How much of a rep's attention a touch takes (reports weigh results by it)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+DEFAULT_EFFORT = {
+    Channel.EMAIL: Effort.LOW,
+    Channel.SMS: Effort.LOW,
+    Channel.LINKEDIN: Effort.MEDIUM,
+    Channel.CALL: Effort.MEDIUM,
+    Channel.VIDEO: Effort.HIGH,
+}
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def number(self) -> int:
+        """Monday is 0, as `date.weekday()` counts."""
+        return list(Weekday).index(self)
+
+
+class FitBand(StrEnum):
+    """Fit-score bands; the thresholds live in config/leadflow.yaml (scoring.bands)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Variant(BaseModel):
+    """One arm of a touch's A/B test: the touch's own template, another subject, or another template."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=20, description="Recorded on the touch.")
+    subject: str | None = Field(
+        None, min_length=1, max_length=200, description="Jinja subject line replacing the template's."
+    )
+    template: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$",
+        description="Template path under templates/, without .j2, replacing the touch's.",
+    )
+
+
+class Touch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    day: int = Field(ge=1, le=365, description="Playbook day: 1 is the day the lead arrives.")
+    channel: Channel = Field(
+        description="email and sms are sent by leadflow; call, linkedin and video become rep tasks."
+    )
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=30, description="Short label, e.g. value-add."
+    )
+    template: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$",
+        description="Template path under templates/, without .j2. Defaults to <cadence>/<name>. "
+        "Required to exist for email and sms; optional for rep tasks.",
+    )
+    instruction: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1000,
+        description="What the rep should do or say: the talking points of a call, LinkedIn or video task.",
+    )
+    effort: Effort | None = Field(
+        None,
+        description="low, medium or high. Defaults by channel: email and sms low, call and linkedin "
+        "medium, video high.",
+    )
+    requires_consent: bool | None = Field(
+        None,
+        description="SMS only, and always true: an SMS goes only to leads who consented to SMS "
+        "and have a valid phone number; otherwise the touch is recorded as skipped.",
+    )
+
+    # Messages (issue 4): A/B variants, and whether an email leaves the first email's thread.
+    variants: tuple[Variant, ...] = Field(
+        (),
+        max_length=5,
+        description="A/B test arms; each lead gets one, by a hash of lead, cadence and touch. "
+        "An arm without subject or template is the touch's own message.",
+    )
+    new_thread: bool = Field(
+        False, description="Email only: start a new thread instead of replying in the first email's."
+    )
+
+    @model_validator(mode="after")
+    def _variants_distinct(self) -> Touch:
+        if not self.variants:
+            return self
+        names = [variant.name for variant in self.variants]
+        if len(self.variants) < 2 or len(set(names)) != len(names):
+            raise ValueError(f"variants need at least two distinct names, got {names}")
+        arms = [(variant.subject, variant.template) for variant in self.variants]
+        if len(set(arms)) != len(arms):
+            raise ValueError("two variants send the same message")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _channel_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("channel") in set(Channel):
+            channel = Channel(data["channel"])
+            data = dict(data)
+            data.setdefault("effort", DEFAULT_EFFORT[channel].value)
+            if channel is Channel.SMS:
+                data.setdefault("requires_consent", True)
+        return data
+
+    @model_validator(mode="after")
+    def _consent_only_for_sms(self) -> Touch:
+        if self.channel is Channel.SMS and self.requires_consent is not True:
+            raise ValueError("requires_consent: SMS touches always require the lead's SMS consent")
+        if self.channel is not Channel.SMS and self.requires_consent is not None:
+            raise ValueError("requires_consent: only SMS touches take this field")
+        return self
+
+    @property
+    def automated(self) -> bool:
+        return self.channel.automated
+
+
+class MatchRule(BaseModel):
+    """Conditions that must all hold; an empty list means any value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: tuple[str, ...] = Field((), description="Lead sources, e.g. webinar, g2, partner.")
+    forms: tuple[str, ...] = Field((), description="Form ids, e.g. demo-request, ebook-ai.")
+    bands: tuple[FitBand, ...] = Field((), description="Fit-score bands: low, medium, high.")
+    types: tuple[str, ...] = Field(
+        (), description="Lead types, e.g. inbound (every public post), dormant, customer."
+    )
+
+    @field_validator("sources", "forms", "types")
+    @classmethod
+    def _slugs(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not re.match(SLUG, value):
+                raise ValueError(f"{value!r} must be lowercase letters, digits, - or _")
+        return values
+
+    def matches(self, *, source: str | None, form: str | None, band: FitBand, lead_type: str) -> bool:
+        return (
+            (not self.sources or source in self.sources)
+            and (not self.forms or form in self.forms)
+            and (not self.bands or band in self.bands)
+            and (not self.types or lead_type in self.types)
+        )
+
+
+class SendWindow(BaseModel):
+    """When touches may land, in the lead's local time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weekdays: tuple[Weekday, ...] = Field(
+        (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI), min_length=1
+    )
+    start: time = Field(time(9, 0), description="Local start, HH:MM.")
+    end: time = Field(time(17, 0), description="Local end, HH:MM (exclusive).")
+    timezone: str = Field(
+        "America/New_York",
+        description="IANA time zone for leads that give neither a time zone nor a country.",
+    )
+    skip_holidays: bool = Field(True, description="Skip the public holidays of the lead's country.")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        # Unquoted 09:00 is a base-60 integer in YAML 1.1 (540): demand the quoted form.
+        if not isinstance(value, str | time) or (
+            isinstance(value, str) and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value)
+        ):
+            raise ValueError(f'write the time as a quoted "HH:MM" string, got {value!r}')
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Berlin") from None
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _unique_days(cls, values: tuple[Weekday, ...]) -> tuple[Weekday, ...]:
+        if len(set(values)) != len(values):
+            raise ValueError("weekdays repeat")
+        return values
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> SendWindow:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start:%H:%M} must be before end {self.end:%H:%M}")
+        return self
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        return frozenset(day.number for day in self.weekdays)
+
+    def sms_hours(self) -> tuple[time, time] | None:
+        """The part of the window SMS may use (08:00-21:00 local), or None if they do not overlap."""
+        start, end = max(self.start, SMS_EARLIEST), min(self.end, SMS_LATEST)
+        return (start, end) if start < end else None
+
+
+class Cadence(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "title": "leadflow cadence",
+            "$id": "https://leadflow.example/cadence.schema.json",
+        },
+    )
+
+    name: str = Field(pattern=CADENCE_NAME.pattern, description="Equal to the file name without .yaml.")
+    description: str = Field(min_length=1)
+    match: tuple[MatchRule, ...] = Field(
+        (),
+        description="Routing: a new lead enters this cadence when any rule matches (all conditions of a "
+        "rule must hold). No rules: only entered by enrollment (meeting booked, re-engagement, API).",
+    )
+    priority: int = Field(
+        100, ge=1, le=1000, description="Routing order: lower numbers are tried first; ties by name."
+    )
+    window: SendWindow = Field(default_factory=lambda: SendWindow.model_validate({}))
+    touches: tuple[Touch, ...] = Field(min_length=1, max_length=30)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_templates(cls, data: Any) -> Any:
+        """A touch's template defaults to <cadence>/<touch name>."""
+        if isinstance(data, dict) and isinstance(data.get("touches"), list | tuple):
+            name = data.get("name")
+            data = dict(data)
+            data["touches"] = [
+                {**touch, "template": f"{name}/{touch['name']}"}
+                if isinstance(touch, dict) and "template" not in touch and isinstance(touch.get("name"), str)
+                else touch
+                for touch in data["touches"]
+            ]
+        return data
+
+    @model_validator(mode="after")
+    def _touches_consistent(self) -> Cadence:
+        seen: set[str] = set()
+        automated_days: dict[int, int] = {}
+        for number, touch in enumerate(self.touches, start=1):
+            if number > 1 and touch.day < self.touches[number - 2].day:
+                previous = self.touches[number - 2]
+                raise ValueError(
+                    f"touch {number} ({touch.name}): day {touch.day} comes before day {previous.day} "
+                    f"of touch {number - 1}"
+                )
+            if touch.name in seen:
+                raise ValueError(f"touch {number} ({touch.name}): name repeats an earlier touch")
+            seen.add(touch.name)
+            if touch.automated:
+                if touch.day in automated_days:
+                    raise ValueError(
+                        f"touch {number} ({touch.name}): day {touch.day} already has an automated touch "
+                        f"(touch {automated_days[touch.day]}); at most one email or SMS per day"
+                    )
+                automated_days[touch.day] = number
+            if touch.channel is Channel.SMS and self.window.sms_hours() is None:
+                raise ValueError(
+                    f"touch {number} ({touch.name}): the window never overlaps SMS hours 08:00-21:00"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _threading(self) -> Cadence:
+        for number, touch in enumerate(self.touches, start=1):
+            subject_variants = any(variant.subject for variant in touch.variants)
+            if touch.channel is not Channel.EMAIL and (touch.new_thread or subject_variants):
+                raise ValueError(
+                    f"touch {number} ({touch.name}): new_thread and subject variants are for emails only"
+                )
+            if subject_variants and not self.starts_thread(number):
+                raise ValueError(
+                    f"touch {number} ({touch.name}): a follow-up in the first email's thread goes out as"
+                    " 'Re: <first subject>'; vary its subject only with new_thread: true"
+                )
+        return self
+
+    def touch(self, number: int) -> Touch:
+        """The touch by its 1-based number."""
+        return self.touches[number - 1]
+
+    def starts_thread(self, number: int) -> bool:
+        """True for the first email of the cadence and for emails marked new_thread."""
+        touch = self.touch(number)
+        return touch.channel is Channel.EMAIL and (touch.new_thread or self.thread_root(number) is None)
+
+    def thread_root(self, number: int) -> int | None:
+        """The number of the email a follow-up email replies to (the cadence's first email), if any."""
+        touch = self.touch(number)
+        if touch.channel is not Channel.EMAIL or touch.new_thread:
+            return None
+        first = next(n for n, t in enumerate(self.touches, start=1) if t.channel is Channel.EMAIL)
+        return first if first < number else None
+
+    def template(self, number: int) -> str:
+        """The touch's template path (without .j2)."""
+        return self.touch(number).template or f"{self.name}/{self.touch(number).name}"
+
+    def state_name(self, number: int) -> str:
+        """Readable Step Functions state name, e.g. "Day 04 · email · value-add"."""
+        touch = self.touch(number)
+        return f"Day {touch.day:02d} · {touch.channel.value} · {touch.name}"
+
+    @property
+    def routable(self) -> bool:
+        return bool(self.match)
+
+
+class CadenceFileError(ValueError):
+    """A cadence file that cannot be used; the message names the file, the touch and the field."""
+
+
+def _touch_label(raw: Any, index: int) -> str:
+    touches = raw.get("touches") if isinstance(raw, dict) else None
+    name = None
+    if isinstance(touches, list) and index < len(touches) and isinstance(touches[index], dict):
+        name = touches[index].get("name")
+    return f"touch {index + 1}" + (f" ({name})" if isinstance(name, str) else "")
+
+
+def _describe(error: ValidationError, path: Path, raw: Any) -> str:
+    lines = [f"{path}: invalid cadence"]
+    for problem in error.errors():
+        location = list(problem["loc"])
+        where = []
+        if len(location) >= 2 and location[0] == "touches" and isinstance(location[1], int):
+            where.append(_touch_label(raw, location[1]))
+            location = location[2:]
+        if location:
+            where.append("field " + ".".join(str(part) for part in location))
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {', '.join(where)}: {message}" if where else f"  {message}")
+    return "\n".join(lines)
+
+
+def load_cadence(path: Path) -> Cadence:
+    """Load and validate one cadence file; raise CadenceFileError naming file, touch and field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise CadenceFileError(f"{path}: cannot read cadence: {error}") from error
+    try:
+        cadence = Cadence.model_validate(raw)
+    except ValidationError as error:
+        raise CadenceFileError(_describe(error, path, raw)) from error
+    if cadence.name != path.stem:
+        raise CadenceFileError(f"{path}: field name: {cadence.name!r} must match the file name {path.stem!r}")
+    return cadence
+
+
+def check_templates(cadence: Cadence, path: Path, template_dir: Path) -> None:
+    """Every email and SMS touch, and every task that names one explicitly, has its template file."""
+    for number, touch in enumerate(cadence.touches, start=1):
+        template = cadence.template(number)
+        explicit = template != f"{cadence.name}/{touch.name}"
+        if (touch.channel.needs_template or explicit) and not (template_dir / f"{template}.j2").is_file():
+            raise CadenceFileError(
+                f"{path}: touch {number} ({touch.name}), field template: "
+                f"{template_dir / (template + '.j2')} does not exist"
+            )
+        for variant in touch.variants:
+            if variant.template and not (template_dir / f"{variant.template}.j2").is_file():
+                raise CadenceFileError(
+                    f"{path}: touch {number} ({touch.name}), variant {variant.name}: "
+                    f"{template_dir / (variant.template + '.j2')} does not exist"
+                )
+
+
+@cache
+def load_cadences(
+    directory: Path = DEFAULT_CADENCE_DIR, template_dir: Path | None = None
+) -> dict[str, Cadence]:
+    """Every cadence in a directory, by name, with its templates checked.
+
+    Templates are looked up in `template_dir`, by default the `templates/` next to the directory.
+    """
+    templates = template_dir or directory.parent / "templates"
+    cadences = {}
+    for path in sorted(directory.glob("*.yaml")):
+        cadence = load_cadence(path)
+        check_templates(cadence, path, templates)
+        cadences[cadence.name] = cadence
+    if not cadences:
+        raise CadenceFileError(f"{directory}: no cadence files (*.yaml)")
+    return cadences
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a cadence file, for editors (committed as cadences/cadence.schema.json)."""
+    return Cadence.model_json_schema(mode="validation")
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"

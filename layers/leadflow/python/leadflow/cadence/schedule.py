@@ -1,0 +1,227 @@
+"""When each touch of a cadence falls due for a lead, in the lead's own time zone.
+
+Rules (docs/decisions.md, "Cadence engine"):
+- The first touch goes out at once, whatever the window, if its channel is allowed at that
+  hour (SMS only 08:00-21:00 local) and no other automated touch went out that local day.
+- Every other touch lands on an allowed weekday that is not a public holiday of the lead's
+  country, inside the window (SMS inside the window and 08:00-21:00), at the lead's own time
+  of day when that is inside the window (they posted then), else at the window's start.
+- Spacing is counted in local calendar days, so daylight-saving changes move nothing.
+- A touch pushed by N days (weekend, holiday, window, a day already taken) pushes every later
+  touch by N days as well: touches never bunch up.
+- At most one automated touch (email, SMS) per lead per local day, across all its cadences:
+  `busy_days` carries the days the lead's other enrollments already use.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel, SendWindow, Touch
+
+MAX_PUSH_DAYS = 60  # a window with no usable day in two months is a configuration error
+
+
+@dataclass(frozen=True)
+class Locale:
+    """Where the lead is: the zone their days are counted in, and the country whose holidays apply."""
+
+    zone: str
+    country: str | None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
+
+
+@dataclass(frozen=True)
+class PlannedTouch:
+    number: int
+    touch: Touch
+    due: datetime
+    pushed_days: int = 0
+    reasons: tuple[str, ...] = field(default=())
+
+
+@cache
+def _zone_table() -> tuple[dict[str, str], dict[str, str]]:
+    """zone.tab from tzdata: country -> its first (principal) zone, and zone -> country."""
+    by_country: dict[str, str] = {}
+    by_zone: dict[str, str] = {}
+    text = (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        country, _, zone = line.split("\t")[:3]
+        by_country.setdefault(country, zone)
+        by_zone[zone] = country
+    return by_country, by_zone
+
+
+def valid_zone(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def valid_country(code: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 code known to the tz database, upper-cased; else None."""
+    if not code:
+        return None
+    code = code.strip().upper()
+    return code if code in _zone_table()[0] else None
+
+
+def country_of_zone(zone: str | None) -> str | None:
+    """The country zone.tab lists for an IANA zone (Asia/Tokyo -> JP), else None."""
+    return _zone_table()[1].get(zone) if zone else None
+
+
+def locale_for(timezone: str | None, country: str | None, window: SendWindow) -> Locale:
+    """The lead's zone: the form's IANA name, else the country's principal zone, else the cadence's.
+
+    The holiday country is the lead's country, else the country of the zone in use.
+    """
+    by_country, by_zone = _zone_table()
+    country = valid_country(country)
+    zone = valid_zone(timezone) or (by_country[country] if country else None) or window.timezone
+    return Locale(zone=zone, country=country or by_zone.get(zone))
+
+
+@cache
+def _holidays(country: str) -> holidays.HolidayBase | None:
+    try:
+        return holidays.country_holidays(country)
+    except NotImplementedError:  # a country the package does not cover: no holidays skipped
+        return None
+
+
+_holidays_lock = threading.Lock()
+
+
+def holiday_name(locale: Locale, day: date) -> str | None:
+    # A calendar fills in a year on first lookup, which is not thread-safe (the Sandbox runs threads).
+    with _holidays_lock:
+        calendar = _holidays(locale.country) if locale.country else None
+        return calendar.get(day) if calendar is not None else None
+
+
+def _hours(channel: Channel, window: SendWindow) -> tuple[time, time]:
+    if channel is Channel.SMS:
+        hours = window.sms_hours()
+        assert hours is not None, "validated at load: SMS touches need a window overlapping SMS hours"
+        return hours
+    return window.start, window.end
+
+
+def _sendable_now(channel: Channel, local: datetime) -> bool:
+    """The first touch ignores the window, but never sends an SMS in quiet hours."""
+    return channel is not Channel.SMS or SMS_EARLIEST <= local.time() < SMS_LATEST
+
+
+def _blocker(day: date, touch: Touch, window: SendWindow, locale: Locale, taken: set[date]) -> str | None:
+    """Why no touch of this kind may land on `day`, or None."""
+    if day.weekday() not in window.weekday_numbers:
+        return f"no sends on {day:%a}"
+    if window.skip_holidays:
+        name = holiday_name(locale, day)
+        if name:
+            return f"holiday: {name}"
+    if touch.automated and day in taken:
+        return "another automated touch that day"
+    return None
+
+
+def plan_touches(
+    cadence: Cadence,
+    start: datetime,
+    locale: Locale,
+    busy_days: frozenset[date] = frozenset(),
+) -> list[PlannedTouch]:
+    """Due time of every touch of `cadence` for a lead whose day 1 begins at `start`."""
+    window = cadence.window
+    tz = locale.tz
+    local_start = start.astimezone(tz)
+    day_one = local_start.date()
+    posted_at = local_start.time().replace(microsecond=0, tzinfo=None)
+    taken = set(busy_days)
+    shift = 0
+    previous = start
+    planned: list[PlannedTouch] = []
+    for number, touch in enumerate(cadence.touches, start=1):
+        reasons: list[str] = []
+        if (
+            number == 1
+            and touch.day == 1
+            and _sendable_now(touch.channel, local_start)
+            and not (touch.automated and day_one in taken)
+        ):
+            due, pushed = start, 0
+        else:
+            due, pushed = _place(touch, day_one, shift, posted_at, previous, window, locale, taken, reasons)
+            shift += pushed
+        if touch.automated:
+            taken.add(due.astimezone(tz).date())
+        previous = due
+        planned.append(PlannedTouch(number, touch, due, pushed, tuple(reasons)))
+    return planned
+
+
+def _place(
+    touch: Touch,
+    day_one: date,
+    shift: int,
+    posted_at: time,
+    earliest: datetime,
+    window: SendWindow,
+    locale: Locale,
+    taken: set[date],
+    reasons: list[str],
+) -> tuple[datetime, int]:
+    """The first allowed moment on or after the touch's target day; returns it and the days pushed."""
+    tz = locale.tz
+    opens, closes = _hours(touch.channel, window)
+    at = posted_at if opens <= posted_at < closes else opens
+    target = day_one + timedelta(days=touch.day - 1 + shift)
+    for pushed in range(MAX_PUSH_DAYS + 1):
+        day = target + timedelta(days=pushed)
+        blocker = _blocker(day, touch, window, locale, taken)
+        if blocker:
+            reasons.append(f"{day.isoformat()} {blocker}")
+            continue
+        due = datetime.combine(day, at, tzinfo=tz)
+        if due < earliest:
+            # Same day as the previous touch or the post: later that day, if the window is still open.
+            local_earliest = earliest.astimezone(tz)
+            if local_earliest.date() == day and local_earliest.time() < closes:
+                due = earliest
+            else:
+                reasons.append(f"{day.isoformat()} window closed")
+                continue
+        return due, pushed
+    raise ValueError(
+        f"touch {touch.name}: no allowed day within {MAX_PUSH_DAYS} days of {target} "
+        f"(window {window.weekdays}, {locale.country} holidays)"
+    )
+
+
+def plan(
+    cadence: Cadence,
+    start: datetime,
+    locale: Locale | None = None,
+    busy_days: frozenset[date] = frozenset(),
+) -> list[datetime]:
+    """Due time of every touch (see plan_touches); without a locale, the cadence's default zone."""
+    locale = locale or locale_for(None, None, cadence.window)
+    return [item.due for item in plan_touches(cadence, start, locale, busy_days)]

@@ -1,0 +1,336 @@
+"""Template lint: every touch's message, rendered for sample leads, checked against the playbooks' rules.
+
+It runs when the runtime loads the templates (the step function's cold start, the
+Sandbox), in `make test`, at synth, and as `leadflow lint`. Sample leads cover the
+typical case and the edges: only an email address, very long fields, markup and
+line breaks in fields. The rules (see RULES) come from the playbooks: short subjects
+without spam triggers, short bodies, no "checking in", one call to action, and the
+unsubscribe link and postal address in every email.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from jinja2 import TemplateError
+from markupsafe import escape
+from pydantic import BaseModel
+
+from leadflow.cadence.model import Cadence, Channel, Variant, load_cadences
+from leadflow.models import Lead
+from leadflow.operator_config import OperatorConfig, load_operator_config
+from leadflow.send.messages import compose, context, owning_rep, template_path
+from leadflow.send.render import SIGNATURE_DELIMITER, RenderedMessage, render_block
+
+RULES = {
+    "render": "the template renders for every sample lead (no missing template, field or syntax error)",
+    "subject-length": "subject present, at most 50 characters for typical leads and 60 for any lead",
+    "subject-spam": "no spam trigger words or excessive punctuation in the subject",
+    "subject-shouting": "no all-caps words longer than four letters in the subject",
+    "body-length": "body at most 150 words, 100 for a cadence's first touch (typical leads)",
+    "opener": "no 'just checking in' / 'following up' style opener",
+    "cta": "exactly one call to action: a non-empty cta block asking one thing, no question elsewhere",
+    "placeholder": "no 'None', no empty placeholder ('Hi ,'), whatever fields the lead left out",
+    "html-escape": "lead fields are escaped in the HTML part",
+    "unsubscribe": "the unsubscribe link in the text and HTML parts",
+    "postal-address": "the sender's postal address in the text and HTML parts",
+    "sms-segment": "an SMS fits one segment (160 GSM-7 or 70 Unicode characters) for typical leads",
+    "sms-opt-out": "an SMS carries the opt-out hint (Reply STOP)",
+    "talking-points": "a rep task has a title and at least two talking points",
+}
+
+SUBJECT_TYPICAL_MAX = 50
+SUBJECT_MAX = 60
+BODY_MAX_WORDS = 150
+FIRST_TOUCH_MAX_WORDS = 100
+SPAM_TRIGGERS = re.compile(
+    r"\b(free|guarantee[ds]?|act now|risk[- ]free|urgent|winner|cash|click here|limited time|"
+    r"no obligation|buy now|100 ?%|once in a lifetime)\b|!!|\?\?|\$\$",
+    re.IGNORECASE,
+)
+SHOUTING = re.compile(r"\b[A-Z]{5,}\b")
+WEAK_OPENERS = re.compile(
+    r"\b(just )?(checking in|check in|following up|follow up on|touching base|touch base|circling back|"
+    r"just wanted to)\b",
+    re.IGNORECASE,
+)
+PLACEHOLDER = re.compile(r"\bNone\b|\bundefined\b|(^|\s)[,.;:!?](\s|$)|\(\s*\)|\[\s*\]", re.MULTILINE)
+WORD = re.compile(r"[\w'’-]+")
+QUESTION_FREE_BLOCKS = ("opener", "value", "proof", "ps")
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = set("^{}\\[~]|€")
+
+_SAMPLE_TIME = datetime(2026, 11, 23, 9, tzinfo=UTC)
+# name -> (typical?, fields). Typical leads bound lengths; every lead must render cleanly.
+SAMPLE_LEADS: dict[str, tuple[bool, dict[str, str]]] = {
+    "typical": (
+        True,
+        {
+            "first_name": "Sarah",
+            "last_name": "Chen",
+            "company": "Northwind Analytics",
+            "title": "Marketing Manager",
+            "source": "demo-request",
+        },
+    ),
+    "typical-longer": (
+        True,
+        {
+            "first_name": "Christopher",
+            "last_name": "Vanderbilt-Okonkwo",
+            "company": "Initech Global Solutions",
+            "title": "VP Revenue Operations",
+            "source": "pricing-page",
+        },
+    ),
+    "email-only": (False, {}),
+    "very-long": (
+        False,
+        {
+            "first_name": "Maximiliana-Alexandrina " * 4,
+            "last_name": "Wolfeschlegelsteinhausenbergerdorff " * 2,
+            "company": "The Extraordinarily Long Name International Holdings Group " * 3,
+            "title": "Senior Vice President of Worldwide Strategic Partnerships " * 3,
+            "source": "webinar-" + "x" * 80,
+        },
+    ),
+    "markup": (
+        False,
+        {
+            "first_name": "<script>alert(1)</script>",
+            "last_name": 'O\'Brien & "Sons"',
+            "company": "Tom & Jerry's <b>Cheese</b>",
+            "title": "Head of Growth\r\nBcc: attacker@evil.example",
+            "source": "<img src=x onerror=alert(1)>",
+        },
+    ),
+}
+MARKUP_IN_FIELDS = ("<script>", "<b>", "<img")
+UNSUBSCRIBE_URL = "https://leadflow.example/unsubscribe?token=" + "a" * 37
+
+
+class Violation(BaseModel):
+    template: str
+    rule: str
+    message: str  # the problem for the first sample lead that shows it
+    leads: list[str]  # the sample leads that show it
+
+    def __str__(self) -> str:
+        return f"{self.template}: {self.rule}: {self.message} (leads: {', '.join(self.leads)})"
+
+
+class TemplateLintError(ValueError):
+    """Shipped templates break the lint; the message lists every violation."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One message to check: a touch of a cadence in one of its variants."""
+
+    cadence: Cadence
+    touch: int
+    variant: Variant | None = None
+
+    @property
+    def channel(self) -> str:
+        return self.cadence.touch(self.touch).channel.value
+
+    @property
+    def path(self) -> str:
+        return template_path(self.cadence, self.touch, self.variant)
+
+    @property
+    def label(self) -> str:
+        if self.variant and self.variant.subject:
+            return f"{self.path} (variant {self.variant.name} subject)"
+        return self.path
+
+
+def sample_lead(name: str) -> Lead:
+    return Lead.model_validate(
+        {"id": "0" * 20, "email": "lead@example.com", "created_at": _SAMPLE_TIME, **SAMPLE_LEADS[name][1]}
+    )
+
+
+def targets(cadences: Iterable[Cadence], template_dir: Path) -> list[Target]:
+    """Every message to check; rep tasks only when they have a template (else the cadence's instruction)."""
+    found = []
+    for cadence in cadences:
+        for number, touch in enumerate(cadence.touches, start=1):
+            if not touch.automated and not (template_dir / f"{cadence.template(number)}.j2").is_file():
+                continue
+            for variant in touch.variants or (None,):
+                found.append(Target(cadence, number, variant))
+    return found
+
+
+def lint(cadences: Iterable[Cadence], template_dir: Path, config: OperatorConfig) -> list[Violation]:
+    return [
+        violation
+        for target in targets(cadences, template_dir)
+        for violation in lint_target(target, template_dir, config)
+    ]
+
+
+def lint_target(target: Target, template_dir: Path, config: OperatorConfig) -> list[Violation]:
+    """The target's violations, one per rule broken, naming the sample leads that break it."""
+    found: dict[str, Violation] = {}
+
+    def report(rule: str, message: str, sample: str) -> None:
+        if rule in found:
+            if sample not in found[rule].leads:
+                found[rule].leads.append(sample)
+        else:
+            found[rule] = Violation(template=target.label, rule=rule, message=message, leads=[sample])
+
+    for sample, (typical, _) in SAMPLE_LEADS.items():
+        lead = sample_lead(sample)
+        values = context(
+            lead,
+            owning_rep(lead, config),
+            config,
+            cadence=target.cadence,
+            touch=target.touch,
+            unsubscribe_url=UNSUBSCRIBE_URL,
+            variant=target.variant,
+        )
+        try:
+            rendered = compose(template_dir, target.cadence, target.touch, target.variant, values)
+            blocks = {
+                block: render_block(template_dir, target.path, block, values)
+                for block in ("cta", *QUESTION_FREE_BLOCKS)
+            }
+        except (TemplateError, OSError) as error:
+            report("render", str(error), sample)
+            continue
+        for rule, message in check(target, rendered, blocks, config, sample, typical):
+            report(rule, message, sample)
+    return list(found.values())
+
+
+def check(
+    target: Target,
+    rendered: RenderedMessage,
+    blocks: dict[str, str | None],
+    config: OperatorConfig,
+    sample: str,
+    typical: bool,
+) -> list[tuple[str, str]]:
+    """Every rule for one rendered message: (rule, problem) pairs."""
+    problems = _placeholder_problems(rendered)
+    if sample == "markup" and any(markup in rendered.html for markup in MARKUP_IN_FIELDS):
+        problems.append(("html-escape", "markup from a lead field appears unescaped in the HTML part"))
+    if target.channel == Channel.EMAIL.value:
+        problems += _subject_problems(rendered.subject, typical)
+        problems += _body_problems(rendered.text, blocks, target.touch == 1, typical)
+        problems += _footer_problems(rendered, config)
+    elif target.channel == Channel.SMS.value:
+        problems += _sms_problems(rendered.text, typical)
+    else:
+        points = [line for line in rendered.text.splitlines() if line.startswith("- ")]
+        if not rendered.subject or len(points) < 2:
+            problems.append(("talking-points", f"title {rendered.subject!r}, {len(points)} talking points"))
+    return problems
+
+
+def _placeholder_problems(rendered: RenderedMessage) -> list[tuple[str, str]]:
+    problems = []
+    html_text = re.sub(r"<[^>]*>", " ", rendered.html)
+    for part, text in (("subject", rendered.subject), ("text", rendered.text), ("html", html_text)):
+        match = PLACEHOLDER.search(text)
+        if match:
+            snippet = text[max(0, match.start() - 20) : match.end() + 20].strip()
+            problems.append(("placeholder", f"{part} part has an empty or None field near {snippet!r}"))
+    return problems
+
+
+def _subject_problems(subject: str, typical: bool) -> list[tuple[str, str]]:
+    problems = []
+    limit = SUBJECT_TYPICAL_MAX if typical else SUBJECT_MAX
+    if not subject:
+        problems.append(("subject-length", "the subject is empty"))
+    elif len(subject) > limit:
+        shown = subject if len(subject) <= 70 else subject[:67] + "..."
+        problems.append(("subject-length", f"subject {shown!r} is {len(subject)} characters (max {limit})"))
+    spam = SPAM_TRIGGERS.search(subject)
+    if spam:
+        problems.append(("subject-spam", f"subject {subject!r} contains {spam.group(0)!r}"))
+    shouting = SHOUTING.findall(subject)
+    if shouting:
+        problems.append(("subject-shouting", f"subject {subject!r} shouts {', '.join(shouting)}"))
+    return problems
+
+
+def _body_problems(
+    text: str, blocks: dict[str, str | None], first_touch: bool, typical: bool
+) -> list[tuple[str, str]]:
+    problems = []
+    body = text.split(f"\n{SIGNATURE_DELIMITER}\n")[0]
+    limit = FIRST_TOUCH_MAX_WORDS if first_touch else BODY_MAX_WORDS
+    words = len(WORD.findall(body))
+    if typical and words > limit:
+        problems.append(("body-length", f"body has {words} words (max {limit})"))
+    paragraphs = body.split("\n\n")
+    opener = paragraphs[1] if len(paragraphs) > 1 else body
+    weak = WEAK_OPENERS.search(opener) or re.search(r"just checking in", body, re.IGNORECASE)
+    if weak:
+        problems.append(("opener", f"the opener says {weak.group(0)!r}: open with the context instead"))
+    cta = blocks.get("cta")
+    if not cta:
+        problems.append(("cta", "no call to action: fill the cta block"))
+    elif cta.count("?") > 1 or len(re.findall(r"https?://", cta)) > 1:
+        problems.append(("cta", f"the call to action asks more than one thing: {cta!r}"))
+    for block in QUESTION_FREE_BLOCKS:
+        if "?" in (blocks.get(block) or ""):
+            problems.append(("cta", f"the {block} block asks a question: ask only in the cta block"))
+    return problems
+
+
+def _footer_problems(rendered: RenderedMessage, config: OperatorConfig) -> list[tuple[str, str]]:
+    problems = []
+    address = config.company.postal_address
+    if UNSUBSCRIBE_URL not in rendered.text or f'href="{escape(UNSUBSCRIBE_URL)}"' not in rendered.html:
+        problems.append(("unsubscribe", "the unsubscribe link is missing from the text or HTML part"))
+    if address not in rendered.text or str(escape(address)) not in rendered.html:
+        problems.append(("postal-address", "the postal address is missing from the text or HTML part"))
+    return problems
+
+
+def sms_length(text: str) -> tuple[int, int]:
+    """(length, single-segment limit): GSM-7 counts extension characters twice; else UCS-2."""
+    if all(char in GSM7 or char in GSM7_EXTENDED for char in text):
+        return sum(2 if char in GSM7_EXTENDED else 1 for char in text), 160
+    return len(text.encode("utf-16-le")) // 2, 70
+
+
+def _sms_problems(text: str, typical: bool) -> list[tuple[str, str]]:
+    problems = []
+    length, limit = sms_length(text)
+    if typical and length > limit:
+        problems.append(("sms-segment", f"the SMS is {length} characters (one segment holds {limit})"))
+    if not re.search(r"\bSTOP\b", text):
+        problems.append(("sms-opt-out", "no opt-out hint (Reply STOP to opt out)"))
+    return problems
+
+
+def lint_files(cadence_dir: Path, template_dir: Path, config_file: Path) -> list[Violation]:
+    return lint(
+        load_cadences(cadence_dir, template_dir).values(), template_dir, load_operator_config(config_file)
+    )
+
+
+@cache
+def ensure_clean(cadence_dir: Path, template_dir: Path, config_file: Path) -> None:
+    """Raise TemplateLintError listing every violation; run once per process when templates load."""
+    violations = lint_files(cadence_dir, template_dir, config_file)
+    if violations:
+        listing = "\n".join(f"  {violation}" for violation in violations)
+        raise TemplateLintError(f"{len(violations)} template lint violations:\n{listing}")

@@ -1,0 +1,67 @@
+"""Rep tasks: call, LinkedIn and video touches, handed to the owning rep with a signed outcome link.
+
+A task never blocks its cadence: the step creates it, alerts the owner and returns the next
+touch's time at once. The rep records the outcome through `POST /tasks/{task_id}?token=…`;
+`connected` and `meeting_booked` stop the lead's cadences as a reply does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from leadflow import clock, keys
+from leadflow.cadence.model import Cadence, Channel
+from leadflow.config import settings
+from leadflow.models import Lead, Task, TaskOutcome, task_id
+from leadflow.send.alerts import AlertKind, alert_owner
+from leadflow.store import task_items
+
+DEFAULT_INSTRUCTIONS = {
+    Channel.CALL: "Call the lead. Reference what they asked for and agree on one next step.",
+    Channel.LINKEDIN: "Connect on LinkedIn with a short personal note; no pitch in the request.",
+    Channel.VIDEO: "Record a 60-90 second personal video: who you are, one observation, one next step.",
+}
+
+
+def task_link(task: str) -> str:
+    """The signed link of a task: `GET` shows it with outcome buttons, `POST` records an outcome."""
+    return f"{settings().public_url.rstrip('/')}/tasks/{task}?token={quote(keys.task_token(task))}"
+
+
+def create_task(lead: Lead, cadence: Cadence, enrollment: int, number: int, due_at: datetime) -> Task:
+    """Store the task for touch `number` and alert its owner; returns the task."""
+    touch = cadence.touch(number)
+    task = Task(
+        id=task_id(lead.id, enrollment, number),
+        lead_id=lead.id,
+        enrollment=enrollment,
+        touch=number,
+        cadence=cadence.name,
+        channel=touch.channel.value,
+        name=touch.name,
+        instruction=touch.instruction or DEFAULT_INSTRUCTIONS[touch.channel],
+        owner=lead.owner,
+        due_at=due_at,
+    )
+    task_items.put_task(task)
+    alert_owner(lead, AlertKind.TASK, _task_detail(cadence, task))
+    return task
+
+
+def _task_detail(cadence: Cadence, task: Task) -> str:
+    link = task_link(task.id)
+    choices = ", ".join(outcome.value for outcome in TaskOutcome)
+    return "\n".join(
+        [
+            f"{task.channel.upper()} task: {cadence.state_name(task.touch)} "
+            f"({cadence.name}, touch {task.touch} of {len(cadence.touches)}), due {clock.iso(task.due_at)}",
+            "",
+            task.instruction,
+            "",
+            f"Record the outcome ({choices}):",
+            f"  open {link}",
+            f'  or POST {link} with {{"outcome": "connected"}}',
+            "connected and meeting_booked stop the cadence, as a reply does; the others let it go on.",
+        ]
+    )

@@ -1,0 +1,21 @@
+"""DynamoDB adapter: the only package that reads or writes the table, split by item type.
+
+Single-table design, items keyed by `pk`/`sk`:
+- lead:        pk=LEAD#<id>      sk=LEAD              (gsi1 by created_at)
+- enrollment:  pk=LEAD#<id>      sk=ENROLLMENT#<nnn>  (gsi1 by started_at)
+- touch:       pk=LEAD#<id>      sk=TOUCH#<nnn>#<tt>  (gsi1 by sent_at)
+- event:       pk=LEAD#<id>      sk=EVENT#<iso time>#<kind>  (gsi1 by time: replies, stops, engagement)
+- report:      pk=REPORT#<date>  sk=REPORT            (a weekly report was sent: retries send nothing)
+- email index: pk=EMAIL#<hmac>   sk=EMAIL             (the address itself is never a key)
+- message:     pk=MSG#<ses id>   sk=MSG               (SES MessageId or our own Message-ID -> lead,
+                                                       enrollment, touch)
+- suppression: pk=SUPPRESS#<hmac> sk=SUPPRESS         (an address never to be mailed again)
+- submission:  pk=LEAD#<id>      sk=SUBMISSION#<iso time>#<submission id>  (each post: consent audit trail)
+
+gsi1 (the by_day index): gsi1pk=DAY#<yyyy-mm-dd> (UTC), gsi1sk=<iso time>#<lead id>, and every
+indexed item carries `kind`. The weekly report queries it day by day.
+
+Modules: `table` (the key schema, shared with CDK), `items` (key builders and low-level helpers),
+`lead_items`, `enrollment_items` (enrollments and touches), `suppression_items`, `event_items`
+(events, the by_day index, report claims), `task_items`. May import only the shared top-level modules.
+"""

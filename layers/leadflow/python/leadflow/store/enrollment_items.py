@@ -1,0 +1,269 @@
+"""Enrollments and their touches: start and touch claims, stops, schedule moves, SES message ids.
+
+Claims and stops are conditional writes on the enrollment item, so DynamoDB orders them: once a
+stop is recorded no later claim can succeed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from leadflow.clock import iso
+from leadflow.config import settings
+from leadflow.models import (
+    CONTACTABLE,
+    Enrollment,
+    RunStatus,
+    StopReason,
+    Touch,
+)
+from leadflow.store.items import (
+    by_day_keys,
+    dynamodb_table,
+    enrollment_sk,
+    is_condition_failure,
+    lead_item,
+    lead_pk,
+    query_prefix,
+    serialize,
+    touch_sk,
+    transact_all_or_nothing,
+    update_if,
+)
+from leadflow.store.table import PARTITION_KEY, SORT_KEY
+
+
+class ClaimRejected(Exception):
+    """The touch may not be sent: already claimed, enrollment not running, or lead not contactable."""
+
+
+def enrollment_item(enrollment: Enrollment) -> dict[str, Any]:
+    return {
+        PARTITION_KEY: lead_pk(enrollment.lead_id),
+        SORT_KEY: enrollment_sk(enrollment.number),
+        **by_day_keys(enrollment.started_at, enrollment.lead_id, "enrollment"),
+        **serialize(enrollment),
+    }
+
+
+def add_enrollment(enrollment: Enrollment) -> bool:
+    """Enroll a known lead again: enrollment `n` is written only if the lead has `n - 1` and is contactable.
+
+    Concurrent posts race on the lead's counter; exactly one wins. Returns False for the losers.
+    """
+    table_name = settings().table_name
+    contactable = sorted(status.value for status in CONTACTABLE)
+    items = [
+        {
+            "Update": {
+                "TableName": table_name,
+                "Key": {PARTITION_KEY: lead_pk(enrollment.lead_id), SORT_KEY: "LEAD"},
+                "UpdateExpression": "SET enrollments = :number",
+                "ConditionExpression": "enrollments = :previous AND #status IN ("
+                + ", ".join(f":s{i}" for i in range(len(contactable)))
+                + ")",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":number": enrollment.number,
+                    ":previous": enrollment.number - 1,
+                    **{f":s{i}": value for i, value in enumerate(contactable)},
+                },
+            }
+        },
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": enrollment_item(enrollment),
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            }
+        },
+    ]
+    return transact_all_or_nothing(items)
+
+
+def claim_start(lead_id: str, number: int, at: datetime, lease_until: datetime) -> bool:
+    """Take the lease to start an enrollment's execution that has not started: one caller at a time."""
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET start_lease_until = :until",
+            ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(execution_arn) "
+            "AND run_status = :running "
+            "AND (attribute_not_exists(start_lease_until) OR start_lease_until < :at)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            ExpressionAttributeValues={
+                ":until": iso(lease_until),
+                ":at": iso(at),
+                ":running": RunStatus.RUNNING.value,
+            },
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def get_enrollment(lead_id: str, number: int) -> Enrollment | None:
+    item = (
+        dynamodb_table()
+        .get_item(Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)})
+        .get("Item")
+    )
+    return Enrollment.model_validate(item) if item else None
+
+
+def enrollments(lead_id: str) -> list[Enrollment]:
+    return [Enrollment.model_validate(item) for item in query_prefix(lead_id, "ENROLLMENT#")]
+
+
+def touches(lead_id: str) -> list[Touch]:
+    return [Touch.model_validate(item) for item in query_prefix(lead_id, "TOUCH#")]
+
+
+def get_touch(lead_id: str, enrollment: int, number: int) -> Touch | None:
+    item = lead_item(lead_id, touch_sk(enrollment, number))
+    return Touch.model_validate(item) if item else None
+
+
+def set_execution_arn(lead_id: str, number: int, execution_arn: str) -> None:
+    dynamodb_table().update_item(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+        UpdateExpression="SET execution_arn = :arn",
+        ExpressionAttributeValues={":arn": execution_arn},
+    )
+
+
+def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> None:
+    """Claim touch `touch` of enrollment `number` with one conditional write on the enrollment.
+
+    Succeeds only if the enrollment is running and the touch is not yet claimed;
+    a stop writes the same item, so DynamoDB orders the two. Raises ClaimRejected.
+    (The lead's contact status is checked by the caller just before: every change
+    that makes a lead uncontactable also stops its running enrollments.)
+    """
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET last_touch = :touch, claimed_at = :at",
+            ConditionExpression="run_status = :running AND last_touch < :touch",
+            ExpressionAttributeValues={":touch": touch, ":at": iso(at), ":running": RunStatus.RUNNING.value},
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise ClaimRejected(f"touch {touch} of enrollment {number} not claimable") from error
+        raise
+
+
+def record_touch(touch: Touch, complete: bool) -> None:
+    """Store the sent touch, its message index entry, and complete the enrollment after the last touch."""
+    sent_at = iso(touch.sent_at)
+    table = dynamodb_table()
+    table.put_item(
+        Item={
+            PARTITION_KEY: lead_pk(touch.lead_id),
+            SORT_KEY: touch_sk(touch.enrollment, touch.number),
+            **by_day_keys(touch.sent_at, touch.lead_id, "touch"),
+            **serialize(touch),
+        }
+    )
+    # Index the SES MessageId and our own Message-ID (bare, without <>): replies name either.
+    for message_id in (touch.message_id, (touch.own_message_id or "").strip("<>")):
+        if message_id:
+            table.put_item(
+                Item={
+                    PARTITION_KEY: f"MSG#{message_id}",
+                    SORT_KEY: "MSG",
+                    "lead_id": touch.lead_id,
+                    "enrollment": touch.enrollment,
+                    "touch": touch.number,
+                    "channel": touch.channel,
+                    "sent_at": sent_at,
+                }
+            )
+    if complete:
+        try:
+            table.update_item(
+                Key={PARTITION_KEY: lead_pk(touch.lead_id), SORT_KEY: enrollment_sk(touch.enrollment)},
+                UpdateExpression="SET run_status = :completed, completed_at = :at",
+                ConditionExpression="run_status = :running",
+                ExpressionAttributeValues={
+                    ":completed": RunStatus.COMPLETED.value,
+                    ":running": RunStatus.RUNNING.value,
+                    ":at": sent_at,
+                },
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+
+def stop_enrollment(lead_id: str, number: int, reason: StopReason, at: datetime) -> Enrollment | None:
+    """Stop a running enrollment; returns it as stopped, or None if it was not running.
+
+    The same item the claim conditions on, so a claim after this write fails.
+    `stopped_after_touch` records the last touch claimed before the stop.
+    """
+    stopped = update_if(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+        UpdateExpression="SET run_status = :stopped, stop_reason = :reason, stopped_at = :at, "
+        "stopped_after_touch = last_touch",
+        ConditionExpression="run_status = :running",
+        ExpressionAttributeValues={
+            ":stopped": RunStatus.STOPPED.value,
+            ":running": RunStatus.RUNNING.value,
+            ":reason": reason.value,
+            ":at": iso(at),
+        },
+    )
+    return None if stopped is None else Enrollment.model_validate(stopped)
+
+
+def message_owner(message_id: str) -> dict[str, Any] | None:
+    """The lead, enrollment and touch an SES MessageId (or our own Message-ID without <>) belongs to."""
+    item = dynamodb_table().get_item(Key={PARTITION_KEY: f"MSG#{message_id}", SORT_KEY: "MSG"}).get("Item")
+    return dict(item) if item else None
+
+
+def count_on_touch(lead_id: str, enrollment: int, touch: int, kind: str, at: datetime) -> None:
+    """On the touch item: when `kind` (delivery, open, click...) first happened, and how often."""
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: touch_sk(enrollment, touch)},
+            UpdateExpression="SET #first = if_not_exists(#first, :at) ADD #count :one",
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames={
+                "#first": f"first_{kind}_at",
+                "#count": f"{kind}_count",
+                "#pk": PARTITION_KEY,
+            },
+            ExpressionAttributeValues={":at": iso(at), ":one": 1},
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
+
+
+def move_schedule(lead_id: str, number: int, schedule: list[datetime], from_touch: int) -> bool:
+    """Store a moved schedule, unless the enrollment stopped or touch `from_touch` was already claimed."""
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET #schedule = :schedule",
+            ConditionExpression="run_status = :running AND last_touch < :touch",
+            ExpressionAttributeNames={"#schedule": "schedule"},
+            ExpressionAttributeValues={
+                ":schedule": [iso(moment) for moment in schedule],
+                ":running": RunStatus.RUNNING.value,
+                ":touch": from_touch,
+            },
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True

@@ -1,0 +1,154 @@
+"""Events and the by_day index: what the weekly report reads, day by day, never by Scan; report claims."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from leadflow import aws
+from leadflow.clock import iso
+from leadflow.config import settings
+from leadflow.store.items import (
+    by_day_keys,
+    dynamodb_table,
+    lead_pk,
+    put_new,
+    query_prefix,
+)
+from leadflow.store.table import BY_DAY_INDEX, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
+
+
+def record_event(
+    lead_id: str,
+    kind: str,
+    at: datetime,
+    *,
+    enrollment: int | None = None,
+    touch: int | None = None,
+    channel: str | None = None,
+    event_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    once: bool = False,
+) -> bool:
+    """Append what a lead did (a reply, an opt-out, a bounce, an open...) to the by_day index.
+
+    Keyed by time and kind (and `event_id` when several events of a kind can share a second),
+    so a redelivered notification lands on its own event: overwriting it, or with `once`,
+    leaving it and returning False. `touch` and `channel`, when known, name what drew it;
+    `details` adds attributes (the time to reply, the template, a bounce type, a link...).
+    """
+    item: dict[str, Any] = {
+        PARTITION_KEY: lead_pk(lead_id),
+        SORT_KEY: f"EVENT#{iso(at)}#{kind}" + (f"#{event_id}" if event_id else ""),
+        **by_day_keys(at, lead_id, "event"),
+        "lead_id": lead_id,
+        "type": kind,
+        "at": iso(at),
+    }
+    extra = {"enrollment": enrollment, "touch": touch, "channel": channel, **(details or {})}
+    item.update({name: value for name, value in extra.items() if value is not None and name not in item})
+    if once:
+        return put_new(item)
+    dynamodb_table().put_item(Item=item)
+    return True
+
+
+def items_by_day(
+    day: str, start: str, end: str, projection: Sequence[str], page_size: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the items indexed on UTC day `day` (yyyy-mm-dd) at times in [start, end) (ISO, Z).
+
+    A Query on the by_day index, following LastEvaluatedKey; `page_size` caps items per page
+    (DynamoDB caps a page at 1 MB anyway).
+    """
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    names = {f"#a{index}": name for index, name in enumerate(projection)}
+    kwargs: dict[str, Any] = {
+        "TableName": settings().table_name,
+        "IndexName": BY_DAY_INDEX,
+        # gsi1sk is "<iso time>#<lead id>": BETWEEN start AND end keeps [start, end).
+        "KeyConditionExpression": "#day = :day AND #at BETWEEN :start AND :end",
+        "ExpressionAttributeNames": {"#day": BY_DAY_PARTITION_KEY, "#at": BY_DAY_SORT_KEY, **names},
+        "ExpressionAttributeValues": {
+            ":day": {"S": f"DAY#{day}"},
+            ":start": {"S": start},
+            ":end": {"S": end},
+        },
+        "ProjectionExpression": ", ".join(names),
+    }
+    if page_size:
+        kwargs["Limit"] = page_size
+    client = aws.client("dynamodb")
+    while True:
+        page = client.query(**kwargs)
+        yield [
+            {name: deserializer.deserialize(value) for name, value in item.items()} for item in page["Items"]
+        ]
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def get_items(keys: Sequence[tuple[str, str]], projection: Sequence[str]) -> list[dict[str, Any]]:
+    """Items by (pk, sk), 100 per BatchGetItem, retrying what DynamoDB leaves unprocessed."""
+    import time
+
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    names = {f"#a{index}": name for index, name in enumerate(projection)}
+    client = aws.client("dynamodb")
+    table_name = settings().table_name
+    found: list[dict[str, Any]] = []
+    unique = list(dict.fromkeys(keys))
+    for offset in range(0, len(unique), 100):
+        request: dict[str, Any] = {
+            table_name: {
+                "Keys": [
+                    {PARTITION_KEY: {"S": pk}, SORT_KEY: {"S": sk}}
+                    for pk, sk in unique[offset : offset + 100]
+                ],
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+            }
+        }
+        for attempt in range(8):
+            response = client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(table_name, []):
+                found.append({name: deserializer.deserialize(value) for name, value in item.items()})
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        else:
+            raise RuntimeError("DynamoDB left keys unprocessed after 8 attempts")
+    return found
+
+
+def claim_report(period: str, at: datetime) -> bool:
+    """Record that the report for `period` is being sent; False if it already was (a retried run)."""
+    return put_new({PARTITION_KEY: f"REPORT#{period}", SORT_KEY: "REPORT", "claimed_at": iso(at)})
+
+
+def record_report_sent(period: str, message_id: str, archive_key: str, at: datetime) -> None:
+    dynamodb_table().update_item(
+        Key={PARTITION_KEY: f"REPORT#{period}", SORT_KEY: "REPORT"},
+        UpdateExpression="SET message_id = :id, archive_key = :key, sent_at = :at",
+        ExpressionAttributeValues={":id": message_id, ":key": archive_key, ":at": iso(at)},
+    )
+
+
+# -- answers and engagement (inbound mail, SES events, SMS, meetings) -------------------------------
+
+
+def events(lead_id: str) -> list[dict[str, Any]]:
+    """The lead's event items (see record_event), oldest first."""
+    return query_prefix(lead_id, "EVENT#")
+
+
+def first_time(lead_id: str, marker: str) -> bool:
+    """True the first time a lead's marker is seen, False after: one alert per answer, per day..."""
+    return put_new({PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"ONCE#{marker}"})

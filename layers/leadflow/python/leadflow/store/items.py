@@ -1,0 +1,138 @@
+"""Keys and low-level helpers shared by every item type: the table handle, key builders, serialization,
+conditional-write failures.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from leadflow import aws
+from leadflow.clock import iso
+from leadflow.config import settings
+from leadflow.models import (
+    SubmissionRecord,
+)
+from leadflow.store.table import BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
+
+
+def dynamodb_table() -> Any:
+    return aws.table(settings().table_name)
+
+
+def lead_pk(lead_id: str) -> str:
+    return f"LEAD#{lead_id}"
+
+
+def enrollment_sk(number: int) -> str:
+    return f"ENROLLMENT#{number:03d}"
+
+
+def touch_sk(enrollment: int, touch: int) -> str:
+    return f"TOUCH#{enrollment:03d}#{touch:02d}"
+
+
+def serialize(model: Any) -> dict[str, Any]:
+    return {key: value for key, value in model.model_dump(mode="json").items() if value is not None}
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    code = error.response["Error"]["Code"]
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons", [])
+        return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+    return False
+
+
+def put_new(item: dict[str, Any]) -> bool:
+    """Put an item only if its key is free; False (writing nothing) when it already exists."""
+    try:
+        dynamodb_table().put_item(
+            Item=item,
+            ConditionExpression="attribute_not_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def by_day_keys(moment: datetime, lead_id: str, kind: str) -> dict[str, str]:
+    """Index an item under the UTC day it happened (leads, enrollments, touches, events): the report
+    reads a period day by day through the by_day index, never by Scan."""
+    stamp = iso(moment)
+    return {BY_DAY_PARTITION_KEY: f"DAY#{stamp[:10]}", BY_DAY_SORT_KEY: f"{stamp}#{lead_id}", "kind": kind}
+
+
+def submission_sk(record: SubmissionRecord) -> str:
+    return f"SUBMISSION#{iso(record.received_at)}#{record.submission_id}"
+
+
+def to_low_level(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Transactions go through the low-level client: serialize resource-style values."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    converted = []
+    for entry in items:
+        ((operation, spec),) = entry.items()
+        spec = dict(spec)
+        for field in ("Item", "Key", "ExpressionAttributeValues"):
+            if field in spec:
+                spec[field] = {name: serializer.serialize(value) for name, value in spec[field].items()}
+        converted.append({operation: spec})
+    return converted
+
+
+def query_prefix(lead_id: str, prefix: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key(PARTITION_KEY).eq(lead_pk(lead_id)) & Key(SORT_KEY).begins_with(prefix),
+        "ConsistentRead": True,
+    }
+    while True:
+        page = dynamodb_table().query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def lead_item(lead_id: str, sort_key: str) -> dict[str, Any] | None:
+    """One item of the lead's partition, read consistently."""
+    key = {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: sort_key}
+    item = dynamodb_table().get_item(Key=key, ConsistentRead=True).get("Item")
+    return dict(item) if item else None
+
+
+def task_sk(enrollment: int, touch: int) -> str:
+    return f"TASK#{enrollment:03d}#{touch:02d}"
+
+
+def transact_all_or_nothing(transact_items: list[dict[str, Any]]) -> bool:
+    """Write the items in one transaction; False (writing nothing) when any condition fails."""
+    try:
+        aws.client("dynamodb").transact_write_items(TransactItems=to_low_level(transact_items))
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def update_if(**update: Any) -> dict[str, Any] | None:
+    """A conditional UpdateItem; the item as written, or None when its condition fails."""
+    try:
+        result = dynamodb_table().update_item(ReturnValues="ALL_NEW", **update)
+    except ClientError as error:
+        if is_condition_failure(error):
+            return None
+        raise
+    return dict(result["Attributes"])

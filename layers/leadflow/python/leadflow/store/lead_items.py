@@ -1,0 +1,194 @@
+"""Leads and what hangs off them: the email index, submissions (consent audit trail), contact status,
+contact indexes (company domain, phone) and the owner rotation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from leadflow.clock import iso
+from leadflow.config import settings
+from leadflow.models import (
+    ContactStatus,
+    Enrollment,
+    Lead,
+    SubmissionRecord,
+)
+from leadflow.store.enrollment_items import enrollment_item
+from leadflow.store.items import (
+    by_day_keys,
+    dynamodb_table,
+    is_condition_failure,
+    lead_pk,
+    query_prefix,
+    serialize,
+    submission_sk,
+    transact_all_or_nothing,
+)
+from leadflow.store.table import PARTITION_KEY, SORT_KEY
+
+
+def _submission_item(record: SubmissionRecord) -> dict[str, Any]:
+    return {
+        PARTITION_KEY: lead_pk(record.lead_id),
+        SORT_KEY: submission_sk(record),
+        "kind": "submission",
+        **serialize(record),
+    }
+
+
+def create_lead(
+    lead: Lead, email_key: str, enrollment: Enrollment | None, submission: SubmissionRecord | None = None
+) -> bool:
+    """Write the email index, the lead, its first enrollment (if any) and the post's record atomically.
+
+    Returns False, writing nothing, when the address is already known.
+    """
+    table_name = settings().table_name
+    items = [
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": {PARTITION_KEY: f"EMAIL#{email_key}", SORT_KEY: "EMAIL", "lead_id": lead.id},
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            }
+        },
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": {
+                    PARTITION_KEY: lead_pk(lead.id),
+                    SORT_KEY: "LEAD",
+                    **by_day_keys(lead.created_at, lead.id, "lead"),
+                    **serialize(lead),
+                },
+            }
+        },
+    ]
+    if enrollment is not None:
+        items.append({"Put": {"TableName": table_name, "Item": enrollment_item(enrollment)}})
+    if submission is not None:
+        items.append({"Put": {"TableName": table_name, "Item": _submission_item(submission)}})
+    return transact_all_or_nothing(items)
+
+
+def record_submission(record: SubmissionRecord) -> None:
+    dynamodb_table().put_item(Item=_submission_item(record))
+
+
+def submissions(lead_id: str) -> list[SubmissionRecord]:
+    return [SubmissionRecord.model_validate(item) for item in query_prefix(lead_id, "SUBMISSION#")]
+
+
+def record_return(lead_id: str, at: datetime, profile: dict[str, Any], consent: dict[str, bool]) -> None:
+    """A known lead posted again: count it, fill profile fields still blank, and keep the latest consent."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {":one": 1, ":at": iso(at)}
+    assignments = ["last_submitted_at = :at"]
+    for index, (name, value) in enumerate(profile.items()):
+        names[f"#p{index}"] = name
+        values[f":p{index}"] = value
+        assignments.append(f"#p{index} = if_not_exists(#p{index}, :p{index})")
+    for index, (name, given) in enumerate(consent.items()):
+        names[f"#c{index}"] = name
+        values[f":c{index}"] = given
+        assignments.append(f"#c{index} = :c{index}")
+    dynamodb_table().update_item(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+        UpdateExpression="SET " + ", ".join(assignments) + " ADD resubmissions :one",
+        **({"ExpressionAttributeNames": names} if names else {}),
+        ExpressionAttributeValues=values,
+    )
+
+
+def claim_returning_alert(lead_id: str, at: datetime, quiet_since: datetime) -> bool:
+    """True for one caller when the lead was created, and last alerted about, before `quiet_since`."""
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+            UpdateExpression="SET returning_alerted_at = :at",
+            ConditionExpression="created_at < :quiet AND "
+            "(attribute_not_exists(returning_alerted_at) OR returning_alerted_at < :quiet)",
+            ExpressionAttributeValues={":at": iso(at), ":quiet": iso(quiet_since)},
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+def lead_id_for_email(email_key: str) -> str | None:
+    # Consistent: a post racing the one that created the lead must see it.
+    item = (
+        dynamodb_table()
+        .get_item(Key={PARTITION_KEY: f"EMAIL#{email_key}", SORT_KEY: "EMAIL"}, ConsistentRead=True)
+        .get("Item")
+    )
+    return str(item["lead_id"]) if item else None
+
+
+def get_lead(lead_id: str) -> Lead | None:
+    item = (
+        dynamodb_table()
+        .get_item(Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"}, ConsistentRead=True)
+        .get("Item")
+    )
+    return Lead.model_validate(item) if item else None
+
+
+def set_contact_status(lead_id: str, status: ContactStatus, reason: str, at: datetime) -> None:
+    """Record the lead's contact status. Opt-outs and bounces are final: nothing overwrites them."""
+    final = [ContactStatus.OPTED_OUT.value, ContactStatus.BOUNCED.value]
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+            UpdateExpression="SET #status = :status, status_reason = :reason, status_at = :at",
+            ConditionExpression="attribute_exists(#pk) AND NOT #status IN (:f0, :f1)",
+            ExpressionAttributeNames={"#status": "status", "#pk": PARTITION_KEY},
+            ExpressionAttributeValues={
+                ":status": status.value,
+                ":reason": reason,
+                ":at": iso(at),
+                ":f0": final[0],
+                ":f1": final[1],
+            },
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
+
+
+def index_contact(kind: str, key: str, lead_id: str) -> None:
+    """Index a lead under a keyed hash of a contact detail: kind DOMAIN (company) or PHONE."""
+    dynamodb_table().put_item(
+        Item={PARTITION_KEY: f"{kind}#{key}", SORT_KEY: lead_pk(lead_id), "lead_id": lead_id}
+    )
+
+
+def leads_by_contact(kind: str, key: str) -> list[str]:
+    """Lead ids indexed under a contact detail's key, oldest index entry first."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"KeyConditionExpression": Key(PARTITION_KEY).eq(f"{kind}#{key}")}
+    while True:
+        page = dynamodb_table().query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return [str(item["lead_id"]) for item in items]
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def next_turn(rotation: str) -> int:
+    """The next number (1, 2, ...) of a round-robin rotation: an atomic counter, safe under concurrency."""
+    result = dynamodb_table().update_item(
+        Key={PARTITION_KEY: f"ROTATION#{rotation}", SORT_KEY: "COUNTER"},
+        UpdateExpression="ADD turns :one",
+        ExpressionAttributeValues={":one": 1},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(result["Attributes"]["turns"])

@@ -1,0 +1,110 @@
+"""Rep tasks: call, LinkedIn and video touches and their outcomes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from leadflow.clock import iso
+from leadflow.models import (
+    Task,
+    TaskOutcome,
+    TaskStatus,
+)
+from leadflow.store.items import (
+    by_day_keys,
+    dynamodb_table,
+    is_condition_failure,
+    lead_item,
+    lead_pk,
+    query_prefix,
+    serialize,
+    task_sk,
+    update_if,
+)
+from leadflow.store.table import PARTITION_KEY, SORT_KEY
+
+
+def put_task(task: Task) -> None:
+    """Store a rep task once; a retried step finds it there and leaves it as it is."""
+    try:
+        dynamodb_table().put_item(
+            Item={
+                PARTITION_KEY: lead_pk(task.lead_id),
+                SORT_KEY: task_sk(task.enrollment, task.touch),
+                **by_day_keys(task.due_at, task.lead_id, "task"),
+                **serialize(task),
+            },
+            ConditionExpression="attribute_not_exists(#sk)",
+            ExpressionAttributeNames={"#sk": SORT_KEY},
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
+
+
+def get_task(lead_id: str, enrollment: int, touch: int) -> Task | None:
+    item = lead_item(lead_id, task_sk(enrollment, touch))
+    return Task.model_validate(item) if item else None
+
+
+def tasks(lead_id: str) -> list[Task]:
+    return [Task.model_validate(item) for item in query_prefix(lead_id, "TASK#")]
+
+
+# A rep may correct a soft outcome (no answer, then connected); connected and meeting booked are final.
+_OUTCOME_OPEN = [
+    TaskStatus.OPEN,
+    TaskStatus.DONE,
+    TaskStatus.NO_ANSWER,
+    TaskStatus.VOICEMAIL,
+    TaskStatus.CANCELLED,
+]
+
+
+def record_task_outcome(task: Task, outcome: TaskOutcome, note: str | None, at: datetime) -> Task | None:
+    """Set the task's outcome; None when it already has a final outcome (connected, meeting booked)."""
+    values: dict[str, Any] = {
+        ":outcome": outcome.value,
+        ":at": iso(at),
+        **{f":s{i}": status.value for i, status in enumerate(_OUTCOME_OPEN)},
+    }
+    expression = "SET #status = :outcome, outcome_at = :at"
+    if note:
+        expression += ", note = :note"
+        values[":note"] = note
+    updated = update_if(
+        Key={PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
+        UpdateExpression=expression,
+        ConditionExpression="#status IN (" + ", ".join(f":s{i}" for i in range(len(_OUTCOME_OPEN))) + ")",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=values,
+    )
+    return None if updated is None else Task.model_validate(updated)
+
+
+def cancel_open_tasks(lead_id: str, at: datetime) -> int:
+    """Close the lead's open tasks (it stopped: no rep should still call); returns how many."""
+    cancelled = 0
+    for task in tasks(lead_id):
+        if task.status is not TaskStatus.OPEN:
+            continue
+        try:
+            dynamodb_table().update_item(
+                Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
+                UpdateExpression="SET #status = :cancelled, outcome_at = :at",
+                ConditionExpression="#status = :open",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": TaskStatus.CANCELLED.value,
+                    ":open": TaskStatus.OPEN.value,
+                    ":at": iso(at),
+                },
+            )
+            cancelled += 1
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+    return cancelled
