@@ -1,42 +1,223 @@
-"""The `leadflow` command: run the engine locally on the Sandbox."""
+"""The `leadflow` command: run the engine locally on the Sandbox, and operate a deployed stack.
+
+Expected failures (a bad argument, a broken file, no credentials, an unreachable endpoint) print
+one line on stderr and exit 2; `--debug` anywhere on the line shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 from leadflow.cadence.model import DEFAULT_CADENCE_DIR
 from leadflow.report.command import add_report_command, run_report_command
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
+# Exit status of an expected failure (argparse uses 2 for usage errors too).
+USAGE_ERROR = 2
+INTERNAL_ERROR = 1
+
+
+class CommandError(Exception):
+    """An expected failure of a command: its message is printed as one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `leadflow schedule: argument --tz: ...` and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(USAGE_ERROR)
+
+
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a validator raising ValueError: its message becomes the usage error."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"{text!r}: {one_line(str(error))}") from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def _moment(text: str) -> datetime:
+    """ISO 8601 time (Z or offset; naive is UTC) or a date (midnight UTC)."""
+    from leadflow import clock
+
+    try:
+        return clock.parse_iso(text)
+    except ValueError:
+        raise ValueError("not an ISO 8601 time, e.g. 2026-11-23T09:00:00Z or 2026-11-23") from None
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("not a date, e.g. 2026-12-01") from None
+
+
+def _zone(text: str) -> str:
+    from leadflow import fields
+
+    return fields.time_zone(text)
+
+
+def _country(text: str) -> str:
+    from leadflow import fields
+
+    return fields.country_code(text)
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError("not a whole number") from None
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return value
+
+    whole.__name__ = "number"
+    return _checked(whole)
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not 0 <= value <= 1:
+        raise ValueError("a share is between 0 and 1, e.g. 0.3")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("a port is between 0 and 65535")
+    return value
+
+
+def _speed(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+moment = _checked(_moment)
+day = _checked(_day)
+zone = _checked(_zone)
+country = _checked(_country)
+
+
+def one_line(text: str) -> str:
+    """A multi-line message (YAML errors, a cadence file's field list) as one line."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="leadflow", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments
+    arguments = [argument for argument in arguments if argument != "--debug"]
+    parser = build_parser()
+    args = parser.parse_args(arguments)
+    name = f"leadflow {args.command}"
+    if debug:
+        return run(args)
+    try:
+        return run(args)
+    except BrokenPipeError:
+        # The reader (head, less) left: stop writing, say so once.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"{name}: output closed early (broken pipe)", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # the one place errors become a line
+        message, status = describe_error(error)
+        print(f"{name}: {message}", file=sys.stderr)
+        return status
+
+
+def describe_error(error: BaseException) -> tuple[str, int]:
+    """One line for a failure and the exit status: 2 for what a user can cause, 1 for a bug."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        ProfileNotFound,
+    )
+
+    if isinstance(error, NoCredentialsError):
+        return (
+            "no AWS credentials: pass --profile (or set AWS_PROFILE), or --endpoint-url for a local "
+            "`leadflow serve`",
+            USAGE_ERROR,
+        )
+    if isinstance(error, EndpointConnectionError):
+        return f"cannot reach {error.kwargs.get('endpoint_url')}: is it running?", USAGE_ERROR
+    if isinstance(error, ProfileNotFound | NoRegionError):
+        return one_line(str(error)), USAGE_ERROR
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"AWS refused: {details.get('Code')}: {one_line(str(details.get('Message')))}", USAGE_ERROR
+    if isinstance(error, BotoCoreError):
+        return one_line(str(error)), USAGE_ERROR
+    if isinstance(error, CommandError | ValueError | LookupError):
+        # ValueError covers pydantic's ValidationError, broken cadence/config files and YAML errors.
+        text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+        return one_line(text), USAGE_ERROR
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}", USAGE_ERROR
+    return f"internal error: {type(error).__name__}: {one_line(str(error))} (rerun with --debug)", 1
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="leadflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     demo = commands.add_parser("demo", help="run synthetic leads through the cadence on the local Sandbox")
-    demo.add_argument("--leads", type=int, default=50, help="number of synthetic leads (default 50)")
-    demo.add_argument("--days", type=int, default=5, help="spread arrivals over this many days (default 5)")
-    demo.add_argument("--reply-share", type=float, default=0.3, help="share of leads who reply (default 0.3)")
+    demo.add_argument("--leads", type=_at_least(1), default=50, help="number of synthetic leads (default 50)")
+    demo.add_argument(
+        "--days", type=_at_least(1), default=5, help="spread arrivals over this many days (default 5)"
+    )
+    demo.add_argument(
+        "--reply-share", type=_checked(_share), default=0.3, help="share of leads who reply (default 0.3)"
+    )
     demo.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    demo.add_argument("--start", default="2026-11-23T09:00:00Z", help="simulated start time (UTC)")
+    demo.add_argument("--start", type=moment, default="2026-11-23T09:00:00Z", help="simulated start (UTC)")
     demo.add_argument("--out", type=Path, default=Path("out"), help="where the report goes (default out/)")
 
     serve = commands.add_parser("serve", help="expose the Sandbox's HTTP API on 127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--start", default=None, help="simulated start time (default: now)")
+    serve.add_argument("--port", type=_checked(_port), default=8080)
+    serve.add_argument("--start", type=moment, default=None, help="simulated start time (default: now)")
     serve.add_argument(
         "--speed",
-        type=float,
+        type=_checked(_speed),
         default=0.0,
         help="simulated seconds per real second (0: only POST /_sandbox/clock)",
     )
     serve.add_argument(
         "--aws-port",
-        type=int,
+        type=_checked(_port),
         default=0,
         help="port of the AWS (moto) endpoint for `leadflow report` (default: any)",
     )
@@ -57,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     preview = commands.add_parser("preview", help="render a cadence's touches for a lead, with send times")
     preview.add_argument("cadence", help="cadence name, e.g. inbound-demo-request")
     preview.add_argument("--lead", type=Path, help="lead JSON file, as posted to /leads (default: a sample)")
-    preview.add_argument("--start", default=None, help="when the lead arrives, ISO 8601 (default: now)")
+    preview.add_argument("--start", type=moment, default=None, help="when the lead arrives (default: now)")
     preview.add_argument("--out", type=Path, default=Path("out/preview"), help="HTML folder (out/preview)")
     _file_options(preview)
 
@@ -65,11 +246,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schedule", help="print a cadence's planned touches for a lead, in local time and UTC"
     )
     schedule.add_argument("cadence", help="cadence name, e.g. inbound-demo-request")
-    schedule.add_argument("--tz", default=None, help="the lead's IANA time zone, e.g. Europe/Berlin")
-    schedule.add_argument("--country", default=None, help="the lead's country (ISO 3166 alpha-2), e.g. DE")
-    schedule.add_argument("--at", default=None, help="when the lead posted (ISO 8601; default: now)")
+    schedule.add_argument(
+        "--tz", type=zone, default=None, help="the lead's IANA time zone, e.g. Europe/Berlin"
+    )
+    schedule.add_argument("--country", type=country, default=None, help="the lead's country, e.g. DE")
+    schedule.add_argument(
+        "--at", type=moment, default=None, help="when the lead posted (ISO 8601; default: now)"
+    )
+    return parser
 
-    args = parser.parse_args(argv)
+
+def run(args: argparse.Namespace) -> int:
     if args.command == "classify":
         return _classify(args.files)
     if args.command == "report":
@@ -89,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(json_schema_text())
         return 0
     if args.command == "demo":
+        from leadflow import clock
         from leadflow.local.demo import run_demo
 
         return run_demo(
@@ -96,12 +284,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             days=args.days,
             reply_share=args.reply_share,
             seed=args.seed,
-            start=args.start,
+            start=clock.iso(args.start) if isinstance(args.start, datetime) else args.start,
             out=args.out,
         )
+    from leadflow import clock
     from leadflow.local.serve import serve_forever
 
-    return serve_forever(port=args.port, start=args.start, speed=args.speed, aws_port=args.aws_port)
+    start = clock.iso(args.start) if args.start else None
+    return serve_forever(port=args.port, start=start, speed=args.speed, aws_port=args.aws_port)
 
 
 def _classify(files: Sequence[str]) -> int:
@@ -159,7 +349,7 @@ def _preview(args: argparse.Namespace) -> int:
     from leadflow import clock
     from leadflow.local.preview import PreviewError, preview
 
-    start = clock.parse_iso(args.start) if args.start else clock.now().replace(second=0, microsecond=0)
+    start = args.start or clock.now().replace(second=0, microsecond=0)
     try:
         text = preview(
             args.cadence,
@@ -171,23 +361,21 @@ def _preview(args: argparse.Namespace) -> int:
             config_file=args.config,
         )
     except PreviewError as error:
-        print(f"leadflow preview: {error}", file=sys.stderr)
-        return 2
+        raise CommandError(str(error)) from error
     print(text)
     return 0
 
 
-def print_schedule(name: str, timezone: str | None, country: str | None, at: str | None) -> int:
+def print_schedule(name: str, timezone: str | None, country: str | None, at: datetime | str | None) -> int:
     from leadflow import clock
     from leadflow.cadence.model import load_cadences
     from leadflow.cadence.schedule import locale_for, plan_touches
 
     known = load_cadences()
     if name not in known:
-        print(f"leadflow schedule: no cadence {name!r} (known: {', '.join(sorted(known))})", file=sys.stderr)
-        return 2
+        raise CommandError(f"no cadence {name!r} (known: {', '.join(sorted(known))})")
     cadence, window = known[name], known[name].window
-    start = clock.parse_iso(at) if at else clock.now()
+    start = (clock.parse_iso(at) if isinstance(at, str) else at) if at else clock.now()
     locale = locale_for(timezone, country, window)
     tz = locale.tz
     days = ", ".join(day.value for day in window.weekdays)

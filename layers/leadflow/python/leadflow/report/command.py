@@ -23,9 +23,10 @@ def add_report_command(commands: argparse._SubParsersAction) -> None:
     )
     report.add_argument(
         "--since",
+        type=moment_text,
         help="period start: YYYY-MM-DD (local midnight) or ISO time (default: 7 days before --until)",
     )
-    report.add_argument("--until", help="period end, likewise (default: now)")
+    report.add_argument("--until", type=moment_text, help="period end, likewise (default: now)")
     report.add_argument(
         "--out", type=Path, default=Path("out"), help="directory for the files (default out/)"
     )
@@ -37,6 +38,17 @@ def add_report_command(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--profile", help="AWS profile")
     report.add_argument("--region", help="AWS region")
     report.add_argument("--endpoint-url", help="AWS endpoint, e.g. the moto endpoint `leadflow serve` prints")
+
+
+def moment_text(text: str) -> str:
+    """Checks a --since/--until value parses (its zone is only known once the config is read)."""
+    try:
+        parse_moment(text, "UTC")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: not a date or ISO time, e.g. 2026-11-23 or 2026-11-23T09:00:00Z"
+        ) from None
+    return text
 
 
 def parse_moment(text: str, timezone: str) -> datetime:
@@ -74,7 +86,7 @@ def run_report_command(args: argparse.Namespace) -> int:
     until = parse_moment(args.until, timezone) if args.until else clock.now()
     since = parse_moment(args.since, timezone) if args.since else until - timedelta(days=7)
     if since >= until:
-        raise SystemExit("leadflow report: --since must be before --until")
+        raise ValueError("--since must be before --until")
     report = make_report(period_between(since, until))
     location = f"{args.out / 'report.html'} (local run, not archived)"
     args.out.mkdir(parents=True, exist_ok=True)
