@@ -207,3 +207,34 @@ def test_an_idempotent_form_retry_redirects_again(sb):
     assert first.status_code == retry.status_code == 303
     assert retry.headers["Location"] == first.headers["Location"]
     assert len(lead_items.submissions(sb.find_lead("formretry@example.com")["id"])) == 1
+
+
+def test_a_post_that_crashed_after_claiming_the_address_is_completed_by_the_next_post(sb, monkeypatch):
+    """create_lead writes the email index first and the lead last: a crash in between leaves an
+    index without its lead and nothing started; the next post of the address completes the lead
+    under the indexed id, with one enrollment and one execution."""
+    real_put_new = lead_items.put_new
+
+    def crash_on_the_lead(item):
+        if item["sk"] == "LEAD":
+            raise ConnectionError("the function died before writing the lead")
+        return real_put_new(item)
+
+    submission = LeadSubmission.model_validate({"email": "crash@example.com", "first_name": "Cy"})
+    monkeypatch.setattr(lead_items, "put_new", crash_on_the_lead)
+    with pytest.raises(ConnectionError):
+        accept(submission)
+    monkeypatch.setattr(lead_items, "put_new", real_put_new)
+    assert [item for item in stored_items() if item["sk"]["S"] == "LEAD"] == []
+    assert all_executions(sb) == []
+
+    sb.advance(60)  # past the creator's lease
+    answer = sb.post("/leads", json={"email": "crash@example.com", "first_name": "Cy"})
+
+    assert answer.status_code == 202
+    lead = sb.find_lead("crash@example.com")
+    assert len([item for item in stored_items() if item["sk"]["S"] == "LEAD"]) == 1
+    assert [enrollment["number"] for enrollment in lead["enrollments_detail"]] == [1]
+    assert len(sb.executions(lead["id"])) == 1
+    assert [record.outcome for record in lead_items.submissions(lead["id"])] == ["new", "new"]
+    assert len([message for message in sb.outbox() if message["lead_id"] == lead["id"]]) == 1

@@ -7,6 +7,7 @@ endpoint never tells a stranger whether an address is known, enrolled or suppres
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -48,7 +49,9 @@ def route(lead: Lead) -> str:
     return choose_cadence(lead, cadences(), operator_config())
 
 
-def new_lead(submission: LeadSubmission, client: str | None, now: datetime) -> Lead:
+def new_lead(
+    submission: LeadSubmission, client: str | None, now: datetime, lead_id: str | None = None
+) -> Lead:
     """The lead as stored: the posted fields, a server-side fit score and band, type and owner.
 
     Only an authenticated server-to-server caller (`client`) may set score, lead type or owner;
@@ -56,7 +59,7 @@ def new_lead(submission: LeadSubmission, client: str | None, now: datetime) -> L
     """
     config = operator_config()
     lead = Lead(
-        id=keys.new_lead_id(),
+        id=lead_id or keys.new_lead_id(),
         email=submission.email,
         created_at=now,
         last_submitted_at=now,
@@ -96,12 +99,14 @@ def accept(
     submission_id = keys.new_submission_id()
     email_key = keys.email_key(submission.email)
     known_id = lead_items.lead_id_for_email(email_key)
+    # The index without its lead: its creator crashed before writing the lead (lead_items.create_lead).
+    completing = known_id is not None and _creation_abandoned(email_key, known_id, now)
     if suppression_items.suppression(email_key) and known_id is None:
         # Suppressed without a lead (an imported list, a deleted lead): answered like any post,
         # never stored, never contacted.
         logger.info("suppressed address posted: not stored")
         return Accepted(submission_id, SubmissionOutcome.SUPPRESSED)
-    lead = new_lead(submission, client, now) if known_id is None else None
+    lead = new_lead(submission, client, now, known_id) if known_id is None or completing else None
     automated = submission.email_consent is not False
     enrollment = _new_enrollment(lead, 1, route(lead), now, known=False) if lead and automated else None
     outcome = SubmissionOutcome.NEW if automated else SubmissionOutcome.MANUAL_FOLLOW_UP
@@ -112,12 +117,18 @@ def accept(
             submission.owner if client and submission.owner else choose_owner(lead, operator_config())
         )
     if lead and lead_items.create_lead(
-        lead, email_key, enrollment, _record(lead.id, submission_id, outcome, submission, origin)
+        lead,
+        email_key,
+        enrollment,
+        _record(lead.id, submission_id, outcome, submission, origin),
+        completing=completing,
     ):
         logger.info("lead accepted", extra={"lead_id": lead.id, "outcome": outcome.value, "band": lead.band})
         contacts.index_lead(lead)
         if enrollment:
-            start(enrollment)
+            first = _claim_first_enrollment(enrollment, now) if completing else enrollment
+            if first is not None:
+                start(first)
             alert_owner(lead, AlertKind.LEAD_ACCEPTED, _accepted_detail(lead, enrollment))
         else:
             alert_owner(
@@ -192,10 +203,55 @@ def accept_once(
 
 def _known_lead(email_key: str) -> Lead:
     lead_id = lead_items.lead_id_for_email(email_key)
-    lead = lead_items.get_lead(lead_id) if lead_id else None
-    if lead is None:  # the index and the lead are written in one transaction
-        raise LookupError("email index without its lead")
+    if lead_id is None:
+        raise LookupError("no email index")
+    lead = _wait_for_lead(lead_id)
+    if lead is None:
+        raise LookupError("email index without its lead: its creator is still writing it")
     return lead
+
+
+# How long a post waits for a concurrent post of the same address to finish writing the lead
+# (three single-item writes after the index); past it the post fails (5xx) and a retry finds it.
+CREATION_WAIT_SECONDS = 5.0
+
+
+def _wait_for_lead(lead_id: str) -> Lead | None:
+    deadline = time.monotonic() + CREATION_WAIT_SECONDS
+    pause = 0.005
+    while (lead := lead_items.get_lead(lead_id)) is None and time.monotonic() < deadline:
+        time.sleep(pause)
+        pause = min(2 * pause, 0.1)
+    return lead
+
+
+def _creation_abandoned(email_key: str, lead_id: str, now: datetime) -> bool:
+    """True when the address's index has no lead and its creator gave up (crashed) long ago.
+
+    A lead being written right now by a concurrent post is waited for (False once it exists).
+    The creator's lease is START_LEASE, the same one that guards the execution's start.
+    """
+    if lead_items.get_lead(lead_id) is not None:
+        return False
+    claimed_at = lead_items.email_claimed_at(email_key)
+    if claimed_at is None or now - claimed_at >= START_LEASE:
+        return True
+    if _wait_for_lead(lead_id) is None:
+        raise LookupError("email index without its lead: its creator is still writing it")
+    return False
+
+
+def _claim_first_enrollment(written: Enrollment, now: datetime) -> Enrollment | None:
+    """Completing a lead: start the stored first enrollment, ours or the crashed attempt's (its lease
+    ran out with the creator's); None when another caller holds its start."""
+    stored = enrollment_items.get_enrollment(written.lead_id, 1)
+    if stored is None or stored.execution_arn:
+        return None
+    if stored.started_at == written.started_at:
+        return stored
+    if enrollment_items.claim_start(written.lead_id, 1, now, now + START_LEASE):
+        return stored
+    return None
 
 
 def _known_lead_posted(lead: Lead, submission: LeadSubmission, now: datetime) -> SubmissionOutcome:

@@ -375,14 +375,25 @@ def serialize_dynamodb() -> Callable[[], None]:
     an execution's step thread writes to it ("dictionary changed size during iteration").
     Real DynamoDB serves concurrent requests; a lock around each moto request gives the same
     per-request atomicity. DynamoDB requests never nest, so a plain lock cannot deadlock.
+
+    Each request also forgets moto's record of the DynamoDB model instances it created
+    (`instances_tracked`, kept only for moto's reset and dashboard): a transaction's deep-copied
+    tables and every replaced item would otherwise stay alive, and memory grow with the square
+    of the leads (NOTES, "moto at scale").
     """
+    from moto.core.model_instances import model_data
     from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoHandler.call_action
     lock = threading.Lock()
+    tracked = list(model_data["dynamodb"].values())
 
     def call_action(self: Any) -> Any:
         with lock:
-            return original(self)
+            try:
+                return original(self)
+            finally:
+                for model in tracked:
+                    model.instances_tracked.clear()  # type: ignore[attr-defined]
 
     return _patch(DynamoHandler, "call_action", call_action)

@@ -12,7 +12,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from leadflow.clock import iso
-from leadflow.config import settings
 from leadflow.models import (
     CONTACTABLE,
     Enrollment,
@@ -27,10 +26,10 @@ from leadflow.store.items import (
     is_condition_failure,
     lead_item,
     lead_pk,
+    put_new,
     query_prefix,
     serialize,
     touch_sk,
-    transact_all_or_nothing,
     update_if,
 )
 from leadflow.store.table import PARTITION_KEY, SORT_KEY
@@ -52,37 +51,29 @@ def enrollment_item(enrollment: Enrollment) -> dict[str, Any]:
 def add_enrollment(enrollment: Enrollment) -> bool:
     """Enroll a known lead again: enrollment `n` is written only if the lead has `n - 1` and is contactable.
 
-    Concurrent posts race on the lead's counter; exactly one wins. Returns False for the losers.
+    Concurrent posts race on the lead's counter (one conditional update, ordered with every status
+    change on the same item); exactly one wins. Returns False for the losers. The winner then puts
+    the enrollment item: two single-item writes rather than a transaction (half the write units, and
+    moto deep-copies the table per transaction item). A crash between them leaves the counter at
+    `n` without enrollment `n`: nothing runs or is sent, and the caller's retry enrolls `n + 1`.
+    A stop landing between the two writes finds no running enrollment to stop; the execution's
+    first step checks the lead's status before it claims a touch, so nothing is sent.
     """
-    table_name = settings().table_name
     contactable = sorted(status.value for status in CONTACTABLE)
-    items = [
-        {
-            "Update": {
-                "TableName": table_name,
-                "Key": {PARTITION_KEY: lead_pk(enrollment.lead_id), SORT_KEY: "LEAD"},
-                "UpdateExpression": "SET enrollments = :number",
-                "ConditionExpression": "enrollments = :previous AND #status IN ("
-                + ", ".join(f":s{i}" for i in range(len(contactable)))
-                + ")",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":number": enrollment.number,
-                    ":previous": enrollment.number - 1,
-                    **{f":s{i}": value for i, value in enumerate(contactable)},
-                },
-            }
+    counted = update_if(
+        Key={PARTITION_KEY: lead_pk(enrollment.lead_id), SORT_KEY: "LEAD"},
+        UpdateExpression="SET enrollments = :number",
+        ConditionExpression="enrollments = :previous AND #status IN ("
+        + ", ".join(f":s{i}" for i in range(len(contactable)))
+        + ")",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":number": enrollment.number,
+            ":previous": enrollment.number - 1,
+            **{f":s{i}": value for i, value in enumerate(contactable)},
         },
-        {
-            "Put": {
-                "TableName": table_name,
-                "Item": enrollment_item(enrollment),
-                "ConditionExpression": "attribute_not_exists(#pk)",
-                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
-            }
-        },
-    ]
-    return transact_all_or_nothing(items)
+    )
+    return counted is not None and put_new(enrollment_item(enrollment))
 
 
 def claim_start(lead_id: str, number: int, at: datetime, lease_until: datetime) -> bool:

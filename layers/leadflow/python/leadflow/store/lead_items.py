@@ -11,7 +11,6 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from leadflow.clock import iso
-from leadflow.config import settings
 from leadflow.models import (
     ContactStatus,
     Enrollment,
@@ -24,10 +23,10 @@ from leadflow.store.items import (
     dynamodb_table,
     is_condition_failure,
     lead_pk,
+    put_new,
     query_prefix,
     serialize,
     submission_sk,
-    transact_all_or_nothing,
 )
 from leadflow.store.table import PARTITION_KEY, SORT_KEY
 
@@ -42,39 +41,57 @@ def _submission_item(record: SubmissionRecord) -> dict[str, Any]:
 
 
 def create_lead(
-    lead: Lead, email_key: str, enrollment: Enrollment | None, submission: SubmissionRecord | None = None
+    lead: Lead,
+    email_key: str,
+    enrollment: Enrollment | None,
+    submission: SubmissionRecord | None = None,
+    *,
+    completing: bool = False,
 ) -> bool:
-    """Write the email index, the lead, its first enrollment (if any) and the post's record atomically.
+    """Claim the address, then write the post's record, the first enrollment (if any) and the lead.
 
-    Returns False, writing nothing, when the address is already known.
+    Returns False when the address is already taken (by another lead, or for `completing`, when
+    the lead item is already written).
+
+    Sequenced single-item writes instead of one transaction (a transaction costs twice the write
+    units, and moto deep-copies the whole table per transaction item). The email index is the
+    arbiter: one conditional put, so concurrent posts of one address create exactly one lead.
+    The lead item comes last, so a lead item implies its enrollment and submission record exist.
+    A crash after the claim leaves an index without its lead, and nothing started or sent (the
+    execution starts only after this returns); the post that finds it later completes the lead
+    under the indexed id (`completing=True`, see `intake.submission`). No write here can leave
+    a lead without its index.
     """
-    table_name = settings().table_name
-    items = [
+    table = dynamodb_table()
+    if completing:
+        if lead_id_for_email(email_key) != lead.id:
+            return False
+    elif not put_new(
         {
-            "Put": {
-                "TableName": table_name,
-                "Item": {PARTITION_KEY: f"EMAIL#{email_key}", SORT_KEY: "EMAIL", "lead_id": lead.id},
-                "ConditionExpression": "attribute_not_exists(#pk)",
-                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
-            }
-        },
-        {
-            "Put": {
-                "TableName": table_name,
-                "Item": {
-                    PARTITION_KEY: lead_pk(lead.id),
-                    SORT_KEY: "LEAD",
-                    **by_day_keys(lead.created_at, lead.id, "lead"),
-                    **serialize(lead),
-                },
-            }
-        },
-    ]
-    if enrollment is not None:
-        items.append({"Put": {"TableName": table_name, "Item": enrollment_item(enrollment)}})
+            PARTITION_KEY: f"EMAIL#{email_key}",
+            SORT_KEY: "EMAIL",
+            "lead_id": lead.id,
+            "created_at": iso(lead.created_at),
+        }
+    ):
+        return False
     if submission is not None:
-        items.append({"Put": {"TableName": table_name, "Item": _submission_item(submission)}})
-    return transact_all_or_nothing(items)
+        table.put_item(Item=_submission_item(submission))
+    # An enrollment left by a crashed first attempt stays: nothing has started it yet.
+    if enrollment is not None:
+        put_new(enrollment_item(enrollment))
+    lead_keys = {PARTITION_KEY: lead_pk(lead.id), SORT_KEY: "LEAD"}
+    return put_new({**lead_keys, **by_day_keys(lead.created_at, lead.id, "lead"), **serialize(lead)})
+
+
+def email_claimed_at(email_key: str) -> datetime | None:
+    """When the address's index was written (None: no index, or one older than this field)."""
+    item = (
+        dynamodb_table()
+        .get_item(Key={PARTITION_KEY: f"EMAIL#{email_key}", SORT_KEY: "EMAIL"}, ConsistentRead=True)
+        .get("Item")
+    )
+    return datetime.fromisoformat(str(item["created_at"])) if item and "created_at" in item else None
 
 
 def record_submission(record: SubmissionRecord) -> None:
