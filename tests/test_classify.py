@@ -16,7 +16,7 @@ from leadflow.cli import main
 
 CORPUS = Path(__file__).parent / "fixtures" / "mail"
 FIXTURES = sorted(CORPUS.glob("*/*.eml"))
-NON_HUMAN = {Kind.BOUNCE, Kind.AUTO_REPLY, Kind.COMPLAINT}
+NON_HUMAN = {Kind.BOUNCE, Kind.AUTO_REPLY, Kind.COMPLAINT, Kind.UNKNOWN}
 
 TRANSIENT_BOUNCES = {
     "flufl-dsn-05.eml",
@@ -26,6 +26,9 @@ TRANSIENT_BOUNCES = {
     "flufl-simple-28.eml",
     "amazon-ses-notification-email-json-transient.eml",
     "zimbra-delay.eml",
+    "rfc3464-action-delayed.eml",
+    "amazon-ses-event-sns-email-delivery-delay.eml",
+    "docomo-style-iso2022jp-mailbox-full.eml",
 }
 RETURN_DATES = {
     "outlook-automatic-reply-en.eml": date(2026, 5, 5),  # "will be back on May 5"
@@ -205,7 +208,152 @@ def test_the_cli_prints_one_json_line_per_file(capsys):
             "kind": "auto_reply",
             "lead_token": "k7qz2m4n5p6r7s8t",
             "return_date": "2026-05-05",
+            "bounce_type": None,
         },
-        {"file": str(files[1]), "kind": "bounce", "lead_token": None, "return_date": None},
-        {"file": str(files[2]), "kind": "reply", "lead_token": "m4n5p6q7r8s9t2u3", "return_date": None},
+        {
+            "file": str(files[1]),
+            "kind": "bounce",
+            "lead_token": None,
+            "return_date": None,
+            "bounce_type": "permanent",
+        },
+        {
+            "file": str(files[2]),
+            "kind": "reply",
+            "lead_token": "m4n5p6q7r8s9t2u3",
+            "return_date": None,
+            "bounce_type": None,
+        },
     ]
+    assert main(["classify", str(CORPUS / "bounce" / "rfc3464-action-delayed.eml")]) == 0
+    assert json.loads(capsys.readouterr().out)["bounce_type"] == "transient"
+
+
+# Issue 12: machine mail that used to be taken for a person's reply.
+MACHINE_KINDS = {
+    # RFC 3464 / RFC 6522: every Action value.
+    "bounce/rfc3464-action-failed.eml": (Kind.BOUNCE, "dsn"),
+    "bounce/rfc3464-action-delayed.eml": (Kind.BOUNCE, "dsn"),
+    "bounce/rfc3464-delivered-and-failed.eml": (Kind.BOUNCE, "dsn"),
+    "unknown/rfc3464-action-delivered.eml": (Kind.UNKNOWN, "dsn-success"),
+    "unknown/rfc3464-action-relayed.eml": (Kind.UNKNOWN, "dsn-success"),
+    "unknown/rfc3464-action-expanded.eml": (Kind.UNKNOWN, "dsn-success"),
+    # SES notifications in the body of an SNS "email" subscription (with SNS's unsubscribe footer).
+    "bounce/amazon-ses-notification-sns-email-bounce.eml": (Kind.BOUNCE, "ses-notification"),
+    "bounce/amazon-ses-event-sns-email-delivery-delay.eml": (Kind.BOUNCE, "ses-notification"),
+    "complaint/amazon-ses-notification-sns-email-complaint.eml": (Kind.COMPLAINT, "ses-notification"),
+    "unknown/amazon-ses-notification-sns-email-delivery.eml": (Kind.UNKNOWN, "ses-notification"),
+    "unknown/amazon-ses-event-sns-email-send.eml": (Kind.UNKNOWN, "ses-notification"),
+    # Japanese carriers (ISO-2022-JP), list managers (fml, Mailman), a DSN-less Postfix bounce.
+    "bounce/kddi-au-iso2022jp.eml": (Kind.BOUNCE, "subject"),
+    "bounce/docomo-style-iso2022jp-mailbox-full.eml": (Kind.BOUNCE, "subject"),
+    "bounce/fml-not-a-member-iso2022jp.eml": (Kind.BOUNCE, "list-manager"),
+    "bounce/fml-deny-post-en.eml": (Kind.BOUNCE, "list-manager"),
+    "unknown/mailman-held-for-moderation.eml": (Kind.UNKNOWN, "list-manager"),
+    "bounce/postfix-plain-text-variant.eml": (Kind.BOUNCE, "subject"),
+    # RFC 5965 ARF: a base64-encoded report part; a report in multipart/mixed.
+    "complaint/arf-report-part-base64.eml": (Kind.COMPLAINT, "arf"),
+    "complaint/arf-not-spam-feedback-type-without-report-type.eml": (Kind.COMPLAINT, "arf"),
+}
+
+
+@pytest.mark.parametrize(("name", "expected"), MACHINE_KINDS.items(), ids=list(MACHINE_KINDS))
+def test_the_machine_kinds_a_held_out_set_caught(name, expected):
+    result = classify((CORPUS / name).read_bytes())
+    assert (result.kind, result.evidence) == expected
+
+
+def test_returned_text_still_names_the_lead_and_the_recipients():
+    kddi = classify((CORPUS / "bounce" / "kddi-au-iso2022jp.eml").read_bytes())
+    assert (kddi.lead_token, kddi.bounce_type) == ("z9x8c7v6b5n4m3a2", BounceType.PERMANENT)
+    fml = classify((CORPUS / "bounce" / "fml-not-a-member-iso2022jp.eml").read_bytes())
+    assert fml.lead_token == "w2e3r4t5y6u7i8o9"
+    postfix = classify((CORPUS / "bounce" / "postfix-plain-text-variant.eml").read_bytes())
+    assert postfix.recipients == ("lena.vogel@fabrikam-gmbh.example", "vertrieb@fabrikam-gmbh.example")
+    assert postfix.lead_token == "p0o9i8u7y6t5r4e3"
+    arf = classify((CORPUS / "complaint" / "arf-report-part-base64.eml").read_bytes())
+    assert arf.recipients == ("taylor.kim@mailbox-provider.example",)
+    ses = classify((CORPUS / "unknown" / "amazon-ses-notification-sns-email-delivery.eml").read_bytes())
+    assert ses.references == (
+        "0100019a60bb2c3d-22223333-4444-5555-6666-777788889999-000000@email.amazonses.com",
+    )
+
+
+def test_no_reply_fixture_changes_class():
+    replies = sorted((CORPUS / "reply").glob("*.eml"))
+    assert len(replies) >= 13
+    assert {path.name: classify(path.read_bytes()).kind for path in replies} == {
+        path.name: Kind.REPLY for path in replies
+    }
+
+
+_MACHINE_SENDERS = st.sampled_from(
+    [
+        "MAILER-DAEMON@mx.example.com",
+        "Mail Delivery System <MAILER-DAEMON@mail.example.org>",
+        "mailer-daemon@googlemail.com",
+        "postmaster@ezweb.ne.jp",
+        "Postmaster <postmaster@outlook.example>",
+        "majordomo@lists.example.net",
+        "listserv@listserv.example.edu",
+        "owner-sales@lists.example.net",
+        "sales-request@lists.example.net",
+        "sales-bounces@lists.example.net",
+        "mailman@lists.example.net",
+    ]
+)
+# What a person might write: the words that make a reply, an unsubscribe or an answer.
+_HUMAN_WORDS = st.sampled_from(
+    [
+        "Sounds good, Tuesday at 2pm works.",
+        "Yes",
+        "Please call me tomorrow.",
+        "Not interested, thanks.",
+        "Who is this?",
+        "Remove me",
+        "",
+    ]
+)
+_SUBJECTS = st.sampled_from(["Re: Your demo request", "Hello", "", "Question", "Undeliverable: Hi"])
+
+
+@settings(max_examples=120, deadline=None)
+@given(sender=_MACHINE_SENDERS, words=_HUMAN_WORDS, noise=st.text(max_size=80), subject=_SUBJECTS)
+def test_mail_from_a_mail_system_or_list_manager_is_never_a_reply(sender, words, noise, subject):
+    raw = (
+        f"From: {sender}\nTo: reply+k7qz2m4n5p6r7s8t@reply.leadflow.example\nSubject: {subject}\n"
+        f"Content-Type: text/plain; charset=utf-8\n\n{words}\n{noise}\n"
+    ).encode()
+    assert classify(raw).kind is not Kind.REPLY
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    sender=st.sampled_from(["Jordan Lee <jordan@northwind.example>", "reports@isp.example", "x@y.example"]),
+    report_type=st.sampled_from(
+        ["delivery-status", "feedback-report", "disposition-notification", "tlsrpt", "", "x-unknown"]
+    ),
+    words=_HUMAN_WORDS,
+    status_part=st.sampled_from(
+        [
+            "",
+            "Action: delivered\nStatus: 2.0.0\n",
+            "Action: relayed\nStatus: 2.0.0\n",
+            "Action: expanded\nStatus: 2.0.0\n",
+            "Action: delayed\nStatus: 4.4.1\n",
+            "Action: failed\nStatus: 5.1.1\n",
+            "Feedback-Type: abuse\n",
+        ]
+    ),
+    noise=st.text(max_size=60),
+)
+def test_a_multipart_report_is_never_a_reply(sender, report_type, words, status_part, noise):
+    second = "message/delivery-status" if "Action" in status_part else "message/feedback-report"
+    raw = (
+        f"From: {sender}\nTo: reply+k7qz2m4n5p6r7s8t@reply.leadflow.example\nSubject: Re: Your demo request\n"
+        f'MIME-Version: 1.0\nContent-Type: multipart/report; report-type="{report_type}"; boundary="b"\n\n'
+        f"--b\nContent-Type: text/plain; charset=utf-8\n\n{words}\n{noise}\n"
+        f"--b\nContent-Type: {second}\n\nReporting-MTA: dns; mx.example\n\n"
+        f"Final-Recipient: rfc822; jordan@northwind.example\n{status_part}\n--b--\n"
+    ).encode()
+    assert classify(raw).kind is not Kind.REPLY

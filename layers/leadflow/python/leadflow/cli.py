@@ -226,7 +226,8 @@ def build_parser() -> Parser:
     schema.add_argument("--write", action="store_true", help="write it to cadences/cadence.schema.json")
 
     classify = commands.add_parser(
-        "classify", help="classify raw inbound mail: one JSON line per file (kind, lead token, return date)"
+        "classify",
+        help="classify raw inbound mail: one JSON line per file (kind, lead token, return date, bounce type)",
     )
     classify.add_argument("files", nargs="+", metavar="FILE.eml")
 
@@ -314,6 +315,7 @@ def _classify(files: Sequence[str]) -> int:
             "kind": result.kind.value,
             "lead_token": result.lead_token,
             "return_date": result.return_date.isoformat() if result.return_date else None,
+            "bounce_type": result.bounce_type.value if result.bounce_type else None,
         }
         print(json.dumps(line, ensure_ascii=False))
     return status

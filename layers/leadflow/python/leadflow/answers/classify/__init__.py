@@ -3,7 +3,9 @@
     classify(raw, recipients=("reply+abc@reply.example",)) -> Classification
 
 Machines are told apart before people are: complaints (ARF), then bounces (their
-reports carry `Auto-Submitted` too), then automatic replies. Only then is the writer's
+reports carry `Auto-Submitted` too) and machine notices (success DSNs, SES delivery
+events, list-manager notes: `unknown`), then automatic replies. Mail from a mail system
+or a list manager, and any multipart/report, is never a `reply`. Only then is the writer's
 own text read, with quoted history, signatures and footers cut first, so a quoted or
 footer "unsubscribe" decides nothing. "Not interested", "wrong person" and "try me in
 Q3" are replies: they stop the cadence and suppress nothing.
@@ -166,6 +168,16 @@ def classify(raw: bytes, recipients: Sequence[str] = ()) -> Classification:
     )
 
     report = find_report(message, raw)
+    if report is not None and report.kind == "notice":
+        # A machine's note that asks nothing (success DSN, SES delivery event, list notice): no answer.
+        tokens = reply_tokens(token_sources + report.original.get("Reply-To", []))
+        return base.model_copy(
+            update={
+                "evidence": report.evidence,
+                "lead_token": tokens[0] if tokens else None,
+                "references": tuple(message_ids(report.original.get("Message-ID", []))),
+            }
+        )
     if report is not None:
         original = report.original
         tokens = reply_tokens(token_sources + original.get("Reply-To", []) + original.get("From", []))

@@ -1,4 +1,5 @@
-"""Machine reports about our mail: bounces (DSNs and the non-standard formats) and complaints (ARF).
+"""Machine reports about our mail: bounces (DSNs and the non-standard formats), complaints (ARF)
+and notices (success DSNs, SES delivery events, list-manager notes) that ask nothing of anyone.
 
 Bounces are recognised from, in order: an RFC 3464 delivery-status part; an Amazon SES
 bounce or complaint notification forwarded as email (SNS email and email-json
@@ -7,10 +8,15 @@ Exchange, Yahoo, GroupWise, Sendmail and many more), trusted only on mail that c
 from a mail system; and the subject lines mail systems use. Permanence comes from the
 DSN action and status, the SES bounce type, or flufl's temporary/permanent split; a
 bounce whose permanence cannot be told is treated as transient (recorded, nothing stops).
+
+Mail from a mail system (mailer-daemon, postmaster) or a mailing-list manager (fml, Mailman,
+majordomo...) and every multipart/report is a machine's: it is a bounce when its words say so
+(also Japanese carrier bounces), else a notice, never a person's reply.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
@@ -27,6 +33,27 @@ _MAIL_SYSTEM_SENDER = re.compile(
     r"^mail\.delivery\.system@|^e500_smtp_mail_service@|system administrator",
     re.IGNORECASE,
 )
+# Mailing-list managers: their local parts alone, or a list role plus a list manager's header.
+_LIST_MANAGER_SENDER = re.compile(
+    r"^(?:majordomo|listserv|listproc|mailman|fml|sympa|ezmlm|owner-[^@]+|[^@]+-(?:request|bounces|owner))@",
+    re.IGNORECASE,
+)
+_LIST_ROLE_SENDER = re.compile(r"^[^@]+-(?:admin|ctl|error|errors)@", re.IGNORECASE)
+_LIST_MANAGER_HEADERS = ("X-ML-Server", "X-MLServer", "List-Software", "X-ML-Name", "X-Mailman-Version")
+# A list manager refusing or failing to distribute our mail (fml, Mailman, majordomo; English and Japanese).
+_LIST_ERROR = re.compile(
+    r"not a member|only members (?:can|may) post|post(?:ing)? (?:is )?denied|rejected your (?:mail|message)|"
+    r"is not delivered|was not delivered|could not be delivered|no such (?:list|mailing list)|"
+    r"メンバーではない|配送されませんでした|配信されませんでした|投稿できません",
+    re.IGNORECASE,
+)
+_ADDRESS = re.compile(
+    r"^[^@\s<>()\[\],;:\"]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$", re.I
+)
+# "<user@host> (expanded from <alias@host>): reason" lines of a Postfix bounce without a DSN part.
+_POSTFIX_RECIPIENT = re.compile(r"^<([^<>\s]+@[^<>\s]+)>(?: \(expanded from <([^<>\s]+@[^<>\s]+)>\))?:", re.M)
+# Our own tokens and SES ids quoted in a returned message's text (when no headers part returns it).
+_QUOTED_REPLY_TO = re.compile(r"^>?\s*(Reply-To|From|Message-ID):\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|delivery status notification|delivery (?:has )?fail|delivery failure|"
     r"failure (?:notice|delivery)|returned mail|mail delivery (?:failed|failure|problem)|"
@@ -36,19 +63,23 @@ _BOUNCE_SUBJECT = re.compile(
     r"processing error|automatically rejected mail|"
     r"unzustellbar|nicht zustellbar|non remis|non distribuable|échec de (?:la )?remise|"
     r"onbestelbaar|non recapitabile|mancato recapito|no se puede entregar|no entregado|"
-    r"não entregue|olevererbart|недостав|не доставлено",
+    r"não entregue|olevererbart|недостав|не доставлено|"
+    r"送信エラー|配信エラー|配送エラー|配信不能|配送不能|不達|エラーメール|返送されました|届きませんでした",
     re.IGNORECASE,
 )
 _TRANSIENT_WORDS = re.compile(
     r"\bdelay(?:ed)?\b|warning|not yet been delivered|still (?:being )?(?:retried|trying)|"
-    r"will (?:continue to )?(?:retry|try)|temporar|mailbox (?:is )?full|over quota|\b4\.\d{1,3}\.\d{1,3}\b",
+    r"will (?:continue to )?(?:retry|try)|temporar|mailbox (?:is )?full|over quota|\b4\.\d{1,3}\.\d{1,3}\b|"
+    r"warning only|will be retried|一杯|満杯|容量|しばらくしてから",
     re.IGNORECASE,
 )
 _PERMANENT_WORDS = re.compile(
     r"\b5\.\d{1,3}\.\d{1,3}\b|\b55[0-4]\b|user unknown|unknown user|no such (?:user|mailbox|recipient)|"
     r"does not exist|doesn't exist|doesn't have a|mailbox unavailable|recipient (?:address )?rejected|"
     r"failed permanently|permanent (?:fatal )?error|address rejected|invalid recipient|not found|"
-    r"account (?:has been )?(?:disabled|closed|suspended)|unrouteable|unroutable",
+    r"account (?:has been )?(?:disabled|closed|suspended)|unrouteable|unroutable|(?:mailbox|user) .{0,40}"
+    r"is disabled|not a member|only members (?:can|may) post|post(?:ing)? (?:is )?denied|"
+    r"存在しません|宛先不明|メンバーではない",
     re.IGNORECASE,
 )
 
@@ -57,7 +88,7 @@ _PERMANENT_WORDS = re.compile(
 class Report:
     """A bounce or complaint found in a message."""
 
-    kind: str  # "bounce" or "complaint"
+    kind: str  # "bounce", "complaint" or "notice" (a machine's note that asks nothing: success DSN...)
     evidence: str
     permanent: bool = True
     recipients: list[str] = field(default_factory=list)
@@ -108,6 +139,8 @@ def _status_blocks(message: Message, content_type: str) -> list[Message]:
         if part.get_content_type() != content_type:
             continue
         payload = part.get_payload()
+        if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
+            payload = _base64_text(payload)  # some reporters encode the report part
         if isinstance(payload, list):
             blocks.extend(block for block in payload if isinstance(block, Message))
         elif isinstance(payload, str):
@@ -118,6 +151,19 @@ def _status_blocks(message: Message, content_type: str) -> list[Message]:
                 if chunk.strip()
             )
     return blocks
+
+
+def _base64_text(payload: object) -> object:
+    """A base64-encoded message/* part as text (the parser took the encoded lines for a message)."""
+    encoded = payload
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        encoded = payload[0].as_string()
+    if not isinstance(encoded, str):
+        return payload
+    try:
+        return base64.b64decode("".join(encoded.split()), validate=True).decode("utf-8", "replace")
+    except ValueError:
+        return payload
 
 
 def _address(field_value: str) -> str:
@@ -145,11 +191,11 @@ def _delivery_status(message: Message) -> Report | None:
     if not failed and not delayed:
         if any(status.startswith("5") for status in statuses):
             return Report("bounce", "dsn", permanent=True)
-        if blocks and all(
-            str(block.get("Action", "")).strip().lower() in ("delivered", "relayed", "expanded", "")
-            for block in blocks
-        ):
-            return None  # a success notification, not a bounce
+        actions = {str(block.get("Action", "")).strip().lower() for block in blocks}
+        if actions - {""} and actions <= {"delivered", "relayed", "expanded", ""}:
+            return Report("notice", "dsn-success")  # delivered, relayed or expanded: nothing failed
+        if blocks and actions == {""}:
+            return None  # a status part without actions: other detectors decide
         return Report("bounce", "dsn", permanent=False)
     return Report(
         "bounce",
@@ -175,6 +221,12 @@ def _json_documents(text: str) -> list[dict[str, Any]]:
     return documents
 
 
+# SES event and notification types that report no failure (Delivery, Send, Open, Click...).
+_SES_NOTICES = frozenset(
+    {"Delivery", "Send", "Open", "Click", "Reject", "Rendering Failure", "Subscription", "Received"}
+)
+
+
 def _ses_notification(message: Message) -> Report | None:
     """An SES bounce or complaint notification delivered by an SNS email subscription."""
     for document in _json_documents(full_text(message)):
@@ -197,6 +249,20 @@ def _ses_notification(message: Message) -> Report | None:
                 ],
                 original=original,
             )
+        if kind == "DeliveryDelay" and isinstance(document.get("deliveryDelay"), dict):
+            return Report(
+                "bounce",
+                "ses-notification",
+                permanent=False,
+                recipients=[
+                    str(entry.get("emailAddress", "")).lower()
+                    for entry in document["deliveryDelay"].get("delayedRecipients", [])
+                    if isinstance(entry, dict)
+                ],
+                original=original,
+            )
+        if kind in _SES_NOTICES and mail:
+            return Report("notice", "ses-notification", original=original)
         if kind == "Complaint" and isinstance(document.get("complaint"), dict):
             return Report(
                 "complaint",
@@ -232,7 +298,9 @@ def _flufl(raw: bytes) -> tuple[list[str], list[str]]:
         return [], []
 
     def decode(addresses: frozenset[bytes]) -> list[str]:
-        return sorted(address.decode("ascii", "replace").lower() for address in addresses)
+        # Detectors reading a non-ASCII body (ISO-2022-JP) may return fragments: keep real addresses.
+        decoded = (address.decode("ascii", "replace").lower() for address in addresses)
+        return sorted(address for address in decoded if _ADDRESS.match(address))
 
     return decode(temporary), decode(permanent)
 
@@ -246,10 +314,50 @@ def from_mail_system(message: Message) -> bool:
     )
 
 
+def from_list_manager(message: Message) -> bool:
+    """Mail a mailing-list manager wrote (an error or a notice), not a member's post through a list."""
+    sender = parseaddr(header(message, "From"))[1]
+    if _LIST_MANAGER_SENDER.match(sender):
+        return True
+    list_headers = any(header(message, name) for name in _LIST_MANAGER_HEADERS)
+    return bool(_LIST_ROLE_SENDER.match(sender)) and list_headers
+
+
+def machine_sent(message: Message) -> bool:
+    """Written by a mail system or a list manager, or a multipart/report: never a person's reply."""
+    return from_mail_system(message) or from_list_manager(message) or _is_report(message)
+
+
+def _is_report(message: Message) -> bool:
+    return message.get_content_type() == "multipart/report"
+
+
+def _returned_headers(message: Message) -> dict[str, list[str]]:
+    """Our headers quoted in the text of a returned message (fml, DSN-less Postfix, carriers)."""
+    found: dict[str, list[str]] = {}
+    for name, value in _QUOTED_REPLY_TO.findall(full_text(message)):
+        canonical = {"reply-to": "Reply-To", "from": "From", "message-id": "Message-ID"}[name.lower()]
+        found.setdefault(canonical, []).append(value.strip())
+    return found
+
+
+def _text_bounce(message: Message, evidence: str) -> Report:
+    """A bounce told by its words: permanent when they name a permanent failure and nothing temporary."""
+    body = full_text(message)
+    subject = header(message, "Subject")
+    recipients = [address for pair in _POSTFIX_RECIPIENT.findall(body) for address in pair if address]
+    permanent = bool(_PERMANENT_WORDS.search(body)) and not _TRANSIENT_WORDS.search(subject)
+    if permanent and _TRANSIENT_WORDS.search(body) and not _PERMANENT_WORDS.search(subject):
+        # "mailbox full ... 550": a full mailbox empties again; the transient reading wins.
+        permanent = not re.search(r"一杯|満杯|容量|mailbox (?:is )?full|over quota", body, re.I)
+    return Report("bounce", evidence, permanent=permanent, recipients=[a.lower() for a in recipients])
+
+
 def find_report(message: Message, raw: bytes) -> Report | None:
-    """The bounce or complaint this message is, if it is one."""
+    """The bounce, complaint or machine notice this message is, if it is one."""
     report = _feedback_report(message) or _delivery_status(message) or _ses_notification(message)
     machine = from_mail_system(message)
+    list_manager = from_list_manager(message)
     subject_says_bounce = bool(_BOUNCE_SUBJECT.search(header(message, "Subject")))
     if report is None and (machine or subject_says_bounce):
         temporary, permanent = _flufl(raw)
@@ -258,20 +366,27 @@ def find_report(message: Message, raw: bytes) -> Report | None:
                 "bounce", "flufl.bounce", permanent=bool(permanent), recipients=permanent or temporary
             )
         elif machine and subject_says_bounce:
-            body = full_text(message)
-            permanent_words = bool(_PERMANENT_WORDS.search(body))
-            report = Report(
-                "bounce",
-                "subject",
-                permanent=permanent_words and not _TRANSIENT_WORDS.search(header(message, "Subject")),
-            )
+            report = _text_bounce(message, "subject")
+    if report is None and list_manager:
+        if _LIST_ERROR.search(full_text(message)) or subject_says_bounce:
+            report = _text_bounce(message, "list-manager")
+        else:
+            report = Report("notice", "list-manager")
+    if report is None and machine:
+        # A mail system's message in no known format: a bounce only if its words say so.
+        if _PERMANENT_WORDS.search(full_text(message)):
+            report = _text_bounce(message, "mail-system")
+        else:
+            report = Report("notice", "mail-system")
+    if report is None and _is_report(message) and _report_type(message) != "disposition-notification":
+        report = Report("notice", "multipart/report")  # RFC 6522 reports of other kinds (e.g. TLS-RPT)
     if report is None:
         return None
     if report.kind == "bounce" and report.permanent and _TRANSIENT_WORDS.search(header(message, "Subject")):
         # "Warning: message delayed", "Delivery Status Notification (Delay)": the subject knows best.
         report.permanent = bool(report.evidence == "dsn" and report.recipients and _dsn_failed(message))
     if not report.original:
-        report.original = original_headers(message)
+        report.original = original_headers(message) or _returned_headers(message)
     return report
 
 
