@@ -65,7 +65,9 @@ def test_serve_exposes_the_api_and_a_clock(sb):
     try:
         status, body = _call(base, "/leads", {"email": "browser@example.com"})
         assert (status, body["status"]) == (202, "received")
-        assert len(_call(base, "/_sandbox/outbox")[1]) == 1
+        (mail,) = _call(base, "/_sandbox/outbox")[1]
+        # Its links lead to this server, where they can be clicked.
+        assert f"<{base}/unsubscribe?token=" in mail["headers"]["List-Unsubscribe"]
         # A lead without a form gets the nurture cadence; its second email falls on day 5, Friday.
         assert _call(base, "/_sandbox/clock", {"advance": 4.5 * 86400})[1] == {"now": "2026-11-27T21:00:00Z"}
         assert len(_call(base, "/_sandbox/outbox")[1]) == 2

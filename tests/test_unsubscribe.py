@@ -17,7 +17,7 @@ def _enroll(sb, email):
     sb.post("/leads", json={"email": email, "first_name": "Uma"})
     lead_id = sb.find_lead(email)["id"]
     https = re.search(
-        r"<https://[^>]+(/unsubscribe\?token=[a-z2-7]+)>", sb.outbox()[-1]["headers"]["List-Unsubscribe"]
+        r"<https?://[^>]+(/unsubscribe\?token=[a-z2-7]+)>", sb.outbox()[-1]["headers"]["List-Unsubscribe"]
     )
     return lead_id, https.group(1)
 

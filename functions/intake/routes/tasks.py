@@ -108,7 +108,8 @@ def show_task(task_id: str) -> Response[Any]:
         f"<p><b>{html.escape(task.channel)}</b> · {html.escape(task.cadence)} · touch {task.touch}"
         f" · status <b>{html.escape(task.status.value)}</b></p>"
         f"<p>{html.escape(task.instruction)}</p>"
-        f'<form method="post" action="/tasks/{html.escape(task_id)}?token={token}">'
+        # Relative to this page: it posts back to the same stage path wherever the API is served.
+        f'<form method="post" action="{html.escape(task_id)}?token={token}">'
         f'<p><textarea name="note" rows="3" cols="50" placeholder="Note (optional)"></textarea></p>'
         f"<p>{buttons}</p></form>"
     )

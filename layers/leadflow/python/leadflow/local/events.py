@@ -30,8 +30,12 @@ def api_gateway_event(
     headers: dict[str, str],
     at: datetime,
     source_ip: str = "203.0.113.10",
+    stage: str = "v1",
 ) -> dict[str, Any]:
-    """An API Gateway REST API proxy-integration event (payload format 1.0)."""
+    """An API Gateway REST API proxy-integration event (payload format 1.0).
+
+    `path` is the resource path, as API Gateway passes it; the stage shows only in requestContext.
+    """
     split = urlsplit(path)
     query = parse_qs(split.query, keep_blank_values=True)
     is_base64 = False
@@ -59,8 +63,8 @@ def api_gateway_event(
             "resourceId": "proxy",
             "resourcePath": "/{proxy+}",
             "httpMethod": method.upper(),
-            "path": f"/prod{split.path}",
-            "stage": "prod",
+            "path": f"/{stage}{split.path}",
+            "stage": stage,
             "protocol": "HTTP/1.1",
             "domainName": "leadflowapi.execute-api.us-east-1.amazonaws.com",
             "requestId": str(uuid.uuid4()),

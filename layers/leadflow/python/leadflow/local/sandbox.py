@@ -29,7 +29,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from leadflow import aws, clock, keys
 from leadflow.cadence.asl import build_definition
@@ -51,8 +51,9 @@ REPLY_DOMAIN = "reply.leadflow.example"
 # Our two-way SMS number (toll-free), and the key meeting webhooks are signed with.
 SMS_NUMBER = "+18445550100"
 MEETING_WEBHOOK_KEY = "whsec-leadflow-sandbox-meeting-key"
-# Where the API (and so the unsubscribe link) lives, as API Gateway would serve it.
-PUBLIC_URL = "https://leadflowapi.execute-api.us-east-1.amazonaws.com/prod"
+# Where the API (and so every link in mail: unsubscribe, rep tasks) lives: `leadflow serve`'s default
+# address. `leadflow serve` on another port, or a test under a stage prefix, sets PUBLIC_URL itself.
+PUBLIC_URL = "http://127.0.0.1:8080"
 
 
 def operator_config_at(environment: dict[str, str]) -> OperatorConfig:
@@ -388,7 +389,22 @@ class Sandbox:
             sent_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
         elif data is not None:
             body = data
-        event = events.api_gateway_event(method, path, body=body, headers=sent_headers, at=self.now())
+        # A link from a mail (the public URL, stage included) reaches the same resource path.
+        public = urlsplit(settings().public_url)
+        split = urlsplit(path)
+        if split.netloc and split.netloc != public.netloc:
+            raise ValueError(f"{path} is not under the public URL {settings().public_url}")
+        stage_prefix = public.path.rstrip("/")
+        resource = split.path.removeprefix(stage_prefix) if split.netloc else split.path
+        path = resource + (f"?{split.query}" if split.query else "")
+        event = events.api_gateway_event(
+            method,
+            path,
+            body=body,
+            headers=sent_headers,
+            at=self.now(),
+            stage=stage_prefix.strip("/").split("/")[-1] or "v1",
+        )
         return SandboxResponse(self.invoke("intake", event))
 
     def post(self, path: str, **kwargs: Any) -> SandboxResponse:

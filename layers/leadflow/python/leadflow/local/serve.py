@@ -85,7 +85,10 @@ def make_server(sb: Sandbox, port: int, speed: float = 0.0) -> HTTPServer:
     lock = threading.Lock()
     server = HTTPServer(("127.0.0.1", port), _handler_class(sb, lock))
     # The form at / redirects to this server's own pages: allow its origin like an operator's site.
-    sb.set_environment({"EXTRA_ALLOWED_ORIGINS": json.dumps([f"http://127.0.0.1:{server.server_port}"])})
+    # Every link in mail (unsubscribe, rep tasks) points at this server, as they point at the stage
+    # URL when deployed.
+    base = f"http://127.0.0.1:{server.server_port}"
+    sb.set_environment({"EXTRA_ALLOWED_ORIGINS": json.dumps([base]), "PUBLIC_URL": base})
     if speed > 0:
         threading.Thread(target=_tick, args=(sb, lock, speed), daemon=True).start()
     return server
