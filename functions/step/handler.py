@@ -1,4 +1,5 @@
-"""One touch of a cadence, invoked by the state machine's Task states."""
+"""One touch of a cadence, invoked by the state machine's Task states; or, from its catch-all,
+the record of a touch that failed."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from leadflow.models import TouchRequest
+from leadflow.cadence.asl import FAILURE_KEY
+from leadflow.models import FailureReport, TouchRequest
 from leadflow.observability import logger, metrics
-from leadflow.send.touches import run_touch
+from leadflow.send.touches import record_failure, run_touch
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if FAILURE_KEY in event:
+        return record_failure(FailureReport.model_validate(event))
     result = run_touch(TouchRequest.model_validate(event))
     metrics.add_metric(name=f"Touch_{result.outcome}", unit="Count", value=1)
     return result.model_dump()

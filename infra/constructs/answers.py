@@ -17,6 +17,8 @@ from infra.constructs.topics import allow_service_to_publish
 
 # Every event type the events function handles.
 SES_EVENTS = (
+    # Send: proof SES accepted a touch, which settles a touch whose step died around the call.
+    ses.EmailSendingEvent.SEND,
     ses.EmailSendingEvent.BOUNCE,
     ses.EmailSendingEvent.COMPLAINT,
     ses.EmailSendingEvent.DELIVERY,

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     public_url: str = Field("https://leadflow.example", alias="PUBLIC_URL")
     inbound_bucket: str | None = Field(None, alias="INBOUND_BUCKET")
     rep_alerts_topic_arn: str | None = Field(None, alias="REP_ALERTS_TOPIC_ARN")
+    # Operators' alerts (failed enrollments); its email subscriptions come from config/leadflow.yaml.
+    ops_topic_arn: str | None = Field(None, alias="OPS_TOPIC_ARN")
     # Inbound answers: the SNS topics the inbound function takes (SES receiving, two-way SMS), the
     # one SES event publishing feeds through SQS, and the secret meeting webhooks are signed with.
     inbound_mail_topic_arn: str | None = Field(None, alias="INBOUND_MAIL_TOPIC_ARN")

@@ -43,6 +43,9 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     STOPPED = "stopped"
     COMPLETED = "completed"
+    # The execution gave up on a touch (an error retries could not fix): see failure_error and
+    # failed_touch. `leadflow sweep` retries it when the error was transient.
+    FAILED = "failed"
 
 
 class StopReason(StrEnum):
@@ -350,6 +353,15 @@ class Enrollment(BaseModel):
     reason: str | None = None
     # The IANA zone the schedule was planned in.
     zone: str | None = None
+    # Set when the execution failed (RunStatus.FAILED): the error's name and the touch it hit.
+    failure_error: str | None = None
+    # The claimed touch's state (store.enrollment_items.TouchState), when it was claimed, and the
+    # record of a touch the provider accepted that is not stored yet.
+    touch_state: str | None = None
+    claimed_at: datetime | None = None
+    pending_touch: dict[str, Any] | None = None
+    failed_touch: int | None = None
+    failed_at: datetime | None = None
 
     @property
     def execution_name(self) -> str:
@@ -467,6 +479,11 @@ class Task(BaseModel):
     note: str | None = None
 
 
+class FailureDetail(BaseModel):
+    # The Step Functions error name (e.g. States.TaskFailed, Throttled, a Python exception's class).
+    error: str = Field(max_length=256)
+
+
 class TouchRequest(BaseModel):
     """The step function's input: ids only, as the state machine passes them."""
 
@@ -476,6 +493,19 @@ class TouchRequest(BaseModel):
     cadence: str
     enrollment: int = Field(ge=1)
     touch: int = Field(ge=1)
+
+
+class FailureReport(BaseModel):
+    """The step function's input from the state machine's catch-all: which touch failed, and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lead_id: str = Field(pattern=r"^[a-z0-9]{8,40}$")
+    cadence: str
+    enrollment: int = Field(ge=1)
+    touch: int = Field(ge=1)
+    execution: str
+    failure: FailureDetail
 
 
 class TouchResult(BaseModel):

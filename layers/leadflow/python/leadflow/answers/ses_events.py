@@ -31,6 +31,7 @@ SCANNER_WINDOW = timedelta(seconds=20)
 
 
 class EventType(StrEnum):
+    SEND = "Send"
     BOUNCE = "Bounce"
     COMPLAINT = "Complaint"
     DELIVERY = "Delivery"
@@ -79,6 +80,10 @@ class Delivery(_Part):
     recipients: list[str]
 
 
+class Send(_Part):
+    """SES accepted the message (the part is empty; the mail's tags say which touch it was)."""
+
+
 class Reject(_Part):
     reason: str = ""
 
@@ -103,6 +108,7 @@ class SesEvent(_Part):
     complaint: Complaint | None = None
     delivery: Delivery | None = None
     reject: Reject | None = None
+    send: Send | None = None
     open: Open | None = None
     click: Click | None = None
 
@@ -193,8 +199,20 @@ def handle(event: SesEvent) -> list[str]:
     if not event.handled:
         logger.info("ignored SES event type", extra={"event_type": event.event_type})
         return ["unhandled_event"]
+    if event.event_type == EventType.SEND:
+        return [_record_send(event)]
     owner = enrollment_items.message_owner(event.mail.messageId)
     return [_handle_recipient(event, recipient, owner) for recipient in event.recipients()]
+
+
+def _record_send(event: SesEvent) -> str:
+    """Keep SES's proof that a touch was accepted, by its lead, enrollment and touch tags."""
+    lead_id, enrollment, touch = (event.mail.tag(name) for name in ("lead", "enrollment", "touch"))
+    if not (lead_id and enrollment and touch and enrollment.isdigit() and touch.isdigit()):
+        return "untagged_send"
+    message_id, at = event.mail.messageId, event.mail.timestamp
+    enrollment_items.record_send_event(lead_id, int(enrollment), int(touch), message_id, at)
+    return "send_recorded"
 
 
 def _lead_for(recipient: str, owner: dict[str, Any] | None, single_recipient: bool) -> Lead | None:

@@ -5,6 +5,12 @@ touch 1 runs at once; every later touch is a Wait on the timestamp the previous
 step returned from the lead's stored schedule, then a Task that invokes the step
 function. On the normal path that is two billed transitions per touch and no
 polling. The execution input carries ids only (lead id, cadence, enrollment).
+
+Errors: every Task retries what is transient (the step classifies AWS errors and raises them
+by name, see leadflow.aws.transient) with exponential backoff and full jitter. A stop or a
+moved due time is caught on every touch. Anything else is caught too (States.ALL): the
+execution records the failure on the enrollment (status `failed`, the error's name, the touch),
+alerts ops, and ends in a named Fail state; `leadflow sweep` retries failures that were transient.
 """
 
 from __future__ import annotations
@@ -26,7 +32,32 @@ TRANSIENT_LAMBDA_ERRORS = [
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    # The function ran out of time or memory: the touch's claim tells the retry what happened.
+    "Sandbox.Timedout",
+    "Lambda.Unknown",
+    "Runtime.ExitError",
 ]
+# Raised by the step after classifying an AWS error (leadflow.aws.Throttled / ServiceUnavailable).
+THROTTLED = "Throttled"
+SERVICE_UNAVAILABLE = "ServiceUnavailable"
+TRANSIENT_ERRORS = [*TRANSIENT_LAMBDA_ERRORS, THROTTLED, SERVICE_UNAVAILABLE]
+# Raised by the step when an earlier attempt claimed the touch and its outcome is not known yet
+# (a crash right around the SES call): retried until the SES Send event settles it.
+TOUCH_UNSETTLED = "TouchUnsettled"
+UNSETTLED_RETRY = {"IntervalSeconds": 60, "MaxAttempts": 10, "BackoffRate": 1.0}
+# Every error the sweep may retry after an execution gave up on it.
+RETRYABLE_ERRORS = frozenset([*TRANSIENT_ERRORS, TOUCH_UNSETTLED, "States.Timeout"])
+TRANSIENT_RETRY = {
+    "IntervalSeconds": 2,
+    "MaxAttempts": 6,
+    "BackoffRate": 2.0,
+    "MaxDelaySeconds": 60,
+    "JitterStrategy": "FULL",
+}
+RECORD_FAILURE_STATE = "Record failure · alert ops"
+FAILED_STATE = "Failed · ops alerted"
+# The step function's event for RECORD_FAILURE_STATE carries this key (leadflow.models.FailureReport).
+FAILURE_KEY = "failure"
 
 
 def wait_state_name(cadence: Cadence, number: int) -> str:
@@ -36,6 +67,65 @@ def wait_state_name(cadence: Cadence, number: int) -> str:
 def moved_state_names(cadence: Cadence, number: int) -> tuple[str, str]:
     """The Pass that reads a moved due time and the Wait on it, for touch `number`."""
     return f"Moved · {cadence.state_name(number)}", f"Until moved · {cadence.state_name(number)}"
+
+
+def failed_state_name(cadence: Cadence, number: int) -> str:
+    return f"Failed · {cadence.state_name(number)}"
+
+
+def _retry() -> list[dict[str, Any]]:
+    return [
+        {"ErrorEquals": TRANSIENT_ERRORS, **TRANSIENT_RETRY},
+        {"ErrorEquals": [TOUCH_UNSETTLED], **UNSETTLED_RETRY},
+    ]
+
+
+def _failure_path(cadence: Cadence, number: int) -> dict[str, Any]:
+    """Catch-all of touch `number`: name the touch, then the shared failure recording."""
+    return {
+        failed_state_name(cadence, number): {
+            "Type": "Pass",
+            "Comment": "An error that retries could not fix: record it on the enrollment and alert ops.",
+            "Result": number,
+            "ResultPath": "$.failed_touch",
+            "Next": RECORD_FAILURE_STATE,
+        }
+    }
+
+
+def _record_failure(step_function_arn: str) -> dict[str, Any]:
+    return {
+        RECORD_FAILURE_STATE: {
+            "Type": "Task",
+            "Comment": "Mark the enrollment failed (error name and touch) and alert ops.",
+            "Resource": LAMBDA_INVOKE,
+            "Parameters": {
+                "FunctionName": step_function_arn,
+                "Payload": {
+                    "lead_id.$": "$.lead_id",
+                    "cadence.$": "$.cadence",
+                    "enrollment.$": "$.enrollment",
+                    "touch.$": "$.failed_touch",
+                    "execution.$": "$$.Execution.Id",
+                    FAILURE_KEY: {"error.$": "$.failure.Error"},
+                },
+            },
+            "Retry": _retry(),
+            # Even the recording may fail: the execution still ends in the Fail state, and the
+            # audit finds the enrollment running without a running execution.
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.recording_error", "Next": FAILED_STATE}
+            ],
+            "ResultPath": None,
+            "Next": FAILED_STATE,
+        },
+        FAILED_STATE: {
+            "Type": "Fail",
+            "Error": "TouchFailed",
+            "Cause": "A touch failed with an error retries could not fix. The enrollment is marked "
+            "failed with the error and the touch; ops were alerted; `leadflow sweep` retries transient ones.",
+        },
+    }
 
 
 def _moved_path(cadence: Cadence, number: int) -> dict[str, Any]:
@@ -76,24 +166,21 @@ def _task(cadence: Cadence, number: int, step_function_arn: str) -> dict[str, An
                 "touch": number,
             },
         },
-        "Retry": [
-            {
-                "ErrorEquals": TRANSIENT_LAMBDA_ERRORS,
-                "IntervalSeconds": 2,
-                "MaxAttempts": 6,
-                "BackoffRate": 2.0,
-            }
-        ],
-        "Catch": [{"ErrorEquals": [ENROLLMENT_STOPPED], "ResultPath": None, "Next": STOPPED_STATE}],
-    }
-    if number > 1:
-        task["Catch"].append(
+        "Retry": _retry(),
+        "Catch": [
+            {"ErrorEquals": [ENROLLMENT_STOPPED], "ResultPath": None, "Next": STOPPED_STATE},
             {
                 "ErrorEquals": [NOT_DUE_YET],
                 "ResultPath": "$.deferral",
                 "Next": moved_state_names(cadence, number)[0],
-            }
-        )
+            },
+            {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": "$.failure",
+                "Next": failed_state_name(cadence, number),
+            },
+        ],
+    }
     if last:
         task["ResultPath"] = None
         task["End"] = True
@@ -116,9 +203,11 @@ def build_definition(cadence: Cadence, step_function_arn: str) -> dict[str, Any]
                 "Next": cadence.state_name(number),
             }
         states[cadence.state_name(number)] = _task(cadence, number, step_function_arn)
-        if number > 1:
-            states.update(_moved_path(cadence, number))
+        # A moved due time (out-of-office, a meeting's own clock) may hit touch 1 too.
+        states.update(_moved_path(cadence, number))
+        states.update(_failure_path(cadence, number))
     states[STOPPED_STATE] = {"Type": "Succeed", "Comment": "The enrollment was stopped before this touch."}
+    states.update(_record_failure(step_function_arn))
     return {
         "Comment": f"{cadence.name}: {cadence.description}",
         "StartAt": cadence.state_name(1),

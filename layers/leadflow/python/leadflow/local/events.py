@@ -249,7 +249,7 @@ def ses_event(
     tags: dict[str, str] | None = None,
     **details: Any,
 ) -> dict[str, Any]:
-    """An SES event-publishing notification (Bounce, Complaint, Delivery, Reject, Open, Click), as
+    """An SES event-publishing notification (Send, Bounce, Complaint, Delivery, Reject, Open, Click), as
     documented in "Examples of event data that Amazon SES publishes to Amazon SNS"."""
     timestamp = iso(at).replace("Z", ".000Z")
     mail = {
@@ -301,6 +301,7 @@ def ses_event(
             "reportingMTA": "a8-70.smtp-out.amazonses.com",
         },
         "Reject": {"reason": "Bad content"},
+        "Send": {},
         "Open": {
             "ipAddress": "192.0.2.1",
             "timestamp": timestamp,

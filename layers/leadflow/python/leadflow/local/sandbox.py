@@ -114,8 +114,14 @@ class Sandbox:
         cadence_dir: Path | None = None,
         template_dir: Path | None = None,
         environment: dict[str, str] | None = None,
+        ses_send_events: bool = False,
     ) -> None:
+        """`ses_send_events`: publish SES's Send event for every accepted email to the events
+        function (through SNS and SQS, as the configuration set does), before time next moves."""
         self.start = clock.parse_iso(start)
+        self.ses_send_events = ses_send_events
+        self._queued_send_events: list[dict[str, Any]] = []
+        self._queue_lock = threading.Lock()
         self.cadence_dir = cadence_dir or DEFAULT_CADENCE_DIR
         self.template_dir = template_dir or REPO_ROOT / "templates"
         self.extra_environment = environment or {}
@@ -273,6 +279,7 @@ class Sandbox:
         sns = aws.client("sns")
         self.inbound_topic_arn = sns.create_topic(Name="leadflow-inbound-mail")["TopicArn"]
         self.rep_alerts_topic_arn = sns.create_topic(Name="leadflow-rep-alerts")["TopicArn"]
+        self.ops_topic_arn = sns.create_topic(Name="leadflow-ops")["TopicArn"]
         self.sms_inbound_topic_arn = sns.create_topic(Name="leadflow-sms-inbound")["TopicArn"]
         self.ses_events_topic_arn = sns.create_topic(Name="leadflow-ses-events")["TopicArn"]
         queue_url = aws.client("sqs").create_queue(QueueName="leadflow-ses-events")["QueueUrl"]
@@ -307,6 +314,7 @@ class Sandbox:
                 "INBOUND_BUCKET": self.inbound_bucket,
                 "REPORT_BUCKET": self.report_bucket,
                 "REP_ALERTS_TOPIC_ARN": self.rep_alerts_topic_arn,
+                "OPS_TOPIC_ARN": self.ops_topic_arn,
                 "INBOUND_MAIL_TOPIC_ARN": self.inbound_topic_arn,
                 "SMS_INBOUND_TOPIC_ARN": self.sms_inbound_topic_arn,
                 "SES_EVENTS_TOPIC_ARN": self.ses_events_topic_arn,
@@ -347,9 +355,11 @@ class Sandbox:
         return self.clock.now()
 
     def advance(self, seconds: float) -> None:
+        self.deliver_send_events()
         self.clock.advance(seconds)
 
     def advance_to(self, moment: str | datetime) -> None:
+        self.deliver_send_events()
         self.clock.advance_to(clock.parse_iso(moment) if isinstance(moment, str) else moment)
 
     # -- calls -------------------------------------------------------------
@@ -446,6 +456,13 @@ class Sandbox:
         )
         return self.invoke("events", events.sqs_event([events.dumps(envelope)], self.ses_events_queue_arn))
 
+    def deliver_send_events(self) -> None:
+        """Deliver the queued SES Send events (see `ses_send_events`)."""
+        with self._queue_lock:
+            queued, self._queued_send_events = self._queued_send_events, []
+        for event in queued:
+            self.deliver_ses_event(event)
+
     def deliver_sms(self, from_number: str, text: str) -> Any:
         """Deliver a text a lead sends to our number, as two-way SMS publishes it to SNS."""
         message = events.inbound_sms(
@@ -479,7 +496,19 @@ class Sandbox:
 
         def after(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
             if "MessageId" in parsed:
-                self.send_tags[str(parsed["MessageId"])] = context.get("leadflow_tags", {})
+                tags = context.get("leadflow_tags", {})
+                self.send_tags[str(parsed["MessageId"])] = tags
+                if self.ses_send_events:
+                    event = events.ses_event(
+                        "Send",
+                        message_id=str(parsed["MessageId"]),
+                        recipients=[],
+                        sent_at=self.now(),
+                        at=self.now(),
+                        tags=tags,
+                    )
+                    with self._queue_lock:
+                        self._queued_send_events.append(event)
 
         ses.meta.events.register("provide-client-params.sesv2.SendEmail", before)
         ses.meta.events.register("after-call.sesv2.SendEmail", after)
@@ -585,6 +614,10 @@ class Sandbox:
             "completed": runs.count("completed"),
             "still running": runs.count("running"),
         }
+
+    def ops_alerts(self) -> list[dict[str, Any]]:
+        """Every alert published to the operators' topic (failed enrollments), oldest first."""
+        return [note for note in self.notifications() if note["topic"] == self.ops_topic_arn]
 
     def rep_alerts(self) -> list[dict[str, Any]]:
         """Every alert published to the reps' SNS topic, oldest first (see `notifications`)."""

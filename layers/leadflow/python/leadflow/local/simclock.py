@@ -11,6 +11,9 @@ finished). An execution is counted in the thread that starts it, before moto's w
 exists, and a parked execution is re-counted by whoever releases it, under the clock's lock, so
 that `settle()` never returns while an execution is between two states.
 
+A Retry's backoff parks on the clock too: a retried Task runs again once time is advanced past
+its (jittered) interval.
+
 What stays on wall time: execution history timestamps, `$$.Execution.StartTime`, TimeoutSeconds
 and HeartbeatSeconds. Waits inside Parallel/Map branches are not supported (the count is per
 execution); such a Wait fails its execution with a clear error instead of mistiming.
@@ -249,7 +252,31 @@ def _apply_patches(clock: SimClock) -> list[Callable[[], None]]:
             parsed_programs[definition] = orig_entrypoint(self)
         return parsed_programs[definition]
 
+    from moto.stepfunctions.parser.asl.component.common.retry.max_attempts_decl import MaxAttemptsOutcome
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_outcome import RetrierOutcome
+
+    def retrier_eval_body(self: Any, env: Any) -> None:
+        # moto's RetrierDecl._eval_body with its time.sleep(interval) parked on the clock instead:
+        # a retry's backoff (with its jitter) takes simulated time, like a Wait.
+        self.error_equals.eval(env)
+        if not env.stack.pop():
+            env.stack.append(RetrierOutcome.Skipped)
+            return
+        self.max_attempts.eval(env=env)
+        if env.stack.pop() == MaxAttemptsOutcome.EXHAUSTED:
+            env.stack.append(RetrierOutcome.Failed)
+            return
+        self.interval_seconds.eval(env=env)
+        self.backoff_rate.eval(env=env)
+        self.max_delay_seconds.eval(env=env)
+        self.jitter_strategy.eval(env=env)
+        interval_seconds: float = env.stack.pop()
+        clock._park(env, clock.now() + timedelta(seconds=interval_seconds))
+        env.stack.append(RetrierOutcome.Executed)
+
     undo = [
+        _patch(RetrierDecl, "_eval_body", retrier_eval_body),
         _patch(ExecutionWorker, "_get_evaluation_entrypoint", evaluation_entrypoint),
         _patch(ExecutionWorker, "start", start),
         _patch(ExecutionWorker, "_execution_logic", execution_logic),

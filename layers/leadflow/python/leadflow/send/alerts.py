@@ -80,3 +80,20 @@ def lead_card(lead: Lead) -> str:
 def _rep_name(rep_id: str | None) -> str:
     rep = next((rep for rep in operator_config().reps if rep.id == rep_id), None)
     return rep.name if rep else "unassigned"
+
+
+def alert_ops(subject: str, detail: str, attributes: dict[str, str]) -> None:
+    """Publish to the operators' topic (email subscriptions from config). Ids only: no lead data."""
+    topic = settings().ops_topic_arn
+    if not topic:
+        logger.error("no ops topic configured; ops alert not sent", extra={"subject": subject, **attributes})
+        return
+    aws.client("sns").publish(
+        TopicArn=topic,
+        Subject=subject[:99],
+        Message=detail,
+        MessageAttributes={
+            name: {"DataType": "String", "StringValue": value}
+            for name, value in {**attributes, "at": clock.iso(clock.now())}.items()
+        },
+    )

@@ -7,10 +7,15 @@ rep tasks. Whatever happens, the step returns the next touch's time: nothing blo
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from leadflow import clock, fields, keys, tokens
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+
+from leadflow import aws, clock, fields, keys, tokens
 from leadflow.cadence import asl, variants
 from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel
 from leadflow.cadence.schedule import country_of_zone
@@ -18,6 +23,7 @@ from leadflow.config import cadences, operator_config, settings
 from leadflow.models import (
     CONTACTABLE,
     Enrollment,
+    FailureReport,
     Lead,
     RunStatus,
     Touch,
@@ -25,8 +31,8 @@ from leadflow.models import (
     TouchResult,
     TouchStatus,
 )
-from leadflow.observability import logger
-from leadflow.send import lint, mail, messages, sms, tasks
+from leadflow.observability import logger, metrics
+from leadflow.send import alerts, lint, mail, messages, sms, tasks
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
 
@@ -41,14 +47,48 @@ class NotDueYet(Exception):
     """
 
 
+class TouchUnsettled(Exception):
+    """An earlier attempt claimed this touch and its outcome is not known yet.
+
+    The state machine retries it (asl.TOUCH_UNSETTLED) until the attempt is settled.
+    """
+
+
 # A Wait can end up to a second early (whole-second timestamps): only a real move re-waits.
 DUE_TOLERANCE = timedelta(minutes=1)
+# An attempt that died around the SES call leaves its claim without an outcome. SES publishes the
+# Send event of an accepted message within seconds; with none after this long, nothing went out.
+SETTLE_GRACE = timedelta(minutes=5)
 
 assert EnrollmentStopped.__name__ == asl.ENROLLMENT_STOPPED
 assert NotDueYet.__name__ == asl.NOT_DUE_YET
+assert TouchUnsettled.__name__ == asl.TOUCH_UNSETTLED
+assert (aws.Throttled.__name__, aws.ServiceUnavailable.__name__) == (asl.THROTTLED, asl.SERVICE_UNAVAILABLE)
+
+
+class _Claim:
+    """A claimed touch: released on an error, unless the provider may have accepted the message."""
+
+    def __init__(self) -> None:
+        self.may_release = True
 
 
 def run_touch(request: TouchRequest) -> TouchResult:
+    """Run one touch; a transient AWS error is raised by name for the state machine to retry."""
+    try:
+        return _run_touch(request)
+    except Exception as error:
+        named = aws.transient(error)
+        if named is None:
+            raise
+        logger.warning(
+            "transient error, the state machine retries",
+            extra={"lead_id": request.lead_id, "touch": request.touch, "error": str(named)},
+        )
+        raise named from error
+
+
+def _run_touch(request: TouchRequest) -> TouchResult:
     config = settings()
     # Load-time lint, once per process: broken templates fail loudly instead of reaching a lead.
     lint.ensure_clean(config.cadence_dir, config.template_dir, config.config_file)
@@ -60,52 +100,177 @@ def run_touch(request: TouchRequest) -> TouchResult:
     last = request.touch == len(cadence.touches)
     next_at = None if last else clock.iso(enrollment.schedule[request.touch])
     now = clock.now()
+    if enrollment.last_touch > request.touch or (
+        enrollment.last_touch == request.touch
+        and enrollment.touch_state != enrollment_items.TouchState.RELEASED
+    ):
+        # An earlier attempt got this far: settle what it left, never send again.
+        earlier = _earlier_attempt(request, cadence, enrollment, next_at, now)
+        if earlier is not None:
+            return earlier
     due = enrollment.schedule[request.touch - 1]
     if enrollment.run_status is RunStatus.RUNNING and due - now > DUE_TOLERANCE:
         raise NotDueYet(clock.iso(due))
-    if lead.status not in CONTACTABLE:
-        raise EnrollmentStopped(f"lead {lead.id} is {lead.status.value}")
-    if suppression_items.suppression(keys.email_key(lead.email)):
-        # Suppression is global: it outlives statuses and covers every cadence and enrollment.
-        raise EnrollmentStopped(f"lead {lead.id}: address suppressed")
+    _ensure_contactable(lead)
     try:
         enrollment_items.claim_touch(lead.id, enrollment.number, request.touch, now)
     except enrollment_items.ClaimRejected:
         current = enrollment_items.get_enrollment(request.lead_id, request.enrollment)
-        current_lead = lead_items.get_lead(request.lead_id)
-        if (
-            current is None
-            or current.run_status is not RunStatus.RUNNING
-            or current_lead is None
-            or current_lead.status not in CONTACTABLE
-        ):
-            raise EnrollmentStopped(f"enrollment {request.enrollment} of {request.lead_id} stopped") from None
-        # Claimed by an earlier attempt of this task: never send twice.
-        logger.warning("touch already claimed", extra={"lead_id": lead.id, "touch": request.touch})
-        return TouchResult(next_at=next_at, outcome="already_claimed")
-
-    touch = cadence.touch(request.touch)
-    if touch.channel is Channel.EMAIL:
-        record = _send_email(cadence, request.touch, lead, enrollment, now)
-    elif touch.channel is Channel.SMS:
-        record = _send_sms(cadence, request.touch, lead, enrollment, now)
-    else:
-        task = tasks.create_task(lead, cadence, enrollment.number, request.touch, now)
-        record = _record(
-            cadence, request.touch, lead, enrollment, now, status=TouchStatus.TASK, task_id=task.id
-        )
-    enrollment_items.record_touch(record, complete=last)
+        if current is None:
+            raise LookupError(f"no enrollment {request.enrollment} for lead {request.lead_id}") from None
+        earlier = _earlier_attempt(request, cadence, current, next_at, now)
+        if earlier is not None:
+            return earlier
+        raise TouchUnsettled(f"touch {request.touch} of {lead.id}: claimed meanwhile") from None
+    claim = _Claim()
+    try:
+        record = _dispatch(cadence, request.touch, lead, enrollment, now, claim)
+        claim.may_release = False
+        enrollment_items.record_touch(record, complete=last)
+    except BaseException:
+        if claim.may_release:
+            enrollment_items.release_touch(lead.id, enrollment.number, request.touch)
+        raise
     logger.info(
         "touch done",
         extra={
             "lead_id": lead.id,
             "touch": request.touch,
-            "channel": touch.channel.value,
+            "channel": record.channel,
             "status": record.status.value,
             "skip_reason": record.skip_reason,
         },
     )
     return TouchResult(next_at=next_at, outcome=record.status.value)
+
+
+def _ensure_contactable(lead: Lead) -> None:
+    if lead.status not in CONTACTABLE:
+        raise EnrollmentStopped(f"lead {lead.id} is {lead.status.value}")
+    if suppression_items.suppression(keys.email_key(lead.email)):
+        # Suppression is global: it outlives statuses and covers every cadence and enrollment.
+        raise EnrollmentStopped(f"lead {lead.id}: address suppressed")
+
+
+def _dispatch(
+    cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime, claim: _Claim
+) -> Touch:
+    touch = cadence.touch(number)
+    if touch.channel is Channel.EMAIL:
+        return _send_email(cadence, number, lead, enrollment, now, claim)
+    if touch.channel is Channel.SMS:
+        return _send_sms(cadence, number, lead, enrollment, now, claim)
+    task = tasks.create_task(lead, cadence, enrollment.number, number, now)
+    return _record(cadence, number, lead, enrollment, now, status=TouchStatus.TASK, task_id=task.id)
+
+
+def _provider_call(claim: _Claim, lead_id: str, enrollment_number: int, send: Callable[[], str]) -> str:
+    """Re-check the stop, then call SES or SNS; returns the provider's message id.
+
+    The claim's conditional write ordered us against any stop recorded before it; the re-check
+    (consistent reads) catches one recorded since, while the message was rendered. What remains
+    is the window from that read to the provider accepting: measured as StopWindowMs, see
+    docs/decisions.md (delivery guarantee). A refusal (a ClientError) means nothing went out, so
+    the claim may be released; any other failure (a timeout, a lost connection) may follow
+    acceptance: the claim is kept and the next attempt settles it.
+    """
+    current = enrollment_items.get_enrollment(lead_id, enrollment_number)
+    lead = lead_items.get_lead(lead_id)
+    if current is None or lead is None or current.run_status is not RunStatus.RUNNING:
+        raise EnrollmentStopped(f"enrollment {enrollment_number} of {lead_id} stopped before the send")
+    _ensure_contactable(lead)
+    checked = time.perf_counter()
+    try:
+        message_id = send()
+    except ClientError:
+        raise
+    except BaseException:
+        claim.may_release = False
+        raise
+    claim.may_release = False
+    metrics.add_metric(
+        name="StopWindowMs", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - checked) * 1000
+    )
+    return message_id
+
+
+def _earlier_attempt(
+    request: TouchRequest, cadence: Cadence, enrollment: Enrollment, next_at: str | None, now: datetime
+) -> TouchResult | None:
+    """The touch was claimed before. Store what an accepted attempt left; settle or wait for an
+    attempt whose outcome is unknown; None when the touch is free to claim again. Otherwise the
+    touch is done (never sent twice), or the enrollment stopped."""
+    last = request.touch == len(cadence.touches)
+    if enrollment.last_touch == request.touch:
+        state = enrollment.touch_state
+        if state == enrollment_items.TouchState.RELEASED:
+            return None
+        if state == enrollment_items.TouchState.ACCEPTED and enrollment.pending_touch is not None:
+            enrollment_items.record_touch(Touch.model_validate(enrollment.pending_touch), complete=last)
+            logger.warning("touch settled from its accepted record", extra=_ids(request))
+            return TouchResult(next_at=next_at, outcome="settled")
+        if state == enrollment_items.TouchState.CLAIMED:
+            settled = _settle_unknown(request, cadence, enrollment, now)
+            if settled is None:
+                return None
+            enrollment_items.record_touch(settled, complete=last)
+            logger.warning("touch settled after its attempt died", extra=_ids(request))
+            return TouchResult(next_at=next_at, outcome="settled")
+    lead = lead_items.get_lead(request.lead_id)
+    if (
+        enrollment.last_touch < request.touch
+        or enrollment.run_status is RunStatus.STOPPED
+        or lead is None
+        or lead.status not in CONTACTABLE
+    ):
+        raise EnrollmentStopped(f"enrollment {request.enrollment} of {request.lead_id} stopped")
+    # Done by an earlier attempt of this task: never send twice.
+    logger.warning("touch already claimed", extra=_ids(request))
+    return TouchResult(next_at=next_at, outcome="already_claimed")
+
+
+def _ids(request: TouchRequest) -> dict[str, object]:
+    return {"lead_id": request.lead_id, "enrollment": request.enrollment, "touch": request.touch}
+
+
+def _settle_unknown(
+    request: TouchRequest, cadence: Cadence, enrollment: Enrollment, now: datetime
+) -> Touch | None:
+    """A claim without an outcome (the attempt died around the provider call).
+
+    Email: SES's Send event for the touch (tagged with lead, enrollment and touch) proves it went
+    out. Without one, wait SETTLE_GRACE after the claim, then release it: nothing went out.
+    SMS: SNS publishes no such event; the touch is recorded as skipped ("unconfirmed"), never
+    sent twice (at most once). Tasks and skips are stored by key: released and done again.
+    """
+    lead = lead_items.get_lead(request.lead_id)
+    if lead is None:
+        raise LookupError(f"no lead {request.lead_id}")
+    channel = cadence.touch(request.touch).channel
+    claimed_at = enrollment.claimed_at or now
+    if channel is Channel.EMAIL:
+        events = enrollment_items.send_events(lead.id, enrollment.number, request.touch)
+        if events:
+            message_id = str(events[0]["message_id"])
+            record = _record(cadence, request.touch, lead, enrollment, claimed_at, message_id=message_id)
+            record.ses_message_id = mail.ses_message_id(message_id)
+            return record
+        if now - claimed_at < SETTLE_GRACE:
+            raise TouchUnsettled(f"touch {request.touch} of {lead.id}: no Send event yet")
+    elif channel is Channel.SMS:
+        if now - claimed_at < SETTLE_GRACE:
+            raise TouchUnsettled(f"touch {request.touch} of {lead.id}: outcome unknown")
+        return _record(
+            cadence,
+            request.touch,
+            lead,
+            enrollment,
+            claimed_at,
+            status=TouchStatus.SKIPPED,
+            skip_reason="unconfirmed",
+        )
+    enrollment_items.release_touch(lead.id, enrollment.number, request.touch)
+    return None
 
 
 def _record(
@@ -149,7 +314,9 @@ def sms_skip_reason(lead: Lead, zone: str, now: datetime) -> str | None:
     return None
 
 
-def _send_sms(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime) -> Touch:
+def _send_sms(
+    cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime, claim: _Claim
+) -> Touch:
     zone = enrollment.zone or "UTC"
     reason = sms_skip_reason(lead, zone, now)
     if reason is None and lead.phone and suppression_items.suppression(keys.email_key(lead.phone)):
@@ -169,11 +336,15 @@ def _send_sms(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment,
         variant=None,
     )
     rendered = messages.compose(settings().template_dir, cadence, number, None, values)
-    message_id = sms.send_sms(phone, rendered.text)
-    return _record(cadence, number, lead, enrollment, now, message_id=message_id)
+    message_id = _provider_call(claim, lead.id, enrollment.number, lambda: sms.send_sms(phone, rendered.text))
+    record = _record(cadence, number, lead, enrollment, now, message_id=message_id)
+    enrollment_items.accept_touch(record)
+    return record
 
 
-def _send_email(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime) -> Touch:
+def _send_email(
+    cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime, claim: _Claim
+) -> Touch:
     """Render the lead's variant of an email touch, thread it, send it; returns the record to store."""
     config, operator = settings(), operator_config()
     rep = messages.owning_rep(lead, operator)
@@ -200,11 +371,17 @@ def _send_email(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollmen
         ),
         in_reply_to=parent.ses_message_id if parent else None,
     )
-    tags = {"cadence": cadence.name, "touch": str(number)}
+    # Lead, enrollment and touch tag the SES events: a Send event settles a touch whose attempt died.
+    tags = {
+        "cadence": cadence.name,
+        "touch": str(number),
+        "lead": lead.id,
+        "enrollment": str(enrollment.number),
+    }
     if variant:
         tags["variant"] = variant.name
-    ses_id = mail.send(message, tags)
-    return Touch(
+    ses_id = _provider_call(claim, lead.id, enrollment.number, lambda: mail.send(message, tags))
+    record = Touch(
         lead_id=lead.id,
         enrollment=enrollment.number,
         number=number,
@@ -219,6 +396,8 @@ def _send_email(cadence: Cadence, number: int, lead: Lead, enrollment: Enrollmen
         own_message_id=str(message["Message-ID"]),
         in_reply_to=parent.ses_message_id if parent else None,
     )
+    enrollment_items.accept_touch(record)
+    return record
 
 
 def _thread_parent(cadence: Cadence, number: int, lead_id: str, enrollment: int) -> Touch | None:
@@ -226,3 +405,51 @@ def _thread_parent(cadence: Cadence, number: int, lead_id: str, enrollment: int)
     root = cadence.thread_root(number)
     parent = enrollment_items.get_touch(lead_id, enrollment, root) if root else None
     return parent if parent and parent.ses_message_id else None
+
+
+def record_failure(report: FailureReport) -> dict[str, object]:
+    """The state machine's catch-all: mark the enrollment failed with the error and touch, alert ops.
+
+    A touch the provider accepted before the failure is stored first (it went out). Nothing is
+    recorded when a stop or the end won the race.
+    """
+    now = clock.now()
+    enrollment = enrollment_items.get_enrollment(report.lead_id, report.enrollment)
+    if (
+        enrollment is not None
+        and enrollment.last_touch == report.touch
+        and enrollment.touch_state == enrollment_items.TouchState.ACCEPTED
+        and enrollment.pending_touch is not None
+    ):
+        enrollment_items.record_touch(Touch.model_validate(enrollment.pending_touch), complete=False)
+    failed = enrollment_items.mark_failed(
+        report.lead_id, report.enrollment, report.failure.error, report.touch, now
+    )
+    if failed is None:
+        logger.info("failure not recorded: the enrollment no longer runs", extra=_failure_ids(report))
+        return {"recorded": False}
+    retried = report.failure.error in asl.RETRYABLE_ERRORS
+    region = report.execution.split(":")[3] if report.execution.count(":") >= 3 else "us-east-1"
+    alerts.alert_ops(
+        f"leadflow: an enrollment failed at touch {report.touch} ({report.failure.error})",
+        "\n".join(
+            [
+                f"Cadence {report.cadence}, touch {report.touch}: {report.failure.error}.",
+                "The sweep retries it within minutes (the error is transient)."
+                if retried
+                else "Not retried automatically: fix the cause, then run `leadflow sweep --retry-failed`.",
+                "",
+                f"Lead id: {report.lead_id} (enrollment {report.enrollment})",
+                f"Execution: https://{region}.console.aws.amazon.com/states/home?region={region}"
+                f"#/v2/executions/details/{report.execution}",
+            ]
+        ),
+        {"kind": "enrollment_failed", "lead_id": report.lead_id, "error": report.failure.error},
+    )
+    metrics.add_metric(name="EnrollmentFailed", unit=MetricUnit.Count, value=1)
+    logger.error("enrollment failed", extra={**_failure_ids(report), "error": report.failure.error})
+    return {"recorded": True}
+
+
+def _failure_ids(report: FailureReport) -> dict[str, object]:
+    return {"lead_id": report.lead_id, "enrollment": report.enrollment, "touch": report.touch}

@@ -7,6 +7,7 @@ stop is recorded no later claim can succeed.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -100,11 +101,7 @@ def claim_start(lead_id: str, number: int, at: datetime, lease_until: datetime) 
 
 
 def get_enrollment(lead_id: str, number: int) -> Enrollment | None:
-    item = (
-        dynamodb_table()
-        .get_item(Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)})
-        .get("Item")
-    )
+    item = lead_item(lead_id, enrollment_sk(number))
     return Enrollment.model_validate(item) if item else None
 
 
@@ -129,25 +126,100 @@ def set_execution_arn(lead_id: str, number: int, execution_arn: str) -> None:
     )
 
 
+class TouchState(StrEnum):
+    """Where the claimed touch (`last_touch`) of an enrollment stands, on the enrollment item.
+
+    claimed -> accepted (the provider took it: the record to store is kept in `pending_touch`)
+    -> sent (stored); or claimed -> released (nothing went out: the next attempt claims it again).
+    """
+
+    CLAIMED = "claimed"
+    ACCEPTED = "accepted"
+    SENT = "sent"
+    RELEASED = "released"
+
+
 def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> None:
     """Claim touch `touch` of enrollment `number` with one conditional write on the enrollment.
 
-    Succeeds only if the enrollment is running and the touch is not yet claimed;
-    a stop writes the same item, so DynamoDB orders the two. Raises ClaimRejected.
-    (The lead's contact status is checked by the caller just before: every change
-    that makes a lead uncontactable also stops its running enrollments.)
+    Succeeds only if the enrollment is running and the touch is neither claimed nor done (a
+    released claim may be taken again); a stop writes the same item, so DynamoDB orders the two.
+    Raises ClaimRejected. (The lead's contact status is checked by the caller just before and
+    again right before the provider call: every change that makes a lead uncontactable also
+    stops its running enrollments.)
     """
     try:
         dynamodb_table().update_item(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-            UpdateExpression="SET last_touch = :touch, claimed_at = :at",
-            ConditionExpression="run_status = :running AND last_touch < :touch",
-            ExpressionAttributeValues={":touch": touch, ":at": iso(at), ":running": RunStatus.RUNNING.value},
+            UpdateExpression="SET last_touch = :touch, claimed_at = :at, touch_state = :claimed "
+            "REMOVE pending_touch",
+            ConditionExpression="run_status = :running AND "
+            "(last_touch < :touch OR (last_touch = :touch AND touch_state = :released))",
+            ExpressionAttributeValues={
+                ":touch": touch,
+                ":at": iso(at),
+                ":running": RunStatus.RUNNING.value,
+                ":claimed": TouchState.CLAIMED.value,
+                ":released": TouchState.RELEASED.value,
+            },
         )
     except ClientError as error:
         if is_condition_failure(error):
             raise ClaimRejected(f"touch {touch} of enrollment {number} not claimable") from error
         raise
+
+
+def release_touch(lead_id: str, number: int, touch: int) -> bool:
+    """Give a claim back: nothing went out, so the next attempt may claim the touch again."""
+    return _set_touch_state(lead_id, number, touch, TouchState.CLAIMED, TouchState.RELEASED)
+
+
+def accept_touch(touch: Touch) -> None:
+    """The provider accepted the touch: keep the record to store, so no retry ever sends it again."""
+    dynamodb_table().update_item(
+        Key={PARTITION_KEY: lead_pk(touch.lead_id), SORT_KEY: enrollment_sk(touch.enrollment)},
+        UpdateExpression="SET touch_state = :accepted, pending_touch = :record",
+        ConditionExpression="last_touch = :touch AND touch_state = :claimed",
+        ExpressionAttributeValues={
+            ":accepted": TouchState.ACCEPTED.value,
+            ":claimed": TouchState.CLAIMED.value,
+            ":touch": touch.number,
+            ":record": serialize(touch),
+        },
+    )
+
+
+def _set_touch_state(lead_id: str, number: int, touch: int, current: TouchState, new: TouchState) -> bool:
+    return (
+        update_if(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET touch_state = :new",
+            ConditionExpression="last_touch = :touch AND touch_state = :current",
+            ExpressionAttributeValues={":new": new.value, ":current": current.value, ":touch": touch},
+        )
+        is not None
+    )
+
+
+def record_send_event(lead_id: str, enrollment: int, touch: int, message_id: str, at: datetime) -> None:
+    """SES's Send event for a tagged touch (the events pipeline): proof the message was accepted."""
+    dynamodb_table().put_item(
+        Item={
+            PARTITION_KEY: lead_pk(lead_id),
+            SORT_KEY: send_event_sk(enrollment, touch, message_id),
+            "message_id": message_id,
+            "sent_at": iso(at),
+        }
+    )
+
+
+def send_events(lead_id: str, enrollment: int, touch: int) -> list[dict[str, Any]]:
+    """SES Send events recorded for one touch (one per accepted message; two would be a duplicate)."""
+    return query_prefix(lead_id, send_event_sk(enrollment, touch, ""))
+
+
+def send_event_sk(enrollment: int, touch: int, message_id: str) -> str:
+    return f"SENDEVENT#{enrollment:03d}#{touch:02d}#{message_id}"
 
 
 def record_touch(touch: Touch, complete: bool) -> None:
@@ -176,6 +248,8 @@ def record_touch(touch: Touch, complete: bool) -> None:
                     "sent_at": sent_at,
                 }
             )
+    # The claim's outcome is stored: the touch is settled.
+    _settle_claim(touch.lead_id, touch.enrollment, touch.number)
     if complete:
         try:
             table.update_item(
@@ -191,6 +265,19 @@ def record_touch(touch: Touch, complete: bool) -> None:
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
+
+
+def _settle_claim(lead_id: str, number: int, touch: int) -> None:
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET touch_state = :sent REMOVE pending_touch",
+            ConditionExpression="last_touch = :touch",
+            ExpressionAttributeValues={":sent": TouchState.SENT.value, ":touch": touch},
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
 
 
 def stop_enrollment(lead_id: str, number: int, reason: StopReason, at: datetime) -> Enrollment | None:
@@ -258,3 +345,22 @@ def move_schedule(lead_id: str, number: int, schedule: list[datetime], from_touc
             return False
         raise
     return True
+
+
+def mark_failed(lead_id: str, number: int, error: str, touch: int, at: datetime) -> Enrollment | None:
+    """Record that the execution gave up on `touch`; None when the enrollment was no longer running
+    (a stop or the end won the race: nothing is lost then)."""
+    failed = update_if(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+        UpdateExpression="SET run_status = :failed, failure_error = :error, failed_touch = :touch, "
+        "failed_at = :at",
+        ConditionExpression="run_status = :running",
+        ExpressionAttributeValues={
+            ":failed": RunStatus.FAILED.value,
+            ":running": RunStatus.RUNNING.value,
+            ":error": error,
+            ":touch": touch,
+            ":at": iso(at),
+        },
+    )
+    return None if failed is None else Enrollment.model_validate(failed)
