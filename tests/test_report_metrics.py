@@ -1,8 +1,9 @@
 """Every report metric against figures computed by hand from tests/report_data.py.
 
-The week holds nine enrollments (l1-l7, l10, and l5's post-meeting enrollment);
-the trailing 90 days add l8. l9 started before the 90 days, and what l10 did
-after the week's end happened too late: neither counts.
+The week holds nine enrollments of eight leads (l1-l7, l10, and l5's post-meeting
+enrollment: leads are people, so l5 counts once); the trailing 90 days add l8.
+l9 started before the 90 days, and what l10 did after the week's end happened
+too late: neither counts.
 """
 
 import pytest
@@ -49,12 +50,13 @@ def test_percentiles_interpolate_between_ranks():
 def test_week_overall(week):
     o = week.overall
     #        leads responded replied connected meetings unsub complaints bounces
-    assert counts(o) == (9, 3, 2, 1, 1, 1, 1, 1)
-    assert o.contact_rate == pytest.approx(3 / 9)
-    assert o.reply_rate == pytest.approx(2 / 9)
-    assert o.meeting_rate == pytest.approx(1 / 9)
+    assert counts(o) == (8, 3, 2, 1, 1, 1, 1, 1)
+    assert (o.enrollments, o.contacted) == (9, 8)
+    assert o.contact_rate == pytest.approx(3 / 8)
+    assert o.reply_rate == pytest.approx(2 / 8)
+    assert o.meeting_rate == pytest.approx(1 / 8)
     assert o.opt_outs == 2
-    assert (o.emailed, o.opened, o.clicked) == (9, 1, 1)
+    assert (o.emailed, o.opened, o.clicked) == (8, 1, 1)
     assert week.engagement_tracked
     # Speed to lead over the eight arrivals: 5, 10, 20, 30, 60, 60, 120, 300 seconds.
     assert o.speed_to_lead == Summary(8, 605 / 8, 45.0, pytest.approx(174.0))
@@ -67,7 +69,8 @@ def test_week_overall(week):
 
 def test_trailing_overall(trailing):
     o = trailing.overall
-    assert counts(o) == (10, 4, 3, 2, 1, 1, 1, 1)
+    assert counts(o) == (9, 4, 3, 2, 1, 1, 1, 1)
+    assert o.enrollments == 10
     # l8 adds 40 s: 5, 10, 20, 30, 40, 60, 60, 120, 300.
     assert (o.speed_to_lead.count, o.speed_to_lead.median) == (9, 40.0)
     assert o.speed_to_lead.p90 == pytest.approx(156.0)
@@ -85,17 +88,18 @@ def test_week_breakdowns_by_lead(week):
     }
     assert {name: counts(stats) for name, stats in b["source"].items()} == {
         "ads": (4, 0, 0, 0, 0, 1, 0, 1),
-        "web": (5, 3, 2, 1, 1, 0, 1, 0),
+        "web": (4, 3, 2, 1, 1, 0, 1, 0),
     }
     assert {name: counts(stats) for name, stats in b["fit_band"].items()} == {
         "A": (5, 2, 1, 1, 0, 0, 1, 0),
-        "B": (4, 1, 1, 0, 1, 1, 0, 1),
+        "B": (3, 1, 1, 0, 1, 1, 0, 1),
     }
     assert {name: counts(stats) for name, stats in b["owner"].items()} == {
-        "alex": (5, 2, 1, 1, 1, 1, 0, 0),
+        "alex": (4, 2, 1, 1, 1, 1, 0, 0),
         "sam": (4, 1, 1, 0, 0, 0, 1, 1),
     }
-    assert b["owner"]["alex"].contact_rate == pytest.approx(0.4)
+    assert b["owner"]["alex"].contact_rate == pytest.approx(0.5)
+    assert b["owner"]["alex"].enrollments == 5
     assert b["cadence"]["inbound"].speed_to_lead.median == pytest.approx(45.0)  # 5, 20, 30, 60, 120, 300
 
 
@@ -104,7 +108,7 @@ def test_week_breakdowns_by_touch(week):
     # A lead counts for a channel it received; an outcome, for the channel whose touch drew it.
     assert {name: counts(stats) for name, stats in b["channel"].items()} == {
         "call": (2, 1, 0, 1, 0, 0, 0, 0),
-        "email": (9, 2, 2, 0, 1, 1, 1, 1),
+        "email": (8, 2, 2, 0, 1, 1, 1, 1),
     }
     assert (b["channel"]["email"].opened, b["channel"]["email"].clicked) == (1, 1)
     assert b["channel"]["call"].emailed == 0
@@ -141,7 +145,8 @@ def test_dropoff_by_step(week, trailing):
     assert rows(week.dropoff["nurture"]) == [(1, "email", 2, 0, 0, 0, 0, 0), (2, "email", 2, 1, 1, 0, 0, 0)]
     assert rows(week.dropoff["post-meeting"]) == [(1, "email", 1, 0, 0, 0, 0, 0)]
     step1 = week.dropoff["inbound"][0]
-    assert (step1.left, step1.continued, step1.drop_rate) == (1, 4, pytest.approx(1 / 6))
+    # l10's second step falls after the week: it is waiting at step 1.
+    assert (step1.left, step1.waiting, step1.continued, step1.drop_rate) == (1, 1, 3, pytest.approx(1 / 6))
     assert rows(trailing.dropoff["inbound"])[3] == (4, "linkedin", 1, 1, 0, 0, 0, 0)
 
 
@@ -158,7 +163,7 @@ def test_channel_mix(week):
 
 def test_the_report_assembles_both_windows():
     report = build_report(known_dataset(), WEEK, PLANS, company="Demo", timezone="UTC")
-    assert (report.period.overall.leads, report.trailing.overall.leads) == (9, 10)
+    assert (report.period.overall.leads, report.trailing.overall.leads) == (8, 9)
     assert report.archive_key == "reports/2026-11-16/report.html"
     assert report.trailing.window.start.isoformat() == "2026-08-25T00:00:00+00:00"
 

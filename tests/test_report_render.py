@@ -143,12 +143,12 @@ def test_the_csv_carries_the_numbers(busy):
 def test_known_figures_read_the_same_in_text():
     report = build_report(known_dataset(), WEEK, PLANS, company="Demo", timezone="UTC")
     text = render_text(report, LOCATION)
-    assert re.search(r"Contact rate\s+33\.3% \(3\)\s+40\.0% \(4\)", text)
+    assert re.search(r"Contact rate\s+37\.5% \(3\)\s+44\.4% \(4\)", text)
     assert re.search(r"Speed to lead, median / p90\s+45 s / 3 min\s+40 s / 3 min", text)
     assert re.search(
         r"First human touch, median / p90\s+24\.0 h / 24\.8 h \(2\)\s+24\.0 h / 24\.8 h \(3\)", text
     )
-    expected = "Demo follow-up report, week of 2026-11-16: 9 leads, contact rate 33%, 2 to act on"
+    expected = "Demo follow-up report, week of 2026-11-16: 8 leads, contact rate 38%, 2 to act on"
     assert subject(report) == expected
     # One complaint and one bounce among 10 emailed leads: both far above the deliverability limits.
     assert sorted(f.code for f in report.findings) == ["bounce_rate", "complaint_rate"]

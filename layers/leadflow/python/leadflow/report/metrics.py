@@ -1,8 +1,15 @@
-"""Pure aggregation: the report's numbers from plain records.
+"""Pure aggregation: every number of the report, defined once, from plain records.
 
-The unit is one enrollment of one lead (a lead in two cadences counts in each),
-and every rate is per lead, never per message. A window holds the enrollments
-that started in it; their touches and events count up to the window's end.
+Leads are people: a segment counts each lead once, however many of its
+enrollments fall in it (a lead in two cadences counts in each cadence's row, and
+once overall); enrollments are counted apart. Every rate is per lead, never per
+message. A window holds the enrollments that started in it; their touches and
+events count up to the moment the facts are built for (the window's end).
+
+The funnel, per lead: enrolled >= contacted (received a touch, or answered) >=
+responded (a reply, a connected call or a meeting) >= meeting; replied and
+connected are kinds of response. Sales stages (SQL, opportunity, won) come from
+the CRM; a later stage implies the earlier ones.
 
 Each response or exit is attributed to the delivered touch that drew it: the
 touch the writer named, else the last delivered touch on the event's channel
@@ -14,14 +21,16 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from leadflow.report.records import (
     ENGAGEMENT,
     EXITS,
     OPT_OUTS,
+    PIPELINE,
     RESPONSES,
+    STAGES,
     CadencePlan,
     Dataset,
     EnrollmentRecord,
@@ -32,8 +41,8 @@ from leadflow.report.records import (
     TouchState,
 )
 
-# Dimensions of the breakdowns; the first four belong to the lead, the last two to its touches.
-LEAD_DIMENSIONS = ("cadence", "source", "fit_band", "owner")
+# Dimensions of the breakdowns; the first ones belong to the lead, the last two to its touches.
+LEAD_DIMENSIONS = ("cadence", "source", "form", "utm_campaign", "fit_band", "owner")
 TOUCH_DIMENSIONS = ("channel", "variant")
 DIMENSIONS = LEAD_DIMENSIONS + TOUCH_DIMENSIONS
 
@@ -69,7 +78,16 @@ class Facts:
     speed_to_lead: float | None  # seconds from form post to the first delivered touch
     first_human_touch: float | None  # seconds from form post to the first completed rep task
     touches_to_response: int | None  # delivered touches up to the one that drew the first response
+    # Sales stages the lead reached after this enrollment began: kind -> (when, amount).
+    stages: dict[EventKind, EventRecord]
+    # Booked a meeting within MEETING_BUSINESS_DAYS of arriving; None while that time has not passed.
+    meeting_in_time: bool | None
     counted: tuple[str, ...] = ()  # what it adds to a lead-level segment, computed once
+
+    @property
+    def terminal_step(self) -> int:
+        """The last step that came due (0: none yet): where the enrollment is, or where it ended."""
+        return max((touch.number for touch in self.touches), default=0)
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float | None:
@@ -102,8 +120,10 @@ def rate(part: int, whole: int) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class SegmentStats:
-    leads: int
-    responded: int
+    leads: int  # people
+    enrollments: int
+    contacted: int  # received a delivered touch, or answered
+    responded: int  # a reply, a connected call or a meeting: the playbook's "contact"
     replied: int
     connected: int
     meetings: int
@@ -117,10 +137,25 @@ class SegmentStats:
     first_human_touch: Summary
     touches_to_response: Summary
     response_step: Summary  # the step (touch number) of the first response
+    sql: int = 0  # reached SQL or a later stage
+    opportunities: int = 0
+    won: int = 0
+    lost: int = 0
+    won_amount: float = 0.0
+    meetings_in_time: int = 0  # booked within 10 business days of arriving...
+    aged: int = 0  # ...out of the leads whose 10 business days have passed
 
     @property
     def contact_rate(self) -> float | None:
         return rate(self.responded, self.leads)
+
+    @property
+    def sql_rate(self) -> float | None:
+        return rate(self.sql, self.leads)
+
+    @property
+    def meeting_in_time_rate(self) -> float | None:
+        return rate(self.meetings_in_time, self.aged)
 
     @property
     def reply_rate(self) -> float | None:
@@ -145,16 +180,23 @@ class SegmentStats:
 
 @dataclass(frozen=True, slots=True)
 class StepRow:
-    """One step of a cadence's drop-off table."""
+    """One step of a cadence's drop-off table, counting enrollments.
+
+    Each enrollment ends up at its last step (the last one that came due) in exactly one of
+    responded, left, account_stops, waiting and finished, so
+    reached(n) = reached(n+1) + responded + left + account_stops + waiting + finished.
+    """
 
     step: int
     channel: str
     reached: int  # still enrolled when the step came due
-    responded: int  # first response drawn by this step
+    responded: int  # answered while this was their last step
     opted_out: int  # left at this step without responding: unsubscribe or complaint
     bounced: int
     other_stops: int
     account_stops: int  # stopped because a colleague answered: not a loss
+    waiting: int  # no outcome yet, and the next step has not come due
+    finished: int  # ran the whole sequence without an outcome (last step only)
     open_tasks: int
     skipped: int
 
@@ -164,7 +206,7 @@ class StepRow:
 
     @property
     def continued(self) -> int:
-        return self.reached - self.responded - self.left - self.account_stops
+        return self.reached - self.responded - self.left - self.account_stops - self.waiting - self.finished
 
     @property
     def drop_rate(self) -> float | None:
@@ -199,6 +241,9 @@ class WindowMetrics:
     lead_types: dict[str, str]  # by cadence: the type most of its leads have (inbound, cold, ...)
     # By cadence and by owner, over finished enrollments only: the rates the bands judge.
     settled: dict[str, dict[str, SegmentStats]]
+    # By cadence: the leads who received its break-up touch, and the replies that touch drew.
+    breakup: dict[str, SegmentStats] = field(default_factory=dict)
+    not_started: dict[str, int] = field(default_factory=dict)  # by cadence: first step not due yet
 
 
 # -- facts -----------------------------------------------------------------
@@ -227,6 +272,19 @@ def _enrollment_for(event: EventRecord, enrollments: list[EnrollmentRecord]) -> 
     return started[-1] if started else None
 
 
+MEETING_BUSINESS_DAYS = 10
+
+
+def add_business_days(start: datetime, days: int) -> datetime:
+    """`days` weekdays (Monday to Friday) after `start`, at the same time of day."""
+    moment = start
+    while days > 0:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            days -= 1
+    return moment
+
+
 def build_facts(dataset: Dataset, as_of: datetime) -> list[Facts]:
     """One Facts per enrollment whose lead is known, counting what happened before `as_of`."""
     touches_by: dict[tuple[str, int], list[TouchRecord]] = defaultdict(list)
@@ -240,10 +298,14 @@ def build_facts(dataset: Dataset, as_of: datetime) -> list[Facts]:
     for lead_enrollments in enrollments_by.values():
         lead_enrollments.sort(key=lambda e: e.started_at)
     events_by: dict[tuple[str, int], list[EventRecord]] = defaultdict(list)
+    stages_by: dict[str, list[EventRecord]] = defaultdict(list)
     # In time order; at the same moment the most precise record first (a task's own outcome names
     # its touch and channel; a stop names the last touch claimed).
     for event in sorted(dataset.events, key=lambda e: (e.at, e.touch is None, e.channel is None)):
         if event.at >= as_of or event.lead_id not in enrollments_by:
+            continue
+        if event.kind in STAGES:
+            stages_by[event.lead_id].append(event)
             continue
         owner = _enrollment_for(event, enrollments_by[event.lead_id])
         if owner is not None:
@@ -252,14 +314,38 @@ def build_facts(dataset: Dataset, as_of: datetime) -> list[Facts]:
     facts = []
     for lead_id, lead_enrollments in enrollments_by.items():
         lead = dataset.leads[lead_id]
+        stage_events = stages_by.get(lead_id, [])
         for enrollment in lead_enrollments:
             key = (lead_id, enrollment.number)
-            facts.append(_facts(lead, enrollment, touches_by.get(key, []), events_by.get(key, [])))
+            reached = [event for event in stage_events if event.at >= enrollment.started_at]
+            fact = _facts(lead, enrollment, touches_by.get(key, []), events_by.get(key, []), reached, as_of)
+            facts.append(fact)
     return facts
 
 
+def _stages(events: list[EventRecord]) -> dict[EventKind, EventRecord]:
+    """The stages reached, each at its first time; a later pipeline stage implies the earlier ones."""
+    reached: dict[EventKind, EventRecord] = {}
+    for event in events:  # in time order
+        if event.kind in PIPELINE:
+            for kind in PIPELINE[: PIPELINE.index(event.kind) + 1]:
+                reached.setdefault(kind, event)
+        else:
+            reached.setdefault(event.kind, event)
+    won = reached.get(EventKind.WON)
+    lost = reached.get(EventKind.LOST)
+    if won is not None and lost is not None:  # the CRM's last word wins
+        del reached[EventKind.LOST if won.at >= lost.at else EventKind.WON]
+    return reached
+
+
 def _facts(
-    lead: LeadRecord, enrollment: EnrollmentRecord, records: list[TouchRecord], events: list[EventRecord]
+    lead: LeadRecord,
+    enrollment: EnrollmentRecord,
+    records: list[TouchRecord],
+    events: list[EventRecord],
+    stage_events: list[EventRecord],
+    as_of: datetime,
 ) -> Facts:
     touches = sorted(records, key=lambda t: t.number)
     delivered = sorted((t for t in touches if t.delivered), key=lambda t: (t.at, t.number))
@@ -283,6 +369,13 @@ def _facts(
             if drawn_by is not None
             else sum(1 for t in delivered if t.at is not None and t.at <= first_response.at)
         )
+    deadline = add_business_days(lead.created_at, MEETING_BUSINESS_DAYS)
+    meeting = outcomes.get(EventKind.MEETING)
+    meeting_in_time: bool | None = None
+    if meeting is not None and meeting.at <= deadline:
+        meeting_in_time = True
+    elif as_of >= deadline:
+        meeting_in_time = False
     fact = Facts(
         lead=lead,
         enrollment=enrollment,
@@ -294,6 +387,8 @@ def _facts(
         speed_to_lead=_seconds(lead.created_at, delivered[0].at) if arrival and delivered else None,
         first_human_touch=_seconds(lead.created_at, tasks[0].at) if arrival and tasks else None,
         touches_to_response=touches_to_response,
+        stages=_stages(stage_events),
+        meeting_in_time=meeting_in_time,
     )
     fact.counted = tuple(_counted(fact, None))
     return fact
@@ -312,52 +407,75 @@ COUNTED = (*RESPONSES, *OPT_OUTS, EventKind.BOUNCE, *ENGAGEMENT)
 
 
 def _counted(fact: Facts, touch_filter: TouchFilter | None) -> Iterator[str]:
-    """The counters one enrollment adds to a segment (see `segment`)."""
+    """The counters one enrollment adds to its lead in a segment (see `segment`)."""
 
     def drawn(outcome: Outcome | None) -> bool:
         if outcome is None:
             return False
         return touch_filter is None or (outcome.touch is not None and touch_filter(outcome.touch))
 
-    if drawn(fact.first_response):
-        yield "responded"
+    responded = False
     for kind in COUNTED:
         if drawn(fact.outcomes.get(kind)):
+            responded = responded or kind in RESPONSES
             yield kind.value
+    if responded:
+        yield "responded"
+    if responded or any(touch_filter is None or touch_filter(t) for t in fact.delivered):
+        yield "contacted"
     if any(t.channel == "email" for t in fact.delivered if touch_filter is None or touch_filter(t)):
         yield "emailed"
+    if touch_filter is None:
+        # Lead-level outcomes, not drawn by one touch: stages and the meeting band.
+        yield from (kind.value for kind in fact.stages)
+        if fact.meeting_in_time is not None:
+            yield "aged"
+            if fact.meeting_in_time:
+                yield "meeting_in_time"
 
 
 def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> SegmentStats:
-    """Per-lead counts over enrollments.
+    """Counts of leads (people) over enrollments.
 
-    Without a filter every outcome counts. With one (a channel or a variant), a
-    lead counts if it received a matching touch, and an outcome counts if a
-    matching touch drew it.
+    A lead counts once, with everything any of its enrollments in the segment counted. Without a
+    filter every outcome counts. With one (a channel or a variant), a lead counts if it received a
+    matching touch, and an outcome counts if a matching touch drew it.
     """
-    counts: Counter[str] = Counter()
+    by_lead: dict[str, set[str]] = defaultdict(set)
+    won_amount: dict[str, float] = {}
+    enrollments = 0
     speeds, human, to_response, steps = [], [], [], []
     for fact in facts:
         if touch_filter is None:
-            counted = fact.counted
+            counted: tuple[str, ...] = fact.counted
             if fact.speed_to_lead is not None:
                 speeds.append(fact.speed_to_lead)
             if fact.first_human_touch is not None:
                 human.append(fact.first_human_touch)
+            won = fact.stages.get(EventKind.WON)
+            if won is not None and won.amount is not None:
+                won_amount[fact.lead.lead_id] = won.amount
         elif any(touch_filter(t) for t in fact.delivered):
             counted = tuple(_counted(fact, touch_filter))
         else:
             continue
-        counts["leads"] += 1
-        counts.update(counted)
-        if "responded" in counted:
-            assert fact.first_response is not None
+        enrollments += 1
+        by_lead[fact.lead.lead_id].update(counted)
+        if fact.first_response is not None and (
+            touch_filter is None
+            or (fact.first_response.touch is not None and touch_filter(fact.first_response.touch))
+        ):
             if fact.touches_to_response is not None:
                 to_response.append(fact.touches_to_response)
             if fact.first_response.touch is not None:
                 steps.append(fact.first_response.touch.number)
+    counts: Counter[str] = Counter()
+    for counted_set in by_lead.values():
+        counts.update(counted_set)
     return SegmentStats(
-        leads=counts["leads"],
+        leads=len(by_lead),
+        enrollments=enrollments,
+        contacted=counts["contacted"],
         responded=counts["responded"],
         replied=counts[EventKind.REPLY.value],
         connected=counts[EventKind.CONNECTED.value],
@@ -372,6 +490,13 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
         first_human_touch=Summary.of(human),
         touches_to_response=Summary.of(to_response),
         response_step=Summary.of(steps),
+        sql=counts[EventKind.SQL.value],
+        opportunities=counts[EventKind.OPPORTUNITY.value],
+        won=counts[EventKind.WON.value],
+        lost=counts[EventKind.LOST.value],
+        won_amount=sum(won_amount.values()),
+        meetings_in_time=counts["meeting_in_time"],
+        aged=counts["aged"],
     )
 
 
@@ -379,7 +504,7 @@ def variant_key(cadence: str, step: int, variant: str) -> str:
     return f"{cadence} · touch {step} · {variant}"
 
 
-def _lead_value(fact: Facts, dimension: str) -> str:
+def lead_value(fact: Facts, dimension: str) -> str:
     if dimension == "cadence":
         return fact.enrollment.cadence
     return str(getattr(fact.lead, dimension))
@@ -390,7 +515,7 @@ def breakdowns(facts: list[Facts]) -> dict[str, dict[str, SegmentStats]]:
     for dimension in LEAD_DIMENSIONS:
         groups: dict[str, list[Facts]] = defaultdict(list)
         for fact in facts:
-            groups[_lead_value(fact, dimension)].append(fact)
+            groups[lead_value(fact, dimension)].append(fact)
         result[dimension] = {value: segment(group) for value, group in sorted(groups.items())}
     channels = sorted({t.channel for fact in facts for t in fact.delivered})
     result["channel"] = {channel: segment(facts, _on_channel(channel)) for channel in channels}
@@ -404,6 +529,10 @@ def breakdowns(facts: list[Facts]) -> dict[str, dict[str, SegmentStats]]:
         for key, group in sorted(by_variant.items())
     }
     return result
+
+
+def _at_step(step: int) -> TouchFilter:
+    return lambda touch: touch.number == step
 
 
 def _on_channel(channel: str) -> TouchFilter:
@@ -424,31 +553,24 @@ def dropoff(facts: list[Facts], plans: dict[str, CadencePlan]) -> dict[str, list
 def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
     counts: dict[int, Counter[str]] = defaultdict(Counter)
     channels: dict[int, Counter[str]] = defaultdict(Counter)
+    # The sequence's length: its plan's, or the furthest any enrollment went (an older version).
+    length = max([len(plan.steps) if plan else 0, *(fact.terminal_step for fact in facts)])
     for fact in facts:
         for touch in fact.touches:
-            counts[touch.number]["reached"] += 1
             channels[touch.number][touch.channel] += 1
             if touch.state is TouchState.TASK_OPEN:
                 counts[touch.number]["open_tasks"] += 1
             elif touch.state is TouchState.SKIPPED:
                 counts[touch.number]["skipped"] += 1
-        response = fact.first_response
-        if response is not None and response.touch is not None:
-            counts[response.touch.number]["responded"] += 1
-        left = fact.exit
-        if left is not None and left.touch is not None:
-            column = {
-                EventKind.UNSUBSCRIBE: "opted_out",
-                EventKind.COMPLAINT: "opted_out",
-                EventKind.BOUNCE: "bounced",
-            }.get(left.kind, "other_stops")
-            counts[left.touch.number][column] += 1
-        colleague = fact.outcomes.get(EventKind.ACCOUNT)
-        if colleague is not None and colleague.touch is not None and response is None and left is None:
-            counts[colleague.touch.number]["account_stops"] += 1
+        last = fact.terminal_step
+        if last == 0:
+            continue  # enrolled, first step not due yet: reaches no step
+        for step in range(1, last + 1):
+            counts[step]["reached"] += 1
+        counts[last][_ending(fact, last >= length)] += 1
     rows = []
-    last = max([*counts, len(plan.steps) if plan else 0], default=0)
-    for step in range(1, last + 1):
+    last_step = max([*counts, length], default=0)
+    for step in range(1, last_step + 1):
         if plan is not None and step <= len(plan.steps):
             channel = plan.steps[step - 1].channel
         else:
@@ -464,11 +586,28 @@ def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
                 bounced=row["bounced"],
                 other_stops=row["other_stops"],
                 account_stops=row["account_stops"],
+                waiting=row["waiting"],
+                finished=row["finished"],
                 open_tasks=row["open_tasks"],
                 skipped=row["skipped"],
             )
         )
     return rows
+
+
+def _ending(fact: Facts, at_last_step: bool) -> str:
+    """The one column an enrollment ends in, at its last step."""
+    if fact.first_response is not None:
+        return "responded"
+    if fact.exit is not None:
+        return {
+            EventKind.UNSUBSCRIBE: "opted_out",
+            EventKind.COMPLAINT: "opted_out",
+            EventKind.BOUNCE: "bounced",
+        }.get(fact.exit.kind, "other_stops")
+    if EventKind.ACCOUNT in fact.outcomes:
+        return "account_stops"
+    return "finished" if at_last_step else "waiting"
 
 
 def channel_mix(facts: list[Facts]) -> list[ChannelRow]:
@@ -514,7 +653,7 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
     settled: dict[str, dict[str, list[Facts]]] = {"cadence": defaultdict(list), "owner": defaultdict(list)}
     for fact in done:
         for dimension, groups in settled.items():
-            groups[_lead_value(fact, dimension)].append(fact)
+            groups[lead_value(fact, dimension)].append(fact)
     histogram = Counter(fact.touches_to_response for fact in inside if fact.touches_to_response is not None)
     first: dict[str, datetime] = {}
     types: dict[str, Counter[str]] = defaultdict(Counter)
@@ -537,4 +676,23 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
             dimension: {value: segment(group) for value, group in sorted(groups.items())}
             for dimension, groups in settled.items()
         },
+        breakup=breakups(inside, plans),
+        not_started=dict(Counter(f.enrollment.cadence for f in inside if f.terminal_step == 0)),
     )
+
+
+def breakup_step(plan: CadencePlan) -> int | None:
+    """The cadence's break-up touch: its last touch named for it (the playbooks' closing email)."""
+    named = [number for number, step in enumerate(plan.steps, start=1) if "break" in step.name]
+    return named[-1] if named else None
+
+
+def breakups(facts: list[Facts], plans: dict[str, CadencePlan]) -> dict[str, SegmentStats]:
+    result = {}
+    for name, plan in sorted(plans.items()):
+        step = breakup_step(plan)
+        if step is None:
+            continue
+        group = [fact for fact in facts if fact.enrollment.cadence == name]
+        result[name] = segment(group, _at_step(step))
+    return result

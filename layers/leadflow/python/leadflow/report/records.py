@@ -13,6 +13,7 @@ from enum import StrEnum
 
 UNKNOWN = "unknown"
 UNASSIGNED = "unassigned"
+NO_CAMPAIGN = "none"  # a post without utm_campaign
 
 # Channels worked by a rep as a task; the others are sent automatically.
 REP_TASK_CHANNELS = frozenset({"call", "linkedin", "video"})
@@ -30,6 +31,11 @@ class EventKind(StrEnum):
     ACCOUNT = "account"
     OPEN = "open"
     CLICK = "click"
+    # Sales stages a CRM (or `leadflow stage`) sets on the lead: not tied to any enrollment or touch.
+    SQL = "sql"
+    OPPORTUNITY = "opportunity"
+    WON = "won"
+    LOST = "lost"
 
 
 # A response is a human answer: a reply, a connected call, or a meeting.
@@ -38,6 +44,9 @@ OPT_OUTS = frozenset({EventKind.UNSUBSCRIBE, EventKind.COMPLAINT})
 # Ways a lead leaves a sequence without responding.
 EXITS = frozenset({EventKind.UNSUBSCRIBE, EventKind.COMPLAINT, EventKind.BOUNCE, EventKind.OTHER_STOP})
 ENGAGEMENT = frozenset({EventKind.OPEN, EventKind.CLICK})
+# Ordered: a lead at a later stage has passed the earlier ones (a CRM may skip straight to a deal).
+PIPELINE = (EventKind.SQL, EventKind.OPPORTUNITY, EventKind.WON)
+STAGES = frozenset({*PIPELINE, EventKind.LOST})
 
 
 class TouchState(StrEnum):
@@ -59,6 +68,8 @@ class LeadRecord:
     owner: str = UNASSIGNED
     # "inbound" for every public post; "dormant", "cold", "customer"... from server-to-server sources.
     lead_type: str = "inbound"
+    form: str = UNKNOWN
+    utm_campaign: str = NO_CAMPAIGN
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +78,8 @@ class EnrollmentRecord:
     number: int
     cadence: str
     started_at: datetime
+    # A hash of the cadence file and its templates when the lead was enrolled (None: not recorded).
+    version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +93,8 @@ class TouchRecord:
     at: datetime | None
     variant: str | None = None
     outcome: str | None = None
+    # Rep tasks: when the task fell due.
+    due: datetime | None = None
 
     @property
     def delivered(self) -> bool:
@@ -95,12 +110,14 @@ class EventRecord:
     enrollment: int | None = None
     touch: int | None = None
     channel: str | None = None
+    amount: float | None = None  # a deal's value, for stage events
 
 
 @dataclass(frozen=True, slots=True)
 class CadenceStep:
     channel: str
     effort: int  # rank: 1 low, 2 medium, 3 high
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from leadflow import aws
 from leadflow.clock import iso, parse_iso
 from leadflow.report.metrics import Window
 from leadflow.report.records import (
+    NO_CAMPAIGN,
     REP_TASK_CHANNELS,
     UNASSIGNED,
     UNKNOWN,
@@ -46,6 +47,9 @@ PROJECTION = (
     "lead_id",
     "created_at",
     "source",
+    "form",
+    "utm_source",
+    "utm_campaign",
     "band",
     "owner",
     "lead_type",
@@ -55,6 +59,7 @@ PROJECTION = (
     "number",
     "cadence",
     "started_at",
+    "version",
     "stop_reason",
     "stopped_at",
     "stopped_after_touch",
@@ -67,11 +72,13 @@ PROJECTION = (
     "due_at",
     "type",
     "at",
+    "amount",
 )
 # Segment labels come from forms and configuration; anything else (an address typed into a source
 # field, say) is shown as "other", so no lead's details can reach the report through a label.
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,39}$")
 OTHER = "other"
+DIRECT = "direct"
 
 # Event types as writers name them (stop reasons, task outcomes, engagement) -> the report's kinds.
 EVENT_KINDS = {
@@ -87,6 +94,10 @@ EVENT_KINDS = {
     "account": EventKind.ACCOUNT,
     "open": EventKind.OPEN,
     "click": EventKind.CLICK,
+    "stage_sql": EventKind.SQL,
+    "stage_opportunity": EventKind.OPPORTUNITY,
+    "stage_won": EventKind.WON,
+    "stage_lost": EventKind.LOST,
 }
 # Contact statuses, when no reason says more.
 STATUS_KINDS = {
@@ -123,6 +134,12 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def _amount(value: Any) -> float | None:
+    if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
 def _kind(item: dict[str, Any]) -> str:
     if item.get("kind"):
         return str(item["kind"])
@@ -138,6 +155,7 @@ class _TaskTouch:
     channel: str
     ran_at: datetime | None
     variant: str | None
+    due_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +208,7 @@ class DatasetBuilder:
         ran_at = _time(item.get("sent_at"))
         variant = label(item["variant"]) if item.get("variant") else None
         if status == "task" or (channel in REP_TASK_CHANNELS and status != "skipped"):
-            self._task_touches[key] = _TaskTouch(channel, ran_at, variant)
+            self._task_touches[key] = _TaskTouch(channel, ran_at, variant, _time(item.get("due_at")))
         elif status == "skipped":
             self.dataset.touches.append(TouchRecord(*key, channel, TouchState.SKIPPED, ran_at, variant))
         elif ran_at is None:
@@ -215,7 +233,8 @@ class DatasetBuilder:
             else:  # cancelled: the lead stopped before the rep got to it
                 state = TouchState.SKIPPED
             variant = touch.variant if touch else None
-            self.dataset.touches.append(TouchRecord(*key, channel, state, ran_at, variant, outcome))
+            due = (task.due_at if task else None) or (touch.due_at if touch else None)
+            self.dataset.touches.append(TouchRecord(*key, channel, state, ran_at, variant, outcome, due))
             response = {"connected": EventKind.CONNECTED, "meeting_booked": EventKind.MEETING}.get(
                 outcome or ""
             )
@@ -250,10 +269,12 @@ def _lead(item: dict[str, Any], dataset: Dataset) -> None:
     dataset.leads[lead_id] = LeadRecord(
         lead_id=lead_id,
         created_at=created,
-        source=label(item.get("source")),
+        source=lead_source(item),
         fit_band=label(item.get("band")),
         owner=label(item.get("owner"), UNASSIGNED),
         lead_type=label(item.get("lead_type"), "inbound"),
+        form=label(item.get("form")),
+        utm_campaign=label(item.get("utm_campaign"), NO_CAMPAIGN),
     )
     # The contact status stands in for events a writer did not record.
     status_at = _time(item.get("status_at"))
@@ -263,6 +284,15 @@ def _lead(item: dict[str, Any], dataset: Dataset) -> None:
         dataset.events.append(EventRecord(lead_id, kind, status_at))
 
 
+def lead_source(item: dict[str, Any]) -> str:
+    """Where the lead came from: the source a form or client named, else its UTM source, else "direct"
+    for a form post without either."""
+    for name in ("source", "utm_source"):
+        if item.get(name):
+            return label(item[name])
+    return DIRECT if item.get("form") else UNKNOWN
+
+
 def _enrollment(item: dict[str, Any], dataset: Dataset) -> None:
     lead_id = str(item.get("lead_id") or "")
     number = _int(item.get("number"))
@@ -270,7 +300,10 @@ def _enrollment(item: dict[str, Any], dataset: Dataset) -> None:
     if not lead_id or number is None or started is None:
         dataset.skip("enrollment without lead, number or started_at")
         return
-    dataset.enrollments.append(EnrollmentRecord(lead_id, number, label(item.get("cadence")), started))
+    version = str(item["version"]) if item.get("version") else None
+    dataset.enrollments.append(
+        EnrollmentRecord(lead_id, number, label(item.get("cadence")), started, version)
+    )
     stopped_at = _time(item.get("stopped_at"))
     reason = item.get("stop_reason")
     if reason and stopped_at is not None:
@@ -297,6 +330,7 @@ def _event(item: dict[str, Any], dataset: Dataset) -> None:
             _int(item.get("enrollment")),
             _int(item.get("touch")),
             label(channel) if channel else None,
+            _amount(item.get("amount")),
         )
     )
 
