@@ -131,3 +131,46 @@ def test_a_reply_cancels_the_open_task(sb):
     _, task = _call_task(sb)
     sb.deliver_email(reply_mime(f"Grace <{DEMO['email']}>"))
     assert sb.task(task["id"])["status"] == "cancelled"
+
+
+def test_task_answers_carry_no_store_and_no_referrer(sb):
+    _, task = _call_task(sb)
+    link = f"/tasks/{task['id']}?token={task['token']}"
+    answers = [
+        sb.get(link),
+        sb.get(f"/tasks/{task['id']}?token=" + "0" * 64),
+        sb.post(link, json={"outcome": "bogus"}),
+        sb.post(link, data={"outcome": "no_answer"}),
+    ]
+    assert [answer.status_code for answer in answers] == [200, 403, 422, 200]
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_task_link_expires_after_the_configured_days_with_a_clear_page(sb):
+    from leadflow import keys
+
+    _, task = _call_task(sb)
+    link = f"/tasks/{task['id']}?token={task['token']}"
+    sb.advance(29 * 86400)
+    assert sb.get(link).status_code == 200  # day 29 of a 30-day link
+
+    sb.advance(2 * 86400)
+    page = sb.get(link)
+    assert page.status_code == 410
+    assert "This task link has expired: links work for 30 days" in page.text
+    assert page.headers["Cache-Control"] == "no-store"
+    posted = sb.post(link, json={"outcome": "connected"})
+    assert posted.status_code == 410
+    assert "expired" in posted.json()["message"]
+    form = sb.post(link, data={"outcome": "connected"})
+    assert (form.status_code, "text/html" in form.headers["Content-Type"]) == (410, True)
+    assert sb.task(task["id"])["status"] == "open"  # nothing changed
+
+    # A link issued three years ago, genuinely signed, is expired; a forged issue time is invalid.
+    old = keys.task_token(task["id"], keys.clock.now().replace(year=keys.clock.now().year - 3))
+    assert sb.get(f"/tasks/{task['id']}?token={old}").status_code == 410
+    issued, _, mac = task["token"].partition(".")
+    forged = f"{int(issued) + 40 * 86400}.{mac}"
+    assert sb.get(f"/tasks/{task['id']}?token={forged}").status_code == 403

@@ -3,7 +3,9 @@
     GET  /tasks/{task_id}?token=…   a small page with the task and one button per outcome
     POST /tasks/{task_id}?token=…   {"outcome": "connected", "note": "…"} (JSON or a form post)
 
-A missing or wrong token gets 403 and changes nothing.
+A missing or wrong token gets 403 and changes nothing; a link older than the configured days
+(operator config `tasks.link_expiry_days`, default 30) gets 410 and a page saying so. The token is
+in the URL: every answer is `no-store` and `no-referrer`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,19 @@ from pydantic import BaseModel, Field, ValidationError
 
 from leadflow import keys
 from leadflow.answers import task_outcomes
+from leadflow.config import operator_config
 from leadflow.models import TaskOutcome
 from leadflow.observability import metrics
 
 router = Router()
 HTML = "text/html; charset=utf-8"
+# The token is in the URL: keep it out of caches, referrers and search engines.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
 
 
 class OutcomePost(BaseModel):
@@ -32,13 +42,28 @@ class OutcomePost(BaseModel):
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[Any]:
-    return Response(status, content_types.APPLICATION_JSON, body)
+    return Response(status, content_types.APPLICATION_JSON, body, headers=PAGE_HEADERS)
 
 
-def _forbidden(task_id: str) -> Response[Any] | None:
+def _html(status: int, title: str, body: str) -> Response[Any]:
+    return Response(status, HTML, _page(title, body), headers=PAGE_HEADERS)
+
+
+def _forbidden(task_id: str, page: bool = False) -> Response[Any] | None:
     token = (router.current_event.query_string_parameters or {}).get("token")
-    if keys.valid_task_token(task_id, token):
+    status = keys.task_link_status(task_id, token)
+    if status is keys.TaskLink.VALID:
         return None
+    if status is keys.TaskLink.EXPIRED:
+        metrics.add_metric(name="TaskLinkExpired", unit="Count", value=1)
+        days = operator_config().tasks.link_expiry_days
+        message = (
+            f"This task link has expired: links work for {days} days after the task was created. "
+            "Nothing was changed. Record the outcome in your CRM, or ask your admin for the task."
+        )
+        if page or _is_form():
+            return _html(410, "Task link expired", f"<p>{html.escape(message)}</p>")
+        return _json(410, {"message": message})
     metrics.add_metric(name="TaskLinkForbidden", unit="Count", value=1)
     return _json(403, {"message": "Invalid or missing token."})
 
@@ -86,20 +111,20 @@ def post_outcome(task_id: str) -> Response[Any]:
     metrics.add_metric(name=f"TaskOutcome_{post.outcome.value}", unit="Count", value=1)
     if _is_form():
         text = f"Recorded: {post.outcome.value}." + (" The cadence is stopped." if stopped else "")
-        return Response(200, HTML, _page("Task updated", f"<p>{html.escape(text)}</p>"))
+        return _html(200, "Task updated", f"<p>{html.escape(text)}</p>")
     return _json(200, {"task_id": task.id, "status": task.status.value, "stopped": stopped})
 
 
 @router.get("/tasks/<task_id>")
 def show_task(task_id: str) -> Response[Any]:
-    forbidden = _forbidden(task_id)
+    forbidden = _forbidden(task_id, page=True)
     if forbidden:
         return forbidden
     try:
         task = task_outcomes.find_task(task_id)
     except task_outcomes.TaskNotFound:
         return _json(404, {"message": "No such task."})
-    token = html.escape(keys.task_token(task_id))
+    token = html.escape((router.current_event.query_string_parameters or {}).get("token") or "")
     buttons = "".join(
         f'<button name="outcome" value="{outcome.value}">{outcome.value.replace("_", " ")}</button> '
         for outcome in TaskOutcome
@@ -113,7 +138,7 @@ def show_task(task_id: str) -> Response[Any]:
         f'<p><textarea name="note" rows="3" cols="50" placeholder="Note (optional)"></textarea></p>'
         f"<p>{buttons}</p></form>"
     )
-    return Response(200, HTML, _page("Task", body))
+    return _html(200, "Task", body)
 
 
 def _page(title: str, body: str) -> str:

@@ -7,9 +7,11 @@ import hmac
 import json
 import secrets
 import time
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from functools import cache
 
-from leadflow import aws
+from leadflow import aws, clock
 from leadflow.config import operator_config, settings
 
 # Server-to-server keys are re-read this often, so a rotation takes effect without a deploy.
@@ -59,14 +61,41 @@ def new_submission_id() -> str:
     return secrets.token_hex(12)
 
 
-def task_token(task_id: str) -> str:
-    """The token of a task's outcome link: HMAC-SHA256 of the task id under a derived key."""
+class TaskLink(StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    INVALID = "invalid"
+
+
+def _task_mac(task_id: str, issued: int) -> str:
     key = hmac.new(hmac_key(), b"leadflow task links", hashlib.sha256).digest()
-    return hmac.new(key, task_id.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"{task_id}.{issued}".encode(), hashlib.sha256).hexdigest()
+
+
+def task_token(task_id: str, issued_at: datetime | None = None) -> str:
+    """The token of a task's outcome link: `<issued, unix seconds>.<HMAC of task id and issue time>`.
+
+    The issue time is signed, so a link cannot be made younger; it expires after the configured days.
+    """
+    issued = int((issued_at or clock.now()).timestamp())
+    return f"{issued}.{_task_mac(task_id, issued)}"
+
+
+def task_link_status(task_id: str, token: str | None) -> TaskLink:
+    """Whether a task link's token is genuine and still young enough (operator config `tasks`)."""
+    issued_text, _, mac = (token or "").partition(".")
+    if not issued_text.isdigit() or len(issued_text) > 12 or len(mac) != 64:
+        return TaskLink.INVALID
+    if not hmac.compare_digest(_task_mac(task_id, int(issued_text)), mac):
+        return TaskLink.INVALID
+    age = clock.now() - datetime.fromtimestamp(int(issued_text), UTC)
+    if age > timedelta(days=operator_config().tasks.link_expiry_days):
+        return TaskLink.EXPIRED
+    return TaskLink.VALID
 
 
 def valid_task_token(task_id: str, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(task_token(task_id), str(token))
+    return task_link_status(task_id, token) is TaskLink.VALID
 
 
 def _load_api_keys() -> dict[str, str]:

@@ -134,6 +134,14 @@ class AnswersConfig(BaseModel):
     account_level_stop: bool = True
 
 
+class TasksConfig(BaseModel):
+    """Rep tasks: their signed links (call, LinkedIn, video outcomes) stop working after this many days."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    link_expiry_days: int = Field(default=30, ge=1, le=365)
+
+
 class ScoreRule(BaseModel):
     """Points for a lead field meeting one condition: matches, any_of, present or free_mail."""
 
@@ -226,6 +234,7 @@ class OperatorConfig(BaseModel):
     report: ReportConfig = Field(default_factory=lambda: ReportConfig.model_validate({}))
     intake: Intake = Field(default_factory=Intake)
     answers: AnswersConfig = Field(default_factory=lambda: AnswersConfig.model_validate({}))
+    tasks: TasksConfig = Field(default_factory=lambda: TasksConfig.model_validate({}))
 
     scoring: Scoring = Field(default_factory=Scoring)
     routing: Routing = Field(default_factory=lambda: Routing.model_validate({}))

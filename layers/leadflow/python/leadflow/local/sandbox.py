@@ -775,7 +775,7 @@ def _task_entry(task: Any) -> dict[str, Any]:
     return {
         **task.model_dump(mode="json"),
         "at": clock.iso(task.due_at),
-        "token": keys.task_token(task.id),
+        "token": keys.task_token(task.id, task.due_at),  # issued when the task was created
         "link": task_link(task.id),
     }
 
