@@ -4,8 +4,9 @@
     python -m bench report          one section
     python -m bench --quick         small sizes (a smoke run; the test suite uses it)
 
-A section is a module exposing `run(quick: bool) -> None` that prints its figures; add yours to
-SECTIONS. Targets are stated in each section's output, never asserted in timed tests.
+A section is a module exposing `run(quick: bool) -> None` that prints its figures (bench.results.record:
+one JSON object per line); add yours to SECTIONS. A full run (not --quick) merges the figures into
+bench/results.json. Targets are stated in each figure's baseline, never asserted in timed tests.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import sys
 import time
 from collections.abc import Sequence
 
+from bench import results
+
 SECTIONS = {
     "report": "bench.report",
     "intake": "bench.intake",
     "classify": "bench.classify",
     "schedule": "bench.schedule",
+    "load": "bench.load",
 }
 
 
@@ -37,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"== {name}")
         importlib.import_module(SECTIONS[name]).run(args.quick)
         print(f"   ({time.perf_counter() - began:.1f} s)\n", flush=True)
+    if not args.quick:
+        results.write()
     return 0
 
 

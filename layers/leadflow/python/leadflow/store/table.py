@@ -11,6 +11,8 @@ BY_DAY_INDEX = "by_day"
 BY_DAY_PARTITION_KEY = "gsi1pk"
 BY_DAY_SORT_KEY = "gsi1sk"
 TTL_ATTRIBUTE = "expires_at"
+# The attributes the by_day index projects (None: all of them).
+BY_DAY_PROJECTION: tuple[str, ...] | None = None
 
 
 def create_table_kwargs(table_name: str) -> dict[str, Any]:
