@@ -35,6 +35,7 @@ from leadflow.config import Settings
 from leadflow.operator_config import ReportSchedule, load_operator_config
 from leadflow.report.weekly import SCHEDULE_INPUT
 from leadflow.store import table as table_spec
+from tests import table_calls
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CDK_JSON = REPO_ROOT / "cdk.json"
@@ -671,6 +672,50 @@ def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
     assert json.dumps(read["Resource"]).endswith(f'"/{INBOUND_PREFIX}*"]]}}')
     for name in ("Intake", "Step", "Inbound"):
         assert not any(s for s in _statements(synth, f"Functions{name}Role") if "s3:PutObject" in _actions(s))
+
+
+def _dynamodb_actions(synth: Synth, function: str, table_prefix: str) -> set[str]:
+    """The DynamoDB actions a function's role is granted on one table (or its indexes)."""
+    (table_id,) = [k for k in synth.resources("AWS::DynamoDB::Table") if k.startswith(table_prefix)]
+    return {
+        action
+        for statement in _statements(synth, f"Functions{function.capitalize()}Role")
+        if table_id in json.dumps(statement["Resource"])
+        for action in _actions(statement)
+        if action.startswith("dynamodb:")
+    }
+
+
+@pytest.mark.parametrize("function", ["intake", "step", "inbound", "events", "report"])
+def test_each_role_gets_only_the_dynamodb_actions_its_code_calls(synth: Synth, function: str) -> None:
+    """Fails on any granted action the function's code never calls (and, for the lead handlers, on
+    any action it calls that is not granted)."""
+    granted = _dynamodb_actions(synth, function, "LeadsTable")
+    called = table_calls.table_actions(function)
+    assert granted, function
+    assert granted <= called, f"{function} is granted actions its code never calls: {granted - called}"
+    if function != "report":  # the report's grants are narrower still (by key prefix), tested above
+        assert granted == called, f"{function} calls actions it is not granted: {called - granted}"
+    assert not granted & {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"}
+    for statement in _statements(synth, f"Functions{function.capitalize()}Role"):
+        assert not any(
+            action.startswith("dynamodb:") and action.endswith("*") for action in _actions(statement)
+        )
+        assert "dynamodbstreams" not in json.dumps(statement)  # no stream reads
+
+
+def test_only_intake_writes_the_idempotency_table_and_only_as_powertools_does(synth: Synth) -> None:
+    for function in ("intake", "step", "inbound", "events", "report"):
+        granted = _dynamodb_actions(synth, function, "Idempotency")
+        expected = table_calls.IDEMPOTENCY_ACTIONS if table_calls.uses_idempotency(function) else set()
+        assert granted == expected, function
+
+
+def test_the_code_reader_sees_calls_and_lazy_imports() -> None:
+    # A guard for the guard: the step's closure includes the store modules it calls through.
+    assert "leadflow.store.enrollment_items" in table_calls.closure("step")
+    assert "dynamodb:UpdateItem" in table_calls.table_actions("step")
+    assert "leadflow.local.sandbox" not in table_calls.closure("intake")
 
 
 def test_functions_have_no_managed_policies(synth: Synth) -> None:

@@ -20,7 +20,7 @@ from constructs import Construct
 from infra import assets
 from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
-from infra.nag import acknowledge, acknowledge_grant, wildcard_resource
+from infra.nag import acknowledge, acknowledge_grant
 from infra.runtime import ARCHITECTURE, RUNTIME
 from leadflow.store import table as table_spec
 
@@ -60,6 +60,19 @@ EVENTS = FunctionSpec(
 REPORT = FunctionSpec(
     "report", "The weekly report: aggregate, archive in S3, email.", 1769, Duration.minutes(15)
 )
+
+
+# The DynamoDB actions each lead handler's code calls on the leads table, and nothing else (no Scan,
+# no BatchWriteItem, no stream reads): tests/test_least_privilege.py reads them from the code and
+# fails on any action listed here that the function never calls, or one it calls that is missing.
+TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "intake": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
+    "step": ("GetItem", "PutItem", "UpdateItem", "Query"),
+    "inbound": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
+    "events": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
+}
+# Powertools idempotency (intake's Idempotency-Key header) on its own table.
+IDEMPOTENCY_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
 
 
 class Functions(Construct):
@@ -161,13 +174,17 @@ class Functions(Construct):
         self._grant_report_table_access(table)
         email.grant_send(self.report)
 
-        for function in self.lead_handlers:
-            table.grant_read_write_data(function)
+        for name, function in zip(TABLE_ACTIONS, self.lead_handlers, strict=True):
+            self._grant_table_actions(function, TABLE_ACTIONS[name], table)
             hmac_secret.grant_read(function)
         email.grant_send(self.step)
         rep_alerts.grant_publish(self.step)
         rep_alerts.grant_publish(self.intake)
-        idempotency_table.grant_read_write_data(self.intake)
+        iam.Grant.add_to_principal(
+            grantee=self.intake,
+            actions=[f"dynamodb:{action}" for action in IDEMPOTENCY_ACTIONS],
+            resource_arns=[idempotency_table.table_arn],
+        )
         email.grant_send(self.inbound)  # replies forwarded to the owner's inbox
         api_keys.grant_read(self.intake)
         self._grant_sms(self.step)
@@ -180,12 +197,23 @@ class Functions(Construct):
         for signing in (self.intake, self.step, self.inbound):
             token_secret.grant_read(signing)
         self._grant_sms(self.inbound)  # the SMS HELP answer
-        self._acknowledge_grants(table)
+        self._acknowledge_grants()
 
     @property
     def lead_handlers(self) -> tuple[lambda_.Function, ...]:
         """The functions that read and write leads (the table and the HMAC key)."""
         return (self.intake, self.step, self.inbound, self.events)
+
+    def _grant_table_actions(
+        self, function: lambda_.Function, actions: tuple[str, ...], table: dynamodb.ITable
+    ) -> None:
+        """Only the actions the function calls; Query also on the by_day index."""
+        resources = [table.table_arn]
+        if "Query" in actions:
+            resources.append(f"{table.table_arn}/index/{table_spec.BY_DAY_INDEX}")
+        iam.Grant.add_to_principal(
+            grantee=function, actions=[f"dynamodb:{action}" for action in actions], resource_arns=resources
+        )
 
     def _grant_report_table_access(self, table: dynamodb.ITable) -> None:
         """Query the by_day index; get leads by key; put and update REPORT# items (the sent marker)."""
@@ -248,14 +276,7 @@ class Functions(Construct):
         )
         return function
 
-    def _acknowledge_grants(self, table: dynamodb.ITable) -> None:
-        for function in self.lead_handlers:
-            acknowledge_grant(
-                function,
-                "grant_read_write_data covers the table's indexes (<table>/index/*): the by_day index is "
-                "queried by day; no other table is reachable.",
-                wildcard_resource(self, f"{table.table_arn}/index/*"),
-            )
+    def _acknowledge_grants(self) -> None:
         for publisher in (self.step, self.intake, self.inbound, self.events):
             acknowledge_grant(
                 publisher,

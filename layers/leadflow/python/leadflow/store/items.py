@@ -75,22 +75,6 @@ def submission_sk(record: SubmissionRecord) -> str:
     return f"SUBMISSION#{iso(record.received_at)}#{record.submission_id}"
 
 
-def to_low_level(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Transactions go through the low-level client: serialize resource-style values."""
-    from boto3.dynamodb.types import TypeSerializer
-
-    serializer = TypeSerializer()
-    converted = []
-    for entry in items:
-        ((operation, spec),) = entry.items()
-        spec = dict(spec)
-        for field in ("Item", "Key", "ExpressionAttributeValues"):
-            if field in spec:
-                spec[field] = {name: serializer.serialize(value) for name, value in spec[field].items()}
-        converted.append({operation: spec})
-    return converted
-
-
 def query_prefix(lead_id: str, prefix: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
@@ -114,17 +98,6 @@ def lead_item(lead_id: str, sort_key: str) -> dict[str, Any] | None:
 
 def task_sk(enrollment: int, touch: int) -> str:
     return f"TASK#{enrollment:03d}#{touch:02d}"
-
-
-def transact_all_or_nothing(transact_items: list[dict[str, Any]]) -> bool:
-    """Write the items in one transaction; False (writing nothing) when any condition fails."""
-    try:
-        aws.client("dynamodb").transact_write_items(TransactItems=to_low_level(transact_items))
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise
-    return True
 
 
 def update_if(**update: Any) -> dict[str, Any] | None:
