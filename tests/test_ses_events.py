@@ -40,10 +40,13 @@ def _types(lead_id):
 
 def test_every_outbox_entry_carries_its_tags(sb):
     _lead, first = _post(sb, "tagged@contoso.example")
-    # Touch 1 of the demo cadence is an A/B test: its tags name the lead's variant too.
+    # Touch 1 of the demo cadence is an A/B test: its tags name the lead's variant too; lead and
+    # enrollment let SES's Send event settle a touch whose step died (issue 11).
     assert first["tags"] == {
         "cadence": "inbound-demo-request",
         "touch": "1",
+        "lead": first["lead_id"],
+        "enrollment": "1",
         "variant": first["tags"]["variant"],
     }
     assert first["tags"]["variant"] in {"a", "b"}

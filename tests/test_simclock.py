@@ -211,8 +211,11 @@ def test_handler_exception_class_names_the_error_for_retry_and_catch(rig: Rig) -
     machine = rig.machine("errors", states, "Flaky")
     execution = rig.start(machine, "lead-errors")
     rig.clock.settle()
+    # The retry's backoff takes simulated time, like a Wait: nothing runs until the clock moves.
+    assert attempts == [START]
+    rig.clock.advance(1)
 
-    assert attempts == [START, START]
+    assert attempts == [START, START + timedelta(seconds=1)]
     described = rig.sfn.describe_execution(executionArn=execution)
     assert described["status"] == "SUCCEEDED"
     error = json.loads(described["output"])["error"]
