@@ -16,7 +16,7 @@ from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
 from infra.constructs.functions import EVENTS, Functions
 from infra.constructs.report import WeeklyReport
-from infra.constructs.secrets import ApiKeys, HmacKey, MeetingWebhookKey, TokenKey
+from infra.constructs.secrets import ApiKeys, CrmWebhookKey, HmacKey, MeetingWebhookKey, TokenKey
 from infra.constructs.table import IdempotencyTable, LeadsTable
 from infra.constructs.topics import Topics
 from leadflow.cadence.model import Cadence
@@ -51,6 +51,7 @@ class LeadflowStack(Stack):
         api_keys = ApiKeys(self, "ApiKeys", secret_name=operator.api_keys_secret)
         topics = Topics(self, "Topics")
         meeting_key = MeetingWebhookKey(self, "MeetingWebhookKey")
+        crm_key = CrmWebhookKey(self, "CrmWebhookKey")
         token_key = TokenKey(self, "TokenKey")
         email = Email(
             self,
@@ -73,6 +74,7 @@ class LeadflowStack(Stack):
             sms_inbound=topics.sms_inbound,
             ses_events=topics.ses_events,
             meeting_webhook_secret=meeting_key.secret,
+            crm_webhook_secret=crm_key.secret,
             token_secret=token_key.secret,
             reply_domain=config.reply_domain,
             api_keys=api_keys.secret,

@@ -20,6 +20,10 @@ ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("openapi.json", ("GET",)),
     # Scheduling tools (Calendly, Cal.com...) report booked meetings; HMAC-signed, checked by the function.
     ("webhooks/meeting", ("POST",)),
+    # The CRM sets sales stages: signed webhooks (HubSpot, generic; Salesforce by URL token), and the
+    # server-to-server route (X-Api-Key), both checked by the function.
+    ("webhooks/crm", ("POST",)),
+    ("leads/stage", ("POST",)),
     # One-click unsubscribe (RFC 8058): GET shows the confirmation page, POST opts out.
     ("unsubscribe", ("GET", "POST")),
     # A rep task's signed link: GET shows the task, POST records its outcome.

@@ -91,6 +91,7 @@ class Functions(Construct):
         sms_inbound: sns.ITopic,
         ses_events: sns.ITopic,
         meeting_webhook_secret: secretsmanager.ISecret,
+        crm_webhook_secret: secretsmanager.ISecret,
         token_secret: secretsmanager.ISecret,
         reply_domain: str,
         api_keys: secretsmanager.ISecret,
@@ -138,6 +139,7 @@ class Functions(Construct):
                 "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn,
                 "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
                 "MEETING_WEBHOOK_SECRET_ARN": meeting_webhook_secret.secret_arn,
+                "CRM_WEBHOOK_SECRET_ARN": crm_webhook_secret.secret_arn,
                 **signed_links,
             },
         )
@@ -194,6 +196,7 @@ class Functions(Construct):
         for alerting in (self.inbound, self.events):
             rep_alerts.grant_publish(alerting)
         meeting_webhook_secret.grant_read(self.intake)
+        crm_webhook_secret.grant_read(self.intake)
         for signing in (self.intake, self.step, self.inbound):
             token_secret.grant_read(signing)
         self._grant_sms(self.inbound)  # the SMS HELP answer

@@ -103,3 +103,25 @@ class ApiKeys(Construct):
             "is added next to the old one, the client switches, then the old one is removed.",
             "AwsSolutions-SMG4",
         )
+
+
+class CrmWebhookKey(Construct):
+    """The key CRM stage webhooks are signed with (HubSpot app secret, generic senders), and the token
+    in the Salesforce outbound message URL."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description="leadflow CRM webhook keys (whitespace-separated; any one verifies).",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True, include_space=False
+            ),
+        )
+        acknowledge(
+            self.secret,
+            "Rotated by hand: the key is pasted into the CRM's webhook settings, so a rotation adds the new "
+            "key next to the old one (both verify) and removes the old one later.",
+            "AwsSolutions-SMG4",
+        )

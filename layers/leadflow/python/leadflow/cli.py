@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from leadflow.cadence.model import DEFAULT_CADENCE_DIR
-from leadflow.report.command import add_report_command, run_report_command
+from leadflow.report.command import add_aws_options, add_report_command, run_report_command, use_aws
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
 # Exit status of an expected failure (argparse uses 2 for usage errors too).
@@ -232,6 +232,7 @@ def build_parser() -> Parser:
     classify.add_argument("files", nargs="+", metavar="FILE.eml")
 
     add_report_command(commands)
+    add_stage_command(commands)
 
     lint = commands.add_parser("lint", help="check every template against the message rules")
     _file_options(lint)
@@ -262,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
         return _classify(args.files)
     if args.command == "report":
         return run_report_command(args)
+    if args.command == "stage":
+        return run_stage_command(args)
     if args.command == "lint":
         return _lint(args)
     if args.command == "preview":
@@ -293,6 +296,43 @@ def run(args: argparse.Namespace) -> int:
 
     start = clock.iso(args.start) if args.start else None
     return serve_forever(port=args.port, start=start, speed=args.speed, aws_port=args.aws_port)
+
+
+def add_stage_command(commands: argparse._SubParsersAction) -> None:
+    stage = commands.add_parser(
+        "stage",
+        help="set a lead's sales stage (sql, opportunity, won, lost) in `leadflow serve` or a stack",
+        description="Set a lead's sales stage, as the CRM webhook would. Reads the address index with the "
+        "HMAC key in $HMAC_SECRET_ARN (default: the Sandbox's leadflow/hmac).",
+    )
+    stage.add_argument("email", help="the lead's email address")
+    stage.add_argument("stage", choices=["sql", "opportunity", "won", "lost"])
+    stage.add_argument("--at", help="when it changed (ISO 8601 with zone; default now)")
+    stage.add_argument("--amount", help="the deal's value")
+    add_aws_options(stage)
+
+
+def run_stage_command(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    use_aws(args, "leadflow/hmac")
+    from leadflow.answers import stages
+
+    try:
+        change = stages.StageChange.model_validate(
+            {"email": args.email, "stage": args.stage, "at": args.at, "amount": args.amount}
+        )
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"]) or "input"
+        print(f"leadflow stage: {field}: {problem['msg']}", file=sys.stderr)
+        return 2
+    outcome = stages.set_stage(change)
+    if outcome == "unknown_lead":
+        print(f"leadflow stage: no lead with the address {args.email}", file=sys.stderr)
+        return 2
+    print(f"leadflow stage: {args.stage} {'set' if outcome == 'stage_set' else 'already recorded'}")
+    return 0
 
 
 def _classify(files: Sequence[str]) -> int:

@@ -35,6 +35,10 @@ class Settings(BaseModel):
     sms_inbound_topic_arn: str | None = Field(None, alias="SMS_INBOUND_TOPIC_ARN")
     ses_events_topic_arn: str | None = Field(None, alias="SES_EVENTS_TOPIC_ARN")
     meeting_webhook_secret_arn: str | None = Field(None, alias="MEETING_WEBHOOK_SECRET_ARN")
+    # CRM stage webhooks: the keys HubSpot / the generic shape sign with (Salesforce: the URL token),
+    # and the Salesforce organizations whose outbound messages are accepted (comma-separated ids).
+    crm_webhook_secret_arn: str | None = Field(None, alias="CRM_WEBHOOK_SECRET_ARN")
+    salesforce_org_ids: str = Field("", alias="SALESFORCE_ORG_IDS")
     # Where the weekly report is archived (reports/<week's date>/report.html).
     report_bucket: str | None = Field(None, alias="REPORT_BUCKET")
     # SMS sender identity (toll-free or 10DLC number in the US); None lets SNS choose.

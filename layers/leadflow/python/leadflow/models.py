@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -331,6 +332,10 @@ class Lead(BaseModel):
     # Posts after the first: an engagement signal (each one is also a SUBMISSION item).
     resubmissions: int = 0
     last_submitted_at: datetime | None = None
+    # The sales stage the CRM last set (sql, opportunity, won, lost), when, and the deal's value.
+    stage: str | None = None
+    stage_at: datetime | None = None
+    amount: Decimal | None = None
 
 
 class Enrollment(BaseModel):

@@ -51,6 +51,8 @@ REPLY_DOMAIN = "reply.leadflow.example"
 # Our two-way SMS number (toll-free), and the key meeting webhooks are signed with.
 SMS_NUMBER = "+18445550100"
 MEETING_WEBHOOK_KEY = "whsec-leadflow-sandbox-meeting-key"
+CRM_WEBHOOK_KEY = "whsec-leadflow-sandbox-crm-key"
+SALESFORCE_ORG_ID = "00D000000000001EAA"
 # Where the API (and so every link in mail: unsubscribe, rep tasks) lives: `leadflow serve`'s default
 # address. `leadflow serve` on another port, or a test under a stage prefix, sets PUBLIC_URL itself.
 PUBLIC_URL = "http://127.0.0.1:8080"
@@ -289,6 +291,9 @@ class Sandbox:
         meeting_secret_arn = aws.client("secretsmanager").create_secret(
             Name="leadflow/meeting-webhook", SecretString=MEETING_WEBHOOK_KEY
         )["ARN"]
+        crm_secret_arn = aws.client("secretsmanager").create_secret(
+            Name="leadflow/crm-webhook", SecretString=CRM_WEBHOOK_KEY
+        )["ARN"]
         sfn = aws.client("stepfunctions")
         role = f"arn:aws:iam::{ACCOUNT_ID}:role/leadflow-state-machine"
         self.cadences = load_cadences(self.cadence_dir, self.template_dir)
@@ -319,6 +324,8 @@ class Sandbox:
                 "SMS_INBOUND_TOPIC_ARN": self.sms_inbound_topic_arn,
                 "SES_EVENTS_TOPIC_ARN": self.ses_events_topic_arn,
                 "MEETING_WEBHOOK_SECRET_ARN": meeting_secret_arn,
+                "CRM_WEBHOOK_SECRET_ARN": crm_secret_arn,
+                "SALESFORCE_ORG_IDS": SALESFORCE_ORG_ID,
                 "CADENCE_DIR": str(self.cadence_dir),
                 "TEMPLATE_DIR": str(self.template_dir),
                 **self.extra_environment,
@@ -328,6 +335,10 @@ class Sandbox:
         keys.token_keys.cache_clear()
         load_cadences.cache_clear()
         keys.forget_api_keys()
+        from leadflow.answers import meetings, stages
+
+        meetings.webhook_keys.cache_clear()
+        stages.webhook_keys.cache_clear()
         config = settings()
         routing.check(operator_config(), self.cadences)
         self.default_cadence = operator_config().routing.default_cadence
@@ -481,6 +492,14 @@ class Sandbox:
             if phone == number
         ]
         return sent[-1] if sent else None
+
+    def sign_crm_webhook(self, body: str | bytes, *, at: datetime | None = None) -> dict[str, str]:
+        """Headers of the generic CRM webhook (`X-Leadflow-Signature`), signed with the Sandbox's key."""
+        headers = events.signed_webhook_headers(body, CRM_WEBHOOK_KEY, at=at or self.now())
+        return {
+            "Content-Type": "application/json",
+            "X-Leadflow-Signature": headers.pop("Calendly-Webhook-Signature"),
+        }
 
     def sign_meeting_webhook(self, body: str | bytes, *, at: datetime | None = None) -> dict[str, str]:
         """Calendly-style signature headers for a webhook body, signed with the Sandbox's key."""

@@ -5,6 +5,7 @@ contact indexes (company domain, phone) and the owner rotation.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -17,6 +18,7 @@ from leadflow.models import (
     Lead,
     SubmissionRecord,
 )
+from leadflow.store import event_items
 from leadflow.store.enrollment_items import enrollment_item
 from leadflow.store.items import (
     by_day_keys,
@@ -209,3 +211,32 @@ def next_turn(rotation: str) -> int:
         ReturnValues="UPDATED_NEW",
     )
     return int(result["Attributes"]["turns"])
+
+
+def set_stage(lead_id: str, stage: str, at: datetime, amount: Decimal | None, currency: str | None) -> bool:
+    """Record a CRM stage: an event on the by_day index (once per time and stage: a redelivery
+    changes nothing), and the lead's current stage unless a later change is already there.
+
+    Returns False when the event was already recorded.
+    """
+    details: dict[str, Any] = {"amount": amount, "currency": currency}
+    if not event_items.record_event(lead_id, f"stage_{stage}", at, details=details, once=True):
+        return False
+    values: dict[str, Any] = {":stage": stage, ":at": iso(at)}
+    assignments = ["#stage = :stage", "stage_at = :at"]
+    if amount is not None:
+        values[":amount"] = amount
+        assignments.append("amount = :amount")
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+            UpdateExpression="SET " + ", ".join(assignments),
+            ConditionExpression="attribute_exists(#pk) AND "
+            "(attribute_not_exists(stage_at) OR stage_at <= :at)",
+            ExpressionAttributeNames={"#stage": "stage", "#pk": PARTITION_KEY},
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
+    return True

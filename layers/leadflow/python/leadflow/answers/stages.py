@@ -1,0 +1,357 @@
+"""Sales stages from the CRM: a lead becomes an SQL, an opportunity, won or lost.
+
+Three ways in, all ending in `set_stage`:
+- `POST /leads/stage` with a server-to-server API key (`StageChange` as JSON);
+- `POST /webhooks/crm`, authenticated before anything is read from it:
+  - HubSpot (workflow "Send a webhook"): `X-HubSpot-Signature-v3`, base64 HMAC-SHA256 of
+    method + URI + body + `X-HubSpot-Request-Timestamp` (milliseconds, at most 5 minutes old);
+  - Salesforce Outbound Messages (SOAP): Salesforce cannot sign them, so the endpoint URL carries a
+    `token` equal to one of the webhook keys, and the message's OrganizationId must be one the
+    operator configured;
+  - anything else: the generic JSON shape, signed like the meeting webhook
+    (`X-Leadflow-Signature: t=<unix seconds>,v1=<hex HMAC of "<t>.<raw body>">`);
+- `leadflow stage EMAIL sql` locally.
+
+The keys come from Secrets Manager (whitespace-separated; any one verifies, for rotation).
+A stage is stored on the lead and as an event on the by_day index (the weekly report reads it);
+a redelivered or older change never moves a lead back.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import cache
+from typing import Any
+from xml.etree import ElementTree
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from leadflow import aws, clock, keys
+from leadflow.config import settings
+from leadflow.observability import logger
+from leadflow.store import lead_items
+
+TOLERANCE = timedelta(minutes=5)
+GENERIC_HEADER = "x-leadflow-signature"
+HUBSPOT_HEADER = "x-hubspot-signature-v3"
+HUBSPOT_TIMESTAMP = "x-hubspot-request-timestamp"
+SOAP_OUTBOUND = "{http://soap.sforce.com/2005/09/outbound}"
+SALESFORCE_ACK = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+    '<notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack>'
+    "</notificationsResponse></soapenv:Body></soapenv:Envelope>"
+)
+
+
+class SalesStage(StrEnum):
+    SQL = "sql"
+    OPPORTUNITY = "opportunity"
+    WON = "won"
+    LOST = "lost"
+
+
+# CRM values -> stages. HubSpot: contact lifecycle stages and the default deal pipeline's stage ids;
+# Salesforce: the standard Lead Status and Opportunity StageName picklists (and common SQL labels).
+HUBSPOT_STAGES = {
+    "salesqualifiedlead": SalesStage.SQL,
+    "opportunity": SalesStage.OPPORTUNITY,
+    "customer": SalesStage.WON,
+    "closedwon": SalesStage.WON,
+    "closedlost": SalesStage.LOST,
+}
+SALESFORCE_STAGES = {
+    "qualified": SalesStage.SQL,
+    "sql": SalesStage.SQL,
+    "sales qualified": SalesStage.SQL,
+    "closed - converted": SalesStage.OPPORTUNITY,
+    "closed - not converted": SalesStage.LOST,
+    "closed won": SalesStage.WON,
+    "closed lost": SalesStage.LOST,
+}
+
+
+class StageChange(BaseModel):
+    """One stage change for one lead, named by its email address or its leadflow id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(None, max_length=320, description="The lead's address (or give lead_id).")
+    lead_id: str | None = Field(None, pattern=r"^[0-9a-f]{20}$", description="The lead's leadflow id.")
+    stage: SalesStage = Field(description="sql, opportunity, won or lost.")
+    at: datetime | None = Field(
+        None, description="When the CRM changed it (ISO 8601 with zone; default now)."
+    )
+    amount: Decimal | None = Field(
+        None, ge=0, max_digits=14, decimal_places=2, description="The deal's value (opportunity, won)."
+    )
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR.")
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in value:
+            raise ValueError("not an email address")
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _zoned(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-11-23T14:00:00Z")
+        return value
+
+    @model_validator(mode="after")
+    def _one_lead(self) -> StageChange:
+        if (self.email is None) == (self.lead_id is None):
+            raise ValueError("give the lead's email or its lead_id (one of them)")
+        return self
+
+
+class Unauthenticated(Exception):
+    """Missing, malformed, wrong or stale signature or token: answer 401 and change nothing."""
+
+
+class NotAStageChange(Exception):
+    """An authenticated delivery that sets no stage we track (another property, a ping)."""
+
+
+class InvalidChange(Exception):
+    """An authenticated delivery whose fields are wrong: answer 422 with `errors`."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} invalid fields")
+        self.errors = errors
+
+
+@cache
+def webhook_keys() -> tuple[bytes, ...]:
+    arn = settings().crm_webhook_secret_arn
+    if not arn:
+        return ()
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=arn)
+    return tuple(key.encode() for key in str(secret["SecretString"]).split())
+
+
+def _signed(message: bytes, signature: str, encode: Callable[[bytes], str]) -> bool:
+    return any(
+        hmac.compare_digest(encode(hmac.new(key, message, hashlib.sha256).digest()), signature.strip())
+        for key in webhook_keys()
+    )
+
+
+def _hex(digest: bytes) -> str:
+    return digest.hex()
+
+
+def _base64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def provider_of(headers: Mapping[str, str], body: bytes) -> str:
+    lowered = {name.lower() for name in headers}
+    if HUBSPOT_HEADER in lowered:
+        return "hubspot"
+    if GENERIC_HEADER in lowered:
+        return "generic"
+    if body.lstrip().startswith(b"<"):
+        return "salesforce"
+    return "unknown"
+
+
+def verify(
+    provider: str,
+    raw_body: bytes,
+    headers: Mapping[str, str],
+    *,
+    method: str,
+    url: str,
+    query: Mapping[str, str],
+    now: datetime | None = None,
+) -> None:
+    """Raise Unauthenticated unless the delivery is authentic and fresh."""
+    if not webhook_keys():
+        raise Unauthenticated("no CRM webhook secret configured")
+    now = now or clock.now()
+    lowered = {name.lower(): value for name, value in headers.items()}
+    if provider == "hubspot":
+        stamp = lowered.get(HUBSPOT_TIMESTAMP, "")
+        if not stamp.isdigit():
+            raise Unauthenticated("hubspot: no request timestamp")
+        message = method.upper().encode() + url.encode() + raw_body + stamp.encode()
+        if not _signed(message, lowered[HUBSPOT_HEADER], _base64):
+            raise Unauthenticated("hubspot: wrong signature")
+        if abs(now - datetime.fromtimestamp(int(stamp) / 1000, now.tzinfo)) > TOLERANCE:
+            raise Unauthenticated("hubspot: stale timestamp")
+        return
+    if provider == "generic":
+        fields = dict(part.strip().partition("=")[::2] for part in lowered[GENERIC_HEADER].split(","))
+        stamp, signature = fields.get("t", ""), fields.get("v1", "")
+        if not stamp.isdigit() or not signature:
+            raise Unauthenticated("generic: malformed signature")
+        if not _signed(stamp.encode() + b"." + raw_body, signature.lower(), _hex):
+            raise Unauthenticated("generic: wrong signature")
+        if abs(now - datetime.fromtimestamp(int(stamp), now.tzinfo)) > TOLERANCE:
+            raise Unauthenticated("generic: stale timestamp")
+        return
+    if provider == "salesforce":
+        token = query.get("token", "")
+        if not token or not any(hmac.compare_digest(token.encode(), key) for key in webhook_keys()):
+            raise Unauthenticated("salesforce: wrong or missing token")
+        return
+    raise Unauthenticated("no signature header")
+
+
+def _validated(document: dict[str, Any], where: str) -> StageChange:
+    try:
+        return StageChange.model_validate(document)
+    except ValidationError as error:
+        problems = error.errors(include_url=False, include_context=False, include_input=False)
+        raise InvalidChange(
+            [
+                {"loc": (where, *problem["loc"]), "msg": problem["msg"], "type": problem["type"]}
+                for problem in problems
+            ]
+        ) from None
+
+
+def _hubspot_value(properties: Mapping[str, Any], name: str) -> Any:
+    value = properties.get(name)
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def parse_hubspot(document: Any) -> list[StageChange]:
+    """A workflow webhook: one object, or a list of them, each with its properties (and `email`)."""
+    changes = []
+    for number, record in enumerate(document if isinstance(document, list) else [document]):
+        if not isinstance(record, dict):
+            raise InvalidChange([{"loc": (number,), "msg": "expected an object", "type": "dict_type"}])
+        nested = record.get("properties")
+        properties: dict[str, Any] = nested if isinstance(nested, dict) else record
+        raw_stage = _hubspot_value(properties, "dealstage") or _hubspot_value(properties, "lifecyclestage")
+        stage = HUBSPOT_STAGES.get(str(raw_stage or "").lower())
+        if stage is None:
+            continue
+        changed = record.get("occurredAt") or _hubspot_value(properties, "hs_lastmodifieddate")
+        at = (
+            datetime.fromtimestamp(int(changed) / 1000, clock.now().tzinfo)
+            if str(changed).isdigit()
+            else None
+        )
+        changes.append(
+            _validated(
+                {
+                    "email": _hubspot_value(properties, "email"),
+                    "stage": stage,
+                    "at": at,
+                    "amount": _hubspot_value(properties, "amount") or None,
+                },
+                str(number),
+            )
+        )
+    if not changes:
+        raise NotAStageChange("no tracked lifecycle or deal stage")
+    return changes
+
+
+def parse_salesforce(raw_body: bytes, organizations: frozenset[str]) -> list[StageChange]:
+    """An Outbound Message: notifications of Lead or Contact records with Email and Status."""
+    try:
+        root = ElementTree.fromstring(raw_body)
+    except ElementTree.ParseError as error:
+        raise InvalidChange([{"loc": ("body",), "msg": f"not XML: {error}", "type": "xml_invalid"}]) from None
+    notifications = root.find(f".//{SOAP_OUTBOUND}notifications")
+    if notifications is None:
+        raise NotAStageChange("not an outbound message")
+    organization = notifications.findtext(f"{SOAP_OUTBOUND}OrganizationId") or ""
+    if organizations and organization[:15] not in {org[:15] for org in organizations}:
+        raise Unauthenticated("salesforce: unknown OrganizationId")
+    changes = []
+    for number, notification in enumerate(notifications.findall(f"{SOAP_OUTBOUND}Notification")):
+        record = notification.find(f"{SOAP_OUTBOUND}sObject")
+        fields = {
+            child.tag.rpartition("}")[2]: (child.text or "")
+            for child in (record if record is not None else [])
+        }
+        raw_stage = fields.get("Leadflow_Stage__c") or fields.get("StageName") or fields.get("Status") or ""
+        stage = SALESFORCE_STAGES.get(raw_stage.strip().lower()) or (
+            SalesStage(raw_stage) if raw_stage in SalesStage._value2member_map_ else None
+        )
+        if stage is None:
+            continue
+        changes.append(
+            _validated(
+                {
+                    "email": fields.get("Email") or None,
+                    "stage": stage,
+                    "at": fields.get("LastModifiedDate") or None,
+                    "amount": fields.get("Amount") or None,
+                },
+                str(number),
+            )
+        )
+    if not changes:
+        raise NotAStageChange("no tracked status")
+    return changes
+
+
+def parse_generic(document: Any) -> list[StageChange]:
+    """`{"event": "lead.stage", "email" | "lead_id", "stage", "at"?, "amount"?, "currency"?}`."""
+    if not isinstance(document, dict) or document.get("event") != "lead.stage":
+        raise NotAStageChange("not a lead.stage event")
+    return [_validated({k: v for k, v in document.items() if k != "event"}, "body")]
+
+
+def set_stage(change: StageChange) -> str:
+    """Store the change; returns stage_set, unchanged (already there, or older) or unknown_lead."""
+    lead_id = change.lead_id or (lead_items.lead_id_for_email(keys.email_key(change.email or "")))
+    lead = lead_items.get_lead(lead_id) if lead_id else None
+    if lead is None:
+        return "unknown_lead"
+    now = clock.now()
+    at = min(change.at, now) if change.at else now
+    if not lead_items.set_stage(lead.id, change.stage.value, at, change.amount, change.currency):
+        return "unchanged"
+    logger.info("sales stage set", extra={"lead_id": lead.id, "stage": change.stage.value})
+    return "stage_set"
+
+
+def handle_webhook(
+    raw_body: bytes,
+    headers: Mapping[str, str],
+    *,
+    method: str,
+    url: str,
+    query: Mapping[str, str],
+    organizations: frozenset[str] = frozenset(),
+) -> dict[str, int]:
+    """Authenticate, parse and apply a CRM delivery: outcome -> count. Raises Unauthenticated or
+    InvalidChange; an authenticated delivery about something else counts as `ignored`."""
+    provider = provider_of(headers, raw_body)
+    verify(provider, raw_body, headers, method=method, url=url, query=query)
+    try:
+        if provider == "salesforce":
+            changes = parse_salesforce(raw_body, organizations)
+        else:
+            try:
+                document = json.loads(raw_body)
+            except ValueError:
+                raise InvalidChange(
+                    [{"loc": ("body",), "msg": "not valid JSON", "type": "json_invalid"}]
+                ) from None
+            changes = parse_hubspot(document) if provider == "hubspot" else parse_generic(document)
+    except NotAStageChange as error:
+        logger.info("CRM webhook ignored", extra={"provider": provider, "why": str(error)})
+        return {"ignored": 1}
+    outcomes: dict[str, int] = {}
+    for change in changes:
+        outcome = set_stage(change)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

@@ -1,0 +1,186 @@
+"""Sales stages: the CRM webhook (HubSpot, Salesforce, generic signed), the API-key route and
+`leadflow stage` set a lead's stage; the weekly report shows the funnel to SQL and its findings."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import pytest
+
+from leadflow.cli import main
+from leadflow.local.sandbox import CRM_WEBHOOK_KEY, SALESFORCE_ORG_ID
+from leadflow.store import event_items
+
+API = "https://leadflowapi.execute-api.us-east-1.amazonaws.com/v1/webhooks/crm"
+
+
+def _lead(sb, email):
+    assert (
+        sb.post("/leads", json={"email": email, "first_name": "Casey", "form": "demo-request"}).status_code
+        == 202
+    )
+    return sb.find_lead(email)
+
+
+def _hubspot(sb, body, *, key=CRM_WEBHOOK_KEY, age=timedelta(0)):
+    stamp = str(int((sb.now() - age).timestamp() * 1000))
+    signature = base64.b64encode(
+        hmac.new(
+            key.encode(), b"POST" + API.encode() + body.encode() + stamp.encode(), hashlib.sha256
+        ).digest()
+    ).decode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-HubSpot-Signature-v3": signature,
+        "X-HubSpot-Request-Timestamp": stamp,
+    }
+    return sb.post("/webhooks/crm", data=body, headers=headers)
+
+
+def _salesforce_xml(email, status, org=SALESFORCE_ORG_ID):
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+ xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+ <soapenv:Body>
+  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
+   <OrganizationId>{org}</OrganizationId>
+   <ActionId>04k000000000001AAA</ActionId>
+   <SessionId xsi:nil="true"/>
+   <EnterpriseUrl>https://example.my.salesforce.com/services/Soap/c/59.0/00D000000000001</EnterpriseUrl>
+   <PartnerUrl>https://example.my.salesforce.com/services/Soap/u/59.0/00D000000000001</PartnerUrl>
+   <Notification>
+    <Id>04l000000000001AAA</Id>
+    <sObject xsi:type="sf:Lead" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
+     <sf:Id>00Q000000000001AAA</sf:Id>
+     <sf:Email>{email}</sf:Email>
+     <sf:Status>{status}</sf:Status>
+    </sObject>
+   </Notification>
+  </notifications>
+ </soapenv:Body>
+</soapenv:Envelope>"""
+
+
+def _stage(sb, lead):
+    stored = sb.lead(lead["id"])
+    return stored.get("stage"), [
+        e["type"] for e in event_items.events(lead["id"]) if e["type"].startswith("stage_")
+    ]
+
+
+def test_hubspot_lifecycle_and_deal_stages(sb):
+    lead = _lead(sb, "casey@northwind.example")
+    body = json.dumps(
+        {
+            "objectId": 501,
+            "properties": {
+                "email": {"value": "casey@northwind.example"},
+                "lifecyclestage": {"value": "salesqualifiedlead"},
+            },
+        }
+    )
+    answer = _hubspot(sb, body)
+    assert (answer.status_code, answer.json()) == (200, {"status": {"stage_set": 1}})
+    assert _stage(sb, lead) == ("sql", ["stage_sql"])
+    # A redelivery changes nothing; a deal won carries its amount.
+    assert _hubspot(sb, body).json() == {"status": {"unchanged": 1}}
+    sb.advance(3 * 86400)
+    won = json.dumps(
+        [{"properties": {"email": "casey@northwind.example", "dealstage": "closedwon", "amount": "12000"}}]
+    )
+    assert _hubspot(sb, won).json() == {"status": {"stage_set": 1}}
+    stored = sb.lead(lead["id"])
+    assert (stored["stage"], str(stored["amount"])) == ("won", "12000")
+
+
+def test_hubspot_refuses_a_wrong_or_stale_signature(sb):
+    lead = _lead(sb, "casey@northwind.example")
+    body = json.dumps(
+        {"properties": {"email": "casey@northwind.example", "lifecyclestage": "salesqualifiedlead"}}
+    )
+    assert _hubspot(sb, body, key="not-the-key").status_code == 401
+    assert _hubspot(sb, body, age=timedelta(minutes=6)).status_code == 401
+    assert _stage(sb, lead) == (None, [])
+
+
+def test_a_signed_body_with_bad_fields_gets_field_level_errors(sb):
+    _lead(sb, "casey@northwind.example")
+    body = json.dumps(
+        {"event": "lead.stage", "email": "casey@northwind.example", "stage": "closed", "amount": -5}
+    )
+    answer = sb.post("/webhooks/crm", data=body, headers=sb.sign_crm_webhook(body))
+    assert answer.status_code == 422
+    fields = {error["field"] for error in answer.json()["errors"]}
+    assert fields == {"stage", "amount"}
+    not_json = "{"
+    assert sb.post("/webhooks/crm", data=not_json, headers=sb.sign_crm_webhook(not_json)).status_code == 422
+
+
+def test_generic_signed_shape_and_unknown_leads(sb):
+    lead = _lead(sb, "casey@northwind.example")
+    body = json.dumps(
+        {"event": "lead.stage", "email": "casey@northwind.example", "stage": "opportunity", "amount": 4500}
+    )
+    answer = sb.post("/webhooks/crm", data=body, headers=sb.sign_crm_webhook(body))
+    assert (answer.status_code, answer.json()) == (200, {"status": {"stage_set": 1}})
+    assert _stage(sb, lead) == ("opportunity", ["stage_opportunity"])
+    stranger = json.dumps({"event": "lead.stage", "email": "nobody@else.example", "stage": "sql"})
+    assert sb.post("/webhooks/crm", data=stranger, headers=sb.sign_crm_webhook(stranger)).json() == {
+        "status": {"unknown_lead": 1}
+    }
+    assert (
+        sb.post("/webhooks/crm", data=body, headers={"Content-Type": "application/json"}).status_code == 401
+    )
+
+
+def test_salesforce_outbound_message_is_acknowledged(sb):
+    lead = _lead(sb, "casey@northwind.example")
+    xml = _salesforce_xml("casey@northwind.example", "Qualified")
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+    answer = sb.post(f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=xml, headers=headers)
+    assert answer.status_code == 200 and "<Ack>true</Ack>" in answer.text
+    assert _stage(sb, lead) == ("sql", ["stage_sql"])
+    # Without the URL token, or from another organization: refused, nothing changes.
+    assert sb.post("/webhooks/crm", data=xml, headers=headers).status_code == 401
+    other = _salesforce_xml("casey@northwind.example", "Closed - Not Converted", org="00D999999999999EAA")
+    assert sb.post(f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=other, headers=headers).status_code == 401
+    assert _stage(sb, lead) == ("sql", ["stage_sql"])
+
+
+def test_the_api_key_route(sb):
+    lead = _lead(sb, "casey@northwind.example")
+    change = {"email": "casey@northwind.example", "stage": "lost"}
+    assert sb.post("/leads/stage", json=change).status_code == 401
+    assert sb.post("/leads/stage", json=change, headers={"X-Api-Key": "wrong"}).status_code == 401
+    answer = sb.post(
+        "/leads/stage", json={"lead_id": lead["id"], "stage": "lost"}, headers={"X-Api-Key": sb.api_key}
+    )
+    assert (answer.status_code, answer.json()) == (200, {"status": "stage_set"})
+    bad = sb.post(
+        "/leads/stage", json={"stage": "sql", "at": "2026-11-23T10:00"}, headers={"X-Api-Key": sb.api_key}
+    )
+    assert bad.status_code == 422
+    assert {error["field"] for error in bad.json()["errors"]} >= {"at"}
+    missing = sb.post(
+        "/leads/stage",
+        json={"email": "nobody@else.example", "stage": "sql"},
+        headers={"X-Api-Key": sb.api_key},
+    )
+    assert missing.status_code == 404
+
+
+def test_leadflow_stage_on_the_command_line(sb, capsys):
+    lead = _lead(sb, "casey@northwind.example")
+    assert main(["stage", "casey@northwind.example", "sql"]) == 0
+    assert _stage(sb, lead) == ("sql", ["stage_sql"])
+    assert main(["stage", "nobody@else.example", "sql"]) == 2
+    assert main(["stage", "casey@northwind.example", "won", "--amount", "-1"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and all(line.startswith("leadflow stage: ") for line in errors)
+    with pytest.raises(SystemExit) as exit_:
+        main(["stage", "casey@northwind.example", "closed"])
+    assert exit_.value.code == 2
