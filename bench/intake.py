@@ -100,7 +100,10 @@ def _bare_write_and_start(sb: Sandbox, number: int) -> Callable[[], object]:
     )
     item = {"pk": f"LEAD#{lead_id}", "sk": "LEAD", **lead.model_dump(mode="json", exclude_none=True)}
     arn = sb.state_machine_arns[sb.default_cadence]
-    execution_input = json.dumps({"lead_id": lead_id, "cadence": sb.default_cadence, "enrollment": 1})
+    version = sb.cadences[sb.default_cadence].version
+    execution_input = json.dumps(
+        {"lead_id": lead_id, "cadence": sb.default_cadence, "enrollment": 1, "version": version}
+    )
 
     def call() -> object:
         table.put_item(Item=item)

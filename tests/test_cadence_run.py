@@ -72,7 +72,13 @@ def test_execution_input_has_ids_only_and_a_readable_name_and_states(sb):
     lead = sb.find_lead("private.person@example.com")
     execution = sb.execution(lead["id"])
 
-    assert execution["input"] == {"lead_id": lead["id"], "cadence": "content-download", "enrollment": 1}
+    version = sb.cadences["content-download"].version
+    assert execution["input"] == {
+        "lead_id": lead["id"],
+        "cadence": "content-download",
+        "enrollment": 1,
+        "version": version,
+    }
     assert execution["name"] == f"{lead['id']}-content-download-1"
     assert "private" not in lead["id"] and "example" not in lead["id"]
     assert execution["states"][:2] == ["Day 01 · email · asset", "Until Day 03 · linkedin · connect"]

@@ -353,6 +353,8 @@ class Enrollment(BaseModel):
     started_at: datetime
     # Whoever holds this lease may start the execution; lets a later post resume a start that crashed.
     start_lease_until: datetime | None = None
+    # The cadence version it started on (Cadence.version); its execution finishes on it.
+    version: str | None = None
     completed_at: datetime | None = None
     # Why the lead entered this cadence (intake, meeting booked, re-engagement...).
     reason: str | None = None
@@ -498,6 +500,8 @@ class TouchRequest(BaseModel):
     cadence: str
     enrollment: int = Field(ge=1)
     touch: int = Field(ge=1)
+    # The cadence version the execution started on (None: enrolled before versions existed).
+    version: str | None = Field(None, pattern=r"^[0-9a-f]{12}$")
 
 
 class FailureReport(BaseModel):

@@ -4,7 +4,8 @@ One Standard execution per lead enrollment. The Wait states encode the cadence:
 touch 1 runs at once; every later touch is a Wait on the timestamp the previous
 step returned from the lead's stored schedule, then a Task that invokes the step
 function. On the normal path that is two billed transitions per touch and no
-polling. The execution input carries ids only (lead id, cadence, enrollment).
+polling. The execution input carries ids only (lead id, cadence, enrollment) and the
+cadence version, which the step reads its touch from (leadflow.cadence.versions).
 
 Errors: every Task retries what is transient (the step classifies AWS errors and raises them
 by name, see leadflow.aws.transient) with exponential backoff and full jitter. A stop or a
@@ -163,6 +164,8 @@ def _task(cadence: Cadence, number: int, step_function_arn: str) -> dict[str, An
                 "lead_id.$": "$.lead_id",
                 "cadence.$": "$.cadence",
                 "enrollment.$": "$.enrollment",
+                # The version the execution started on: the step reads this touch from it.
+                "version.$": "$.version",
                 "touch": number,
             },
         },

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from leadflow import clock
-from leadflow.cadence import executions
+from leadflow.cadence import executions, versions
 from leadflow.cadence.model import Cadence
 from leadflow.cadence.schedule import Locale, locale_for, plan
 from leadflow.config import cadences, settings
@@ -37,9 +37,9 @@ def busy_days(lead_id: str, locale: Locale) -> frozenset[date]:
         if touch.status is TouchStatus.SENT and touch.channel in ("email", "sms")
     }
     for enrollment in enrollment_items.enrollments(lead_id):
-        cadence = known.get(enrollment.cadence)
-        if enrollment.run_status is not RunStatus.RUNNING or cadence is None:
+        if enrollment.run_status is not RunStatus.RUNNING or enrollment.cadence not in known:
             continue
+        cadence = versions.cadence_of(enrollment)
         for number, due in enumerate(enrollment.schedule, start=1):
             if number > enrollment.last_touch and cadence.touch(number).automated:
                 days.add(due.astimezone(tz).date())
@@ -94,6 +94,7 @@ def enroll(lead_id: str, cadence_name: str, reason: str) -> Enrollment:
             start_lease_until=now + START_LEASE,
             reason=reason,
             zone=zone,
+            version=versions.keep(cadence),
         )
         if enrollment_items.add_enrollment(enrollment):
             start(enrollment)

@@ -11,8 +11,14 @@ from leadflow.models import Enrollment
 
 
 def execution_input(enrollment: Enrollment) -> dict[str, object]:
-    """Ids only: no address, name or anything derived from them (the console shows this)."""
-    return {"lead_id": enrollment.lead_id, "cadence": enrollment.cadence, "enrollment": enrollment.number}
+    """Ids and the cadence version only: no address, name or anything derived from them (the console
+    shows this)."""
+    return {
+        "lead_id": enrollment.lead_id,
+        "cadence": enrollment.cadence,
+        "enrollment": enrollment.number,
+        "version": enrollment.version,
+    }
 
 
 def start(state_machine_arn: str, enrollment: Enrollment) -> str:

@@ -8,6 +8,7 @@ docs. `cadences/cadence.schema.json` is exported from these models
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import time
@@ -18,7 +19,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 # The repository root in a checkout (layers/leadflow/python/leadflow/cadence/); in Lambda the layer
 # puts the package at /opt/python and cadences at /opt/cadences.
@@ -241,6 +250,11 @@ class SendWindow(BaseModel):
             raise ValueError(f'write the time as a quoted "HH:MM" string, got {value!r}')
         return value
 
+    @field_serializer("start", "end")
+    def _as_written(self, value: time) -> str:
+        """HH:MM, as the file writes it: a stored cadence version reads back as it was."""
+        return value.strftime("%H:%M")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -310,6 +324,11 @@ class Cadence(BaseModel):
                 for touch in data["touches"]
             ]
         return data
+
+    @property
+    def version(self) -> str:
+        """A short hash of the whole definition: an execution runs on the version it started with."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
 
     @model_validator(mode="after")
     def _touches_consistent(self) -> Cadence:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from leadflow.cadence import versions
 from leadflow.cadence.enrollments import busy_days
 from leadflow.cadence.model import Cadence
 from leadflow.cadence.schedule import locale_for, plan
@@ -52,9 +53,9 @@ def after_return(lead: Lead, back_on: date) -> int:
     known = cadences()
     moved = 0
     for enrollment in enrollment_items.enrollments(lead.id):
-        cadence = known.get(enrollment.cadence)
-        if enrollment.run_status is not RunStatus.RUNNING or cadence is None:
+        if enrollment.run_status is not RunStatus.RUNNING or enrollment.cadence not in known:
             continue
+        cadence = versions.cadence_of(enrollment)
         schedule = moved_schedule(lead, enrollment, cadence, back_on)
         changed = sum(1 for old, new in zip(enrollment.schedule, schedule, strict=True) if old != new)
         if changed and enrollment_items.move_schedule(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from leadflow import aws, clock, keys
-from leadflow.cadence import executions
+from leadflow.cadence import executions, versions
 from leadflow.cadence.enrollments import START_LEASE, plan_for, start
 from leadflow.config import cadences, operator_config, settings
 from leadflow.intake import contacts
@@ -365,6 +365,7 @@ def _new_enrollment(lead: Lead, number: int, cadence_name: str, now: datetime, *
         start_lease_until=now + START_LEASE,
         reason="intake" if number == 1 else "posted again",
         zone=zone,
+        version=versions.keep(cadence),
     )
 
 

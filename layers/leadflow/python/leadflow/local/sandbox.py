@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from leadflow import aws, clock, keys
+from leadflow.cadence import versions
 from leadflow.cadence.asl import build_definition
 from leadflow.cadence.model import DEFAULT_CADENCE_DIR, load_cadences
 from leadflow.config import Settings, operator_config, settings
@@ -201,6 +202,7 @@ class Sandbox:
             keys.forget_api_keys()
             settings.cache_clear()
             load_cadences.cache_clear()
+            versions.forget()
 
     def _one_at_a_time(self, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """Run handlers one at a time, as isolated Lambda instances would not race inside moto.
@@ -294,17 +296,8 @@ class Sandbox:
         crm_secret_arn = aws.client("secretsmanager").create_secret(
             Name="leadflow/crm-webhook", SecretString=CRM_WEBHOOK_KEY
         )["ARN"]
-        sfn = aws.client("stepfunctions")
-        role = f"arn:aws:iam::{ACCOUNT_ID}:role/leadflow-state-machine"
-        self.cadences = load_cadences(self.cadence_dir, self.template_dir)
-        for name, cadence in self.cadences.items():
-            definition = build_definition(cadence, function_arn("step"))
-            self.state_machine_arns[name] = sfn.create_state_machine(
-                name=f"leadflow-{name}",
-                definition=json.dumps(definition, ensure_ascii=False),
-                roleArn=role,
-                type="STANDARD",
-            )["stateMachineArn"]
+        versions.forget()
+        self._deploy_cadences()
         self._set_environment(
             {
                 "TABLE_NAME": table_name,
@@ -344,6 +337,28 @@ class Sandbox:
         self.default_cadence = operator_config().routing.default_cadence
         # Load-time template lint, as the step function runs it at cold start.
         lint.ensure_clean(config.cadence_dir, config.template_dir, config.config_file)
+
+    def _deploy_cadences(self) -> None:
+        """Create or update one state machine per cadence file, as `cdk deploy` does."""
+        sfn = aws.client("stepfunctions")
+        role = f"arn:aws:iam::{ACCOUNT_ID}:role/leadflow-state-machine"
+        load_cadences.cache_clear()
+        self.cadences = load_cadences(self.cadence_dir, self.template_dir)
+        for name, cadence in self.cadences.items():
+            definition = json.dumps(build_definition(cadence, function_arn("step")), ensure_ascii=False)
+            if name in self.state_machine_arns:
+                sfn.update_state_machine(stateMachineArn=self.state_machine_arns[name], definition=definition)
+                continue
+            self.state_machine_arns[name] = sfn.create_state_machine(
+                name=f"leadflow-{name}", definition=definition, roleArn=role, type="STANDARD"
+            )["stateMachineArn"]
+
+    def redeploy(self) -> None:
+        """Deploy the cadence files as they are now (after editing one): running executions keep
+        the definition and the cadence version they started on; new enrollments get the new one."""
+        with self._handler_lock:
+            self._deploy_cadences()
+            self._set_environment({"STATE_MACHINE_ARNS": json.dumps(self.state_machine_arns)})
 
     def _load_handlers(self) -> None:
         if str(REPO_ROOT) not in sys.path:

@@ -16,10 +16,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from leadflow import aws, clock, fields, keys, tokens
-from leadflow.cadence import asl, variants
+from leadflow.cadence import asl, variants, versions
 from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel
 from leadflow.cadence.schedule import country_of_zone
-from leadflow.config import cadences, operator_config, settings
+from leadflow.config import operator_config, settings
 from leadflow.models import (
     CONTACTABLE,
     Enrollment,
@@ -92,7 +92,8 @@ def _run_touch(request: TouchRequest) -> TouchResult:
     config = settings()
     # Load-time lint, once per process: broken templates fail loudly instead of reaching a lead.
     lint.ensure_clean(config.cadence_dir, config.template_dir, config.config_file)
-    cadence = cadences()[request.cadence]
+    # The version this execution started on, not necessarily the one deployed now.
+    cadence = versions.cadence_at(request.cadence, request.version)
     enrollment = enrollment_items.get_enrollment(request.lead_id, request.enrollment)
     lead = lead_items.get_lead(request.lead_id)
     if enrollment is None or lead is None:
