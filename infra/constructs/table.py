@@ -39,6 +39,13 @@ class LeadsTable(Construct):
             sort_key=_string(spec.BY_DAY_SORT_KEY),
             projection_type=dynamodb.ProjectionType.ALL,
         )
+        # Sparse: only enrollments without an execution or failed (leadflow.cadence.sweep).
+        self.table.add_global_secondary_index(
+            index_name=spec.ATTENTION_INDEX,
+            partition_key=_string(spec.ATTENTION_KEY),
+            sort_key=_string(spec.SORT_KEY),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
 
 
 class IdempotencyTable(Construct):

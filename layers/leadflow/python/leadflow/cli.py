@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from leadflow.cadence import operate
 from leadflow.cadence.model import DEFAULT_CADENCE_DIR
 from leadflow.report.command import add_aws_options, add_report_command, run_report_command, use_aws
 
@@ -233,6 +234,7 @@ def build_parser() -> Parser:
 
     add_report_command(commands)
     add_stage_command(commands)
+    operate.add_commands(commands)
 
     lint = commands.add_parser("lint", help="check every template against the message rules")
     _file_options(lint)
@@ -259,6 +261,8 @@ def build_parser() -> Parser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command in ("audit", "sweep"):
+        return operate.run(args)
     if args.command == "classify":
         return _classify(args.files)
     if args.command == "report":

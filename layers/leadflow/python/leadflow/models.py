@@ -42,6 +42,8 @@ class RunStatus(StrEnum):
     """Where one enrollment of a lead in a cadence stands."""
 
     RUNNING = "running"
+    # Stored, but StartExecution failed (Step Functions unavailable): `leadflow sweep` starts it.
+    PENDING = "pending"
     STOPPED = "stopped"
     COMPLETED = "completed"
     # The execution gave up on a touch (an error retries could not fix): see failure_error and
@@ -370,14 +372,19 @@ class Enrollment(BaseModel):
     failed_touch: int | None = None
     failed_at: datetime | None = None
 
+    # Executions run for this enrollment: a failed one retried by the sweep needs a new name.
+    attempt: int = 1
+
     @property
     def execution_name(self) -> str:
-        return execution_name(self.lead_id, self.cadence, self.number)
+        return execution_name(self.lead_id, self.cadence, self.number, self.attempt)
 
 
-def execution_name(lead_id: str, cadence: str, enrollment: int) -> str:
-    """`{lead_id}-{cadence}-{enrollment}`: unique per enrollment, stable across retried starts."""
-    return f"{lead_id}-{cadence}-{enrollment}"
+def execution_name(lead_id: str, cadence: str, enrollment: int, attempt: int = 1) -> str:
+    """`{lead_id}-{cadence}-{enrollment}`: unique per enrollment, stable across retried starts;
+    `-r{attempt}` after it for the sweep's retries of a failed execution (names stay taken 90 days)."""
+    name = f"{lead_id}-{cadence}-{enrollment}"
+    return name if attempt == 1 else f"{name}-r{attempt}"
 
 
 class SubmissionOutcome(StrEnum):

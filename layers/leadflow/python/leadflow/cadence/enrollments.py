@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from leadflow import clock
+from leadflow import aws, clock
 from leadflow.cadence import executions, versions
 from leadflow.cadence.model import Cadence
 from leadflow.cadence.schedule import Locale, locale_for, plan
@@ -55,10 +55,30 @@ def plan_for(
     return plan(cadence, start, locale, busy), locale.zone
 
 
-def start(enrollment: Enrollment) -> None:
-    """Start the enrollment's execution (idempotent by its name) and remember its ARN."""
-    arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment)
+def start(enrollment: Enrollment) -> bool:
+    """Start the enrollment's execution (idempotent by its name) and remember its ARN.
+
+    When Step Functions is unavailable or throttles, the enrollment is marked `pending` and
+    `leadflow sweep` starts it within minutes: the caller (a form's post) still succeeds.
+    Returns False then.
+    """
+    try:
+        arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment)
+    except Exception as error:
+        if aws.transient(error) is None:
+            raise
+        enrollment_items.mark_pending(enrollment.lead_id, enrollment.number)
+        logger.warning(
+            "StartExecution failed: the enrollment is pending, the sweep starts it",
+            extra={
+                "lead_id": enrollment.lead_id,
+                "enrollment": enrollment.number,
+                "error": str(aws.transient(error)),
+            },
+        )
+        return False
     enrollment_items.set_execution_arn(enrollment.lead_id, enrollment.number, arn)
+    return True
 
 
 def enroll(lead_id: str, cadence_name: str, reason: str) -> Enrollment:
@@ -77,7 +97,10 @@ def enroll(lead_id: str, cadence_name: str, reason: str) -> Enrollment:
         if lead.status not in CONTACTABLE:
             raise EnrollmentRefused(f"lead {lead_id} is {lead.status.value}")
         for running in enrollment_items.enrollments(lead_id):
-            if running.cadence == cadence.name and running.run_status is RunStatus.RUNNING:
+            if running.cadence == cadence.name and running.run_status in (
+                RunStatus.RUNNING,
+                RunStatus.PENDING,
+            ):
                 if not running.execution_arn and enrollment_items.claim_start(
                     lead_id, running.number, clock.now(), clock.now() + START_LEASE
                 ):

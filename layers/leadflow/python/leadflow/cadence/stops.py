@@ -48,7 +48,7 @@ def stop_enrollments(lead_id: str, reason: StopReason) -> list[Enrollment]:
     now = clock.now()
     stopped = []
     for enrollment in enrollment_items.enrollments(lead_id):
-        if enrollment.run_status is not RunStatus.RUNNING:
+        if enrollment.run_status not in (RunStatus.RUNNING, RunStatus.PENDING, RunStatus.FAILED):
             continue
         result = enrollment_items.stop_enrollment(lead_id, enrollment.number, reason, now)
         if result is None:

@@ -262,7 +262,12 @@ def _known_lead_posted(lead: Lead, submission: LeadSubmission, now: datetime) ->
         )
         return SubmissionOutcome.SUPPRESSED
     enrollments = enrollment_items.enrollments(lead.id)
-    running = [enrollment for enrollment in enrollments if enrollment.run_status is RunStatus.RUNNING]
+    # A pending enrollment (its StartExecution failed) counts as running: it is started, not doubled.
+    running = [
+        enrollment
+        for enrollment in enrollments
+        if enrollment.run_status in (RunStatus.RUNNING, RunStatus.PENDING)
+    ]
     if submission.email_consent is False or (
         submission.email_consent is None and lead.email_consent is False
     ):
@@ -295,7 +300,8 @@ def _may_enroll(lead: Lead, enrollments: list[Enrollment], now: datetime) -> boo
     if policy.policy == "never" or lead.status not in policy.statuses:
         return False
     last = max(enrollments, key=lambda enrollment: enrollment.number)
-    ended_at = last.stopped_at or last.completed_at or last.started_at
+    # A failed enrollment ended when its execution gave up (issue 11): a later post re-enrolls.
+    ended_at = last.stopped_at or last.completed_at or last.failed_at or last.started_at
     return now - ended_at >= timedelta(days=policy.cooldown_days)
 
 

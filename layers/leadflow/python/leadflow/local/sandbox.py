@@ -482,6 +482,34 @@ class Sandbox:
         )
         return self.invoke("events", events.sqs_event([events.dumps(envelope)], self.ses_events_queue_arn))
 
+    def sweep(self, *, retry_all_failed: bool = False) -> dict[str, int]:
+        """Run the sweep (as its schedule would), then let what it started settle."""
+        from leadflow.cadence.sweep import sweep
+
+        with self._handler_lock:
+            report = sweep(retry_all_failed=retry_all_failed)
+        self.clock.settle()
+        return report.model_dump()
+
+    def audit(self) -> Any:
+        """`leadflow audit` over the Sandbox, with SES's own record of every accepted email (so a
+        duplicate the store never saw is found too). Returns the AuditReport (`.clean`, `.lines()`)."""
+        from moto.ses.models import ses_backends
+
+        from leadflow.cadence.audit import ProviderSend, audit
+
+        sends = []
+        for message in ses_backends[ACCOUNT_ID][REGION].sent_messages:
+            tags = self.send_tags.get(message.id, {})
+            raw = getattr(message, "raw_data", None)
+            if not (raw and {"lead", "enrollment", "touch"} <= tags.keys()):
+                continue
+            parsed = message_from_bytes(raw.encode(), policy=policy.default)
+            at = parsedate_to_datetime(str(parsed["Date"]))
+            sends.append(ProviderSend(tags["lead"], int(tags["enrollment"]), int(tags["touch"]), at))
+        with self._handler_lock:
+            return audit(provider_sends=sends)
+
     def deliver_send_events(self) -> None:
         """Deliver the queued SES Send events (see `ses_send_events`)."""
         with self._queue_lock:
@@ -602,7 +630,7 @@ class Sandbox:
         for arn in self.state_machine_arns.values():
             for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
                 found.extend(e for e in page["executions"] if e["name"].startswith(f"{lead_id}-"))
-        found.sort(key=lambda execution: (int(execution["name"].rpartition("-")[2]), execution["startDate"]))
+        found.sort(key=lambda execution: (_enrollment_of(execution["name"]), execution["startDate"]))
         return [self._describe_execution(execution["executionArn"]) for execution in found]
 
     def execution(self, lead_id: str) -> dict[str, Any] | None:
@@ -742,6 +770,12 @@ class Sandbox:
         for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=settings().table_name):
             items.extend(page["Items"])
         return items
+
+
+def _enrollment_of(execution_name: str) -> int:
+    """`{lead}-{cadence}-{n}` or, for the sweep's retries, `{lead}-{cadence}-{n}-r{attempt}`."""
+    parts = execution_name.split("-")
+    return int(parts[-2] if parts[-1].startswith("r") and parts[-2].isdigit() else parts[-1])
 
 
 def serialize_dynamodb() -> Callable[[], None]:

@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from leadflow.clock import iso
@@ -33,7 +34,7 @@ from leadflow.store.items import (
     touch_sk,
     update_if,
 )
-from leadflow.store.table import PARTITION_KEY, SORT_KEY
+from leadflow.store.table import ATTENTION_INDEX, ATTENTION_KEY, PARTITION_KEY, SORT_KEY
 
 
 class ClaimRejected(Exception):
@@ -41,12 +42,41 @@ class ClaimRejected(Exception):
 
 
 def enrollment_item(enrollment: Enrollment) -> dict[str, Any]:
-    return {
+    item = {
         PARTITION_KEY: lead_pk(enrollment.lead_id),
         SORT_KEY: enrollment_sk(enrollment.number),
         **by_day_keys(enrollment.started_at, enrollment.lead_id, "enrollment"),
         **serialize(enrollment),
     }
+    if not enrollment.execution_arn:
+        # In the sweep's index until its execution starts (set_execution_arn).
+        item[ATTENTION_KEY] = Attention.START.value
+    return item
+
+
+class Attention(StrEnum):
+    """Why an enrollment is in the sweep's sparse index (store.table.ATTENTION_INDEX)."""
+
+    START = "start"  # no execution yet: pending (StartExecution failed) or its starter crashed
+    FAILED = "failed"  # the execution gave up on a touch
+
+
+def needing_attention(kind: Attention) -> list[tuple[str, int]]:
+    """(lead id, enrollment number) of every enrollment in the sweep's index under `kind`."""
+    found: list[tuple[str, int]] = []
+    kwargs: dict[str, Any] = {
+        "IndexName": ATTENTION_INDEX,
+        "KeyConditionExpression": Key(ATTENTION_KEY).eq(kind.value),
+    }
+    while True:
+        page = dynamodb_table().query(**kwargs)
+        found.extend(
+            (str(item[PARTITION_KEY]).removeprefix("LEAD#"), int(str(item[SORT_KEY]).rpartition("#")[2]))
+            for item in page["Items"]
+        )
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def add_enrollment(enrollment: Enrollment) -> bool:
@@ -78,19 +108,24 @@ def add_enrollment(enrollment: Enrollment) -> bool:
 
 
 def claim_start(lead_id: str, number: int, at: datetime, lease_until: datetime) -> bool:
-    """Take the lease to start an enrollment's execution that has not started: one caller at a time."""
+    """Take the lease to start an enrollment's execution that has not started: one caller at a time.
+
+    A pending enrollment (StartExecution failed earlier) may be taken at once; it runs again from
+    here, so its first step can claim a touch.
+    """
     try:
         dynamodb_table().update_item(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-            UpdateExpression="SET start_lease_until = :until",
-            ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(execution_arn) "
-            "AND run_status = :running "
-            "AND (attribute_not_exists(start_lease_until) OR start_lease_until < :at)",
+            UpdateExpression="SET start_lease_until = :until, run_status = :running",
+            ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(execution_arn) AND "
+            "(run_status = :pending OR (run_status = :running "
+            "AND (attribute_not_exists(start_lease_until) OR start_lease_until < :at)))",
             ExpressionAttributeNames={"#pk": PARTITION_KEY},
             ExpressionAttributeValues={
                 ":until": iso(lease_until),
                 ":at": iso(at),
                 ":running": RunStatus.RUNNING.value,
+                ":pending": RunStatus.PENDING.value,
             },
         )
     except ClientError as error:
@@ -121,9 +156,46 @@ def get_touch(lead_id: str, enrollment: int, number: int) -> Touch | None:
 def set_execution_arn(lead_id: str, number: int, execution_arn: str) -> None:
     dynamodb_table().update_item(
         Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-        UpdateExpression="SET execution_arn = :arn",
+        UpdateExpression="SET execution_arn = :arn REMOVE #attention",
+        ExpressionAttributeNames={"#attention": ATTENTION_KEY},
         ExpressionAttributeValues={":arn": execution_arn},
     )
+
+
+def mark_pending(lead_id: str, number: int) -> bool:
+    """StartExecution failed: the enrollment waits for the sweep (it stays in its index)."""
+    return (
+        update_if(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET run_status = :pending REMOVE start_lease_until",
+            ConditionExpression="run_status = :running AND attribute_not_exists(execution_arn)",
+            ExpressionAttributeValues={
+                ":pending": RunStatus.PENDING.value,
+                ":running": RunStatus.RUNNING.value,
+            },
+        )
+        is not None
+    )
+
+
+def take_failed(lead_id: str, number: int, attempt: int, at: datetime) -> Enrollment | None:
+    """Run a failed enrollment again under execution attempt `attempt` (the sweep); None if it no
+    longer is failed. Its touches already settled stay settled: the new execution skips them."""
+    taken = update_if(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+        UpdateExpression="SET run_status = :running, attempt = :attempt, retried_at = :at, "
+        "#attention = :start REMOVE execution_arn, failure_error, failed_touch, failed_at",
+        ConditionExpression="run_status = :failed",
+        ExpressionAttributeNames={"#attention": ATTENTION_KEY},
+        ExpressionAttributeValues={
+            ":running": RunStatus.RUNNING.value,
+            ":failed": RunStatus.FAILED.value,
+            ":attempt": attempt,
+            ":at": iso(at),
+            ":start": Attention.START.value,
+        },
+    )
+    return None if taken is None else Enrollment.model_validate(taken)
 
 
 class TouchState(StrEnum):
@@ -281,7 +353,8 @@ def _settle_claim(lead_id: str, number: int, touch: int) -> None:
 
 
 def stop_enrollment(lead_id: str, number: int, reason: StopReason, at: datetime) -> Enrollment | None:
-    """Stop a running enrollment; returns it as stopped, or None if it was not running.
+    """Stop a running, pending or failed enrollment; returns it as stopped, or None if it was none
+    of these (nothing runs, nothing is retried after this).
 
     The same item the claim conditions on, so a claim after this write fails.
     `stopped_after_touch` records the last touch claimed before the stop.
@@ -289,11 +362,14 @@ def stop_enrollment(lead_id: str, number: int, reason: StopReason, at: datetime)
     stopped = update_if(
         Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
         UpdateExpression="SET run_status = :stopped, stop_reason = :reason, stopped_at = :at, "
-        "stopped_after_touch = last_touch",
-        ConditionExpression="run_status = :running",
+        "stopped_after_touch = last_touch REMOVE #attention",
+        ConditionExpression="run_status IN (:running, :pending, :failed)",
+        ExpressionAttributeNames={"#attention": ATTENTION_KEY},
         ExpressionAttributeValues={
             ":stopped": RunStatus.STOPPED.value,
             ":running": RunStatus.RUNNING.value,
+            ":pending": RunStatus.PENDING.value,
+            ":failed": RunStatus.FAILED.value,
             ":reason": reason.value,
             ":at": iso(at),
         },
@@ -353,9 +429,11 @@ def mark_failed(lead_id: str, number: int, error: str, touch: int, at: datetime)
     failed = update_if(
         Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
         UpdateExpression="SET run_status = :failed, failure_error = :error, failed_touch = :touch, "
-        "failed_at = :at",
+        "failed_at = :at, #attention = :attention",
         ConditionExpression="run_status = :running",
+        ExpressionAttributeNames={"#attention": ATTENTION_KEY},
         ExpressionAttributeValues={
+            ":attention": Attention.FAILED.value,
             ":failed": RunStatus.FAILED.value,
             ":running": RunStatus.RUNNING.value,
             ":error": error,

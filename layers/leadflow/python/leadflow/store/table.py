@@ -11,6 +11,10 @@ BY_DAY_INDEX = "by_day"
 BY_DAY_PARTITION_KEY = "gsi1pk"
 BY_DAY_SORT_KEY = "gsi1sk"
 TTL_ATTRIBUTE = "expires_at"
+# Sparse index of the enrollments the sweep must look at (issue 11): `attention` is "start" while an
+# enrollment has no execution yet (pending, or its starter crashed) and "failed" after a failure.
+ATTENTION_INDEX = "attention"
+ATTENTION_KEY = "attention"
 # The attributes the by_day index projects (None: all of them).
 BY_DAY_PROJECTION: tuple[str, ...] | None = None
 
@@ -22,7 +26,7 @@ def create_table_kwargs(table_name: str) -> dict[str, Any]:
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"}
-            for name in (PARTITION_KEY, SORT_KEY, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY)
+            for name in (PARTITION_KEY, SORT_KEY, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, ATTENTION_KEY)
         ],
         "KeySchema": [
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -36,7 +40,15 @@ def create_table_kwargs(table_name: str) -> dict[str, Any]:
                     {"AttributeName": BY_DAY_SORT_KEY, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": ATTENTION_INDEX,
+                "KeySchema": [
+                    {"AttributeName": ATTENTION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
     }
 

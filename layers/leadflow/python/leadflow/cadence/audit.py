@@ -1,0 +1,257 @@
+"""`leadflow audit` (issue 11): prove that nothing was lost, sent twice or sent after a stop.
+
+Reads the table (one Scan: an operator's check, not a hot path) and the RUNNING executions of
+every cadence state machine, and checks the invariants:
+
+- every `running` enrollment has a RUNNING execution (one whose start is still within its start
+  lease is in flight, not a breach);
+- no execution RUNNING for an enrollment that stopped, completed or failed, or that is not the
+  enrollment's current execution;
+- no touch claimed without an outcome for longer than the step's task timeout with its retries;
+- no touch sent twice (two SES Send events for one touch, or two provider sends in the Sandbox);
+- no send after the enrollment's stop time;
+- every accepted lead with email consent has an enrollment.
+
+`audit()` is the reusable entry point (tests call it at the end of every fault case:
+`from leadflow.cadence.audit import audit`); the sweep function publishes its counts as metrics.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel
+
+from leadflow import aws, clock
+from leadflow.cadence import asl
+from leadflow.config import settings
+from leadflow.models import CONTACTABLE, ContactStatus, Enrollment, RunStatus, Touch, TouchStatus
+from leadflow.store.items import dynamodb_table
+
+# A claim may wait this long for its outcome: the Lambda's run plus the Task's TouchUnsettled
+# retries (asl.UNSETTLED_RETRY); any longer and the attempt was lost.
+CLAIM_TIMEOUT = timedelta(
+    seconds=15 * 60 + asl.UNSETTLED_RETRY["IntervalSeconds"] * asl.UNSETTLED_RETRY["MaxAttempts"]
+)
+INVARIANTS = (
+    "running_without_execution",
+    "execution_without_running_enrollment",
+    "claim_without_outcome",
+    "sent_twice",
+    "sent_after_stop",
+    "lead_without_enrollment",
+)
+
+
+class ProviderSend(NamedTuple):
+    """A message the provider accepted, as the provider saw it (the Sandbox's SES and SNS)."""
+
+    lead_id: str
+    enrollment: int
+    touch: int
+    at: datetime
+
+
+class Breach(BaseModel):
+    invariant: str
+    lead_id: str
+    enrollment: int | None = None
+    detail: str = ""
+
+
+class AuditReport(BaseModel):
+    counts: dict[str, int]
+    breaches: list[Breach]
+
+    @property
+    def clean(self) -> bool:
+        return not self.breaches
+
+    def breach_counts(self) -> dict[str, int]:
+        found = Counter(breach.invariant for breach in self.breaches)
+        return {name: found.get(name, 0) for name in INVARIANTS}
+
+    def lines(self) -> list[str]:
+        """What `leadflow audit` prints: counts, each invariant's breaches, then every breach."""
+        out = [f"{name}: {value}" for name, value in self.counts.items()]
+        out += [f"breaches.{name}: {value}" for name, value in self.breach_counts().items()]
+        out += [
+            f"BREACH {breach.invariant}: lead {breach.lead_id}"
+            + (f" enrollment {breach.enrollment}" if breach.enrollment is not None else "")
+            + (f": {breach.detail}" if breach.detail else "")
+            for breach in self.breaches
+        ]
+        return out
+
+
+def audit(
+    *,
+    state_machine_arns: Iterable[str] | None = None,
+    provider_sends: Iterable[ProviderSend] = (),
+    now: datetime | None = None,
+) -> AuditReport:
+    """Check the invariants over the whole table and the running executions."""
+    now = now or clock.now()
+    arns = list(
+        state_machine_arns if state_machine_arns is not None else settings().state_machine_arns.values()
+    )
+    partitions = _partitions()
+    running = _running_executions(arns)
+    breaches: list[Breach] = []
+    counts: Counter[str] = Counter()
+    enrollments_by_name: dict[str, Enrollment] = {}
+    sends: dict[tuple[str, int, int], list[datetime]] = defaultdict(list)
+    for send in provider_sends:
+        sends[(send.lead_id, send.enrollment, send.touch)].append(send.at)
+
+    for lead_id, items in partitions.items():
+        lead = items.get("LEAD")
+        enrollments = [
+            Enrollment.model_validate(item) for key, item in items.items() if key.startswith("ENROLLMENT#")
+        ]
+        touches = [Touch.model_validate(item) for key, item in items.items() if key.startswith("TOUCH#")]
+        send_events: Counter[tuple[int, int]] = Counter(
+            (int(key.split("#")[1]), int(key.split("#")[2])) for key in items if key.startswith("SENDEVENT#")
+        )
+        if lead is not None:
+            counts["leads"] += 1
+            # A form's "no" to marketing email stores the lead for manual follow-up, unenrolled.
+            consent = lead.get("email_consent") is not False
+            status = ContactStatus(lead.get("status", ContactStatus.ACTIVE.value))
+            if consent and status in CONTACTABLE and not enrollments:
+                breaches.append(Breach(invariant="lead_without_enrollment", lead_id=lead_id))
+        for enrollment in enrollments:
+            counts[f"enrollments.{enrollment.run_status.value}"] += 1
+            enrollments_by_name[enrollment.execution_name] = enrollment
+            breaches += _enrollment_breaches(enrollment, running, now)
+        for touch in touches:
+            if touch.status is TouchStatus.SENT:
+                counts["touches.sent"] += 1
+                sends.setdefault((lead_id, touch.enrollment, touch.number), [])
+        by_number = {enrollment.number: enrollment for enrollment in enrollments}
+        for (enrollment_number, touch_number), seen in send_events.items():
+            if seen > 1:
+                breaches.append(
+                    Breach(
+                        invariant="sent_twice",
+                        lead_id=lead_id,
+                        enrollment=enrollment_number,
+                        detail=f"touch {touch_number}: {seen} SES Send events",
+                    )
+                )
+        for touch in touches:
+            enrollment_or_none = by_number.get(touch.enrollment)
+            stopped_at = enrollment_or_none.stopped_at if enrollment_or_none else None
+            if touch.status is TouchStatus.SENT and stopped_at and touch.sent_at > stopped_at:
+                breaches.append(
+                    Breach(
+                        invariant="sent_after_stop",
+                        lead_id=lead_id,
+                        enrollment=touch.enrollment,
+                        detail=f"touch {touch.number} at {clock.iso(touch.sent_at)}, "
+                        f"stopped {clock.iso(stopped_at)}",
+                    )
+                )
+        for (send_lead, enrollment_number, touch_number), moments in sends.items():
+            if send_lead != lead_id:
+                continue
+            stopped = by_number.get(enrollment_number)
+            if len(moments) > 1:
+                breaches.append(
+                    Breach(
+                        invariant="sent_twice",
+                        lead_id=lead_id,
+                        enrollment=enrollment_number,
+                        detail=f"touch {touch_number}: {len(moments)} provider sends",
+                    )
+                )
+            late = [at for at in moments if stopped and stopped.stopped_at and at > stopped.stopped_at]
+            if late:
+                breaches.append(
+                    Breach(
+                        invariant="sent_after_stop",
+                        lead_id=lead_id,
+                        enrollment=enrollment_number,
+                        detail=f"touch {touch_number} accepted by the provider after the stop",
+                    )
+                )
+
+    counts["executions.running"] = len(running)
+    for name, arn in running.items():
+        enrollment_or_none = enrollments_by_name.get(name)
+        if (
+            enrollment_or_none is None
+            or enrollment_or_none.run_status is not RunStatus.RUNNING
+            or (enrollment_or_none.execution_arn and enrollment_or_none.execution_arn != arn)
+        ):
+            state = enrollment_or_none.run_status.value if enrollment_or_none else "missing"
+            breaches.append(
+                Breach(
+                    invariant="execution_without_running_enrollment",
+                    lead_id=name.split("-", 1)[0],
+                    enrollment=enrollment_or_none.number if enrollment_or_none else None,
+                    detail=f"execution {name} RUNNING, enrollment {state}",
+                )
+            )
+    return AuditReport(counts=dict(sorted(counts.items())), breaches=breaches)
+
+
+def _enrollment_breaches(enrollment: Enrollment, running: Mapping[str, str], now: datetime) -> list[Breach]:
+    found: list[Breach] = []
+    if enrollment.run_status is RunStatus.RUNNING and enrollment.execution_name not in running:
+        in_flight = not enrollment.execution_arn and (enrollment.start_lease_until or now) > now
+        if not in_flight:
+            found.append(
+                Breach(
+                    invariant="running_without_execution",
+                    lead_id=enrollment.lead_id,
+                    enrollment=enrollment.number,
+                    detail=f"execution {enrollment.execution_name} is not RUNNING",
+                )
+            )
+    if (
+        enrollment.touch_state in ("claimed", "accepted")
+        and enrollment.claimed_at is not None
+        and now - enrollment.claimed_at > CLAIM_TIMEOUT
+    ):
+        found.append(
+            Breach(
+                invariant="claim_without_outcome",
+                lead_id=enrollment.lead_id,
+                enrollment=enrollment.number,
+                detail=f"touch {enrollment.last_touch} {enrollment.touch_state} "
+                f"at {clock.iso(enrollment.claimed_at)}",
+            )
+        )
+    return found
+
+
+def _partitions() -> dict[str, dict[str, dict[str, Any]]]:
+    """Every lead partition's items by sort key (one Scan)."""
+    partitions: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    kwargs: dict[str, Any] = {}
+    table = dynamodb_table()
+    while True:
+        page = table.scan(**kwargs)
+        for item in page["Items"]:
+            pk = str(item["pk"])
+            if pk.startswith("LEAD#"):
+                partitions[pk.removeprefix("LEAD#")][str(item["sk"])] = item
+        if "LastEvaluatedKey" not in page:
+            return partitions
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _running_executions(state_machine_arns: Iterable[str]) -> dict[str, str]:
+    """Name -> ARN of every RUNNING execution of the cadence state machines."""
+    client = aws.client("stepfunctions")
+    found: dict[str, str] = {}
+    for arn in state_machine_arns:
+        for page in client.get_paginator("list_executions").paginate(
+            stateMachineArn=arn, statusFilter="RUNNING"
+        ):
+            found.update({execution["name"]: execution["executionArn"] for execution in page["executions"]})
+    return found
