@@ -870,7 +870,8 @@ def test_ses_events_flow_from_the_configuration_set_through_sns_and_sqs_to_the_e
     (destination,) = synth.resources("AWS::SES::ConfigurationSetEventDestination").values()
     spec = destination["Properties"]["EventDestination"]
     assert sorted(spec["MatchingEventTypes"]) == sorted(
-        ["bounce", "complaint", "delivery", "reject", "open", "click"]
+        # send: proof SES accepted a touch, which settles a touch whose step died (issue 11)
+        ["send", "bounce", "complaint", "delivery", "reject", "open", "click"]
     )
     (events_topic,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsSesEvents")]
     assert spec["SnsDestination"]["TopicARN"] == {"Ref": events_topic}
