@@ -44,7 +44,7 @@ def test_demo_runs_synthetic_leads_and_prints_a_summary(capsys, tmp_path):
     files = [tmp_path / name for name in ("report.html", "report.txt", "report.csv")]
     assert f"report: {', '.join(map(str, files))}" in out
     assert "archived at s3://leadflow-reports/reports/2026-11-23/report.html" in out
-    assert "Leads enrolled" in files[1].read_text()
+    assert "HEADLINES" in files[1].read_text()
     # Leads are people; enrollments are counted apart.
     rows = files[2].read_text().splitlines()
     assert any(row.endswith(",overall,,,leads,8") for row in rows)

@@ -7,9 +7,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from leadflow.report.abtest import ABTest, ab_tests
-from leadflow.report.diagnostics import Finding, diagnose
-from leadflow.report.metrics import Window, WindowMetrics, build_facts, window_metrics
+from leadflow.report.diagnostics import SPEED_TO_LEAD_TARGET, Check, Finding, diagnose, scorecard
+from leadflow.report.metrics import (
+    RepActivity,
+    Window,
+    WindowMetrics,
+    build_facts,
+    rep_activity,
+    window_metrics,
+)
 from leadflow.report.records import CadencePlan, Dataset
+from leadflow.report.trends import Change, Trend, changes, trends
 
 TRAILING_DAYS = 90
 
@@ -37,9 +45,10 @@ def trailing_window(end: datetime) -> Window:
 
 
 def fetch_window(period: Window) -> Window:
-    """What the data set must cover: both the period and the trailing 90 days before its end."""
+    """What the data set must cover: the period, the 4 before it (trends) and the trailing 90 days."""
     trailing = trailing_window(period.end)
-    return Window("fetched", min(period.start, trailing.start), period.end)
+    earliest = period.start - (period.end - period.start) * 4
+    return Window("fetched", min(earliest, trailing.start), period.end)
 
 
 def archive_key(period: Window, timezone: str, suffix: str = "html") -> str:
@@ -58,6 +67,11 @@ class Report:
     archive_key: str
     owner_names: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    scorecard: list[Check] = field(default_factory=list)
+    trends: list[Trend] = field(default_factory=list)
+    cadence_trends: dict[str, list[float | None]] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    reps: list[RepActivity] = field(default_factory=list)
 
 
 def build_report(
@@ -73,6 +87,7 @@ def build_report(
     trailing = trailing_window(period.end)
     facts = build_facts(dataset, as_of=period.end)
     trailing_metrics = window_metrics(facts, trailing, plans)
+    headlines, by_cadence = trends(dataset, period)
     return Report(
         company=company,
         timezone=timezone,
@@ -83,4 +98,9 @@ def build_report(
         archive_key=archive_key(period, timezone),
         owner_names=owner_names or {},
         skipped=dict(dataset.skipped),
+        scorecard=scorecard(trailing_metrics),
+        trends=headlines,
+        cadence_trends=by_cadence,
+        changes=changes(dataset, period),
+        reps=rep_activity(facts, period, SPEED_TO_LEAD_TARGET),
     )

@@ -18,6 +18,14 @@ from leadflow.report.records import CadencePlan
 
 # The playbooks' bands.
 REPLY_RATE_FLOOR = 0.10  # below: targeting or message relevance, not frequency
+REPLY_RATE_BAND = (0.15, 0.25)
+BREAKUP_REPLY_BAND = (0.30, 0.40)  # the break-up email's reply rate in many B2B sequences
+# Follow-up -> SQL conversion: well-qualified inbound leads, and outbound.
+SQL_RATE_BANDS = {"inbound": (0.10, 0.20), "cold": (0.03, 0.08)}
+# Qualified inbound leads booking a meeting within 10 business days.
+MEETING_IN_TIME_BAND = (0.15, 0.25)
+# "High demo rate, low SQL conversion": meetings at or above the band while SQLs stay below theirs.
+MIN_MEETINGS = 10
 TOUCHES_TO_RESPONSE_CEILING = 8.0  # above (on average): the messaging needs work
 # Inbound MQLs and cold outreach; dormant leads re-engage at 5-15% in a well-segmented campaign.
 CONTACT_RATE_BANDS = {"inbound": (0.40, 0.60), "cold": (0.15, 0.25), "dormant": (0.05, 0.15)}
@@ -48,6 +56,54 @@ ARCHIVE_HISTORY = timedelta(days=14)
 class Severity(StrEnum):
     ACT = "act"
     WATCH = "watch"
+    HEALTHY = "healthy"
+
+
+def band_text(low: float | None, high: float | None = None, floor: float | None = None) -> str:
+    """ "band 15–25%, floor 10%", "at least 25%"..."""
+    if low is not None and high is not None:
+        text = f"band {pct(low, 0).rstrip('%')}–{pct(high, 0)}"
+    elif low is not None:
+        text = f"at least {pct(low, 0)}"
+    else:
+        text = f"at most {pct(high, 0)}"
+    return text + (f", floor {pct(floor, 0)}" if floor is not None else "")
+
+
+def verdict(
+    value: float | None,
+    n: int,
+    minimum: int,
+    low: float,
+    high: float | None = None,
+    floor: float | None = None,
+) -> tuple[Severity, str]:
+    """A rate against its band, in words: "healthy (band 15–25%, floor 10%)", "watch (n=12, needs 30)"."""
+    band = band_text(low, high, floor)
+    if value is None or n < minimum:
+        return Severity.WATCH, f"watch (n={n}, needs {minimum}; {band})"
+    if floor is not None and value < floor:
+        return Severity.ACT, f"below the floor ({band})"
+    if value < low:
+        # Under a floor, below the band is worth watching; with no floor, the band's bottom is it.
+        return (Severity.WATCH if floor is not None else Severity.ACT), f"below the band ({band})"
+    return Severity.HEALTHY, f"healthy ({band})"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the scorecard: a measured value against its playbook band, and the verdict."""
+
+    scope: str
+    label: str
+    value: str
+    severity: Severity
+    verdict: str
+
+    @property
+    def line(self) -> str:
+        prefix = f"{self.scope}: " if self.scope else ""
+        return f"{prefix}{self.label} {self.value} — {self.verdict}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +141,21 @@ def diagnose(metrics: WindowMetrics, plans: dict[str, CadencePlan]) -> list[Find
                 band = _band(metrics.lead_types.get(cadence, "inbound"))
                 findings.extend(_contact_band(cadence, settled, band))
                 findings.extend(_reply_rate(cadence, settled, metrics.engagement_tracked))
+                if metrics.stages_tracked:
+                    findings.extend(_sql_rate(cadence, settled, band))
+                    findings.extend(_qualification(cadence, settled, band))
+                if band == "inbound" and metrics.overall.meetings:
+                    findings.extend(_meetings_in_time(cadence, settled))
         findings.extend(_touches_to_response(cadence, stats))
         findings.extend(_effort(cadence, stats, plans.get(cadence)))
         findings.extend(_spikes(cadence, metrics.dropoff.get(cadence, [])))
+        if cadence in metrics.breakup:
+            findings.extend(_breakup(cadence, metrics.breakup[cadence]))
     findings.extend(_channels(metrics))
     findings.extend(_reps(metrics))
     findings.extend(_speed(metrics.overall))
     findings.extend(_deliverability(metrics.overall))
-    order = {Severity.ACT: 0, Severity.WATCH: 1}
+    order = {Severity.ACT: 0, Severity.WATCH: 1, Severity.HEALTHY: 2}
     return sorted(findings, key=lambda finding: order[finding.severity])
 
 
@@ -119,15 +182,15 @@ def _archive(metrics: WindowMetrics, cadence: str, stats: SegmentStats) -> Findi
 def _contact_band(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]:
     low, high = CONTACT_RATE_BANDS[kind]
     contact = stats.contact_rate
-    if stats.leads < MIN_LEADS or contact is None or contact >= low:
+    if contact is None or contact >= low:
         return []
+    severity, said = verdict(contact, stats.leads, MIN_LEADS, low, high)
     return [
         Finding(
             code="contact_rate_below_band",
             scope=f"cadence {cadence}",
-            severity=Severity.ACT,
-            headline=f"{cadence}: contact rate {pct(contact)}, below the {kind} band "
-            f"{pct(low, 0)}–{pct(high, 0)}",
+            severity=severity,
+            headline=f"{cadence}: contact rate {pct(contact, 0)} — {said.replace('band', f'{kind} band', 1)}",
             evidence=f"{stats.responded} of {stats.leads} {kind} leads who finished the sequence "
             "responded to at least one touch.",
             recommendation="A low contact rate across the team points at the channel mix or the timing: "
@@ -139,8 +202,9 @@ def _contact_band(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]
 
 def _reply_rate(cadence: str, stats: SegmentStats, engagement_tracked: bool) -> list[Finding]:
     reply = stats.reply_rate
-    if stats.leads < MIN_LEADS or reply is None or reply >= REPLY_RATE_FLOOR:
+    if reply is None or reply >= REPLY_RATE_FLOOR:
         return []
+    severity, said = verdict(reply, stats.leads, MIN_LEADS, *REPLY_RATE_BAND, REPLY_RATE_FLOOR)
     numbers: dict[str, float | int | str] = {
         "reply_rate": reply,
         "leads": stats.leads,
@@ -161,8 +225,8 @@ def _reply_rate(cadence: str, stats: SegmentStats, engagement_tracked: bool) -> 
         Finding(
             code="low_reply_rate",
             scope=f"cadence {cadence}",
-            severity=Severity.ACT,
-            headline=f"{cadence}: reply rate {pct(reply)}, below {pct(REPLY_RATE_FLOOR, 0)}",
+            severity=severity,
+            headline=f"{cadence}: reply rate {pct(reply, 0)} — {said}",
             evidence=f"{stats.replied} of {stats.leads} leads who finished the sequence replied.",
             recommendation=recommendation,
             numbers=numbers,
@@ -179,8 +243,8 @@ def _touches_to_response(cadence: str, stats: SegmentStats) -> list[Finding]:
             code="slow_first_response",
             scope=f"cadence {cadence}",
             severity=Severity.ACT,
-            headline=f"{cadence}: {summary.mean:.1f} touches to first response on average, above "
-            f"{TOUCHES_TO_RESPONSE_CEILING:g}",
+            headline=f"{cadence}: touches to first response {summary.mean:.1f} on average — too many "
+            f"(at most {TOUCHES_TO_RESPONSE_CEILING:g})",
             evidence=f"Over {summary.count} responders; median {summary.median:g}.",
             recommendation="The messaging needs work: earlier touches should each bring new value "
             "and one low-effort question.",
@@ -287,7 +351,7 @@ def _reps(metrics: WindowMetrics) -> list[Finding]:
         if stats.leads >= MIN_REP_LEADS and stats.contact_rate is not None
     }
     if len(rated) < 2:
-        return []
+        return _reps_watch(metrics)
     best = max(rated, key=lambda owner: rated[owner] or 0.0)
     worst = min(rated, key=lambda owner: rated[owner] or 0.0)
     spread = (rated[best] or 0.0) - (rated[worst] or 0.0)
@@ -298,13 +362,43 @@ def _reps(metrics: WindowMetrics) -> list[Finding]:
             code="rep_variance",
             scope="owners",
             severity=Severity.ACT,
-            headline=f"Contact rates vary by {spread * 100:.0f} points between reps, above "
-            f"{REP_SPREAD_CEILING * 100:.0f}",
+            headline=f"Contact rates vary by {spread * 100:.0f} points between reps — above the "
+            f"ceiling ({REP_SPREAD_CEILING * 100:.0f} points)",
             evidence=f"{best}: {pct(rated[best])}; {worst}: {pct(rated[worst])} "
             f"(reps with at least {MIN_REP_LEADS} leads who finished their sequence).",
             recommendation=f"Process inconsistency: document what {best} does and standardize it "
             "in the shared sequences.",
             numbers={"spread": spread, "best": best, "worst": worst},
+        )
+    ]
+
+
+def _reps_watch(metrics: WindowMetrics) -> list[Finding]:
+    """Too few leads per rep to judge: a wide spread still shows, as something to watch."""
+    rated = {
+        owner: stats
+        for owner, stats in metrics.settled["owner"].items()
+        if stats.leads and stats.contact_rate is not None
+    }
+    if len(rated) < 2:
+        return []
+    best = max(rated, key=lambda owner: rated[owner].contact_rate or 0.0)
+    worst = min(rated, key=lambda owner: rated[owner].contact_rate or 0.0)
+    spread = (rated[best].contact_rate or 0.0) - (rated[worst].contact_rate or 0.0)
+    if spread <= REP_SPREAD_CEILING:
+        return []
+    smallest = min(rated[best].leads, rated[worst].leads)
+    return [
+        Finding(
+            code="rep_variance",
+            scope="owners",
+            severity=Severity.WATCH,
+            headline=f"Contact rates vary by {spread * 100:.0f} points between reps — watch "
+            f"(n={smallest}, needs {MIN_REP_LEADS}; at most {REP_SPREAD_CEILING * 100:.0f} points)",
+            evidence=f"{best}: {pct(rated[best].contact_rate)} of {rated[best].leads}; {worst}: "
+            f"{pct(rated[worst].contact_rate)} of {rated[worst].leads} leads who finished their sequence.",
+            recommendation="Too few leads to call it yet: check again as more leads finish their sequence.",
+            numbers={"spread": spread, "best": best, "worst": worst, "n": smallest},
         )
     ]
 
@@ -318,7 +412,7 @@ def _speed(overall: SegmentStats) -> list[Finding]:
             code="slow_speed_to_lead",
             scope="all leads",
             severity=Severity.ACT,
-            headline=f"Median speed to lead is {speed.median / 60:.0f} minutes, above 5",
+            headline=f"Speed to lead {speed.median / 60:.0f} min (median) — too slow (at most 5 min)",
             evidence=f"Over {speed.count} new leads; p90 {(speed.p90 or 0) / 60:.0f} minutes.",
             recommendation="Leads reached within five minutes convert many times more often: "
             "send the first touch the moment the form posts, whatever the send window.",
@@ -347,11 +441,177 @@ def _deliverability(overall: SegmentStats) -> list[Finding]:
                 code=f"{name}_rate",
                 scope="email",
                 severity=Severity.ACT,
-                headline=f"{name.capitalize()} rate {pct(share, digits)}, "
-                f"at or above {pct(ceiling, digits - 1)}",
+                headline=f"{name.capitalize()} rate {pct(share, digits)} — above the ceiling "
+                f"(keep under {pct(ceiling, digits - 1)})",
                 evidence=f"{count} leads with a {name} of {overall.emailed} emailed; {why}",
                 recommendation=fix,
                 numbers={f"{name}_rate": share, f"{name}s": count},
             )
         )
     return findings
+
+
+def _sql_rate(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]:
+    if kind not in SQL_RATE_BANDS or stats.sql_rate is None:
+        return []
+    low, high = SQL_RATE_BANDS[kind]
+    severity, said = verdict(stats.sql_rate, stats.leads, MIN_LEADS, low, high)
+    if severity is Severity.HEALTHY or stats.sql_rate >= low:
+        return []
+    return [
+        Finding(
+            code="low_sql_rate",
+            scope=f"cadence {cadence}",
+            severity=severity,
+            headline=f"{cadence}: follow-up to SQL {pct(stats.sql_rate, 0)} — "
+            + said.replace("band", f"{'outbound' if kind == 'cold' else kind} band", 1),
+            evidence=f"{stats.sql} of {stats.leads} leads who finished the sequence became sales-qualified "
+            f"({stats.meetings} booked a meeting).",
+            recommendation="Few leads the sequence reaches become SQLs: check the leads match your ideal "
+            "customer, and that the rep hand-off after an answer is fast and clear.",
+            numbers={"sql_rate": stats.sql_rate, "band_low": low, "band_high": high, "leads": stats.leads},
+        )
+    ]
+
+
+def _qualification(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]:
+    """The playbook's "high demo rate, low SQL conversion": qualification is too loose."""
+    if kind not in SQL_RATE_BANDS or stats.meetings < MIN_MEETINGS or stats.leads < MIN_LEADS:
+        return []
+    meeting_rate, sql_rate = stats.meeting_rate or 0.0, stats.sql_rate or 0.0
+    low = SQL_RATE_BANDS[kind][0]
+    if meeting_rate < MEETING_IN_TIME_BAND[0] or sql_rate >= low:
+        return []
+    per_meeting = stats.sql / stats.meetings
+    return [
+        Finding(
+            code="demo_rate_high_sql_low",
+            scope=f"cadence {cadence}",
+            severity=Severity.ACT,
+            headline=f"{cadence}: meetings {pct(meeting_rate, 0)} of leads but SQL {pct(sql_rate, 0)} — "
+            f"high demo rate, low SQL conversion (SQL band from {pct(low, 0)})",
+            evidence=f"{stats.meetings} of {stats.leads} leads booked a meeting; {stats.sql} became SQLs "
+            f"({pct(per_meeting, 0)} of meetings).",
+            recommendation="Qualification is too loose: tighten the BANT criteria and add a pre-call "
+            "qualification question before offering a meeting.",
+            numbers={"meeting_rate": meeting_rate, "sql_rate": sql_rate, "sql_per_meeting": per_meeting},
+        )
+    ]
+
+
+def _meetings_in_time(cadence: str, stats: SegmentStats) -> list[Finding]:
+    rate = stats.meeting_in_time_rate
+    if rate is None:
+        return []
+    severity, said = verdict(rate, stats.aged, MIN_LEADS, *MEETING_IN_TIME_BAND)
+    if severity is Severity.HEALTHY or rate >= MEETING_IN_TIME_BAND[0]:
+        return []
+    return [
+        Finding(
+            code="slow_meetings",
+            scope=f"cadence {cadence}",
+            severity=severity,
+            headline=f"{cadence}: meetings within 10 business days {pct(rate, 0)} — {said}",
+            evidence=f"{stats.meetings_in_time} of {stats.aged} inbound leads whose first 10 business days "
+            "have passed booked a meeting in them.",
+            recommendation="Below the band, the cause is almost always message relevance, timing or "
+            "qualification, not volume: make the meeting ask specific and early.",
+            numbers={"meeting_in_time_rate": rate, "aged": stats.aged, "booked": stats.meetings_in_time},
+        )
+    ]
+
+
+def _breakup(cadence: str, stats: SegmentStats) -> list[Finding]:
+    rate = stats.reply_rate
+    if rate is None:
+        return []
+    severity, said = verdict(rate, stats.leads, MIN_LEADS, *BREAKUP_REPLY_BAND)
+    if severity is Severity.HEALTHY or (severity is Severity.WATCH and rate >= BREAKUP_REPLY_BAND[0]):
+        return []
+    return [
+        Finding(
+            code="weak_breakup",
+            scope=f"cadence {cadence}",
+            severity=severity,
+            headline=f"{cadence}: break-up email reply rate {pct(rate, 0)} — {said}",
+            evidence=f"{stats.replied} of {stats.leads} leads who got the break-up email replied to it.",
+            recommendation="Make the break-up final and respectful: say you are closing their file, and "
+            "leave one line that invites them back when the timing is right.",
+            numbers={"breakup_reply_rate": rate, "leads": stats.leads},
+        )
+    ]
+
+
+def scorecard(metrics: WindowMetrics) -> list[Check]:
+    """Every banded number of the window against the playbook, healthy ones included."""
+    checks: list[Check] = []
+    for cadence, stats in metrics.settled["cadence"].items():
+        kind = _band(metrics.lead_types.get(cadence, "inbound"))
+        low, high = CONTACT_RATE_BANDS[kind]
+        checks.append(_check(cadence, "contact rate", stats.contact_rate, stats.leads, MIN_LEADS, low, high))
+        reply = (stats.reply_rate, stats.leads, MIN_LEADS, *REPLY_RATE_BAND, REPLY_RATE_FLOOR)
+        checks.append(_check(cadence, "reply rate", *reply))
+        if metrics.stages_tracked and kind in SQL_RATE_BANDS:
+            low, high = SQL_RATE_BANDS[kind]
+            checks.append(
+                _check(cadence, "follow-up to SQL", stats.sql_rate, stats.leads, MIN_LEADS, low, high)
+            )
+        if kind == "inbound" and metrics.overall.meetings:
+            in_time = (stats.meeting_in_time_rate, stats.aged, MIN_LEADS, *MEETING_IN_TIME_BAND)
+            checks.append(_check(cadence, "meetings within 10 business days", *in_time))
+        breakup = metrics.breakup.get(cadence)
+        if breakup is not None and breakup.leads:
+            values = (breakup.reply_rate, breakup.leads, MIN_LEADS, *BREAKUP_REPLY_BAND)
+            checks.append(_check(cadence, "break-up reply rate", *values))
+    overall = metrics.overall
+    if metrics.engagement_tracked:
+        checks.append(
+            _check("", "Open rate", overall.open_rate, overall.emailed, MIN_LEADS, HEALTHY_OPEN_RATE)
+        )
+    speed = overall.speed_to_lead
+    if speed.median is not None:
+        fast = speed.median <= SPEED_TO_LEAD_TARGET
+        checks.append(
+            Check(
+                "",
+                "Speed to lead",
+                f"{speed.median / 60:.1f} min (median)",
+                Severity.HEALTHY if fast else Severity.ACT,
+                f"{'healthy' if fast else 'too slow'} (at most 5 min)",
+            )
+        )
+    touches = overall.touches_to_response
+    if touches.mean is not None:
+        few = touches.mean <= TOUCHES_TO_RESPONSE_CEILING
+        severity = (
+            Severity.WATCH if touches.count < MIN_RESPONDERS else (Severity.HEALTHY if few else Severity.ACT)
+        )
+        said = (
+            f"watch (n={touches.count}, needs {MIN_RESPONDERS}; "
+            if severity is Severity.WATCH
+            else ("healthy (" if few else "too many (")
+        )
+        checks.append(
+            Check(
+                "",
+                "Touches to first response",
+                f"{touches.mean:.1f} on average",
+                severity,
+                said + "at most 8)",
+            )
+        )
+    return checks
+
+
+def _check(
+    scope: str,
+    label: str,
+    value: float | None,
+    n: int,
+    minimum: int,
+    low: float,
+    high: float | None = None,
+    floor: float | None = None,
+) -> Check:
+    severity, said = verdict(value, n, minimum, low, high, floor)
+    return Check(scope, label, pct(value, 0), severity, said)

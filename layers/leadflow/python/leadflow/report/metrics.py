@@ -244,6 +244,7 @@ class WindowMetrics:
     # By cadence: the leads who received its break-up touch, and the replies that touch drew.
     breakup: dict[str, SegmentStats] = field(default_factory=dict)
     not_started: dict[str, int] = field(default_factory=dict)  # by cadence: first step not due yet
+    stages_tracked: bool = False  # a CRM reported at least one stage for these leads
 
 
 # -- facts -----------------------------------------------------------------
@@ -678,6 +679,7 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
         },
         breakup=breakups(inside, plans),
         not_started=dict(Counter(f.enrollment.cadence for f in inside if f.terminal_step == 0)),
+        stages_tracked=any(fact.stages for fact in inside),
     )
 
 
@@ -696,3 +698,61 @@ def breakups(facts: list[Facts], plans: dict[str, CadencePlan]) -> dict[str, Seg
         group = [fact for fact in facts if fact.enrollment.cadence == name]
         result[name] = segment(group, _at_step(step))
     return result
+
+
+# -- rep activity ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepActivity:
+    """One owner's week: the tasks that fell due, got done, or are past due and still open."""
+
+    owner: str
+    due: int  # tasks that fell due in the window
+    done: int  # tasks whose outcome was recorded in the window
+    overdue: int  # open at the window's end and due before it
+    first_human_touch: Summary  # new leads in the window: form post to the first task done
+    within_target: int  # ...of those, reached by a person within the target
+    leads: int  # leads (people) who arrived in the window
+    responded: int
+
+    @property
+    def contact_rate(self) -> float | None:
+        return rate(self.responded, self.leads)
+
+
+def rep_activity(facts: list[Facts], window: Window, target_seconds: float) -> list[RepActivity]:
+    """Per owner; `facts` cover every enrollment known at the window's end (tasks of older leads too)."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    people: dict[str, list[Facts]] = defaultdict(list)
+    for fact in facts:
+        owner = fact.lead.owner
+        for touch in fact.touches:
+            if touch.state not in (TouchState.TASK_DONE, TouchState.TASK_OPEN):
+                continue
+            due = touch.due or touch.at
+            if due is not None and due in window:
+                counts[owner]["due"] += 1
+            if touch.state is TouchState.TASK_DONE and touch.at is not None and touch.at in window:
+                counts[owner]["done"] += 1
+            if touch.state is TouchState.TASK_OPEN and due is not None and due < window.end:
+                counts[owner]["overdue"] += 1
+        if fact.enrollment.started_at in window:
+            people[owner].append(fact)
+    rows = []
+    for owner in sorted(counts.keys() | people.keys()):
+        stats = segment(people.get(owner, []))
+        human = [f.first_human_touch for f in people.get(owner, []) if f.first_human_touch is not None]
+        rows.append(
+            RepActivity(
+                owner=owner,
+                due=counts[owner]["due"],
+                done=counts[owner]["done"],
+                overdue=counts[owner]["overdue"],
+                first_human_touch=stats.first_human_touch,
+                within_target=sum(1 for seconds in human if seconds <= target_seconds),
+                leads=stats.leads,
+                responded=stats.responded,
+            )
+        )
+    return rows

@@ -20,8 +20,16 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from leadflow.report.build import Report
-from leadflow.report.diagnostics import CONTACT_RATE_BANDS, pct
+from leadflow.report.diagnostics import (
+    CONTACT_RATE_BANDS,
+    REPLY_RATE_BAND,
+    REPLY_RATE_FLOOR,
+    SQL_RATE_BANDS,
+    band_text,
+    pct,
+)
 from leadflow.report.metrics import DIMENSIONS, SegmentStats, Summary, WindowMetrics
+from leadflow.report.trends import periods
 
 DIMENSION_TITLES = {
     "cadence": "Cadence",
@@ -70,34 +78,54 @@ def _count_rate(part: int, stats: SegmentStats) -> str:
     return f"{part} ({pct(part / stats.leads if stats.leads else None)})"
 
 
+def _sql(s: SegmentStats) -> str:
+    return _count_rate(s.sql, s)
+
+
 def kpis(report: Report) -> list[Kpi]:
     week, trailing = report.period.overall, report.trailing.overall
 
     def row(label: str, value: Any, note: str = "") -> Kpi:
         return Kpi(label, value(week), value(trailing), note)
 
+    contact_bands = ", ".join(
+        f"{kind} {pct(low, 0)}–{pct(high, 0)}" for kind, (low, high) in CONTACT_RATE_BANDS.items()
+    )
     rows = [
-        row("Leads enrolled", lambda s: number(s.leads)),
+        row("Leads", lambda s: number(s.leads), "people; each counts once, however many cadences"),
+        row("Enrollments", lambda s: number(s.enrollments), "a lead in two cadences is two enrollments"),
+        row("Contacted", lambda s: _count_rate(s.contacted, s), "got a touch, or answered"),
         row(
             "Contact rate",
             lambda s: f"{pct(s.contact_rate)} ({s.responded})",
-            "responded to a touch: reply, connected call or meeting; healthy: "
-            + ", ".join(
-                f"{kind} {pct(low, 0)}–{pct(high, 0)}" for kind, (low, high) in CONTACT_RATE_BANDS.items()
-            ),
+            f"responded: reply, connected call or meeting; band: {contact_bands}",
         ),
         row(
-            "Reply rate", lambda s: f"{pct(s.reply_rate)} ({s.replied})", "below 10%: targeting or relevance"
+            "Reply rate",
+            lambda s: f"{pct(s.reply_rate)} ({s.replied})",
+            band_text(*REPLY_RATE_BAND, REPLY_RATE_FLOOR),
         ),
         row("Connected calls", lambda s: _count_rate(s.connected, s)),
-        row("Meetings booked", lambda s: _count_rate(s.meetings, s)),
+        row("Meetings booked", lambda s: _count_rate(s.meetings, s), "each lead once"),
+        row(
+            "Follow-up to SQL",
+            _sql,
+            "set by the CRM; band: inbound "
+            + band_text(*SQL_RATE_BANDS["inbound"]).removeprefix("band ")
+            + ", outbound "
+            + band_text(*SQL_RATE_BANDS["cold"]).removeprefix("band "),
+        ),
+        row(
+            "Opportunities / won",
+            lambda s: f"{s.opportunities} / {s.won}" + (f" ({number(s.won_amount)})" if s.won_amount else ""),
+        ),
         row("Unsubscribes", lambda s: _count_rate(s.unsubscribes, s)),
         row("Complaints", lambda s: _count_rate(s.complaints, s), "keep under 0.1% of emailed leads"),
-        row("Bounces", lambda s: _count_rate(s.bounces, s)),
+        row("Bounces", lambda s: _count_rate(s.bounces, s), "keep under 5% of emailed leads"),
         row(
             "Speed to lead, median / p90",
             lambda s: f"{duration(s.speed_to_lead.median)} / {duration(s.speed_to_lead.p90)}",
-            "form post to first touch; aim for under 5 minutes",
+            "form post to first touch; band: at most 5 min",
         ),
         row(
             "First human touch, median / p90",
@@ -105,12 +133,12 @@ def kpis(report: Report) -> list[Kpi]:
                 f"{duration(s.first_human_touch.median)} / {duration(s.first_human_touch.p90)}"
                 f" ({s.first_human_touch.count})"
             ),
-            "form post to the first rep task done",
+            "form post to the first rep task done; band: at most 5 min",
         ),
         row(
             "Touches to first response, mean / median",
             lambda s: f"{number(s.touches_to_response.mean)} / {number(s.touches_to_response.median)}",
-            "above 8 on average: the messaging needs work",
+            "band: at most 8 on average",
         ),
     ]
     if report.trailing.engagement_tracked:
@@ -118,50 +146,69 @@ def kpis(report: Report) -> list[Kpi]:
             row(
                 "Opened / clicked",
                 lambda s: f"{pct(s.open_rate)} / {pct(s.click_rate)}",
-                "of emailed leads; opens are inflated by privacy proxies",
+                "of emailed leads; opens: at least 25% (inflated by privacy proxies)",
             )
         )
     return rows
 
 
+# -- trends ------------------------------------------------------------------------------------
+
+
+def trend_value(kind: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if kind == "rate":
+        return pct(value, 0)
+    if kind == "seconds":
+        return duration(value)
+    return number(value)
+
+
+def spark(values: tuple[float | None, ...] | list[float | None], height: int = 16) -> list[int]:
+    """Bar heights in pixels, scaled to the largest value (at least 1 px for a value, 0 for none)."""
+    top = max((value for value in values if value is not None), default=0.0)
+    return [0 if value is None or top <= 0 else max(1, round(value / top * height)) for value in values]
+
+
+def spark_text(values: tuple[float | None, ...] | list[float | None]) -> str:
+    blocks = "▁▂▃▄▅▆▇█"
+    return "".join(" " if h == 0 else blocks[min(7, (h - 1) * 8 // 16)] for h in spark(values))
+
+
 @dataclass(frozen=True)
-class SegmentRow:
+class FunnelRow:
+    """One segment's funnel over the trailing 90 days, with its leads this period."""
+
     name: str
-    leads: str
-    contact: str
-    reply: str
-    meetings: str
-    opt_outs: str
-    bounces: str
+    period_leads: int
+    stats: SegmentStats
     trailing_leads: int
 
+    def cells(self) -> list[tuple[int, float | None]]:
+        s = self.stats
+        steps = (s.leads, s.contacted, s.responded, s.replied, s.meetings, s.sql, s.opportunities)
+        return [(count, count / s.leads if s.leads else None) for count in steps]
 
-def segment_rows(report: Report, dimension: str) -> list[SegmentRow]:
+
+FUNNEL_HEADER = ("Leads", "Cont.", "Resp.", "Repl.", "Mtg", "SQL", "Opp.")
+FUNNEL_LEGEND = (
+    "Cont.: contacted (got a touch or answered) · Resp.: responded (reply, connected call or meeting) · "
+    "Repl.: replied · Mtg: booked a meeting · SQL and Opp.: set by the CRM. % of the segment's leads."
+)
+
+
+def funnel_rows(report: Report, dimension: str) -> list[FunnelRow]:
     week = report.period.breakdowns.get(dimension, {})
     trailing = report.trailing.breakdowns.get(dimension, {})
-    empty = None
     rows = []
-    for name in sorted(week.keys() | trailing.keys()):
-        w, t = week.get(name, empty), trailing.get(name, empty)
-
-        def pair(get: Any, w: SegmentStats | None = w, t: SegmentStats | None = t) -> str:
-            return f"{get(w) if w else '–'} / {get(t) if t else '–'}"
-
+    for name in sorted(trailing.keys() | week.keys()):
+        stats = trailing.get(name) or week[name]
         label = name
         if dimension == "owner" and name in report.owner_names:
             label = f"{report.owner_names[name]} ({name})"
-        rows.append(
-            SegmentRow(
-                name=label,
-                leads=pair(lambda s: s.leads),
-                contact=pair(lambda s: pct(s.contact_rate, 0)),
-                reply=pair(lambda s: pct(s.reply_rate, 0)),
-                meetings=pair(lambda s: s.meetings),
-                opt_outs=f"{t.unsubscribes} / {t.complaints}" if t else "–",
-                bounces=str(t.bounces) if t else "–",
-                trailing_leads=t.leads if t else 0,
-            )
-        )
+        period_leads = week[name].leads if name in week else 0
+        rows.append(FunnelRow(label, period_leads, stats, stats.leads))
     return rows
 
 
@@ -179,14 +226,22 @@ def histogram_rows(metrics: WindowMetrics) -> list[tuple[int, int, float]]:
 # Gmail clips messages above 102 KB: the HTML shows the largest segments of each breakdown (by leads
 # over 90 days), as many as fit; the CSV has them all.
 HTML_BUDGET = 100_000
-HTML_SEGMENTS = (12, 8, 5, 3, 0)
+HTML_SEGMENTS = (12, 8, 5, 3, 2, 1, 0)
 
 
-def _largest(rows: list[SegmentRow], limit: int) -> tuple[list[SegmentRow], int]:
+def _largest(rows: list[FunnelRow], limit: int) -> tuple[list[FunnelRow], int]:
     if len(rows) <= limit:
         return rows, 0
     kept = sorted(rows, key=lambda row: -row.trailing_leads)[:limit]
     return sorted(kept, key=lambda row: row.name), len(rows) - limit
+
+
+def _busiest(report: Report, limit: int) -> list[Any]:
+    """The reps with the most tasks and leads, at least 3 (as many as fit; the text has them all)."""
+    if len(report.reps) <= max(limit, 3):
+        return report.reps
+    kept = sorted(report.reps, key=lambda rep: -(rep.due + rep.leads))[: max(limit, 3)]
+    return sorted(kept, key=lambda rep: rep.owner)
 
 
 @cache
@@ -205,7 +260,14 @@ def _context(report: Report, archive_location: str, segments: int) -> dict[str, 
         "r": report,
         "archive": archive_location,
         "kpis": kpis(report),
-        "segments": [(DIMENSION_TITLES[d], *_largest(segment_rows(report, d), segments)) for d in DIMENSIONS],
+        "segments": [(DIMENSION_TITLES[d], *_largest(funnel_rows(report, d), segments)) for d in DIMENSIONS],
+        "reps": _busiest(report, segments),
+        "hidden_reps": max(0, len(report.reps) - len(_busiest(report, segments))),
+        "funnel_header": FUNNEL_HEADER,
+        "funnel_legend": FUNNEL_LEGEND,
+        "trend_value": trend_value,
+        "spark": spark,
+        "period_starts": [window.start for window in periods(report.period.window)],
         "histogram": histogram_rows(report.trailing),
         "definitions": definitions(report),
         "pct": pct,
@@ -270,6 +332,10 @@ def render_text(report: Report, archive_location: str) -> str:
             f"    {finding.evidence}",
             f"    -> {finding.recommendation}",
         ]
+    lines += ["", "AGAINST THE PLAYBOOK (trailing 90 days, leads who finished their sequence)"]
+    lines += [f"  {check.line}" for check in report.scorecard] or ["  Nothing to judge yet."]
+    lines += ["", *trend_lines(report)]
+    lines += ["", *rep_lines(report)]
     lines += ["", "A/B TESTS (trailing 90 days)"]
     if not report.ab_tests:
         lines.append("No step sent more than one variant.")
@@ -295,6 +361,8 @@ def render_text(report: Report, archive_location: str) -> str:
                     "other",
                     "drop",
                     "colleague answered",
+                    "waiting",
+                    "finished",
                     "open tasks",
                 ],
                 [
@@ -308,6 +376,8 @@ def render_text(report: Report, archive_location: str) -> str:
                         str(r.other_stops),
                         pct(r.drop_rate),
                         str(r.account_stops),
+                        str(r.waiting),
+                        str(r.finished),
                         str(r.open_tasks),
                     ]
                     for r in rows
@@ -335,21 +405,81 @@ def render_text(report: Report, archive_location: str) -> str:
         for touches, count, share in histogram_rows(trailing)
     ]
     for dimension in DIMENSIONS:
-        segments = segment_rows(report, dimension)
-        lines += ["", f"BY {DIMENSION_TITLES[dimension].upper()} (period / 90 days)"]
+        funnel = funnel_rows(report, dimension)
+        lines += ["", f"BY {DIMENSION_TITLES[dimension].upper()} (funnel over the trailing 90 days)"]
         lines += _table(
-            ["segment", "leads", "contact", "reply", "meetings", "unsub / complaints (90d)", "bounces (90d)"],
-            [[s.name, s.leads, s.contact, s.reply, s.meetings, s.opt_outs, s.bounces] for s in segments]
-            or [["(none)"] + [""] * 6],
+            ["segment", "this period", *FUNNEL_HEADER],
+            [
+                [row.name, str(row.period_leads)]
+                + [
+                    f"{count} ({pct(share, 0)})" if index else str(count)
+                    for index, (count, share) in enumerate(row.cells())
+                ]
+                for row in funnel
+            ]
+            or [["(none)"] + [""] * 8],
         )
-    lines += ["", *definitions(report)]
+    lines += ["", FUNNEL_LEGEND, *definitions(report)]
     return "\n".join(lines) + "\n"
+
+
+def trend_lines(report: Report) -> list[str]:
+    starts = [f"{local(report, window.start):%d %b}" for window in periods(report.period.window)]
+    lines = [f"TRENDS (this period against the 4 before it: {', '.join(starts)}; each as of its own end)"]
+    rows = [
+        [
+            trend.label,
+            " ".join(trend_value(trend.kind, value) for value in trend.values),
+            spark_text(trend.values),
+        ]
+        for trend in report.trends
+    ]
+    lines += _table(["headline", "oldest -> this period", ""], rows)
+    if report.cadence_trends:
+        lines += ["", "Contact rate by cadence"]
+        lines += _table(
+            ["cadence", "oldest -> this period", ""],
+            [
+                [name, " ".join(trend_value("rate", value) for value in values), spark_text(values)]
+                for name, values in sorted(report.cadence_trends.items())
+            ],
+        )
+    for change in report.changes:
+        lines.append(
+            f"* {change.cadence} changed since {local(report, change.since):%a %d %b %Y} "
+            f"(version {change.version}): compare the periods from then on."
+        )
+    return lines
+
+
+def rep_lines(report: Report) -> list[str]:
+    lines = ["REP ACTIVITY (this period)"]
+    rows = [
+        [
+            _owner_label(report, rep.owner),
+            str(rep.due),
+            str(rep.done),
+            str(rep.overdue),
+            f"{duration(rep.first_human_touch.median)} ({rep.within_target}/{rep.first_human_touch.count})",
+            f"{pct(rep.contact_rate, 0)} ({rep.responded}/{rep.leads})",
+        ]
+        for rep in report.reps
+    ]
+    header = ["owner", "tasks due", "done", "overdue", "first human touch (<= 5 min)", "contact rate"]
+    return lines + (_table(header, rows) if rows else ["  No rep tasks or new leads."])
+
+
+def _owner_label(report: Report, owner: str) -> str:
+    return f"{report.owner_names[owner]} ({owner})" if owner in report.owner_names else owner
 
 
 def definitions(report: Report) -> list[str]:
     notes = [
-        "Every rate is per lead: the share of leads enrolled in the window (by cadence) that did it, "
-        "counting what happened up to the window's end. A lead in two cadences counts in each.",
+        "Every rate is per lead: the share of the leads (people) enrolled in the window that did it, "
+        "counting what happened up to the window's end. A lead in two cadences counts in each cadence's "
+        "row and once overall; enrollments are counted apart.",
+        "Drop-off: each enrollment ends at its last step in one column (responded, left, colleague "
+        "answered, waiting or finished), so a step's reached = the next step's reached + those.",
         "Channel and variant rows count the leads that received one, and the outcomes their touches drew.",
         "A rep task counts as a touch once its outcome is recorded; open tasks are shown apart.",
         "Diagnostics judge rates over the trailing 90 days, on leads that finished their sequence.",
