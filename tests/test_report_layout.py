@@ -76,12 +76,13 @@ def report_html() -> str:
 
 def measure(page: str, width: int) -> dict[str, int]:
     """Render `page` in a `width`-px frame; the document's scroll width, client width, and card width."""
+    frame = f'<iframe id="f" style="border:0;width:{width}px;height:1000px" srcdoc="{html.escape(page)}">'
     probe = f"""<!DOCTYPE html><html><head><title>probe</title></head><body style="margin:0">
-<iframe id="f" style="border:0;width:{width}px;height:1000px" srcdoc="{html.escape(page, quote=True)}"></iframe>
+{frame}</iframe>
 <script>window.onload = function () {{
   var doc = document.getElementById('f').contentDocument, root = doc.documentElement;
-  var card = doc.querySelector('table[bgcolor="#ffffff"]');
-  document.title = 'size:' + root.scrollWidth + ',' + root.clientWidth + ',' + Math.round(card.getBoundingClientRect().width);
+  var card = Math.round(doc.querySelector('table[bgcolor="#ffffff"]').getBoundingClientRect().width);
+  document.title = 'size:' + root.scrollWidth + ',' + root.clientWidth + ',' + card;
 }};</script></body></html>"""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "probe.html"
