@@ -16,12 +16,14 @@ from typing import Any, NoReturn
 
 from leadflow.cadence import operate
 from leadflow.cadence.model import DEFAULT_CADENCE_DIR
+from leadflow.operate import add_operator_commands, run_operator_command
 from leadflow.report.command import add_aws_options, add_report_command, run_report_command, use_aws
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
 # Exit status of an expected failure (argparse uses 2 for usage errors too).
 USAGE_ERROR = 2
 INTERNAL_ERROR = 1
+OPERATOR_COMMANDS = ("lead", "suppress", "enroll", "reengage")
 
 
 class CommandError(Exception):
@@ -235,6 +237,7 @@ def build_parser() -> Parser:
     add_report_command(commands)
     add_stage_command(commands)
     operate.add_commands(commands)
+    add_operator_commands(commands, day, moment)
 
     lint = commands.add_parser("lint", help="check every template against the message rules")
     _file_options(lint)
@@ -269,6 +272,8 @@ def run(args: argparse.Namespace) -> int:
         return run_report_command(args)
     if args.command == "stage":
         return run_stage_command(args)
+    if args.command in OPERATOR_COMMANDS:
+        return run_operator_command(args)
     if args.command == "lint":
         return _lint(args)
     if args.command == "preview":

@@ -50,6 +50,10 @@ class Rep(BaseModel):
     title: str = Field("", max_length=100)
     # Email signature, one line per line; default: name, "title, company", website.
     signature: str | None = Field(None, max_length=500)
+    # Where the rep's alerts (new leads, tasks, replies) go: an SNS subscription each, filtered to
+    # this rep. Email defaults to `email`; SMS only when a number is given (E.164).
+    alert_email: EmailStr | None = None
+    alert_sms: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +14155550100")
 
 
 class ReportSchedule(BaseModel):
@@ -226,6 +230,29 @@ class OwnerRule(BaseModel):
         )
 
 
+class Reengagement(BaseModel):
+    """Quarterly re-engagement of the dormant database (`leadflow reengage`, and its schedule)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cadence: str = Field("re-engagement", description="The cadence dormant leads enter.")
+    after_days: int = Field(90, ge=1, le=365, description="Days since a cadence ended without an answer.")
+    max_per_lead: int = Field(2, ge=1, le=20, description="Re-engagements a lead gets, ever.")
+    # How far back ended cadences are looked for (a quarter, and room for the schedule to slip).
+    lookback_days: int = Field(120, ge=7, le=400)
+    # EventBridge Scheduler cron (minutes hours day-of-month month day-of-week year), in `timezone`.
+    schedule: str = Field("cron(0 9 1 1,4,7,10 ? *)", pattern=r"^cron\(.+\)$")
+    timezone: str = Field("UTC")
+    enabled: bool = True
+    # StartExecution calls per second while enrolling (Standard's bucket refills at 150-300 a second).
+    rate_per_second: float = Field(25.0, gt=0, le=300)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return ReportSchedule._known_zone(value)
+
+
 class OperatorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -235,6 +262,7 @@ class OperatorConfig(BaseModel):
     intake: Intake = Field(default_factory=Intake)
     answers: AnswersConfig = Field(default_factory=lambda: AnswersConfig.model_validate({}))
     tasks: TasksConfig = Field(default_factory=lambda: TasksConfig.model_validate({}))
+    reengagement: Reengagement = Field(default_factory=lambda: Reengagement.model_validate({}))
 
     scoring: Scoring = Field(default_factory=Scoring)
     routing: Routing = Field(default_factory=lambda: Routing.model_validate({}))

@@ -21,11 +21,14 @@ def execution_input(enrollment: Enrollment) -> dict[str, object]:
     }
 
 
-def start(state_machine_arn: str, enrollment: Enrollment) -> str:
-    """Start the enrollment's execution. Idempotent: same name and same input return the same execution."""
+def start(state_machine_arn: str, enrollment: Enrollment, *, name: str | None = None) -> str:
+    """Start the enrollment's execution. Idempotent: same name and same input return the same execution.
+
+    `name` replaces the enrollment's own for a restart (names stay taken for 90 days).
+    """
     response = aws.client("stepfunctions").start_execution(
         stateMachineArn=state_machine_arn,
-        name=enrollment.execution_name,
+        name=name or enrollment.execution_name,
         input=json.dumps(execution_input(enrollment), sort_keys=True),
     )
     return str(response["executionArn"])

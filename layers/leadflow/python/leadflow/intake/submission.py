@@ -87,7 +87,11 @@ class Accepted(NamedTuple):
 
 
 def accept(
-    submission: LeadSubmission, origin: RequestOrigin | None = None, client: str | None = None
+    submission: LeadSubmission,
+    origin: RequestOrigin | None = None,
+    client: str | None = None,
+    *,
+    cadence: str | None = None,
 ) -> Accepted:
     """Store and enroll a lead.
 
@@ -108,7 +112,9 @@ def accept(
         return Accepted(submission_id, SubmissionOutcome.SUPPRESSED)
     lead = new_lead(submission, client, now, known_id) if known_id is None or completing else None
     automated = submission.email_consent is not False
-    enrollment = _new_enrollment(lead, 1, route(lead), now, known=False) if lead and automated else None
+    # `cadence`: an operator's import names it (leadflow enroll --csv); a post is routed.
+    chosen = cadence or (route(lead) if lead else "")
+    enrollment = _new_enrollment(lead, 1, chosen, now, known=False) if lead and automated else None
     outcome = SubmissionOutcome.NEW if automated else SubmissionOutcome.MANUAL_FOLLOW_UP
     if lead:
         lead.enrollments = 1 if enrollment else 0
