@@ -8,3 +8,104 @@ from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
 metrics = Metrics(namespace="leadflow")
+
+
+# -- integration events --------------------------------------------------------------------------
+# Every lead event goes to an EventBridge bus (EVENT_BUS_NAME) for CRMs, warehouses and alerting:
+# source "leadflow", detail-type "lead.<kind>", detail as IntegrationEvent (docs/events.schema.json).
+# Ids only by default; EVENT_INCLUDE_EMAIL=true adds the address for integrations that need it.
+# Publishing never fails a lead's flow: a refused put is logged and counted (IntegrationEventFailed).
+
+import os  # noqa: E402
+from datetime import datetime  # noqa: E402
+from typing import Any, Literal  # noqa: E402
+
+from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
+
+EVENT_SOURCE = "leadflow"
+LeadEventKind = Literal[
+    "accepted",
+    "enrolled",
+    "touch_sent",
+    "touch_skipped",
+    "task_due",
+    "task_done",
+    "replied",
+    "meeting_booked",
+    "meeting_cancelled",
+    "stage_changed",
+    "opted_out",
+    "bounced",
+    "completed",
+    "failed",
+    "stopped",
+    "engaged",
+]
+# Stored event kinds (event_items.record_event) as integration kinds; the rest are not published.
+STORED_KINDS: dict[str, LeadEventKind] = {
+    "reply": "replied",
+    "replied": "replied",
+    "connected": "replied",
+    "meeting_booked": "meeting_booked",
+    "meeting": "meeting_booked",
+    "meeting_cancelled": "meeting_cancelled",
+    "unsubscribe": "opted_out",
+    "complaint": "opted_out",
+    "consent_withdrawn": "opted_out",
+    "bounce": "bounced",
+    "bounced": "bounced",
+    "operator_stop": "stopped",
+    "account": "stopped",
+    "open": "engaged",
+    "click": "engaged",
+}
+
+
+class IntegrationEvent(BaseModel):
+    """The `detail` of every event on the bus (JSON Schema: docs/events.schema.json)."""
+
+    model_config = ConfigDict(extra="forbid", title="leadflow lead event")
+
+    kind: LeadEventKind
+    lead_id: str = Field(description="The lead's opaque id: no personal data.")
+    at: str = Field(description="When it happened, ISO 8601 UTC.")
+    cadence: str | None = None
+    enrollment: int | None = None
+    touch: int | None = None
+    channel: str | None = None
+    detail: str | None = Field(None, description="The kind's own word: the stage, the outcome, a reason.")
+    email: str | None = Field(None, description="Only with EVENT_INCLUDE_EMAIL=true.")
+
+
+def publish_event(kind: LeadEventKind, lead_id: str, at: datetime, **fields: Any) -> None:
+    bus = os.environ.get("EVENT_BUS_NAME")
+    if not bus:
+        return
+    from leadflow import aws, clock
+
+    email = fields.pop("email", None)
+    if os.environ.get("EVENT_INCLUDE_EMAIL", "").lower() == "true" and email:
+        fields["email"] = email
+    event = IntegrationEvent(kind=kind, lead_id=lead_id, at=clock.iso(at), **fields)
+    try:
+        response = aws.client("events").put_events(
+            Entries=[
+                {
+                    "EventBusName": bus,
+                    "Source": EVENT_SOURCE,
+                    "DetailType": f"lead.{kind}",
+                    "Detail": event.model_dump_json(exclude_none=True),
+                    "Time": at,
+                }
+            ]
+        )
+        failed = response.get("FailedEntryCount", 0)
+    except Exception as error:  # the lead's flow goes on; the metric raises the alarm
+        logger.warning("integration event not published", extra={"kind": kind, "error": type(error).__name__})
+        failed = 1
+    if failed:
+        metrics.add_metric(name="IntegrationEventFailed", unit="Count", value=1)
+
+
+def event_schema() -> dict[str, Any]:
+    return IntegrationEvent.model_json_schema()

@@ -10,7 +10,7 @@ from leadflow import clock
 from leadflow.answers import outcomes
 from leadflow.cadence import stops
 from leadflow.models import TASK_ID, ContactStatus, StopReason, Task, TaskOutcome, TaskStatus
-from leadflow.observability import logger
+from leadflow.observability import logger, publish_event
 from leadflow.store import lead_items, task_items
 
 
@@ -45,6 +45,17 @@ def record_outcome(task_ref: str, outcome: TaskOutcome, note: str | None = None)
     """
     task = find_task(task_ref)
     updated = task_items.record_task_outcome(task, outcome, note, clock.now())
+    if updated is not None:
+        publish_event(
+            "task_done",
+            task.lead_id,
+            clock.now(),
+            cadence=task.cadence,
+            enrollment=task.enrollment,
+            touch=task.touch,
+            channel=task.channel,
+            detail=outcome.value,
+        )
     if updated is None:
         current = find_task(task_ref)
         if current.status.value == outcome.value:

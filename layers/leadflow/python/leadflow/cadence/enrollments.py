@@ -14,7 +14,7 @@ from leadflow.cadence.model import Cadence
 from leadflow.cadence.schedule import Locale, locale_for, plan
 from leadflow.config import cadences, settings
 from leadflow.models import CONTACTABLE, Enrollment, Lead, RunStatus, TouchStatus
-from leadflow.observability import logger
+from leadflow.observability import logger, publish_event
 from leadflow.store import enrollment_items, lead_items
 
 ENROLL_ATTEMPTS = 5
@@ -121,6 +121,9 @@ def enroll(lead_id: str, cadence_name: str, reason: str) -> Enrollment:
         )
         if enrollment_items.add_enrollment(enrollment):
             start(enrollment)
+            publish_event(
+                "enrolled", lead_id, now, cadence=cadence.name, enrollment=enrollment.number, detail=reason
+            )
             logger.info(
                 "lead enrolled",
                 extra={

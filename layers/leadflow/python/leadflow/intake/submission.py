@@ -28,7 +28,7 @@ from leadflow.models import (
     SubmissionOutcome,
     SubmissionRecord,
 )
-from leadflow.observability import logger
+from leadflow.observability import logger, publish_event
 from leadflow.send.alerts import AlertKind, alert_owner
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
@@ -130,6 +130,9 @@ def accept(
         completing=completing,
     ):
         logger.info("lead accepted", extra={"lead_id": lead.id, "outcome": outcome.value, "band": lead.band})
+        publish_event("accepted", lead.id, now, detail=lead.source, email=lead.email)
+        if enrollment:
+            publish_event("enrolled", lead.id, now, cadence=enrollment.cadence, enrollment=1, detail="intake")
         contacts.index_lead(lead)
         if enrollment:
             first = _claim_first_enrollment(enrollment, now) if completing else enrollment

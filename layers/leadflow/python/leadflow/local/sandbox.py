@@ -173,6 +173,7 @@ class Sandbox:
             self._undo.append(self._capture_metrics())
             self._create_resources()
             self._undo.append(self._record_send_tags())
+            self._undo.append(self._record_integration_events())
             self._load_handlers()
             registry = {
                 function_name(name): self._one_at_a_time(module.lambda_handler)
@@ -296,6 +297,7 @@ class Sandbox:
         crm_secret_arn = aws.client("secretsmanager").create_secret(
             Name="leadflow/crm-webhook", SecretString=CRM_WEBHOOK_KEY
         )["ARN"]
+        self.event_bus = aws.client("events").create_event_bus(Name="leadflow-lead-events")["EventBusArn"]
         versions.forget()
         self._deploy_cadences()
         self._set_environment(
@@ -312,6 +314,7 @@ class Sandbox:
                 "INBOUND_BUCKET": self.inbound_bucket,
                 "REPORT_BUCKET": self.report_bucket,
                 "REP_ALERTS_TOPIC_ARN": self.rep_alerts_topic_arn,
+                "EVENT_BUS_NAME": "leadflow-lead-events",
                 "OPS_TOPIC_ARN": self.ops_topic_arn,
                 "INBOUND_MAIL_TOPIC_ARN": self.inbound_topic_arn,
                 "SMS_INBOUND_TOPIC_ARN": self.sms_inbound_topic_arn,
@@ -547,6 +550,25 @@ class Sandbox:
     def sign_meeting_webhook(self, body: str | bytes, *, at: datetime | None = None) -> dict[str, str]:
         """Calendly-style signature headers for a webhook body, signed with the Sandbox's key."""
         return events.signed_webhook_headers(body, MEETING_WEBHOOK_KEY, at=at or self.now())
+
+    def _record_integration_events(self) -> Callable[[], None]:
+        """Keep every event put on the lead-events bus (`integration_events`), as a rule's target would."""
+        self.integration_events: list[dict[str, Any]] = []
+        client = aws.client("events")
+
+        def before(params: dict[str, Any], **_: Any) -> None:
+            for entry in params.get("Entries", []):
+                self.integration_events.append(
+                    {
+                        "bus": entry.get("EventBusName"),
+                        "source": entry.get("Source"),
+                        "detail-type": entry.get("DetailType"),
+                        "detail": json.loads(entry.get("Detail") or "{}"),
+                    }
+                )
+
+        client.meta.events.register("provide-client-params.events.PutEvents", before)
+        return lambda: client.meta.events.unregister("provide-client-params.events.PutEvents", before)
 
     def _record_send_tags(self) -> Callable[[], None]:
         """Keep the tags of every SES send by message id: moto drops them (outbox entries show them)."""

@@ -21,6 +21,7 @@ from leadflow.models import (
     StopReason,
     Touch,
 )
+from leadflow.observability import LeadEventKind, publish_event
 from leadflow.store.items import (
     by_day_keys,
     dynamodb_table,
@@ -322,6 +323,21 @@ def record_touch(touch: Touch, complete: bool) -> None:
             )
     # The claim's outcome is stored: the touch is settled.
     _settle_claim(touch.lead_id, touch.enrollment, touch.number)
+    kind: LeadEventKind = "touch_sent"
+    if touch.status.value == "skipped":
+        kind = "touch_skipped"
+    elif touch.task_id:
+        kind = "task_due"
+    publish_event(
+        kind,
+        touch.lead_id,
+        touch.sent_at,
+        cadence=touch.cadence,
+        enrollment=touch.enrollment,
+        touch=touch.number,
+        channel=touch.channel,
+        detail=touch.skip_reason,
+    )
     if complete:
         try:
             table.update_item(
@@ -333,6 +349,9 @@ def record_touch(touch: Touch, complete: bool) -> None:
                     ":running": RunStatus.RUNNING.value,
                     ":at": sent_at,
                 },
+            )
+            publish_event(
+                "completed", touch.lead_id, touch.sent_at, cadence=touch.cadence, enrollment=touch.enrollment
             )
         except ClientError as error:
             if not is_condition_failure(error):
@@ -441,4 +460,7 @@ def mark_failed(lead_id: str, number: int, error: str, touch: int, at: datetime)
             ":at": iso(at),
         },
     )
-    return None if failed is None else Enrollment.model_validate(failed)
+    if failed is None:
+        return None
+    publish_event("failed", lead_id, at, enrollment=number, touch=touch, detail=error)
+    return Enrollment.model_validate(failed)

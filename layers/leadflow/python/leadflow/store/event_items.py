@@ -9,6 +9,7 @@ from typing import Any
 from leadflow import aws
 from leadflow.clock import iso
 from leadflow.config import settings
+from leadflow.observability import STORED_KINDS, publish_event
 from leadflow.store.items import (
     by_day_keys,
     dynamodb_table,
@@ -49,9 +50,25 @@ def record_event(
     extra = {"enrollment": enrollment, "touch": touch, "channel": channel, **(details or {})}
     item.update({name: value for name, value in extra.items() if value is not None and name not in item})
     if once:
-        return put_new(item)
-    dynamodb_table().put_item(Item=item)
+        if not put_new(item):
+            return False
+    else:
+        dynamodb_table().put_item(Item=item)
+    _publish(kind, lead_id, at, enrollment, touch, channel)
     return True
+
+
+def _publish(
+    kind: str, lead_id: str, at: datetime, enrollment: int | None, touch: int | None, channel: str | None
+) -> None:
+    """The integration event of a stored event (stage_<name> -> stage_changed)."""
+    if kind.startswith("stage_"):
+        publish_event("stage_changed", lead_id, at, detail=kind.removeprefix("stage_"))
+    elif kind in STORED_KINDS:
+        published = STORED_KINDS[kind]
+        publish_event(
+            published, lead_id, at, enrollment=enrollment, touch=touch, channel=channel, detail=kind
+        )
 
 
 def items_by_day(
