@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -16,9 +17,9 @@ def test_demo_runs_synthetic_leads_and_prints_a_summary(capsys, tmp_path):
     argv = [
         "demo",
         "--leads",
-        "8",
+        "16",
         "--days",
-        "2",
+        "9",
         "--reply-share",
         "0.5",
         "--seed",
@@ -34,20 +35,32 @@ def test_demo_runs_synthetic_leads_and_prints_a_summary(capsys, tmp_path):
         if line.startswith("  ") and line.split()[-1].isdigit()
     }
     # Every lead enrolled once at intake; a booked meeting adds a post-meeting enrollment.
-    assert counts["enrolled"] == 8 + counts["meetings"]
+    assert counts["leads"] == 16
+    assert counts["enrolled"] == 16 + counts["meetings"]
     assert counts["replied"] >= 1
-    assert counts["touches"] >= 8
+    assert counts["touches"] >= 16
     assert counts["rep"] >= 1
-    assert counts["still"] == 0
-    assert counts["completed"] + counts["stopped"] == counts["enrolled"]
-    # It ends by writing the run's report, and says where.
+    assert counts["completed"] + counts["stopped"] + counts["still"] == counts["enrolled"]
+    # The run ends when the weekly report is due: Monday 7 Dec, local midnight in Chicago, the first
+    # after the last arrival (2 Dec); the report covers the last full week, 30 Nov to 7 Dec.
+    assert "simulated 2026-11-23T09:00:00Z .. 2026-12-07T06:00:00Z" in out
     files = [tmp_path / name for name in ("report.html", "report.txt", "report.csv")]
     assert f"report: {', '.join(map(str, files))}" in out
-    assert "archived at s3://leadflow-reports/reports/2026-11-23/report.html" in out
-    assert "HEADLINES" in files[1].read_text()
+    assert "archived at s3://leadflow-reports/reports/2026-11-30/report.html" in out
+    text = files[1].read_text()
+    assert "week of 2026-11-30: 2026-11-30 00:00 to 2026-12-07 00:00 (America/Chicago)" in text
+    # The summary and report.txt agree: its 90-day column covers the whole run, and both count people.
+    assert int(re.search(r"^Leads +\d+ +(\d+) ", text, re.M).group(1)) == counts["leads"]
+    assert (
+        int(re.search(r"^Reply rate +\S+ \(\d+\) +\S+ \((\d+)\)", text, re.M).group(1)) == counts["replied"]
+    )
+    meetings = re.search(r"^Meetings booked +\d+ \(\S+\) +(\d+) \(", text, re.M)
+    assert int(meetings.group(1)) == counts["meetings"]
+    sql = re.search(r"^Follow-up to SQL +\d+ \(\S+\) +(\d+) \(", text, re.M)
+    assert int(sql.group(1)) == counts["sales"]
     # Leads are people; enrollments are counted apart.
     rows = files[2].read_text().splitlines()
-    assert any(row.endswith(",overall,,,leads,8") for row in rows)
+    assert any(row.endswith(",overall,,,leads,16") for row in rows)
     assert any(row.endswith(f",overall,,,enrollments,{counts['enrolled']}") for row in rows)
 
 

@@ -200,7 +200,7 @@ def build_parser() -> Parser:
     demo = commands.add_parser("demo", help="run synthetic leads through the cadence on the local Sandbox")
     demo.add_argument("--leads", type=_at_least(1), default=50, help="number of synthetic leads (default 50)")
     demo.add_argument(
-        "--days", type=_at_least(1), default=5, help="spread arrivals over this many days (default 5)"
+        "--days", type=_at_least(1), default=20, help="spread arrivals over this many days (default 20)"
     )
     demo.add_argument(
         "--reply-share", type=_checked(_share), default=0.3, help="share of leads who reply (default 0.3)"

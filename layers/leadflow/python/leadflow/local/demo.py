@@ -2,24 +2,33 @@
 
 The population mixes demo requests, content downloads, newsletter sign-ups and dormant leads
 pushed by a CRM (server-to-server), from several countries and time zones, some with SMS
-consent. Leads reply to an email; reps record outcomes of their call and LinkedIn tasks
-(some connect, some book a meeting and enter the post-meeting cadence).
+consent, some from UTM-tagged campaigns. Leads reply to an email; reps record outcomes of their
+call and LinkedIn tasks (some connect, some book a meeting and enter the post-meeting cadence);
+the CRM marks some of those who met sales-qualified, through its signed webhook.
+
+The run ends when the weekly report is due: the first Monday, local midnight in the report's
+time zone, after the last lead arrived. The report covers the last full week of the run, and
+its 90-day column covers the whole run, so it states the same leads, replies and meetings as
+the summary the demo prints (both count people).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import random
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from leadflow.clock import iso, parse_iso
+from leadflow.config import operator_config
 from leadflow.local.events import reply_email
 from leadflow.local.sandbox import SENDER, Sandbox
 
@@ -54,7 +63,16 @@ REPLIES = [
     "Can you send pricing first?",
     "I'm not the right person; talk to our ops lead.",
 ]
-TASK_OUTCOMES = [("no_answer", 45), ("voicemail", 25), ("done", 10), ("connected", 12), ("meeting_booked", 8)]
+TASK_OUTCOMES = [
+    ("no_answer", 40),
+    ("voicemail", 20),
+    ("done", 10),
+    ("connected", 15),
+    ("meeting_booked", 15),
+]
+CAMPAIGNS = [("google", "q4-demo-push"), ("linkedin", "ops-leaders"), (None, None)]
+# Share of leads who booked a meeting that the CRM later marks sales-qualified, two days on.
+SQL_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,8 @@ class SyntheticLead:
     replies_after: int | None
     reply_delay: timedelta
     outcomes: tuple[str, ...] = field(default=())
+    campaign: tuple[str | None, str | None] = (None, None)
+    qualifies: bool = False
 
     def post(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -87,6 +107,9 @@ class SyntheticLead:
             body.update(lead_type="dormant", source="crm")
         else:
             body["form"] = self.form
+            utm_source, utm_campaign = self.campaign
+            if utm_source:
+                body.update(utm_source=utm_source, utm_medium="cpc", utm_campaign=utm_campaign)
         if self.timezone:
             body["timezone"] = self.timezone
         if self.phone:
@@ -123,24 +146,39 @@ def synthetic_leads(
                 replies_after=rng.randint(1, 4) if rng.random() < reply_share else None,
                 reply_delay=timedelta(hours=rng.uniform(1, 20)),
                 outcomes=tuple(rng.choices(outcome_names, outcome_weights, k=4)),
+                campaign=rng.choice(CAMPAIGNS),
+                qualifies=rng.random() < SQL_SHARE,
             )
         )
     return sorted(leads, key=lambda lead: lead.arrives)
 
 
-def simulate(sb: Sandbox, population: list[SyntheticLead], routed: Counter[str] | None = None) -> datetime:
-    """Post the leads, deliver replies and record task outcomes in time order.
+def report_due(after: datetime, timezone: str) -> datetime:
+    """The first Monday, local midnight in `timezone`, after `after`: when the weekly report is due."""
+    local = after.astimezone(ZoneInfo(timezone))
+    monday = local.date() + timedelta(days=7 - local.weekday())
+    return datetime.combine(monday, datetime.min.time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
-    Returns when the last cadence has surely ended; counts the leads each cadence took in `routed`.
+
+def simulate(
+    sb: Sandbox,
+    population: list[SyntheticLead],
+    routed: Counter[str] | None = None,
+    end: datetime | None = None,
+) -> datetime:
+    """Post the leads, deliver replies, record task outcomes and CRM stages in time order, until `end`.
+
+    By default runs until the last cadence has surely ended; counts the leads each cadence took in
+    `routed`. Returns the end.
     """
     order = itertools.count()
     events: list[tuple[datetime, int, str, SyntheticLead, Any]] = [
         (lead.arrives, next(order), "arrive", lead, None) for lead in population
     ]
     heapq.heapify(events)
-    end = max(lead.arrives for lead in population) + timedelta(days=45)
+    end = end or max(lead.arrives for lead in population) + timedelta(days=45)
     done, routed = 0, routed if routed is not None else Counter[str]()
-    while events:
+    while events and events[0][0] < end:
         moment, _, kind, lead, detail = heapq.heappop(events)
         sb.advance_to(moment)
         if kind == "arrive":
@@ -158,20 +196,25 @@ def simulate(sb: Sandbox, population: list[SyntheticLead], routed: Counter[str] 
                     at=moment,
                 )
             )
+        elif kind == "stage":
+            body = json.dumps({"event": "lead.stage", "email": lead.email, "stage": "sql"})
+            sb.post("/webhooks/crm", data=body, headers=sb.sign_crm_webhook(body))
         else:
             task_id, outcome = detail
             task = sb.task(task_id)
             if task and task["status"] == "open":  # none if the lead stopped before the task fell due
                 sb.post(f"/tasks/{task_id}?token={task['token']}", json={"outcome": outcome})
+                if outcome == "meeting_booked" and lead.qualifies:
+                    heapq.heappush(events, (moment + timedelta(days=2), next(order), "stage", lead, None))
         done += 1
         _progress(done, done + len(events), sb.now())
     sb.advance_to(end)
     return end
 
 
-def write_report(sb: Sandbox, since: datetime, until: datetime, out: Path) -> dict[str, Any]:
-    """Run the report function over the run (it emails and archives), and copy its files to `out`."""
-    run = sb.run_report(since=since, until=until, force=True)
+def write_report(sb: Sandbox, due: datetime, out: Path) -> dict[str, Any]:
+    """Run the weekly report as its schedule would at `due` (it emails, archives); copy its files to `out`."""
+    run = sb.run_report(due, force=True)
     out.mkdir(parents=True, exist_ok=True)
     for suffix, key in run["keys"].items():
         (out / f"report.{suffix}").write_text(sb.archived(key), encoding="utf-8")
@@ -186,9 +229,10 @@ def run_demo(
     population = synthetic_leads(leads, days, reply_share, seed, begin)
     with Sandbox(start=start) as sb:
         routed = Counter[str]()
-        end = simulate(sb, population, routed)
+        due = report_due(max(lead.arrives for lead in population), operator_config().report.schedule.timezone)
+        end = simulate(sb, population, routed, due)
         summary = sb.summary()
-        report = write_report(sb, begin, end, out)
+        report = write_report(sb, due, out)
     elapsed = time.perf_counter() - began
     print(file=sys.stderr)
     print(f"leadflow demo: {leads} synthetic leads, simulated {iso(begin)} .. {iso(end)}")
@@ -203,6 +247,8 @@ def run_demo(
     print()
     print(f"report: {out / 'report.html'}, {out / 'report.txt'}, {out / 'report.csv'}")
     archive = f"s3://{report['bucket']}/{report['keys']['html']}"
+    print(f"  the weekly report due {iso(due)}: {report['period']} ({report['leads']} new leads that week);")
+    print("  its 90-day column covers the whole run: the same leads, replies and meetings as above")
     print(f"  emailed to {report['recipients']} recipient(s); archived at {archive}")
     print(f"finished in {elapsed:.1f} s wall time")
     return 0

@@ -53,6 +53,7 @@ REPLY_DOMAIN = "reply.leadflow.example"
 SMS_NUMBER = "+18445550100"
 MEETING_WEBHOOK_KEY = "whsec-leadflow-sandbox-meeting-key"
 CRM_WEBHOOK_KEY = "whsec-leadflow-sandbox-crm-key"
+SQL_EVENTS = frozenset({"stage_sql", "stage_opportunity", "stage_won"})
 SALESFORCE_ORG_ID = "00D000000000001EAA"
 # Where the API (and so every link in mail: unsubscribe, rep tasks) lives: `leadflow serve`'s default
 # address. `leadflow serve` on another port, or a test under a stage prefix, sets PUBLIC_URL itself.
@@ -679,12 +680,18 @@ class Sandbox:
         """Counts over everything stored: leads, touches, and how enrollments ended (local use only)."""
         items = self._scan()
         kinds = [item["sk"]["S"].partition("#")[0] for item in items]
-        statuses = [item["status"]["S"] for item in items if item["sk"]["S"] == "LEAD"]
         runs = [item["run_status"]["S"] for item in items if item["sk"]["S"].startswith("ENROLLMENT#")]
         touches = [item for item in items if item["sk"]["S"].startswith("TOUCH#")]
         sent = [item["channel"]["S"] for item in touches if item.get("status", {}).get("S", "sent") == "sent"]
         outcomes = [item["status"]["S"] for item in items if item["sk"]["S"].startswith("TASK#")]
+        # People, not enrollments: a lead who replied twice, or replied and then booked, counts once in each.
+        answered = [
+            (item["type"]["S"], item["lead_id"]["S"])
+            for item in items
+            if item["sk"]["S"].startswith("EVENT#")
+        ]
         return {
+            "leads": sum(item["sk"]["S"] == "LEAD" for item in items),
             "enrolled": kinds.count("ENROLLMENT"),
             "touches sent": len(sent),
             "emails sent": sent.count("email"),
@@ -692,8 +699,9 @@ class Sandbox:
             "skipped touches": sum(item.get("status", {}).get("S") == "skipped" for item in touches),
             "rep tasks": len(outcomes),
             "tasks connected": outcomes.count("connected") + outcomes.count("meeting_booked"),
-            "replied": statuses.count("replied"),
-            "meetings booked": statuses.count("meeting_booked"),
+            "replied": len({lead for kind, lead in answered if kind == "reply"}),
+            "meetings booked": len({lead for kind, lead in answered if kind == "meeting_booked"}),
+            "sales qualified": len({lead for kind, lead in answered if kind in SQL_EVENTS}),
             "stopped": runs.count("stopped"),
             "completed": runs.count("completed"),
             "still running": runs.count("running"),
