@@ -575,19 +575,31 @@ def test_report_function_reads_by_index_and_writes_only_its_archive_and_marker(s
     statements = _statements(synth, "FunctionsReportRole")
     by_action = {action: statement for statement in statements for action in _actions(statement)}
     dynamodb = {action for action in by_action if action.startswith("dynamodb:")}
-    assert dynamodb == {"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
-    (table_id,) = [k for k in synth.resources("AWS::DynamoDB::Table") if k.startswith("LeadsTable")]
-    assert by_action["dynamodb:Query"]["Resource"] == {
-        "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{table_spec.BY_DAY_INDEX}"]]
+    assert dynamodb == {
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
     }
+    (table_id,) = [k for k in synth.resources("AWS::DynamoDB::Table") if k.startswith("LeadsTable")]
+    index_queries = [s for s in statements if "dynamodb:Query" in _actions(s) and "Condition" not in s]
+    assert [s["Resource"] for s in index_queries] == [
+        {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{table_spec.BY_DAY_INDEX}"]]}
+    ]
     leading = {
-        action: by_action[action]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        for action in ("dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        action: s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        for s in statements
+        if "Condition" in s
+        for action in _actions(s)
+        if action.startswith("dynamodb:")
     }
     assert leading == {
         "dynamodb:BatchGetItem": ["LEAD#*"],
         "dynamodb:PutItem": ["REPORT#*"],
         "dynamodb:UpdateItem": ["REPORT#*"],
+        "dynamodb:GetItem": ["SENDING", "SENDING#*"],
+        "dynamodb:Query": ["SENDING", "SENDING#*"],
     }
     (archive,) = [k for k in synth.resources("AWS::S3::Bucket") if k.startswith("ReportArchive")]
     assert by_action["s3:PutObject"]["Resource"] == {

@@ -126,6 +126,25 @@ class Email(Construct):
             resource_arns=[self.configuration_set_arn],
         )
 
+    def grant_erase_inbound_mail(self, grantee: iam.IGrantable) -> None:
+        """GDPR erasure: list the inbound prefix, read and delete the objects that name the person."""
+        objects = self.inbound_bucket.arn_for_objects(f"{INBOUND_PREFIX}*")
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:GetObject", "s3:DeleteObject"], resource_arns=[objects]
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:ListBucket"],
+            resource_arns=[self.inbound_bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{INBOUND_PREFIX}*"]}},
+        )
+        acknowledge_grant(
+            grantee,
+            "Erasure (POST /erasures) finds the person's raw inbound mail among objects whose keys are SES "
+            "message ids: Get and Delete on the inbound prefix only, List limited to that prefix.",
+            wildcard_resource(self, objects),
+        )
+
     def grant_read_inbound_mail(self, grantee: iam.IGrantable) -> None:
         """s3:GetObject on the objects SES receiving writes (the inbound prefix) only."""
         objects = self.inbound_bucket.arn_for_objects(f"{INBOUND_PREFIX}*")

@@ -66,7 +66,8 @@ REPORT = FunctionSpec(
 # no BatchWriteItem, no stream reads): tests/test_least_privilege.py reads them from the code and
 # fails on any action listed here that the function never calls, or one it calls that is missing.
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
-    "intake": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
+    # intake also erases a person for a CRM (POST /erasures): DeleteItem.
+    "intake": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem", "DeleteItem"),
     "step": ("GetItem", "PutItem", "UpdateItem", "Query"),
     "inbound": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
     "events": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
@@ -140,6 +141,8 @@ class Functions(Construct):
                 "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
                 "MEETING_WEBHOOK_SECRET_ARN": meeting_webhook_secret.secret_arn,
                 "CRM_WEBHOOK_SECRET_ARN": crm_webhook_secret.secret_arn,
+                # POST /erasures deletes the person's raw inbound mail.
+                "INBOUND_BUCKET": email.inbound_bucket.bucket_name,
                 **signed_links,
             },
         )
@@ -191,6 +194,7 @@ class Functions(Construct):
         api_keys.grant_read(self.intake)
         self._grant_sms(self.step)
         email.grant_read_inbound_mail(self.inbound)
+        email.grant_erase_inbound_mail(self.intake)
         email.inbound_topic.add_subscription(subscriptions.LambdaSubscription(self.inbound))
         sms_inbound.add_subscription(subscriptions.LambdaSubscription(self.inbound))
         for alerting in (self.inbound, self.events):
@@ -219,21 +223,24 @@ class Functions(Construct):
         )
 
     def _grant_report_table_access(self, table: dynamodb.ITable) -> None:
-        """Query the by_day index; get leads by key; put and update REPORT# items (the sent marker)."""
+        """Query the by_day index; get leads by key; put and update REPORT# items (the sent marker); read
+        the SENDING items (reputation guard)."""
         self.report.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{table_spec.BY_DAY_INDEX}"]
             )
         )
         for actions, leading_keys in (
-            (["dynamodb:BatchGetItem"], "LEAD#*"),
-            (["dynamodb:PutItem", "dynamodb:UpdateItem"], "REPORT#*"),
+            (["dynamodb:BatchGetItem"], ["LEAD#*"]),
+            (["dynamodb:PutItem", "dynamodb:UpdateItem"], ["REPORT#*"]),
+            # The sending health section: the reputation guard's pause, counts and daily caps.
+            (["dynamodb:GetItem", "dynamodb:Query"], ["SENDING", "SENDING#*"]),
         ):
             self.report.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=actions,
                     resources=[table.table_arn],
-                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [leading_keys]}},
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": leading_keys}},
                 )
             )
 

@@ -239,6 +239,34 @@ def build_parser() -> Parser:
     operate.add_commands(commands)
     add_operator_commands(commands, day, moment)
 
+    sending = commands.add_parser(
+        "sending", help="the sending guard of a running `leadflow serve` or a deployed stack"
+    )
+    sending_actions = sending.add_subparsers(dest="action", required=True, parser_class=Parser)
+    for action, text in (
+        ("status", "print the pause, the bounce and complaint rates against the thresholds, today's caps"),
+        ("resume", "lift the reputation guard's pause: held email touches go out at their next slots"),
+    ):
+        _aws_options(sending_actions.add_parser(action, help=text))
+
+    erase = commands.add_parser(
+        "erase",
+        help="GDPR erasure of one person: stop their cadences, delete their data, keep a keyed-hash "
+        "suppression entry; prints what it removed",
+    )
+    erase.add_argument("email", help="the person's email address")
+    erase.add_argument(
+        "--inbound-bucket",
+        default=os.environ.get("INBOUND_BUCKET"),
+        help="bucket of stored inbound mail (default $INBOUND_BUCKET)",
+    )
+    erase.add_argument(
+        "--hmac-secret",
+        default=os.environ.get("HMAC_SECRET_ARN"),
+        help="Secrets Manager id of the HMAC key (default $HMAC_SECRET_ARN)",
+    )
+    _aws_options(erase)
+
     lint = commands.add_parser("lint", help="check every template against the message rules")
     _file_options(lint)
 
@@ -263,9 +291,79 @@ def build_parser() -> Parser:
     return parser
 
 
+def _aws_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--table",
+        default=os.environ.get("TABLE_NAME", "leadflow"),
+        help="DynamoDB table (default $TABLE_NAME or leadflow)",
+    )
+    command.add_argument("--profile", help="AWS profile")
+    command.add_argument("--region", help="AWS region")
+    command.add_argument(
+        "--endpoint-url", help="AWS endpoint, e.g. the moto endpoint `leadflow serve` prints"
+    )
+
+
+def _connect(args: argparse.Namespace, **extra: str | None) -> None:
+    """Point leadflow's AWS clients and settings at the stack the options name."""
+    environment = {
+        "AWS_PROFILE": args.profile,
+        "AWS_DEFAULT_REGION": args.region,
+        "AWS_ENDPOINT_URL": args.endpoint_url,
+        "TABLE_NAME": args.table,
+        **extra,
+    }
+    os.environ.update({name: value for name, value in environment.items() if value})
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("HMAC_SECRET_ARN", "unused-by-this-command")
+    if args.endpoint_url and not (args.profile or os.environ.get("AWS_ACCESS_KEY_ID")):
+        os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+    from leadflow import aws
+    from leadflow.config import settings
+
+    settings.cache_clear()
+    aws.reset()
+
+
+def _sending(args: argparse.Namespace) -> int:
+    import json
+
+    from leadflow import clock
+    from leadflow.send import guard
+
+    _connect(args)
+    if args.action == "status":
+        print(json.dumps(guard.status(clock.now()), indent=2))
+        return 0
+    lifted = guard.resume(clock.now(), by=os.environ.get("USER", "cli"))
+    if lifted is None:
+        print("leadflow sending resume: sending was not paused; nothing changed")
+    else:
+        print(
+            f"leadflow sending resume: resumed (paused since {lifted.get('at')} for {lifted.get('reason')}); "
+            "held email touches go out at their next slots"
+        )
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from leadflow.intake import erase
+
+    if not args.hmac_secret:
+        raise CommandError("give --hmac-secret (or set HMAC_SECRET_ARN): addresses are found by keyed hash")
+    _connect(args, HMAC_SECRET_ARN=args.hmac_secret, INBOUND_BUCKET=args.inbound_bucket)
+    report = erase.erase_person(args.email)
+    print(f"leadflow erase: {report.summary()}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.command in ("audit", "sweep"):
         return operate.run(args)
+    if args.command == "sending":
+        return _sending(args)
+    if args.command == "erase":
+        return _erase(args)
     if args.command == "classify":
         return _classify(args.files)
     if args.command == "report":

@@ -7,6 +7,7 @@ Loaded once per cold start and validated; a broken file fails loudly, naming the
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -138,6 +139,57 @@ class AnswersConfig(BaseModel):
     account_level_stop: bool = True
 
 
+class Warmup(BaseModel):
+    """A new sending domain's ramp: the cap of its first days of sending, then the domain's daily cap."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    started: date = Field(description="Day 1 of the ramp (the domain's first day of sending).")
+    ramp: tuple[Annotated[int, Field(ge=1)], ...] = Field(min_length=1, description="Caps of day 1, 2, ...")
+
+
+class DomainSending(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    daily_cap: int | None = Field(
+        None, ge=1, description="Automated emails a day; default: sending.daily_cap."
+    )
+    warmup: Warmup | None = None
+
+
+class Reputation(BaseModel):
+    """The reputation guard: pause automated email when bounces or complaints rise (SES reviews an
+    account at 5% bounces or 0.1% complaints)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_sends: int = Field(1000, ge=10, le=1_000_000, description="Rates over the last this many sends.")
+    min_sends: int = Field(200, ge=1, description="No verdict on fewer sends than this in the window.")
+    max_bounce_rate: float = Field(0.05, gt=0, lt=1, description="Permanent bounces per send.")
+    max_complaint_rate: float = Field(0.001, gt=0, lt=1, description="Complaints per send.")
+
+
+class SendingConfig(BaseModel):
+    """Limits that protect the sending domains: daily caps, warm-up ramps, the reputation guard."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    daily_cap: int | None = Field(None, ge=1, description="Automated emails per sending domain per UTC day.")
+    domains: dict[str, DomainSending] = Field(default_factory=dict)
+    reputation: Reputation = Field(default_factory=lambda: Reputation.model_validate({}))
+
+    def cap(self, domain: str, day: date) -> int | None:
+        """The domain's cap on `day`: its warm-up ramp's while it lasts, else its daily cap (None: none)."""
+        own = self.domains.get(domain.lower())
+        cap = own.daily_cap if own and own.daily_cap else self.daily_cap
+        if own and own.warmup:
+            index = (day - own.warmup.started).days
+            if 0 <= index < len(own.warmup.ramp):
+                ramp = own.warmup.ramp[index]
+                return min(ramp, cap) if cap else ramp
+        return cap
+
+
 class TasksConfig(BaseModel):
     """Rep tasks: their signed links (call, LinkedIn, video outcomes) stop working after this many days."""
 
@@ -263,6 +315,7 @@ class OperatorConfig(BaseModel):
     answers: AnswersConfig = Field(default_factory=lambda: AnswersConfig.model_validate({}))
     tasks: TasksConfig = Field(default_factory=lambda: TasksConfig.model_validate({}))
     reengagement: Reengagement = Field(default_factory=lambda: Reengagement.model_validate({}))
+    sending: SendingConfig = Field(default_factory=lambda: SendingConfig.model_validate({}))
 
     scoring: Scoring = Field(default_factory=Scoring)
     routing: Routing = Field(default_factory=lambda: Routing.model_validate({}))

@@ -23,7 +23,7 @@ from leadflow.answers import outcomes
 from leadflow.config import settings
 from leadflow.models import EngagementKind, Lead, StopReason
 from leadflow.observability import logger
-from leadflow.send import alerts
+from leadflow.send import alerts, guard
 from leadflow.store import enrollment_items, event_items, lead_items
 
 # A click this soon after delivery is a mail gateway fetching the link, not a person.
@@ -251,11 +251,14 @@ def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | N
             detail=event.bounce.bounceSubType,
             message_id=event.mail.messageId,
         )
+        if permanent:
+            guard.note_outcome("bounces", event_id, at)
         return "bounce_permanent" if permanent else "bounce_transient"
     if event.complaint is not None:
         outcomes.opted_out(
             lead, StopReason.COMPLAINT, at=at, source="ses-event", via="email", attribution=attribution
         )
+        guard.note_outcome("complaints", event_id, at)
         return "complaint"
     kind = _KINDS[EventType(event.event_type)]
     if event.click is not None:

@@ -16,6 +16,7 @@ Rules (docs/decisions.md, "Cadence engine"):
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -141,6 +142,21 @@ def _blocker(day: date, touch: Touch, window: SendWindow, locale: Locale, taken:
     if touch.automated and day in taken:
         return "another automated touch that day"
     return None
+
+
+def open_days(
+    touch: Touch, after: date, window: SendWindow, locale: Locale, taken: set[date]
+) -> Iterator[tuple[date, datetime, datetime]]:
+    """The days after `after` a touch of this kind may land on, with its hours' opening and closing."""
+    opens, closes = _hours(touch.channel, window)
+    for offset in range(1, MAX_PUSH_DAYS + 1):
+        day = after + timedelta(days=offset)
+        if _blocker(day, touch, window, locale, taken) is None:
+            yield (
+                day,
+                datetime.combine(day, opens, tzinfo=locale.tz),
+                datetime.combine(day, closes, tzinfo=locale.tz),
+            )
 
 
 def plan_touches(

@@ -57,6 +57,29 @@ def archive_key(period: Window, timezone: str, suffix: str = "html") -> str:
 
 
 @dataclass(frozen=True)
+class SendingHealth:
+    """The reputation guard at report time: rates over the last sends against the thresholds."""
+
+    window_sends: int
+    bounce_rate: float
+    complaint_rate: float
+    max_bounce_rate: float
+    max_complaint_rate: float
+    min_sends: int
+    paused: bool
+    paused_since: str | None = None
+
+    def line(self) -> str:
+        state = f"PAUSED since {self.paused_since}" if self.paused else "sending"
+        sample = "" if self.window_sends >= self.min_sends else f" (under {self.min_sends}: no verdict yet)"
+        return (
+            f"{state}; last {self.window_sends} sends{sample}: permanent bounces {self.bounce_rate:.2%} "
+            f"(pause at {self.max_bounce_rate:.2%}), complaints {self.complaint_rate:.3%} "
+            f"(pause at {self.max_complaint_rate:.3%})"
+        )
+
+
+@dataclass(frozen=True)
 class Report:
     company: str
     timezone: str
@@ -72,6 +95,7 @@ class Report:
     cadence_trends: dict[str, list[float | None]] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     reps: list[RepActivity] = field(default_factory=list)
+    sending: SendingHealth | None = None
 
 
 def build_report(

@@ -323,6 +323,8 @@ def render_text(report: Report, archive_location: str) -> str:
     lines += _table(
         ["metric", "period", "90 days", "note"], [[k.label, k.week, k.trailing, k.note] for k in kpis(report)]
     )
+    if report.sending is not None:
+        lines += ["", "SENDING HEALTH (the reputation guard)", report.sending.line()]
     lines += ["", "WHAT TO CHANGE"]
     if not report.findings:
         lines.append("Nothing outside the playbooks' healthy bands.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ from leadflow.config import cadences, operator_config, settings
 from leadflow.observability import logger
 from leadflow.report.build import (
     Report,
+    SendingHealth,
     archive_key,
     build_report,
     fetch_window,
@@ -22,7 +24,7 @@ from leadflow.report.metrics import Window
 from leadflow.report.records import CadencePlan, CadenceStep
 from leadflow.report.render import render_csv, render_html, render_text, subject
 from leadflow.report.source import load_dataset
-from leadflow.send import mail
+from leadflow.send import guard, mail
 from leadflow.store import event_items
 
 EFFORT_RANK = {"low": 1, "medium": 2, "high": 3}
@@ -93,13 +95,29 @@ def make_report(period: Window) -> Report:
     """Read what the period and its trailing 90 days need, and build the report."""
     config = operator_config()
     dataset = load_dataset(fetch_window(period))
-    return build_report(
+    report = build_report(
         dataset,
         period,
         cadence_plans(),
         company=config.company.name,
         timezone=config.report.schedule.timezone,
         owner_names={rep.id: rep.name for rep in config.reps},
+    )
+    return replace(report, sending=sending_health())
+
+
+def sending_health() -> SendingHealth:
+    """The reputation guard now (not as of the period's end: the guard keeps no history)."""
+    status = guard.status(clock.now())
+    return SendingHealth(
+        window_sends=int(str(status["window_sends"])),
+        bounce_rate=float(str(status["bounce_rate"])),
+        complaint_rate=float(str(status["complaint_rate"])),
+        max_bounce_rate=float(str(status["max_bounce_rate"])),
+        max_complaint_rate=float(str(status["max_complaint_rate"])),
+        min_sends=int(str(status["min_sends"])),
+        paused=bool(status["paused"]),
+        paused_since=str(status["paused_since"]) if status["paused_since"] else None,
     )
 
 

@@ -32,7 +32,7 @@ from leadflow.models import (
     TouchStatus,
 )
 from leadflow.observability import logger, metrics
-from leadflow.send import alerts, lint, mail, messages, sms, tasks
+from leadflow.send import alerts, guard, lint, mail, messages, sms, tasks
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
 
@@ -113,6 +113,11 @@ def _run_touch(request: TouchRequest) -> TouchResult:
     if enrollment.run_status is RunStatus.RUNNING and due - now > DUE_TOLERANCE:
         raise NotDueYet(clock.iso(due))
     _ensure_contactable(lead)
+    if cadence.touch(request.touch).channel is Channel.EMAIL:
+        # Paused, or over the sending domain's cap today: the touch (and the later ones) moved.
+        held = guard.admit_email(lead, cadence, enrollment, request.touch, now)
+        if held is not None:
+            raise NotDueYet(clock.iso(held))
     try:
         enrollment_items.claim_touch(lead.id, enrollment.number, request.touch, now)
     except enrollment_items.ClaimRejected:
@@ -132,6 +137,8 @@ def _run_touch(request: TouchRequest) -> TouchResult:
         if claim.may_release:
             enrollment_items.release_touch(lead.id, enrollment.number, request.touch)
         raise
+    if record.channel == Channel.EMAIL.value and record.status is TouchStatus.SENT:
+        guard.count_sent()  # the reputation guard's send sequence
     logger.info(
         "touch done",
         extra={

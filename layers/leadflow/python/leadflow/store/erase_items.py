@@ -1,0 +1,46 @@
+"""Erasure (GDPR art. 17): every item of a lead's partition, and deleting items by key.
+
+Only `intake.erase` deletes: no other code path removes a lead's data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from leadflow.store.items import dynamodb_table, lead_pk
+from leadflow.store.table import PARTITION_KEY, SORT_KEY
+
+
+def partition(lead_id: str) -> list[dict[str, Any]]:
+    """Every item of the lead's partition (lead, submissions, enrollments, touches, tasks, events...)."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key(PARTITION_KEY).eq(lead_pk(lead_id)),
+        "ConsistentRead": True,
+    }
+    while True:
+        page = dynamodb_table().query(**kwargs)
+        items.extend(dict(item) for item in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def delete(pk: str, sk: str) -> bool:
+    """Delete one item; True when it existed."""
+    result = dynamodb_table().delete_item(Key={PARTITION_KEY: pk, SORT_KEY: sk}, ReturnValues="ALL_OLD")
+    return bool(result.get("Attributes"))
+
+
+def remove_attributes(pk: str, sk: str, names: list[str]) -> None:
+    """Drop attributes from an item that stays (an event kept for the aggregates)."""
+    if not names:
+        return
+    placeholders = {f"#a{index}": name for index, name in enumerate(names)}
+    dynamodb_table().update_item(
+        Key={PARTITION_KEY: pk, SORT_KEY: sk},
+        UpdateExpression="REMOVE " + ", ".join(placeholders),
+        ExpressionAttributeNames=placeholders,
+    )
