@@ -68,7 +68,8 @@ REPORT = FunctionSpec(
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # intake also erases a person for a CRM (POST /erasures): DeleteItem.
     "intake": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem", "DeleteItem"),
-    "step": ("GetItem", "PutItem", "UpdateItem", "Query"),
+    # BatchGetItem: store.event_items (loaded through lead_items' stage events) batches reads.
+    "step": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
     "inbound": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
     "events": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
 }
