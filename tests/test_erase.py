@@ -9,6 +9,7 @@ import pytest
 
 from leadflow import keys
 from leadflow.cli import main
+from tests import table_calls
 from tests.helpers import reply_mime, to_lead
 
 PERSON = {
@@ -113,7 +114,9 @@ def test_the_crm_erases_through_the_authenticated_api(sb):
     assert [error["field"] for error in bad.json()["errors"]] == ["email"]
     assert _traces(sb)  # refused requests erased nothing
 
-    response = sb.post("/erasures", json={"email": PERSON["email"]}, headers={"X-Api-Key": sb.api_key})
+    with table_calls.recorded_calls("leadflow") as calls:
+        response = sb.post("/erasures", json={"email": PERSON["email"]}, headers={"X-Api-Key": sb.api_key})
+    assert "dynamodb:DeleteItem" in calls["intake"] <= table_calls.reachable_actions("intake")
 
     assert response.status_code == 200
     body = response.json()

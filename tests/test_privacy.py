@@ -12,6 +12,7 @@ import re
 from leadflow import aws, fields
 from leadflow.local.demo import simulate, synthetic_leads, write_report
 from leadflow.observability import logger
+from tests import table_calls
 
 START = "2026-11-23T09:00:00Z"
 
@@ -57,7 +58,7 @@ def test_a_full_demo_at_debug_leaves_no_lead_detail_in_logs_executions_metrics_o
     logger._logger.addHandler(handler)
     population = synthetic_leads(16, 2, 0.4, 11, parse_iso(START))
     try:
-        with Sandbox(start=START) as sb:
+        with Sandbox(start=START) as sb, table_calls.recorded_calls("leadflow") as calls:
             assert logger._logger.getEffectiveLevel() == logging.DEBUG
             end = simulate(sb, population)
             report = write_report(sb, parse_iso(START), end, tmp_path / "out")
@@ -83,3 +84,8 @@ def test_a_full_demo_at_debug_leaves_no_lead_detail_in_logs_executions_metrics_o
         if pattern.search(document)
     ]
     assert hits == []
+    # Least privilege, checked from the other side: every DynamoDB action a handler really made in
+    # the demo is one the code reader found (and so one its role is granted, tests/test_infra.py).
+    assert {"intake", "step", "inbound", "report"} <= calls.keys()
+    for function, made in calls.items():
+        assert made <= table_calls.reachable_actions(function), function

@@ -11,6 +11,7 @@ import yaml
 from leadflow import clock
 from leadflow.cli import main
 from leadflow.operator_config import SendingConfig
+from tests import table_calls
 from tests.conftest import plain_email_setup
 
 DAY_ONE = "2026-11-23T09:00:00Z"  # a Monday; the plain email cadence sends any day, 00:00-23:59 UTC
@@ -109,7 +110,7 @@ def _bounce(sb, entry: dict) -> None:
 
 def test_the_guard_pauses_email_within_one_send_and_resume_sends_the_held_in_order(tmp_path, capsys):
     guard = {"reputation": {"window_sends": 40, "min_sends": 20, "max_bounce_rate": 0.05}}
-    with _sandbox(tmp_path, guard) as sb:
+    with _sandbox(tmp_path, guard) as sb, table_calls.recorded_calls("leadflow") as calls:
         for number in range(30):
             sb.post("/leads", json={"email": f"early{number:02d}@guard.example", "first_name": "Kim"})
             sb.advance(60)
@@ -149,3 +150,7 @@ def test_the_guard_pauses_email_within_one_send_and_resume_sends_the_held_in_ord
         assert follow_ups == [entry["to"] for entry in sent[2:]]
         assert main(["sending", "resume"]) == 0  # not paused: says so, changes nothing
         assert "not paused" in capsys.readouterr().out
+    # What the step and events functions really called is what their roles are granted.
+    assert {"step", "events"} <= calls.keys()
+    for function, made in calls.items():
+        assert made <= table_calls.reachable_actions(function), function

@@ -63,15 +63,14 @@ REPORT = FunctionSpec(
 
 
 # The DynamoDB actions each lead handler's code calls on the leads table, and nothing else (no Scan,
-# no BatchWriteItem, no stream reads): tests/test_least_privilege.py reads them from the code and
-# fails on any action listed here that the function never calls, or one it calls that is missing.
+# no BatchWriteItem, no stream reads): tests/test_infra.py reads them from the code the handler can
+# reach (tests/table_calls.py) and fails on any action listed here it never calls, or one missing.
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # intake also erases a person for a CRM (POST /erasures): DeleteItem.
-    "intake": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem", "DeleteItem"),
-    # BatchGetItem: store.event_items (loaded through lead_items' stage events) batches reads.
-    "step": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
-    "inbound": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
-    "events": ("GetItem", "PutItem", "UpdateItem", "Query", "BatchGetItem"),
+    "intake": ("GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"),
+    "step": ("GetItem", "PutItem", "UpdateItem", "Query"),
+    "inbound": ("GetItem", "PutItem", "UpdateItem", "Query"),
+    "events": ("GetItem", "PutItem", "UpdateItem", "Query"),
 }
 # Powertools idempotency (intake's Idempotency-Key header) on its own table.
 IDEMPOTENCY_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
