@@ -13,6 +13,7 @@ calls (our code alone) is printed too. The cold import of the handler module is 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 import subprocess
@@ -75,7 +76,11 @@ def _timed(sb: Sandbox, call: Callable[[], object], aws_clock: AwsCallClock, own
 def _post_event(sb: Sandbox, address: str) -> dict[str, object]:
     body = json.dumps({"email": address, "first_name": "Ada", "company": "Engines", "source": "bench"})
     headers = {"Content-Type": "application/json", "User-Agent": "bench"}
-    return events.api_gateway_event("POST", "/leads", body=body, headers=headers, at=sb.now())
+    # One visitor per address: the per-IP post limit (abuse.posts_per_ip_per_hour) stays out of the figures.
+    source_ip = "10." + ".".join(str(byte) for byte in hashlib.sha256(address.encode()).digest()[:3])
+    return events.api_gateway_event(
+        "POST", "/leads", body=body, headers=headers, at=sb.now(), source_ip=source_ip
+    )
 
 
 def _bare_write_and_start(sb: Sandbox, number: int) -> Callable[[], object]:

@@ -35,8 +35,6 @@ class LeadflowConfig:
     # Off by default (a monthly charge per web ACL and rule); stage throttling bounds abuse without it.
     waf_enabled: bool = field(default=False, metadata={"key": "wafEnabled"})
     waf_rate_limit: int = field(default=100, metadata={"key": "wafRateLimit"})
-    # Raw inbound mail (PII) is deleted from the bucket after this many days.
-    inbound_mail_retention_days: int = field(default=30, metadata={"key": "inboundMailRetentionDays"})
     # A logs.RetentionDays member name, for every log group.
     log_retention: str = field(default="ONE_MONTH", metadata={"key": "logRetention"})
     log_level: str = field(default="INFO", metadata={"key": "logLevel"})
@@ -50,8 +48,6 @@ class LeadflowConfig:
             raise ValueError(
                 f"{CONTEXT_PREFIX}wafRateLimit must be between 10 and 2,000,000,000 per 5 minutes"
             )
-        if self.inbound_mail_retention_days < 1:
-            raise ValueError(f"{CONTEXT_PREFIX}inboundMailRetentionDays must be at least 1")
         if self.log_retention not in logs.RetentionDays.__members__:
             raise ValueError(
                 f"{CONTEXT_PREFIX}logRetention: {self.log_retention!r} is not a RetentionDays name"

@@ -59,7 +59,8 @@ class LeadflowStack(Stack):
             sender_domain=config.sender_domain,
             reply_domain=config.reply_domain,
             inbound_topic=topics.inbound_mail,
-            inbound_mail_retention=Duration.days(config.inbound_mail_retention_days),
+            # config/leadflow.yaml retention: raw mail is personal data, kept only for matching and audits.
+            inbound_mail_retention=Duration.days(operator.retention.inbound_mail_days),
         )
         functions = Functions(
             self,

@@ -176,7 +176,20 @@ def test_sms_rules(changes, local_time, reason):
         sms_consent=True,
         **{key: value for key, value in changes.items() if key not in ("phone", "sms_consent")},
     ).model_copy(update={key: value for key, value in changes.items() if key in ("phone", "sms_consent")})
-    assert sms_skip_reason(lead, "Europe/London", clock.parse_iso(local_time)) == reason
+    countries = frozenset({"GB"})
+    assert sms_skip_reason(lead, "Europe/London", clock.parse_iso(local_time), countries) == reason
+
+
+def test_sms_outside_the_allowed_countries_is_skipped():
+    lead = Lead(
+        id="abcdef0123456789abcd",
+        email="a@b.example",
+        created_at=clock.parse_iso("2026-11-23T09:00:00Z"),
+        phone="+442079460958",
+        sms_consent=True,
+    )
+    noon = clock.parse_iso("2026-11-24T12:00:00Z")
+    assert sms_skip_reason(lead, "Europe/London", noon, frozenset({"US"})) == "country_not_allowed"
 
 
 def test_a_broken_fixture_cadence_stops_the_sandbox_with_a_clear_error(tmp_path):

@@ -444,7 +444,10 @@ def test_ses_sending_and_receiving(synth: Synth) -> None:
             "Rule": {
                 "Enabled": True,
                 "ScanEnabled": True,
-                "Recipients": [synth.config.reply_domain],
+                "Recipients": [
+                    f"reply@{synth.config.reply_domain}",
+                    f"unsubscribe@{synth.config.reply_domain}",
+                ],
                 "Actions": [
                     {
                         "S3Action": {
@@ -492,8 +495,28 @@ def test_inbound_bucket_is_private_encrypted_logged_and_expires_mail(synth: Synt
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert "LoggingConfiguration" in props
     (rule,) = props["LifecycleConfiguration"]["Rules"]
-    assert rule["ExpirationInDays"] == synth.config.inbound_mail_retention_days
+    assert rule["ExpirationInDays"] == _operator().retention.inbound_mail_days
     assert rule["Prefix"] == INBOUND_PREFIX
+
+
+def _operator() -> Any:
+    return load_operator_config(REPO_ROOT / "config" / "leadflow.yaml")
+
+
+def test_retention_is_written_as_ttl_and_lifecycle_rules(synth: Synth) -> None:
+    """DynamoDB deletes items after `expires_at` (epoch seconds); S3 deletes raw mail and access logs."""
+    (table,) = [v for k, v in synth.resources("AWS::DynamoDB::Table").items() if k.startswith("Leads")]
+    assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    rules = {
+        logical_id.rstrip("0123456789ABCDEF"): bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        for logical_id, bucket in synth.resources("AWS::S3::Bucket").items()
+        if "LifecycleConfiguration" in bucket["Properties"]
+    }
+    days = _operator().retention.inbound_mail_days
+    assert rules["EmailInboundMail"] == [
+        {"ExpirationInDays": days, "Prefix": INBOUND_PREFIX, "Status": "Enabled"}
+    ]
+    assert rules["EmailAccessLogs"] == [{"ExpirationInDays": 90, "Status": "Enabled"}]
 
 
 # --- Weekly report -------------------------------------------------------------------------------------

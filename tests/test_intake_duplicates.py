@@ -3,9 +3,12 @@ re-enrollment by policy, and Idempotency-Key retries answered alike."""
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
 import pytest
+import yaml
 
 from leadflow.cadence.stops import stop_lead
 from leadflow.intake.submission import accept
@@ -19,6 +22,16 @@ pytestmark = pytest.mark.email_cadence
 CADENCE_DAYS = 21
 
 
+@pytest.fixture
+def no_post_rate_limits(sb, tmp_path):
+    """These tests are about duplicates, not abuse: lift the post-rate limits (test_abuse_limits.py)."""
+    config = yaml.safe_load(Path(os.environ["CONFIG_FILE"]).read_text())
+    config.setdefault("abuse", {}).update(posts_per_ip_per_hour=10_000, posts_per_inbox_per_day=10_000)
+    generous = tmp_path / "generous-limits.yaml"
+    generous.write_text(yaml.safe_dump(config))
+    sb.set_environment({"CONFIG_FILE": str(generous)})
+
+
 def _shape(response):
     """Everything a poster can see, less the random submission id (its length stays)."""
     body = response.json()
@@ -26,7 +39,9 @@ def _shape(response):
     return response.status_code, headers, tuple(sorted(body)), body["status"], len(body["submission_id"])
 
 
-def test_200_sequential_posts_of_one_address_give_one_lead_one_execution_and_new_lead_answers(sb):
+def test_200_sequential_posts_of_one_address_give_one_lead_one_execution_and_new_lead_answers(
+    sb, no_post_rate_limits
+):
     new_lead = sb.post("/leads", json={"email": "someone-else@example.com"})
     answers = [
         sb.post("/leads", json={"email": "Repeat@Example.com", "first_name": "Rae"}) for _ in range(200)
@@ -43,7 +58,7 @@ def test_200_sequential_posts_of_one_address_give_one_lead_one_execution_and_new
     assert len([message for message in sb.outbox() if message["lead_id"] == lead["id"]]) == 1
 
 
-def test_200_concurrent_posts_of_one_address_give_one_lead_and_one_execution(sb):
+def test_200_concurrent_posts_of_one_address_give_one_lead_and_one_execution(sb, no_post_rate_limits):
     """Concurrency at the domain + DynamoDB level: 200 threads accept the same address at once.
 
     (Lambda never runs two events in one process, and Powertools keeps the current event on a

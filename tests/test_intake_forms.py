@@ -447,13 +447,18 @@ def test_email_consent_false_sends_no_automated_email_and_alerts_the_owner(sb):
     assert "noemail@example.com" in alert["message"]
 
 
-def test_a_running_lead_who_posts_email_consent_false_is_stopped_and_gets_no_more_email(sb):
+def test_a_running_lead_whose_crm_posts_email_consent_false_is_stopped_and_gets_no_more_email(sb):
     sb.post("/leads", json={"email": "later@example.com"})
     lead_id = sb.find_lead("later@example.com")["id"]
     sb.advance_to("2026-11-27T15:00:00Z")  # the nurture cadence's second email went out at 14:00
     assert len(sb.outbox()) == 2
 
-    sb.post("/leads", data={"email": "later@example.com", "email_consent": "false"})
+    # Authenticated (API key): proof enough. A public post needs confirming (test_consent_withdrawal).
+    sb.post(
+        "/leads",
+        data={"email": "later@example.com", "email_consent": "false"},
+        headers={"X-Api-Key": sb.api_key},
+    )
     sb.advance(30 * 86400)
 
     enrollment = sb.lead(lead_id)["enrollments_detail"][0]

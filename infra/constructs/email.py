@@ -12,10 +12,21 @@ from constructs import Construct
 
 from infra.constructs.topics import allow_service_to_publish
 from infra.nag import acknowledge_grant, wildcard_resource
+from leadflow import tokens
 
 # SES receiving writes each reply as raw MIME under this prefix (the object key is the SES message id).
 INBOUND_PREFIX = "inbound/"
 ACCESS_LOG_RETENTION = Duration.days(90)
+
+
+def receipt_recipients(reply_domain: str) -> list[str]:
+    """The only addresses SES receives for: `reply@` and `unsubscribe@` the reply domain.
+
+    SES matches a rule's address with any `+label` too, so `reply+<token>@` and
+    `unsubscribe+<token>@` arrive and every other local part is refused at the door.
+    """
+    prefixes = (tokens.REPLY_PREFIX, tokens.UNSUBSCRIBE_PREFIX)
+    return [f"{prefix.rstrip('+')}@{reply_domain}" for prefix in prefixes]
 
 
 class Email(Construct):
@@ -80,7 +91,7 @@ class Email(Construct):
         self.rule_set = ses.ReceiptRuleSet(self, "ReceiptRules")
         self.reply_rule = self.rule_set.add_rule(
             "Replies",
-            recipients=[reply_domain],
+            recipients=receipt_recipients(reply_domain),
             scan_enabled=True,
             # Optional, not Require: a lead's mail server without TLS must still be able to reply.
             tls_policy=ses.TlsPolicy.OPTIONAL,

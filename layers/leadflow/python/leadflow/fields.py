@@ -62,3 +62,30 @@ def phone_number(value: str, region: str | None) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError("This phone number is not valid; include the country code, e.g. +1 415 555 0100.")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_country(e164: str) -> str | None:
+    """The ISO country of an E.164 number (+1 numbers resolve to US, CA, the Caribbean...), or None."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
+    except phonenumbers.NumberParseException:
+        return None
+
+
+# Mailboxes where dots in the local part are ignored: one inbox, many spellings.
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def inbox(address: str) -> str:
+    """The mailbox an address delivers to: lowercased, `+tag` dropped, Gmail's dots dropped.
+
+    `A.Da+promo@GoogleMail.com` and `ada@gmail.com` are one inbox. Plus-tags are dropped for every
+    domain (sub-addressing is the norm at Gmail, Outlook, iCloud, Fastmail, Proton); this only
+    groups addresses for abuse limits, never changes where mail goes.
+    """
+    local, _, domain = address.strip().lower().rpartition("@")
+    local = local.partition("+")[0] or local
+    if domain in _DOTLESS_DOMAINS:
+        domain = _DOTLESS_DOMAINS[domain]
+        local = local.replace(".", "")
+    return f"{local}@{domain}"

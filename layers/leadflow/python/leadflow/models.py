@@ -396,6 +396,13 @@ class SubmissionOutcome(StrEnum):
     RESUMED = "resumed"  # known lead whose execution never started: started now
     ENROLLED = "enrolled"  # known lead enrolled again (or first, after consent)
     SUPPRESSED = "suppressed"  # opted out or bounced: nothing automated, ever
+    # Abuse limits (public posts): too many posts from the IP or for the inbox (nothing stored), or
+    # the inbox or phone already had today's automated first touch (stored, no cadence).
+    RATE_LIMITED = "rate_limited"
+    FIRST_TOUCH_LIMITED = "first_touch_limited"
+    CAPTCHA_FAILED = "captcha_failed"
+    # A public post said email_consent=false for a running lead: a confirmation link went out.
+    WITHDRAWAL_UNCONFIRMED = "withdrawal_unconfirmed"
 
 
 class RequestOrigin(BaseModel):
@@ -543,6 +550,8 @@ class EngagementKind(StrEnum):
     OPEN = "open"
     CLICK = "click"
     MEETING_BOOKED = "meeting_booked"
+    # Inbound mail that failed authentication (or could not prove it): kept on record, acted on never.
+    UNTRUSTED_MAIL = "untrusted_mail"
 
 
 TASK_ID = re.compile(r"^(?P<lead_id>[a-z0-9]{8,40})-(?P<enrollment>\d{1,3})-(?P<touch>\d{1,2})$")

@@ -198,6 +198,64 @@ class TasksConfig(BaseModel):
     link_expiry_days: int = Field(default=30, ge=1, le=365)
 
 
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+class Captcha(BaseModel):
+    """Server-side check of a Cloudflare Turnstile or Google reCAPTCHA token on public posts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Literal["turnstile", "recaptcha"]
+    # Secrets Manager name or ARN of the provider's secret key (never the key itself).
+    secret: str = Field(min_length=1, max_length=2048)
+    # reCAPTCHA v3 scores 0.0 (bot) to 1.0 (person); v2 and Turnstile have no score.
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class Abuse(BaseModel):
+    """Limits that keep the public form from being a mail or SMS bomber (public posts only;
+    an authenticated server-to-server client is accountable and exempt)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Automated first touches (a cadence starting) per inbox (Gmail dots and +tags folded) and per
+    # phone number, per UTC day, across leads.
+    first_touches_per_inbox_per_day: int = Field(1, ge=1, le=1000)
+    first_touches_per_phone_per_day: int = Field(1, ge=1, le=1000)
+    # Posts taken per source IP per hour and per inbox per UTC day; the rest get the same 202 and
+    # are dropped (counted in metrics).
+    posts_per_ip_per_hour: int = Field(30, ge=1, le=1_000_000)
+    posts_per_inbox_per_day: int = Field(5, ge=1, le=1_000_000)
+    # Countries SMS may go to (ISO 3166-1 alpha-2). Unset: the owners' territories and the
+    # default phone region. SMS to other countries is skipped (SMS pumping fraud).
+    sms_countries: tuple[CountryCode, ...] | None = None
+    # Countries whose numbers must answer YES to a first text before any cadence SMS goes out.
+    sms_double_opt_in: tuple[CountryCode, ...] = ()
+    # Off by default; see README (Abuse resistance).
+    captcha: Captcha | None = None
+
+
+class Retention(BaseModel):
+    """How long personal data is kept, per item type, in days (DynamoDB TTL and S3 lifecycle rules).
+
+    Suppression entries (keyed hashes of addresses never to be mailed again) are kept forever:
+    forgetting them would mail people who asked us to stop.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A lead and what hangs off it (enrollments, touches, tasks, indexes), after its last activity
+    # (a post; touches and tasks count from when they happened). At least a cadence's length.
+    leads_days: int = Field(730, ge=90, le=3650)
+    # Each post's record: consent flags with the IP address, user agent and page (consent evidence).
+    submissions_days: int = Field(730, ge=30, le=3650)
+    # What leads did (replies, opens, clicks, bounces...): what the weekly report reads.
+    events_days: int = Field(730, ge=30, le=3650)
+    # Raw inbound mail (replies, bounces) in the S3 inbound bucket.
+    inbound_mail_days: int = Field(30, ge=1, le=3650)
+
+
 class ScoreRule(BaseModel):
     """Points for a lead field meeting one condition: matches, any_of, present or free_mail."""
 
@@ -316,6 +374,8 @@ class OperatorConfig(BaseModel):
     tasks: TasksConfig = Field(default_factory=lambda: TasksConfig.model_validate({}))
     reengagement: Reengagement = Field(default_factory=lambda: Reengagement.model_validate({}))
     sending: SendingConfig = Field(default_factory=lambda: SendingConfig.model_validate({}))
+    abuse: Abuse = Field(default_factory=lambda: Abuse.model_validate({}))
+    retention: Retention = Field(default_factory=lambda: Retention.model_validate({}))
 
     scoring: Scoring = Field(default_factory=Scoring)
     routing: Routing = Field(default_factory=lambda: Routing.model_validate({}))
@@ -337,6 +397,14 @@ class OperatorConfig(BaseModel):
 
     def rep(self, rep_id: str) -> Rep:
         return next(rep for rep in self.reps if rep.id == rep_id)
+
+    @property
+    def sms_countries(self) -> frozenset[str]:
+        """Where SMS may go: the configured list, else every owner rule's territory and the default region."""
+        if self.abuse.sms_countries is not None:
+            return frozenset(self.abuse.sms_countries)
+        territories = {country for rule in self.owners for country in rule.countries}
+        return frozenset(territories | {self.intake.default_phone_region})
 
     @property
     def report_recipients(self) -> tuple[str, ...]:

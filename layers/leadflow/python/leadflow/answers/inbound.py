@@ -8,6 +8,11 @@ The lead is found, in this order, by:
    Message-ID) against the SES Message-IDs of what we sent;
 3. the sender's address, or for a bounce or complaint, the address it reports.
 
+Before acting, the SES receipt's verdicts are read (leadflow.answers.verdicts): suspicious mail
+(DMARC fails, SPF and DKIM both fail without DMARC, spam, virus) is only recorded and shown to
+the rep; a reply matched by its From address alone, and any bounce or complaint report, act only
+when authenticated. Bounces and complaints from SES's own event pipeline do not come here.
+
 Anything that cannot be acted on (another topic, an unhandled notification type, malformed
 or empty mail, an unknown sender) is logged without personal data and ignored: the handler
 returns normally so SNS does not retry it.
@@ -24,16 +29,17 @@ from typing import Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
-from leadflow import aws, clock, keys, tokens
+from leadflow import aws, clock, fields, keys, tokens
 from leadflow.answers import outcomes, sms_inbound
 from leadflow.answers.classify import Classification, Kind, classify
+from leadflow.answers.verdicts import ALL_PASS, Verdicts
 from leadflow.config import operator_config, settings
 from leadflow.intake import contacts
-from leadflow.models import Lead, StopReason
+from leadflow.models import EngagementKind, Lead, StopReason
 from leadflow.observability import logger
-from leadflow.send import mail
+from leadflow.send import alerts, mail
 from leadflow.send.sms import send_sms
-from leadflow.store import enrollment_items, lead_items
+from leadflow.store import enrollment_items, event_items, lead_items
 
 # Classifier verdicts that mean there was no mail to speak of.
 _MALFORMED = {"empty", "unparseable", "no headers"}
@@ -102,13 +108,17 @@ def _handle_receipt(message: str) -> str:
             raise
         logger.warning("ignored receipt notification whose mail is gone (retention or a replay)")
         return "missing_mail"
-    return handle_raw_mail(raw, notification.receipt.recipients, notification.receipt.timestamp)
+    verdicts = Verdicts.from_receipt(document["receipt"])
+    return handle_raw_mail(raw, notification.receipt.recipients, notification.receipt.timestamp, verdicts)
 
 
 def handle_raw_mail(
-    raw: bytes, recipients: list[str] | None = None, received_at: datetime | None = None
+    raw: bytes,
+    recipients: list[str] | None = None,
+    received_at: datetime | None = None,
+    verdicts: Verdicts = ALL_PASS,
 ) -> str:
-    """Classify one raw message, match its lead and act on it."""
+    """Classify one raw message, match its lead and act on it, if its verdicts allow (see module doc)."""
     result = classify(raw, recipients or [])
     if result.kind is Kind.UNKNOWN and result.evidence in _MALFORMED:
         logger.warning("ignored malformed mail", extra={"evidence": result.evidence})
@@ -129,8 +139,13 @@ def handle_raw_mail(
             "kind": result.kind.value,
             "matched_by": match.via,
             "evidence": result.evidence,
+            "failed": verdicts.failures(),
         },
     )
+    refused = _not_trusted(result, match, verdicts)
+    if refused:
+        _record_untrusted(lead, result, match, verdicts, refused, at, _mail_id(raw), attribution)
+        return refused
     if result.kind is Kind.REPLY:
         outcomes.replied(
             lead,
@@ -160,6 +175,58 @@ def handle_raw_mail(
     else:
         logger.info("ignored mail without text of its own", extra={"lead_id": lead.id})
     return result.kind.value
+
+
+def _not_trusted(result: Classification, match: Match, verdicts: Verdicts) -> str | None:
+    """Why this mail may not act ("suspicious", "unauthenticated"), or None when it may."""
+    if verdicts.suspicious:
+        return "suspicious"
+    from_only = match.via == "address"
+    report = result.kind in (Kind.BOUNCE, Kind.COMPLAINT)
+    if (from_only or report) and not verdicts.authenticated:
+        return "unauthenticated"
+    return None
+
+
+def _record_untrusted(
+    lead: Lead,
+    result: Classification,
+    match: Match,
+    verdicts: Verdicts,
+    refused: str,
+    at: datetime,
+    mail_id: str,
+    attribution: outcomes.Attribution | None,
+) -> None:
+    """Keep the mail on the lead's record (the rep sees it), change nothing, forward nothing.
+
+    Suspicious mail also alerts the owner, once per lead and day (a forger cannot flood them).
+    """
+    fields = outcomes.event_fields(
+        attribution,
+        at,
+        source="inbound-mail",
+        via="email",
+        event_id=mail_id,
+        classified_as=result.kind.value,
+        matched_by=match.via,
+        refused=refused,
+        verdicts=verdicts.model_dump(),
+    )
+    outcomes.record(lead.id, EngagementKind.UNTRUSTED_MAIL, at, once=True, **fields)
+    logger.warning(
+        "inbound mail not acted on",
+        extra={"lead_id": lead.id, "refused": refused, "failed": verdicts.failures()},
+    )
+    if refused == "suspicious" and event_items.first_time(lead.id, f"suspicious#{at.date().isoformat()}"):
+        failed = ", ".join(verdicts.failures())
+        alerts.alert_owner(
+            lead,
+            alerts.AlertKind.SUSPICIOUS_MAIL,
+            f"Mail claiming to be about {outcomes.describe(lead)} failed authentication ({failed}). "
+            "Nothing was done: their cadence goes on, nothing was suppressed or forwarded. "
+            "If you think it is genuine, contact them from your own mailbox.",
+        )
 
 
 def _mail_id(raw: bytes) -> str:
@@ -217,7 +284,7 @@ def handle_sms(message: str) -> str:
     match = _sms_lead(sms)
     intent = sms_inbound.intent(sms.messageBody)
     if match is None:
-        if intent is sms_inbound.Intent.HELP:
+        if intent is sms_inbound.Intent.HELP and _may_text(sms.originationNumber):
             send_sms(sms.originationNumber, help_text())
             return "sms_help"
         logger.info("ignored SMS from an unknown number", extra={"intent": intent.value})
@@ -245,6 +312,11 @@ def handle_sms(message: str) -> str:
         attribution=attribution,
     )
     return "sms_reply"
+
+
+def _may_text(number: str) -> bool:
+    """A stranger's HELP is answered only in the countries we text (no SMS pumping by inbound texts)."""
+    return fields.phone_country(number) in operator_config().sms_countries
 
 
 def help_text() -> str:

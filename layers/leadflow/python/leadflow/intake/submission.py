@@ -15,7 +15,7 @@ from leadflow import aws, clock, keys
 from leadflow.cadence import executions, versions
 from leadflow.cadence.enrollments import START_LEASE, plan_for, start
 from leadflow.config import cadences, operator_config, settings
-from leadflow.intake import contacts
+from leadflow.intake import contacts, limits, withdrawal
 from leadflow.intake.routing import choose_cadence, choose_owner, fit_score
 from leadflow.models import (
     CONTACTABLE,
@@ -101,6 +101,12 @@ def accept(
     """
     now = clock.now()
     submission_id = keys.new_submission_id()
+    public = client is None
+    refused = limits.refused_post(submission.email, origin, now) if public else None
+    if refused:
+        # Answered like any post; nothing stored (the counters keep no address).
+        logger.info("post refused by an abuse limit", extra={"limit": refused})
+        return Accepted(submission_id, SubmissionOutcome.RATE_LIMITED)
     email_key = keys.email_key(submission.email)
     known_id = lead_items.lead_id_for_email(email_key)
     # The index without its lead: its creator crashed before writing the lead (lead_items.create_lead).
@@ -112,10 +118,20 @@ def accept(
         return Accepted(submission_id, SubmissionOutcome.SUPPRESSED)
     lead = new_lead(submission, client, now, known_id) if known_id is None or completing else None
     automated = submission.email_consent is not False
+    # One automated first touch per inbox and per phone a day, across leads (plus-variants of one
+    # inbox are many leads): the lead is kept, without a cadence, and without an alert per post.
+    limited = bool(lead and automated and public and not limits.take_first_touch(lead, now))
+    automated = automated and not limited
     # `cadence`: an operator's import names it (leadflow enroll --csv); a post is routed.
     chosen = cadence or (route(lead) if lead else "")
     enrollment = _new_enrollment(lead, 1, chosen, now, known=False) if lead and automated else None
-    outcome = SubmissionOutcome.NEW if automated else SubmissionOutcome.MANUAL_FOLLOW_UP
+    outcome = (
+        SubmissionOutcome.NEW
+        if automated
+        else SubmissionOutcome.FIRST_TOUCH_LIMITED
+        if limited
+        else SubmissionOutcome.MANUAL_FOLLOW_UP
+    )
     if lead:
         lead.enrollments = 1 if enrollment else 0
         # The owner is drawn (round robin) only for a lead that is really new.
@@ -139,6 +155,8 @@ def accept(
             if first is not None:
                 start(first)
             alert_owner(lead, AlertKind.LEAD_ACCEPTED, _accepted_detail(lead, enrollment))
+        elif limited:
+            logger.info("first-touch limit reached: lead kept without a cadence", extra={"lead_id": lead.id})
         else:
             alert_owner(
                 lead,
@@ -147,10 +165,13 @@ def accept(
             )
     else:
         known = _known_lead(email_key)
-        outcome = _known_lead_posted(known, submission, now)
-        lead_items.record_return(
-            known.id, now, _blanks_to_fill(known, submission), _consent_given(submission)
-        )
+        outcome = _known_lead_posted(known, submission, now, public)
+        consent = _consent_given(submission)
+        if public and consent.get("email_consent") is False:
+            # Unproven (anyone can type the address): kept in the submission record only.
+            consent.pop("email_consent")
+        lead_items.record_return(known.id, now, _blanks_to_fill(known, submission), consent, email_key)
+        contacts.index_lead(known)  # a post is activity: the indexes are kept as long as the lead
         lead_items.record_submission(_record(known.id, submission_id, outcome, submission, origin))
         logger.info("known lead posted again", extra={"lead_id": known.id, "outcome": outcome.value})
     return Accepted(submission_id, outcome)
@@ -263,7 +284,9 @@ def _claim_first_enrollment(written: Enrollment, now: datetime) -> Enrollment | 
     return None
 
 
-def _known_lead_posted(lead: Lead, submission: LeadSubmission, now: datetime) -> SubmissionOutcome:
+def _known_lead_posted(
+    lead: Lead, submission: LeadSubmission, now: datetime, public: bool
+) -> SubmissionOutcome:
     """Decide what a known lead's new post does. Never a second execution of a running enrollment."""
     if lead.status not in CONTACTABLE:
         _alert_returning(
@@ -277,6 +300,17 @@ def _known_lead_posted(lead: Lead, submission: LeadSubmission, now: datetime) ->
         for enrollment in enrollments
         if enrollment.run_status in (RunStatus.RUNNING, RunStatus.PENDING)
     ]
+    if submission.email_consent is False and public and running:
+        # Anyone can type this address: ask its owner to confirm (the unsubscribe link) first.
+        withdrawal.ask_to_confirm(lead, running, now)
+        _alert_returning(
+            lead,
+            now,
+            AlertKind.LEAD_RETURNED,
+            "A form post asked to stop emails to this lead; they were sent a link to confirm. "
+            "Their cadence goes on until they do.",
+        )
+        return SubmissionOutcome.WITHDRAWAL_UNCONFIRMED
     if submission.email_consent is False or (
         submission.email_consent is None and lead.email_consent is False
     ):
@@ -292,6 +326,8 @@ def _known_lead_posted(lead: Lead, submission: LeadSubmission, now: datetime) ->
             start(enrollment)
             return SubmissionOutcome.RESUMED
     if not running and _may_enroll(lead, enrollments, now):
+        if public and not limits.take_first_touch(lead, now):
+            return SubmissionOutcome.FIRST_TOUCH_LIMITED
         enrollment = _new_enrollment(lead, lead.enrollments + 1, route(lead), now, known=True)
         if enrollment_items.add_enrollment(enrollment):
             start(enrollment)

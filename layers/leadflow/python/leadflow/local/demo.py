@@ -140,7 +140,8 @@ def synthetic_leads(
                 form=form,
                 country=country,
                 timezone=zone,
-                phone=phone if rng.random() < 0.7 else None,
+                # Each lead its own number: one first touch per phone a day (abuse settings).
+                phone=f"{phone[:-3]}{number % 1000:03d}" if rng.random() < 0.7 else None,
                 sms_consent=rng.random() < 0.5,
                 arrives=start + timedelta(seconds=rng.randrange(days * 86400)),
                 replies_after=rng.randint(1, 4) if rng.random() < reply_share else None,

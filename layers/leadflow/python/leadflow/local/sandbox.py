@@ -417,6 +417,7 @@ class Sandbox:
         json: Any = None,
         data: dict[str, str] | str | bytes | None = None,
         headers: dict[str, str] | None = None,
+        source_ip: str = "203.0.113.10",
     ) -> SandboxResponse:
         """Call the HTTP API as API Gateway would and return once everything it started settled."""
         sent_headers = dict(headers or {})
@@ -444,6 +445,7 @@ class Sandbox:
             headers=sent_headers,
             at=self.now(),
             stage=stage_prefix.strip("/").split("/")[-1] or "v1",
+            source_ip=source_ip,
         )
         return SandboxResponse(self.invoke("intake", event))
 
@@ -453,10 +455,13 @@ class Sandbox:
     def get(self, path: str, **kwargs: Any) -> SandboxResponse:
         return self.request("GET", path, **kwargs)
 
-    def deliver_email(self, raw: bytes, recipients: list[str] | None = None) -> Any:
+    def deliver_email(
+        self, raw: bytes, recipients: list[str] | None = None, verdicts: dict[str, str] | None = None
+    ) -> Any:
         """Deliver inbound mail as SES receiving does: raw message to S3, receipt notification via SNS.
 
-        The envelope recipients default to the message's To and Cc addresses.
+        The envelope recipients default to the message's To and Cc addresses; `verdicts` sets
+        SES's checks, e.g. {"dmarc": "FAIL", "spam": "FAIL"} (every one PASS by default).
         """
         key = f"inbound/{uuid.uuid4().hex}"
         aws.client("s3").put_object(Bucket=self.inbound_bucket, Key=key, Body=raw)
@@ -467,6 +472,7 @@ class Sandbox:
             topic_arn=self.inbound_topic_arn,
             recipients=recipients if recipients is not None else events.mail_recipients(raw),
             at=self.now(),
+            verdicts=verdicts,
         )
         envelope = events.sns_envelope(
             self.inbound_topic_arn,

@@ -23,6 +23,7 @@ class AlertKind(StrEnum):
     HOT_LEAD = "hot_lead"
     LEAD_ACCEPTED = "lead_accepted"
     TASK = "task"
+    SUSPICIOUS_MAIL = "suspicious_mail"
 
 
 # SNS subjects are ASCII, one line, under 100 characters: no lead data in them.
@@ -36,6 +37,7 @@ SUBJECTS = {
     AlertKind.HOT_LEAD: "Hot lead: a link in your email was just clicked",
     AlertKind.LEAD_ACCEPTED: "New lead: reach out while it is hot",
     AlertKind.TASK: "A rep task is due (call, LinkedIn or video)",
+    AlertKind.SUSPICIOUS_MAIL: "Suspicious mail about a lead: failed authentication, nothing done",
 }
 
 

@@ -1,8 +1,9 @@
 """Run one touch of an enrollment: claim, then send it on its channel, then record it.
 
-Email goes through SES; SMS through SNS, only with consent, a valid number and outside quiet
-hours (else the touch is recorded as skipped, with the reason); call, LinkedIn and video become
-rep tasks. Whatever happens, the step returns the next touch's time: nothing blocks the cadence.
+Email goes through SES; SMS through SNS, only with consent, a valid number in an allowed country
+(abuse.sms_countries) and outside quiet hours (else the touch is recorded as skipped, with the
+reason); call, LinkedIn and video become rep tasks. Whatever happens, the step returns the next
+touch's time: nothing blocks the cadence.
 """
 
 from __future__ import annotations
@@ -309,14 +310,17 @@ def sms_number(lead: Lead, zone: str) -> str | None:
         return None
 
 
-def sms_skip_reason(lead: Lead, zone: str, now: datetime) -> str | None:
-    """Why an SMS may not go to this lead now, or None."""
+def sms_skip_reason(lead: Lead, zone: str, now: datetime, countries: frozenset[str]) -> str | None:
+    """Why an SMS may not go to this lead now, or None; `countries`: where SMS may go."""
     if not lead.sms_consent:
         return "no_sms_consent"
     if not lead.phone:
         return "no_phone"
-    if sms_number(lead, zone) is None:
+    number = sms_number(lead, zone)
+    if number is None:
         return "invalid_phone"
+    if fields.phone_country(number) not in countries:
+        return "country_not_allowed"  # SMS pumping: texts to premium-rate ranges abroad
     if not SMS_EARLIEST <= now.astimezone(ZoneInfo(zone)).time() < SMS_LATEST:
         return "quiet_hours"
     return None
@@ -326,7 +330,7 @@ def _send_sms(
     cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime, claim: _Claim
 ) -> Touch:
     zone = enrollment.zone or "UTC"
-    reason = sms_skip_reason(lead, zone, now)
+    reason = sms_skip_reason(lead, zone, now, operator_config().sms_countries)
     if reason is None and lead.phone and suppression_items.suppression(keys.email_key(lead.phone)):
         reason = "phone_suppressed"  # the number texted STOP
     if reason:

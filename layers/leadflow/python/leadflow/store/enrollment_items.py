@@ -33,6 +33,7 @@ from leadflow.store.items import (
     query_prefix,
     serialize,
     touch_sk,
+    ttl,
     update_if,
 )
 from leadflow.store.table import ATTENTION_INDEX, ATTENTION_KEY, PARTITION_KEY, SORT_KEY
@@ -48,6 +49,7 @@ def enrollment_item(enrollment: Enrollment) -> dict[str, Any]:
         SORT_KEY: enrollment_sk(enrollment.number),
         **by_day_keys(enrollment.started_at, enrollment.lead_id, "enrollment"),
         **serialize(enrollment),
+        **ttl("lead", enrollment.started_at),
     }
     if not enrollment.execution_arn:
         # In the sweep's index until its execution starts (set_execution_arn).
@@ -305,6 +307,7 @@ def record_touch(touch: Touch, complete: bool) -> None:
             SORT_KEY: touch_sk(touch.enrollment, touch.number),
             **by_day_keys(touch.sent_at, touch.lead_id, "touch"),
             **serialize(touch),
+            **ttl("lead", touch.sent_at),
         }
     )
     # Index the SES MessageId and our own Message-ID (bare, without <>): replies name either.
@@ -319,6 +322,7 @@ def record_touch(touch: Touch, complete: bool) -> None:
                     "touch": touch.number,
                     "channel": touch.channel,
                     "sent_at": sent_at,
+                    **ttl("lead", touch.sent_at),
                 }
             )
     # The claim's outcome is stored: the touch is settled.

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from leadflow import aws
+from leadflow import aws, clock
 from leadflow.clock import iso
 from leadflow.config import settings
 from leadflow.observability import STORED_KINDS, publish_event
@@ -16,6 +16,7 @@ from leadflow.store.items import (
     lead_pk,
     put_new,
     query_prefix,
+    ttl,
 )
 from leadflow.store.table import BY_DAY_INDEX, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
 
@@ -46,6 +47,7 @@ def record_event(
         "lead_id": lead_id,
         "type": kind,
         "at": iso(at),
+        **ttl("event", at),
     }
     extra = {"enrollment": enrollment, "touch": touch, "channel": channel, **(details or {})}
     item.update({name: value for name, value in extra.items() if value is not None and name not in item})
@@ -168,4 +170,4 @@ def events(lead_id: str) -> list[dict[str, Any]]:
 
 def first_time(lead_id: str, marker: str) -> bool:
     """True the first time a lead's marker is seen, False after: one alert per answer, per day..."""
-    return put_new({PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"ONCE#{marker}"})
+    return put_new({PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"ONCE#{marker}", **ttl("lead", clock.now())})

@@ -5,18 +5,18 @@ conditional-write failures.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from leadflow import aws
 from leadflow.clock import iso
-from leadflow.config import settings
+from leadflow.config import operator_config, settings
 from leadflow.models import (
     SubmissionRecord,
 )
-from leadflow.store.table import BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
+from leadflow.store.table import BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 
 def dynamodb_table() -> Any:
@@ -37,6 +37,26 @@ def touch_sk(enrollment: int, touch: int) -> str:
 
 def serialize(model: Any) -> dict[str, Any]:
     return {key: value for key, value in model.model_dump(mode="json").items() if value is not None}
+
+
+def expires_at(moment: datetime, days: int) -> int:
+    """The TTL value (`expires_at`, epoch seconds): DynamoDB deletes the item some time after it."""
+    return int(moment.timestamp()) + days * 86_400
+
+
+def ttl(kind: Literal["lead", "submission", "event"], at: datetime) -> dict[str, int]:
+    """The `expires_at` attribute of an item kept for its kind's retention (config: retention) after `at`.
+
+    lead: the lead and what hangs off it; submission: a post's consent record (IP, user agent);
+    event: what a lead did. Items without it (suppression, rotation, report claims) are kept.
+    """
+    retention = operator_config().retention
+    days = {
+        "lead": retention.leads_days,
+        "submission": retention.submissions_days,
+        "event": retention.events_days,
+    }[kind]
+    return {TTL_ATTRIBUTE: expires_at(at, days)}
 
 
 def is_condition_failure(error: ClientError) -> bool:

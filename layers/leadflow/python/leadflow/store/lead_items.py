@@ -11,6 +11,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from leadflow import clock
 from leadflow.clock import iso
 from leadflow.models import (
     ContactStatus,
@@ -29,8 +30,9 @@ from leadflow.store.items import (
     query_prefix,
     serialize,
     submission_sk,
+    ttl,
 )
-from leadflow.store.table import PARTITION_KEY, SORT_KEY
+from leadflow.store.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 
 def _submission_item(record: SubmissionRecord) -> dict[str, Any]:
@@ -39,6 +41,7 @@ def _submission_item(record: SubmissionRecord) -> dict[str, Any]:
         SORT_KEY: submission_sk(record),
         "kind": "submission",
         **serialize(record),
+        **ttl("submission", record.received_at),
     }
 
 
@@ -74,6 +77,7 @@ def create_lead(
             SORT_KEY: "EMAIL",
             "lead_id": lead.id,
             "created_at": iso(lead.created_at),
+            **ttl("lead", lead.created_at),
         }
     ):
         return False
@@ -83,7 +87,14 @@ def create_lead(
     if enrollment is not None:
         put_new(enrollment_item(enrollment))
     lead_keys = {PARTITION_KEY: lead_pk(lead.id), SORT_KEY: "LEAD"}
-    return put_new({**lead_keys, **by_day_keys(lead.created_at, lead.id, "lead"), **serialize(lead)})
+    return put_new(
+        {
+            **lead_keys,
+            **by_day_keys(lead.created_at, lead.id, "lead"),
+            **serialize(lead),
+            **ttl("lead", lead.created_at),
+        }
+    )
 
 
 def email_claimed_at(email_key: str) -> datetime | None:
@@ -104,11 +115,21 @@ def submissions(lead_id: str) -> list[SubmissionRecord]:
     return [SubmissionRecord.model_validate(item) for item in query_prefix(lead_id, "SUBMISSION#")]
 
 
-def record_return(lead_id: str, at: datetime, profile: dict[str, Any], consent: dict[str, bool]) -> None:
-    """A known lead posted again: count it, fill profile fields still blank, and keep the latest consent."""
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {":one": 1, ":at": iso(at)}
-    assignments = ["last_submitted_at = :at"]
+def record_return(
+    lead_id: str,
+    at: datetime,
+    profile: dict[str, Any],
+    consent: dict[str, bool],
+    email_key: str | None = None,
+) -> None:
+    """A known lead posted again: count it, fill profile fields still blank, and keep the latest consent.
+
+    A post is activity: the lead (and its email index) is kept the full retention from now.
+    """
+    expiry = ttl("lead", at)[TTL_ATTRIBUTE]
+    names: dict[str, str] = {"#ttl": TTL_ATTRIBUTE}
+    values: dict[str, Any] = {":one": 1, ":at": iso(at), ":ttl": expiry}
+    assignments = ["last_submitted_at = :at", "#ttl = :ttl"]
     for index, (name, value) in enumerate(profile.items()):
         names[f"#p{index}"] = name
         values[f":p{index}"] = value
@@ -120,9 +141,17 @@ def record_return(lead_id: str, at: datetime, profile: dict[str, Any], consent: 
     dynamodb_table().update_item(
         Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
         UpdateExpression="SET " + ", ".join(assignments) + " ADD resubmissions :one",
-        **({"ExpressionAttributeNames": names} if names else {}),
+        ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
     )
+    if email_key:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: f"EMAIL#{email_key}", SORT_KEY: "EMAIL"},
+            UpdateExpression="SET #ttl = :ttl",
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames={"#ttl": TTL_ATTRIBUTE, "#pk": PARTITION_KEY},
+            ExpressionAttributeValues={":ttl": expiry},
+        )
 
 
 def claim_returning_alert(lead_id: str, at: datetime, quiet_since: datetime) -> bool:
@@ -167,10 +196,11 @@ def set_contact_status(lead_id: str, status: ContactStatus, reason: str, at: dat
     try:
         dynamodb_table().update_item(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
-            UpdateExpression="SET #status = :status, status_reason = :reason, status_at = :at",
+            UpdateExpression="SET #status = :status, status_reason = :reason, status_at = :at, #ttl = :ttl",
             ConditionExpression="attribute_exists(#pk) AND NOT #status IN (:f0, :f1)",
-            ExpressionAttributeNames={"#status": "status", "#pk": PARTITION_KEY},
+            ExpressionAttributeNames={"#status": "status", "#pk": PARTITION_KEY, "#ttl": TTL_ATTRIBUTE},
             ExpressionAttributeValues={
+                ":ttl": ttl("lead", at)[TTL_ATTRIBUTE],
                 ":status": status.value,
                 ":reason": reason,
                 ":at": iso(at),
@@ -186,7 +216,12 @@ def set_contact_status(lead_id: str, status: ContactStatus, reason: str, at: dat
 def index_contact(kind: str, key: str, lead_id: str) -> None:
     """Index a lead under a keyed hash of a contact detail: kind DOMAIN (company) or PHONE."""
     dynamodb_table().put_item(
-        Item={PARTITION_KEY: f"{kind}#{key}", SORT_KEY: lead_pk(lead_id), "lead_id": lead_id}
+        Item={
+            PARTITION_KEY: f"{kind}#{key}",
+            SORT_KEY: lead_pk(lead_id),
+            "lead_id": lead_id,
+            **ttl("lead", clock.now()),
+        }
     )
 
 

@@ -22,6 +22,7 @@ from leadflow.store.items import (
     query_prefix,
     serialize,
     task_sk,
+    ttl,
     update_if,
 )
 from leadflow.store.table import PARTITION_KEY, SORT_KEY
@@ -36,6 +37,7 @@ def put_task(task: Task) -> None:
                 SORT_KEY: task_sk(task.enrollment, task.touch),
                 **by_day_keys(task.due_at, task.lead_id, "task"),
                 **serialize(task),
+                **ttl("lead", task.due_at),
             },
             ConditionExpression="attribute_not_exists(#sk)",
             ExpressionAttributeNames={"#sk": SORT_KEY},
