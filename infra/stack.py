@@ -16,7 +16,14 @@ from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
 from infra.constructs.functions import EVENTS, Functions
 from infra.constructs.report import WeeklyReport
-from infra.constructs.secrets import ApiKeys, CrmWebhookKey, HmacKey, MeetingWebhookKey, TokenKey
+from infra.constructs.secrets import (
+    ApiKeys,
+    CaptchaSecret,
+    CrmWebhookKey,
+    HmacKey,
+    MeetingWebhookKey,
+    TokenKey,
+)
 from infra.constructs.table import IdempotencyTable, LeadsTable
 from infra.constructs.topics import Topics
 from leadflow.cadence.model import Cadence
@@ -83,6 +90,10 @@ class LeadflowStack(Stack):
             log_level=config.log_level,
             log_retention=retention,
         )
+        if operator.abuse.captcha:
+            # Optional bot check on public posts: intake reads the provider's key.
+            captcha = CaptchaSecret(self, "Captcha", secret_name=operator.abuse.captcha.secret)
+            captcha.secret.grant_read(functions.intake)
         cadence_machines = CadenceStateMachines(
             self,
             "Cadences",

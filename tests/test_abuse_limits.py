@@ -177,3 +177,11 @@ def test_a_counter_stops_at_its_limit(sb):
     ends = datetime(2026, 11, 24, tzinfo=UTC)
     assert [limit_items.take("T", "k", "w", 2, ends) for _ in range(4)] == [True, True, False, False]
     assert limit_items.take("T", "k", "w2", 2, ends), "a new window starts at zero"
+
+
+def test_a_held_slot_is_taken_again_for_free(sb):
+    from datetime import UTC, datetime
+
+    ends = datetime(2026, 11, 24, tzinfo=UTC)
+    takes = [limit_items.take_for("T", "inbox", "w", 1, ends, holder) for holder in ("a", "a", "b", "a")]
+    assert takes == [True, True, False, True], "concurrent posts of one address share its slot"

@@ -52,9 +52,9 @@ def test_a_public_withdrawal_stops_nothing_until_the_address_confirms(sb):
     assert [m["touch"] for m in to_lead(sb, lead_id)] == [1, 2, 3], "the cadence goes on"
 
     # The address's owner clicks: the one-click unsubscribe stops and suppresses.
-    url = re.search(r"https://\S+/unsubscribe\?token=(\w+)", confirmation["text"])
+    url = re.search(r"\S+/unsubscribe\?token=\w+", confirmation["text"])
     assert url
-    page = sb.post(f"/unsubscribe?token={url.group(1)}", data="List-Unsubscribe=One-Click")
+    page = sb.post(url.group(0), data="List-Unsubscribe=One-Click")
     assert page.status_code == 200
     assert _run_status(sb, lead_id) == ["stopped"]
     assert sb.lead(lead_id)["status"] == "opted_out"

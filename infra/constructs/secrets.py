@@ -125,3 +125,25 @@ class CrmWebhookKey(Construct):
             "key next to the old one (both verify) and removes the old one later.",
             "AwsSolutions-SMG4",
         )
+
+
+class CaptchaSecret(Construct):
+    """The bot check's secret key (config/leadflow.yaml abuse.captcha.secret), only when one is configured.
+
+    Deployed with a placeholder; the operator puts the key from the Cloudflare or Google console.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, secret_name: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            secret_name=secret_name,
+            description="leadflow: Turnstile or reCAPTCHA secret key (put-secret-value after deploy).",
+        )
+        acknowledge(
+            self.secret,
+            "Issued and rotated in the provider's console (Cloudflare, Google), not by a Lambda; the "
+            "operator puts the new key here.",
+            "AwsSolutions-SMG4",
+        )

@@ -1,8 +1,8 @@
 """POST /leads: web forms post leads here, as JSON or as a plain HTML form.
 
 Order of checks: media type (415), size (413), parse (400), fields (422, or 303 back to the form),
-honeypot (answered like a success, nothing stored), then the lead is accepted (202, or 303 to the
-form's thank-you page on an allowed origin).
+honeypot and the optional captcha (answered like a success, nothing stored), then the lead is
+accepted (202, or 303 to the form's thank-you page on an allowed origin).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from functions.intake.errors import InvalidFormPost, field_errors
 from functions.intake.forms import FORM, JSON, Posted, honeypot_hit, read_post, request_origin, safe_redirect
 from leadflow import keys
 from leadflow.config import allowed_origins, operator_config
+from leadflow.intake import captcha
 from leadflow.intake.submission import SubmissionRejected, accept_once
-from leadflow.models import LeadSubmission, submission_schemas
+from leadflow.models import LeadSubmission, SubmissionOutcome, submission_schemas
 from leadflow.observability import metrics
 
 router = Router()
@@ -97,10 +98,14 @@ def post_lead(
     if presented and client is None:
         # A server-to-server caller with a wrong key: say so rather than treat it as a public post.
         return Response(401, content_types.APPLICATION_JSON, {"message": "Unknown API key."})
+    token = captcha.take_token(posted.fields) if isinstance(posted.fields, dict) else None
     submission = _validate(posted)
     if honeypot_hit(posted.fields):
         # After validation: a bot gets exactly the answer a person would, so probing reveals nothing.
         metrics.add_metric(name="HoneypotHits", unit="Count", value=1)
+        return _received(posted, keys.new_submission_id())
+    if client is None and not captcha.passes(token, request_origin(event).source_ip):
+        metrics.add_metric(name=f"Posts_{SubmissionOutcome.CAPTCHA_FAILED.value}", unit="Count", value=1)
         return _received(posted, keys.new_submission_id())
     fingerprint = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
     try:

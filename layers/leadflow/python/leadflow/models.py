@@ -331,6 +331,8 @@ class Lead(BaseModel):
     status_reason: str | None = None
     created_at: datetime
     enrollments: int = 0
+    # When the lead texted YES to the SMS opt-in request (abuse.sms_double_opt_in countries only).
+    sms_confirmed_at: datetime | None = None
     # Posts after the first: an engagement signal (each one is also a SUBMISSION item).
     resubmissions: int = 0
     last_submitted_at: datetime | None = None

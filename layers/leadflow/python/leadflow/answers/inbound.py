@@ -34,7 +34,7 @@ from leadflow.answers import outcomes, sms_inbound
 from leadflow.answers.classify import Classification, Kind, classify
 from leadflow.answers.verdicts import ALL_PASS, Verdicts
 from leadflow.config import operator_config, settings
-from leadflow.intake import contacts
+from leadflow.intake import contacts, sms_opt_in
 from leadflow.models import EngagementKind, Lead, StopReason
 from leadflow.observability import logger
 from leadflow.send import alerts, mail
@@ -302,6 +302,10 @@ def handle_sms(message: str) -> str:
     if intent is sms_inbound.Intent.HELP:
         send_sms(sms.originationNumber, help_text())
         return "sms_help"
+    if sms_inbound.says_yes(sms.messageBody) and sms_opt_in.needs_confirmation(lead):
+        # The answer to the opt-in request, not a reply to the cadence: texts may go now.
+        lead_items.confirm_sms(lead.id, at)
+        return "sms_confirmed"
     outcomes.replied(
         lead,
         at=at,

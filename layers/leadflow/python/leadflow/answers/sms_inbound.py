@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+# An answer to the SMS opt-in request (abuse.sms_double_opt_in).
+YES_KEYWORDS = frozenset({"YES", "Y", "JA", "OUI", "SI", "SÍ", "START"})
 
 
 class Intent(StrEnum):
@@ -33,6 +35,10 @@ class InboundSms(BaseModel):
     inboundMessageId: str
     messageKeyword: str | None = None
     previousPublishedMessageId: str | None = None
+
+
+def says_yes(body: str) -> bool:
+    return body.strip().rstrip(".!").strip().upper() in YES_KEYWORDS
 
 
 def intent(body: str) -> Intent:

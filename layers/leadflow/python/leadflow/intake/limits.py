@@ -47,19 +47,19 @@ def refused_post(email: str, origin: RequestOrigin | None, now: datetime) -> str
 def take_first_touch(lead: Lead, now: datetime) -> bool:
     """Take today's first-touch slot of the lead's inbox and phone; False when either is used up.
 
+    A slot belongs to the exact address (its email key): concurrent posts of one address share it.
     The inbox is taken first: a refused phone still uses the inbox's slot, on purpose (a bomber
     rotating numbers on one inbox must not get more mail for it).
     """
     limits = operator_config().abuse
     window, ends = _day(now)
+    holder = keys.email_key(lead.email)
     inbox_key = keys.email_key(fields.inbox(lead.email))
-    if not limit_items.take(
-        "FIRST_TOUCH_INBOX", inbox_key, window, limits.first_touches_per_inbox_per_day, ends
-    ):
+    per_inbox = limits.first_touches_per_inbox_per_day
+    if not limit_items.take_for("FIRST_TOUCH_INBOX", inbox_key, window, per_inbox, ends, holder):
         return False
     if lead.phone:
         phone_key = keys.email_key(lead.phone)
-        return limit_items.take(
-            "FIRST_TOUCH_PHONE", phone_key, window, limits.first_touches_per_phone_per_day, ends
-        )
+        per_phone = limits.first_touches_per_phone_per_day
+        return limit_items.take_for("FIRST_TOUCH_PHONE", phone_key, window, per_phone, ends, holder)
     return True

@@ -15,7 +15,7 @@ from leadflow import aws, clock, keys
 from leadflow.cadence import executions, versions
 from leadflow.cadence.enrollments import START_LEASE, plan_for, start
 from leadflow.config import cadences, operator_config, settings
-from leadflow.intake import contacts, limits, withdrawal
+from leadflow.intake import contacts, limits, sms_opt_in, withdrawal
 from leadflow.intake.routing import choose_cadence, choose_owner, fit_score
 from leadflow.models import (
     CONTACTABLE,
@@ -155,6 +155,7 @@ def accept(
             if first is not None:
                 start(first)
             alert_owner(lead, AlertKind.LEAD_ACCEPTED, _accepted_detail(lead, enrollment))
+            sms_opt_in.ask(lead)
         elif limited:
             logger.info("first-touch limit reached: lead kept without a cadence", extra={"lead_id": lead.id})
         else:

@@ -310,8 +310,13 @@ def sms_number(lead: Lead, zone: str) -> str | None:
         return None
 
 
-def sms_skip_reason(lead: Lead, zone: str, now: datetime, countries: frozenset[str]) -> str | None:
-    """Why an SMS may not go to this lead now, or None; `countries`: where SMS may go."""
+def sms_skip_reason(
+    lead: Lead, zone: str, now: datetime, countries: frozenset[str], opt_in: frozenset[str] = frozenset()
+) -> str | None:
+    """Why an SMS may not go to this lead now, or None.
+
+    `countries`: where SMS may go; `opt_in`: where the lead must first have texted YES.
+    """
     if not lead.sms_consent:
         return "no_sms_consent"
     if not lead.phone:
@@ -319,8 +324,11 @@ def sms_skip_reason(lead: Lead, zone: str, now: datetime, countries: frozenset[s
     number = sms_number(lead, zone)
     if number is None:
         return "invalid_phone"
-    if fields.phone_country(number) not in countries:
+    country = fields.phone_country(number)
+    if country not in countries:
         return "country_not_allowed"  # SMS pumping: texts to premium-rate ranges abroad
+    if country in opt_in and lead.sms_confirmed_at is None:
+        return "awaiting_sms_opt_in"
     if not SMS_EARLIEST <= now.astimezone(ZoneInfo(zone)).time() < SMS_LATEST:
         return "quiet_hours"
     return None
@@ -330,7 +338,10 @@ def _send_sms(
     cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime, claim: _Claim
 ) -> Touch:
     zone = enrollment.zone or "UTC"
-    reason = sms_skip_reason(lead, zone, now, operator_config().sms_countries)
+    operator = operator_config()
+    reason = sms_skip_reason(
+        lead, zone, now, operator.sms_countries, frozenset(operator.abuse.sms_double_opt_in)
+    )
     if reason is None and lead.phone and suppression_items.suppression(keys.email_key(lead.phone)):
         reason = "phone_suppressed"  # the number texted STOP
     if reason:

@@ -213,6 +213,17 @@ def set_contact_status(lead_id: str, status: ContactStatus, reason: str, at: dat
             raise
 
 
+def confirm_sms(lead_id: str, at: datetime) -> None:
+    """The lead's number texted YES to the opt-in request (the first confirmation stays)."""
+    dynamodb_table().update_item(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+        UpdateExpression="SET sms_confirmed_at = if_not_exists(sms_confirmed_at, :at)",
+        ConditionExpression="attribute_exists(#pk)",
+        ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        ExpressionAttributeValues={":at": iso(at)},
+    )
+
+
 def index_contact(kind: str, key: str, lead_id: str) -> None:
     """Index a lead under a keyed hash of a contact detail: kind DOMAIN (company) or PHONE."""
     dynamodb_table().put_item(

@@ -1,0 +1,84 @@
+"""Optional bot check on public posts: Cloudflare Turnstile or Google reCAPTCHA, verified server-side.
+
+Off unless config/leadflow.yaml sets `abuse.captcha` (provider and the Secrets Manager name of its
+secret key). The form's widget adds its token field (`cf-turnstile-response` or
+`g-recaptcha-response`); intake sends it, with the client's IP, to the provider's siteverify
+endpoint. A post without a passing token gets the same 202 as any post and is dropped (metric
+`Posts_captcha_failed`). If the provider cannot be reached the post is taken (a lead is never lost
+to someone else's outage) and `CaptchaUnavailable` is counted.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import urllib.request
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from leadflow import aws
+from leadflow.config import operator_config
+from leadflow.observability import logger, metrics
+
+VERIFY_URLS = {
+    "turnstile": "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+    "recaptcha": "https://www.google.com/recaptcha/api/siteverify",
+}
+# The fields the providers' widgets add to the form; neither is a lead field.
+TOKEN_FIELDS = ("cf-turnstile-response", "g-recaptcha-response", "captcha_token")
+TIMEOUT_SECONDS = 3.0
+
+
+class SiteVerify(BaseModel):
+    """The providers' siteverify answer (both share these fields; `score` is reCAPTCHA v3's)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    success: bool
+    score: float | None = None
+    error_codes: list[str] = Field(default_factory=list, alias="error-codes")
+
+
+def siteverify(url: str, secret: str, token: str, remote_ip: str | None) -> dict[str, Any]:
+    """The adapter: POST the token to the provider, return its JSON (tests replace this function)."""
+    form = {"secret": secret, "response": token, **({"remoteip": remote_ip} if remote_ip else {})}
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        answer = json.loads(response.read())
+    return answer if isinstance(answer, dict) else {}
+
+
+@cache
+def _secret(name: str) -> str:
+    return str(aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]).strip()
+
+
+def take_token(fields: dict[str, Any]) -> str | None:
+    """Remove the widget's token from the posted fields (it is no lead data) and return it."""
+    found = [fields.pop(name) for name in TOKEN_FIELDS if name in fields]
+    tokens = [value for value in found if isinstance(value, str) and value.strip()]
+    return tokens[0].strip() if tokens else None
+
+
+def passes(token: str | None, remote_ip: str | None) -> bool:
+    """True when no check is configured, or the provider confirms the token (and, for reCAPTCHA v3,
+    its score reaches `min_score`)."""
+    config = operator_config().abuse.captcha
+    if config is None:
+        return True
+    if not token or len(token) > 2048:
+        return False
+    try:
+        answer = SiteVerify.model_validate(
+            siteverify(VERIFY_URLS[config.provider], _secret(config.secret), token, remote_ip)
+        )
+    except (OSError, ValueError, ValidationError) as error:
+        logger.warning("captcha provider unreachable: post taken", extra={"error": type(error).__name__})
+        metrics.add_metric(name="CaptchaUnavailable", unit="Count", value=1)
+        return True
+    if not answer.success:
+        logger.info("captcha refused", extra={"codes": answer.error_codes[:5]})
+        return False
+    return answer.score is None or answer.score >= config.min_score
