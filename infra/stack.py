@@ -89,6 +89,7 @@ class LeadflowStack(Stack):
             sender=config.sender,
             log_level=config.log_level,
             log_retention=retention,
+            intake_texts=bool(operator.abuse.sms_double_opt_in),
         )
         if operator.abuse.captcha:
             # Optional bot check on public posts: intake reads the provider's key.

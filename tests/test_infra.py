@@ -853,6 +853,13 @@ def test_intake_has_its_idempotency_table_alerts_and_consent_stops(synth: Synth)
     assert any("states:StopExecution" in _actions(s) for s in intake)
     writes = [s for s in intake if "dynamodb:PutItem" in _actions(s)]
     assert any(json.dumps(s).count(table_id) for s in writes)
+    # A public consent withdrawal is confirmed by email (issue 17): scoped SES send, sender, link base.
+    sends = [s for s in intake if "ses:SendEmail" in _actions(s)]
+    assert sends and all(r != "*" for s in sends for r in _resources(s))
+    assert {"SENDER", "SES_CONFIGURATION_SET", "PUBLIC_URL"} <= set(variables)
+    assert not any("sns:Publish" in _actions(s) and "*" in _resources(s) for s in intake), (
+        "no SMS from intake unless abuse.sms_double_opt_in names countries"
+    )
 
 
 def test_the_api_routes_the_cors_preflight_and_the_openapi_document(synth: Synth) -> None:

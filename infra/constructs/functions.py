@@ -99,6 +99,7 @@ class Functions(Construct):
         sender: str,
         log_level: str,
         log_retention: logs.RetentionDays,
+        intake_texts: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self._log_retention = log_retention
@@ -144,6 +145,7 @@ class Functions(Construct):
                 # POST /erasures deletes the person's raw inbound mail.
                 "INBOUND_BUCKET": email.inbound_bucket.bucket_name,
                 **signed_links,
+                **sending,  # the confirmation a public consent withdrawal needs
             },
         )
         self.step = self._function(
@@ -191,6 +193,9 @@ class Functions(Construct):
             resource_arns=[idempotency_table.table_arn],
         )
         email.grant_send(self.inbound)  # replies forwarded to the owner's inbox
+        email.grant_send(self.intake)  # the confirmation a public consent withdrawal needs
+        if intake_texts:
+            self._grant_sms(self.intake)  # the SMS double opt-in request (abuse.sms_double_opt_in)
         api_keys.grant_read(self.intake)
         self._grant_sms(self.step)
         email.grant_read_inbound_mail(self.inbound)
@@ -318,5 +323,7 @@ class Functions(Construct):
         cadences.grant_stop_execution(self.events)  # a permanent bounce or a complaint stops the lead
 
     def connect_api(self, public_url: str) -> None:
-        """The step function writes unsubscribe links to the API (or the operator's own domain)."""
+        """The step function writes unsubscribe links to the API (or the operator's own domain); intake
+        too, in the confirmation of a public consent withdrawal."""
         self.step.add_environment("PUBLIC_URL", public_url)
+        self.intake.add_environment("PUBLIC_URL", public_url)
