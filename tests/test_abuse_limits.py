@@ -17,6 +17,12 @@ from leadflow.store import limit_items
 VICTIM_PHONE = "+12065550143"
 
 
+def _audit_clean(sb):
+    """Every abuse case ends with `leadflow audit`'s invariants (nothing lost, twice, or after a stop)."""
+    report = sb.audit()
+    assert report.clean, report.lines()
+
+
 def _first_touches(sb):
     return [message for message in sb.outbox() if message["channel"] == "email" and message["touch"] == 1]
 
@@ -45,6 +51,7 @@ def test_forty_plus_variants_of_one_inbox_get_one_first_touch(sb):
     assert sb.find_lead("victim+30@googlemail.com") is None, "over the post rate: not stored"
     sb.advance_to("2026-11-24T09:30:00Z")
     assert len(_first_touches(sb)) == 1, "and no late first touch either"
+    _audit_clean(sb)
 
 
 @pytest.mark.email_cadence
@@ -74,6 +81,7 @@ def test_forty_posts_with_one_phone_get_at_most_one_sms(sb):
     assert len(texts) == 1
     assert _posts(sb, "new") == 1
     assert _posts(sb, "first_touch_limited") == 39
+    _audit_clean(sb)
 
 
 @pytest.mark.email_cadence
@@ -88,6 +96,7 @@ def test_one_source_ip_may_post_so_often_an_hour(sb):
     sb.advance(3600)
     sb.post("/leads", json={"email": "p31@spread31.example"})
     assert sb.find_lead("p31@spread31.example") is not None, "a new hour, a new allowance"
+    _audit_clean(sb)
 
 
 @pytest.mark.email_cadence
@@ -110,6 +119,7 @@ def test_an_sms_outside_the_allowlist_is_skipped_with_its_reason(sb, phone, coun
     assert (sms["status"], sms["skip_reason"]) == ("skipped", "country_not_allowed")
     assert [message for message in sb.outbox() if message["channel"] == "sms"] == []
     assert [t["status"] for t in lead["touches"] if t["channel"] == "email"][:1] == ["sent"], "email goes on"
+    _audit_clean(sb)
 
 
 def test_a_stranger_texting_help_from_abroad_gets_no_answer(sb):

@@ -18,6 +18,12 @@ pytestmark = pytest.mark.email_cadence
 ADA = "ada@analytical.example"
 
 
+def _audit_clean(sb):
+    """Every abuse case ends with `leadflow audit`'s invariants (nothing lost, twice, or after a stop)."""
+    report = sb.audit()
+    assert report.clean, report.lines()
+
+
 def _running_lead(sb):
     sb.post("/leads", json={"email": ADA, "first_name": "Ada"})
     lead_id = sb.find_lead(ADA)["id"]
@@ -62,6 +68,7 @@ def test_a_public_withdrawal_stops_nothing_until_the_address_confirms(sb):
     sent = len(to_lead(sb, lead_id))
     sb.advance(30 * 86400)
     assert len(to_lead(sb, lead_id)) == sent
+    _audit_clean(sb)
 
 
 def test_repeated_withdrawal_posts_send_one_confirmation_a_day(sb):
@@ -72,6 +79,7 @@ def test_repeated_withdrawal_posts_send_one_confirmation_a_day(sb):
     sb.advance(86400)
     sb.post("/leads", json={"email": ADA, "email_consent": False})
     assert len(_confirmations(sb)) == 2
+    _audit_clean(sb)
 
 
 def test_an_authenticated_client_withdraws_at_once(sb):
@@ -87,3 +95,5 @@ def test_a_later_post_without_a_consent_field_does_not_act_on_the_unproven_no(sb
     sb.post("/leads", json={"email": ADA, "email_consent": False})
     sb.post("/leads", json={"email": ADA, "first_name": "Ada"}, source_ip="192.0.2.9")
     assert _run_status(sb, lead_id) == ["running"]
+
+    _audit_clean(sb)

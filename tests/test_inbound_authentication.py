@@ -26,6 +26,12 @@ UNPROVEN = {"spf": "GRAY", "dkim": "GRAY", "dmarc": "GRAY"}
 BOUNCED = "jordan.lee@northwind-traders.example"  # the address the DSN fixture reports
 
 
+def _audit_clean(sb):
+    """Every abuse case ends with `leadflow audit`'s invariants (nothing lost, twice, or after a stop)."""
+    report = sb.audit()
+    assert report.clean, report.lines()
+
+
 def _leads(sb, *emails):
     ids = []
     for email in emails:
@@ -75,6 +81,7 @@ def test_a_forged_reply_stops_nobody_and_is_not_forwarded(sb):
     assert "Yes, call me" not in alert["message"], "a forger's words are not relayed to the rep"
     sb.advance(3 * 86400)
     assert [m["touch"] for m in to_lead(sb, ada)] == [1, 2, 3], "the cadence goes on"
+    _audit_clean(sb)
 
 
 def test_the_same_reply_passing_stops_the_lead_and_colleagues_and_is_forwarded(sb):
@@ -98,6 +105,7 @@ def test_a_forged_unsubscribe_suppresses_nothing(sb):
     assert sb.deliver_email(raw) == {"outcomes": ["unsubscribe"]}
     assert sb.lead(ada)["status"] == "opted_out"
     assert suppression_items.suppression(keys.email_key("ada@analytical.example"))["reason"] == "unsubscribe"
+    _audit_clean(sb)
 
 
 def test_a_forged_mailto_unsubscribe_with_a_genuine_token_still_does_nothing(sb):
@@ -121,6 +129,7 @@ def test_a_forged_bounce_suppresses_nothing(sb):
     assert sb.deliver_email(raw, ["bounces@reply.leadflow.example"]) == {"outcomes": ["bounce"]}
     assert sb.lead(lead)["status"] == "bounced"
     assert suppression_items.suppression(keys.email_key(BOUNCED))["reason"] == "bounce"
+    _audit_clean(sb)
 
 
 def test_a_forged_arf_complaint_opts_nobody_out(sb):
@@ -130,6 +139,7 @@ def test_a_forged_arf_complaint_opts_nobody_out(sb):
         "outcomes": ["suspicious"]
     }
     _untouched(sb, lead)
+    _audit_clean(sb)
 
 
 # -- what needs a passing verdict, and what a token or thread proves --------------------------------
@@ -145,6 +155,7 @@ def test_a_reply_matched_by_its_from_address_alone_needs_a_pass(sb):
     # SPF alone passing, no DMARC published: authenticated enough.
     assert sb.deliver_email(raw, verdicts={**UNPROVEN, "spf": "PASS"}) == {"outcomes": ["reply"]}
     assert sb.lead(ada)["status"] == "replied"
+    _audit_clean(sb)
 
 
 def test_a_reply_naming_its_token_acts_without_a_pass(sb):
@@ -197,6 +208,7 @@ def test_suspicious_mail_alerts_the_owner_once_a_day(sb):
     sb.advance(86400)
     sb.deliver_email(reply_mime("ada@analytical.example", body="four", at=sb.now()), verdicts=FORGED)
     assert len([a for a in rep_alerts(sb) if a["kind"] == "suspicious_mail"]) == 2
+    _audit_clean(sb)
 
 
 # -- the verdict rules, as SES reports them -----------------------------------------------------------

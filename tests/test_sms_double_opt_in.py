@@ -12,6 +12,12 @@ GB_PHONE = "+447400123456"
 US_PHONE = "+12065550143"
 
 
+def _audit_clean(sb):
+    """Every abuse case ends with `leadflow audit`'s invariants (nothing lost, twice, or after a stop)."""
+    report = sb.audit()
+    assert report.clean, report.lines()
+
+
 @pytest.fixture
 def opt_in_gb(sb, tmp_path):
     config = yaml.safe_load(
@@ -43,6 +49,7 @@ def test_without_a_yes_no_cadence_text_goes(sb, opt_in_gb):
     sb.advance(3 * 86400)
     assert _sms_touch(sb, lead_id) == ("skipped", "awaiting_sms_opt_in")
     assert len(_texts(sb, GB_PHONE)) == 1, "only the request"
+    _audit_clean(sb)
 
 
 def test_a_yes_lets_the_cadence_text_go_and_stops_nothing(sb, opt_in_gb):
@@ -53,6 +60,7 @@ def test_a_yes_lets_the_cadence_text_go_and_stops_nothing(sb, opt_in_gb):
     assert _sms_touch(sb, lead_id) == ("sent", None)
     assert sb.lead(lead_id)["status"] == "active", "the YES is no reply: the cadence goes on"
     assert len(_texts(sb, GB_PHONE)) == 2
+    _audit_clean(sb)
 
 
 def test_other_countries_need_no_yes(sb, opt_in_gb):

@@ -331,6 +331,9 @@ class Lead(BaseModel):
     status_reason: str | None = None
     created_at: datetime
     enrollments: int = 0
+    # Why intake stored the lead without a cadence on purpose (`first_touch_limit`: its inbox or phone
+    # already had today's automated first touch); `leadflow audit` does not count it as lost.
+    held_back: str | None = None
     # When the lead texted YES to the SMS opt-in request (abuse.sms_double_opt_in countries only).
     sms_confirmed_at: datetime | None = None
     # Posts after the first: an engagement signal (each one is also a SUBMISSION item).

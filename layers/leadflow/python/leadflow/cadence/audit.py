@@ -121,7 +121,9 @@ def audit(
             # A form's "no" to marketing email stores the lead for manual follow-up, unenrolled.
             consent = lead.get("email_consent") is not False
             status = ContactStatus(lead.get("status", ContactStatus.ACTIVE.value))
-            if consent and status in CONTACTABLE and not enrollments:
+            # An abuse limit (issue 17) may hold a lead back on purpose: stored, not lost.
+            held = bool(lead.get("held_back"))
+            if consent and status in CONTACTABLE and not enrollments and not held:
                 breaches.append(Breach(invariant="lead_without_enrollment", lead_id=lead_id))
         for enrollment in enrollments:
             counts[f"enrollments.{enrollment.run_status.value}"] += 1

@@ -134,6 +134,7 @@ def accept(
     )
     if lead:
         lead.enrollments = 1 if enrollment else 0
+        lead.held_back = "first_touch_limit" if limited else None
         # The owner is drawn (round robin) only for a lead that is really new.
         lead.owner = (
             submission.owner if client and submission.owner else choose_owner(lead, operator_config())
