@@ -10,6 +10,7 @@ from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from infra.config import LeadflowConfig
+from infra.constructs.alarms import Operations
 from infra.constructs.answers import SesEventPipeline
 from infra.constructs.api import IntakeApi
 from infra.constructs.cadences import CadenceStateMachines
@@ -79,6 +80,7 @@ class LeadflowStack(Stack):
             hmac_secret=hmac_key.secret,
             email=email,
             rep_alerts=topics.rep_alerts,
+            ops=topics.ops,
             sms_inbound=topics.sms_inbound,
             ses_events=topics.ses_events,
             meeting_webhook_secret=meeting_key.secret,
@@ -104,7 +106,7 @@ class LeadflowStack(Stack):
             log_retention=retention,
         )
         functions.connect_cadences(cadence_machines)
-        SesEventPipeline(
+        ses_event_pipeline = SesEventPipeline(
             self,
             "SesEvents",
             email=email,
@@ -119,6 +121,22 @@ class LeadflowStack(Stack):
             function=functions.report,
             schedule=report_schedule,
             access_logs=email.access_logs,
+        )
+        Operations(
+            self,
+            "Operations",
+            ops_topic=topics.ops,
+            alert_emails=[str(address) for address in operator.ops.alert_emails],
+            sweep=functions.sweep,
+            functions={
+                name: getattr(functions, name)
+                for name in ("intake", "step", "inbound", "events", "report", "sweep")
+            },
+            state_machines=cadence_machines.state_machines,
+            dead_letter_queues={
+                "SesEvents": ses_event_pipeline.dead_letters,
+                "InboundFailures": functions.inbound_failures,
+            },
         )
         CfnOutput(self, "TableName", value=table.table.table_name, description="leadflow report --table")
         CfnOutput(self, "ReportArchiveBucket", value=report.archive.bucket_name, description="Weekly reports")

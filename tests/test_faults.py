@@ -343,3 +343,17 @@ def test_leadflow_audit_reads_a_running_sandbox_and_exits_1_on_a_breach(sb):
     assert "breaches.running_without_execution: 1" in broken.stdout
     assert f"BREACH running_without_execution: lead {lead_ids[0]} enrollment 1" in broken.stdout
     assert broken.stderr.strip() == "leadflow audit: 1 breaches"
+
+
+@pytest.mark.email_cadence
+def test_the_sweep_function_on_its_schedule_starts_pending_enrollments_and_publishes_the_audit(sb):
+    from leadflow.local.events import scheduler_event
+
+    unavailable = client_error("ServiceUnavailable", "StartExecution", 503)
+    with failing("stepfunctions", "StartExecution", unavailable):
+        lead_id = _post(sb, "scheduled.sweep@example.com")
+    event = {**scheduler_event(sb.now(), "arn:aws:events:us-east-1:123456789012:rule/sweep"), "audit": True}
+    result = sb.invoke("sweep", event)
+    assert result["sweep"]["started"] == 1 and _sent_touches(sb, lead_id) == [1]
+    assert set(result["breaches"].values()) == {0}
+    assert sb.metric_total("Sweep_started") == 1 and sb.metric_total("AuditBreaches") == 0

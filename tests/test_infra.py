@@ -1074,3 +1074,67 @@ def test_a_malformed_cadence_file_fails_the_synth_naming_file_touch_and_field(
     assert str(broken) in message
     assert "touch 2 (case-study)" in message
     assert "field channel" in message
+
+
+# --- Never lose a lead (issue 11): catch-all, sweep, alarms to ops -------------------------------------
+
+
+def test_every_task_of_every_deployed_state_machine_has_the_catch_all(synth: Synth) -> None:
+    from leadflow.cadence import asl
+
+    definitions = synthesized_definitions(synth.raw)
+    assert definitions
+    for cadence, definition in definitions.items():
+        tasks = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+        assert asl.RECORD_FAILURE_STATE in tasks, cadence
+        for name, task in tasks.items():
+            assert task["Catch"][-1]["ErrorEquals"] == ["States.ALL"], (cadence, name)
+            assert any("Throttled" in retry["ErrorEquals"] for retry in task["Retry"]), (cadence, name)
+        assert definition["States"][asl.FAILED_STATE]["Type"] == "Fail"
+
+
+def test_alarms_page_the_ops_topic_whose_subscribers_come_from_the_config(synth: Synth) -> None:
+    from leadflow.operator_config import load_operator_config
+
+    (ops_topic,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsOps")]
+    subscribed = sorted(
+        resource["Properties"]["Endpoint"]
+        for resource in synth.resources("AWS::SNS::Subscription").values()
+        if resource["Properties"]["Protocol"] == "email"
+        and resource["Properties"]["TopicArn"] == {"Ref": ops_topic}
+    )
+    operator = load_operator_config(REPO_ROOT / "config" / "leadflow.yaml")
+    assert subscribed == sorted(operator.ops.alert_emails) and subscribed
+    alarms = synth.resources("AWS::CloudWatch::Alarm").values()
+    assert all(alarm["Properties"]["AlarmActions"] == [{"Ref": ops_topic}] for alarm in alarms)
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for alarm in alarms:
+        by_metric.setdefault(alarm["Properties"]["MetricName"], []).append(alarm["Properties"])
+    machines = synth.resources("AWS::StepFunctions::StateMachine")
+    failed = {json.dumps(alarm["Dimensions"]) for alarm in by_metric["ExecutionsFailed"]}
+    assert len(failed) == len(machines) == len(by_metric["ExecutionsFailed"])
+    for logical_id in machines:
+        assert any(logical_id in dimensions for dimensions in failed), logical_id
+    functions = {"intake", "step", "inbound", "events", "report", "sweep"}
+    for metric in ("Errors", "Throttles"):
+        named = {json.dumps(alarm["Dimensions"]) for alarm in by_metric[metric]}
+        for name in functions:
+            logical_id, _ = _function_by_code(synth, name)
+            assert any(logical_id in dimensions for dimensions in named), (metric, name)
+    queues = {json.dumps(alarm["Dimensions"]) for alarm in by_metric["ApproximateNumberOfMessagesVisible"]}
+    assert len(queues) == 2  # the SES events DLQ and the inbound function's failures
+    (breaches,) = by_metric["AuditBreaches"]
+    assert breaches["Namespace"] == "leadflow" and breaches["Threshold"] == 1
+
+
+def test_the_sweep_runs_every_five_minutes_and_the_audit_hourly(synth: Synth) -> None:
+    sweep_id, _ = _function_by_code(synth, "sweep")
+    rules = [
+        rule["Properties"]
+        for rule in synth.resources("AWS::Events::Rule").values()
+        if any(sweep_id in json.dumps(target["Arn"]) for target in rule["Properties"]["Targets"])
+    ]
+    schedules = sorted((rule["ScheduleExpression"], rule["Targets"][0]["Input"]) for rule in rules)
+    assert schedules == [("rate(1 hour)", '{"audit":true}'), ("rate(5 minutes)", '{"audit":false}')]
+    granted = _dynamodb_actions(synth, "sweep", "LeadsTable")
+    assert granted == {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"}

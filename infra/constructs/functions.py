@@ -61,6 +61,14 @@ REPORT = FunctionSpec(
     "report", "The weekly report: aggregate, archive in S3, email.", 1769, Duration.minutes(15)
 )
 
+# Issue 11: starts pending enrollments and retries transient failures every few minutes; the audit
+# (one Scan of the table) hourly.
+SWEEP = FunctionSpec(
+    "sweep", "Start pending enrollments, retry transient failures; hourly audit.", 512, Duration.minutes(5)
+)
+# The sweep queries its sparse index and updates enrollments; the audit scans the table.
+SWEEP_TABLE_ACTIONS = ("GetItem", "UpdateItem", "Query", "Scan")
+
 
 # The DynamoDB actions each lead handler's code calls on the leads table, and nothing else (no Scan,
 # no BatchWriteItem, no stream reads): tests/test_infra.py reads them from the code the handler can
@@ -89,6 +97,7 @@ class Functions(Construct):
         hmac_secret: secretsmanager.ISecret,
         email: Email,
         rep_alerts: sns.ITopic,
+        ops: sns.ITopic,
         sms_inbound: sns.ITopic,
         ses_events: sns.ITopic,
         meeting_webhook_secret: secretsmanager.ISecret,
@@ -149,10 +158,20 @@ class Functions(Construct):
             },
         )
         self.step = self._function(
-            STEP, {**sending, **signed_links, "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn}
+            STEP,
+            {
+                **sending,
+                **signed_links,
+                "REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn,
+                # A failed enrollment alerts ops (the state machine's catch-all runs the step).
+                "OPS_TOPIC_ARN": ops.topic_arn,
+            },
         )
+        self.sweep = self._function(SWEEP, {})
+        self._grant_table_actions(self.sweep, SWEEP_TABLE_ACTIONS, table)
+        ops.grant_publish(self.step)
         # SNS invokes asynchronously: a reply that still fails after Lambda's retries is kept, not lost.
-        inbound_failures = sqs.Queue(
+        self.inbound_failures = inbound_failures = sqs.Queue(
             self,
             "InboundFailures",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
@@ -318,6 +337,14 @@ class Functions(Construct):
         when a lead replies."""
         self.intake.add_environment("STATE_MACHINE_ARNS", cadences.arns_json())
         cadences.grant_start_execution(self.intake)
+        self.sweep.add_environment("STATE_MACHINE_ARNS", cadences.arns_json())
+        cadences.grant_start_execution(self.sweep)
+        # The audit lists RUNNING executions (on the state machines themselves: no wildcard).
+        iam.Grant.add_to_principal(
+            grantee=self.sweep,
+            actions=["states:ListExecutions"],
+            resource_arns=[machine.state_machine_arn for machine in cadences.state_machines.values()],
+        )
         cadences.grant_stop_execution(self.intake)
         cadences.grant_stop_execution(self.inbound)
         cadences.grant_stop_execution(self.events)  # a permanent bounce or a complaint stops the lead

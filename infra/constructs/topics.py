@@ -83,3 +83,20 @@ class Topics(Construct):
             master_key=self.key,
             enforce_ssl=True,
         )
+        # Operators: CloudWatch alarms and failed enrollments (infra.constructs.alarms).
+        self.ops = sns.Topic(
+            self,
+            "Ops",
+            display_name="leadflow ops alerts",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublishToEncryptedTopics",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
+        )

@@ -188,6 +188,13 @@ class SendingConfig(BaseModel):
                 ramp = own.warmup.ramp[index]
                 return min(ramp, cap) if cap else ramp
         return cap
+class OpsConfig(BaseModel):
+    """Operators: who gets the alarms (failed executions, function errors and throttles, DLQ depth,
+    audit breaches) and failed-enrollment alerts. Each address confirms its SNS subscription once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alert_emails: tuple[EmailStr, ...] = ()
 
 
 class TasksConfig(BaseModel):
@@ -376,6 +383,7 @@ class OperatorConfig(BaseModel):
     sending: SendingConfig = Field(default_factory=lambda: SendingConfig.model_validate({}))
     abuse: Abuse = Field(default_factory=lambda: Abuse.model_validate({}))
     retention: Retention = Field(default_factory=lambda: Retention.model_validate({}))
+    ops: OpsConfig = Field(default_factory=OpsConfig)
 
     scoring: Scoring = Field(default_factory=Scoring)
     routing: Routing = Field(default_factory=lambda: Routing.model_validate({}))

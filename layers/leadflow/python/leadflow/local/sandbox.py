@@ -46,7 +46,7 @@ from leadflow.store import enrollment_items, lead_items
 from leadflow.store.table import create_table_kwargs, idempotency_table_kwargs
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
-FUNCTIONS = ("intake", "step", "inbound", "report", "events")
+FUNCTIONS = ("intake", "step", "inbound", "report", "events", "sweep")
 SENDER = "Alex Rivera <alex@mail.leadflow.example>"
 REPLY_DOMAIN = "reply.leadflow.example"
 # Our two-way SMS number (toll-free), and the key meeting webhooks are signed with.
