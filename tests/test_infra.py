@@ -466,7 +466,7 @@ def test_ses_sending_and_receiving(synth: Synth) -> None:
 
 def test_topics_are_kms_encrypted_and_require_tls(synth: Synth) -> None:
     topics = synth.resources("AWS::SNS::Topic")
-    assert len(topics) == 4  # inbound mail, inbound SMS, SES events, rep alerts
+    assert len(topics) == 5  # inbound mail, inbound SMS, SES events, rep alerts, ops alerts
     for topic in topics.values():
         assert "KmsMasterKeyId" in topic["Properties"]
     policies = synth.resources("AWS::SNS::TopicPolicy").values()
@@ -691,13 +691,16 @@ def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
     flat = json.dumps(ses)
     assert ":configuration-set/" in flat and ":identity/" in flat
     (alerts_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsRepAlerts")]
-    for name in ("Intake", "Step"):
+    (ops_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsOps")]
+    # The step alerts ops when an enrollment fails (issue 11).
+    for name, expected in (("Intake", [alerts_id]), ("Step", [ops_id, alerts_id])):
         topics = [
             s
             for s in _statements(synth, f"Functions{name}Role")
             if "sns:Publish" in _actions(s) and _resources(s) != ["*"]
         ]
-        assert [_resources(s) for s in topics] == [[{"Ref": alerts_id}]], name
+        published = sorted(ref["Ref"] for s in topics for ref in _resources(s))
+        assert published == sorted(expected), name
     # SMS to phone numbers: "*" (merged with X-Ray's "*" actions by minimizePolicies).
     (sms,) = [s for s in step if "sns:Publish" in _actions(s) and _resources(s) == ["*"]]
     assert {action for action in _actions(sms) if not action.startswith("xray:")} == {"sns:Publish"}
