@@ -188,6 +188,8 @@ class SendingConfig(BaseModel):
                 ramp = own.warmup.ramp[index]
                 return min(ramp, cap) if cap else ramp
         return cap
+
+
 class OpsConfig(BaseModel):
     """Operators: who gets the alarms (failed executions, function errors and throttles, DLQ depth,
     audit breaches) and failed-enrollment alerts. Each address confirms its SNS subscription once."""
