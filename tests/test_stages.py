@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -184,3 +185,52 @@ def test_leadflow_stage_on_the_command_line(sb, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["stage", "casey@northwind.example", "closed"])
     assert exit_.value.code == 2
+
+
+def test_the_report_shows_the_funnel_to_sql_and_flags_loose_qualification(sb):
+    """30 inbound leads; 12 book a meeting (the scheduling webhook), the CRM marks one of them an
+    SQL (HubSpot) and another lost (Salesforce): a high demo rate with a low SQL rate."""
+    start = sb.now()
+    emails = [f"lead{n}@company{n}.example" for n in range(30)]
+    for email in emails:
+        _lead(sb, email)
+        sb.advance(600)
+    for n, email in enumerate(emails[:12]):
+        booking = json.dumps(
+            {
+                "event": "meeting.booked",
+                "id": f"booking-{n}",
+                "email": email,
+                "booked_at": sb.now().isoformat(),
+            }
+        )
+        assert (
+            sb.post("/webhooks/meeting", data=booking, headers=sb.sign_meeting_webhook(booking)).status_code
+            == 200
+        )
+    sb.advance(2 * 86400)
+    qualified = json.dumps({"properties": {"email": emails[0], "lifecyclestage": "salesqualifiedlead"}})
+    assert _hubspot(sb, qualified).json() == {"status": {"stage_set": 1}}
+    lost = _salesforce_xml(emails[1], "Closed - Not Converted")
+    answer = sb.post(
+        f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=lost, headers={"Content-Type": "text/xml"}
+    )
+    assert answer.status_code == 200
+    sb.advance(30 * 86400)  # every cadence has run its course
+    run = sb.run_report(since=start, until=sb.now(), force=True)
+    text = sb.archived(run["keys"]["txt"])
+    # The funnel: 30 leads, all contacted, 12 responded (the meetings), 12 met, 1 SQL.
+    assert re.search(
+        r"^inbound-demo-request +30 +30 +30 \(100%\) +12 \(40%\) +0 \(0%\) +12 \(40%\) +1 \(3%\) +0 \(0%\)",
+        text,
+        re.M,
+    ), text
+    assert re.search(r"^Follow-up to SQL +1 \(3\.3%\)", text, re.M)
+    # The findings, each in one line with value, band and verdict.
+    assert "inbound-demo-request: follow-up to SQL 3% — below the inbound band (band 10–20%)" in text
+    assert (
+        "inbound-demo-request: meetings 40% of leads but SQL 3% — high demo rate, low SQL conversion" in text
+    )
+    assert "tighten the BANT criteria" in text
+    html = sb.archived(run["keys"]["html"])
+    assert "high demo rate, low SQL conversion" in html

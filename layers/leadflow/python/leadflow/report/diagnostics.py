@@ -490,8 +490,8 @@ def _qualification(cadence: str, stats: SegmentStats, kind: str) -> list[Finding
             severity=Severity.ACT,
             headline=f"{cadence}: meetings {pct(meeting_rate, 0)} of leads but SQL {pct(sql_rate, 0)} — "
             f"high demo rate, low SQL conversion (SQL band from {pct(low, 0)})",
-            evidence=f"{stats.meetings} of {stats.leads} leads booked a meeting; {stats.sql} became SQLs "
-            f"({pct(per_meeting, 0)} of meetings).",
+            evidence=f"{stats.meetings} of {stats.leads} leads booked a meeting; {stats.sql} became "
+            f"{'an SQL' if stats.sql == 1 else 'SQLs'} ({pct(per_meeting, 0)} of meetings).",
             recommendation="Qualification is too loose: tighten the BANT criteria and add a pre-call "
             "qualification question before offering a meeting.",
             numbers={"meeting_rate": meeting_rate, "sql_rate": sql_rate, "sql_per_meeting": per_meeting},
