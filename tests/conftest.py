@@ -39,7 +39,7 @@ touches:
     name: intro
     variants:
       - {name: a}
-      - {name: b, subject: "{{ lead.first_name | clip(20) or 'Hello' }}, picking a time for your demo"}
+      - {name: b, subject: "{{ lead.first_name | clip(20) or 'Hello' }}, picking a time to talk"}
   - {day: 2, channel: email, name: quick-question}
   - {day: 4, channel: email, name: value-add}
   - {day: 7, channel: email, name: pain-point}

@@ -104,12 +104,17 @@ def test_every_default_cadence_runs_to_completion_on_its_own_state_machine(sb, n
     number = 1
     if name != "content-download":
         sb.advance_to("2026-12-15T15:00:00Z")
-        number = sb.enroll(lead_id, name, reason="test")["number"]
+        # A cadence on a meeting's clock is entered with a meeting (one that ended at 10:00 New York).
+        meeting = {"starts_at": "2026-12-15T14:30:00Z", "ends_at": "2026-12-15T15:00:00Z"}
+        number = sb.enroll(lead_id, name, reason="test", meeting=meeting if cadence.meeting else None)[
+            "number"
+        ]
     sb.advance_to("2027-02-01T00:00:00Z")
 
     execution = next(e for e in sb.executions(lead_id) if e["name"] == f"{lead_id}-{name}-{number}")
     assert execution["status"] == "SUCCEEDED"
-    assert execution["transitions"] == 2 * len(cadence.touches) - 1
+    # Two transitions per touch (a Wait, a Task), one for touch 1; a meeting's clock adds its first Wait.
+    assert execution["transitions"] == 2 * len(cadence.touches) - 1 + (1 if cadence.meeting else 0)
     enrollment = next(e for e in sb.lead(lead_id)["enrollments_detail"] if e["cadence"] == name)
     assert enrollment["run_status"] == "completed"
     done = [t for t in sb.lead(lead_id)["touches"] if t["enrollment"] == enrollment["number"]]

@@ -33,7 +33,7 @@ touches:
 EMAIL = (
     '{% extends "_layout.j2" %}{% block subject %}A note from us{% endblock %}'
     "{% block opener %}You asked about our product.{% endblock %}"
-    "{% block cta %}Does Tuesday work?{% endblock %}"
+    "{% block cta %}Does {{ when.next_days[0] }} work?{% endblock %}"
 )
 SMS = (
     '{% extends "_sms.j2" %}'
@@ -61,7 +61,12 @@ def fixture_sb(tmp_path):
     for name, body in {"hello": EMAIL, "bye": EMAIL, "text": SMS}.items():
         (templates / "every-channel" / f"{name}.j2").write_text(body)
     config = yaml.safe_load((REPO_ROOT / "config" / "leadflow.yaml").read_text())
-    config["routing"] = {"default_cadence": "every-channel", "meeting_booked_cadence": None}
+    config["forms"]["fixture"] = {"intent": "newsletter", "label": "Fixture"}
+    config["routing"] = {
+        "default_cadence": "every-channel",
+        "meeting_booked_cadence": None,
+        "meeting_missed_cadence": None,
+    }
     (tmp_path / "leadflow.yaml").write_text(yaml.safe_dump(config))
     with Sandbox(
         start="2026-11-23T09:00:00Z",

@@ -84,11 +84,14 @@ def test_the_snippet_carries_the_honeypot_and_the_documented_fields():
         "email_consent",
         "sms_consent",
         "source",
+        "form",
     } <= snippet.names
     assert snippet.action == "https://api.leadflow.example/v1/leads"
 
 
 def test_a_person_posting_the_served_form_is_sent_to_the_thank_you_page_and_enrolled(sb, server):
+    """Issue 14: the sample form, posted urlencoded with its own fields as a browser would, routes
+    "Request a demo" to the demo cadence by its `form` field; `source` stays attribution."""
     port = server.server_address[1]
     form = _form(port)
     assert form.action == f"http://127.0.0.1:{port}/leads"
@@ -99,12 +102,17 @@ def test_a_person_posting_the_served_form_is_sent_to_the_thank_you_page_and_enro
     assert answer.getheader("Location") == f"http://127.0.0.1:{port}/thanks"
     assert _get(port, "/thanks").status == 200
     lead = sb.find_lead("browser@example.com")
-    assert (lead["email_consent"], lead["sms_consent"], lead["source"]) == (
+    assert (lead["email_consent"], lead["sms_consent"], lead["source"], lead["form"]) == (
         True,
         False,
-        "website-demo-request",
+        "website",
+        "demo-request",
     )
+    assert lead["cadence"] == "inbound-demo-request"
+    assert lead["band"] != "high"  # the form routed it, not a score
     assert sb.execution(lead["id"])["status"] == "RUNNING"
+    first = sb.outbox()[0]
+    assert first["subject"] == "Your demo request" and "Thanks for your demo request" in first["text"]
     assert lead_items.submissions(lead["id"])[0].user_agent == "test-browser"
 
 

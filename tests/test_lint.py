@@ -34,6 +34,8 @@ PLANTED = {
     "sms-no-stop": "sms-opt-out",
     "task-no-points": "talking-points",
     "variant-spam": "subject-spam",
+    "false-claim": "claim",
+    "hard-weekday": "weekday",
 }
 
 

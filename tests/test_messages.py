@@ -50,7 +50,13 @@ def test_a_lead_with_only_an_email_address_gets_complete_messages(sb):
 
 def test_personal_fields_fill_the_messages(sb):
     sb.post(
-        "/leads", json={"email": "sarah@northwind.example", "first_name": "sarah", "company": "Northwind"}
+        "/leads",
+        json={
+            "email": "sarah@northwind.example",
+            "first_name": "sarah",
+            "company": "Northwind",
+            "form": "demo-request",
+        },
     )
     first = sb.outbox()[0]
     assert first["text"].startswith("Hi Sarah,")  # typed in lower case, written as a name
@@ -63,6 +69,7 @@ def test_html_special_characters_are_escaped_and_line_breaks_add_no_header(sb, s
         "/leads",
         json={
             "email": "mallory@example.com",
+            "form": "demo-request",
             "first_name": "<script>alert('x')</script>\r\nBcc: victim@example.org",
             "company": 'Tom & Jerry\'s "Cheese" <b>Co</b>\r\nX-Injected: yes',
         },

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leadflow.cadence.model import load_cadences
-from leadflow.cadence.schedule import plan
+from leadflow.cadence.schedule import locale_for, plan
 from leadflow.clock import parse_iso
 from leadflow.local.sandbox import REPO_ROOT
 
@@ -52,7 +52,17 @@ def _leadflow(clone, *args):
 
 def test_preview_renders_every_touch_with_its_planned_time_and_writes_html(clone):
     lead = clone / "lead.json"
-    lead.write_text(json.dumps({"email": "pat@acme.example", "first_name": "Pat", "company": "Acme Rockets"}))
+    lead.write_text(
+        json.dumps(
+            {
+                "email": "pat@acme.example",
+                "first_name": "Pat",
+                "company": "Acme Rockets",
+                "form": "pricing",
+                "timezone": "Europe/Berlin",
+            }
+        )
+    )
 
     result = _leadflow(
         clone, "preview", "inbound-demo-request", "--lead", "lead.json", "--start", "2026-11-23T14:30:00Z"
@@ -63,10 +73,18 @@ def test_preview_renders_every_touch_with_its_planned_time_and_writes_html(clone
     assert "Lead: Pat at Acme Rockets <pat@acme.example>" in out
     planned = [line for line in out.splitlines() if line.startswith("Touch ")]
     cadence = load_cadences(clone / "cadences", clone / "templates")["inbound-demo-request"]
-    due = plan(cadence, parse_iso("2026-11-23T14:30:00Z"))
+    # Planned and labelled in the lead's own zone; from the owner routing gives it; its form's copy.
+    berlin = locale_for("Europe/Berlin", None, cadence.window)
+    due = plan(cadence, parse_iso("2026-11-23T14:30:00Z"), berlin)
     assert [line.split(" · ")[-1] for line in planned] == [
-        f"{moment:%a %Y-%m-%d %H:%M} UTC" for moment in due
+        f"{moment.astimezone(berlin.tz):%a %Y-%m-%d %H:%M} Europe/Berlin" for moment in due
     ]
+    assert planned[1].endswith("Tue 2026-11-24 15:30 Europe/Berlin")  # 15:30 their time, not UTC
+    assert "Times in the lead's zone: Europe/Berlin" in out
+    assert "From: Alex Rivera <alex@mail.leadflow.example> (owner)" in out
+    assert "Form: pricing (Talk to us about pricing)" in out
+    assert "Thanks for your question about pricing for Acme Rockets" in out
+    assert "your demo" not in out.lower()
     assert "Hi Pat," in out and "Acme Rockets" in out
     assert "Variant a" in out and "Variant b" in out and "(this lead)" in out
     assert "Subject: Re: " in out  # follow-ups in the first email's thread

@@ -66,7 +66,7 @@ def _route(sb, email, headers=None, **fields):
 def test_leads_land_in_the_cadence_their_source_score_and_type_call_for(sb):
     crm = {"X-Api-Key": sb.api_key}
     assert _route(sb, "demo@acme.example", form="demo-request")[0] == "inbound-demo-request"
-    assert _route(sb, "ebook@acme.example", form="ebook")[0] == "content-download"
+    assert _route(sb, "ebook@acme.example", form="follow-up-guide")[0] == "content-download"
     assert _route(sb, "content@acme.example", source="content")[0] == "content-download"
     # No form that says so, but a high computed score: the high-intent cadence.
     assert _route(sb, "vp@acme.example", title="VP Sales", country="US", phone="+1 415 555 2671") == (
@@ -79,7 +79,10 @@ def test_leads_land_in_the_cadence_their_source_score_and_type_call_for(sb):
     # Dormant leads come from a CRM with its API key: re-engagement.
     assert _route(sb, "old@acme.example", headers=crm, lead_type="dormant")[0] == "re-engagement"
     # Content forms win over a high score: priority 20 before 30.
-    assert _route(sb, "cto@acme.example", form="ebook", title="CTO", country="US")[0] == "content-download"
+    assert (
+        _route(sb, "cto@acme.example", form="follow-up-guide", title="CTO", country="US")[0]
+        == "content-download"
+    )
 
 
 def test_a_public_post_that_claims_a_high_score_or_a_type_does_not_get_them(sb):

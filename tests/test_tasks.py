@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.helpers import rep_alerts
+
 DEMO = {"email": "grace@hopper.example", "first_name": "Grace", "form": "demo-request"}
 CALL_DUE = "2026-11-24T14:00:00Z"  # day 2 of the demo-request cadence, 09:00 in New York
 
@@ -71,19 +73,48 @@ def test_no_answer_lets_the_cadence_go_on(sb):
     assert [t["status"] for t in sb.tasks()] == ["no_answer", "open"]
 
 
-def test_meeting_booked_stops_the_cadence_and_starts_the_post_meeting_one(sb):
+def test_meeting_booked_stops_the_cadence_and_asks_for_the_time_then_starts_post_meeting_on_it(sb):
     lead_id, task = _call_task(sb)
-    response = sb.post(f"/tasks/{task['id']}?token={task['token']}", data={"outcome": "meeting_booked"})
+    link = f"/tasks/{task['id']}?token={task['token']}"
+    page = sb.get(link)
+    assert 'type="datetime-local" name="meeting_at"' in page.text and "America/New_York" in page.text
+    response = sb.post(link, data={"outcome": "meeting_booked", "meeting_at": ""})
 
     assert response.status_code == 200  # a form post from the task page gets a page back
     assert "text/html" in response.headers["Content-Type"]
+    assert "Add the meeting" in response.text
     lead = sb.lead(lead_id)
     assert lead["status"] == "meeting_booked"
+    # No time yet: the cadence stopped, post-meeting waits for the meeting's time.
+    assert [(e["cadence"], e["run_status"]) for e in lead["enrollments_detail"]] == [
+        ("inbound-demo-request", "stopped")
+    ]
+    assert "no time came with it" in rep_alerts(sb)[-1]["message"]
+
+    # The rep gives the time on the same page, in the lead's local time: 10:00 New York.
+    again = sb.post(link, data={"outcome": "meeting_booked", "meeting_at": "2026-12-01T10:00"})
+    assert again.status_code == 200
+    lead = sb.lead(lead_id)
     assert [(e["cadence"], e["run_status"], e["reason"]) for e in lead["enrollments_detail"]] == [
         ("inbound-demo-request", "stopped", "intake"),
         ("post-meeting", "running", "meeting booked"),
     ]
+    post_meeting = lead["enrollments_detail"][-1]
+    assert (post_meeting["meeting"]["starts_at"], post_meeting["meeting"]["ends_at"]) == (
+        "2026-12-01T15:00:00Z",
+        "2026-12-01T15:30:00Z",
+    )
+    assert post_meeting["schedule"][0] == "2026-12-01T16:30:00Z"  # an hour after it ends
     assert sb.executions(lead_id)[-1]["name"] == f"{lead_id}-post-meeting-2"
+
+
+def test_a_meeting_time_goes_only_with_meeting_booked(sb):
+    _, task = _call_task(sb)
+    response = sb.post(
+        f"/tasks/{task['id']}?token={task['token']}",
+        json={"outcome": "no_answer", "meeting_at": "2026-12-01T10:00:00Z"},
+    )
+    assert response.status_code == 422
 
 
 def test_a_final_outcome_cannot_be_changed_but_may_be_repeated(sb):

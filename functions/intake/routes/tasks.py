@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from leadflow import keys
 from leadflow.answers import task_outcomes
@@ -39,6 +40,21 @@ PAGE_HEADERS = {
 class OutcomePost(BaseModel):
     outcome: TaskOutcome
     note: str | None = Field(None, max_length=2000)
+    # meeting_booked: when the meeting starts. Without an offset (the page's date-time field) it is
+    # the lead's local time. Post-meeting follow-up runs on the meeting's clock.
+    meeting_at: datetime | None = None
+    meeting_minutes: int = Field(30, ge=5, le=480)
+
+    @field_validator("meeting_at", "note", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _meeting_only_when_booked(self) -> OutcomePost:
+        if self.meeting_at is not None and self.outcome is not TaskOutcome.MEETING_BOOKED:
+            raise ValueError("meeting_at goes with the outcome meeting_booked")
+        return self
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[Any]:
@@ -103,7 +119,9 @@ def post_outcome(task_id: str) -> Response[Any]:
         ]
         return _json(422, {"message": "Invalid outcome.", "errors": fields})
     try:
-        task, stopped = task_outcomes.record_outcome(task_id, post.outcome, post.note)
+        task, stopped = task_outcomes.record_outcome(
+            task_id, post.outcome, post.note, post.meeting_at, post.meeting_minutes
+        )
     except task_outcomes.TaskNotFound:
         return _json(404, {"message": "No such task."})
     except task_outcomes.TaskClosed as closed:
@@ -111,6 +129,8 @@ def post_outcome(task_id: str) -> Response[Any]:
     metrics.add_metric(name=f"TaskOutcome_{post.outcome.value}", unit="Count", value=1)
     if _is_form():
         text = f"Recorded: {post.outcome.value}." + (" The cadence is stopped." if stopped else "")
+        if post.outcome is TaskOutcome.MEETING_BOOKED and post.meeting_at is None:
+            text += " Add the meeting's time (same page) so the post-meeting follow-up can start after it."
         return _html(200, "Task updated", f"<p>{html.escape(text)}</p>")
     return _json(200, {"task_id": task.id, "status": task.status.value, "stopped": stopped})
 
@@ -125,6 +145,7 @@ def show_task(task_id: str) -> Response[Any]:
     except task_outcomes.TaskNotFound:
         return _json(404, {"message": "No such task."})
     token = html.escape((router.current_event.query_string_parameters or {}).get("token") or "")
+    zone = task_outcomes.task_zone(task)
     buttons = "".join(
         f'<button name="outcome" value="{outcome.value}">{outcome.value.replace("_", " ")}</button> '
         for outcome in TaskOutcome
@@ -136,6 +157,10 @@ def show_task(task_id: str) -> Response[Any]:
         # Relative to this page: it posts back to the same stage path wherever the API is served.
         f'<form method="post" action="{html.escape(task_id)}?token={token}">'
         f'<p><textarea name="note" rows="3" cols="50" placeholder="Note (optional)"></textarea></p>'
+        f"<p><label>Meeting booked? Its start, the lead's time ({html.escape(zone)}): "
+        f'<input type="datetime-local" name="meeting_at"></label> '
+        '<label>minutes <input type="number" name="meeting_minutes" value="30" min="5" max="480">'
+        "</label></p>"
         f"<p>{buttons}</p></form>"
     )
     return _html(200, "Task", body)

@@ -277,6 +277,10 @@ def build_parser() -> Parser:
     preview.add_argument("--out", type=Path, default=Path("out/preview"), help="HTML folder (out/preview)")
     _file_options(preview)
 
+    route = commands.add_parser("route", help="print the cadence a lead would enter, and why")
+    route.add_argument("--lead", type=Path, required=True, help="lead JSON file, as posted to /leads")
+    _file_options(route)
+
     schedule = commands.add_parser(
         "schedule", help="print a cadence's planned touches for a lead, in local time and UTC"
     )
@@ -376,6 +380,8 @@ def run(args: argparse.Namespace) -> int:
         return _lint(args)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "route":
+        return _route(args)
     if args.command == "schedule":
         return print_schedule(args.cadence, args.tz, args.country, args.at)
     if args.command == "schema":
@@ -515,7 +521,22 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _route(args: argparse.Namespace) -> int:
+    from leadflow.local.preview import PreviewError, route_text
+
+    try:
+        text = route_text(
+            args.lead, cadence_dir=args.cadences, template_dir=args.templates, config_file=args.config
+        )
+    except PreviewError as error:
+        print(f"leadflow route: {error}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
+
+
 def print_schedule(name: str, timezone: str | None, country: str | None, at: datetime | str | None) -> int:
+
     from leadflow import clock
     from leadflow.cadence.model import load_cadences
     from leadflow.cadence.schedule import locale_for, plan_touches

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -63,6 +63,11 @@ class StopReason(StrEnum):
     CONSENT_WITHDRAWN = "consent_withdrawn"  # a later post said email_consent=false
     # Another contact at the same company answered or booked (account-level stop).
     ACCOUNT = "account"
+    # A post-meeting enrollment whose meeting moved (a new enrollment follows the new time),
+    # was cancelled, or was missed (both start the rebook cadence instead).
+    RESCHEDULED = "rescheduled"
+    MEETING_CANCELED = "meeting_canceled"
+    NO_SHOW = "no_show"
 
 
 Text = str
@@ -119,10 +124,15 @@ class LeadSubmission(BaseModel):
         "else in the operator's default region.",
     )
     source: str | None = Field(
-        default=None, max_length=100, description="Form or source id, e.g. demo-request."
+        default=None,
+        max_length=100,
+        description="Where the lead came from, for attribution only (website, g2, partner); never routes.",
     )
     form: str | None = Field(
-        default=None, max_length=100, description="Form id, when `source` names the channel (webinar, g2)."
+        default=None,
+        max_length=100,
+        description="Which form was filled in, e.g. demo-request: an id of the forms catalogue "
+        "(config/leadflow.yaml). It routes the lead and decides what its messages may say.",
     )
     utm_source: str | None = Field(default=None, max_length=200)
     utm_medium: str | None = Field(default=None, max_length=200)
@@ -345,6 +355,35 @@ class Lead(BaseModel):
     amount: Decimal | None = None
 
 
+class MeetingStatus(StrEnum):
+    BOOKED = "booked"
+    CANCELED = "canceled"
+    NO_SHOW = "no_show"
+
+
+class Meeting(BaseModel):
+    """A booked meeting: its times (start and end, UTC), what became of it, and the provider's booking
+    id (hashed: it may embed the invitee's address)."""
+
+    status: MeetingStatus = MeetingStatus.BOOKED
+    starts_at: datetime
+    ends_at: datetime
+    booking: str | None = None
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone offset")
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Meeting:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("the meeting must end after it starts")
+        return self
+
+
 class Enrollment(BaseModel):
     lead_id: str
     number: int
@@ -376,6 +415,8 @@ class Enrollment(BaseModel):
     pending_touch: dict[str, Any] | None = None
     failed_touch: int | None = None
     failed_at: datetime | None = None
+    # The meeting the enrollment is about: post-meeting runs on its clock, rebook follows it.
+    meeting: Meeting | None = None
 
     # Executions run for this enrollment: a failed one retried by the sweep needs a new name.
     attempt: int = 1
@@ -557,6 +598,9 @@ class EngagementKind(StrEnum):
     MEETING_BOOKED = "meeting_booked"
     # Inbound mail that failed authentication (or could not prove it): kept on record, acted on never.
     UNTRUSTED_MAIL = "untrusted_mail"
+    MEETING_RESCHEDULED = "meeting_rescheduled"
+    MEETING_CANCELED = "meeting_canceled"
+    NO_SHOW = "no_show"
 
 
 TASK_ID = re.compile(r"^(?P<lead_id>[a-z0-9]{8,40})-(?P<enrollment>\d{1,3})-(?P<touch>\d{1,2})$")

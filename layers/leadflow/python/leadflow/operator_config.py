@@ -7,7 +7,8 @@ Loaded once per cold start and validated; a broken file fails loudly, naming the
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -42,6 +43,47 @@ class Company(BaseModel):
     postal_address: str = Field(min_length=10, max_length=300)
 
 
+class BusinessHours(BaseModel):
+    """When a rep works, in their own time zone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weekdays: tuple[Weekday, ...] = Field(
+        (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI), min_length=1
+    )
+    start: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description='Local "HH:MM".')
+    end: str = Field("17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description='Local "HH:MM", exclusive.')
+    timezone: str = Field("America/New_York", description="IANA time zone, e.g. Europe/Berlin.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Berlin") from None
+        return value
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> BusinessHours:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        return self
+
+    def opening(self, moment: datetime) -> datetime:
+        """`moment` if the rep is working then, else the start of their next working day (UTC)."""
+        zone = ZoneInfo(self.timezone)
+        local = moment.astimezone(zone)
+        days = {day.number for day in self.weekdays}
+        start, end = time.fromisoformat(self.start), time.fromisoformat(self.end)
+        if local.weekday() in days and start <= local.time() < end:
+            return moment
+        day = local.date() if local.time() < start else local.date() + timedelta(days=1)
+        while day.weekday() not in days:
+            day += timedelta(days=1)
+        return datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+
+
 class Rep(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -55,6 +97,11 @@ class Rep(BaseModel):
     # this rep. Email defaults to `email`; SMS only when a number is given (E.164).
     alert_email: EmailStr | None = None
     alert_sms: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +14155550100")
+    # The rep's booking page (Calendly, Cal.com...): copy offers it where the playbook asks for a time.
+    scheduling_url: HttpUrl | None = None
+    # The rep's business hours: speed-to-lead call tasks are due within minutes inside them,
+    # at their next start outside them.
+    hours: BusinessHours = Field(default_factory=lambda: BusinessHours.model_validate({}))
 
 
 class ReportSchedule(BaseModel):
@@ -326,6 +373,64 @@ class Routing(BaseModel):
     meeting_booked_cadence: str | None = Field(
         "post-meeting", pattern=CADENCE_NAME.pattern, description="Entered when a meeting is booked."
     )
+    meeting_missed_cadence: str | None = Field(
+        "rebook",
+        pattern=CADENCE_NAME.pattern,
+        description="Entered when a booked meeting is cancelled or the lead does not show up.",
+    )
+
+
+class FormIntent(StrEnum):
+    """What a form's lead asked for: the one fact copy may build on."""
+
+    DEMO = "demo"
+    PRICING = "pricing"
+    CONTACT_SALES = "contact-sales"
+    CONTENT = "content"
+    WEBINAR = "webinar"
+    NEWSLETTER = "newsletter"
+
+    @property
+    def wants_a_human(self) -> bool:
+        """The lead asked to talk to someone: a rep calls within minutes (speed to lead)."""
+        return self in (FormIntent.DEMO, FormIntent.PRICING, FormIntent.CONTACT_SALES)
+
+
+class Asset(BaseModel):
+    """What a content or webinar form gives: its title, the direct link, and why it is worth reading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1, max_length=80)
+    url: HttpUrl
+    value: str = Field(min_length=1, max_length=160, description="One line: what the lead gets from it.")
+
+
+class Form(BaseModel):
+    """One form that posts leads, by the id it sends in its `form` field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intent: FormIntent
+    label: str = Field(min_length=1, max_length=80, description="The form's button or title, for people.")
+    asset: Asset | None = None
+
+    @model_validator(mode="after")
+    def _asset_for_content(self) -> Form:
+        if self.intent in (FormIntent.CONTENT, FormIntent.WEBINAR) and self.asset is None:
+            raise ValueError(f"a {self.intent.value} form names its asset (title, url, value)")
+        return self
+
+
+class SpeedToLead(BaseModel):
+    """The first human touch for leads who asked to talk to someone (demo, pricing, contact sales)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Inside the owner's business hours the call task is due this many minutes after the post.
+    due_minutes: int = Field(5, ge=1, le=60)
+    # No outcome this many minutes after it was due: alert the owner again, then the next rep.
+    escalate_after_minutes: int = Field(10, ge=1, le=24 * 60)
 
 
 class OwnerRule(BaseModel):
@@ -391,6 +496,9 @@ class OperatorConfig(BaseModel):
     routing: Routing = Field(default_factory=lambda: Routing.model_validate({}))
     # Owner routing table, first matching rule wins; no match: round robin over every rep.
     owners: tuple[OwnerRule, ...] = ()
+    # The forms that post leads, by the id each sends as `form`: routing and copy read it.
+    forms: dict[Annotated[str, Field(pattern=SLUG, max_length=100)], Form] = Field(default_factory=dict)
+    speed_to_lead: SpeedToLead = Field(default_factory=lambda: SpeedToLead.model_validate({}))
     # Secrets Manager name or ARN of the server-to-server API keys ({"client": "key", ...}).
     api_keys_secret: str | None = Field(None, min_length=1, max_length=2048)
 
@@ -407,6 +515,10 @@ class OperatorConfig(BaseModel):
 
     def rep(self, rep_id: str) -> Rep:
         return next(rep for rep in self.reps if rep.id == rep_id)
+
+    def form(self, form_id: str | None) -> Form | None:
+        """The catalogue entry of a form id; None for a lead without a form or with an unknown one."""
+        return self.forms.get(form_id) if form_id else None
 
     @property
     def sms_countries(self) -> frozenset[str]:

@@ -21,17 +21,31 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from leadflow import aws, clock, keys
 from leadflow.answers import outcomes
 from leadflow.config import settings
+from leadflow.models import Lead, MeetingStatus
 from leadflow.observability import logger
 from leadflow.store import lead_items
 
 TOLERANCE = timedelta(minutes=5)
+BookingKind = Literal["booked", "rescheduled", "canceled", "no_show"]
+CALCOM_KINDS: dict[str, BookingKind] = {
+    "BOOKING_CREATED": "booked",
+    "BOOKING_RESCHEDULED": "rescheduled",
+    "BOOKING_CANCELLED": "canceled",
+    "BOOKING_NO_SHOW_UPDATED": "no_show",
+}
+GENERIC_KINDS: dict[str, BookingKind] = {
+    "meeting.booked": "booked",
+    "meeting.rescheduled": "rescheduled",
+    "meeting.canceled": "canceled",
+    "meeting.no_show": "no_show",
+}
 TIMESTAMPED_HEADERS = ("calendly-webhook-signature", "x-leadflow-signature")
 CALCOM_HEADER = "x-cal-signature-256"
 
@@ -41,19 +55,23 @@ class Unauthenticated(Exception):
 
 
 class Booking(BaseModel):
-    """What a booking tells us, whatever the provider."""
+    """What a delivery tells us about a booking, whatever the provider."""
 
     provider: str
+    # booked, rescheduled (new times for a booking), canceled or no_show.
+    kind: BookingKind = "booked"
     booking_id: str
-    email: str
+    # A no-show may name only the booking (Calendly's invitee_no_show.created).
+    email: str | None = None
     start_time: datetime | None = None
+    end_time: datetime | None = None
     event_name: str | None = None
     # When the booking was made, as the provider says (stable across redeliveries).
     booked_at: datetime | None = None
 
 
 class NotABooking(Exception):
-    """An authenticated delivery that is not a new booking (cancellation, ping, unknown shape)."""
+    """An authenticated delivery that is about no booking (a reschedule's first half, ping, unknown shape)."""
 
 
 @cache
@@ -120,32 +138,56 @@ def parse_booking(document: Any) -> Booking:
         raise NotABooking("not a JSON object")
     payload: dict[str, Any] = document["payload"] if isinstance(document.get("payload"), dict) else {}
     try:
-        if document.get("event") == "invitee.created":  # Calendly
+        event = document.get("event")
+        if event in ("invitee.created", "invitee.canceled"):  # Calendly
             scheduled = payload.get("scheduled_event") or {}
+            if event == "invitee.canceled" and payload.get("rescheduled"):
+                # A reschedule's first half: the invitee.created for the new time that follows moves it.
+                raise NotABooking("cancelled to be rescheduled")
+            kind: BookingKind = (
+                "canceled"
+                if event == "invitee.canceled"
+                else "rescheduled"
+                if payload.get("old_invitee")
+                else "booked"
+            )
             return Booking(
                 provider="calendly",
+                kind=kind,
+                # A reschedule is a new invitee (old_invitee names the one it replaces): follow the new one.
                 booking_id=str(payload["uri"]),
                 email=str(payload["email"]),
                 start_time=_iso(scheduled.get("start_time")),
+                end_time=_iso(scheduled.get("end_time")),
                 event_name=scheduled.get("name"),
                 booked_at=_iso(payload.get("created_at") or document.get("created_at")),
             )
-        if document.get("triggerEvent") == "BOOKING_CREATED":  # Cal.com
+        if event == "invitee_no_show.created":  # Calendly: names the invitee, not the address
+            return Booking(provider="calendly", kind="no_show", booking_id=str(payload["invitee"]))
+        trigger = document.get("triggerEvent")
+        if trigger in CALCOM_KINDS:  # Cal.com
             attendees = payload.get("attendees") or []
+            if trigger == "BOOKING_NO_SHOW_UPDATED" and not any(a.get("noShow") for a in attendees):
+                raise NotABooking("no-show cleared")
             return Booking(
                 provider="cal.com",
-                booking_id=str(payload.get("uid") or payload["bookingId"]),
+                kind=CALCOM_KINDS[trigger],
+                # A reschedule gets a uid of its own (rescheduleUid names the one it replaces).
+                booking_id=str(payload.get("uid") or payload.get("bookingUid") or payload["bookingId"]),
                 email=str(attendees[0]["email"]),
                 start_time=_iso(payload.get("startTime")),
+                end_time=_iso(payload.get("endTime")),
                 event_name=payload.get("title") or payload.get("type"),
                 booked_at=_iso(document.get("createdAt")),
             )
-        if document.get("event") == "meeting.booked":  # the generic shape
+        if event in GENERIC_KINDS:  # the generic shape
             return Booking(
                 provider=str(document.get("provider") or "generic"),
+                kind=GENERIC_KINDS[event],
                 booking_id=str(document["id"]),
-                email=str(document["email"]),
+                email=str(document["email"]) if document.get("email") else None,
                 start_time=_iso(document.get("start_time")),
+                end_time=_iso(document.get("end_time")),
                 event_name=document.get("name"),
                 booked_at=_iso(document.get("booked_at")),
             )
@@ -154,8 +196,22 @@ def parse_booking(document: Any) -> Booking:
     raise NotABooking("not a booking event")
 
 
+def booking_key(booking_id: str) -> str:
+    """The provider's booking id, hashed: Calendly's invitee URI may be all a no-show names."""
+    return hashlib.sha256(booking_id.encode()).hexdigest()[:16]
+
+
+def _lead_of(booking: Booking) -> Lead | None:
+    lead_id = lead_items.lead_id_for_email(keys.email_key(booking.email)) if booking.email else None
+    if lead_id is None:
+        found = lead_items.leads_by_contact("BOOKING", booking_key(booking.booking_id))
+        lead_id = found[-1] if found else None
+    return lead_items.get_lead(lead_id) if lead_id else None
+
+
 def handle(raw_body: bytes) -> str:
-    """Act on an authenticated delivery: returns meeting_booked, ignored or unknown_lead (or not_json)."""
+    """Act on an authenticated delivery. Returns meeting_booked, meeting_moved, meeting_canceled,
+    no_show, no_meeting (nothing of ours to change), ignored, unknown_lead or not_json."""
     try:
         document = json.loads(raw_body)
     except ValueError:
@@ -165,17 +221,32 @@ def handle(raw_body: bytes) -> str:
     except NotABooking as error:
         logger.info("meeting webhook ignored", extra={"why": str(error)})
         return "ignored"
-    lead_id = lead_items.lead_id_for_email(keys.email_key(booking.email))
-    lead = lead_items.get_lead(lead_id) if lead_id else None
+    lead = _lead_of(booking)
     if lead is None:
-        logger.info("meeting booked by someone who is not a lead", extra={"provider": booking.provider})
+        logger.info("meeting webhook about someone who is not a lead", extra={"provider": booking.provider})
         return "unknown_lead"
     now = clock.now()
-    outcomes.meeting_booked(
-        lead,
-        at=min(booking.booked_at, now) if booking.booked_at else now,
-        booking_id=hashlib.sha256(booking.booking_id.encode()).hexdigest()[:16],
-        provider=booking.provider,
-        starts_at=booking.start_time,
-    )
-    return "meeting_booked"
+    key = booking_key(booking.booking_id)
+    if booking.kind == "booked" or (booking.kind == "rescheduled" and booking.start_time is None):
+        outcomes.meeting_booked(
+            lead,
+            at=min(booking.booked_at, now) if booking.booked_at else now,
+            booking_id=key,
+            provider=booking.provider,
+            starts_at=booking.start_time,
+            ends_at=booking.end_time,
+        )
+        return "meeting_booked"
+    if booking.kind == "rescheduled":
+        assert booking.start_time is not None
+        moved = outcomes.meeting_moved(
+            lead,
+            booking_id=key,
+            provider=booking.provider,
+            starts_at=booking.start_time,
+            ends_at=booking.end_time,
+        )
+        return "meeting_moved" if moved else "no_meeting"
+    status = MeetingStatus.NO_SHOW if booking.kind == "no_show" else MeetingStatus.CANCELED
+    missed = outcomes.meeting_missed(lead, booking_id=key, provider=booking.provider, status=status)
+    return ("no_show" if booking.kind == "no_show" else "meeting_canceled") if missed else "no_meeting"

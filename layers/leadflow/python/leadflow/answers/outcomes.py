@@ -16,23 +16,36 @@ redelivered notification changes nothing and alerts nobody twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
 from leadflow import clock, keys
-from leadflow.cadence import reschedule, stops
+from leadflow.cadence import executions, reschedule, stops
 from leadflow.config import operator_config, settings
 from leadflow.intake import contacts
-from leadflow.models import ContactStatus, EngagementKind, Enrollment, Lead, StopReason, Touch, TouchStatus
+from leadflow.models import (
+    ContactStatus,
+    EngagementKind,
+    Enrollment,
+    Lead,
+    Meeting,
+    MeetingStatus,
+    RunStatus,
+    StopReason,
+    Touch,
+    TouchStatus,
+)
 from leadflow.observability import logger
 from leadflow.operator_config import Rep
 from leadflow.send import alerts, mail, messages
-from leadflow.store import enrollment_items, event_items, suppression_items
+from leadflow.store import enrollment_items, event_items, lead_items, suppression_items
 
 ALERT_TEXT_LIMIT = 1500  # characters of the reply quoted in a rep alert
+# A booking that gives a start but no end (a rep's task, some webhooks) lasts this long.
+DEFAULT_MEETING_LENGTH = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -123,19 +136,45 @@ def owner_rep(lead: Lead) -> Rep:
     return messages.owning_rep(lead, operator_config())
 
 
-def enroll_after_meeting(lead: Lead, cadence: str) -> bool:
-    """Enroll the lead in the post-meeting cadence, if one is deployed; True when it started."""
+def enroll_for_meeting(lead: Lead, cadence: str, meeting: Meeting, reason: str) -> Enrollment | None:
+    """Enroll the lead in the post-meeting (or rebook) cadence about `meeting`; None if refused."""
+    from leadflow.cadence.enrollments import EnrollmentRefused, enroll
+
     try:
-        from leadflow.cadence.enrollments import EnrollmentRefused, enroll
-    except ImportError:
-        logger.warning("no enrollment engine: post-meeting cadence not started", extra={"lead_id": lead.id})
-        return False
-    try:
-        enroll(lead.id, cadence, reason="meeting booked")
+        return enroll(lead.id, cadence, reason=reason, meeting=meeting)
     except (EnrollmentRefused, KeyError) as error:
-        logger.warning("no post-meeting enrollment", extra={"lead_id": lead.id, "why": str(error)})
-        return False
-    return True
+        logger.warning(
+            "no meeting enrollment", extra={"lead_id": lead.id, "cadence": cadence, "why": str(error)}
+        )
+        return None
+
+
+def meeting_enrollment(lead_id: str) -> Enrollment | None:
+    """The running enrollment on a booked meeting's clock (post-meeting), if any."""
+    return next(
+        (
+            enrollment
+            for enrollment in enrollment_items.enrollments(lead_id)
+            if enrollment.run_status is RunStatus.RUNNING
+            and enrollment.meeting is not None
+            and enrollment.meeting.status is MeetingStatus.BOOKED
+        ),
+        None,
+    )
+
+
+def _stop_one(enrollment: Enrollment, reason: StopReason) -> None:
+    stopped = enrollment_items.stop_enrollment(enrollment.lead_id, enrollment.number, reason, clock.now())
+    if stopped and stopped.execution_arn:
+        executions.stop(stopped.execution_arn, cause=reason.value)
+
+
+def local_time(lead: Lead, moment: datetime, zone: str | None) -> str:
+    """A time as the owner reads it in an alert: the lead's local time with its zone, and UTC."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone or "UTC")
+    return f"{moment.astimezone(tz):%a %Y-%m-%d %H:%M} {zone or 'UTC'} ({clock.iso(moment)})"
 
 
 def describe(lead: Lead) -> str:
@@ -280,27 +319,125 @@ def meeting_booked(
     booking_id: str,
     provider: str,
     starts_at: datetime | None,
+    ends_at: datetime | None = None,
 ) -> list[Enrollment]:
-    """Stop every running cadence, then enroll the lead in the post-meeting cadence."""
-    stopped = stops.stop_lead(
-        lead.id,
-        ContactStatus.MEETING_BOOKED,
-        StopReason.MEETING_BOOKED,
-        at=at,
-        event=event_fields(
-            attribute(lead.id, at), at, source="meeting-webhook", via="calendar", provider=provider
-        ),
-    )
-    account_stop(lead)
+    """Stop every running cadence; with the meeting's time, enroll the post-meeting cadence on its clock.
+
+    Without a time (a rep's task outcome, a webhook that gives none) nothing is planned yet: the
+    owner is asked for the time (the task page has a field), or the calendar's webhook brings it.
+    A second, different booking while post-meeting runs restarts it on the new meeting's clock.
+    """
+    running = meeting_enrollment(lead.id)
+    if running and running.meeting and running.meeting.booking == booking_id:
+        return []  # a redelivered webhook
+    stopped: list[Enrollment] = []
+    if lead.status is not ContactStatus.MEETING_BOOKED or any(
+        enrollment.run_status is RunStatus.RUNNING for enrollment in enrollment_items.enrollments(lead.id)
+    ):
+        stopped = stops.stop_lead(
+            lead.id,
+            ContactStatus.MEETING_BOOKED,
+            StopReason.MEETING_BOOKED,
+            at=at,
+            event=event_fields(
+                attribute(lead.id, at), at, source="meeting-webhook", via="calendar", provider=provider
+            ),
+        )
+        account_stop(lead)
+    cadence = operator_config().routing.meeting_booked_cadence
+    if starts_at is None:
+        if event_items.first_time(lead.id, f"booking-untimed#{booking_id}"):
+            alerts.alert_owner(
+                lead,
+                alerts.AlertKind.MEETING_BOOKED,
+                f"{describe(lead)} booked a meeting ({provider}), but no time came with it. Their cadence is "
+                "stopped. Record the meeting's time on the task page (or let the calendar's webhook bring "
+                f"it): the post-meeting follow-up ({cadence}) runs on the meeting's clock.",
+            )
+        return stopped
     if not event_items.first_time(lead.id, f"booking#{booking_id}"):
         return stopped  # a redelivered webhook
-    cadence = operator_config().routing.meeting_booked_cadence
-    enrolled = enroll_after_meeting(lead, cadence) if cadence else False
-    when = f" for {clock.iso(starts_at)}" if starts_at else ""
+    lead_items.index_contact("BOOKING", booking_id, lead.id)
+    meeting = Meeting(
+        starts_at=starts_at, ends_at=ends_at or starts_at + DEFAULT_MEETING_LENGTH, booking=booking_id
+    )
+    enrolled = enroll_for_meeting(lead, cadence, meeting, "meeting booked") if cadence else None
+    zone = enrolled.zone if enrolled else lead.timezone
     alerts.alert_owner(
         lead,
         alerts.AlertKind.MEETING_BOOKED,
-        f"{describe(lead)} booked a meeting{when} ({provider}). Their cadence is stopped"
-        + (f" and the post-meeting follow-up ({cadence}) started." if enrolled else "."),
+        f"{describe(lead)} booked a meeting for {local_time(lead, starts_at, zone)} ({provider}). "
+        "Their cadence is stopped"
+        + (f"; the post-meeting follow-up ({cadence}) starts after the meeting ends." if enrolled else "."),
     )
     return stopped
+
+
+def meeting_moved(
+    lead: Lead, *, booking_id: str, provider: str, starts_at: datetime, ends_at: datetime | None
+) -> bool:
+    """A reschedule: the post-meeting enrollment restarts on the new time. True when it moved."""
+    running = meeting_enrollment(lead.id)
+    ends_at = ends_at or starts_at + DEFAULT_MEETING_LENGTH
+    if (
+        running
+        and running.meeting
+        and (running.meeting.starts_at, running.meeting.ends_at) == (starts_at, ends_at)
+    ):
+        return False  # a redelivered webhook
+    if running is None and lead.status is not ContactStatus.MEETING_BOOKED:
+        # Nothing booked that we know of: a reschedule of an unknown booking books it.
+        meeting_booked(
+            lead,
+            at=clock.now(),
+            booking_id=booking_id,
+            provider=provider,
+            starts_at=starts_at,
+            ends_at=ends_at,
+        )
+        return True
+    if running is not None:
+        _stop_one(running, StopReason.RESCHEDULED)
+    cadence = operator_config().routing.meeting_booked_cadence
+    meeting = Meeting(starts_at=starts_at, ends_at=ends_at, booking=booking_id)
+    lead_items.index_contact("BOOKING", booking_id, lead.id)
+    enrolled = enroll_for_meeting(lead, cadence, meeting, "meeting rescheduled") if cadence else None
+    record(lead.id, EngagementKind.MEETING_RESCHEDULED, clock.now(), details={"provider": provider})
+    zone = enrolled.zone if enrolled else lead.timezone
+    alerts.alert_owner(
+        lead,
+        alerts.AlertKind.MEETING_BOOKED,
+        f"{describe(lead)} moved their meeting to {local_time(lead, starts_at, zone)} ({provider})."
+        + (" The post-meeting follow-up moved with it." if enrolled else ""),
+    )
+    return True
+
+
+def meeting_missed(lead: Lead, *, booking_id: str | None, provider: str, status: MeetingStatus) -> bool:
+    """A cancellation or a no-show: no recap; the rebook cadence starts instead. True when it acted.
+
+    Only a meeting whose post-meeting enrollment still runs (its recap waits for the meeting to end,
+    plus the cadence's delay, so a no-show marked in that time stops it).
+    """
+    running = meeting_enrollment(lead.id)
+    if running is None or running.meeting is None:
+        return False
+    if booking_id and running.meeting.booking and running.meeting.booking != booking_id:
+        return False  # about another booking than the one the follow-up is on
+    reason = StopReason.NO_SHOW if status is MeetingStatus.NO_SHOW else StopReason.MEETING_CANCELED
+    _stop_one(running, reason)
+    now = clock.now()
+    lead_items.set_contact_status(lead.id, ContactStatus.ACTIVE, reason.value, now)
+    record(lead.id, EngagementKind(reason.value), now, details={"provider": provider})
+    cadence = operator_config().routing.meeting_missed_cadence
+    meeting = running.meeting.model_copy(update={"status": status})
+    enrolled = enroll_for_meeting(lead, cadence, meeting, reason.value) if cadence else None
+    what = "did not show up for" if status is MeetingStatus.NO_SHOW else "cancelled"
+    alerts.alert_owner(
+        lead,
+        alerts.AlertKind.MEETING_MISSED,
+        f"{describe(lead)} {what} the meeting of {local_time(lead, running.meeting.starts_at, running.zone)} "
+        f"({provider}). No recap goes out"
+        + (f"; the rebook cadence ({cadence}) offers a new time." if enrolled else "."),
+    )
+    return True

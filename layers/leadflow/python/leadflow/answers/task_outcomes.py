@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from leadflow import clock
 from leadflow.answers import outcomes
 from leadflow.cadence import stops
 from leadflow.models import TASK_ID, ContactStatus, StopReason, Task, TaskOutcome, TaskStatus
 from leadflow.observability import logger, publish_event
-from leadflow.store import lead_items, task_items
+from leadflow.store import enrollment_items, lead_items, task_items
 
 
 class TaskNotFound(LookupError):
@@ -38,12 +41,36 @@ def find_task(task: str) -> Task:
     return found
 
 
-def record_outcome(task_ref: str, outcome: TaskOutcome, note: str | None = None) -> tuple[Task, bool]:
+def task_zone(task: Task) -> str:
+    """The zone a rep's meeting time is read in: the lead's (its enrollment was planned in it)."""
+    enrollment = enrollment_items.get_enrollment(task.lead_id, task.enrollment)
+    return (enrollment.zone if enrollment else None) or "UTC"
+
+
+def meeting_time(task: Task, meeting_at: datetime | None) -> datetime | None:
+    """A time without offset (the page's date-time field) is the lead's local time."""
+    if meeting_at is None or meeting_at.tzinfo is not None:
+        return meeting_at
+    return meeting_at.replace(tzinfo=ZoneInfo(task_zone(task)))
+
+
+def record_outcome(
+    task_ref: str,
+    outcome: TaskOutcome,
+    note: str | None = None,
+    meeting_at: datetime | None = None,
+    meeting_minutes: int = 30,
+) -> tuple[Task, bool]:
     """Record a task's outcome; returns the task and whether it stopped the lead's cadences.
 
-    Repeating a final outcome is a no-op; changing it raises TaskClosed.
+    `meeting_booked` takes the meeting's start (`meeting_at`): post-meeting runs on its clock.
+    Without it the cadence stops and post-meeting waits for the time (this page again, or the
+    calendar's webhook). Repeating a final outcome is a no-op, except that a meeting_booked may
+    be repeated to give the time; changing a final outcome raises TaskClosed.
     """
     task = find_task(task_ref)
+    starts_at = meeting_time(task, meeting_at)
+    times = (starts_at, starts_at + timedelta(minutes=meeting_minutes)) if starts_at else None
     updated = task_items.record_task_outcome(task, outcome, note, clock.now())
     if updated is not None:
         publish_event(
@@ -59,14 +86,30 @@ def record_outcome(task_ref: str, outcome: TaskOutcome, note: str | None = None)
     if updated is None:
         current = find_task(task_ref)
         if current.status.value == outcome.value:
+            if outcome is TaskOutcome.MEETING_BOOKED and times:
+                _booked(current, times)
             return current, False
         raise TaskClosed(current)
-    stopped = _answered(task, outcome)
+    stopped = _answered(task, outcome, times)
     logger.info("task outcome", extra={"lead_id": task.lead_id, "task": task.id, "outcome": outcome.value})
     return updated, stopped
 
 
-def _answered(task: Task, outcome: TaskOutcome) -> bool:
+def _booked(task: Task, times: tuple[datetime, datetime] | None) -> None:
+    lead = lead_items.get_lead(task.lead_id)
+    if lead is None:
+        raise TaskNotFound(task.id)
+    outcomes.meeting_booked(
+        lead,
+        at=clock.now(),
+        booking_id=f"task-{task.id}",
+        provider="rep task",
+        starts_at=times[0] if times else None,
+        ends_at=times[1] if times else None,
+    )
+
+
+def _answered(task: Task, outcome: TaskOutcome, times: tuple[datetime, datetime] | None = None) -> bool:
     """Connected and meeting booked answer like a reply does; returns whether the lead was stopped.
 
     A task cancelled by an earlier stop belongs to a lead that already stopped; a meeting booked
@@ -81,9 +124,7 @@ def _answered(task: Task, outcome: TaskOutcome) -> bool:
         raise TaskNotFound(task.id)
     now = clock.now()
     if outcome is TaskOutcome.MEETING_BOOKED:
-        outcomes.meeting_booked(
-            lead, at=now, booking_id=f"task-{task.id}", provider="rep task", starts_at=None
-        )
+        _booked(task, times)
         return True
     attribution = outcomes.attribute(lead.id, now, enrollment=task.enrollment, touch=task.touch)
     stops.stop_lead(

@@ -195,9 +195,24 @@ def _task(cadence: Cadence, number: int, step_function_arn: str) -> dict[str, An
     return task
 
 
+def first_wait_state_name(cadence: Cadence) -> str:
+    return f"Until the meeting ends · {cadence.state_name(1)}"
+
+
 def build_definition(cadence: Cadence, step_function_arn: str) -> dict[str, Any]:
-    """The ASL document for a cadence, with its Lambda tasks invoking `step_function_arn`."""
+    """The ASL document for a cadence, with its Lambda tasks invoking `step_function_arn`.
+
+    A cadence on a meeting's clock first waits for touch 1's time (`first_at` in the input: a
+    time, not personal data); a reschedule stops the execution and starts one for the new time.
+    """
     states: dict[str, Any] = {}
+    if cadence.meeting is not None:
+        states[first_wait_state_name(cadence)] = {
+            "Type": "Wait",
+            "Comment": "Touch 1 follows the meeting's end.",
+            "TimestampPath": "$.first_at",
+            "Next": cadence.state_name(1),
+        }
     for number in range(1, len(cadence.touches) + 1):
         if number > 1:
             states[wait_state_name(cadence, number)] = {
@@ -213,6 +228,6 @@ def build_definition(cadence: Cadence, step_function_arn: str) -> dict[str, Any]
     states.update(_record_failure(step_function_arn))
     return {
         "Comment": f"{cadence.name}: {cadence.description}",
-        "StartAt": cadence.state_name(1),
+        "StartAt": first_wait_state_name(cadence) if cadence.meeting is not None else cadence.state_name(1),
         "States": states,
     }

@@ -13,7 +13,7 @@ from leadflow.cadence import executions, versions
 from leadflow.cadence.model import Cadence
 from leadflow.cadence.schedule import Locale, locale_for, plan
 from leadflow.config import cadences, settings
-from leadflow.models import CONTACTABLE, Enrollment, Lead, RunStatus, TouchStatus
+from leadflow.models import CONTACTABLE, Enrollment, Lead, Meeting, RunStatus, TouchStatus
 from leadflow.observability import logger, publish_event
 from leadflow.store import enrollment_items, lead_items
 
@@ -47,12 +47,28 @@ def busy_days(lead_id: str, locale: Locale) -> frozenset[date]:
 
 
 def plan_for(
-    lead: Lead, cadence: Cadence, start: datetime, *, known_lead: bool
+    lead: Lead, cadence: Cadence, start: datetime, *, known_lead: bool, answers_a_meeting: bool = False
 ) -> tuple[list[datetime], str]:
-    """The touches' due times for this lead, and the zone they were planned in."""
+    """The touches' due times for this lead, and the zone they were planned in.
+
+    A cadence that answers a meeting (the recap after it, a new time after a cancellation) sends
+    its first touch at `start` even on a day another cadence already used: the answer comes first.
+    Later touches avoid busy days.
+    """
     locale = locale_for(lead.timezone, lead.country, cadence.window)
     busy = busy_days(lead.id, locale) if known_lead else frozenset()
+    if answers_a_meeting:
+        busy -= {start.astimezone(locale.tz).date()}
     return plan(cadence, start, locale, busy), locale.zone
+
+
+def first_touch_at(cadence: Cadence, meeting: Meeting | None, now: datetime) -> datetime:
+    """When day 1 begins: now, or on a meeting's clock the meeting's end plus the cadence's delay."""
+    if cadence.meeting is None:
+        return now
+    if meeting is None:
+        raise EnrollmentRefused(f"cadence {cadence.name} runs on a meeting's clock: give the meeting's times")
+    return max(now, meeting.ends_at + timedelta(minutes=cadence.meeting.after_end_minutes))
 
 
 def start(enrollment: Enrollment) -> bool:
@@ -81,8 +97,10 @@ def start(enrollment: Enrollment) -> bool:
     return True
 
 
-def enroll(lead_id: str, cadence_name: str, reason: str) -> Enrollment:
+def enroll(lead_id: str, cadence_name: str, reason: str, meeting: Meeting | None = None) -> Enrollment:
     """Enroll a known lead in a cadence now; returns the new enrollment, or the running one.
+
+    `meeting` is what the enrollment is about (post-meeting: its clock; rebook: what happened).
 
     A lead already running in this cadence is not enrolled twice. Its other running cadences
     keep going; the new schedule avoids their automated days (one per local day, in total).
@@ -107,8 +125,15 @@ def enroll(lead_id: str, cadence_name: str, reason: str) -> Enrollment:
                     start(running)  # stored but never started (a crash in between): resume it
                 return running
         now = clock.now()
-        schedule, zone = plan_for(lead, cadence, now, known_lead=True)
+        schedule, zone = plan_for(
+            lead,
+            cadence,
+            first_touch_at(cadence, meeting, now),
+            known_lead=True,
+            answers_a_meeting=meeting is not None,
+        )
         enrollment = Enrollment(
+            meeting=meeting,
             lead_id=lead_id,
             number=lead.enrollments + 1,
             cadence=cadence.name,

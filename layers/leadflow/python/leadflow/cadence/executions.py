@@ -6,19 +6,23 @@ import json
 
 from botocore.exceptions import ClientError
 
-from leadflow import aws
+from leadflow import aws, clock
 from leadflow.models import Enrollment
 
 
 def execution_input(enrollment: Enrollment) -> dict[str, object]:
     """Ids and the cadence version only: no address, name or anything derived from them (the console
-    shows this)."""
-    return {
+    shows this). An enrollment on a meeting's clock adds when touch 1 is due (its first Wait reads it).
+    """
+    ids: dict[str, object] = {
         "lead_id": enrollment.lead_id,
         "cadence": enrollment.cadence,
         "enrollment": enrollment.number,
         "version": enrollment.version,
     }
+    if enrollment.meeting is not None and enrollment.meeting.status == "booked":
+        ids["first_at"] = clock.iso(enrollment.schedule[0])
+    return ids
 
 
 def start(state_machine_arn: str, enrollment: Enrollment, *, name: str | None = None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from datetime import time
 from enum import StrEnum
 from functools import cache
@@ -287,6 +288,20 @@ class SendWindow(BaseModel):
         return (start, end) if start < end else None
 
 
+class MeetingAnchor(BaseModel):
+    """A cadence on a booked meeting's clock: entered with the meeting's times, never by routing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    after_end_minutes: int = Field(
+        60,
+        ge=0,
+        le=23 * 60,
+        description="Touch 1 (the recap) goes out this long after the meeting ends, so a no-show "
+        "marked in that time sends none; day 1 is the day the meeting ends.",
+    )
+
+
 class Cadence(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -308,6 +323,11 @@ class Cadence(BaseModel):
         100, ge=1, le=1000, description="Routing order: lower numbers are tried first; ties by name."
     )
     window: SendWindow = Field(default_factory=lambda: SendWindow.model_validate({}))
+    meeting: MeetingAnchor | None = Field(
+        None,
+        description="On a booked meeting's clock (post-meeting): day 1 is the day the meeting ends and "
+        "touch 1 follows its end; a reschedule moves every touch, a cancellation stops them.",
+    )
     touches: tuple[Touch, ...] = Field(min_length=1, max_length=30)
 
     @model_validator(mode="before")
@@ -358,6 +378,12 @@ class Cadence(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _meeting_not_routed(self) -> Cadence:
+        if self.meeting is not None and self.match:
+            raise ValueError("a cadence on a meeting's clock is entered with a meeting, never by match rules")
+        return self
+
+    @model_validator(mode="after")
     def _threading(self) -> Cadence:
         for number, touch in enumerate(self.touches, start=1):
             subject_variants = any(variant.subject for variant in touch.variants)
@@ -401,6 +427,32 @@ class Cadence(BaseModel):
     @property
     def routable(self) -> bool:
         return bool(self.match)
+
+
+def describe_rule(rule: MatchRule) -> str:
+    """A match rule as people read it: "form demo-request, pricing and band high"."""
+    parts = [
+        f"{label} {', '.join(str(value) for value in values)}"
+        for label, values in (
+            ("form", rule.forms),
+            ("source", rule.sources),
+            ("band", rule.bands),
+            ("type", rule.types),
+        )
+        if values
+    ]
+    return " and ".join(parts) or "any lead"
+
+
+def first_match(
+    cadences: Iterable[Cadence], *, source: str | None, form: str | None, band: FitBand, lead_type: str
+) -> tuple[Cadence, MatchRule] | None:
+    """The first routable cadence (by priority, then name) with a rule the lead meets, and that rule."""
+    for cadence in sorted((c for c in cadences if c.routable), key=lambda c: (c.priority, c.name)):
+        for rule in cadence.match:
+            if rule.matches(source=source, form=form, band=band, lead_type=lead_type):
+                return cadence, rule
+    return None
 
 
 class CadenceFileError(ValueError):

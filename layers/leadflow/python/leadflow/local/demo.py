@@ -56,7 +56,9 @@ PLACES = [
     ("AU", "Australia/Sydney", "02 9374 4000"),
 ]
 # (form, share of the population)
-FORMS = [("demo-request", 0.45), ("ebook", 0.3), ("newsletter", 0.15), ("dormant", 0.1)]
+FORMS = [("demo-request", 0.45), ("follow-up-guide", 0.3), ("newsletter", 0.15), ("dormant", 0.1)]
+# A meeting booked on a rep's task starts this long after the outcome (the rep gives its time).
+MEETING_AHEAD = timedelta(days=2)
 REPLIES = [
     "Thanks, Tuesday at 2pm works for me.",
     "Not a priority this quarter, but try me in Q3.",
@@ -204,7 +206,10 @@ def simulate(
             task_id, outcome = detail
             task = sb.task(task_id)
             if task and task["status"] == "open":  # none if the lead stopped before the task fell due
-                sb.post(f"/tasks/{task_id}?token={task['token']}", json={"outcome": outcome})
+                outcome_post = {"outcome": outcome}
+                if outcome == "meeting_booked":
+                    outcome_post["meeting_at"] = iso(moment + MEETING_AHEAD)
+                sb.post(f"/tasks/{task_id}?token={task['token']}", json=outcome_post)
                 if outcome == "meeting_booked" and lead.qualifies:
                     heapq.heappush(events, (moment + timedelta(days=2), next(order), "stage", lead, None))
         done += 1

@@ -401,12 +401,20 @@ class Sandbox:
         self.clock.settle()
         return result
 
-    def enroll(self, lead_id: str, cadence: str, reason: str) -> dict[str, Any]:
-        """Call `leadflow.cadence.enrollments.enroll` as a handler would, then let its execution settle."""
+    def enroll(
+        self, lead_id: str, cadence: str, reason: str, meeting: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Call `leadflow.cadence.enrollments.enroll` as a handler would, then let its execution settle.
+
+        `meeting` ({"starts_at", "ends_at"}, ISO 8601) for a cadence on a meeting's clock.
+        """
         from leadflow.cadence.enrollments import enroll
+        from leadflow.models import Meeting
 
         with self._handler_lock:
-            enrollment = enroll(lead_id, cadence, reason)
+            enrollment = enroll(
+                lead_id, cadence, reason, Meeting.model_validate(meeting) if meeting else None
+            )
         self.clock.settle()
         return enrollment.model_dump(mode="json")
 

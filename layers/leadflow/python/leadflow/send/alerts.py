@@ -20,6 +20,7 @@ class AlertKind(StrEnum):
     SUPPRESSED_LEAD_RETURNED = "suppressed_lead_returned"
     REPLIED = "replied"
     MEETING_BOOKED = "meeting_booked"
+    MEETING_MISSED = "meeting_missed"
     HOT_LEAD = "hot_lead"
     LEAD_ACCEPTED = "lead_accepted"
     TASK = "task"
@@ -34,6 +35,7 @@ SUBJECTS = {
     AlertKind.SUPPRESSED_LEAD_RETURNED: "An opted-out or bounced lead posted the form again",
     AlertKind.REPLIED: "A lead replied: their cadence is stopped, answer them",
     AlertKind.MEETING_BOOKED: "A lead booked a meeting",
+    AlertKind.MEETING_MISSED: "A meeting was cancelled or missed: offer a new time",
     AlertKind.HOT_LEAD: "Hot lead: a link in your email was just clicked",
     AlertKind.LEAD_ACCEPTED: "New lead: reach out while it is hot",
     AlertKind.TASK: "A rep task is due (call, LinkedIn or video)",

@@ -10,10 +10,11 @@ unsubscribe link and postal address in every email.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -21,10 +22,11 @@ from jinja2 import TemplateError
 from markupsafe import escape
 from pydantic import BaseModel
 
-from leadflow.cadence.model import Cadence, Channel, Variant, load_cadences
-from leadflow.models import Lead
+from leadflow.cadence.model import Cadence, Channel, FitBand, Variant, first_match, load_cadences
+from leadflow.models import Lead, MeetingStatus
 from leadflow.operator_config import OperatorConfig, load_operator_config
-from leadflow.send.messages import compose, context, owning_rep, template_path
+from leadflow.send import claims
+from leadflow.send.messages import Meeting, compose, context, owning_rep, template_path
 from leadflow.send.render import SIGNATURE_DELIMITER, RenderedMessage, render_block
 
 RULES = {
@@ -42,6 +44,10 @@ RULES = {
     "sms-segment": "an SMS fits one segment (160 GSM-7 or 70 Unicode characters) for typical leads",
     "sms-opt-out": "an SMS carries the opt-out hint (Reply STOP)",
     "talking-points": "a rep task has a title and at least two talking points",
+    "claim": "for every form that can reach the cadence (and a lead without one), the message claims only "
+    "what that form shows: no 'demo request' in a cadence a newsletter lead reaches by score, unless "
+    "the template branches on the form",
+    "weekday": "no weekday name the send time in the lead's zone does not give, no 'this week'",
 }
 
 SUBJECT_TYPICAL_MAX = 50
@@ -69,6 +75,9 @@ GSM7 = set(
 GSM7_EXTENDED = set("^{}\\[~]|€")
 
 _SAMPLE_TIME = datetime(2026, 11, 23, 9, tzinfo=UTC)
+# Send times the weekday rule renders at (a Monday morning, a Wednesday and a Friday afternoon in
+# New York): a weekday written into a template is wrong at one of them at least.
+SEND_TIMES = (_SAMPLE_TIME, datetime(2026, 11, 25, 19, tzinfo=UTC), datetime(2026, 11, 27, 20, tzinfo=UTC))
 # name -> (typical?, fields). Typical leads bound lengths; every lead must render cleanly.
 SAMPLE_LEADS: dict[str, tuple[bool, dict[str, str]]] = {
     "typical": (
@@ -172,15 +181,96 @@ def targets(cadences: Iterable[Cadence], template_dir: Path) -> list[Target]:
     return found
 
 
+def reachable_forms(cadences: Iterable[Cadence], config: OperatorConfig) -> dict[str, tuple[str | None, ...]]:
+    """The catalogue forms (None: a lead without a form) that can enter each cadence.
+
+    Routing decides for routable cadences and the default, over every band and lead type; a cadence
+    entered by a meeting or by enrollment can hold a lead from any form.
+    """
+    known = list(cadences)
+    forms: tuple[str | None, ...] = (*config.forms, None)
+    types = {"inbound", *(kind for cadence in known for rule in cadence.match for kind in rule.types)}
+    reach: dict[str, list[str | None]] = {cadence.name: [] for cadence in known}
+    for form in forms:
+        for band in FitBand:
+            for lead_type in sorted(types):
+                found = first_match(known, source=None, form=form, band=band, lead_type=lead_type)
+                name = found[0].name if found else config.routing.default_cadence
+                if name in reach and form not in reach[name]:
+                    reach[name].append(form)
+    return {
+        cadence.name: tuple(reach[cadence.name]) if cadence.routable or reach[cadence.name] else forms
+        for cadence in known
+    }
+
+
+def sample_meetings(cadence: Cadence, config: OperatorConfig, now: datetime) -> tuple[Meeting | None, ...]:
+    """The meetings a cadence's messages can be about: held (post-meeting), missed or cancelled (rebook)."""
+    starts = now - timedelta(hours=2)
+    if cadence.meeting is not None:
+        return (
+            Meeting(status=MeetingStatus.BOOKED, starts_at=starts, ends_at=starts + timedelta(minutes=30)),
+        )
+    if cadence.name == config.routing.meeting_missed_cadence:
+        return tuple(
+            Meeting(status=status, starts_at=starts, ends_at=starts + timedelta(minutes=30))
+            for status in (MeetingStatus.CANCELED, MeetingStatus.NO_SHOW)
+        )
+    return (None,)
+
+
 def lint(cadences: Iterable[Cadence], template_dir: Path, config: OperatorConfig) -> list[Violation]:
+    known = list(cadences)
+    reach = reachable_forms(known, config)
     return [
         violation
-        for target in targets(cadences, template_dir)
-        for violation in lint_target(target, template_dir, config)
+        for target in targets(known, template_dir)
+        for violation in lint_target(target, template_dir, config, reach[target.cadence.name])
     ]
 
 
-def lint_target(target: Target, template_dir: Path, config: OperatorConfig) -> list[Violation]:
+def _values(
+    target: Target, lead: Lead, config: OperatorConfig, now: datetime, meeting: Meeting | None
+) -> dict[str, object]:
+    return context(
+        lead,
+        owning_rep(lead, config),
+        config,
+        cadence=target.cadence,
+        touch=target.touch,
+        unsubscribe_url=UNSUBSCRIBE_URL,
+        variant=target.variant,
+        now=now,
+        meeting=meeting,
+    )
+
+
+def message_claims(target: Target, template_dir: Path, values: dict[str, object]) -> list[tuple[str, str]]:
+    """The claim and weekday problems of one rendering: subject and body, not the signature or footer."""
+    rendered = compose(template_dir, target.cadence, target.touch, target.variant, values)
+    body = rendered.text.split(f"\n{SIGNATURE_DELIMITER}\n")[0]
+    text = f"{rendered.subject}\n{body}"
+    form = values["form"]
+    meeting = values["meeting"]
+    assert isinstance(form, dict)
+    facts = claims.facts_for(form["intent"], meeting["status"] if isinstance(meeting, dict) else None)
+    problems = [
+        ("claim", f"says {claim} to a lead whose form is {form['id'] or 'none'}")
+        for claim in claims.unsupported(text, facts)
+    ]
+    problems += [
+        ("weekday", f"names {day}, not computed from the send time")
+        for day in claims.uncomputed_days(text, values)
+    ]
+    return problems
+
+
+def lint_target(
+    target: Target,
+    template_dir: Path,
+    config: OperatorConfig,
+    forms: tuple[str | None, ...] = (None,),
+) -> list[Violation]:
     """The target's violations, one per rule broken, naming the sample leads that break it."""
     found: dict[str, Violation] = {}
 
@@ -191,17 +281,11 @@ def lint_target(target: Target, template_dir: Path, config: OperatorConfig) -> l
         else:
             found[rule] = Violation(template=target.label, rule=rule, message=message, leads=[sample])
 
-    for sample, (typical, _) in SAMPLE_LEADS.items():
-        lead = sample_lead(sample)
-        values = context(
-            lead,
-            owning_rep(lead, config),
-            config,
-            cadence=target.cadence,
-            touch=target.touch,
-            unsubscribe_url=UNSUBSCRIBE_URL,
-            variant=target.variant,
-        )
+    meetings = sample_meetings(target.cadence, config, _SAMPLE_TIME)
+    # Every sample lead from every form that can reach the cadence: the copy branches on the form.
+    for form, (sample, (typical, _)) in itertools.product(forms, SAMPLE_LEADS.items()):
+        lead = sample_lead(sample).model_copy(update={"form": form})
+        values = _values(target, lead, config, _SAMPLE_TIME, meetings[0])
         try:
             rendered = compose(template_dir, target.cadence, target.touch, target.variant, values)
             blocks = {
@@ -213,6 +297,16 @@ def lint_target(target: Target, template_dir: Path, config: OperatorConfig) -> l
             continue
         for rule, message in check(target, rendered, blocks, config, sample, typical):
             report(rule, message, sample)
+    if "render" in found or not target.cadence.touch(target.touch).automated:
+        return list(found.values())  # rep tasks are read by reps, not leads
+    for form in forms:
+        for now in SEND_TIMES:
+            for meeting in sample_meetings(target.cadence, config, now):
+                lead = sample_lead("typical").model_copy(update={"form": form})
+                for rule, message in message_claims(
+                    target, template_dir, _values(target, lead, config, now, meeting)
+                ):
+                    report(rule, message, f"typical, form {form or 'none'}")
     return list(found.values())
 
 

@@ -6,13 +6,18 @@ the lint to check every template against sample leads: one code path for all thr
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from leadflow.cadence.model import Cadence, Variant
-from leadflow.models import Lead
+from leadflow.cadence.schedule import Locale, holiday_name, locale_for
+from leadflow.models import Lead, Meeting
 from leadflow.operator_config import Company, OperatorConfig, Rep
 from leadflow.send.render import RenderedMessage, render
+
+__all__ = ["Meeting", "compose", "context", "owning_rep", "reply_subject", "template_path"]
+
 
 # Lead attributes that are bookkeeping, not something to write to the lead about.
 INTERNAL_FIELDS = frozenset(
@@ -73,6 +78,48 @@ def signature(rep: Rep, company: Company) -> list[str]:
     return [rep.name, role, str(company.website).rstrip("/")]
 
 
+def form_facts(lead: Lead, config: OperatorConfig) -> dict[str, Any]:
+    """What the lead's form shows, from the catalogue: templates may claim this and nothing more.
+
+    A lead without a form, or with an id the catalogue does not know, has no intent and no asset.
+    """
+    entry = config.form(lead.form)
+    asset = entry.asset if entry else None
+    return {
+        "id": lead.form if entry else None,
+        "intent": entry.intent.value if entry else None,
+        "label": entry.label if entry else None,
+        "asset": {"title": asset.title, "url": str(asset.url), "value": asset.value} if asset else None,
+    }
+
+
+def _workdays_after(day: date, cadence: Cadence, locale: Locale, count: int) -> list[date]:
+    """The next `count` days after `day` on the cadence's weekdays that are not the lead's holidays."""
+    found: list[date] = []
+    while len(found) < count:
+        day += timedelta(days=1)
+        if day.weekday() in cadence.window.weekday_numbers and not holiday_name(locale, day):
+            found.append(day)
+    return found
+
+
+def moment_words(now: datetime, cadence: Cadence, locale: Locale) -> dict[str, Any]:
+    """Day names computed from the send time in the lead's zone: the only weekdays copy may name."""
+    today = now.astimezone(locale.tz).date()
+    return {
+        "today": f"{today:%A}",
+        "next_days": [f"{day:%A}" for day in _workdays_after(today, cadence, locale, 2)],
+    }
+
+
+def meeting_words(meeting: Meeting, now: datetime, locale: Locale) -> dict[str, Any]:
+    """The meeting's day as the lead reads it on the send day: "today", "yesterday" or "on Tuesday"."""
+    day = meeting.starts_at.astimezone(locale.tz).date()
+    today = now.astimezone(locale.tz).date()
+    relative = {0: "today", 1: "yesterday", -1: "tomorrow"}.get((today - day).days, f"on {day:%A}")
+    return {"status": meeting.status.value, "day": f"{day:%A}", "relative": relative}
+
+
 def context(
     lead: Lead,
     rep: Rep,
@@ -82,16 +129,24 @@ def context(
     touch: int,
     unsubscribe_url: str,
     variant: Variant | None,
+    now: datetime,
+    meeting: Meeting | None = None,
 ) -> dict[str, Any]:
+    """Everything a template sees. Times and day names are computed from `now` in the lead's zone."""
     company = config.company
+    locale = locale_for(lead.timezone, lead.country, cadence.window)
     return {
         "lead": lead_fields(lead),
+        "form": form_facts(lead, config),
+        "when": moment_words(now, cadence, locale),
+        "meeting": meeting_words(meeting, now, locale) if meeting else None,
         "rep": {
             "name": rep.name,
             "first_name": rep.name.split()[0],
             "title": rep.title,
             "email": str(rep.email),
             "signature": signature(rep, company),
+            "scheduling_url": str(rep.scheduling_url) if rep.scheduling_url else None,
         },
         "company": {
             "name": company.name,

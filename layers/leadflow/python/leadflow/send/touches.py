@@ -357,6 +357,8 @@ def _send_sms(
         touch=number,
         unsubscribe_url=f"{settings().public_url.rstrip('/')}/unsubscribe",
         variant=None,
+        now=now,
+        meeting=enrollment.meeting,
     )
     rendered = messages.compose(settings().template_dir, cadence, number, None, values)
     message_id = _provider_call(claim, lead.id, enrollment.number, lambda: sms.send_sms(phone, rendered.text))
@@ -375,7 +377,15 @@ def _send_email(
     token = tokens.unsubscribe_token(lead.id, enrollment.number, number)
     unsubscribe_url = f"{settings().public_url.rstrip('/')}/unsubscribe?token={token}"
     values = messages.context(
-        lead, rep, operator, cadence=cadence, touch=number, unsubscribe_url=unsubscribe_url, variant=variant
+        lead,
+        rep,
+        operator,
+        cadence=cadence,
+        touch=number,
+        unsubscribe_url=unsubscribe_url,
+        variant=variant,
+        now=now,
+        meeting=enrollment.meeting,
     )
     rendered = messages.compose(config.template_dir, cadence, number, variant, values)
     parent = _thread_parent(cadence, number, lead.id, enrollment.number)
