@@ -49,6 +49,9 @@ STORED_KINDS: dict[str, LeadEventKind] = {
     "meeting_booked": "meeting_booked",
     "meeting": "meeting_booked",
     "meeting_cancelled": "meeting_cancelled",
+    # Issue 14: a cancelled or missed meeting (the rebook cadence starts).
+    "meeting_canceled": "meeting_cancelled",
+    "no_show": "meeting_cancelled",
     "unsubscribe": "opted_out",
     "complaint": "opted_out",
     "consent_withdrawn": "opted_out",
