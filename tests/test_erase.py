@@ -100,6 +100,8 @@ def test_leadflow_erase_leaves_the_address_nowhere_but_as_its_keyed_hash(sb, cap
         "quillfeather" not in alert["message"].lower() for alert in sb.rep_alerts()[alerts_before:]
     )
     sb.run_report(force=True)  # the report still builds on what stays
+    audit = sb.audit()
+    assert audit.clean, audit.lines()  # no execution left running for what was erased
     assert main(["erase", PERSON["email"]]) == 0  # idempotent
     assert "no lead with this address" in capsys.readouterr().out
 

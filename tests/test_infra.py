@@ -694,8 +694,13 @@ def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
     assert ":configuration-set/" in flat and ":identity/" in flat
     (alerts_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsRepAlerts")]
     (ops_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsOps")]
-    # The step alerts ops when an enrollment fails (issue 11).
-    for name, expected in (("Intake", [alerts_id]), ("Step", [ops_id, alerts_id])):
+    # The step alerts ops when an enrollment fails (issue 11); the events function when the
+    # reputation guard pauses sending (issue 12).
+    for name, expected in (
+        ("Intake", [alerts_id]),
+        ("Step", [alerts_id, ops_id]),
+        ("Events", [alerts_id, ops_id]),
+    ):
         topics = [
             s
             for s in _statements(synth, f"Functions{name}Role")
@@ -703,6 +708,9 @@ def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
         ]
         published = sorted(ref["Ref"] for s in topics for ref in _resources(s))
         assert published == sorted(expected), name
+    for name in ("step", "events"):
+        variables = _function_by_code(synth, name)[1]["Properties"]["Environment"]["Variables"]
+        assert variables["OPS_TOPIC_ARN"] == {"Ref": ops_id}, name
     # SMS to phone numbers: "*" (merged with X-Ray's "*" actions by minimizePolicies).
     (sms,) = [s for s in step if "sns:Publish" in _actions(s) and _resources(s) == ["*"]]
     assert {action for action in _actions(sms) if not action.startswith("xray:")} == {"sns:Publish"}

@@ -67,6 +67,8 @@ def test_a_cap_of_50_sends_50_first_touches_a_day_in_arrival_order(tmp_path):
             sb.advance(300)
         sb.advance_to("2026-11-27T00:00:00Z")
         emails = _emails(sb)
+        audit = sb.audit()
+        assert audit.clean, audit.lines()  # nothing lost, sent twice or after a stop
 
     first = [entry for entry in emails if entry["touch"] == 1]
     # Every lead got its first touch: nothing dropped.
@@ -150,6 +152,8 @@ def test_the_guard_pauses_email_within_one_send_and_resume_sends_the_held_in_ord
         assert follow_ups == [entry["to"] for entry in sent[2:]]
         assert main(["sending", "resume"]) == 0  # not paused: says so, changes nothing
         assert "not paused" in capsys.readouterr().out
+        audit = sb.audit()
+        assert audit.clean, audit.lines()
     # What the step and events functions really called is what their roles are granted.
     assert {"step", "events"} <= calls.keys()
     for function, made in calls.items():

@@ -221,6 +221,9 @@ class Functions(Construct):
         email.grant_erase_inbound_mail(self.intake)
         email.inbound_topic.add_subscription(subscriptions.LambdaSubscription(self.inbound))
         sms_inbound.add_subscription(subscriptions.LambdaSubscription(self.inbound))
+        # The events function alerts ops when the reputation guard pauses sending.
+        self.events.add_environment("OPS_TOPIC_ARN", ops.topic_arn)
+        ops.grant_publish(self.events)
         for alerting in (self.inbound, self.events):
             rep_alerts.grant_publish(alerting)
         meeting_webhook_secret.grant_read(self.intake)
