@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
@@ -38,8 +39,28 @@ class LeadflowConfig:
     # A logs.RetentionDays member name, for every log group.
     log_retention: str = field(default="ONE_MONTH", metadata={"key": "logRetention"})
     log_level: str = field(default="INFO", metadata={"key": "logLevel"})
+    # The SMS sender (a toll-free or 10DLC number registered in End User Messaging SMS, E.164);
+    # empty: SNS picks one from the account's origination identities.
+    sms_origination_number: str = field(default="", metadata={"key": "smsOriginationNumber"})
+    # Integration events carry the lead id only; true adds the email address.
+    events_include_email: bool = field(default=False, metadata={"key": "eventsIncludeEmail"})
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,62}", self.stack_name):
+            raise ValueError(f"{CONTEXT_PREFIX}stackName: {self.stack_name!r} must be letters, digits and -")
+        if self.public_url and not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", self.public_url):
+            raise ValueError(f"{CONTEXT_PREFIX}publicUrl: {self.public_url!r} must be an https:// URL")
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", self.reply_domain):
+            raise ValueError(f"{CONTEXT_PREFIX}replyDomain: {self.reply_domain!r} is not a domain name")
+        if self.sms_origination_number and not re.fullmatch(r"\+[1-9]\d{6,14}", self.sms_origination_number):
+            raise ValueError(
+                f"{CONTEXT_PREFIX}smsOriginationNumber: {self.sms_origination_number!r} is not an E.164 "
+                "number like +18445550100"
+            )
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError(
+                f"{CONTEXT_PREFIX}logLevel: {self.log_level!r} is not DEBUG, INFO, WARNING or ERROR"
+            )
         if "@" not in parseaddr(self.sender)[1]:
             raise ValueError(f"{CONTEXT_PREFIX}sender: {self.sender!r} has no email address")
         if self.throttle_rate_limit <= 0 or self.throttle_burst_limit <= 0:

@@ -16,6 +16,7 @@ from infra.constructs.api import IntakeApi
 from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
 from infra.constructs.functions import EVENTS, Functions
+from infra.constructs.operations import Dashboard, LeadEventsBus, RepAlertSubscriptions
 from infra.constructs.report import WeeklyReport
 from infra.constructs.secrets import (
     ApiKeys,
@@ -137,6 +138,37 @@ class LeadflowStack(Stack):
                 "SesEvents": ses_event_pipeline.dead_letters,
                 "InboundFailures": functions.inbound_failures,
             },
+        )
+        lead_events = LeadEventsBus(self, "LeadEvents", bus_name=f"{config.stack_name}-lead-events")
+        functions.connect_operations(
+            lead_events.bus,
+            include_email=config.events_include_email,
+            sms_origination=config.sms_origination_number,
+        )
+        RepAlertSubscriptions(self, "RepAlertSubscriptions", topic=topics.rep_alerts, reps=operator.reps)
+        Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"{config.stack_name}-leadflow",
+            functions=[
+                functions.intake,
+                functions.step,
+                functions.inbound,
+                functions.events,
+                functions.report,
+            ],
+        )
+        CfnOutput(
+            self, "LeadEventsBusName", value=lead_events.bus.event_bus_name, description="Integration events"
+        )
+        CfnOutput(
+            self, "RepAlertsTopicArn", value=topics.rep_alerts.topic_arn, description="Rep alerts (SNS)"
+        )
+        CfnOutput(
+            self,
+            "HmacSecretArn",
+            value=hmac_key.secret.secret_arn,
+            description="leadflow lead/suppress --hmac-secret",
         )
         CfnOutput(self, "TableName", value=table.table.table_name, description="leadflow report --table")
         CfnOutput(self, "ReportArchiveBucket", value=report.archive.bucket_name, description="Weekly reports")

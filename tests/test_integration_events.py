@@ -52,3 +52,16 @@ def test_the_address_only_when_configured(tmp_path):
         sb.post("/leads", json={"email": "pat@example.com"})
         (accepted,) = [e for e in sb.integration_events if e["detail"]["kind"] == "accepted"]
         assert accepted["detail"]["email"] == "pat@example.com"
+
+
+def test_counts_carry_their_outcome_as_a_dimension(sb):
+    sb.post("/leads", json={"email": "dee@example.com"})
+    sb.advance(7 * 86400)
+    touches = [d for d in sb.emitted_metrics if "Touches" in d]
+    assert touches
+    for document in touches:
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Dimensions"] == [["service", "outcome"]]
+        assert document["outcome"] in {"sent", "skipped", "task", "settled"}
+    posts = [d for d in sb.emitted_metrics if "Posts" in d]
+    assert [d["outcome"] for d in posts] == ["new"]

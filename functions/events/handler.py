@@ -13,14 +13,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadflow.answers.ses_events import handle_body
-from leadflow.observability import logger, metrics
+from leadflow.observability import count, logger, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
     for outcome in handle_body(record.body):
-        metrics.add_metric(name=f"SesEvent_{outcome}", unit="Count", value=1)
+        count("SesEvents", outcome=outcome)
 
 
 @logger.inject_lambda_context

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.parser.models import SnsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadflow.answers.inbound import handle_notification
-from leadflow.observability import logger, metrics
+from leadflow.observability import count, logger, metrics
 
 
 @logger.inject_lambda_context
@@ -23,5 +23,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"outcomes": ["not_sns"]}
     outcomes = [handle_notification(str(record.Sns.TopicArn), str(record.Sns.Message)) for record in records]
     for outcome in outcomes:
-        metrics.add_metric(name=f"Inbound_{outcome}", unit="Count", value=1)
+        count("Inbound", outcome=outcome)
     return {"outcomes": outcomes}

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadflow.cadence.asl import FAILURE_KEY
 from leadflow.models import FailureReport, TouchRequest
-from leadflow.observability import logger, metrics
+from leadflow.observability import count, logger, metrics
 from leadflow.send.touches import record_failure, run_touch
 
 
@@ -19,5 +19,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if FAILURE_KEY in event:
         return record_failure(FailureReport.model_validate(event))
     result = run_touch(TouchRequest.model_validate(event))
-    metrics.add_metric(name=f"Touch_{result.outcome}", unit="Count", value=1)
+    count("Touches", outcome=str(result.outcome))
     return result.model_dump()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -351,6 +352,17 @@ class Functions(Construct):
         cadences.grant_stop_execution(self.intake)
         cadences.grant_stop_execution(self.inbound)
         cadences.grant_stop_execution(self.events)  # a permanent bounce or a complaint stops the lead
+
+    def connect_operations(self, bus: events.IEventBus, *, include_email: bool, sms_origination: str) -> None:
+        """Lead events to the integration bus; the SMS sender number for the functions that text."""
+        for function in self.lead_handlers:
+            function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
+            if include_email:
+                function.add_environment("EVENT_INCLUDE_EMAIL", "true")
+            bus.grant_put_events_to(function)
+        if sms_origination:
+            for texting in (self.step, self.inbound):
+                texting.add_environment("SMS_ORIGINATION_NUMBER", sms_origination)
 
     def connect_api(self, public_url: str) -> None:
         """The step function writes unsubscribe links to the API (or the operator's own domain); intake

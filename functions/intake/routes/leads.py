@@ -26,7 +26,7 @@ from leadflow.config import allowed_origins, operator_config
 from leadflow.intake import captcha
 from leadflow.intake.submission import SubmissionRejected, accept_once
 from leadflow.models import LeadSubmission, SubmissionOutcome, submission_schemas
-from leadflow.observability import metrics
+from leadflow.observability import count, metrics
 
 router = Router()
 
@@ -117,7 +117,7 @@ def post_lead(
             [{"loc": ("body", rejected.field), "msg": rejected.message, "type": "value_error"}]
         ) from None
     metrics.add_metric(name="LeadsReceived", unit="Count", value=1)
-    metrics.add_metric(name=f"Posts_{accepted.outcome.value}", unit="Count", value=1)
+    count("Posts", outcome=accepted.outcome.value)
     return _received(posted, accepted.submission_id)
 
 

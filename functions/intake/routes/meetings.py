@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from leadflow.answers import meetings
-from leadflow.observability import logger, metrics
+from leadflow.observability import count, logger, metrics
 
 router = Router()
 
@@ -39,7 +39,7 @@ def meeting_booked() -> Response[Any]:
         metrics.add_metric(name="MeetingWebhookRefused", unit="Count", value=1)
         return Response(401, content_types.APPLICATION_JSON, {"message": "Invalid or missing signature."})
     outcome = meetings.handle(raw)
-    metrics.add_metric(name=f"MeetingWebhook_{outcome}", unit="Count", value=1)
+    count("MeetingWebhooks", outcome=outcome)
     if outcome == "not_json":
         return Response(400, content_types.APPLICATION_JSON, {"message": "The body is not valid JSON."})
     return Response(200, content_types.APPLICATION_JSON, {"status": outcome})

@@ -14,6 +14,7 @@ from functions.intake.errors import field_errors
 from leadflow import keys
 from leadflow.answers import stages
 from leadflow.config import settings
+from leadflow.observability import count as count_metric
 from leadflow.observability import logger, metrics
 
 router = Router()
@@ -37,7 +38,7 @@ def post_stage(change: stages.StageChange) -> Response[Any]:
     if keys.api_client(presented) is None:
         return Response(401, content_types.APPLICATION_JSON, {"message": "Missing or unknown API key."})
     outcome = stages.set_stage(change)
-    metrics.add_metric(name=f"Stage_{outcome}", unit="Count", value=1)
+    count_metric("StageChanges", outcome=outcome)
     if outcome == "unknown_lead":
         return Response(404, content_types.APPLICATION_JSON, {"message": UNKNOWN_LEAD})
     return Response(200, content_types.APPLICATION_JSON, {"status": outcome})
@@ -78,7 +79,7 @@ def crm_webhook() -> Response[Any]:
             422, content_types.APPLICATION_JSON, {"message": "Invalid stage change.", "errors": errors}
         )
     for outcome, count in outcomes.items():
-        metrics.add_metric(name=f"CrmWebhook_{outcome}", unit="Count", value=count)
+        count_metric("CrmWebhooks", value=count, outcome=outcome)
     if provider == "salesforce":  # Salesforce retries until it gets its SOAP acknowledgement
         return Response(200, "text/xml", stages.SALESFORCE_ACK)
     return Response(200, content_types.APPLICATION_JSON, {"status": outcomes})

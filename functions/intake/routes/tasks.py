@@ -24,7 +24,7 @@ from leadflow import keys
 from leadflow.answers import task_outcomes
 from leadflow.config import operator_config
 from leadflow.models import TaskOutcome
-from leadflow.observability import metrics
+from leadflow.observability import count, metrics
 
 router = Router()
 HTML = "text/html; charset=utf-8"
@@ -126,7 +126,7 @@ def post_outcome(task_id: str) -> Response[Any]:
         return _json(404, {"message": "No such task."})
     except task_outcomes.TaskClosed as closed:
         return _json(409, {"message": f"The task is already {closed.task.status.value}."})
-    metrics.add_metric(name=f"TaskOutcome_{post.outcome.value}", unit="Count", value=1)
+    count("TaskOutcomes", outcome=post.outcome.value)
     if _is_form():
         text = f"Recorded: {post.outcome.value}." + (" The cadence is stopped." if stopped else "")
         if post.outcome is TaskOutcome.MEETING_BOOKED and post.meeting_at is None:

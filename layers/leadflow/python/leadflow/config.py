@@ -51,6 +51,9 @@ class Settings(BaseModel):
     idempotency_table_name: str | None = Field(None, alias="IDEMPOTENCY_TABLE_NAME")
     # JSON list of origins allowed on top of config/leadflow.yaml's (a stage's own site, `leadflow serve`).
     extra_allowed_origins: Json[list[str]] = Field("[]", alias="EXTRA_ALLOWED_ORIGINS", validate_default=True)
+    # Integration events (leadflow.observability.publish_event reads these directly, at call time).
+    event_bus_name: str | None = Field(None, alias="EVENT_BUS_NAME")
+    event_include_email: bool = Field(False, alias="EVENT_INCLUDE_EMAIL")
 
 
 def cadences() -> dict[str, Cadence]:

@@ -112,3 +112,36 @@ def publish_event(kind: LeadEventKind, lead_id: str, at: datetime, **fields: Any
 
 def event_schema() -> dict[str, Any]:
     return IntegrationEvent.model_json_schema()
+
+
+# -- counts with dimensions ----------------------------------------------------------------------
+# One metric per thing counted, its outcome a dimension (Touches{outcome=sent}), not a metric name
+# built per outcome: the dashboard and alarms select by dimension. EMF on stdout, as Powertools
+# writes it; the Sandbox swaps the sink to keep them.
+
+_metric_sink: Any = None
+
+
+def set_metric_sink(sink: Any) -> None:
+    """Where `count` documents go (None: stdout, for CloudWatch)."""
+    global _metric_sink
+    _metric_sink = sink
+
+
+def count(name: str, value: float = 1, **dimensions: str) -> None:
+    import json
+
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    provider = AmazonCloudWatchEMFProvider(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "leadflow")
+    )
+    provider.add_metric(name=name, unit="Count", value=value)
+    provider.add_dimension(name="service", value=os.environ.get("POWERTOOLS_SERVICE_NAME", "leadflow"))
+    for dimension, dimension_value in dimensions.items():
+        provider.add_dimension(name=dimension, value=str(dimension_value))
+    document = provider.serialize_metric_set()
+    if _metric_sink is not None:
+        _metric_sink(document)
+    else:
+        print(json.dumps(document, separators=(",", ":")))

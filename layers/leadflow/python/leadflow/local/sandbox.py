@@ -39,7 +39,7 @@ from leadflow.config import Settings, operator_config, settings
 from leadflow.intake import routing
 from leadflow.local import events
 from leadflow.local.events import ACCOUNT_ID, REGION
-from leadflow.observability import logger, metrics
+from leadflow.observability import logger, metrics, set_metric_sink
 from leadflow.operator_config import OperatorConfig, load_operator_config
 from leadflow.send import lint
 from leadflow.store import enrollment_items, lead_items
@@ -234,7 +234,13 @@ class Sandbox:
                     provider.clear_metrics()
 
         provider.flush_metrics = capture  # type: ignore[method-assign]
-        return lambda: vars(provider).pop("flush_metrics", None)
+        set_metric_sink(self.emitted_metrics.append)
+
+        def undo() -> None:
+            vars(provider).pop("flush_metrics", None)
+            set_metric_sink(None)
+
+        return undo
 
     def metric_total(self, name: str) -> float:
         """Sum of a metric's values over every invocation so far."""

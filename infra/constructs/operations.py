@@ -1,0 +1,100 @@
+"""What operators watch and wire up: the lead-events bus, per-rep alert subscriptions, the quarterly
+re-engagement schedule and the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from leadflow.operator_config import Rep
+
+NAMESPACE = "leadflow"
+SERVICE = {"service": "leadflow"}
+
+
+class LeadEventsBus(Construct):
+    """Every lead event (leadflow.observability.IntegrationEvent, docs/events.schema.json) lands here:
+    add rules for a CRM, a warehouse or alerting."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, bus_name: str) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name, description="leadflow lead events")
+
+
+class RepAlertSubscriptions(Construct):
+    """One email subscription per rep (and SMS where a number is given), filtered to the rep's alerts
+    by the `rep` message attribute every alert carries. Email subscriptions wait for the rep to
+    confirm the link AWS mails them."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, topic: sns.ITopic, reps: Sequence[Rep]
+    ) -> None:
+        super().__init__(scope, construct_id)
+        for rep in reps:
+            only_this_rep = {"rep": sns.SubscriptionFilter.string_filter(allowlist=[rep.id])}
+            topic.add_subscription(
+                subscriptions.EmailSubscription(
+                    str(rep.alert_email or rep.email), filter_policy=only_this_rep
+                )
+            )
+            if rep.alert_sms:
+                topic.add_subscription(
+                    subscriptions.SmsSubscription(rep.alert_sms, filter_policy=only_this_rep)
+                )
+
+
+def _metric(name: str, label: str | None = None, statistic: str = "Sum") -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map=SERVICE,
+        statistic=statistic,
+        period=Duration.hours(1),
+        label=label or name,
+    )
+
+
+class Dashboard(Construct):
+    """The funnel (leads in, touches out, answers) and health (failures, refusals, errors) from the
+    functions' Powertools metrics (namespace leadflow, dimension service)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, dashboard_name: str, functions: Sequence[object]
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=dashboard_name)
+        funnel = cloudwatch.GraphWidget(
+            title="Funnel: leads, touches, answers (per hour)",
+            width=12,
+            left=[
+                _metric("LeadsReceived", "leads received"),
+                _metric("EmailsSent", "emails sent"),
+                _metric("SmsSent", "SMS sent"),
+                _metric("RepliesMatched", "replies"),
+                _metric("MeetingsBooked", "meetings booked"),
+            ],
+        )
+        health = cloudwatch.GraphWidget(
+            title="Health: failures and refusals (per hour)",
+            width=12,
+            left=[
+                _metric("EnrollmentFailed", "enrollments failed"),
+                _metric("Bounces", "bounces"),
+                _metric("Complaints", "complaints"),
+                _metric("IntegrationEventFailed", "integration events not published"),
+                _metric("TaskLinkForbidden", "task links refused"),
+            ],
+        )
+        errors = [
+            function.metric_errors(period=Duration.hours(1))  # type: ignore[attr-defined]
+            for function in functions
+        ]
+        lambdas = cloudwatch.GraphWidget(title="Function errors (per hour)", width=24, left=errors)
+        self.dashboard.add_widgets(funnel, health)
+        self.dashboard.add_widgets(lambdas)
