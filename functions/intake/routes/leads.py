@@ -105,7 +105,7 @@ def post_lead(
         metrics.add_metric(name="HoneypotHits", unit="Count", value=1)
         return _received(posted, keys.new_submission_id())
     if client is None and not captcha.passes(token, request_origin(event).source_ip):
-        metrics.add_metric(name=f"Posts_{SubmissionOutcome.CAPTCHA_FAILED.value}", unit="Count", value=1)
+        count("Posts", outcome=SubmissionOutcome.CAPTCHA_FAILED.value)
         return _received(posted, keys.new_submission_id())
     fingerprint = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
     try:

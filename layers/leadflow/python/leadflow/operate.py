@@ -172,10 +172,10 @@ def _lead(args: argparse.Namespace) -> int:
 
 def _suppress(args: argparse.Namespace) -> int:
     from leadflow import clock, keys
-    from leadflow.store import operator_items, suppression_items
+    from leadflow.store import suppression_items
 
     if args.action == "list":
-        entries = operator_items.listed()
+        entries = suppression_items.listed()
         if args.json:
             print(json.dumps(entries, indent=2))
         else:
@@ -192,7 +192,7 @@ def _suppress(args: argparse.Namespace) -> int:
         suppression_items.suppress(key, args.reason, clock.now())
         entry = suppression_items.suppression(key)
     elif args.action == "remove":
-        entry = None if operator_items.unsuppress(key) else suppression_items.suppression(key)
+        entry = None if suppression_items.unsuppress(key) else suppression_items.suppression(key)
     else:
         entry = suppression_items.suppression(key)
     return _done(
