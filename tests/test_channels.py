@@ -6,7 +6,7 @@ import textwrap
 import pytest
 import yaml
 
-from leadflow import aws, clock
+from leadflow import aws, clock, keys
 from leadflow.local.sandbox import REPO_ROOT, Sandbox
 from leadflow.models import Lead
 from leadflow.send.touches import sms_skip_reason
@@ -102,7 +102,7 @@ def test_a_cadence_with_every_channel_delivers_each_where_it_belongs(fixture_sb)
     assert "LinkedIn" in tasks[1]["instruction"]  # the channel's default talking points
     for task in tasks:
         assert {"id", "lead_id", "channel", "at", "instruction", "status", "token"} <= set(task)
-        assert task["lead_id"] == lead_id and len(task["token"]) == 64
+        assert task["lead_id"] == lead_id and keys.valid_task_token(task["id"], task["token"])
 
     # Each task is announced to its owner through SNS, with its signed link; never blocking the cadence.
     notes = sb.notifications()

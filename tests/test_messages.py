@@ -174,15 +174,20 @@ def test_sends_use_the_configuration_set_and_carry_cadence_touch_and_variant_tag
     assert first["ConfigurationSetName"] == second["ConfigurationSetName"] == "leadflow"
     variant = sb.lead(lead["id"])["touches"][0]["variant"]
     assert variant in {"a", "b"}
+    # Lead and enrollment tag the SES events too: a Send event settles a touch whose attempt died.
     assert first["EmailTags"] == [
         {"Name": "cadence", "Value": "inbound-demo-request"},
         {"Name": "touch", "Value": "1"},
+        {"Name": "lead", "Value": lead["id"]},
+        {"Name": "enrollment", "Value": "1"},
         {"Name": "variant", "Value": variant},
     ]
     # Touch 2 has no variants: no variant tag, none recorded.
     assert second["EmailTags"] == [
         {"Name": "cadence", "Value": "inbound-demo-request"},
         {"Name": "touch", "Value": "2"},
+        {"Name": "lead", "Value": lead["id"]},
+        {"Name": "enrollment", "Value": "1"},
     ]
     assert sb.lead(lead["id"])["touches"][1].get("variant") is None
 
