@@ -107,3 +107,19 @@ def test_a_broken_setting_fails_the_synth_with_one_message_naming_it(tmp_path, k
     assert str(raised.value).startswith(message)
     assert "\n" not in str(raised.value)
     assert LeadflowConfig  # the settings' one source
+
+
+def test_the_deploy_guide_names_every_setting_in_order() -> None:
+    import dataclasses
+
+    guide = (REPO_ROOT / "README.md").read_text().split("## Deploying", 1)[1].split("\n## ", 1)[0]
+    for spec in dataclasses.fields(LeadflowConfig):
+        assert f"leadflow:{spec.metadata['key']}" in guide or f"/ `{spec.metadata['key']}`" in guide, (
+            spec.name
+        )
+    steps = ["npx cdk bootstrap", "npx cdk deploy", "DKIM", "MAIL FROM", "DMARC", "production access"]
+    steps += ["**Secrets**", "**SMS**"]
+    positions = [guide.index(step) for step in steps]
+    assert positions == sorted(positions)
+    for output in ("RepAlertsTopicArn", "LeadEventsBusName", "HmacSecretArn", "TableName"):
+        assert output in guide
