@@ -357,3 +357,46 @@ def test_the_sweep_function_on_its_schedule_starts_pending_enrollments_and_publi
     assert result["sweep"]["started"] == 1 and _sent_touches(sb, lead_id) == [1]
     assert set(result["breaches"].values()) == {0}
     assert sb.metric_total("Sweep_started") == 1 and sb.metric_total("AuditBreaches") == 0
+
+
+@pytest.mark.email_cadence
+def test_the_audit_finds_every_kind_of_breach(sb):
+    from datetime import timedelta
+
+    from leadflow import aws, clock
+    from leadflow.config import settings
+    from leadflow.models import StopReason
+    from leadflow.send import mail
+
+    ids = [_post(sb, f"breach{number}@example.com") for number in range(5)]
+    assert sb.audit().clean
+    table = aws.table(settings().table_name)
+    key = {"pk": f"LEAD#{ids[0]}", "sk": "ENROLLMENT#001"}
+    # 0: a second SES send of touch 1 (tags name it); 1: a stop recorded before touch 1 was sent,
+    # its execution left running; 2: the enrollment item gone; 3: a claim without an outcome.
+    message = mail.build_message(
+        sender="Alex <alex@mail.leadflow.example>",
+        to="breach0@example.com",
+        subject="again",
+        text="again",
+        html="<p>again</p>",
+    )
+    mail.send(message, {"cadence": "inbound-demo-request", "touch": "1", "lead": ids[0], "enrollment": "1"})
+    enrollment_items.stop_enrollment(ids[1], 1, StopReason.REPLY, clock.now() - timedelta(minutes=1))
+    table.delete_item(Key={"pk": f"LEAD#{ids[2]}", "sk": "ENROLLMENT#001"})
+    table.update_item(
+        Key={**key, "pk": f"LEAD#{ids[3]}"},
+        UpdateExpression="SET touch_state = :claimed, claimed_at = :at",
+        ExpressionAttributeValues={":claimed": "claimed", ":at": clock.iso(clock.now() - timedelta(hours=1))},
+    )
+    report = sb.audit()
+    breaches = {(breach.invariant, breach.lead_id) for breach in report.breaches}
+    assert breaches == {
+        ("sent_twice", ids[0]),
+        ("sent_after_stop", ids[1]),
+        ("execution_without_running_enrollment", ids[1]),
+        ("lead_without_enrollment", ids[2]),
+        ("execution_without_running_enrollment", ids[2]),
+        ("claim_without_outcome", ids[3]),
+    }
+    assert report.breach_counts()["running_without_execution"] == 0
