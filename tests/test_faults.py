@@ -277,12 +277,12 @@ def test_not_due_yet_on_touch_1_waits_for_the_moved_time(sb, monkeypatch):
     lead_id = _post(sb, "moved.first@example.com")
     original = enrollments.plan_for
 
-    def first_touch_tomorrow(lead, cadence, start, *, known_lead):
-        schedule, zone = original(lead, cadence, start, known_lead=known_lead)
+    def first_touch_tomorrow(lead, cadence, start, **options):
+        schedule, zone = original(lead, cadence, start, **options)
         return [moment + timedelta(days=1) for moment in schedule], zone
 
     monkeypatch.setattr(enrollments, "plan_for", first_touch_tomorrow)
-    enrollment = sb.enroll(lead_id, "post-meeting", "meeting booked")
+    enrollment = sb.enroll(lead_id, "re-engagement", "re-engagement")
     due = enrollment["schedule"][0]
     assert [m for m in sb.outbox() if m["enrollment"] == 2] == []
     execution = sb.executions(lead_id)[-1]
