@@ -25,6 +25,7 @@ SECTIONS = {
     "classify": "bench.classify",
     "schedule": "bench.schedule",
     "load": "bench.load",
+    "coldstart": "bench.coldstart",
 }
 
 

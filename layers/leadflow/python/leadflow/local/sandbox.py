@@ -345,7 +345,7 @@ class Sandbox:
         config = settings()
         routing.check(operator_config(), self.cadences)
         self.default_cadence = operator_config().routing.default_cadence
-        # Load-time template lint, as the step function runs it at cold start.
+        # Template lint, as `cdk synth` runs it before anything is deployed.
         lint.ensure_clean(config.cadence_dir, config.template_dir, config.config_file)
 
     def _deploy_cadences(self) -> None:

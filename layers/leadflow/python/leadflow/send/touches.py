@@ -33,7 +33,7 @@ from leadflow.models import (
     TouchStatus,
 )
 from leadflow.observability import logger, metrics
-from leadflow.send import alerts, guard, lint, mail, messages, sms, tasks
+from leadflow.send import alerts, guard, mail, messages, sms, tasks
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
 
@@ -90,9 +90,8 @@ def run_touch(request: TouchRequest) -> TouchResult:
 
 
 def _run_touch(request: TouchRequest) -> TouchResult:
-    config = settings()
-    # Load-time lint, once per process: broken templates fail loudly instead of reaching a lead.
-    lint.ensure_clean(config.cadence_dir, config.template_dir, config.config_file)
+    # Templates are linted when the stack is synthesized (infra/app.py) and when the Sandbox starts,
+    # not here: a cold start of the step function does not pay for the lint.
     # The version this execution started on, not necessarily the one deployed now.
     cadence = versions.cadence_at(request.cadence, request.version)
     enrollment = enrollment_items.get_enrollment(request.lead_id, request.enrollment)

@@ -1,0 +1,171 @@
+"""Cold start of every function: importing its handler and its first call, against `import boto3`.
+
+Each function runs in a fresh Python process, as a new Lambda instance does: the clock starts before
+`import functions.<name>.handler` and stops when its first call returns. That call gets the function's
+real event (an API Gateway post, touch 1 of a stored enrollment, a reply in an SES receipt notification,
+an SES delivery event through SNS and SQS, the report's schedule) and reaches moto over HTTP (a moto
+server serving the Sandbox's state in this process), so it builds its clients and reads and writes
+as in AWS. The baseline is a fresh process's `import boto3` (best of three). A first call includes
+the moto server's own time; a ratio per function is (import, best of three + first call) / baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+from bench.results import record
+from leadflow import aws, keys
+from leadflow.local import events
+from leadflow.local.sandbox import REPO_ROOT, Sandbox
+from leadflow.store import lead_items
+
+START = "2026-11-23T15:00:00Z"  # inside the demo cadence's window: touch 1 of the posted lead goes at once
+TARGET_RATIO = 2.5
+
+CHILD = """
+import json, sys, time
+began = time.perf_counter()
+import importlib
+handler = importlib.import_module(f"functions.{sys.argv[1]}.handler")
+imported = time.perf_counter()
+
+class Context:
+    function_name = f"leadflow-{sys.argv[1]}"
+    memory_limit_in_mb = 512
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    def get_remaining_time_in_millis(self):
+        return 60_000
+
+handler.lambda_handler(json.load(sys.stdin), Context())
+called = time.perf_counter()
+print(json.dumps({"import_s": imported - began, "first_call_s": called - imported}))
+"""
+
+
+def _fresh(code: str, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        input=stdin,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"cold start of {args}: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def boto3_import_s() -> float:
+    code = "import time; began = time.perf_counter(); import boto3; print(time.perf_counter() - began)"
+    return min(float(_fresh(code)) for _ in range(3))
+
+
+def _import_s(function: str, env: dict[str, str]) -> float:
+    code = (
+        "import time; began = time.perf_counter(); import importlib; "
+        f"importlib.import_module('functions.{function}.handler'); print(time.perf_counter() - began)"
+    )
+    return float(_fresh(code, env=env).splitlines()[-1])
+
+
+def _first_events(sb: Sandbox) -> dict[str, dict[str, Any]]:
+    """One real event per function, on the Sandbox's state."""
+    now = sb.now()
+    post = json.dumps({"email": "cold@example.com", "first_name": "Ada", "form": "demo-request"})
+    intake = events.api_gateway_event(
+        "POST", "/leads", body=post, headers={"Content-Type": "application/json"}, at=now
+    )
+    sb.post("/leads", json={"email": "warm@example.com", "first_name": "Bo", "form": "demo-request"})
+    lead_id = lead_items.lead_id_for_email(keys.email_key("warm@example.com"))
+    assert lead_id is not None
+    (sent,) = [message for message in sb.outbox() if message["lead_id"] == lead_id]
+    # A second lead whose touch 1 the child sends: in Tokyo it is midnight, so its execution waits
+    # for 09:00 there; it is stopped, and the child runs touch 1 (due, on the real clock).
+    sb.post(
+        "/leads",
+        json={
+            "email": "step@example.com",
+            "first_name": "Cy",
+            "form": "demo-request",
+            "timezone": "Asia/Tokyo",
+        },
+    )
+    step_lead = lead_items.lead_id_for_email(keys.email_key("step@example.com"))
+    assert step_lead is not None
+    (execution,) = sb.executions(step_lead)
+    aws.client("stepfunctions").stop_execution(executionArn=execution["arn"])
+    step = {"lead_id": step_lead, **{name: execution["input"][name] for name in ("cadence", "enrollment")}}
+    step["touch"] = 1
+    raw = events.reply_email(
+        "Bo <warm@example.com>",
+        to=sent["headers"].get("Reply-To", sent["headers"]["From"]),
+        subject=f"Re: {sent['subject']}",
+        body="Thanks, Tuesday works.",
+        at=now,
+        headers={"In-Reply-To": sent["headers"].get("Message-ID", "")},
+    )
+    key = f"inbound/{uuid.uuid4().hex}"
+    aws.client("s3").put_object(Bucket=sb.inbound_bucket, Key=key, Body=raw)
+    notification = events.ses_receipt_notification(
+        raw,
+        bucket=sb.inbound_bucket,
+        key=key,
+        topic_arn=sb.inbound_topic_arn,
+        recipients=events.mail_recipients(raw),
+        at=now,
+    )
+    inbound = events.sns_envelope(
+        sb.inbound_topic_arn,
+        events.dumps(notification),
+        at=now,
+        subject="Amazon SES Email Receipt Notification",
+    )
+    delivery = events.ses_event(
+        "Delivery", message_id=sent["message_id"], recipients=["warm@example.com"], sent_at=now, at=now
+    )
+    envelope = events.sns_notification(sb.ses_events_topic_arn, events.dumps(delivery), at=now)
+    ses_events = events.sqs_event([events.dumps(envelope)], sb.ses_events_queue_arn)
+    report = events.scheduler_event(
+        now, "arn:aws:scheduler:us-east-1:123456789012:schedule/default/leadflow-weekly-report"
+    )
+    return {"intake": intake, "step": step, "inbound": inbound, "events": ses_events, "report": report}
+
+
+def run(quick: bool) -> None:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the moto server's request log
+    baseline = boto3_import_s()
+    record("cold_start_import_boto3_ms", baseline * 1000, "ms", note="fresh process, best of 3")
+    with Sandbox(START) as sb:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+        server.start()
+        try:
+            host, port = server.get_host_and_port()
+            first_events = _first_events(sb)
+            env = {**os.environ, "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
+            for function, event in first_events.items():
+                timed = json.loads(_fresh(CHILD, function, stdin=json.dumps(event), env=env).splitlines()[-1])
+                imported = min(timed["import_s"], *(_import_s(function, env) for _ in range(2)))
+                total = imported + timed["first_call_s"]
+                record(f"cold_start_ms_{function}_import", imported * 1000, "ms", note="best of 3")
+                record(f"cold_start_ms_{function}_first_call", timed["first_call_s"] * 1000, "ms")
+                record(
+                    f"cold_start_ratio_{function}",
+                    total / baseline,
+                    "x import boto3",
+                    TARGET_RATIO,
+                    "import + first call; target <= 2.5",
+                )
+        finally:
+            server.stop()
