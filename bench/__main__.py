@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import results
+from bench import performance_doc, results
 
 SECTIONS = {
     "report": "bench.report",
@@ -26,6 +26,7 @@ SECTIONS = {
     "schedule": "bench.schedule",
     "load": "bench.load",
     "coldstart": "bench.coldstart",
+    "report_stream": "bench.report_stream",
 }
 
 
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"   ({time.perf_counter() - began:.1f} s)\n", flush=True)
     if not args.quick:
         results.write()
+        performance_doc.write()
     return 0
 
 

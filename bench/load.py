@@ -32,7 +32,13 @@ from leadflow import aws, keys
 from leadflow.config import settings
 from leadflow.local.sandbox import Sandbox
 from leadflow.store import lead_items
-from leadflow.store.table import BY_DAY_PARTITION_KEY, BY_DAY_PROJECTION
+from leadflow.store.table import (
+    BY_DAY_ATTRIBUTES,
+    BY_DAY_PARTITION_KEY,
+    BY_DAY_SORT_KEY,
+    PARTITION_KEY,
+    SORT_KEY,
+)
 
 START = "2026-11-23T15:00:00Z"  # Monday 10:00 in New York: the demo cadence's first email goes at once
 FORM = "demo-request"
@@ -124,10 +130,12 @@ def _timed_intake(
     sb.handlers["intake"] = SimpleNamespace(lambda_handler=timed)  # type: ignore[assignment]
 
 
+INDEXED = frozenset({PARTITION_KEY, SORT_KEY, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, *BY_DAY_ATTRIBUTES})
+
+
 def _projected(item: dict[str, Any]) -> dict[str, Any]:
-    """The attributes the by_day index stores of an item (its projection)."""
-    projected = BY_DAY_PROJECTION
-    return item if projected is None else {name: value for name, value in item.items() if name in projected}
+    """The attributes the by_day index stores of an item (its keys and projection)."""
+    return {name: value for name, value in item.items() if name in INDEXED}
 
 
 def scale_run(leads: int) -> None:

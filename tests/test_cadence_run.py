@@ -1,7 +1,12 @@
 """A lead's cadence end to end on the Sandbox: intake, waits, sends, tasks, completion."""
 
+from datetime import timedelta
+
 import pytest
 
+from leadflow.cadence import asl
+from leadflow.cadence.schedule import opening_offset
+from leadflow.clock import iso, parse_iso
 from leadflow.config import cadences
 
 DEMO_REQUEST = {
@@ -35,28 +40,36 @@ def test_without_a_reply_every_touch_runs_on_its_local_business_day_and_the_exec
 
     sent = [(message["at"], message["touch"], message["channel"]) for message in sb.outbox()]
     tasks = [(task["at"], task["touch"], task["channel"]) for task in sb.tasks()]
+    # At the window's opening (09:00 New York) plus the lead's own offset in its first minutes.
+    offset = opening_offset(lead["id"])
+
+    def opening(day: str) -> str:
+        return iso(parse_iso(f"{day}T14:00:00Z") + offset)
+
     assert sorted(sent + tasks) == [
         ("2026-11-23T09:00:00Z", 1, "email"),  # at once
-        ("2026-11-24T14:00:00Z", 2, "call"),  # day 2, 09:00 New York
-        ("2026-11-24T14:00:00Z", 3, "sms"),
-        ("2026-11-27T14:00:00Z", 4, "email"),  # day 4 is Thanksgiving: pushed a day...
-        ("2026-11-30T14:00:00Z", 5, "linkedin"),  # ...and so is everything after it
-        ("2026-12-07T14:00:00Z", 6, "email"),
-        ("2026-12-14T14:00:00Z", 7, "email"),
+        (opening("2026-11-24"), 2, "call"),  # day 2
+        (opening("2026-11-24"), 3, "sms"),  # the same moment: one Task for both
+        (opening("2026-11-27"), 4, "email"),  # day 4 is Thanksgiving: pushed a day...
+        (opening("2026-11-30"), 5, "linkedin"),  # ...and so is everything after it
+        (opening("2026-12-07"), 6, "email"),
+        (opening("2026-12-14"), 7, "email"),
     ]
     # Follow-ups reply in the first email's thread; the day-14 new angle starts its own.
     subjects = [message["subject"] for message in sb.outbox() if message["channel"] == "email"]
     assert len(subjects) == 4 and subjects[1] == subjects[3] == f"Re: {subjects[0]}" != subjects[2]
     execution = sb.execution(lead["id"])
     assert execution["status"] == "SUCCEEDED"
-    # Two transitions per touch (Wait + Task), touch 1 has no Wait: no polling anywhere.
-    assert execution["transitions"] == 2 * 7 - 1
+    # Two transitions per send moment (Wait + Task), touch 1 has no Wait: no polling anywhere.
+    # Seven touches at six moments (the day-2 call and text share one Task).
+    assert execution["transitions"] == 2 * 6 - 1
     assert sb.lead(lead["id"])["enrollments_detail"][0]["run_status"] == "completed"
 
 
 def test_nothing_is_sent_before_its_time(sb):
     sb.post("/leads", json=DEMO_REQUEST)
-    sb.advance_to("2026-11-24T13:59:59Z")
+    due = parse_iso("2026-11-24T14:00:00Z") + opening_offset(sb.find_lead(DEMO_REQUEST["email"])["id"])
+    sb.advance_to(due - timedelta(seconds=1))
     assert len(sb.outbox()) == 1
     assert sb.tasks() == []
     sb.advance(1)
@@ -113,8 +126,8 @@ def test_every_default_cadence_runs_to_completion_on_its_own_state_machine(sb, n
 
     execution = next(e for e in sb.executions(lead_id) if e["name"] == f"{lead_id}-{name}-{number}")
     assert execution["status"] == "SUCCEEDED"
-    # Two transitions per touch (a Wait, a Task), one for touch 1; a meeting's clock adds its first Wait.
-    assert execution["transitions"] == 2 * len(cadence.touches) - 1 + (1 if cadence.meeting else 0)
+    # Two transitions per send moment (Wait, Task), one for touch 1; a meeting clock adds its first Wait.
+    assert execution["transitions"] == 2 * len(asl.moments(cadence)) - 1 + (1 if cadence.meeting else 0)
     enrollment = next(e for e in sb.lead(lead_id)["enrollments_detail"] if e["cadence"] == name)
     assert enrollment["run_status"] == "completed"
     done = [t for t in sb.lead(lead_id)["touches"] if t["enrollment"] == enrollment["number"]]

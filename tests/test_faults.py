@@ -48,8 +48,8 @@ def test_every_task_retries_transient_errors_and_catches_everything_else():
             assert retry["JitterStrategy"] == "FULL" and retry["BackoffRate"] > 1, name
             catch_all = task["Catch"][-1]
             assert catch_all["ErrorEquals"] == ["States.ALL"], name
-        for number in range(1, len(cadence.touches) + 1):
-            task = tasks[cadence.state_name(number)]
+        for number, *_ in asl.moments(cadence):
+            task = tasks[asl.task_state_name(cadence, number)]
             caught = [catch["ErrorEquals"] for catch in task["Catch"]]
             assert caught == [[asl.ENROLLMENT_STOPPED], [asl.NOT_DUE_YET], ["States.ALL"]]
             assert states[task["Catch"][-1]["Next"]]["Next"] == asl.RECORD_FAILURE_STATE

@@ -159,14 +159,14 @@ def test_every_touch_has_a_moved_path_back_to_itself():
     cadence = load_cadence(DEFAULT_CADENCE_DIR / "inbound-demo-request.yaml")
     states = asl.build_definition(cadence, "arn:aws:lambda:us-east-1:123456789012:function:step")["States"]
     # Touch 1 too (issue 11): a post-meeting cadence's first touch may move to the next allowed day.
-    for number in range(1, len(cadence.touches) + 1):
-        task = states[cadence.state_name(number)]
+    for number, *_ in asl.moments(cadence):
+        task = states[asl.task_state_name(cadence, number)]
         read, wait = asl.moved_state_names(cadence, number)
         assert {"ErrorEquals": [asl.NOT_DUE_YET], "ResultPath": "$.deferral", "Next": read} in task["Catch"]
         assert states[read]["Parameters"] == {"error.$": "States.StringToJson($.deferral.Cause)"}
         assert states[wait] == {
             "Type": "Wait",
             "TimestampPath": "$.deferral.error.errorMessage",
-            "Next": cadence.state_name(number),
+            "Next": asl.task_state_name(cadence, number),
         }
         assert all(len(name) <= 80 for name in (read, wait)), "Step Functions state names: 80 characters"

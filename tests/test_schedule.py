@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 from leadflow.cadence.model import Cadence
 from leadflow.cadence.model import load_cadences as cadences
-from leadflow.cadence.schedule import locale_for, plan_touches
+from leadflow.cadence.schedule import locale_for, opening_offset, plan_touches
 from leadflow.cli import main
-from leadflow.clock import parse_iso
+from leadflow.clock import iso, parse_iso
 from leadflow.local.sandbox import Sandbox
 
 TOKYO_LEAD = {
@@ -27,23 +27,27 @@ def test_a_lead_in_tokyo_posting_at_23_30_on_a_friday():
         sb.advance_to("2026-11-20T14:30:00Z")
         sb.post("/leads", json=TOKYO_LEAD)
         first = sb.outbox()
+        offset = opening_offset(sb.find_lead(TOKYO_LEAD["email"])["id"])
         sb.advance_to("2026-12-31T00:00:00Z")
         done = [(m["at"], m["touch"], m["channel"]) for m in sb.outbox()]
         done += [(t["at"], t["touch"], t["channel"]) for t in sb.tasks()]
+
+    def opening(day: str) -> str:  # 09:00 JST plus the lead's offset in the window's first minutes
+        return iso(parse_iso(f"{day}T00:00:00Z") + offset)
 
     # The first email at once, whatever the window.
     assert [(m["at"], m["touch"]) for m in first] == [("2026-11-20T14:30:00Z", 1)]
     assert sorted(done) == [
         ("2026-11-20T14:30:00Z", 1, "email"),
         # Day 2 is Saturday; Sunday, then the holiday: the next business day, at the window's start.
-        ("2026-11-24T00:00:00Z", 2, "call"),  # Tuesday 09:00 JST
-        ("2026-11-24T00:00:00Z", 3, "sms"),
+        (opening("2026-11-24"), 2, "call"),  # Tuesday 09:00 JST
+        (opening("2026-11-24"), 3, "sms"),
         # Later touches keep their local-day spacing from there (day 4 = two days after day 2)...
-        ("2026-11-26T00:00:00Z", 4, "email"),
+        (opening("2026-11-26"), 4, "email"),
         # ...day 7 falls on a Sunday and moves to Monday, and so does everything after it.
-        ("2026-11-30T00:00:00Z", 5, "linkedin"),
-        ("2026-12-07T00:00:00Z", 6, "email"),
-        ("2026-12-14T00:00:00Z", 7, "email"),
+        (opening("2026-11-30"), 5, "linkedin"),
+        (opening("2026-12-07"), 6, "email"),
+        (opening("2026-12-14"), 7, "email"),
     ]
 
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from leadflow.cadence.asl import FAILURE_KEY
 from leadflow.models import FailureReport, TouchRequest
 from leadflow.observability import count, logger, metrics
-from leadflow.send.touches import record_failure, run_touch
+from leadflow.send.touches import record_failure, run_moment
 
 
 @logger.inject_lambda_context
@@ -18,6 +18,7 @@ from leadflow.send.touches import record_failure, run_touch
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if FAILURE_KEY in event:
         return record_failure(FailureReport.model_validate(event))
-    result = run_touch(TouchRequest.model_validate(event))
-    count("Touches", outcome=str(result.outcome))
-    return result.model_dump()
+    results = run_moment(TouchRequest.model_validate(event))
+    for result in results:
+        count("Touches", outcome=str(result.outcome))
+    return results[-1].model_dump()

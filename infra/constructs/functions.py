@@ -56,8 +56,9 @@ INBOUND = FunctionSpec(
 EVENTS = FunctionSpec(
     "events", "SES events (bounce, complaint, delivery, open, click) from SQS.", 256, Duration.seconds(60)
 )
-# 1769 MB is one full vCPU: `make bench` reads and aggregates 100,000 leads in about two minutes, in
-# a few hundred MB.
+# 1769 MB is one full vCPU: the report's work is client-side CPU (parsing, deserializing, aggregating
+# pages); `make bench` runs it at 100,000 leads over a recorded page stream (docs/PERFORMANCE.md,
+# report_100k_s and report_100k_peak_mb).
 REPORT = FunctionSpec(
     "report", "The weekly report: aggregate, archive in S3, email.", 1769, Duration.minutes(15)
 )

@@ -562,6 +562,8 @@ class TouchRequest(BaseModel):
     touch: int = Field(ge=1)
     # The cadence version the execution started on (None: enrolled before versions existed).
     version: str | None = Field(None, pattern=r"^[0-9a-f]{12}$")
+    # The last touch of a moment whose touches share one Task (cadence.asl.moments); None: one touch.
+    through: int | None = Field(None, ge=1)
 
 
 class FailureReport(BaseModel):

@@ -1,9 +1,12 @@
 """Build a cadence's state machine definition (Amazon States Language).
 
 One Standard execution per lead enrollment. The Wait states encode the cadence:
-touch 1 runs at once; every later touch is a Wait on the timestamp the previous
+touch 1 runs at once; every later send moment is a Wait on the timestamp the previous
 step returned from the lead's stored schedule, then a Task that invokes the step
-function. On the normal path that is two billed transitions per touch and no
+function. Touches that fall due at the same moment (one cadence day, at most one of them
+automated: a rep's call beside the day's text) share one Task (`moments`); a touch on a
+channel the lead cannot receive (a text without SMS consent) is recorded as skipped inside
+that Task. On the normal path that is two billed transitions per send moment and no
 polling. The execution input carries ids only (lead id, cadence, enrollment) and the
 cadence version, which the step reads its touch from (leadflow.cadence.versions).
 
@@ -61,17 +64,45 @@ FAILED_STATE = "Failed · ops alerted"
 FAILURE_KEY = "failure"
 
 
+def moments(cadence: Cadence) -> list[tuple[int, ...]]:
+    """Touch numbers grouped by the moment they fall due, in order: consecutive touches of one cadence
+    day with at most one automated touch (email, SMS) among them. The plan puts such touches at the
+    same time (two automated touches never share a local day, so those are never grouped)."""
+    groups: list[tuple[int, ...]] = []
+    for number, touch in enumerate(cadence.touches, start=1):
+        members = groups[-1] if groups else ()
+        same_day = bool(members) and cadence.touch(members[0]).day == touch.day
+        automated = touch.automated and any(cadence.touch(member).automated for member in members)
+        if same_day and not automated:
+            groups[-1] = (*members, number)
+        else:
+            groups.append((number,))
+    return groups
+
+
+def task_state_name(cadence: Cadence, number: int) -> str:
+    """The Task state of the moment whose first touch is `number` (a lone touch keeps its own name)."""
+    group = next(group for group in moments(cadence) if group[0] == number)
+    if len(group) == 1:
+        return cadence.state_name(number)
+    touches = [cadence.touch(member) for member in group]
+    name = f"Day {touches[0].day:02d} · " + " + ".join(f"{t.channel.value} · {t.name}" for t in touches)
+    # Step Functions state names stop at 80 characters.
+    return name if len(name) <= 80 else f"Day {touches[0].day:02d} · touches {group[0]}-{group[-1]}"
+
+
 def wait_state_name(cadence: Cadence, number: int) -> str:
-    return f"Until {cadence.state_name(number)}"
+    return f"Until {task_state_name(cadence, number)}"
 
 
 def moved_state_names(cadence: Cadence, number: int) -> tuple[str, str]:
-    """The Pass that reads a moved due time and the Wait on it, for touch `number`."""
-    return f"Moved · {cadence.state_name(number)}", f"Until moved · {cadence.state_name(number)}"
+    """The Pass that reads a moved due time and the Wait on it, for the moment starting at touch `number`."""
+    task = task_state_name(cadence, number)
+    return f"Moved · {task}"[:80], f"Until moved · {task}"[:80]
 
 
 def failed_state_name(cadence: Cadence, number: int) -> str:
-    return f"Failed · {cadence.state_name(number)}"
+    return f"Failed · {task_state_name(cadence, number)}"[:80]
 
 
 def _retry() -> list[dict[str, Any]]:
@@ -136,6 +167,7 @@ def _moved_path(cadence: Cadence, number: int) -> dict[str, Any]:
     transitions per touch.
     """
     read, wait = moved_state_names(cadence, number)
+    task = task_state_name(cadence, number)
     return {
         read: {
             "Type": "Pass",
@@ -147,28 +179,31 @@ def _moved_path(cadence: Cadence, number: int) -> dict[str, Any]:
         wait: {
             "Type": "Wait",
             "TimestampPath": "$.deferral.error.errorMessage",
-            "Next": cadence.state_name(number),
+            "Next": task,
         },
     }
 
 
-def _task(cadence: Cadence, number: int, step_function_arn: str) -> dict[str, Any]:
-    last = number == len(cadence.touches)
+def _task(cadence: Cadence, group: tuple[int, ...], step_function_arn: str) -> dict[str, Any]:
+    number, through = group[0], group[-1]
+    last = through == len(cadence.touches)
+    payload: dict[str, Any] = {
+        "lead_id.$": "$.lead_id",
+        "cadence.$": "$.cadence",
+        "enrollment.$": "$.enrollment",
+        # The version the execution started on: the step reads this touch from it.
+        "version.$": "$.version",
+        "touch": number,
+    }
+    if through != number:
+        payload["through"] = through
     task: dict[str, Any] = {
         "Type": "Task",
-        "Comment": f"Touch {number} of {len(cadence.touches)}",
+        "Comment": f"Touch {number} of {len(cadence.touches)}"
+        if through == number
+        else f"Touches {number}-{through} of {len(cadence.touches)}, due at the same moment",
         "Resource": LAMBDA_INVOKE,
-        "Parameters": {
-            "FunctionName": step_function_arn,
-            "Payload": {
-                "lead_id.$": "$.lead_id",
-                "cadence.$": "$.cadence",
-                "enrollment.$": "$.enrollment",
-                # The version the execution started on: the step reads this touch from it.
-                "version.$": "$.version",
-                "touch": number,
-            },
-        },
+        "Parameters": {"FunctionName": step_function_arn, "Payload": payload},
         "Retry": _retry(),
         "Catch": [
             {"ErrorEquals": [ENROLLMENT_STOPPED], "ResultPath": None, "Next": STOPPED_STATE},
@@ -191,7 +226,7 @@ def _task(cadence: Cadence, number: int, step_function_arn: str) -> dict[str, An
         # Keep the ids in the state; add the next touch's due time for the Wait.
         task["ResultSelector"] = {"next_at.$": "$.Payload.next_at"}
         task["ResultPath"] = "$.schedule"
-        task["Next"] = wait_state_name(cadence, number + 1)
+        task["Next"] = wait_state_name(cadence, through + 1)
     return task
 
 
@@ -211,16 +246,17 @@ def build_definition(cadence: Cadence, step_function_arn: str) -> dict[str, Any]
             "Type": "Wait",
             "Comment": "Touch 1 follows the meeting's end.",
             "TimestampPath": "$.first_at",
-            "Next": cadence.state_name(1),
+            "Next": task_state_name(cadence, 1),
         }
-    for number in range(1, len(cadence.touches) + 1):
+    for group in moments(cadence):
+        number = group[0]
         if number > 1:
             states[wait_state_name(cadence, number)] = {
                 "Type": "Wait",
                 "TimestampPath": "$.schedule.next_at",
-                "Next": cadence.state_name(number),
+                "Next": task_state_name(cadence, number),
             }
-        states[cadence.state_name(number)] = _task(cadence, number, step_function_arn)
+        states[task_state_name(cadence, number)] = _task(cadence, group, step_function_arn)
         # A moved due time (out-of-office, a meeting's own clock) may hit touch 1 too.
         states.update(_moved_path(cadence, number))
         states.update(_failure_path(cadence, number))
@@ -228,6 +264,8 @@ def build_definition(cadence: Cadence, step_function_arn: str) -> dict[str, Any]
     states.update(_record_failure(step_function_arn))
     return {
         "Comment": f"{cadence.name}: {cadence.description}",
-        "StartAt": first_wait_state_name(cadence) if cadence.meeting is not None else cadence.state_name(1),
+        "StartAt": first_wait_state_name(cadence)
+        if cadence.meeting is not None
+        else task_state_name(cadence, 1),
         "States": states,
     }

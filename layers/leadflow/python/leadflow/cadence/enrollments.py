@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from leadflow import aws, clock
 from leadflow.cadence import executions, versions
 from leadflow.cadence.model import Cadence
-from leadflow.cadence.schedule import Locale, locale_for, plan
+from leadflow.cadence.schedule import Locale, locale_for, opening_offset, plan
 from leadflow.config import cadences, settings
 from leadflow.models import CONTACTABLE, Enrollment, Lead, Meeting, RunStatus, TouchStatus
 from leadflow.observability import logger, publish_event
@@ -59,7 +59,7 @@ def plan_for(
     busy = busy_days(lead.id, locale) if known_lead else frozenset()
     if answers_a_meeting:
         busy -= {start.astimezone(locale.tz).date()}
-    return plan(cadence, start, locale, busy), locale.zone
+    return plan(cadence, start, locale, busy, opening_offset(lead.id)), locale.zone
 
 
 def first_touch_at(cadence: Cadence, meeting: Meeting | None, now: datetime) -> datetime:

@@ -5,7 +5,9 @@ Rules (docs/decisions.md, "Cadence engine"):
   hour (SMS only 08:00-21:00 local) and no other automated touch went out that local day.
 - Every other touch lands on an allowed weekday that is not a public holiday of the lead's
   country, inside the window (SMS inside the window and 08:00-21:00), at the lead's own time
-  of day when that is inside the window (they posted then), else at the window's start.
+  of day when that is inside the window (they posted then), else at the window's start plus the
+  lead's own offset within its first minutes (`opening_offset`), so the touches of every lead who
+  posted overnight do not all fall due at exactly 09:00:00.
 - Spacing is counted in local calendar days, so daylight-saving changes move nothing.
 - A touch pushed by N days (weekend, holiday, window, a day already taken) pushes every later
   touch by N days as well: touches never bunch up.
@@ -15,6 +17,7 @@ Rules (docs/decisions.md, "Cadence engine"):
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +31,16 @@ import holidays
 from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel, SendWindow, Touch
 
 MAX_PUSH_DAYS = 60  # a window with no usable day in two months is a configuration error
+# Touches placed at the window's opening spread over its first minutes: SES sending rate, Lambda
+# concurrency and the write burst of a busy morning, instead of one spike at the top of the hour.
+OPENING_SPREAD = timedelta(minutes=20)
+
+
+def opening_offset(lead_id: str) -> timedelta:
+    """The lead's offset after the window opens: deterministic (the same for every touch and re-plan),
+    whole seconds (Step Functions waits on whole seconds), in [0, OPENING_SPREAD)."""
+    digest = hashlib.sha256(f"opening:{lead_id}".encode()).digest()
+    return timedelta(seconds=int.from_bytes(digest[:4], "big") % int(OPENING_SPREAD.total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -164,8 +177,10 @@ def plan_touches(
     start: datetime,
     locale: Locale,
     busy_days: frozenset[date] = frozenset(),
+    opening: timedelta = timedelta(0),
 ) -> list[PlannedTouch]:
-    """Due time of every touch of `cadence` for a lead whose day 1 begins at `start`."""
+    """Due time of every touch of `cadence` for a lead whose day 1 begins at `start`; `opening` is the
+    lead's offset after the window opens (`opening_offset`)."""
     window = cadence.window
     tz = locale.tz
     local_start = start.astimezone(tz)
@@ -185,7 +200,9 @@ def plan_touches(
         ):
             due, pushed = start, 0
         else:
-            due, pushed = _place(touch, day_one, shift, posted_at, previous, window, locale, taken, reasons)
+            due, pushed = _place(
+                touch, day_one, shift, posted_at, previous, window, locale, taken, reasons, opening
+            )
             shift += pushed
         if touch.automated:
             taken.add(due.astimezone(tz).date())
@@ -204,11 +221,13 @@ def _place(
     locale: Locale,
     taken: set[date],
     reasons: list[str],
+    opening: timedelta = timedelta(0),
 ) -> tuple[datetime, int]:
     """The first allowed moment on or after the touch's target day; returns it and the days pushed."""
     tz = locale.tz
     opens, closes = _hours(touch.channel, window)
-    at = posted_at if opens <= posted_at < closes else opens
+    spread = (datetime.combine(date.min, opens) + opening).time()
+    at = posted_at if opens <= posted_at < closes else spread if opens <= spread < closes else opens
     target = day_one + timedelta(days=touch.day - 1 + shift)
     for pushed in range(MAX_PUSH_DAYS + 1):
         day = target + timedelta(days=pushed)
@@ -237,7 +256,8 @@ def plan(
     start: datetime,
     locale: Locale | None = None,
     busy_days: frozenset[date] = frozenset(),
+    opening: timedelta = timedelta(0),
 ) -> list[datetime]:
     """Due time of every touch (see plan_touches); without a locale, the cadence's default zone."""
     locale = locale or locale_for(None, None, cadence.window)
-    return [item.due for item in plan_touches(cadence, start, locale, busy_days)]
+    return [item.due for item in plan_touches(cadence, start, locale, busy_days, opening)]

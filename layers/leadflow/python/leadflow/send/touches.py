@@ -74,6 +74,22 @@ class _Claim:
         self.may_release = True
 
 
+def run_moment(request: TouchRequest) -> list[TouchResult]:
+    """Run the touches `touch`..`through` that share a send moment (one Task, cadence.asl.moments).
+
+    Each is run_touch on its own: its claim, its record, its own channel's rules (a text to a lead
+    without SMS consent is recorded as skipped, no provider call). A member due later than the
+    others (pushed by its channel's hours) raises NotDueYet after the earlier ones are recorded;
+    the state machine waits and runs the moment again, and the recorded ones settle without
+    being sent twice.
+    """
+    last = request.through or request.touch
+    return [
+        run_touch(request.model_copy(update={"touch": number, "through": None}))
+        for number in range(request.touch, last + 1)
+    ]
+
+
 def run_touch(request: TouchRequest) -> TouchResult:
     """Run one touch; a transient AWS error is raised by name for the state machine to retry."""
     try:

@@ -12,7 +12,8 @@ Single-table design, items keyed by `pk`/`sk`:
 - suppression: pk=SUPPRESS#<hmac> sk=SUPPRESS         (an address never to be mailed again)
 - submission:  pk=LEAD#<id>      sk=SUBMISSION#<iso time>#<submission id>  (each post: consent audit trail)
 
-gsi1 (the by_day index): gsi1pk=DAY#<yyyy-mm-dd> (UTC), gsi1sk=<iso time>#<lead id>, and every
+gsi1 (the by_day index): gsi1pk=DAY#<yyyy-mm-dd>#<shard> (UTC day; shard 0-7 from the lead id, so a
+busy day's writes spread over eight partitions), gsi1sk=<iso time>#<lead id>, and every
 indexed item carries `kind`. The weekly report queries it day by day.
 
 Modules: `table` (the key schema, shared with CDK), `items` (key builders and low-level helpers),

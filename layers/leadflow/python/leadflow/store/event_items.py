@@ -12,13 +12,21 @@ from leadflow.config import settings
 from leadflow.observability import STORED_KINDS, publish_event
 from leadflow.store.items import (
     by_day_keys,
+    by_day_partition,
     dynamodb_table,
     lead_pk,
     put_new,
     query_prefix,
     ttl,
 )
-from leadflow.store.table import BY_DAY_INDEX, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY
+from leadflow.store.table import (
+    BY_DAY_INDEX,
+    BY_DAY_PARTITION_KEY,
+    BY_DAY_SHARDS,
+    BY_DAY_SORT_KEY,
+    PARTITION_KEY,
+    SORT_KEY,
+)
 
 
 def record_event(
@@ -78,37 +86,39 @@ def items_by_day(
 ) -> Iterator[list[dict[str, Any]]]:
     """Pages of the items indexed on UTC day `day` (yyyy-mm-dd) at times in [start, end) (ISO, Z).
 
-    A Query on the by_day index, following LastEvaluatedKey; `page_size` caps items per page
-    (DynamoDB caps a page at 1 MB anyway).
+    A Query per shard of the day on the by_day index, following LastEvaluatedKey; `page_size` caps
+    items per page (DynamoDB caps a page at 1 MB anyway).
     """
     from boto3.dynamodb.types import TypeDeserializer
 
     deserializer = TypeDeserializer()
     names = {f"#a{index}": name for index, name in enumerate(projection)}
-    kwargs: dict[str, Any] = {
-        "TableName": settings().table_name,
-        "IndexName": BY_DAY_INDEX,
-        # gsi1sk is "<iso time>#<lead id>": BETWEEN start AND end keeps [start, end).
-        "KeyConditionExpression": "#day = :day AND #at BETWEEN :start AND :end",
-        "ExpressionAttributeNames": {"#day": BY_DAY_PARTITION_KEY, "#at": BY_DAY_SORT_KEY, **names},
-        "ExpressionAttributeValues": {
-            ":day": {"S": f"DAY#{day}"},
-            ":start": {"S": start},
-            ":end": {"S": end},
-        },
-        "ProjectionExpression": ", ".join(names),
-    }
-    if page_size:
-        kwargs["Limit"] = page_size
     client = aws.client("dynamodb")
-    while True:
-        page = client.query(**kwargs)
-        yield [
-            {name: deserializer.deserialize(value) for name, value in item.items()} for item in page["Items"]
-        ]
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for shard in range(BY_DAY_SHARDS):
+        kwargs: dict[str, Any] = {
+            "TableName": settings().table_name,
+            "IndexName": BY_DAY_INDEX,
+            # gsi1sk is "<iso time>#<lead id>": BETWEEN start AND end keeps [start, end).
+            "KeyConditionExpression": "#day = :day AND #at BETWEEN :start AND :end",
+            "ExpressionAttributeNames": {"#day": BY_DAY_PARTITION_KEY, "#at": BY_DAY_SORT_KEY, **names},
+            "ExpressionAttributeValues": {
+                ":day": {"S": by_day_partition(day, shard)},
+                ":start": {"S": start},
+                ":end": {"S": end},
+            },
+            "ProjectionExpression": ", ".join(names),
+        }
+        if page_size:
+            kwargs["Limit"] = page_size
+        while True:
+            page = client.query(**kwargs)
+            yield [
+                {name: deserializer.deserialize(value) for name, value in item.items()}
+                for item in page["Items"]
+            ]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def get_items(keys: Sequence[tuple[str, str]], projection: Sequence[str]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ conditional-write failures.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,7 +17,14 @@ from leadflow.config import operator_config, settings
 from leadflow.models import (
     SubmissionRecord,
 )
-from leadflow.store.table import BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from leadflow.store.table import (
+    BY_DAY_PARTITION_KEY,
+    BY_DAY_SHARDS,
+    BY_DAY_SORT_KEY,
+    PARTITION_KEY,
+    SORT_KEY,
+    TTL_ATTRIBUTE,
+)
 
 
 def dynamodb_table() -> Any:
@@ -84,11 +92,24 @@ def put_new(item: dict[str, Any]) -> bool:
     return True
 
 
+def by_day_shard(lead_id: str) -> int:
+    """The lead's shard of the by_day index: stable, and spread evenly over random lead ids."""
+    return int.from_bytes(hashlib.sha256(lead_id.encode()).digest()[:4], "big") % BY_DAY_SHARDS
+
+
+def by_day_partition(day: str, shard: int) -> str:
+    return f"DAY#{day}#{shard}"
+
+
 def by_day_keys(moment: datetime, lead_id: str, kind: str) -> dict[str, str]:
-    """Index an item under the UTC day it happened (leads, enrollments, touches, events): the report
-    reads a period day by day through the by_day index, never by Scan."""
+    """Index an item under the UTC day it happened (leads, enrollments, touches, events), in its lead's
+    shard: the report reads a period day by day, shard by shard, through the by_day index, never by Scan."""
     stamp = iso(moment)
-    return {BY_DAY_PARTITION_KEY: f"DAY#{stamp[:10]}", BY_DAY_SORT_KEY: f"{stamp}#{lead_id}", "kind": kind}
+    return {
+        BY_DAY_PARTITION_KEY: by_day_partition(stamp[:10], by_day_shard(lead_id)),
+        BY_DAY_SORT_KEY: f"{stamp}#{lead_id}",
+        "kind": kind,
+    }
 
 
 def submission_sk(record: SubmissionRecord) -> str:

@@ -1,0 +1,204 @@
+"""The weekly report at 100,000 leads, end to end through the real adapter over a recorded page stream.
+
+moto's DynamoDB is far too slow at 100k leads (seconds per page), so the Query pages are recorded
+instead: the items the writers store for 100k leads (bench.report.stored_items, six touches each),
+keyed into the sharded by_day index as `store.items.by_day_keys` does, projected as the index
+projects them, serialized as DynamoDB sends them (low-level JSON) and cut into pages per index
+partition, in sort-key order. A fresh process then runs the report function's own code,
+`leadflow.report.weekly.make_report` and the three renderings, with a botocore `before-send` hook
+answering each Query (and BatchGetItem) with the recorded HTTP body: botocore parses it, the adapter
+deserializes it, the report maps, aggregates and renders, all timed, peak RSS from the kernel.
+Not in the time: DynamoDB's own service time per page (the count of queries and pages is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.results import record
+
+LEADS = 100_000
+QUICK_LEADS = 2_000
+PAGE_BYTES = 1024 * 1024
+TARGET_S = 30
+TARGET_MB = 1024
+
+CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from bench.report_stream import serve_recorded
+from bench.report import RUN_AT, TIMEZONE
+from leadflow.report.build import weekly_period
+from leadflow.report.render import render_csv, render_html, render_text
+from leadflow.report.weekly import make_report
+
+served = serve_recorded(Path(sys.argv[1]))
+period = weekly_period(RUN_AT, TIMEZONE)
+began = time.perf_counter()
+report = make_report(period)
+location = "s3://bucket/reports/x/report.html"
+rendered = (render_html(report, location), render_text(report, location), render_csv(report))
+elapsed = time.perf_counter() - began
+rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": elapsed, "rss_mb": rss_mb, **served}))
+"""
+
+
+def record_stream(leads: int, directory: Path) -> dict[str, int]:
+    """Write the by_day pages of `leads` leads under `directory` (one folder per index partition)."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    from bench.report import RUN_AT, TIMEZONE, stored_items
+    from leadflow.clock import iso
+    from leadflow.report.build import fetch_window, weekly_period
+    from leadflow.store.items import by_day_keys
+    from leadflow.store.table import BY_DAY_ATTRIBUTES, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY
+
+    serializer = TypeSerializer()
+    window = fetch_window(weekly_period(RUN_AT, TIMEZONE))
+    start, end = iso(window.start), iso(window.end)
+    indexed = {"pk", "sk", BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, *BY_DAY_ATTRIBUTES}
+    buffers: dict[str, list[str]] = defaultdict(list)
+    leads_file = (directory / "leads.jsonl").open("w")
+    raw = directory / "raw"
+    raw.mkdir()
+
+    def flush(partition: str) -> None:
+        with (raw / partition).open("a") as out:
+            out.write("".join(buffers.pop(partition)))
+
+    for item in stored_items(leads):
+        moment = item[BY_DAY_SORT_KEY].split("#", 1)[0]
+        item |= by_day_keys(_parse(moment), str(item["pk"]).removeprefix("LEAD#"), str(item["kind"]))
+        low = {name: serializer.serialize(_exact(value)) for name, value in item.items() if name in indexed}
+        if item["kind"] == "lead":
+            leads_file.write(json.dumps(low) + "\n")
+        if not start <= item[BY_DAY_SORT_KEY] <= end:
+            continue
+        partition = str(item[BY_DAY_PARTITION_KEY])
+        buffers[partition].append(json.dumps(low) + "\n")
+        if len(buffers[partition]) >= 500:
+            flush(partition)
+    for partition in list(buffers):
+        flush(partition)
+    leads_file.close()
+    pages = items = 0
+    for path in raw.iterdir():
+        lines = sorted(path.read_text().splitlines(), key=lambda line: json.loads(line)[BY_DAY_SORT_KEY]["S"])
+        folder = directory / "pages" / path.name
+        folder.mkdir(parents=True)
+        page: list[str] = []
+        size = 0
+        items += len(lines)
+        ends: list[str | None] = [*lines, None]
+        for line in ends:
+            if line is None or size + len(line) > PAGE_BYTES:
+                (folder / f"{len(list(folder.iterdir())):05d}.json").write_text("[" + ",".join(page) + "]")
+                pages += 1
+                page, size = [], 0
+            if line is not None:
+                page.append(line)
+                size += len(line)
+        path.unlink()
+    return {"items": items, "pages": pages}
+
+
+def _exact(value: Any) -> Any:
+    from decimal import Decimal
+
+    return Decimal(str(value)) if isinstance(value, float) else value
+
+
+def _parse(moment: str) -> Any:
+    from leadflow.clock import parse_iso
+
+    return parse_iso(moment)
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+def serve_recorded(directory: Path) -> dict[str, int]:
+    """Answer the DynamoDB client's Query and BatchGetItem calls from the recorded pages; returns live
+    counters (queries, pages served) that the caller reads after the run."""
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+    from leadflow import aws
+
+    os.environ.setdefault("TABLE_NAME", "leadflow")
+    counters = {"queries": 0, "pages_served": 0, "batch_gets": 0}
+    leads: dict[str, Any] = {}
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        target = request.headers.get("X-Amz-Target", b"")
+        operation = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
+        params = json.loads(request.body)
+        if operation == "Query":
+            partition = params["ExpressionAttributeValues"][":day"]["S"]
+            after = params.get("ExclusiveStartKey")
+            number = int(after["page"]["N"]) + 1 if after else 0
+            folder = directory / "pages" / partition
+            path = folder / f"{number:05d}.json"
+            items = json.loads(path.read_text()) if path.exists() else []
+            counters["queries"] += after is None
+            counters["pages_served"] += 1
+            body: dict[str, Any] = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
+            if (folder / f"{number + 1:05d}.json").exists():
+                body["LastEvaluatedKey"] = {"page": {"N": str(number)}}
+        elif operation == "BatchGetItem":
+            if not leads:
+                for line in (directory / "leads.jsonl").read_text().splitlines():
+                    item = json.loads(line)
+                    leads[item["pk"]["S"]] = item
+            counters["batch_gets"] += 1
+            ((table, spec),) = params["RequestItems"].items()
+            found = [leads[key["pk"]["S"]] for key in spec["Keys"] if key["pk"]["S"] in leads]
+            body = {"Responses": {table: found}, "UnprocessedKeys": {}}
+        else:
+            raise RuntimeError(f"the recorded stream does not serve {operation}")
+        headers = {"content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "recorded"}
+        return AWSResponse(request.url, 200, HTTPHeaders.from_dict(headers), _Raw(json.dumps(body).encode()))
+
+    aws.client("dynamodb").meta.events.register("before-send.dynamodb", answer)
+    return counters
+
+
+def run(quick: bool) -> None:
+    leads = QUICK_LEADS if quick else LEADS
+    directory = Path(tempfile.mkdtemp(prefix="leadflow-report-stream-"))
+    try:
+        recorded = record_stream(leads, directory)
+        env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "recorded"}
+        env |= {"AWS_SECRET_ACCESS_KEY": "recorded", "TABLE_NAME": "leadflow", "HMAC_SECRET_ARN": "unused"}
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(directory)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"report over the recorded stream failed:\n{done.stderr[-3000:]}")
+        measured = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    size = "100k" if leads == LEADS else f"{leads // 1000}k"
+    note = (
+        f"{leads:,} leads, {recorded['items']:,} index items in {recorded['pages']:,} pages; "
+        f"{measured['queries']} queries; make_report + 3 renderings in a fresh process"
+    )
+    record(f"report_{size}_s", measured["seconds"], "s", TARGET_S, note)
+    record(f"report_{size}_peak_mb", measured["rss_mb"], "MB", TARGET_MB, "peak RSS of that process")
