@@ -181,8 +181,9 @@ def _ceilings(figures: dict[str, Any]) -> list[str]:
         "30 forms post "
         "in the same second gets 429s for a third of them. Past it: raise the stage limits in "
         "the CDK context, "
-        "or give routes limits of their own (per-method throttling on the stage) so a burst of unsubscribes "
-        "never takes the forms' budget; the account's Regional limit (10,000 requests/s) is the next wall.",
+        "or give routes limits of their own (`leadflow:routeThrottles`, e.g. `leads:POST=50/100`, "
+        "`unsubscribe:POST=5/10`) so a burst of unsubscribes never takes the forms' budget; the "
+        "account's Regional limit (10,000 requests/s) is the next wall.",
         f"- **StartExecution**: {START_EXECUTION_PER_S}/s refill (bucket 1,300) per account and "
         "Region. Intake "
         "starts one execution per new lead, so a burst above ~1,300 new leads at once, or a sustained "

@@ -84,7 +84,7 @@ def record_stream(leads: int, directory: Path) -> dict[str, int]:
         if not start <= item[BY_DAY_SORT_KEY] <= end:
             continue
         partition = str(item[BY_DAY_PARTITION_KEY])
-        buffers[partition].append(json.dumps(low) + "\n")
+        buffers[partition].append(f"{item[BY_DAY_SORT_KEY]}\t{json.dumps(low)}\n")  # sortable line
         if len(buffers[partition]) >= 500:
             flush(partition)
     for partition in list(buffers):
@@ -92,7 +92,7 @@ def record_stream(leads: int, directory: Path) -> dict[str, int]:
     leads_file.close()
     pages = items = 0
     for path in raw.iterdir():
-        lines = sorted(path.read_text().splitlines(), key=lambda line: json.loads(line)[BY_DAY_SORT_KEY]["S"])
+        lines = [line.split("\t", 1)[1] for line in sorted(path.read_text().splitlines())]
         folder = directory / "pages" / path.name
         folder.mkdir(parents=True)
         page: list[str] = []

@@ -32,6 +32,10 @@ class LeadflowConfig:
     # API Gateway stage throttling: steady requests per second and burst (a form endpoint needs little).
     throttle_rate_limit: float = field(default=10.0, metadata={"key": "throttleRateLimit"})
     throttle_burst_limit: int = field(default=20, metadata={"key": "throttleBurstLimit"})
+    # Per-route limits over the stage's, so one route's burst (a mass unsubscribe, a webhook storm)
+    # cannot spend the forms' budget: "path:METHOD=rate/burst" items, e.g. "leads:POST=50/100",
+    # "unsubscribe:POST=5/10" (cdk.json list, or comma-separated with -c).
+    route_throttles: tuple[str, ...] = field(default=(), metadata={"key": "routeThrottles"})
     # Optional WAF web ACL on the intake stage: one rate-based rule, requests per 5 minutes per client IP.
     # Off by default (a monthly charge per web ACL and rule); stage throttling bounds abuse without it.
     waf_enabled: bool = field(default=False, metadata={"key": "wafEnabled"})
@@ -65,6 +69,7 @@ class LeadflowConfig:
             raise ValueError(f"{CONTEXT_PREFIX}sender: {self.sender!r} has no email address")
         if self.throttle_rate_limit <= 0 or self.throttle_burst_limit <= 0:
             raise ValueError(f"{CONTEXT_PREFIX}throttle*: limits must be positive")
+        self.route_limits()  # raises on a malformed item
         if not 10 <= self.waf_rate_limit <= 2_000_000_000:
             raise ValueError(
                 f"{CONTEXT_PREFIX}wafRateLimit must be between 10 and 2,000,000,000 per 5 minutes"
@@ -73,6 +78,25 @@ class LeadflowConfig:
             raise ValueError(
                 f"{CONTEXT_PREFIX}logRetention: {self.log_retention!r} is not a RetentionDays name"
             )
+
+    def route_limits(self) -> dict[tuple[str, str], tuple[float, int]]:
+        """(path, METHOD) -> (steady requests per second, burst), from `route_throttles`."""
+        limits: dict[tuple[str, str], tuple[float, int]] = {}
+        for item in self.route_throttles:
+            route, _, numbers = item.partition("=")
+            path, _, method = route.partition(":")
+            rate, _, burst = numbers.partition("/")
+            try:
+                limit = (float(rate), int(burst))
+            except ValueError:
+                limit = (0.0, 0)
+            if not path or not method or limit[0] <= 0 or limit[1] <= 0:
+                raise ValueError(
+                    f"{CONTEXT_PREFIX}routeThrottles: {item!r} is not path:METHOD=rate/burst "
+                    "with positive limits"
+                )
+            limits[(path.strip("/"), method.upper())] = limit
+        return limits
 
     @property
     def sender_domain(self) -> str:

@@ -178,6 +178,7 @@ class LeadflowStack(Stack):
             handler=functions.intake,
             throttle_rate_limit=config.throttle_rate_limit,
             throttle_burst_limit=config.throttle_burst_limit,
+            route_limits=config.route_limits(),
             log_retention=retention,
             waf_rate_limit=config.waf_rate_limit if config.waf_enabled else None,
         )

@@ -244,6 +244,10 @@ def test_a_post_that_crashed_after_claiming_the_address_is_completed_by_the_next
     assert all_executions(sb) == []
 
     sb.advance(60)  # past the creator's lease
+    from leadflow.cadence.sweep import sweep
+
+    assert sweep().started == 0  # an enrollment without its lead waits for the next post
+    assert all_executions(sb) == []
     answer = sb.post("/leads", json={"email": "crash@example.com", "first_name": "Cy"})
 
     assert answer.status_code == 202
@@ -253,3 +257,4 @@ def test_a_post_that_crashed_after_claiming_the_address_is_completed_by_the_next
     assert len(sb.executions(lead["id"])) == 1
     assert [record.outcome for record in lead_items.submissions(lead["id"])] == ["new", "new"]
     assert len([message for message in sb.outbox() if message["lead_id"] == lead["id"]]) == 1
+    assert sb.audit().clean

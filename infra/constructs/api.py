@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_lambda as lambda_
@@ -43,9 +45,14 @@ class IntakeApi(Construct):
         throttle_rate_limit: float,
         throttle_burst_limit: int,
         log_retention: logs.RetentionDays,
+        route_limits: Mapping[tuple[str, str], tuple[float, int]] | None = None,
         waf_rate_limit: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        served = {(path, method) for path, methods in ROUTES for method in methods}
+        unknown = sorted(set(route_limits or {}) - served)
+        if unknown:
+            raise ValueError(f"routeThrottles: no route {unknown}; the API serves {sorted(served)}")
         access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
         self.rest_api = apigateway.LambdaRestApi(
             self,
@@ -60,6 +67,12 @@ class IntakeApi(Construct):
                 stage_name=STAGE,
                 throttling_rate_limit=throttle_rate_limit,
                 throttling_burst_limit=throttle_burst_limit,
+                method_options={
+                    f"/{path}/{method}": apigateway.MethodDeploymentOptions(
+                        throttling_rate_limit=rate, throttling_burst_limit=burst
+                    )
+                    for (path, method), (rate, burst) in (route_limits or {}).items()
+                },
                 tracing_enabled=True,
                 metrics_enabled=True,
                 logging_level=apigateway.MethodLoggingLevel.ERROR,

@@ -21,7 +21,7 @@ from leadflow.cadence import asl
 from leadflow.cadence.enrollments import START_LEASE, start
 from leadflow.models import Enrollment, RunStatus
 from leadflow.observability import logger
-from leadflow.store import enrollment_items
+from leadflow.store import enrollment_items, lead_items
 from leadflow.store.enrollment_items import Attention
 
 # A failed enrollment is retried this often at most; after that it waits for an operator.
@@ -62,6 +62,13 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
 
 def _start(enrollment: Enrollment, report: SweepReport) -> None:
     now = clock.now()
+    if lead_items.get_lead(enrollment.lead_id) is None:
+        # The post that created it died before writing the lead item (written last, see
+        # store.lead_items.create_lead); the next post of the address completes and starts it.
+        logger.warning(
+            "enrollment without its lead: left for the next post", extra={"lead_id": enrollment.lead_id}
+        )
+        return
     if not enrollment_items.claim_start(enrollment.lead_id, enrollment.number, now, now + START_LEASE):
         return  # running without an execution, but its starter's lease has not run out yet
     if start(enrollment):
