@@ -3,13 +3,15 @@
 so that its peak memory is its own.
 
 - scale: 1,000 new leads post the demo-request form one after another, 10 simulated seconds apart
-  (from Monday 10:00 in New York, inside the demo cadence's window, so touch 1 goes at once). Per post: the intake handler's time,
-  the part of it outside AWS calls (our code), and speed to lead (the post's start to SES accepting
-  touch 1, timed by a hook on the SES client). Then the simulated clock runs the whole cadence (22
-  days) and every execution's history is read: transitions and step invocations per lead, and with
-  the meter's DynamoDB/SES/SNS counts, the cost per 1,000 leads (bench.costs).
+  (from Monday 10:00 in New York, inside the demo cadence's window, so touch 1 goes at once).
+  Per post: the intake handler's time, the part of it outside AWS calls (our code), and speed to
+  lead (the post's start to SES accepting touch 1, timed by a hook on the SES client). Then the
+  simulated clock runs the whole cadence (22 days) and every execution's history is read:
+  transitions and step invocations per lead, and with the meter's DynamoDB/SES/SNS counts, the
+  cost per 1,000 leads (bench.costs).
 - load: a fresh Sandbox takes 1,000 posts from 16 threads, 10% of them repeats of addresses posted
-  earlier (a few posts apart, so repeats race their first post), then checks the invariants.
+  earlier (a few posts apart, so repeats race their first post), then checks the invariants
+  (one lead, enrollment and execution per address, touch 1 sent once each, `leadflow audit` clean).
 """
 
 from __future__ import annotations
