@@ -120,3 +120,31 @@ def test_report_command_reads_a_running_sandbox_through_its_aws_endpoint(sb, tmp
     rows = (tmp_path / "report.csv").read_text().splitlines()
     assert "2026-11-23 to 2026-11-30,breakdown,source,webinar,leads,3" in rows
     assert "<script" not in (tmp_path / "report.html").read_text()
+
+
+def test_serve_console_shows_leads_timelines_tasks_alerts_and_the_clock(sb):
+    import re
+
+    server = make_server(sb, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        _call(base, "/leads", {"email": "grace@hopper.example", "form": "demo-request"})
+        # The console's +1 day button, as a browser posts it (follows the redirect back).
+        for _ in range(2):
+            request = urllib.request.Request(f"{base}/_sandbox/clock", data=b"advance=86400", method="POST")
+            request.add_header("Content-Type", "application/x-www-form-urlencoded")
+            with urllib.request.urlopen(request, timeout=30) as response:
+                page = response.read().decode()
+        assert "2026-11-25T09:00:00Z" in page
+        assert "grace@hopper.example" in page and "active" in page
+        assert "inbound-demo-request" in page and "intro" in page  # the timeline's first touch
+        (link,) = re.findall(r'href="([^"]+/tasks/[^"]+)"', page)
+        with urllib.request.urlopen(link.replace("&amp;", "&"), timeout=30) as response:
+            task_page = response.read().decode()
+        assert 'name="outcome" value="connected"' in task_page
+        assert "Rep alerts" in page and "task" in page
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,16 +7,19 @@ Everything under /_sandbox/ belongs to the local runtime, not to the product API
     GET  /_sandbox/clock                    the simulated time
     POST /_sandbox/clock {"advance": 86400} move the clock by seconds (or {"to": "2026-12-01T09:00:00Z"})
     GET  /_sandbox/outbox                   messages sent so far
+    GET  /_sandbox/console                  a page: leads with status and timeline, tasks, alerts, clock
 """
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, cast
+from urllib.parse import parse_qs
 
 from leadflow.clock import iso
 from leadflow.local.sandbox import REPO_ROOT, Sandbox
@@ -145,13 +148,23 @@ def _handler_class(sb: Sandbox, lock: threading.Lock) -> type[BaseHTTPRequestHan
 
         def _control(self, body: bytes | None) -> None:
             route = self.path[len(CONTROL_PREFIX) :].split("?")[0]
+            form = (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded")
             if route == "clock" and self.command == "POST":
-                request = json.loads(body or b"{}")
+                if form:  # the console's buttons
+                    request = {name: values[-1] for name, values in parse_qs((body or b"").decode()).items()}
+                else:
+                    request = json.loads(body or b"{}")
                 if "to" in request:
                     sb.advance_to(request["to"])
                 else:
                     sb.advance(float(request.get("advance", 0)))
-            if route == "clock":
+                if form:
+                    self._respond(303, b"", {"Location": "/_sandbox/console"})
+                    return
+            if route == "console":
+                page = console_page(sb)
+                self._respond(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+            elif route == "clock":
                 self._json(200, {"now": iso(sb.now())})
             elif route == "outbox":
                 self._json(200, sb.outbox())
@@ -164,3 +177,54 @@ def _handler_class(sb: Sandbox, lock: threading.Lock) -> type[BaseHTTPRequestHan
             print(f"  {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")
 
     return Handler
+
+
+def console_page(sb: Sandbox) -> str:
+    """The local console: the clock (with buttons to move it), every lead with its status and
+    timeline, open and closed rep tasks (their pages carry the outcome buttons), and rep alerts."""
+    e = html.escape
+    leads = sorted(
+        (item for item in sb._scan() if item["sk"]["S"] == "LEAD"), key=lambda item: item["created_at"]["S"]
+    )
+    rows = []
+    for item in leads:
+        lead = sb.lead(item["id"]["S"]) or {}
+        steps = "".join(
+            f"<li>{e(touch['sent_at'])} · {e(touch['channel'])} · {e(touch['template'])}"
+            f" · {e(touch['status'])}</li>"
+            for touch in lead.get("touches", [])
+        )
+        runs = ", ".join(
+            f"{e(run['cadence'])} #{run['number']} {e(run['run_status'])}"
+            for run in lead.get("enrollments_detail", [])
+        )
+        rows.append(
+            f"<tr><td>{e(lead.get('email', ''))}<br><small>{e(lead.get('id', ''))}</small></td>"
+            f"<td>{e(lead.get('status', ''))}</td><td>{runs}</td><td><ol>{steps}</ol></td></tr>"
+        )
+    tasks = "".join(
+        f"<li>{e(task['at'])} · {e(task['channel'])} · {e(task['cadence'])} touch {task['touch']} · "
+        f'<b>{e(task["status"])}</b> · <a href="{e(task["link"])}">open (outcome buttons)</a></li>'
+        for task in sb.tasks()
+    )
+    alerts = "".join(
+        f"<li>{e(note['at'] or '')} · {e(note['kind'] or '')} · {e(note['rep'] or '')}: "
+        f"{e((note['subject'] or note['message'] or '')[:120])}</li>"
+        for note in sb.rep_alerts()
+    )
+    buttons = "".join(
+        f'<button name="advance" value="{seconds}">+{label}</button> '
+        for seconds, label in ((3600, "1 hour"), (86400, "1 day"), (7 * 86400, "1 week"))
+    )
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>leadflow console</title>"
+        "<style>body{font:14px system-ui;margin:1.5rem}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.3rem;vertical-align:top;text-align:left}</style>"
+        f"<h1>leadflow console</h1><p>Simulated time <b>{e(iso(sb.now()))}</b></p>"
+        f'<form method="post" action="/_sandbox/clock">{buttons}</form>'
+        f"<h2>Leads ({len(rows)})</h2><table><tr><th>lead</th><th>status</th><th>enrollments</th>"
+        f"<th>timeline</th></tr>{''.join(rows)}</table>"
+        f"<h2>Rep tasks</h2><ul>{tasks or '<li>none</li>'}</ul>"
+        f"<h2>Rep alerts</h2><ul>{alerts or '<li>none</li>'}</ul>"
+        '<p><a href="/">lead form</a> · <a href="/_sandbox/outbox">outbox (JSON)</a></p></html>'
+    )
