@@ -16,7 +16,12 @@ from infra.constructs.api import IntakeApi
 from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
 from infra.constructs.functions import EVENTS, Functions
-from infra.constructs.operations import Dashboard, LeadEventsBus, RepAlertSubscriptions
+from infra.constructs.operations import (
+    Dashboard,
+    LeadEventsBus,
+    ReengagementSchedule,
+    RepAlertSubscriptions,
+)
 from infra.constructs.report import WeeklyReport
 from infra.constructs.secrets import (
     ApiKeys,
@@ -146,6 +151,7 @@ class LeadflowStack(Stack):
             sms_origination=config.sms_origination_number,
         )
         RepAlertSubscriptions(self, "RepAlertSubscriptions", topic=topics.rep_alerts, reps=operator.reps)
+        ReengagementSchedule(self, "Reengagement", settings=operator.reengagement, function=functions.sweep)
         Dashboard(
             self,
             "Dashboard",

@@ -123,3 +123,19 @@ def test_the_deploy_guide_names_every_setting_in_order() -> None:
     assert positions == sorted(positions)
     for output in ("RepAlertsTopicArn", "LeadEventsBusName", "HmacSecretArn", "TableName"):
         assert output in guide
+
+
+def test_quarterly_re_engagement_runs_on_an_eventbridge_schedule(synth: Synth) -> None:
+    rules = [
+        rule
+        for rule in synth.resources("AWS::Events::Rule").values()
+        if any(target.get("Input") == '{"reengage":true}' for target in rule["Properties"].get("Targets", []))
+    ]
+    (rule,) = rules
+    assert (
+        rule["Properties"]["ScheduleExpression"]
+        == _reps.__globals__["load_operator_config"](
+            REPO_ROOT / "config" / "leadflow.yaml"
+        ).reengagement.schedule
+    )
+    assert "FunctionsSweep" in json.dumps(rule["Properties"]["Targets"])

@@ -1152,6 +1152,11 @@ def test_the_sweep_runs_every_five_minutes_and_the_audit_hourly(synth: Synth) ->
         if any(sweep_id in json.dumps(target["Arn"]) for target in rule["Properties"]["Targets"])
     ]
     schedules = sorted((rule["ScheduleExpression"], rule["Targets"][0]["Input"]) for rule in rules)
+    # The quarterly re-engagement (issue 16) runs on the same function: tests/test_deploy.py.
+    schedules = [schedule for schedule in schedules if "reengage" not in schedule[1]]
     assert schedules == [("rate(1 hour)", '{"audit":true}'), ("rate(5 minutes)", '{"audit":false}')]
     granted = _dynamodb_actions(synth, "sweep", "LeadsTable")
-    assert granted == {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:Scan"}
+    # PutItem: the re-engagement enrolls (issue 16).
+    expected = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    expected.add("dynamodb:Scan")
+    assert granted == expected

@@ -21,12 +21,16 @@ class SweepEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     audit: bool = False
+    # The quarterly re-engagement schedule's input (config/leadflow.yaml: reengagement).
+    reengage: bool = False
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SweepEvent.model_validate(event)
+    if request.reengage:
+        return _reengage()
     report = sweep().model_dump()
     for name, value in report.items():
         metrics.add_metric(name=f"Sweep_{name}", unit=MetricUnit.Count, value=value)
@@ -39,3 +43,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if audited.breaches:
         logger.error("audit breaches", extra={"breaches": audited.breach_counts()})
     return {"sweep": report, "audit": audited.counts, "breaches": audited.breach_counts()}
+
+
+def _reengage() -> dict[str, Any]:
+    from leadflow.cadence.reengage import reengage
+    from leadflow.config import operator_config
+
+    run = reengage(operator_config().reengagement, dry_run=False)
+    metrics.add_metric(name="ReengagementEligible", unit=MetricUnit.Count, value=len(run.eligible))
+    metrics.add_metric(name="ReengagementEnrolled", unit=MetricUnit.Count, value=len(run.enrolled))
+    return {"eligible": len(run.eligible), "enrolled": len(run.enrolled), "skipped": dict(run.skipped)}

@@ -68,8 +68,9 @@ REPORT = FunctionSpec(
 SWEEP = FunctionSpec(
     "sweep", "Start pending enrollments, retry transient failures; hourly audit.", 512, Duration.minutes(5)
 )
-# The sweep queries its sparse index and updates enrollments; the audit scans the table.
-SWEEP_TABLE_ACTIONS = ("GetItem", "UpdateItem", "Query", "Scan")
+# The sweep queries its sparse index and updates enrollments; the audit scans the table; the
+# quarterly re-engagement (same function) enrolls leads (PutItem: the enrollment, the cadence version).
+SWEEP_TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "Query", "Scan")
 
 
 # The DynamoDB actions each lead handler's code calls on the leads table, and nothing else (no Scan,

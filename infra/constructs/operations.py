@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from leadflow.operator_config import Rep
+from leadflow.operator_config import Reengagement, Rep
 
 NAMESPACE = "leadflow"
 SERVICE = {"service": "leadflow"}
@@ -98,3 +100,23 @@ class Dashboard(Construct):
         lambdas = cloudwatch.GraphWidget(title="Function errors (per hour)", width=24, left=errors)
         self.dashboard.add_widgets(funnel, health)
         self.dashboard.add_widgets(lambdas)
+
+
+class ReengagementSchedule(Construct):
+    """The quarterly re-engagement (config/leadflow.yaml: reengagement.schedule, UTC): the sweep
+    function runs `leadflow reengage` with {"reengage": true}."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Reengagement, function: lambda_.IFunction
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            description=f"leadflow re-engagement into {settings.cadence}",
+            schedule=events.Schedule.expression(settings.schedule),
+            enabled=settings.enabled,
+            targets=[
+                targets.LambdaFunction(function, event=events.RuleTargetInput.from_object({"reengage": True}))
+            ],
+        )

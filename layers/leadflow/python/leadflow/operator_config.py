@@ -464,17 +464,11 @@ class Reengagement(BaseModel):
     max_per_lead: int = Field(2, ge=1, le=20, description="Re-engagements a lead gets, ever.")
     # How far back ended cadences are looked for (a quarter, and room for the schedule to slip).
     lookback_days: int = Field(120, ge=7, le=400)
-    # EventBridge Scheduler cron (minutes hours day-of-month month day-of-week year), in `timezone`.
-    schedule: str = Field("cron(0 9 1 1,4,7,10 ? *)", pattern=r"^cron\(.+\)$")
-    timezone: str = Field("UTC")
+    # EventBridge cron, UTC (minutes hours day-of-month month day-of-week year): quarterly by default.
+    schedule: str = Field("cron(0 14 1 1,4,7,10 ? *)", pattern=r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$")
     enabled: bool = True
     # StartExecution calls per second while enrolling (Standard's bucket refills at 150-300 a second).
     rate_per_second: float = Field(25.0, gt=0, le=300)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return ReportSchedule._known_zone(value)
 
 
 class OperatorConfig(BaseModel):
