@@ -48,6 +48,7 @@ def test_without_a_reply_every_touch_runs_on_its_local_business_day_and_the_exec
 
     assert sorted(sent + tasks) == [
         ("2026-11-23T09:00:00Z", 1, "email"),  # at once
+        ("2026-11-23T14:00:00Z", 0, "call"),  # speed to lead: posted at 04:00, due when the rep starts
         (opening("2026-11-24"), 2, "call"),  # day 2
         (opening("2026-11-24"), 3, "sms"),  # the same moment: one Task for both
         (opening("2026-11-27"), 4, "email"),  # day 4 is Thanksgiving: pushed a day...
@@ -62,7 +63,8 @@ def test_without_a_reply_every_touch_runs_on_its_local_business_day_and_the_exec
     assert execution["status"] == "SUCCEEDED"
     # Two transitions per send moment (Wait + Task), touch 1 has no Wait: no polling anywhere.
     # Seven touches at six moments (the day-2 call and text share one Task).
-    assert execution["transitions"] == 2 * 6 - 1
+    # Speed to lead adds a Choice after touch 1, and Wait + Task + Choice per escalation (two).
+    assert execution["transitions"] == 2 * 6 - 1 + 1 + 2 * 3
     assert sb.lead(lead["id"])["enrollments_detail"][0]["run_status"] == "completed"
 
 
@@ -71,10 +73,10 @@ def test_nothing_is_sent_before_its_time(sb):
     due = parse_iso("2026-11-24T14:00:00Z") + opening_offset(sb.find_lead(DEMO_REQUEST["email"])["id"])
     sb.advance_to(due - timedelta(seconds=1))
     assert len(sb.outbox()) == 1
-    assert sb.tasks() == []
+    assert [task["touch"] for task in sb.tasks()] == [0]  # the speed-to-lead call, due at 14:00
     sb.advance(1)
     assert [message["channel"] for message in sb.outbox()] == ["email", "sms"]
-    assert [task["channel"] for task in sb.tasks()] == ["call"]
+    assert [(task["touch"], task["channel"]) for task in sb.tasks()] == [(0, "call"), (2, "call")]
 
 
 def test_execution_input_has_ids_only_and_a_readable_name_and_states(sb):
@@ -126,8 +128,10 @@ def test_every_default_cadence_runs_to_completion_on_its_own_state_machine(sb, n
 
     execution = next(e for e in sb.executions(lead_id) if e["name"] == f"{lead_id}-{name}-{number}")
     assert execution["status"] == "SUCCEEDED"
-    # Two transitions per send moment (Wait, Task), one for touch 1; a meeting clock adds its first Wait.
-    assert execution["transitions"] == 2 * len(asl.moments(cadence)) - 1 + (1 if cadence.meeting else 0)
+    # Two transitions per send moment (Wait, Task), one for touch 1; a meeting clock adds its first Wait,
+    # the demo cadence's speed-to-lead Choice one more (this lead's form asks for no call).
+    extra = (1 if cadence.meeting else 0) + (1 if cadence.speed_to_lead else 0)
+    assert execution["transitions"] == 2 * len(asl.moments(cadence)) - 1 + extra
     enrollment = next(e for e in sb.lead(lead_id)["enrollments_detail"] if e["cadence"] == name)
     assert enrollment["run_status"] == "completed"
     done = [t for t in sb.lead(lead_id)["touches"] if t["enrollment"] == enrollment["number"]]

@@ -97,6 +97,8 @@ def test_a_booking_a_week_ahead_sends_nothing_before_the_meeting_ends_and_the_re
     sb.advance_to("2026-12-20T00:00:00Z")
     assert [m["tags"]["touch"] for m in _post_meeting(sb, lead_id)] == ["1", "2", "5"]
     assert sb.execution(lead_id)["status"] == "SUCCEEDED"
+    audit = sb.audit()
+    assert audit.clean, audit.lines()
 
 
 def test_a_same_day_booking_still_gets_its_recap(sb):
@@ -184,6 +186,8 @@ def test_a_cancellation_sends_no_recap_and_starts_the_rebook_cadence(sb):
     assert "missed" not in new_time["text"] and "thanks for your time" not in new_time["text"].lower()
     assert "https://cal.leadflow.example/alex/20min" in new_time["text"]  # the owner's booking page
     assert "cancelled" in last_note["text"]
+    audit = sb.audit()
+    assert audit.clean, audit.lines()
 
 
 def test_a_no_show_before_the_recap_sends_none_and_starts_rebook(sb):
@@ -207,6 +211,8 @@ def test_a_no_show_before_the_recap_sends_none_and_starts_rebook(sb):
         ("rebook", None),
     ]
     assert enrollments[-1]["meeting"]["status"] == "no_show"
+    audit = sb.audit()
+    assert audit.clean, audit.lines()
 
 
 def test_the_generic_shape_books_moves_and_cancels(sb):

@@ -544,6 +544,9 @@ class Task(BaseModel):
     status: TaskStatus = TaskStatus.OPEN
     outcome_at: datetime | None = None
     note: str | None = None
+    # Speed to lead (touch 0): each escalation of the unworked task, {"at", "rep"}; the report
+    # reads created/due/outcome_at and these for time to first human touch per rep.
+    escalations: list[dict[str, str]] = Field(default_factory=list)
 
 
 class FailureDetail(BaseModel):
@@ -564,6 +567,8 @@ class TouchRequest(BaseModel):
     version: str | None = Field(None, pattern=r"^[0-9a-f]{12}$")
     # The last touch of a moment whose touches share one Task (cadence.asl.moments); None: one touch.
     through: int | None = Field(None, ge=1)
+    # Speed to lead: escalate the unworked call task touch 1 opened, instead of running the touch.
+    escalate: bool = False
 
 
 class FailureReport(BaseModel):
@@ -582,6 +587,8 @@ class FailureReport(BaseModel):
 class TouchResult(BaseModel):
     next_at: str | None = None
     outcome: str
+    # Speed to lead: when to escalate the call task if it is still unworked (None: nothing to do).
+    escalate_at: str | None = None
 
 
 class EngagementKind(StrEnum):

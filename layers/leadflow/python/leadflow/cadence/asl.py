@@ -227,7 +227,53 @@ def _task(cadence: Cadence, group: tuple[int, ...], step_function_arn: str) -> d
         task["ResultSelector"] = {"next_at.$": "$.Payload.next_at"}
         task["ResultPath"] = "$.schedule"
         task["Next"] = wait_state_name(cadence, through + 1)
+        if number == 1 and cadence.speed_to_lead:
+            task["ResultSelector"]["escalate_at.$"] = "$.Payload.escalate_at"
+            task["Next"] = SPEED_CHOICE
     return task
+
+
+SPEED_CHOICE = "Speed to lead · call task unworked?"
+SPEED_WAIT = "Until the call task's escalation"
+SPEED_TASK = "Speed to lead · escalate"
+
+
+def _speed_path(cadence: Cadence, step_function_arn: str) -> dict[str, Any]:
+    """Touch 1 may open a speed-to-lead call task; while it is unworked, escalate it on time.
+
+    The step returns `escalate_at` (None: nothing to escalate) with touch 1 and each escalation;
+    an escalation that fails never stops the cadence (it goes on to touch 2).
+    """
+    touch_two = wait_state_name(cadence, 2)
+    return {
+        SPEED_CHOICE: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.schedule.escalate_at", "IsNull": False, "Next": SPEED_WAIT}],
+            "Default": touch_two,
+        },
+        SPEED_WAIT: {"Type": "Wait", "TimestampPath": "$.schedule.escalate_at", "Next": SPEED_TASK},
+        SPEED_TASK: {
+            "Type": "Task",
+            "Comment": "Re-alert the owner, then the next rep in rotation, while the call has no outcome.",
+            "Resource": LAMBDA_INVOKE,
+            "Parameters": {
+                "FunctionName": step_function_arn,
+                "Payload": {
+                    "lead_id.$": "$.lead_id",
+                    "cadence.$": "$.cadence",
+                    "enrollment.$": "$.enrollment",
+                    "version.$": "$.version",
+                    "touch": 1,
+                    "escalate": True,
+                },
+            },
+            "Retry": _retry(),
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": touch_two}],
+            "ResultSelector": {"next_at.$": "$.Payload.next_at", "escalate_at.$": "$.Payload.escalate_at"},
+            "ResultPath": "$.schedule",
+            "Next": SPEED_CHOICE,
+        },
+    }
 
 
 def first_wait_state_name(cadence: Cadence) -> str:
@@ -260,6 +306,8 @@ def build_definition(cadence: Cadence, step_function_arn: str) -> dict[str, Any]
         # A moved due time (out-of-office, a meeting's own clock) may hit touch 1 too.
         states.update(_moved_path(cadence, number))
         states.update(_failure_path(cadence, number))
+    if cadence.speed_to_lead and len(cadence.touches) > 1:
+        states.update(_speed_path(cadence, step_function_arn))
     states[STOPPED_STATE] = {"Type": "Succeed", "Comment": "The enrollment was stopped before this touch."}
     states.update(_record_failure(step_function_arn))
     return {

@@ -323,6 +323,12 @@ class Cadence(BaseModel):
         100, ge=1, le=1000, description="Routing order: lower numbers are tried first; ties by name."
     )
     window: SendWindow = Field(default_factory=lambda: SendWindow.model_validate({}))
+    speed_to_lead: bool = Field(
+        False,
+        description="After touch 1, a lead whose form asks to talk to someone (demo, pricing, contact "
+        "sales) gets a call task for its owner due within minutes in their business hours, escalated "
+        "when unworked (config speed_to_lead).",
+    )
     meeting: MeetingAnchor | None = Field(
         None,
         description="On a booked meeting's clock (post-meeting): day 1 is the day the meeting ends and "

@@ -21,6 +21,8 @@ class AlertKind(StrEnum):
     REPLIED = "replied"
     MEETING_BOOKED = "meeting_booked"
     MEETING_MISSED = "meeting_missed"
+    SPEED_TO_LEAD = "speed_to_lead"
+    SPEED_TO_LEAD_ESCALATED = "speed_to_lead_escalated"
     HOT_LEAD = "hot_lead"
     LEAD_ACCEPTED = "lead_accepted"
     TASK = "task"
@@ -36,6 +38,8 @@ SUBJECTS = {
     AlertKind.REPLIED: "A lead replied: their cadence is stopped, answer them",
     AlertKind.MEETING_BOOKED: "A lead booked a meeting",
     AlertKind.MEETING_MISSED: "A meeting was cancelled or missed: offer a new time",
+    AlertKind.SPEED_TO_LEAD: "Call this lead now: they asked to talk to someone",
+    AlertKind.SPEED_TO_LEAD_ESCALATED: "Still uncalled: a lead who asked to talk is waiting",
     AlertKind.HOT_LEAD: "Hot lead: a link in your email was just clicked",
     AlertKind.LEAD_ACCEPTED: "New lead: reach out while it is hot",
     AlertKind.TASK: "A rep task is due (call, LinkedIn or video)",
@@ -43,15 +47,16 @@ SUBJECTS = {
 }
 
 
-def alert_owner(lead: Lead, kind: AlertKind, detail: str) -> None:
-    """Publish to the reps' topic. `rep` (the owner's id) lets each rep's subscription filter its own."""
+def alert_owner(lead: Lead, kind: AlertKind, detail: str, rep: str | None = None) -> None:
+    """Publish to the reps' topic. `rep` (the owner's id, or `rep` when given: an escalation to
+    another rep) lets each rep's subscription filter its own."""
     topic = settings().rep_alerts_topic_arn
     if not topic:
         logger.warning("no rep alerts topic configured; alert not sent", extra={"lead_id": lead.id})
         return
     attributes = {"kind": kind.value, "lead_id": lead.id, "at": clock.iso(clock.now())}
-    if lead.owner:
-        attributes["rep"] = lead.owner
+    if rep or lead.owner:
+        attributes["rep"] = rep or lead.owner or ""
     aws.client("sns").publish(
         TopicArn=topic,
         Subject=SUBJECTS[kind],

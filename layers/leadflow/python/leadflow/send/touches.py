@@ -33,7 +33,7 @@ from leadflow.models import (
     TouchStatus,
 )
 from leadflow.observability import logger, metrics
-from leadflow.send import alerts, guard, mail, messages, sms, tasks
+from leadflow.send import alerts, guard, mail, messages, sms, speed, tasks
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
 
@@ -117,6 +117,11 @@ def _run_touch(request: TouchRequest) -> TouchResult:
     last = request.touch == len(cadence.touches)
     next_at = None if last else clock.iso(enrollment.schedule[request.touch])
     now = clock.now()
+    if request.escalate:
+        # Speed to lead: touch 1's call task, still unworked? (The touch itself already ran.)
+        running = enrollment.run_status is RunStatus.RUNNING and lead.status in CONTACTABLE
+        again = speed.escalate(lead, enrollment, now) if running else None
+        return TouchResult(next_at=next_at, outcome="escalated", escalate_at=again)
     if enrollment.last_touch > request.touch or (
         enrollment.last_touch == request.touch
         and enrollment.touch_state != enrollment_items.TouchState.RELEASED
@@ -165,7 +170,8 @@ def _run_touch(request: TouchRequest) -> TouchResult:
             "skip_reason": record.skip_reason,
         },
     )
-    return TouchResult(next_at=next_at, outcome=record.status.value)
+    escalate_at = speed.open_call(lead, cadence, enrollment, now) if request.touch == 1 else None
+    return TouchResult(next_at=next_at, outcome=record.status.value, escalate_at=escalate_at)
 
 
 def _ensure_contactable(lead: Lead) -> None:

@@ -110,3 +110,19 @@ def cancel_open_tasks(lead_id: str, at: datetime) -> int:
             if not is_condition_failure(error):
                 raise
     return cancelled
+
+
+def add_escalation(task: Task, at: datetime, rep: str) -> bool:
+    """Record an escalation of a still-open task; False when it got an outcome (or was cancelled)."""
+    updated = update_if(
+        Key={PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
+        UpdateExpression="SET escalations = list_append(if_not_exists(escalations, :none), :one)",
+        ConditionExpression="#status = :open",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":none": [],
+            ":one": [{"at": iso(at), "rep": rep}],
+            ":open": TaskStatus.OPEN.value,
+        },
+    )
+    return updated is not None
