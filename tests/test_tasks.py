@@ -5,7 +5,8 @@ import pytest
 from tests.helpers import rep_alerts
 
 DEMO = {"email": "grace@hopper.example", "first_name": "Grace", "form": "demo-request"}
-CALL_DUE = "2026-11-24T14:00:00Z"  # day 2 of the demo-request cadence, 09:00 in New York
+# Day 2 of the demo-request cadence: 09:00 in New York plus the lead's window-start jitter (< 20 min).
+CALL_DUE = "2026-11-24T14:20:00Z"
 
 
 def cadence_tasks(sb):
