@@ -142,3 +142,35 @@ def test_the_owner_alert_carries_the_simulated_time_of_the_post(sb):
     assert "Fit score: 60 (medium)" in alert["message"]
     # Speed to lead: the alert and the first email in the same simulated second.
     assert sb.outbox()[0]["at"] == alert["at"]
+
+
+def test_leadflow_route_prints_the_cadence_and_why(tmp_path, capsys):
+    """Issue 14: `leadflow route --lead lead.json` says where a lead goes: rule, band and score."""
+    import json
+
+    from leadflow.cli import main
+
+    demo = tmp_path / "demo.json"
+    demo.write_text(json.dumps({"email": "a@bigco.example", "form": "demo-request", "source": "website"}))
+    assert main(["route", "--lead", str(demo)]) == 0
+    out = capsys.readouterr().out
+    assert "cadence: inbound-demo-request" in out
+    assert "why: its rule form demo-request, contact-sales, pricing (fit score 45, band medium)" in out
+    assert "source: website (attribution only)" in out and "speed to lead: a call task" in out
+
+    vip = tmp_path / "vip.json"
+    vip.write_text(
+        json.dumps({"email": "vp@bigco.example", "form": "newsletter", "title": "VP Sales", "country": "US"})
+    )
+    assert main(["route", "--lead", str(vip)]) == 0
+    out = capsys.readouterr().out
+    assert "cadence: inbound-demo-request" in out and "why: its rule band high" in out
+    assert "speed to lead: no" in out
+
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"email": "someone@gmail.com"}))
+    assert main(["route", "--lead", str(bare)]) == 0
+    assert "why: no cadence's rule: the default cadence (fit score 0, band low)" in capsys.readouterr().out
+
+    assert main(["route", "--lead", str(tmp_path / "missing.json")]) == 2
+    assert capsys.readouterr().err.startswith("leadflow route: ")
