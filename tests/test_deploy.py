@@ -76,6 +76,7 @@ def test_the_dashboard_reads_metrics_by_dimension(synth: Synth) -> None:
     (dashboard,) = synth.resources("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     assert "LeadsReceived" in body and "EnrollmentFailed" in body and "service" in body
+    assert "Touches" in body and "outcome" in body  # counts by dimension, not a name per outcome
 
 
 def test_the_outputs_the_deploy_guide_uses(synth: Synth) -> None:

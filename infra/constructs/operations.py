@@ -51,14 +51,14 @@ class RepAlertSubscriptions(Construct):
                 )
 
 
-def _metric(name: str, label: str | None = None, statistic: str = "Sum") -> cloudwatch.Metric:
+def _metric(name: str, label: str, **dimensions: str) -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace=NAMESPACE,
         metric_name=name,
-        dimensions_map=SERVICE,
-        statistic=statistic,
+        dimensions_map={**SERVICE, **dimensions},
+        statistic="Sum",
         period=Duration.hours(1),
-        label=label or name,
+        label=label,
     )
 
 
@@ -71,26 +71,28 @@ class Dashboard(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=dashboard_name)
+        # Names and dimensions as the code emits them (observability.count, Powertools metrics).
         funnel = cloudwatch.GraphWidget(
-            title="Funnel: leads, touches, answers (per hour)",
+            title="Funnel: leads, touches, rep outcomes (per hour)",
             width=12,
             left=[
-                _metric("LeadsReceived", "leads received"),
-                _metric("EmailsSent", "emails sent"),
-                _metric("SmsSent", "SMS sent"),
-                _metric("RepliesMatched", "replies"),
-                _metric("MeetingsBooked", "meetings booked"),
+                _metric("LeadsReceived", "posts received"),
+                _metric("Posts", "new leads", outcome="new"),
+                _metric("Touches", "touches sent", outcome="sent"),
+                _metric("Touches", "rep tasks handed over", outcome="task"),
+                _metric("TaskOutcomes", "calls connected", outcome="connected"),
+                _metric("TaskOutcomes", "meetings booked by reps", outcome="meeting_booked"),
             ],
         )
         health = cloudwatch.GraphWidget(
-            title="Health: failures and refusals (per hour)",
+            title="Health: skips, failures, refusals (per hour)",
             width=12,
             left=[
+                _metric("Touches", "touches skipped", outcome="skipped"),
                 _metric("EnrollmentFailed", "enrollments failed"),
-                _metric("Bounces", "bounces"),
-                _metric("Complaints", "complaints"),
                 _metric("IntegrationEventFailed", "integration events not published"),
                 _metric("TaskLinkForbidden", "task links refused"),
+                _metric("HoneypotHits", "honeypot hits"),
             ],
         )
         errors = [
