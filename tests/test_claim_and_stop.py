@@ -13,7 +13,7 @@ from leadflow.store import enrollment_items, lead_items, suppression_items
 
 # The demo-request cadence: touch 2 is a call task and 3 an SMS on day 2; touch 4, its second email,
 # falls on 2026-11-27 14:00 UTC (day 4 is Thanksgiving in the lead's default zone, New York).
-FOURTH_TOUCH = "2026-11-27T14:00:00Z"
+FOURTH_TOUCH = "2026-11-27T14:20:00Z"  # 09:00 New York plus the lead's offset (under 20 minutes)
 
 
 def _post(sb, email):
