@@ -140,8 +140,10 @@ def test_serve_console_shows_leads_timelines_tasks_alerts_and_the_clock(sb):
         assert "2026-11-25T09:00:00Z" in page
         assert "grace@hopper.example" in page and "active" in page
         assert "inbound-demo-request" in page and "intro" in page  # the timeline's first touch
-        (link,) = re.findall(r'href="([^"]+/tasks/[^"]+)"', page)
-        with urllib.request.urlopen(link.replace("&amp;", "&"), timeout=30) as response:
+        # The speed-to-lead call (issue 14: a demo request) and the cadence's day-2 call.
+        links = re.findall(r'href="([^"]+/tasks/[^"]+)"', page)
+        assert len(links) == 2
+        with urllib.request.urlopen(links[-1].replace("&amp;", "&"), timeout=30) as response:
             task_page = response.read().decode()
         assert 'name="outcome" value="connected"' in task_page
         assert "Rep alerts" in page and "task" in page
