@@ -28,7 +28,7 @@ def _first_touches(sb):
 
 
 def _posts(sb, name):
-    return sb.metric_total(f"Posts_{name}")
+    return sb.metric_total("Posts", outcome=name)
 
 
 @pytest.mark.email_cadence

@@ -54,7 +54,7 @@ def test_a_post_without_a_passing_token_is_answered_alike_and_dropped(sb, verifi
     assert (missing.status_code, wrong.status_code) == (202, 202), "answered like any post"
     assert sb.find_lead("bot1@example.com") is None
     assert sb.find_lead("bot2@example.com") is None
-    assert sb.metric_total("Posts_captcha_failed") == 2
+    assert sb.metric_total("Posts", outcome="captcha_failed") == 2
     assert verified == [(captcha.VERIFY_URLS["turnstile"], SECRET, "forged", "203.0.113.10")], (
         "no token: no call; the client IP goes along"
     )

@@ -42,7 +42,7 @@ def test_two_subject_variants_over_200_leads_split_40_to_60_and_stick_to_each_le
         record = enrollment_items.get_touch(message["lead_id"], 1, 1)
         recorded[message["lead_id"]] = record.variant
         # The subject the lead got is the one of its recorded variant.
-        expected_b = message["subject"].endswith(", picking a time for your demo")
+        expected_b = message["subject"].endswith(", picking a time to talk")
         assert (record.variant == "b") == expected_b, message["subject"]
         # Deterministic: recomputing gives the recorded variant.
         assert variants.assign(message["lead_id"], cadence.name, 1, cadence.touch(1).variants).name == (

@@ -4,8 +4,8 @@ Off unless config/leadflow.yaml sets `abuse.captcha` (provider and the Secrets M
 secret key). The form's widget adds its token field (`cf-turnstile-response` or
 `g-recaptcha-response`); intake sends it, with the client's IP, to the provider's siteverify
 endpoint. A post without a passing token gets the same 202 as any post and is dropped (metric
-`Posts_captcha_failed`). If the provider cannot be reached the post is taken (a lead is never lost
-to someone else's outage) and `CaptchaUnavailable` is counted.
+`Posts` with outcome `captcha_failed`). If the provider cannot be reached the post is taken (a lead
+is never lost to someone else's outage) and `CaptchaUnavailable` is counted.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ automated first touches one inbox or phone number gets a day, across leads.
 
 Addresses, numbers and IPs are counted under their keyed hash (keys.email_key), never in clear;
 the counters expire by TTL. Every refusal is answered with the same 202 as a success (no oracle)
-and counted in metrics by the route (`Posts_<outcome>`).
+and counted in metrics by the route (`Posts` by `outcome`).
 """
 
 from __future__ import annotations

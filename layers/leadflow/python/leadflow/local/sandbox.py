@@ -242,9 +242,14 @@ class Sandbox:
 
         return undo
 
-    def metric_total(self, name: str) -> float:
-        """Sum of a metric's values over every invocation so far."""
-        return sum(sum(document.get(name, [])) for document in self.emitted_metrics)
+    def metric_total(self, name: str, **dimensions: str) -> float:
+        """Sum of a metric's values over every invocation so far, only where every given dimension
+        has the given value (e.g. `metric_total("Posts", outcome="new")`)."""
+        return sum(
+            sum(document.get(name, []))
+            for document in self.emitted_metrics
+            if all(document.get(key) == value for key, value in dimensions.items())
+        )
 
     def set_environment(self, values: dict[str, str]) -> None:
         """Change the functions' environment (restored on exit), e.g. EXTRA_ALLOWED_ORIGINS."""
