@@ -114,7 +114,11 @@ def test_the_guard_pauses_email_within_one_send_and_resume_sends_the_held_in_ord
     guard = {"reputation": {"window_sends": 40, "min_sends": 20, "max_bounce_rate": 0.05}}
     with _sandbox(tmp_path, guard) as sb, table_calls.recorded_calls("leadflow") as calls:
         for number in range(30):
-            sb.post("/leads", json={"email": f"early{number:02d}@guard.example", "first_name": "Kim"})
+            sb.post(
+                "/leads",
+                json={"email": f"early{number:02d}@guard.example", "first_name": "Kim"},
+                source_ip=f"198.51.100.{number}",  # distinct visitors: one IP may post 30 an hour
+            )
             sb.advance(60)
         sent = _emails(sb)
         assert len(sent) == 30
@@ -134,7 +138,7 @@ def test_the_guard_pauses_email_within_one_send_and_resume_sends_the_held_in_ord
         held = []
         for number in range(5):
             email = f"late{number}@guard.example"
-            sb.post("/leads", json={"email": email, "first_name": "Lee"})
+            sb.post("/leads", json={"email": email, "first_name": "Lee"}, source_ip=f"203.0.113.{number}")
             held.append(email)
             sb.advance(60)
         sb.advance(2 * 86400)
