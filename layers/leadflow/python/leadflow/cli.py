@@ -247,7 +247,7 @@ def build_parser() -> Parser:
         ("status", "print the pause, the bounce and complaint rates against the thresholds, today's caps"),
         ("resume", "lift the reputation guard's pause: held email touches go out at their next slots"),
     ):
-        _aws_options(sending_actions.add_parser(action, help=text))
+        add_aws_options(sending_actions.add_parser(action, help=text))
 
     erase = commands.add_parser(
         "erase",
@@ -265,7 +265,7 @@ def build_parser() -> Parser:
         default=os.environ.get("HMAC_SECRET_ARN"),
         help="Secrets Manager id of the HMAC key (default $HMAC_SECRET_ARN)",
     )
-    _aws_options(erase)
+    add_aws_options(erase)
 
     lint = commands.add_parser("lint", help="check every template against the message rules")
     _file_options(lint)
@@ -293,19 +293,6 @@ def build_parser() -> Parser:
         "--at", type=moment, default=None, help="when the lead posted (ISO 8601; default: now)"
     )
     return parser
-
-
-def _aws_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--table",
-        default=os.environ.get("TABLE_NAME", "leadflow"),
-        help="DynamoDB table (default $TABLE_NAME or leadflow)",
-    )
-    command.add_argument("--profile", help="AWS profile")
-    command.add_argument("--region", help="AWS region")
-    command.add_argument(
-        "--endpoint-url", help="AWS endpoint, e.g. the moto endpoint `leadflow serve` prints"
-    )
 
 
 def _connect(args: argparse.Namespace, **extra: str | None) -> None:

@@ -39,41 +39,10 @@ from leadflow.report.records import (
 )
 from leadflow.store import event_items
 from leadflow.store.items import lead_pk
+from leadflow.store.table import BY_DAY_ATTRIBUTES
 
-PROJECTION = (
-    "sk",
-    "kind",
-    "id",
-    "lead_id",
-    "created_at",
-    "source",
-    "form",
-    "utm_source",
-    "utm_campaign",
-    "band",
-    "owner",
-    "lead_type",
-    "status",
-    "status_reason",
-    "status_at",
-    "number",
-    "cadence",
-    "started_at",
-    "version",
-    "stop_reason",
-    "stopped_at",
-    "stopped_after_touch",
-    "enrollment",
-    "touch",
-    "channel",
-    "sent_at",
-    "variant",
-    "outcome_at",
-    "due_at",
-    "type",
-    "at",
-    "amount",
-)
+# What the report reads: the sort key and what the by_day index projects (one list, in store.table).
+PROJECTION = ("sk", *BY_DAY_ATTRIBUTES)
 # Segment labels come from forms and configuration; anything else (an address typed into a source
 # field, say) is shown as "other", so no lead's details can reach the report through a label.
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,39}$")

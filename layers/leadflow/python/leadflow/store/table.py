@@ -19,8 +19,8 @@ ATTENTION_KEY = "attention"
 # the lead id), so the window-start burst of a busy day is not one hot partition; the report queries
 # every shard of a day.
 BY_DAY_SHARDS = 8
-# What the index stores besides the keys: exactly what the weekly report reads (report.source.PROJECTION,
-# a test keeps them in step). Write units of an indexed item are those of this projection, not the item.
+# What the index stores besides the keys: exactly what the weekly report reads (report.source.PROJECTION
+# is built from it). Write units of an indexed item are those of this projection, not the item.
 BY_DAY_ATTRIBUTES = (
     "kind",
     "id",
