@@ -5,10 +5,14 @@ The Sandbox calls `reset()` after it starts moto so clients bind to the mock.
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+
+if TYPE_CHECKING:  # the CLI's types; Lambda cold starts don't import argparse
+    import argparse
 
 
 @cache
@@ -24,6 +28,45 @@ def table(name: str) -> Any:
 def reset() -> None:
     client.cache_clear()
     table.cache_clear()
+
+
+# -- the CLI against a stack (deployed, or the Sandbox's moto endpoint) ----------------------
+
+
+def add_stack_options(command: argparse.ArgumentParser) -> None:
+    """The options every CLI command that reads a stack takes: table, profile, Region, endpoint."""
+    command.add_argument(
+        "--table",
+        default=os.environ.get("TABLE_NAME", "leadflow"),
+        help="DynamoDB table (default $TABLE_NAME or leadflow)",
+    )
+    command.add_argument("--profile", help="AWS profile")
+    command.add_argument("--region", help="AWS region")
+    command.add_argument(
+        "--endpoint-url", help="AWS endpoint, e.g. the moto endpoint `leadflow serve` prints"
+    )
+
+
+def use_stack(args: argparse.Namespace, hmac_secret: str) -> None:
+    """Point boto3 and the settings at the chosen account, region, endpoint and table."""
+    environment = {
+        "AWS_PROFILE": args.profile,
+        "AWS_DEFAULT_REGION": args.region,
+        "AWS_ENDPOINT_URL": args.endpoint_url,
+        "TABLE_NAME": args.table,
+        "HMAC_SECRET_ARN": os.environ.get("HMAC_SECRET_ARN", hmac_secret),
+    }
+    os.environ.update({name: value for name, value in environment.items() if value})
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    if args.endpoint_url and not (args.profile or os.environ.get("AWS_ACCESS_KEY_ID")):
+        # A local endpoint takes any credentials.
+        os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+    from leadflow import keys
+    from leadflow.config import settings
+
+    settings.cache_clear()
+    keys.hmac_key.cache_clear()
+    reset()
 
 
 # -- errors worth retrying -------------------------------------------------------------------

@@ -14,10 +14,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from leadflow import aws
 from leadflow.cadence import operate
 from leadflow.cadence.model import DEFAULT_CADENCE_DIR
 from leadflow.operate import add_operator_commands, run_operator_command
-from leadflow.report.command import add_aws_options, add_report_command, run_report_command, use_aws
+from leadflow.report.command import add_report_command, run_report_command
 
 REPO_ROOT = DEFAULT_CADENCE_DIR.parent
 # Exit status of an expected failure (argparse uses 2 for usage errors too).
@@ -247,7 +248,7 @@ def build_parser() -> Parser:
         ("status", "print the pause, the bounce and complaint rates against the thresholds, today's caps"),
         ("resume", "lift the reputation guard's pause: held email touches go out at their next slots"),
     ):
-        add_aws_options(sending_actions.add_parser(action, help=text))
+        aws.add_stack_options(sending_actions.add_parser(action, help=text))
 
     erase = commands.add_parser(
         "erase",
@@ -265,7 +266,7 @@ def build_parser() -> Parser:
         default=os.environ.get("HMAC_SECRET_ARN"),
         help="Secrets Manager id of the HMAC key (default $HMAC_SECRET_ARN)",
     )
-    add_aws_options(erase)
+    aws.add_stack_options(erase)
 
     lint = commands.add_parser("lint", help="check every template against the message rules")
     _file_options(lint)
@@ -409,13 +410,13 @@ def add_stage_command(commands: argparse._SubParsersAction) -> None:
     stage.add_argument("stage", choices=["sql", "opportunity", "won", "lost"])
     stage.add_argument("--at", help="when it changed (ISO 8601 with zone; default now)")
     stage.add_argument("--amount", help="the deal's value")
-    add_aws_options(stage)
+    aws.add_stack_options(stage)
 
 
 def run_stage_command(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    use_aws(args, "leadflow/hmac")
+    aws.use_stack(args, "leadflow/hmac")
     from leadflow.answers import stages
 
     try:

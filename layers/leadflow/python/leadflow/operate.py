@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from leadflow.report.command import add_aws_options, use_aws
+from leadflow import aws
 
 HMAC_SECRET = "leadflow/hmac"
 
@@ -51,7 +51,7 @@ def add_operator_commands(
 
 
 def _options(command: argparse.ArgumentParser, moment: Callable[[str], Any]) -> None:
-    add_aws_options(command)
+    aws.add_stack_options(command)
     command.add_argument(
         "--now", type=moment, help="act as of this time: a Sandbox's simulated time (GET /_sandbox/clock)"
     )
@@ -70,8 +70,8 @@ def _options(command: argparse.ArgumentParser, moment: Callable[[str], Any]) -> 
 
 def _connect(args: argparse.Namespace) -> None:
     os.environ["HMAC_SECRET_ARN"] = args.hmac_secret
-    use_aws(args, args.hmac_secret)
-    from leadflow import aws, clock
+    aws.use_stack(args, args.hmac_secret)
+    from leadflow import clock
 
     if args.now:
         clock.set_source(lambda: args.now)

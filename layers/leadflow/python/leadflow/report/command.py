@@ -8,10 +8,11 @@ Writes report.html, report.txt and report.csv; it sends and archives nothing.
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from leadflow import aws
 
 
 def add_report_command(commands: argparse._SubParsersAction) -> None:
@@ -30,7 +31,7 @@ def add_report_command(commands: argparse._SubParsersAction) -> None:
     report.add_argument(
         "--out", type=Path, default=Path("out"), help="directory for the files (default out/)"
     )
-    add_aws_options(report)
+    aws.add_stack_options(report)
 
 
 def moment_text(text: str) -> str:
@@ -52,44 +53,9 @@ def parse_moment(text: str, timezone: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
-def add_aws_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--table",
-        default=os.environ.get("TABLE_NAME", "leadflow"),
-        help="DynamoDB table (default $TABLE_NAME or leadflow)",
-    )
-    command.add_argument("--profile", help="AWS profile")
-    command.add_argument("--region", help="AWS region")
-    command.add_argument(
-        "--endpoint-url", help="AWS endpoint, e.g. the moto endpoint `leadflow serve` prints"
-    )
-
-
-def use_aws(args: argparse.Namespace, hmac_secret: str) -> None:
-    """Point boto3 and the settings at the chosen account, region, endpoint and table."""
-    environment = {
-        "AWS_PROFILE": args.profile,
-        "AWS_DEFAULT_REGION": args.region,
-        "AWS_ENDPOINT_URL": args.endpoint_url,
-        "TABLE_NAME": args.table,
-        "HMAC_SECRET_ARN": os.environ.get("HMAC_SECRET_ARN", hmac_secret),
-    }
-    os.environ.update({name: value for name, value in environment.items() if value})
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    if args.endpoint_url and not (args.profile or os.environ.get("AWS_ACCESS_KEY_ID")):
-        # A local endpoint takes any credentials.
-        os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
-    from leadflow import aws, keys
-    from leadflow.config import settings
-
-    settings.cache_clear()
-    keys.hmac_key.cache_clear()
-    aws.reset()
-
-
 def run_report_command(args: argparse.Namespace) -> int:
     # The report reads no secret, but settings require the variable.
-    use_aws(args, "unused-by-the-report")
+    aws.use_stack(args, "unused-by-the-report")
     from leadflow import clock
     from leadflow.config import operator_config
     from leadflow.report.build import period_between
