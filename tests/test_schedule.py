@@ -39,6 +39,8 @@ def test_a_lead_in_tokyo_posting_at_23_30_on_a_friday():
     assert [(m["at"], m["touch"]) for m in first] == [("2026-11-20T14:30:00Z", 1)]
     assert sorted(done) == [
         ("2026-11-20T14:30:00Z", 1, "email"),
+        # The human speed-to-lead call: due five minutes after the post (the owner's business hours).
+        ("2026-11-20T14:35:00Z", 0, "call"),
         # Day 2 is Saturday; Sunday, then the holiday: the next business day, at the window's start.
         (opening("2026-11-24"), 2, "call"),  # Tuesday 09:00 JST
         (opening("2026-11-24"), 3, "sms"),
