@@ -116,8 +116,8 @@ def claim_start(lead_id: str, number: int, at: datetime, lease_until: datetime) 
     A pending enrollment (StartExecution failed earlier) may be taken at once; it runs again from
     here, so its first step can claim a touch.
     """
-    try:
-        dynamodb_table().update_item(
+    return (
+        update_if(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
             UpdateExpression="SET start_lease_until = :until, run_status = :running",
             ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(execution_arn) AND "
@@ -131,11 +131,8 @@ def claim_start(lead_id: str, number: int, at: datetime, lease_until: datetime) 
                 ":pending": RunStatus.PENDING.value,
             },
         )
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise
-    return True
+        is not None
+    )
 
 
 def get_enrollment(lead_id: str, number: int) -> Enrollment | None:
@@ -427,8 +424,8 @@ def count_on_touch(lead_id: str, enrollment: int, touch: int, kind: str, at: dat
 
 def move_schedule(lead_id: str, number: int, schedule: list[datetime], from_touch: int) -> bool:
     """Store a moved schedule, unless the enrollment stopped or touch `from_touch` was already claimed."""
-    try:
-        dynamodb_table().update_item(
+    return (
+        update_if(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
             UpdateExpression="SET #schedule = :schedule",
             ConditionExpression="run_status = :running AND last_touch < :touch",
@@ -439,11 +436,8 @@ def move_schedule(lead_id: str, number: int, schedule: list[datetime], from_touc
                 ":touch": from_touch,
             },
         )
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise
-    return True
+        is not None
+    )
 
 
 def mark_failed(lead_id: str, number: int, error: str, touch: int, at: datetime) -> Enrollment | None:

@@ -79,12 +79,17 @@ def is_condition_failure(error: ClientError) -> bool:
 
 def put_new(item: dict[str, Any]) -> bool:
     """Put an item only if its key is free; False (writing nothing) when it already exists."""
+    return put_if(
+        Item=item,
+        ConditionExpression="attribute_not_exists(#pk)",
+        ExpressionAttributeNames={"#pk": PARTITION_KEY},
+    )
+
+
+def put_if(**put: Any) -> bool:
+    """A conditional PutItem; False (writing nothing) when its condition fails."""
     try:
-        dynamodb_table().put_item(
-            Item=item,
-            ConditionExpression="attribute_not_exists(#pk)",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-        )
+        dynamodb_table().put_item(**put)
     except ClientError as error:
         if is_condition_failure(error):
             return False
@@ -142,9 +147,10 @@ def task_sk(enrollment: int, touch: int) -> str:
 
 
 def update_if(**update: Any) -> dict[str, Any] | None:
-    """A conditional UpdateItem; the item as written, or None when its condition fails."""
+    """A conditional UpdateItem; the item as written (or as `ReturnValues` asks), or None when its
+    condition fails."""
     try:
-        result = dynamodb_table().update_item(ReturnValues="ALL_NEW", **update)
+        result = dynamodb_table().update_item(**{"ReturnValues": "ALL_NEW", **update})
     except ClientError as error:
         if is_condition_failure(error):
             return None

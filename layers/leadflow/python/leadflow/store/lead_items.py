@@ -31,6 +31,7 @@ from leadflow.store.items import (
     serialize,
     submission_sk,
     ttl,
+    update_if,
 )
 from leadflow.store.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
@@ -156,19 +157,16 @@ def record_return(
 
 def claim_returning_alert(lead_id: str, at: datetime, quiet_since: datetime) -> bool:
     """True for one caller when the lead was created, and last alerted about, before `quiet_since`."""
-    try:
-        dynamodb_table().update_item(
+    return (
+        update_if(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
             UpdateExpression="SET returning_alerted_at = :at",
             ConditionExpression="created_at < :quiet AND "
             "(attribute_not_exists(returning_alerted_at) OR returning_alerted_at < :quiet)",
             ExpressionAttributeValues={":at": iso(at), ":quiet": iso(quiet_since)},
         )
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise
-    return True
+        is not None
+    )
 
 
 def lead_id_for_email(email_key: str) -> str | None:

@@ -17,10 +17,9 @@ from datetime import date, datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
 from leadflow.clock import iso
-from leadflow.store.items import dynamodb_table, is_condition_failure, lead_pk
+from leadflow.store.items import dynamodb_table, lead_pk, put_if, put_new, update_if
 from leadflow.store.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 SENDING = "SENDING"
@@ -37,35 +36,23 @@ def pause() -> dict[str, Any] | None:
 
 def set_pause(at: datetime, reason: str, details: dict[str, str]) -> bool:
     """Pause automated email; False when it already was (one alert per pause)."""
-    try:
-        dynamodb_table().put_item(
-            Item={PARTITION_KEY: SENDING, SORT_KEY: PAUSE, "active": True, "at": iso(at), "reason": reason}
-            | details,
-            ConditionExpression="attribute_not_exists(active) OR active = :no",
-            ExpressionAttributeValues={":no": False},
-        )
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise
-    return True
+    return put_if(
+        Item={PARTITION_KEY: SENDING, SORT_KEY: PAUSE, "active": True, "at": iso(at), "reason": reason}
+        | details,
+        ConditionExpression="attribute_not_exists(active) OR active = :no",
+        ExpressionAttributeValues={":no": False},
+    )
 
 
 def lift_pause(at: datetime, by: str) -> dict[str, Any] | None:
     """Lift the pause; the pause that was lifted, or None when there was none."""
-    try:
-        result = dynamodb_table().update_item(
-            Key={PARTITION_KEY: SENDING, SORT_KEY: PAUSE},
-            UpdateExpression="SET active = :no, lifted_at = :at, lifted_by = :by",
-            ConditionExpression="active = :yes",
-            ExpressionAttributeValues={":no": False, ":yes": True, ":at": iso(at), ":by": by},
-            ReturnValues="ALL_OLD",
-        )
-    except ClientError as error:
-        if is_condition_failure(error):
-            return None
-        raise
-    return dict(result["Attributes"])
+    return update_if(
+        Key={PARTITION_KEY: SENDING, SORT_KEY: PAUSE},
+        UpdateExpression="SET active = :no, lifted_at = :at, lifted_by = :by",
+        ConditionExpression="active = :yes",
+        ExpressionAttributeValues={":no": False, ":yes": True, ":at": iso(at), ":by": by},
+        ReturnValues="ALL_OLD",
+    )
 
 
 def _bucket_sk(bucket: int) -> str:
@@ -124,19 +111,14 @@ def recent_buckets(count: int) -> list[dict[str, int]]:
 
 def take_slot(domain: str, day: date, cap: int) -> int | None:
     """Count one email against the domain's cap on `day`; its number that day, or None when full."""
-    try:
-        result = dynamodb_table().update_item(
-            Key={PARTITION_KEY: f"{SENDING}#{domain.lower()}", SORT_KEY: f"DAY#{day.isoformat()}"},
-            UpdateExpression="ADD sent :one",
-            ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
-            ExpressionAttributeValues={":one": 1, ":cap": cap},
-            ReturnValues="UPDATED_NEW",
-        )
-    except ClientError as error:
-        if is_condition_failure(error):
-            return None
-        raise
-    return int(result["Attributes"]["sent"])
+    counted = update_if(
+        Key={PARTITION_KEY: f"{SENDING}#{domain.lower()}", SORT_KEY: f"DAY#{day.isoformat()}"},
+        UpdateExpression="ADD sent :one",
+        ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
+        ExpressionAttributeValues={":one": 1, ":cap": cap},
+        ReturnValues="UPDATED_NEW",
+    )
+    return None if counted is None else int(counted["sent"])
 
 
 def sent_on(domain: str, day: date) -> int:
@@ -149,21 +131,13 @@ def sent_on(domain: str, day: date) -> int:
 
 def first_sighting(event_id: str, at: datetime) -> bool:
     """True the first time an SES event id is counted (SQS delivers at least once)."""
-    try:
-        dynamodb_table().put_item(
-            Item={
-                PARTITION_KEY: SENDING,
-                SORT_KEY: f"SEEN#{event_id}",
-                TTL_ATTRIBUTE: int(at.timestamp()) + 30 * 86400,
-            },
-            ConditionExpression="attribute_not_exists(#pk)",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-        )
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise
-    return True
+    return put_new(
+        {
+            PARTITION_KEY: SENDING,
+            SORT_KEY: f"SEEN#{event_id}",
+            TTL_ATTRIBUTE: int(at.timestamp()) + 30 * 86400,
+        }
+    )
 
 
 def _slot_sk(enrollment: int, touch: int) -> str:
