@@ -10,19 +10,55 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.session
+from botocore.exceptions import DataNotFoundError
+from botocore.loaders import Loader, instance_cache
 
 if TYPE_CHECKING:  # the CLI's types; Lambda cold starts don't import argparse
     import argparse
 
 
+class DirectLoader(Loader):
+    """botocore's model loader, finding a service's model in that service's own directory.
+
+    botocore checks a service name against the list of every service before it loads a model, and
+    that list walks all ~400 service directories once per model type (service, endpoint rules,
+    resources, paginators): tens of milliseconds each, on every cold start. A model found under the
+    service's name is the one botocore would load; a name without one takes botocore's own path,
+    which names the known services in its error.
+    """
+
+    @instance_cache
+    def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        try:
+            version = api_version or self.determine_latest_version(service_name, type_name)
+            model = self.load_data(os.path.join(service_name, version, type_name))
+        except DataNotFoundError:
+            return super().load_service_model(service_name, type_name, api_version)
+        extras = self._find_extras(service_name, type_name, version)  # type: ignore[attr-defined]
+        self._extras_processor.process(model, extras)  # type: ignore[attr-defined]
+        return model
+
+
+@cache
+def session() -> boto3.Session:
+    """The process's boto3 session (one, as boto3's default), with the direct model loader."""
+    core = botocore.session.get_session()
+    paths = (core.get_config_variable("data_path") or "").split(os.pathsep)  # AWS_DATA_PATH, as botocore
+    core.register_component(
+        "data_loader", DirectLoader(extra_search_paths=[os.path.expanduser(path) for path in paths if path])
+    )
+    return boto3.Session(botocore_session=core)
+
+
 @cache
 def client(service: str) -> Any:
-    return boto3.client(service)  # type: ignore[call-overload]
+    return session().client(service)  # type: ignore[call-overload]
 
 
 @cache
 def table(name: str) -> Any:
-    return boto3.resource("dynamodb").Table(name)
+    return session().resource("dynamodb").Table(name)
 
 
 def reset() -> None:

@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from leadflow.cadence.model import CADENCE_NAME, SLUG, FitBand, Weekday
+from leadflow.cadence.model import CADENCE_NAME, SLUG, FitBand, Weekday, read_yaml
 from leadflow.models import ContactStatus
 
 # Lead fields a scoring rule may look at; email_domain is the part after the @.
@@ -534,7 +534,7 @@ class OperatorConfigError(ValueError):
 @cache
 def load_operator_config(path: Path) -> OperatorConfig:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path)
         return OperatorConfig.model_validate(raw)
     except (OSError, yaml.YAMLError) as error:
         raise OperatorConfigError(f"{path}: cannot read: {error}") from error
