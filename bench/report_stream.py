@@ -54,18 +54,19 @@ print(json.dumps({"seconds": elapsed, "rss_mb": rss_mb, **served}))
 
 def record_stream(leads: int, directory: Path) -> dict[str, int]:
     """Write the by_day pages of `leads` leads under `directory` (one folder per index partition)."""
-    from boto3.dynamodb.types import TypeSerializer
-
     from bench.report import RUN_AT, TIMEZONE, stored_items
     from leadflow.clock import iso
     from leadflow.report.build import fetch_window, weekly_period
+    from leadflow.report.source import PROJECTION
     from leadflow.store.items import by_day_keys
-    from leadflow.store.table import BY_DAY_ATTRIBUTES, BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY
+    from leadflow.store.table import BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY
 
-    serializer = TypeSerializer()
     window = fetch_window(weekly_period(RUN_AT, TIMEZONE))
     start, end = iso(window.start), iso(window.end)
-    indexed = {"pk", "sk", BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY, *BY_DAY_ATTRIBUTES}
+    # The index holds its keys and projected attributes (a page's 1 MB counts them all); a Query
+    # returns the attributes its ProjectionExpression names (the report's PROJECTION).
+    returned = set(PROJECTION)
+    unreturned_keys = sorted({"pk", "sk", BY_DAY_PARTITION_KEY, BY_DAY_SORT_KEY} - returned)
     buffers: dict[str, list[str]] = defaultdict(list)
     leads_file = (directory / "leads.jsonl").open("w")
     raw = directory / "raw"
@@ -78,13 +79,15 @@ def record_stream(leads: int, directory: Path) -> dict[str, int]:
     for item in stored_items(leads):
         moment = item[BY_DAY_SORT_KEY].split("#", 1)[0]
         item |= by_day_keys(_parse(moment), str(item["pk"]).removeprefix("LEAD#"), str(item["kind"]))
-        low = {name: serializer.serialize(_exact(value)) for name, value in item.items() if name in indexed}
+        answer = json.dumps({name: _wire(value) for name, value in item.items() if name in returned})
         if item["kind"] == "lead":
-            leads_file.write(json.dumps(low) + "\n")
+            leads_file.write(f"{item['pk']}\t{answer}\n")
         if not start <= item[BY_DAY_SORT_KEY] <= end:
             continue
         partition = str(item[BY_DAY_PARTITION_KEY])
-        buffers[partition].append(f"{item[BY_DAY_SORT_KEY]}\t{json.dumps(low)}\n")  # sortable line
+        keys = json.dumps({name: _wire(item[name]) for name in unreturned_keys})
+        # A sortable line: sort key, size in the index, the item as the Query returns it.
+        buffers[partition].append(f"{item[BY_DAY_SORT_KEY]}\t{len(answer) + len(keys)}\t{answer}\n")
         if len(buffers[partition]) >= 500:
             flush(partition)
     for partition in list(buffers):
@@ -92,29 +95,39 @@ def record_stream(leads: int, directory: Path) -> dict[str, int]:
     leads_file.close()
     pages = items = 0
     for path in raw.iterdir():
-        lines = [line.split("\t", 1)[1] for line in sorted(path.read_text().splitlines())]
+        lines = [line.split("\t", 2)[1:] for line in sorted(path.read_text().splitlines())]
+        items += len(lines)
+        cut: list[list[str]] = [[]]
+        size = 0
+        for stored, answer in lines:
+            if size + int(stored) > PAGE_BYTES:
+                cut.append([])
+                size = 0
+            cut[-1].append(answer)
+            size += int(stored)
         folder = directory / "pages" / path.name
         folder.mkdir(parents=True)
-        page: list[str] = []
-        size = 0
-        items += len(lines)
-        ends: list[str | None] = [*lines, None]
-        for line in ends:
-            if line is None or size + len(line) > PAGE_BYTES:
-                (folder / f"{len(list(folder.iterdir())):05d}.json").write_text("[" + ",".join(page) + "]")
-                pages += 1
-                page, size = [], 0
-            if line is not None:
-                page.append(line)
-                size += len(line)
+        for number, page in enumerate(cut):
+            # The HTTP body DynamoDB sends for the page, LastEvaluatedKey on all but the last.
+            more = f',"LastEvaluatedKey":{{"page":{{"N":"{number}"}}}}' if number + 1 < len(cut) else ""
+            body = f'{{"Items":[{",".join(page)}],"Count":{len(page)},"ScannedCount":{len(page)}{more}}}'
+            (folder / f"{number:05d}.json").write_bytes(body.encode())
+        pages += len(cut)
         path.unlink()
     return {"items": items, "pages": pages}
 
 
-def _exact(value: Any) -> Any:
-    from decimal import Decimal
-
-    return Decimal(str(value)) if isinstance(value, float) else value
+def _wire(value: Any) -> dict[str, Any]:
+    """A stored value as DynamoDB's JSON carries it (the generated items hold only these types)."""
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    if value is None:
+        return {"NULL": True}
+    raise TypeError(f"no wire form for {type(value).__name__} in the generated items")
 
 
 def _parse(moment: str) -> Any:
@@ -131,48 +144,59 @@ class _Raw:
         yield self._body
 
 
-def serve_recorded(directory: Path) -> dict[str, int]:
-    """Answer the DynamoDB client's Query and BatchGetItem calls from the recorded pages; returns live
-    counters (queries, pages served) that the caller reads after the run."""
+def _response(request: Any, body: bytes) -> Any:
     from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+    headers = {"content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "recorded"}
+    return AWSResponse(request.url, 200, HTTPHeaders.from_dict(headers), _Raw(body))
+
+
+def serve_recorded(directory: Path) -> dict[str, int]:
+    """Answer the DynamoDB clients' by_day Queries and BatchGetItem calls from the recorded pages (the
+    sending guard's reads find nothing recorded); returns live counters (queries, pages served) that
+    the caller reads after the run."""
     from leadflow import aws
+    from leadflow.store.table import BY_DAY_INDEX
 
     os.environ.setdefault("TABLE_NAME", "leadflow")
     counters = {"queries": 0, "pages_served": 0, "batch_gets": 0}
     leads: dict[str, Any] = {}
+    recorded = {folder.name: folder for folder in (directory / "pages").iterdir()}
 
-    def answer(request: Any, **_: Any) -> AWSResponse:
+    def answer(request: Any, **_: Any) -> Any:
         target = request.headers.get("X-Amz-Target", b"")
         operation = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
         params = json.loads(request.body)
-        if operation == "Query":
+        if operation == "Query" and params.get("IndexName") != BY_DAY_INDEX:
+            # The sending guard's blocks (the report's sending-health line): none were recorded.
+            body: dict[str, Any] = {"Items": [], "Count": 0, "ScannedCount": 0}
+        elif operation == "GetItem":
+            body = {}  # the guard's pause and today's per-domain counts: none recorded
+        elif operation == "Query":
             partition = params["ExpressionAttributeValues"][":day"]["S"]
             after = params.get("ExclusiveStartKey")
             number = int(after["page"]["N"]) + 1 if after else 0
-            folder = directory / "pages" / partition
-            path = folder / f"{number:05d}.json"
-            items = json.loads(path.read_text()) if path.exists() else []
             counters["queries"] += after is None
             counters["pages_served"] += 1
-            body: dict[str, Any] = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
-            if (folder / f"{number + 1:05d}.json").exists():
-                body["LastEvaluatedKey"] = {"page": {"N": str(number)}}
+            if partition in recorded:  # the recorded bytes as they are: no re-encoding in the time
+                return _response(request, (recorded[partition] / f"{number:05d}.json").read_bytes())
+            body = {"Items": [], "Count": 0, "ScannedCount": 0}  # a shard nobody wrote to that day
         elif operation == "BatchGetItem":
             if not leads:
                 for line in (directory / "leads.jsonl").read_text().splitlines():
-                    item = json.loads(line)
-                    leads[item["pk"]["S"]] = item
+                    pk, stored = line.split("\t", 1)
+                    leads[pk] = json.loads(stored)
             counters["batch_gets"] += 1
             ((table, spec),) = params["RequestItems"].items()
             found = [leads[key["pk"]["S"]] for key in spec["Keys"] if key["pk"]["S"] in leads]
             body = {"Responses": {table: found}, "UnprocessedKeys": {}}
         else:
             raise RuntimeError(f"the recorded stream does not serve {operation}")
-        headers = {"content-type": "application/x-amz-json-1.0", "x-amzn-requestid": "recorded"}
-        return AWSResponse(request.url, 200, HTTPHeaders.from_dict(headers), _Raw(json.dumps(body).encode()))
+        return _response(request, json.dumps(body).encode())
 
-    aws.client("dynamodb").meta.events.register("before-send.dynamodb", answer)
+    # Both clients: the report's reads use the low-level one, the sending guard the Table resource's.
+    for client in (aws.client("dynamodb"), aws.table(os.environ["TABLE_NAME"]).meta.client):
+        client.meta.events.register("before-send.dynamodb", answer)
     return counters
 
 

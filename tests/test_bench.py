@@ -1,5 +1,7 @@
 """`make bench` runs; a smoke run at small sizes prints every report figure (targets live in the bench)."""
 
+import json
+
 import pytest
 
 from bench.__main__ import main
@@ -25,3 +27,12 @@ def test_an_unknown_section_is_refused(capsys):
         main(["nosuch"])
     assert exit.value.code == 2
     assert "unknown section" in capsys.readouterr().err
+
+
+def test_the_report_stream_bench_runs_the_report_over_recorded_pages(capsys):
+    """The real report function's code over recorded Query pages (its reads of the sending guard too)."""
+    assert main(["report_stream", "--quick"]) == 0
+    figures = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [figure["name"] for figure in figures] == ["report_2k_s", "report_2k_peak_mb"]
+    assert "728 queries" in figures[0]["note"]
+    assert all(figure["value"] > 0 for figure in figures)

@@ -5,6 +5,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from hypothesis import given
+from hypothesis import strategies as st
+
 from leadflow import aws
 from leadflow.config import settings
 from leadflow.report.metrics import Window
@@ -17,7 +21,7 @@ from leadflow.report.records import (
     TouchState,
 )
 from leadflow.report.source import dataset_from_items, load_dataset, utc_days
-from leadflow.store import items
+from leadflow.store import event_items, items
 
 
 def at(text):
@@ -281,3 +285,20 @@ def test_an_account_level_stop_is_read_as_such():
         ("lead5", EventKind.ACCOUNT, 2),
         ("lead6", EventKind.OTHER_STOP, 1),
     ]
+
+
+attribute_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.text(max_size=20)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**9), max_value=10**9)
+    | st.sets(st.text(min_size=1, max_size=5), min_size=1, max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(attribute_values)
+def test_the_lean_deserializer_reads_values_as_boto3_does(value):
+    wire = TypeSerializer().serialize(value)
+    assert event_items.plain(wire) == TypeDeserializer().deserialize(wire)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from leadflow import aws, clock
@@ -81,6 +82,30 @@ def _publish(
         )
 
 
+def plain(value: Mapping[str, Any]) -> Any:
+    """A low-level attribute value as boto3's TypeDeserializer returns it (str, Decimal, bool, None,
+    list, dict, set), without its per-value dispatch: the report reads a million of them."""
+    text = value.get("S")
+    if text is not None:
+        return text
+    ((tag, inner),) = value.items()
+    if tag == "N":
+        return Decimal(inner)
+    if tag == "BOOL" or tag == "NULL":
+        return inner if tag == "BOOL" else None
+    if tag == "L":
+        return [plain(element) for element in inner]
+    if tag == "M":
+        return {name: plain(element) for name, element in inner.items()}
+    if tag == "SS":
+        return set(inner)
+    if tag == "NS":
+        return {Decimal(number) for number in inner}
+    from boto3.dynamodb.types import TypeDeserializer  # binary: rare, never in the report's projection
+
+    return TypeDeserializer().deserialize(dict(value))  # type: ignore[arg-type]
+
+
 def items_by_day(
     day: str, start: str, end: str, projection: Sequence[str], page_size: int | None = None
 ) -> Iterator[list[dict[str, Any]]]:
@@ -89,9 +114,6 @@ def items_by_day(
     A Query per shard of the day on the by_day index, following LastEvaluatedKey; `page_size` caps
     items per page (DynamoDB caps a page at 1 MB anyway).
     """
-    from boto3.dynamodb.types import TypeDeserializer
-
-    deserializer = TypeDeserializer()
     names = {f"#a{index}": name for index, name in enumerate(projection)}
     client = aws.client("dynamodb")
     for shard in range(BY_DAY_SHARDS):
@@ -112,10 +134,7 @@ def items_by_day(
             kwargs["Limit"] = page_size
         while True:
             page = client.query(**kwargs)
-            yield [
-                {name: deserializer.deserialize(value) for name, value in item.items()}
-                for item in page["Items"]
-            ]
+            yield [{name: plain(value) for name, value in item.items()} for item in page["Items"]]
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -125,9 +144,6 @@ def get_items(keys: Sequence[tuple[str, str]], projection: Sequence[str]) -> lis
     """Items by (pk, sk), 100 per BatchGetItem, retrying what DynamoDB leaves unprocessed."""
     import time
 
-    from boto3.dynamodb.types import TypeDeserializer
-
-    deserializer = TypeDeserializer()
     names = {f"#a{index}": name for index, name in enumerate(projection)}
     client = aws.client("dynamodb")
     table_name = settings().table_name
@@ -147,7 +163,7 @@ def get_items(keys: Sequence[tuple[str, str]], projection: Sequence[str]) -> lis
         for attempt in range(8):
             response = client.batch_get_item(RequestItems=request)
             for item in response["Responses"].get(table_name, []):
-                found.append({name: deserializer.deserialize(value) for name, value in item.items()})
+                found.append({name: plain(value) for name, value in item.items()})
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
