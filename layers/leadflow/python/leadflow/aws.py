@@ -6,7 +6,8 @@ The Sandbox calls `reset()` after it starts moto so clients bind to the mock.
 from __future__ import annotations
 
 import os
-from functools import cache
+from functools import cache, partial
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -56,13 +57,54 @@ def client(service: str) -> Any:
     return session().client(service)  # type: ignore[call-overload]
 
 
+class Table:
+    """A DynamoDB table as boto3's resource gives it (`put_item`, `get_item`, `update_item`,
+    `delete_item`, `query`, `scan`: Python values in and out, Key/Attr conditions), on a client.
+
+    Building the resource model's classes costs every cold start tens of milliseconds; its item
+    calls are the client's calls with the table's name, through the transformations boto3 registers
+    on the resource's client (registered on this one, see `_item_client`).
+    """
+
+    ITEM_OPERATIONS = frozenset({"put_item", "get_item", "update_item", "delete_item", "query", "scan"})
+
+    def __init__(self, name: str, item_client: Any) -> None:
+        self.name = name
+        self.meta = SimpleNamespace(client=item_client)  # as `Table.meta.client` of the resource
+
+    def __getattr__(self, operation: str) -> Any:
+        if operation not in self.ITEM_OPERATIONS:
+            raise AttributeError(operation)
+        return partial(getattr(self.meta.client, operation), TableName=self.name)
+
+
 @cache
-def table(name: str) -> Any:
-    return session().resource("dynamodb").Table(name)
+def _item_client() -> Any:
+    """A DynamoDB client taking and giving Python values: the handlers boto3's DynamoDB resource
+    registers on its client (boto3.dynamodb.transform.DynamoDBHighLevelResource)."""
+    from boto3.dynamodb.transform import TransformationInjector, copy_dynamodb_params
+
+    dynamodb = session().client("dynamodb")
+    injector = TransformationInjector()
+    before_build = "before-parameter-build.dynamodb"
+    for event, handler, unique_id in (
+        ("provide-client-params.dynamodb", copy_dynamodb_params, "dynamodb-create-params-copy"),
+        (before_build, injector.inject_condition_expressions, "dynamodb-condition-expression"),
+        (before_build, injector.inject_attribute_value_input, "dynamodb-attr-value-input"),
+        ("after-call.dynamodb", injector.inject_attribute_value_output, "dynamodb-attr-value-output"),
+    ):
+        dynamodb.meta.events.register(event, handler, unique_id=unique_id)
+    return dynamodb
+
+
+@cache
+def table(name: str) -> Table:
+    return Table(name, _item_client())
 
 
 def reset() -> None:
     client.cache_clear()
+    _item_client.cache_clear()
     table.cache_clear()
 
 
