@@ -2,6 +2,7 @@
 
 Pure functions raising ValueError with a message a person can act on; pydantic turns
 them into field-level errors. No network: email syntax only, never a DNS lookup.
+email_validator and phonenumbers are imported on first use: most cold starts check neither.
 """
 
 from __future__ import annotations
@@ -9,18 +10,23 @@ from __future__ import annotations
 import zoneinfo
 from functools import cache
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 # ISO 3166-1 alpha-2: the regions phonenumbers knows, less its two non-ISO dialing regions, plus
 # the uninhabited territories it has no numbers for. XK (Kosovo) is user-assigned but universal.
 _NOT_ISO = frozenset({"AC", "TA"})
 _NO_PHONE_NUMBERS = frozenset({"AQ", "BV", "GS", "HM", "PN", "TF", "UM"})
-COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS - _NOT_ISO | _NO_PHONE_NUMBERS)
+
+
+@cache
+def countries() -> frozenset[str]:
+    import phonenumbers
+
+    return frozenset(phonenumbers.SUPPORTED_REGIONS - _NOT_ISO | _NO_PHONE_NUMBERS)
 
 
 def email_address(value: str) -> str:
     """Syntax-checked and normalized (lowercased) address."""
+    from email_validator import EmailNotValidError, validate_email
+
     if not value:
         raise ValueError("An email address is required.")
     try:
@@ -32,7 +38,7 @@ def email_address(value: str) -> str:
 
 def country_code(value: str) -> str:
     code = value.strip().upper()
-    if code not in COUNTRIES:
+    if code not in countries():
         raise ValueError("Use a two-letter ISO 3166 country code, e.g. US, GB or DE.")
     return code
 
@@ -53,6 +59,8 @@ def time_zone(value: str) -> str:
 
 def phone_number(value: str, region: str | None) -> str:
     """E.164; numbers without a + are read in `region` (the lead's country or the configured default)."""
+    import phonenumbers
+
     try:
         parsed = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
@@ -66,6 +74,8 @@ def phone_number(value: str, region: str | None) -> str:
 
 def phone_country(e164: str) -> str | None:
     """The ISO country of an E.164 number (+1 numbers resolve to US, CA, the Caribbean...), or None."""
+    import phonenumbers
+
     try:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
     except phonenumbers.NumberParseException:

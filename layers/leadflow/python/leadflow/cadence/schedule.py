@@ -18,17 +18,21 @@ Rules (docs/decisions.md, "Cadence engine"):
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel, SendWindow, Touch
+
+if TYPE_CHECKING:
+    import holidays
 
 MAX_PUSH_DAYS = 60  # a window with no usable day in two months is a configuration error
 # Touches placed at the window's opening spread over its first minutes: SES sending rate, Lambda
@@ -115,10 +119,41 @@ def locale_for(timezone: str | None, country: str | None, window: SendWindow) ->
 
 @cache
 def _holidays(country: str) -> holidays.HolidayBase | None:
+    import holidays
+
+    _load_countries_lazily()
     try:
         return holidays.country_holidays(country)
     except NotImplementedError:  # a country the package does not cover: no holidays skipped
         return None
+
+
+def _load_countries_lazily() -> None:
+    """Let `holidays` import one country's module, not all of them.
+
+    holidays loads a country's module on first use, but importing any module of the package
+    `holidays.countries` first runs its __init__, which imports all ~250 countries: the largest
+    single cost of a cold start that plans a schedule. The package in its place here has the same
+    directory and resolves each of its names (class, code, alias) from holidays' own registry on
+    first access, importing that country's module only.
+    """
+    if "holidays.countries" in sys.modules:
+        return
+    from holidays.registry import COUNTRIES
+
+    spec = importlib.util.find_spec("holidays.countries")
+    assert spec is not None
+    package = importlib.util.module_from_spec(spec)  # the package's module, its __init__ not run
+    modules = {name: module for module, names in COUNTRIES.items() for name in names}
+
+    def country_entity(name: str) -> Any:
+        if name not in modules:
+            raise AttributeError(f"module 'holidays.countries' has no attribute {name!r}")
+        return getattr(importlib.import_module(f"holidays.countries.{modules[name]}"), name)
+
+    package.__getattr__ = country_entity  # type: ignore[method-assign]
+    sys.modules["holidays.countries"] = package
+    sys.modules["holidays"].countries = package  # type: ignore[attr-defined]
 
 
 _holidays_lock = threading.Lock()

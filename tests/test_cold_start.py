@@ -1,0 +1,72 @@
+"""What a cold start does not pay for: modules a handler's first call does not need stay unimported.
+
+Each check runs in a fresh interpreter, as a new Lambda instance starts (the timings are in
+`make bench`, cold_start_ratio_<function>; these pin the causes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+
+
+def _fresh(code: str) -> object:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_one_countrys_holidays_load_that_country_alone() -> None:
+    code = """
+import json, sys
+from datetime import date
+from leadflow.cadence import schedule
+us = schedule._holidays("US")
+loaded = sorted(m for m in sys.modules if m.startswith("holidays.countries."))
+import holidays
+print(json.dumps({
+    "loaded": loaded,
+    "christmas": us.get(date(2026, 12, 25)),
+    "unity_day": schedule._holidays("DE").get(date(2026, 10, 3)),
+    "aland": schedule._holidays("AX").get(date(2026, 12, 6)),
+    "by_name": holidays.countries.Japan.__name__,
+    "unknown": schedule._holidays("ZZ"),
+}))
+"""
+    assert _fresh(code) == {
+        "loaded": ["holidays.countries.united_states"],
+        "christmas": "Christmas Day",
+        "unity_day": "German Unity Day",
+        "aland": "Independence Day",
+        "by_name": "Japan",
+        "unknown": None,
+    }
+
+
+def test_validators_import_their_libraries_on_first_use() -> None:
+    code = """
+import json, sys
+from leadflow import fields, models
+before = {"email_validator" in sys.modules, "phonenumbers" in sys.modules}
+print(json.dumps({
+    "before": sorted(before),
+    "email": fields.email_address("Ada@Example.com"),
+    "phone": fields.phone_number("(415) 555-0100", "US"),
+    "country": fields.country_code("gb"),
+}))
+"""
+    assert _fresh(code) == {
+        "before": [False],
+        "email": "ada@example.com",
+        "phone": "+14155550100",
+        "country": "GB",
+    }
