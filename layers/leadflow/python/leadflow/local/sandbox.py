@@ -140,7 +140,13 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         from moto import mock_aws
 
-        from leadflow.local.simclock import SimClock, cache_boto_clients, route_lambda, serialize_dynamodb
+        from leadflow.local.simclock import (
+            SimClock,
+            cache_boto_clients,
+            fast_responses,
+            route_lambda,
+            serialize_dynamodb,
+        )
 
         try:
             self._set_environment(
@@ -171,6 +177,7 @@ class Sandbox:
             self._undo.append(lambda: clock.set_source(None))
             self._undo.append(cache_boto_clients())
             self._undo.append(serialize_dynamodb())
+            self._undo.append(fast_responses())
             self._undo.append(self._capture_metrics())
             self._create_resources()
             self._undo.append(self._record_send_tags())
