@@ -3,10 +3,11 @@
 Each function runs in a fresh Python process, as a new Lambda instance does: the clock starts before
 `import functions.<name>.handler` and stops when its first call returns. That call gets the function's
 real event (an API Gateway post, touch 1 of a stored enrollment, a reply in an SES receipt notification,
-an SES delivery event through SNS and SQS, the report's schedule) and reaches moto over HTTP (a moto
-server serving the Sandbox's state in this process), so it builds its clients and reads and writes
-as in AWS. The baseline is a fresh process's `import boto3` (best of three). A first call includes
-the moto server's own time; a ratio per function is (import, best of three + first call) / baseline.
+an SES delivery event through SNS and SQS, the report's schedule, the sweep's five-minute rule) and
+reaches moto over HTTP (a moto server serving the Sandbox's state in this process), so it builds its
+clients and reads and writes as in AWS. The baseline is a fresh process's `import boto3` (best of
+three). A first call includes the moto server's own time; a ratio per function is (import, best of
+three + first call) / baseline.
 """
 
 from __future__ import annotations
@@ -136,7 +137,15 @@ def _first_events(sb: Sandbox) -> dict[str, dict[str, Any]]:
     report = events.scheduler_event(
         now, "arn:aws:scheduler:us-east-1:123456789012:schedule/default/leadflow-weekly-report"
     )
-    return {"intake": intake, "step": step, "inbound": inbound, "events": ses_events, "report": report}
+    sweep = {"audit": False}  # the input of the sweep's five-minute rule (infra/constructs/alarms.py)
+    return {
+        "intake": intake,
+        "step": step,
+        "inbound": inbound,
+        "events": ses_events,
+        "report": report,
+        "sweep": sweep,
+    }
 
 
 def run(quick: bool) -> None:

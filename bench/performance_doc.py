@@ -80,7 +80,7 @@ WHY_MISSED = {
             else ""
         )
         + ". Lazy imports of what a cold start does not need are the way down."
-        for function in ("intake", "step", "inbound", "events", "report")
+        for function in ("intake", "step", "inbound", "events", "report", "sweep")
     },
 }
 
