@@ -302,3 +302,58 @@ attribute_values = st.recursive(
 def test_the_lean_deserializer_reads_values_as_boto3_does(value):
     wire = TypeSerializer().serialize(value)
     assert event_items.plain(wire) == TypeDeserializer().deserialize(wire)
+
+
+def test_the_report_query_returns_pages_as_botocore_parses_them():
+    """The report's Query hands botocore only the page's rest to parse (`_lift_items`): the items it
+    returns, deserialized, are those of botocore's own parse, for every attribute type."""
+    import json
+
+    import boto3
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+    values = ["text", "", 7, Decimal("-1.25"), True, None, {"a", "b"}, {Decimal(1), Decimal(2)}]
+    values += [b"\x00bytes", {b"x", b"y"}, [1, "two", [None]], {"nested": {"n": 3, "s": "t"}}]
+    serializer = TypeSerializer()
+    wire = [{"kind": {"S": "event"}, "value": serializer.serialize(value)} for value in values]
+    for item in wire:  # on the wire, binary values are base64 text
+        if "B" in item["value"]:
+            item["value"] = {"B": "AGJ5dGVz"}
+        if "BS" in item["value"]:
+            item["value"] = {"BS": ["eA==", "eQ=="]}
+    more = {"gsi1pk": {"S": "DAY#2026-11-20#3"}, "gsi1sk": {"S": "2026-11-20T10:00:00Z#lead1"}}
+    body = json.dumps({"Items": wire, "Count": len(wire), "ScannedCount": 9, "LastEvaluatedKey": more})
+
+    client = boto3.client(
+        "dynamodb", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )
+    headers = HTTPHeaders.from_dict({"content-type": "application/x-amz-json-1.0"})
+
+    class Raw:
+        def stream(self, **_):
+            yield body.encode()
+
+    client.meta.events.register(
+        "before-send.dynamodb", lambda request, **_: AWSResponse(request.url, 200, headers, Raw())
+    )
+    kwargs = {
+        "TableName": "t",
+        "KeyConditionExpression": "pk = :p",
+        "ExpressionAttributeValues": {":p": {"S": "x"}},
+    }
+    parsed = client.query(**kwargs)
+    lifted = event_items._query(client, kwargs)
+    assert lifted["LastEvaluatedKey"] == parsed["LastEvaluatedKey"] == more
+    assert (lifted["Count"], lifted["ScannedCount"]) == (parsed["Count"], parsed["ScannedCount"])
+    read = [
+        [{n: event_items.plain(v) for n, v in item.items()} for item in page["Items"]]
+        for page in (lifted, parsed)
+    ]
+    assert read[0] == read[1]
+    assert [item["value"] for item in read[0]] == [
+        *values[:8],
+        TypeDeserializer().deserialize({"B": b"\x00bytes"}),
+        TypeDeserializer().deserialize({"BS": [b"x", b"y"]}),
+        *values[10:],
+    ]
+    assert client.query(**kwargs)["Items"][8]["value"] == {"B": b"\x00bytes"}  # other Queries: untouched

@@ -286,18 +286,23 @@ def add_business_days(start: datetime, days: int) -> datetime:
     return moment
 
 
-def build_facts(dataset: Dataset, as_of: datetime) -> list[Facts]:
-    """One Facts per enrollment whose lead is known, counting what happened before `as_of`."""
-    touches_by: dict[tuple[str, int], list[TouchRecord]] = defaultdict(list)
-    for touch in dataset.touches:
-        if touch.at is None or touch.at < as_of:
-            touches_by[(touch.lead_id, touch.enrollment)].append(touch)
+def build_facts(dataset: Dataset, as_of: datetime, started_in: Window | None = None) -> list[Facts]:
+    """One Facts per enrollment whose lead is known, counting what happened before `as_of`; only the
+    enrollments started in `started_in`, if given (the lead's others still claim their own events)."""
     enrollments_by: dict[str, list[EnrollmentRecord]] = defaultdict(list)
+    wanted: set[tuple[str, int]] = set()
     for enrollment in dataset.enrollments:
         if enrollment.lead_id in dataset.leads and enrollment.started_at < as_of:
             enrollments_by[enrollment.lead_id].append(enrollment)
+            if started_in is None or enrollment.started_at in started_in:
+                wanted.add((enrollment.lead_id, enrollment.number))
     for lead_enrollments in enrollments_by.values():
         lead_enrollments.sort(key=lambda e: e.started_at)
+    touches_by: dict[tuple[str, int], list[TouchRecord]] = defaultdict(list)
+    for touch in dataset.touches:
+        key = (touch.lead_id, touch.enrollment)
+        if (touch.at is None or touch.at < as_of) and key in wanted:
+            touches_by[key].append(touch)
     events_by: dict[tuple[str, int], list[EventRecord]] = defaultdict(list)
     stages_by: dict[str, list[EventRecord]] = defaultdict(list)
     # In time order; at the same moment the most precise record first (a task's own outcome names
@@ -309,7 +314,7 @@ def build_facts(dataset: Dataset, as_of: datetime) -> list[Facts]:
             stages_by[event.lead_id].append(event)
             continue
         owner = _enrollment_for(event, enrollments_by[event.lead_id])
-        if owner is not None:
+        if owner is not None and (event.lead_id, owner.number) in wanted:
             events_by[(event.lead_id, owner.number)].append(event)
 
     facts = []
@@ -318,6 +323,8 @@ def build_facts(dataset: Dataset, as_of: datetime) -> list[Facts]:
         stage_events = stages_by.get(lead_id, [])
         for enrollment in lead_enrollments:
             key = (lead_id, enrollment.number)
+            if key not in wanted:
+                continue
             reached = [event for event in stage_events if event.at >= enrollment.started_at]
             fact = _facts(lead, enrollment, touches_by.get(key, []), events_by.get(key, []), reached, as_of)
             facts.append(fact)

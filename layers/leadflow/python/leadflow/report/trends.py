@@ -67,7 +67,7 @@ def trends(dataset: Dataset, period: Window) -> tuple[list[Trend], dict[str, lis
     by_cadence: dict[str, list[float | None]] = {}
     windows = periods(period)
     for index, window in enumerate(windows):
-        inside = [f for f in build_facts(dataset, window.end) if f.enrollment.started_at in window]
+        inside = build_facts(dataset, window.end, started_in=window)
         overall.append(segment(inside))
         for cadence in sorted({f.enrollment.cadence for f in inside}):
             stats = segment([f for f in inside if f.enrollment.cadence == cadence])
