@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 
 
@@ -70,3 +72,13 @@ print(json.dumps({
         "phone": "+14155550100",
         "country": "GB",
     }
+
+
+@pytest.mark.parametrize("function", ["intake", "inbound", "events", "sweep"])
+def test_handlers_that_render_nothing_on_import_do_not_import_jinja(function: str) -> None:
+    code = f"""
+import json, sys
+import functions.{function}.handler
+print(json.dumps(sorted(m for m in ("jinja2", "holidays", "phonenumbers") if m in sys.modules)))
+"""
+    assert _fresh(code) == []

@@ -10,7 +10,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from leadflow.answers import meetings
 from leadflow.observability import count, logger, metrics
 
 router = Router()
@@ -31,6 +30,8 @@ def _raw_body() -> bytes:
     },
 )
 def meeting_booked() -> Response[Any]:
+    from leadflow.answers import meetings  # on this route's first call: other cold starts skip it
+
     raw = _raw_body()
     try:
         meetings.verify(raw, dict(router.current_event.headers or {}))

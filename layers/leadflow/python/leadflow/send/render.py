@@ -7,7 +7,8 @@ layout of its channel and rendered once per part with `part` set:
 - rep tasks, i.e. call, linkedin, video (`_task.j2`): "subject" (the task title) and
   "text" (the talking points).
 The environment is sandboxed with StrictUndefined, so a template can neither reach
-Python internals nor print a missing field; the HTML part is autoescaped.
+Python internals nor print a missing field; the HTML part is autoescaped. Jinja2 is imported with
+the first environment: most cold starts render nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, pass_eval_context
-from jinja2.nodes import EvalContext
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+    from jinja2.nodes import EvalContext
+    from jinja2.sandbox import SandboxedEnvironment
 
 EMAIL_PARTS = ("subject", "text", "html")
 SMS_PARTS = ("text",)
@@ -58,10 +61,10 @@ def clip(value: object, width: int) -> str:
     return cut.rstrip(" ,;:-–—&/")
 
 
-@pass_eval_context
 def paragraphs(eval_context: EvalContext, *chunks: object) -> str:
     """Blocks of prose as paragraphs: blank lines separate them, other whitespace collapses.
 
+    A template global taking Jinja's eval context (`pass_eval_context`, applied in `environment`).
     Text parts get paragraphs separated by a blank line; HTML parts get <p> elements
     (chunks are escaped first, so nothing unescaped slips through).
     """
@@ -78,6 +81,9 @@ def paragraphs(eval_context: EvalContext, *chunks: object) -> str:
 
 @cache
 def environment(template_dir: Path, autoescape: bool) -> SandboxedEnvironment:
+    from jinja2 import FileSystemLoader, StrictUndefined, pass_eval_context
+    from jinja2.sandbox import SandboxedEnvironment
+
     # Two environments over the same files: HTML autoescaped, subject and text not.
     env = SandboxedEnvironment(
         loader=FileSystemLoader(template_dir),
@@ -87,7 +93,7 @@ def environment(template_dir: Path, autoescape: bool) -> SandboxedEnvironment:
         lstrip_blocks=True,
     )
     env.filters["clip"] = clip
-    env.globals["paragraphs"] = paragraphs
+    env.globals["paragraphs"] = pass_eval_context(paragraphs)
     return env
 
 
