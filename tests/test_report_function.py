@@ -132,3 +132,22 @@ def test_the_report_reads_by_index_never_by_scan(after_demo, monkeypatch):
     sb.run_report(since=parse_iso(START), until=after_demo["end"] + timedelta(days=1), force=True)
     assert calls and "scan" not in {operation for operation, _ in calls}
     assert {index for op, index in calls if op == "query"} == {"by_day"}
+
+
+def test_the_cycle_collector_is_paused_only_while_the_report_reads_and_aggregates():
+    import gc
+
+    from leadflow.report.weekly import cycle_collection_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cycle_collection_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a failed read")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cycle_collection_paused():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

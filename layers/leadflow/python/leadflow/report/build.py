@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from leadflow.report.abtest import ABTest, ab_tests
 from leadflow.report.diagnostics import SPEED_TO_LEAD_TARGET, Check, Finding, diagnose, scorecard
 from leadflow.report.metrics import (
+    FactsBuilder,
     RepActivity,
     Window,
     WindowMetrics,
-    build_facts,
     rep_activity,
     window_metrics,
 )
@@ -109,9 +109,10 @@ def build_report(
 ) -> Report:
     """Every figure counts what happened before the period's end, so a re-run gives the same report."""
     trailing = trailing_window(period.end)
-    facts = build_facts(dataset, as_of=period.end)
+    builder = FactsBuilder(dataset)
+    facts = builder.facts(as_of=period.end)
     trailing_metrics = window_metrics(facts, trailing, plans)
-    headlines, by_cadence = trends(dataset, period)
+    headlines, by_cadence = trends(dataset, period, builder)
     return Report(
         company=company,
         timezone=timezone,

@@ -289,46 +289,60 @@ def add_business_days(start: datetime, days: int) -> datetime:
 def build_facts(dataset: Dataset, as_of: datetime, started_in: Window | None = None) -> list[Facts]:
     """One Facts per enrollment whose lead is known, counting what happened before `as_of`; only the
     enrollments started in `started_in`, if given (the lead's others still claim their own events)."""
-    enrollments_by: dict[str, list[EnrollmentRecord]] = defaultdict(list)
-    wanted: set[tuple[str, int]] = set()
-    for enrollment in dataset.enrollments:
-        if enrollment.lead_id in dataset.leads and enrollment.started_at < as_of:
-            enrollments_by[enrollment.lead_id].append(enrollment)
-            if started_in is None or enrollment.started_at in started_in:
-                wanted.add((enrollment.lead_id, enrollment.number))
-    for lead_enrollments in enrollments_by.values():
-        lead_enrollments.sort(key=lambda e: e.started_at)
-    touches_by: dict[tuple[str, int], list[TouchRecord]] = defaultdict(list)
-    for touch in dataset.touches:
-        key = (touch.lead_id, touch.enrollment)
-        if (touch.at is None or touch.at < as_of) and key in wanted:
-            touches_by[key].append(touch)
-    events_by: dict[tuple[str, int], list[EventRecord]] = defaultdict(list)
-    stages_by: dict[str, list[EventRecord]] = defaultdict(list)
-    # In time order; at the same moment the most precise record first (a task's own outcome names
-    # its touch and channel; a stop names the last touch claimed).
-    for event in sorted(dataset.events, key=lambda e: (e.at, e.touch is None, e.channel is None)):
-        if event.at >= as_of or event.lead_id not in enrollments_by:
-            continue
-        if event.kind in STAGES:
-            stages_by[event.lead_id].append(event)
-            continue
-        owner = _enrollment_for(event, enrollments_by[event.lead_id])
-        if owner is not None and (event.lead_id, owner.number) in wanted:
-            events_by[(event.lead_id, owner.number)].append(event)
+    return FactsBuilder(dataset).facts(as_of, started_in)
 
-    facts = []
-    for lead_id, lead_enrollments in enrollments_by.items():
-        lead = dataset.leads[lead_id]
-        stage_events = stages_by.get(lead_id, [])
-        for enrollment in lead_enrollments:
-            key = (lead_id, enrollment.number)
-            if key not in wanted:
+
+class FactsBuilder:
+    """`build_facts` for several moments over one dataset (the period, the trend periods): the touches
+    are grouped and the events put in time order once."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self._touches: dict[tuple[str, int], list[TouchRecord]] = defaultdict(list)
+        for touch in dataset.touches:
+            self._touches[(touch.lead_id, touch.enrollment)].append(touch)
+        # In time order; at the same moment the most precise record first (a task's own outcome names
+        # its touch and channel; a stop names the last touch claimed).
+        self._events = sorted(dataset.events, key=lambda e: (e.at, e.touch is None, e.channel is None))
+
+    def facts(self, as_of: datetime, started_in: Window | None = None) -> list[Facts]:
+        dataset = self.dataset
+        enrollments_by: dict[str, list[EnrollmentRecord]] = defaultdict(list)
+        wanted: set[tuple[str, int]] = set()
+        for enrollment in dataset.enrollments:
+            if enrollment.lead_id in dataset.leads and enrollment.started_at < as_of:
+                enrollments_by[enrollment.lead_id].append(enrollment)
+                if started_in is None or enrollment.started_at in started_in:
+                    wanted.add((enrollment.lead_id, enrollment.number))
+        for lead_enrollments in enrollments_by.values():
+            lead_enrollments.sort(key=lambda e: e.started_at)
+        wanted_leads = {lead_id for lead_id, _ in wanted}
+        events_by: dict[tuple[str, int], list[EventRecord]] = defaultdict(list)
+        stages_by: dict[str, list[EventRecord]] = defaultdict(list)
+        for event in self._events:
+            if event.at >= as_of:
+                break  # in time order: the rest came later too
+            if event.lead_id not in wanted_leads:
                 continue
-            reached = [event for event in stage_events if event.at >= enrollment.started_at]
-            fact = _facts(lead, enrollment, touches_by.get(key, []), events_by.get(key, []), reached, as_of)
-            facts.append(fact)
-    return facts
+            if event.kind in STAGES:
+                stages_by[event.lead_id].append(event)
+                continue
+            owner = _enrollment_for(event, enrollments_by[event.lead_id])
+            if owner is not None and (event.lead_id, owner.number) in wanted:
+                events_by[(event.lead_id, owner.number)].append(event)
+
+        facts = []
+        for lead_id, lead_enrollments in enrollments_by.items():
+            lead = dataset.leads[lead_id]
+            stage_events = stages_by.get(lead_id, [])
+            for enrollment in lead_enrollments:
+                key = (lead_id, enrollment.number)
+                if key not in wanted:
+                    continue
+                touches = [t for t in self._touches.get(key, ()) if t.at is None or t.at < as_of]
+                reached = [event for event in stage_events if event.at >= enrollment.started_at]
+                facts.append(_facts(lead, enrollment, touches, events_by.get(key, []), reached, as_of))
+        return facts
 
 
 def _stages(events: list[EventRecord]) -> dict[EventKind, EventRecord]:

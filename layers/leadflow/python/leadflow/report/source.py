@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from leadflow import aws
@@ -81,8 +82,12 @@ TASK_OUTCOMES = frozenset({"done", "no_answer", "voicemail", "connected", "meeti
 def label(value: Any, missing: str = UNKNOWN) -> str:
     if value is None or value == "":
         return missing
-    text = str(value)
-    # Interned: a few distinct labels repeat over hundreds of thousands of records.
+    return _label(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _label(text: str) -> str:
+    # Cached and interned: a few distinct labels repeat over hundreds of thousands of records.
     return sys.intern(text) if LABEL.match(text) else OTHER
 
 
@@ -96,7 +101,7 @@ def _time(value: Any) -> datetime | None:
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+    if isinstance(value, (Decimal, int)) and not isinstance(value, bool):  # a tuple: faster than a union
         return int(value)
     if isinstance(value, str) and value.isdigit():
         return int(value)

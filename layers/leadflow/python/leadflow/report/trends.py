@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from leadflow.report.metrics import SegmentStats, Window, build_facts, segment
+from leadflow.report.metrics import FactsBuilder, SegmentStats, Window, segment
 from leadflow.report.records import Dataset
 
 PERIODS = 4  # compared against the previous four
@@ -61,13 +61,16 @@ def periods(period: Window) -> list[Window]:
     ]
 
 
-def trends(dataset: Dataset, period: Window) -> tuple[list[Trend], dict[str, list[float | None]]]:
+def trends(
+    dataset: Dataset, period: Window, builder: FactsBuilder | None = None
+) -> tuple[list[Trend], dict[str, list[float | None]]]:
     """The headlines per period, and the contact rate per cadence per period."""
+    builder = builder or FactsBuilder(dataset)
     overall: list[SegmentStats] = []
     by_cadence: dict[str, list[float | None]] = {}
     windows = periods(period)
     for index, window in enumerate(windows):
-        inside = build_facts(dataset, window.end, started_in=window)
+        inside = builder.facts(window.end, started_in=window)
         overall.append(segment(inside))
         for cadence in sorted({f.enrollment.cadence for f in inside}):
             stats = segment([f for f in inside if f.enrollment.cadence == cadence])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
@@ -94,16 +97,34 @@ def cadence_plans() -> dict[str, CadencePlan]:
 def make_report(period: Window) -> Report:
     """Read what the period and its trailing 90 days need, and build the report."""
     config = operator_config()
-    dataset = load_dataset(fetch_window(period))
-    report = build_report(
-        dataset,
-        period,
-        cadence_plans(),
-        company=config.company.name,
-        timezone=config.report.schedule.timezone,
-        owner_names={rep.id: rep.name for rep in config.reps},
-    )
+    with cycle_collection_paused():
+        dataset = load_dataset(fetch_window(period))
+        report = build_report(
+            dataset,
+            period,
+            cadence_plans(),
+            company=config.company.name,
+            timezone=config.report.schedule.timezone,
+            owner_names={rep.id: rep.name for rep in config.reps},
+        )
     return replace(report, sending=sending_health())
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the report reads and aggregates.
+
+    A large run builds millions of objects that live until the report is done (records, facts) and
+    holds no reference cycles; each full collection walked them all again, a quarter of the run at
+    100k leads. Memory is still freed by reference counting; cycles wait for the collector's return.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def sending_health() -> SendingHealth:
