@@ -55,6 +55,27 @@ MACHINE = (
     "The run shared two cores with seven other agents' test runs, so every wall-clock figure of the "
     "Sandbox is inflated by waiting for a core; "
 )
+# What each function's timed first call does (bench/coldstart.py checks it did it), and what is left.
+COLD_START_FIRST_CALLS = {
+    "intake": "A form post: five clients (Secrets Manager, DynamoDB, EventBridge, Step Functions, SNS), "
+    "the abuse limits, the lead's writes and its execution's start.",
+    "step": "An email touch: four clients (DynamoDB, Secrets Manager, SES, EventBridge), the Jinja "
+    "environments compiling the layout and the touch's template, the claim and the send.",
+    "inbound": "A reply: seven clients (S3, Secrets Manager, DynamoDB, Step Functions, EventBridge, "
+    "SES, SNS), the MIME parse, the stops of the lead's and its colleagues' enrollments, the "
+    "forward to the owner.",
+    "events": "An SES delivery event through SNS and SQS: two clients and the event's records.",
+    "report": "The whole weekly run: the trailing 90 days (they hold the periods the trends compare) "
+    "are 91 UTC days × 8 shards = 728 Queries to the moto server, each parsed by botocore; no "
+    "import change reaches 2.5× while the run reads that much (past it: the trends from a rollup "
+    "item per day or week instead of 90 days of index items).",
+    "sweep": "The five-minute sweep with nothing pending (its most frequent call).",
+}
+COLD_START_REST = (
+    "The import beyond boto3's is spread: pydantic building 50–80 model classes, PyYAML and "
+    "email_validator for the operator config, Powertools; each client costs 15–50 ms "
+    '(docs/decisions.md, "Cold starts", says what was cut and what is left).'
+)
 WHY_MISSED = {
     "speed_to_lead_p99_ms": MACHINE
     + "the post, its execution's start and touch 1 all run in-process on moto behind one handler lock, "
@@ -72,15 +93,8 @@ WHY_MISSED = {
     "boto3 and mapped to records, in one process. Past it: fewer items to read (a per-lead summary "
     "item per day), reading days in several processes, or a nightly rollup the weekly report sums.",
     **{
-        f"cold_start_ratio_{function}": "the import (Powertools, pydantic models, boto3 clients) and a "
-        "first call that builds its clients and reads over HTTP from the moto server"
-        + (
-            "; the report's first call is the whole report over the Sandbox table"
-            if function == "report"
-            else ""
-        )
-        + ". Lazy imports of what a cold start does not need are the way down."
-        for function in ("intake", "step", "inbound", "events", "report", "sweep")
+        f"cold_start_ratio_{function}": first_call + ("" if function == "report" else " " + COLD_START_REST)
+        for function, first_call in COLD_START_FIRST_CALLS.items()
     },
 }
 
