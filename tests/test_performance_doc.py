@@ -19,7 +19,10 @@ ISSUE_13_NAMES = [
     "report_100k_s",
     "report_100k_peak_mb",
     "our_code_ms_per_post",
-    *(f"cold_start_ratio_{function}" for function in ("intake", "step", "inbound", "events", "report")),
+    *(
+        f"cold_start_ratio_{function}"
+        for function in ("intake", "step", "inbound", "events", "report", "sweep")
+    ),
     # issue 11 item 6: the load test
     "load_wall_s_1000_posts",
     "load_posts_first_100_p50_ms",
