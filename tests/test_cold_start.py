@@ -82,3 +82,14 @@ import functions.{function}.handler
 print(json.dumps(sorted(m for m in ("jinja2", "holidays", "phonenumbers") if m in sys.modules)))
 """
     assert _fresh(code) == []
+
+
+def test_the_sweep_reads_no_configuration_file_on_its_cold_start() -> None:
+    """Its five-minute call reads neither the operator config nor the cadence files."""
+    code = """
+import json, sys
+import functions.sweep.handler
+heavy = ("yaml", "email_validator", "leadflow.operator_config")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
+"""
+    assert _fresh(code) == []

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, Json
 
 from leadflow.cadence.model import DEFAULT_CADENCE_DIR, Cadence, load_cadences
-from leadflow.operator_config import OperatorConfig, load_operator_config, web_origin
+
+if TYPE_CHECKING:
+    from leadflow.operator_config import OperatorConfig
 
 
 class Settings(BaseModel):
@@ -63,11 +66,17 @@ def cadences() -> dict[str, Cadence]:
 
 
 def operator_config() -> OperatorConfig:
+    # Imported here: a cold start that never reads the operator configuration (the sweep's) does
+    # not build its models (nor import email_validator for its addresses).
+    from leadflow.operator_config import load_operator_config
+
     return load_operator_config(settings().config_file)
 
 
 def allowed_origins() -> tuple[str, ...]:
     """Origins whose forms may post here: CORS answers and redirects go to these only."""
+    from leadflow.operator_config import web_origin
+
     extra = tuple(web_origin(origin) for origin in settings().extra_allowed_origins)
     return operator_config().intake.allowed_origins + extra
 

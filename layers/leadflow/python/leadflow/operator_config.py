@@ -15,7 +15,6 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -28,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from leadflow.cadence.model import CADENCE_NAME, SLUG, FitBand, Weekday, read_yaml
+from leadflow.cadence.model import CADENCE_NAME, SLUG, FitBand, Weekday, YamlFileError, read_yaml
 from leadflow.models import ContactStatus
 
 # Lead fields a scoring rule may look at; email_domain is the part after the @.
@@ -536,7 +535,7 @@ def load_operator_config(path: Path) -> OperatorConfig:
     try:
         raw = read_yaml(path)
         return OperatorConfig.model_validate(raw)
-    except (OSError, yaml.YAMLError) as error:
+    except YamlFileError as error:
         raise OperatorConfigError(f"{path}: cannot read: {error}") from error
     except ValidationError as error:
         problems = "; ".join(

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -488,21 +487,30 @@ def _describe(error: ValidationError, path: Path, raw: Any) -> str:
     return "\n".join(lines)
 
 
-# libyaml's safe loader where PyYAML was built with it (its wheels are): the pure-Python one takes
-# tens of milliseconds per file, paid on every cold start that reads the cadences or the config.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class YamlFileError(ValueError):
+    """A YAML file cannot be read or parsed; the message says why."""
 
 
 def read_yaml(path: Path) -> Any:
-    """A YAML file's data, loaded safely (raises OSError or yaml.YAMLError)."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+    """A YAML file's data, loaded safely; raises YamlFileError.
+
+    libyaml's safe loader where PyYAML was built with it (its wheels are): the pure-Python one takes
+    tens of milliseconds per file. PyYAML is imported here, by the cold starts that read YAML only.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except (OSError, yaml.YAMLError) as error:
+        raise YamlFileError(str(error)) from error
 
 
 def load_cadence(path: Path) -> Cadence:
     """Load and validate one cadence file; raise CadenceFileError naming file, touch and field."""
     try:
         raw = read_yaml(path)
-    except (OSError, yaml.YAMLError) as error:
+    except YamlFileError as error:
         raise CadenceFileError(f"{path}: cannot read cadence: {error}") from error
     try:
         cadence = Cadence.model_validate(raw)
