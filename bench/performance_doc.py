@@ -89,9 +89,10 @@ WHY_MISSED = {
     "states). The by_day index write units are an upper bound (every write of an indexed item is "
     "counted, also those that change no projected attribute).",
     "report_100k_s": MACHINE
-    + "the time is client-side CPU: about 1.2 million index items parsed by botocore, deserialized by "
-    "boto3 and mapped to records, in one process. Past it: fewer items to read (a per-lead summary "
-    "item per day), reading days in several processes, or a nightly rollup the weekly report sums.",
+    + "the time is client-side CPU in one process (`report_100k_cpu_s` is that process's CPU time): "
+    "about 1.2 million index items decoded, mapped to records and aggregated. Past it: fewer items "
+    "to read (a per-lead summary item per day), reading days in several processes, or a nightly "
+    "rollup the weekly report sums.",
     **{
         f"cold_start_ratio_{function}": first_call + ("" if function == "report" else " " + COLD_START_REST)
         for function, first_call in COLD_START_FIRST_CALLS.items()
