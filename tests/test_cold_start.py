@@ -85,11 +85,13 @@ print(json.dumps(sorted(m for m in ("jinja2", "holidays", "phonenumbers") if m i
 
 
 def test_the_sweep_reads_no_configuration_file_on_its_cold_start() -> None:
-    """Its five-minute call reads neither the operator config nor the cadence files."""
+    """Its five-minute call reads neither the operator config nor the cadence files, and plans
+    nothing (the planner comes with the first enrollment to start, the audit with the hourly call)."""
     code = """
 import json, sys
 import functions.sweep.handler
-heavy = ("yaml", "email_validator", "leadflow.operator_config")
+heavy = ("yaml", "email_validator", "leadflow.operator_config", "leadflow.cadence.enrollments",
+         "leadflow.cadence.audit", "holidays")
 print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
     assert _fresh(code) == []

@@ -10,7 +10,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from leadflow.cadence.audit import audit
 from leadflow.cadence.sweep import sweep
 from leadflow.observability import logger, metrics
 
@@ -36,6 +35,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name=f"Sweep_{name}", unit=MetricUnit.Count, value=value)
     if not request.audit:
         return {"sweep": report}
+    from leadflow.cadence.audit import audit  # the hourly rule's call only
+
     audited = audit()
     for name, value in audited.breach_counts().items():
         metrics.add_metric(name=f"Audit_{name}", unit=MetricUnit.Count, value=value)

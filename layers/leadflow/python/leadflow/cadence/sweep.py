@@ -18,7 +18,6 @@ from pydantic import BaseModel
 
 from leadflow import clock
 from leadflow.cadence import asl
-from leadflow.cadence.enrollments import START_LEASE, start
 from leadflow.models import Enrollment, RunStatus
 from leadflow.observability import logger
 from leadflow.store import enrollment_items, lead_items
@@ -53,6 +52,8 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
             continue
         retried = enrollment_items.take_failed(lead_id, number, enrollment.attempt + 1, clock.now())
         if retried is not None:
+            from leadflow.cadence.enrollments import start
+
             report.retried += 1
             if not start(retried):
                 report.still_pending += 1
@@ -61,6 +62,10 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
 
 
 def _start(enrollment: Enrollment, report: SweepReport) -> None:
+    # Imported with the first enrollment to start: most sweeps find none (the planner and the
+    # cadence files stay out of their cold start).
+    from leadflow.cadence.enrollments import START_LEASE, start
+
     now = clock.now()
     if lead_items.get_lead(enrollment.lead_id) is None:
         # The post that created it died before writing the lead item (written last, see
