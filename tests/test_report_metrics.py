@@ -6,11 +6,15 @@ l9 started before the 90 days, and what l10 did after the week's end happened
 too late: neither counts.
 """
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadflow.local.synthetic_report import Builder
 from leadflow.report.build import build_report, trailing_window
-from leadflow.report.metrics import Summary, build_facts, percentile, window_metrics
+from leadflow.report.metrics import Summary, add_business_days, build_facts, percentile, window_metrics
 from leadflow.report.records import EventKind
 from tests.report_data import PLANS, WEEK, at, known_dataset
 
@@ -191,3 +195,15 @@ def test_a_colleagues_answer_is_neither_a_response_nor_a_loss():
     assert metrics.overall.responded == 0
     # Finished: c1 ran the whole cadence, c3 left; c2 was stopped for its colleague and is not judged.
     assert metrics.settled["cadence"]["inbound"].leads == 2
+
+
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)),
+    st.integers(min_value=0, max_value=40),
+)
+def test_business_days_are_counted_as_stepping_day_by_day_would(start, days):
+    moment, left = start, days
+    while left > 0:
+        moment += timedelta(days=1)
+        left -= moment.weekday() < 5
+    assert add_business_days(start, days) == moment

@@ -87,7 +87,7 @@ class Facts:
     @property
     def terminal_step(self) -> int:
         """The last step that came due (0: none yet): where the enrollment is, or where it ended."""
-        return max((touch.number for touch in self.touches), default=0)
+        return self.touches[-1].number if self.touches else 0  # touches are in number order
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float | None:
@@ -278,7 +278,11 @@ MEETING_BUSINESS_DAYS = 10
 
 def add_business_days(start: datetime, days: int) -> datetime:
     """`days` weekdays (Monday to Friday) after `start`, at the same time of day."""
-    moment = start
+    # Whole weeks first (any 7 days in a row hold 5 weekdays), leaving 1 to 5 to step through so
+    # that the day reached is a weekday, as stepping day by day would reach.
+    weeks = max(0, (days - 1) // 5)
+    moment = start + timedelta(weeks=weeks)
+    days -= 5 * weeks
     while days > 0:
         moment += timedelta(days=1)
         if moment.weekday() < 5:
