@@ -175,11 +175,12 @@ def items_by_day(
             kwargs["Limit"] = page_size
         while True:
             page = _query(client, kwargs)
-            # Strings inline: most of a million attribute values.
-            yield [
-                {name: value["S"] if "S" in value else plain(value) for name, value in item.items()}
-                for item in page["Items"]
-            ]
+            items = page["Items"]
+            for item in items:  # decoded for this call alone: values replaced in place
+                for name, value in item.items():
+                    text = value.get("S")  # strings inline: most of a million attribute values
+                    item[name] = text if text is not None else plain(value)
+            yield items
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
