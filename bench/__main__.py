@@ -21,7 +21,6 @@ from bench import performance_doc, results
 
 SECTIONS = {
     "report": "bench.report",
-    "intake": "bench.intake",
     "classify": "bench.classify",
     "schedule": "bench.schedule",
     "load": "bench.load",
@@ -44,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         importlib.import_module(SECTIONS[name]).run(args.quick)
         print(f"   ({time.perf_counter() - began:.1f} s)\n", flush=True)
     if not args.quick:
-        results.write()
+        results.write(every_section=not args.sections)
         performance_doc.write()
     return 0
 

@@ -47,8 +47,9 @@ def figures() -> dict[str, dict[str, Any]]:
     return dict(_figures)
 
 
-def write(path: Path = RESULTS_PATH) -> None:
-    """Merge this run's figures into the results file (a run of one section keeps the others)."""
-    known: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+def write(path: Path = RESULTS_PATH, *, every_section: bool = False) -> None:
+    """Merge this run's figures into the results file (a run of one section keeps the others'); a
+    run of every section replaces the file, so no figure of an earlier run survives in it."""
+    known: dict[str, Any] = json.loads(path.read_text()) if path.exists() and not every_section else {}
     known.update(_figures)
     path.write_text(json.dumps(dict(sorted(known.items())), indent=2) + "\n")
