@@ -452,6 +452,25 @@ PLAIN_STEP_FUNCTIONS_RESULTS = frozenset(
 )
 
 
+def _unsigned(add_auth: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    def add_credential_scope(self: Any, request: Any) -> None:
+        from botocore import auth
+
+        if type(self) is not auth.SigV4Auth:  # S3's and presigned URLs' signers keep signing
+            add_auth(self, request)
+            return
+        stamp = datetime.now(UTC).strftime(auth.SIGV4_TIMESTAMP)
+        request.context["timestamp"] = stamp
+        request.headers["X-Amz-Date"] = stamp
+        scope = self.credential_scope(request)
+        request.headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={self.credentials.access_key}/"
+            f"{scope}, SignedHeaders=host, Signature=unsigned"
+        )
+
+    return add_credential_scope
+
+
 def _with_datetime(event: dict[str, Any]) -> dict[str, Any]:
     stamp = event.get("timestamp")
     return {**event, "timestamp": datetime.fromisoformat(stamp)} if isinstance(stamp, str) else event
@@ -468,8 +487,12 @@ def fast_responses() -> Callable[[], None]:
     members (Step Functions: the two results that hold only their shape's members). A result
     holding anything else (a model object) and every error keep moto's serializer.
     tests/test_sandbox_fast_responses.py holds both outputs equal, call for call.
-    moto also lists a handler class's methods (inspect.getmembers) on every request; a class's
-    methods do not change while it serves, so the list is kept per class.
+    Three more costs of the in-process round trip, none of which exists in AWS: moto lists a
+    handler class's methods (inspect.getmembers) on every request (kept per class: they do not
+    change while it serves); its Step Functions interpreter builds a new JSONPath parser (ply
+    tables) for every path it reads (parsed paths are immutable: kept per path); and botocore
+    signs every request with SigV4, which moto never verifies (it reads only the access key, so
+    the Authorization header keeps the credential scope and drops the HMAC).
     """
     from moto.core import responses
     from moto.dynamodb.responses import DynamoHandler
@@ -491,11 +514,17 @@ def fast_responses() -> Callable[[], None]:
                 return 200, dict(self.response_headers), body
         return responses.BaseResponse.serialized(self, action_result)
 
+    from botocore import auth
+    from moto.stepfunctions.parser.asl.utils import json_path
+
     cached_method_names = functools.cache(responses.method_names_from_class)
+    cached_json_path = functools.lru_cache(maxsize=1024)(json_path.parse)
     undo = [
         _patch(DynamoHandler, "serialized", serialized),
         _patch(StepFunctionResponse, "serialized", serialized),
         _patch(responses, "method_names_from_class", cached_method_names),
+        _patch(json_path, "parse", cached_json_path),
+        _patch(auth.SigV4Auth, "add_auth", _unsigned(auth.SigV4Auth.add_auth)),
     ]
 
     def restore() -> None:
