@@ -319,7 +319,8 @@ class FactsBuilder:
                 if started_in is None or enrollment.started_at in started_in:
                     wanted.add((enrollment.lead_id, enrollment.number))
         for lead_enrollments in enrollments_by.values():
-            lead_enrollments.sort(key=lambda e: e.started_at)
+            if len(lead_enrollments) > 1:  # most leads have one
+                lead_enrollments.sort(key=lambda e: e.started_at)
         wanted_leads = {lead_id for lead_id, _ in wanted}
         events_by: dict[tuple[str, int], list[EventRecord]] = defaultdict(list)
         stages_by: dict[str, list[EventRecord]] = defaultdict(list)
@@ -337,6 +338,8 @@ class FactsBuilder:
 
         facts = []
         for lead_id, lead_enrollments in enrollments_by.items():
+            if lead_id not in wanted_leads:
+                continue
             lead = dataset.leads[lead_id]
             stage_events = stages_by.get(lead_id, [])
             for enrollment in lead_enrollments:
