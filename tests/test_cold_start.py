@@ -95,3 +95,16 @@ heavy = ("yaml", "email_validator", "leadflow.operator_config", "leadflow.cadenc
 print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
     assert _fresh(code) == []
+
+
+def test_the_events_handler_imports_no_stop_alert_or_mail_module() -> None:
+    """Deliveries and opens, most of its calls, only record an event: what stops, alerts and mails
+    comes with the bounces, complaints and clicks that need it."""
+    code = """
+import json, sys
+import functions.events.handler
+heavy = ("leadflow.cadence.stops", "leadflow.send.alerts", "leadflow.send.guard", "leadflow.send.mail",
+         "leadflow.cadence.enrollments", "leadflow.intake.contacts", "leadflow.operator_config")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
+"""
+    assert _fresh(code) == []

@@ -11,6 +11,10 @@
 Each is also an event (event_items.record_event) attributed to the touch that drew it, with the
 time since that touch: the weekly report reads them. Everything is idempotent per answer, so a
 redelivered notification changes nothing and alerts nobody twice.
+
+The stop, alert, mail and suppression modules are imported by the functions that use them: the
+SES events function's most frequent calls (deliveries, opens) only record an event, and its cold
+start skips them.
 """
 
 from __future__ import annotations
@@ -20,12 +24,10 @@ from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadflow import clock, keys
-from leadflow.cadence import executions, reschedule, stops
 from leadflow.config import operator_config, settings
-from leadflow.intake import contacts
 from leadflow.models import (
     ContactStatus,
     EngagementKind,
@@ -39,9 +41,10 @@ from leadflow.models import (
     TouchStatus,
 )
 from leadflow.observability import logger
-from leadflow.operator_config import Rep
-from leadflow.send import alerts, mail, messages
-from leadflow.store import enrollment_items, event_items, lead_items, suppression_items
+from leadflow.store import enrollment_items, event_items, lead_items
+
+if TYPE_CHECKING:
+    from leadflow.operator_config import Rep
 
 ALERT_TEXT_LIMIT = 1500  # characters of the reply quoted in a rep alert
 # A booking that gives a start but no end (a rep's task, some webhooks) lasts this long.
@@ -126,6 +129,8 @@ def record(lead_id: str, kind: EngagementKind, at: datetime, *, once: bool = Fal
 
 def account_stop(lead: Lead) -> list[Enrollment]:
     """Stop colleagues at the same company domain too, when the operator wants that (answers config)."""
+    from leadflow.intake import contacts
+
     if not operator_config().answers.account_level_stop:
         return []
     return contacts.stop_colleagues(lead.id, lead.email)
@@ -133,6 +138,8 @@ def account_stop(lead: Lead) -> list[Enrollment]:
 
 def owner_rep(lead: Lead) -> Rep:
     """The lead's owning rep (the one its emails come from)."""
+    from leadflow.send import messages
+
     return messages.owning_rep(lead, operator_config())
 
 
@@ -164,6 +171,8 @@ def meeting_enrollment(lead_id: str) -> Enrollment | None:
 
 
 def _stop_one(enrollment: Enrollment, reason: StopReason) -> None:
+    from leadflow.cadence import executions
+
     stopped = enrollment_items.stop_enrollment(enrollment.lead_id, enrollment.number, reason, clock.now())
     if stopped and stopped.execution_arn:
         executions.stop(stopped.execution_arn, cause=reason.value)
@@ -194,6 +203,9 @@ def replied(
     raw_mail: bytes | None = None,
 ) -> list[Enrollment]:
     """A human answered: stop, record, tell the owner (the mail itself, and an alert with its text)."""
+    from leadflow.cadence import stops
+    from leadflow.send import alerts
+
     stopped = stops.stop_lead(
         lead.id,
         ContactStatus.REPLIED,
@@ -218,6 +230,8 @@ def replied(
 
 def _forward_to_owner(lead: Lead, raw_mail: bytes, where: str) -> None:
     """The reply, to the owner's inbox: from us on the lead's behalf, Reply-To the lead, same thread."""
+    from leadflow.send import mail
+
     owner = owner_rep(lead)
     original = message_from_bytes(raw_mail, policy=policy.default)
     lead_name = " ".join(part for part in (lead.first_name, lead.last_name) if part)
@@ -250,6 +264,8 @@ def opted_out(
     attribution: Attribution | None,
 ) -> list[Enrollment]:
     """Unsubscribe or complaint: suppress every address we hold for the lead, then stop."""
+    from leadflow.cadence import stops
+
     suppress(lead, reason.value, at)
     return stops.stop_lead(
         lead.id,
@@ -262,6 +278,8 @@ def opted_out(
 
 def suppress(lead: Lead, reason: str, at: datetime) -> None:
     """Suppress the lead's address, and its phone number when it has one (SMS STOP means everything)."""
+    from leadflow.store import suppression_items
+
     suppression_items.suppress(keys.email_key(lead.email), reason, at)
     if lead.phone:
         suppression_items.suppress(keys.email_key(lead.phone), reason, at)
@@ -293,6 +311,9 @@ def bounced(
         # Not "bounce": the report counts those as leads lost; a transient bounce loses nobody.
         record(lead.id, EngagementKind.TRANSIENT_BOUNCE, at, **fields)
         return []
+    from leadflow.cadence import stops
+    from leadflow.store import suppression_items
+
     suppression_items.suppress(keys.email_key(lead.email), StopReason.BOUNCE.value, at)
     return stops.stop_lead(lead.id, ContactStatus.BOUNCED, StopReason.BOUNCE, at=at, event=fields)
 
@@ -309,7 +330,11 @@ def auto_replied(
         return_date=return_date.isoformat() if return_date else None,
     )
     record(lead.id, EngagementKind.AUTO_REPLY, at, **fields)
-    return reschedule.after_return(lead, return_date) if return_date else 0
+    if not return_date:
+        return 0
+    from leadflow.cadence import reschedule
+
+    return reschedule.after_return(lead, return_date)
 
 
 def meeting_booked(
@@ -327,6 +352,9 @@ def meeting_booked(
     owner is asked for the time (the task page has a field), or the calendar's webhook brings it.
     A second, different booking while post-meeting runs restarts it on the new meeting's clock.
     """
+    from leadflow.cadence import stops
+    from leadflow.send import alerts
+
     running = meeting_enrollment(lead.id)
     if running and running.meeting and running.meeting.booking == booking_id:
         return []  # a redelivered webhook
@@ -377,6 +405,8 @@ def meeting_moved(
     lead: Lead, *, booking_id: str, provider: str, starts_at: datetime, ends_at: datetime | None
 ) -> bool:
     """A reschedule: the post-meeting enrollment restarts on the new time. True when it moved."""
+    from leadflow.send import alerts
+
     running = meeting_enrollment(lead.id)
     ends_at = ends_at or starts_at + DEFAULT_MEETING_LENGTH
     if (
@@ -419,6 +449,8 @@ def meeting_missed(lead: Lead, *, booking_id: str | None, provider: str, status:
     Only a meeting whose post-meeting enrollment still runs (its recap waits for the meeting to end,
     plus the cadence's delay, so a no-show marked in that time stops it).
     """
+    from leadflow.send import alerts
+
     running = meeting_enrollment(lead.id)
     if running is None or running.meeting is None:
         return False

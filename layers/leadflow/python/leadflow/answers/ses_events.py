@@ -23,7 +23,6 @@ from leadflow.answers import outcomes
 from leadflow.config import settings
 from leadflow.models import EngagementKind, Lead, StopReason
 from leadflow.observability import logger
-from leadflow.send import alerts, guard
 from leadflow.store import enrollment_items, event_items, lead_items
 
 # A click this soon after delivery is a mail gateway fetching the link, not a person.
@@ -252,12 +251,16 @@ def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | N
             message_id=event.mail.messageId,
         )
         if permanent:
+            from leadflow.send import guard  # bounces and complaints only (deliveries are most events)
+
             guard.note_outcome("bounces", event_id, at)
         return "bounce_permanent" if permanent else "bounce_transient"
     if event.complaint is not None:
         outcomes.opted_out(
             lead, StopReason.COMPLAINT, at=at, source="ses-event", via="email", attribution=attribution
         )
+        from leadflow.send import guard
+
         guard.note_outcome("complaints", event_id, at)
         return "complaint"
     kind = _KINDS[EventType(event.event_type)]
@@ -298,6 +301,8 @@ def _delivered_at(lead_id: str, event: SesEvent) -> datetime:
 
 
 def _hot_lead_alert(lead: Lead, link: str, attribution: outcomes.Attribution | None) -> None:
+    from leadflow.send import alerts
+
     where = f" in {attribution.label}" if attribution else ""
     alerts.alert_owner(
         lead,
