@@ -52,3 +52,12 @@ def test_every_answer_matches_motos_serializer(monkeypatch: pytest.MonkeyPatch) 
     # The cadence's reads and conditional writes, the report's index queries, the executions.
     expected = {"GetItem", "PutItem", "UpdateItem", "Query", "StartExecution", "GetExecutionHistory"}
     assert expected <= set(compared), sorted(set(compared))
+
+
+def test_full_collections_are_rare_inside_the_sandbox_and_restored_after() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    with Sandbox("2026-11-23T15:00:00Z"):
+        assert gc.get_threshold()[2] >= 1000
+    assert gc.get_threshold() == before
