@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -37,11 +38,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(args.sections) - SECTIONS.keys())
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    began_run = time.perf_counter()
+    if not args.sections:  # what the wall-clock figures of this run shared the machine with
+        results.record("machine_cpus", os.cpu_count() or 0, "cores")
+        results.record("machine_load_1m_at_start", os.getloadavg()[0], "runnable processes")
     for name in args.sections or SECTIONS:
         began = time.perf_counter()
         print(f"== {name}")
         importlib.import_module(SECTIONS[name]).run(args.quick)
         print(f"   ({time.perf_counter() - began:.1f} s)\n", flush=True)
+    if not args.sections:
+        results.record("machine_load_1m_at_end", os.getloadavg()[0], "runnable processes")
+        wall = time.perf_counter() - began_run
+        results.record("bench_wall_s", wall, "s", 600, "target: make bench < 10 min")
     if not args.quick:
         results.write(every_section=not args.sections)
         performance_doc.write()
