@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from bench import performance_doc, results
+from bench import load, performance_doc, results
 
 SECTIONS = {
     "report": "bench.report",
@@ -42,11 +42,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.sections:  # what the wall-clock figures of this run shared the machine with
         results.record("machine_cpus", os.cpu_count() or 0, "cores")
         results.record("machine_load_1m_at_start", os.getloadavg()[0], "runnable processes")
+    # A full run on two cores or more: the 1,000-lead scale run (the longest, one process, one core
+    # by the GIL) runs beside the other sections instead of before them. Each figure still comes
+    # from its own process; the machine's load average is recorded at start and end.
+    beside = not args.sections and (os.cpu_count() or 1) >= 2
+    scale = load.start("scale", args.quick) if beside else None
     for name in args.sections or SECTIONS:
         began = time.perf_counter()
         print(f"== {name}")
-        importlib.import_module(SECTIONS[name]).run(args.quick)
+        if name == "load" and beside:
+            load.run(args.quick, parts=("load",))
+        else:
+            importlib.import_module(SECTIONS[name]).run(args.quick)
         print(f"   ({time.perf_counter() - began:.1f} s)\n", flush=True)
+    if scale is not None:
+        began = time.perf_counter()
+        print("== load (the scale run, beside the others)")
+        load.finish(scale)
+        print(f"   (waited {time.perf_counter() - began:.1f} s more)\n", flush=True)
     if not args.sections:
         results.record("machine_load_1m_at_end", os.getloadavg()[0], "runnable processes")
         wall = time.perf_counter() - began_run

@@ -20,14 +20,16 @@ import hashlib
 import random
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import IO, Any
 
 from bench.costs import UsageMeter, cost_per_1000
 from bench.results import record
@@ -371,22 +373,42 @@ def load_run(posts: int) -> None:
     record("load_invariant_breaches", len(result.breaches), "breaches", note="; ".join(result.breaches[:5]))
 
 
-def run(quick: bool) -> None:
-    """Both runs in child processes (peak memory per run), their figures passed through."""
-    import subprocess
+@dataclass
+class Child:
+    """A run in a child process of its own, its output going to files (a child running beside
+    other work never blocks on a full pipe)."""
 
+    part: str
+    process: subprocess.Popen[str]
+    out: IO[str]
+    err: IO[str]
+
+
+def start(part: str, quick: bool) -> Child:
+    """One run ("scale" or "load") in a child process of its own (its peak memory is its own)."""
+    # Open until `finish` reads and closes them (a context manager cannot span the two calls).
+    out, err = tempfile.TemporaryFile(mode="w+"), tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+    command = [sys.executable, "-m", "bench.load", part, *(["--quick"] if quick else [])]
+    return Child(part, subprocess.Popen(command, stdout=out, stderr=err, text=True), out, err)
+
+
+def finish(child: Child) -> None:
+    """Wait for a run started by `start`; its figures are passed through."""
     from bench.results import take_figures
 
-    for part in ("scale", "load"):
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.load", part, *(["--quick"] if quick else [])],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        take_figures(done.stdout)
-        if done.returncode != 0:
-            raise RuntimeError(f"bench.load {part} failed:\n{done.stderr[-3000:]}")
+    child.process.wait()
+    child.out.seek(0)
+    child.err.seek(0)
+    with child.out, child.err:
+        take_figures(child.out.read())
+        if child.process.returncode != 0:
+            raise RuntimeError(f"bench.load {child.part} failed:\n{child.err.read()[-3000:]}")
+
+
+def run(quick: bool, parts: tuple[str, ...] = ("scale", "load")) -> None:
+    """The runs one after another, each in a child process."""
+    for part in parts:
+        finish(start(part, quick))
 
 
 def main(argv: list[str]) -> int:

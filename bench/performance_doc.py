@@ -51,10 +51,6 @@ TARGETS = [
 ]
 
 
-MACHINE = (
-    "The run shared two cores with seven other agents' test runs, so every wall-clock figure of the "
-    "Sandbox is inflated by waiting for a core; "
-)
 # What each function's timed first call does (bench/coldstart.py checks it did it), and what is left.
 COLD_START_FIRST_CALLS = {
     "intake": "A form post: five clients (Secrets Manager, DynamoDB, EventBridge, Step Functions, SNS), "
@@ -77,22 +73,30 @@ COLD_START_REST = (
     '(docs/decisions.md, "Cold starts", says what was cut and what is left).'
 )
 WHY_MISSED = {
-    "speed_to_lead_p99_ms": MACHINE
-    + "the post, its execution's start and touch 1 all run in-process on moto behind one handler lock, "
-    "so a post's tail is the machine's scheduling. The per-post cost is flat (last/first p50).",
-    "sandbox_full_cadence_s_1000_leads": MACHINE
-    + "moto's interpreter runs each Task in Python threads under one lock (about 6,000 Tasks and "
-    "11,000 transitions here); memory stays far under the bound.",
-    "cost_usd_per_1000_leads_demo_without_ses": "Step Functions Standard bills every transition: 11 "
-    "per lead (one Task per send moment) are $0.275 of it. Under $0.30 takes fewer transitions "
-    "(e.g. one-shot EventBridge Scheduler schedules per send moment, $1 per million, instead of Wait "
-    "states). The by_day index write units are an upper bound (every write of an indexed item is "
-    "counted, also those that change no projected attribute).",
-    "report_100k_s": MACHINE
-    + "the time is client-side CPU in one process (`report_100k_cpu_s` is that process's CPU time): "
-    "about 1.2 million index items decoded, mapped to records and aggregated. Past it: fewer items "
-    "to read (a per-lead summary item per day), reading days in several processes, or a nightly "
-    "rollup the weekly report sums.",
+    "speed_to_lead_p99_ms": "the post, its execution's start and touch 1 run in this one process on "
+    "moto, behind one handler lock: every AWS call (about 30 from post to SES) is a whole botocore "
+    "round trip into moto (request built and signed, parsed, answered, parsed again), and the "
+    "interpreter's threads share the machine's cores with whatever else runs. The p50 is the "
+    "pipeline's cost; the tail is a post that waited for a core. The per-post cost stays flat "
+    "(last/first p50).",
+    "sandbox_full_cadence_s_1000_leads": "every Task is a Python thread in moto's interpreter and every "
+    "step invocation makes 10 to 20 in-process DynamoDB calls (about 110 per lead over the cadence, "
+    "plus EventBridge, SES and SNS), each a full botocore round trip into moto of about a millisecond "
+    "or two; what made it quadratic (moto's copies and instance tracking) and most of moto's own "
+    "overhead (its response serializer, JSONPath parser builds, full garbage collections of its heap) "
+    "are gone (docs/decisions.md). What is left is proportional to the calls a lead's cadence makes.",
+    "cost_usd_per_1000_leads_demo_without_ses": "Step Functions Standard bills every state entered. "
+    "The demo cadence has six send moments: six Tasks and five Waits are 11 transitions, $0.275 per "
+    "1,000 leads before any other service. In this run no rep works the speed-to-lead call, so it is "
+    "escalated twice (a Choice after touch 1, then a Wait, a Task and the Choice again per "
+    "escalation: 7 more); a call worked in time costs one. Under $0.30 takes fewer transitions than "
+    "one Wait per send moment allows (e.g. one-shot EventBridge Scheduler schedules per moment, $1 "
+    "per million), which the architecture's Wait-encoded cadence rules out. The by_day index write "
+    "units are an upper bound (every write of an indexed item is counted).",
+    "report_100k_s": "the time is client-side CPU in one process (`report_100k_cpu_s` is that "
+    "process's CPU time): about 1.2 million index items decoded, mapped to records and aggregated, "
+    "about 30 µs each. Past it: fewer items to read (a per-lead summary item per day), reading days "
+    "in several processes, or a nightly rollup the weekly report sums.",
     **{
         f"cold_start_ratio_{function}": first_call + ("" if function == "report" else " " + COLD_START_REST)
         for function, first_call in COLD_START_FIRST_CALLS.items()
@@ -117,6 +121,17 @@ def _fmt(value: float | None, unit: str = "") -> str:
         return "not measured"
     text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}" if abs(value) < 1 else f"{value:,.1f}"
     return f"{text} {unit}".strip()
+
+
+def _machine(figures: dict[str, Any]) -> str:
+    cores = _value(figures, "machine_cpus")
+    start, end = _value(figures, "machine_load_1m_at_start"), _value(figures, "machine_load_1m_at_end")
+    if cores is None or start is None or end is None:
+        return "The machine the run shared is not recorded."
+    return (
+        f"The run had {cores:.0f} cores; the load average was {start:.1f} when it began and {end:.1f} "
+        "when it ended (above the core count, a wall-clock figure includes waiting for a core)."
+    )
 
 
 def render(figures: dict[str, Any]) -> str:
@@ -160,7 +175,7 @@ def render(figures: dict[str, Any]) -> str:
         if (value := _value(figures, name)) is not None and not _held(name, value)
     ]
     if missed:
-        lines += ["", "## Why a target is missed", ""]
+        lines += ["", "## Why a target is missed", "", _machine(figures), ""]
         lines += [f"- `{name}`: {why}" for name, why in missed]
     lines += [
         "",
