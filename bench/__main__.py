@@ -16,7 +16,8 @@ import importlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from bench import load, performance_doc, results
 
@@ -28,6 +29,13 @@ SECTIONS = {
     "coldstart": "bench.coldstart",
     "report_stream": "bench.report_stream",
 }
+
+
+def _section(name: str, run: Callable[[], None]) -> None:
+    began = time.perf_counter()
+    print(f"== {name}")
+    run()
+    print(f"   ({time.perf_counter() - began:.1f} s)\n", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,23 +51,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.record("machine_cpus", os.cpu_count() or 0, "cores")
         results.record("machine_load_1m_at_start", os.getloadavg()[0], "runnable processes")
     # A full run on two cores or more: the 1,000-lead scale run (the longest, one process, one core
-    # by the GIL) runs beside the other sections instead of before them. Each figure still comes
-    # from its own process; the machine's load average is recorded at start and end.
+    # by the GIL) runs beside the short sections instead of before them; the 16-thread load test
+    # waits until it is done (its per-post figures want the machine to itself). Each figure still
+    # comes from its own process; the machine's load average is recorded at start and end.
     beside = not args.sections and (os.cpu_count() or 1) >= 2
     scale = load.start("scale", args.quick) if beside else None
     for name in args.sections or SECTIONS:
-        began = time.perf_counter()
-        print(f"== {name}")
-        if name == "load" and beside:
-            load.run(args.quick, parts=("load",))
-        else:
-            importlib.import_module(SECTIONS[name]).run(args.quick)
-        print(f"   ({time.perf_counter() - began:.1f} s)\n", flush=True)
+        if name == "load" and scale is not None:
+            continue
+        _section(name, partial(importlib.import_module(SECTIONS[name]).run, args.quick))
     if scale is not None:
-        began = time.perf_counter()
-        print("== load (the scale run, beside the others)")
-        load.finish(scale)
-        print(f"   (waited {time.perf_counter() - began:.1f} s more)\n", flush=True)
+        _section("load (the scale run, beside the sections above)", partial(load.finish, scale))
+        _section("load (the 16-thread load test)", partial(load.run, args.quick, parts=("load",)))
     if not args.sections:
         results.record("machine_load_1m_at_end", os.getloadavg()[0], "runnable processes")
         wall = time.perf_counter() - began_run
