@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import cache
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 # ISO 3166-1 alpha-2: the regions phonenumbers knows, less its two non-ISO dialing regions, plus
 # the uninhabited territories it has no numbers for. XK (Kosovo) is user-assigned but universal.
@@ -55,6 +58,19 @@ def time_zone(value: str) -> str:
         return _time_zones()[value.strip().lower()]
     except KeyError:
         raise ValueError("Use an IANA time zone name, e.g. America/New_York or Europe/Berlin.") from None
+
+
+def iana_zone(value: str) -> str:
+    """An IANA zone name as written (exact case), one the tz database has."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Berlin") from None
+    return value
+
+
+# A configuration field naming a time zone (cadence windows, reps' hours, the report's schedule).
+IanaZone = Annotated[str, AfterValidator(iana_zone)]
 
 
 def phone_number(value: str, region: str | None) -> str:

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -23,15 +23,19 @@ from pydantic import (
     Field,
     HttpUrl,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
 from leadflow.cadence.model import CADENCE_NAME, SLUG, FitBand, Weekday, YamlFileError, read_yaml
+from leadflow.fields import IanaZone
 from leadflow.models import ContactStatus
 
 # Lead fields a scoring rule may look at; email_domain is the part after the @.
 ScoredField = Literal["title", "email_domain", "company", "country", "source", "form", "phone", "message"]
+
+
+# A local clock time as the file writes it, "HH:MM" (24 h).
+LOCAL_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
 class Company(BaseModel):
@@ -50,18 +54,9 @@ class BusinessHours(BaseModel):
     weekdays: tuple[Weekday, ...] = Field(
         (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI), min_length=1
     )
-    start: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description='Local "HH:MM".')
-    end: str = Field("17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description='Local "HH:MM", exclusive.')
-    timezone: str = Field("America/New_York", description="IANA time zone, e.g. Europe/Berlin.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Berlin") from None
-        return value
+    start: str = Field("09:00", pattern=LOCAL_TIME, description='Local "HH:MM".')
+    end: str = Field("17:00", pattern=LOCAL_TIME, description='Local "HH:MM", exclusive.')
+    timezone: IanaZone = Field("America/New_York", description="IANA time zone, e.g. Europe/Berlin.")
 
     @model_validator(mode="after")
     def _start_before_end(self) -> BusinessHours:
@@ -109,17 +104,8 @@ class ReportSchedule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     weekday: Weekday = Weekday.MON
-    time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description='Local time, "HH:MM".')
-    timezone: str = Field("UTC", description="IANA time zone, e.g. America/Chicago.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Berlin") from None
-        return value
+    time: str = Field("08:00", pattern=LOCAL_TIME, description='Local time, "HH:MM".')
+    timezone: IanaZone = Field("UTC", description="IANA time zone, e.g. America/Chicago.")
 
     @property
     def expression(self) -> str:

@@ -17,7 +17,6 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -28,6 +27,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from leadflow.fields import IanaZone
 
 # The repository root in a checkout (layers/leadflow/python/leadflow/cadence/); in Lambda the layer
 # puts the package at /opt/python and cadences at /opt/cadences.
@@ -234,7 +235,7 @@ class SendWindow(BaseModel):
     )
     start: time = Field(time(9, 0), description="Local start, HH:MM.")
     end: time = Field(time(17, 0), description="Local end, HH:MM (exclusive).")
-    timezone: str = Field(
+    timezone: IanaZone = Field(
         "America/New_York",
         description="IANA time zone for leads that give neither a time zone nor a country.",
     )
@@ -254,15 +255,6 @@ class SendWindow(BaseModel):
     def _as_written(self, value: time) -> str:
         """HH:MM, as the file writes it: a stored cadence version reads back as it was."""
         return value.strftime("%H:%M")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone, e.g. Europe/Berlin") from None
-        return value
 
     @field_validator("weekdays")
     @classmethod

@@ -27,9 +27,10 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel, SendWindow, Touch
+from leadflow.fields import iana_zone
 
 if TYPE_CHECKING:
     import holidays
@@ -87,10 +88,9 @@ def valid_zone(name: str | None) -> str | None:
     if not name:
         return None
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return iana_zone(name)
+    except ValueError:
         return None
-    return name
 
 
 def valid_country(code: str | None) -> str | None:
