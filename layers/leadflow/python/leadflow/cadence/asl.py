@@ -62,6 +62,8 @@ RECORD_FAILURE_STATE = "Record failure · alert ops"
 FAILED_STATE = "Failed · ops alerted"
 # The step function's event for RECORD_FAILURE_STATE carries this key (leadflow.models.FailureReport).
 FAILURE_KEY = "failure"
+# Every step invocation names its enrollment by the ids the execution input carries (no PII).
+ENROLLMENT_IDS = {"lead_id.$": "$.lead_id", "cadence.$": "$.cadence", "enrollment.$": "$.enrollment"}
 
 
 def moments(cadence: Cadence) -> list[tuple[int, ...]]:
@@ -134,9 +136,7 @@ def _record_failure(step_function_arn: str) -> dict[str, Any]:
             "Parameters": {
                 "FunctionName": step_function_arn,
                 "Payload": {
-                    "lead_id.$": "$.lead_id",
-                    "cadence.$": "$.cadence",
-                    "enrollment.$": "$.enrollment",
+                    **ENROLLMENT_IDS,
                     "touch.$": "$.failed_touch",
                     "execution.$": "$$.Execution.Id",
                     FAILURE_KEY: {"error.$": "$.failure.Error"},
@@ -188,9 +188,7 @@ def _task(cadence: Cadence, group: tuple[int, ...], step_function_arn: str) -> d
     number, through = group[0], group[-1]
     last = through == len(cadence.touches)
     payload: dict[str, Any] = {
-        "lead_id.$": "$.lead_id",
-        "cadence.$": "$.cadence",
-        "enrollment.$": "$.enrollment",
+        **ENROLLMENT_IDS,
         # The version the execution started on: the step reads this touch from it.
         "version.$": "$.version",
         "touch": number,
@@ -259,9 +257,7 @@ def _speed_path(cadence: Cadence, step_function_arn: str) -> dict[str, Any]:
             "Parameters": {
                 "FunctionName": step_function_arn,
                 "Payload": {
-                    "lead_id.$": "$.lead_id",
-                    "cadence.$": "$.cadence",
-                    "enrollment.$": "$.enrollment",
+                    **ENROLLMENT_IDS,
                     "version.$": "$.version",
                     "touch": 1,
                     "escalate": True,
