@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -128,27 +127,11 @@ def _first_events(sb: Sandbox) -> dict[str, dict[str, Any]]:
         at=now,
         headers={"In-Reply-To": sent["headers"].get("Message-ID", "")},
     )
-    key = f"inbound/{uuid.uuid4().hex}"
-    aws.client("s3").put_object(Bucket=sb.inbound_bucket, Key=key, Body=raw)
-    notification = events.ses_receipt_notification(
-        raw,
-        bucket=sb.inbound_bucket,
-        key=key,
-        topic_arn=sb.inbound_topic_arn,
-        recipients=events.mail_recipients(raw),
-        at=now,
-    )
-    inbound = events.sns_envelope(
-        sb.inbound_topic_arn,
-        events.dumps(notification),
-        at=now,
-        subject="Amazon SES Email Receipt Notification",
-    )
+    inbound = sb.inbound_mail_event(raw)
     delivery = events.ses_event(
         "Delivery", message_id=sent["message_id"], recipients=["warm@example.com"], sent_at=now, at=now
     )
-    envelope = events.sns_notification(sb.ses_events_topic_arn, events.dumps(delivery), at=now)
-    ses_events = events.sqs_event([events.dumps(envelope)], sb.ses_events_queue_arn)
+    ses_events = sb.ses_event_batch(delivery)
     report = events.scheduler_event(
         now, "arn:aws:scheduler:us-east-1:123456789012:schedule/default/leadflow-weekly-report"
     )

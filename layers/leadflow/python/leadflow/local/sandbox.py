@@ -503,6 +503,12 @@ class Sandbox:
         The envelope recipients default to the message's To and Cc addresses; `verdicts` sets
         SES's checks, e.g. {"dmarc": "FAIL", "spam": "FAIL"} (every one PASS by default).
         """
+        return self.invoke("inbound", self.inbound_mail_event(raw, recipients, verdicts))
+
+    def inbound_mail_event(
+        self, raw: bytes, recipients: list[str] | None = None, verdicts: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The inbound function's event for `raw` (stored in the inbound bucket first), undelivered."""
         key = f"inbound/{uuid.uuid4().hex}"
         aws.client("s3").put_object(Bucket=self.inbound_bucket, Key=key, Body=raw)
         notification = events.ses_receipt_notification(
@@ -514,23 +520,26 @@ class Sandbox:
             at=self.now(),
             verdicts=verdicts,
         )
-        envelope = events.sns_envelope(
+        return events.sns_envelope(
             self.inbound_topic_arn,
             events.dumps(notification),
             at=self.now(),
             subject="Amazon SES Email Receipt Notification",
         )
-        return self.invoke("inbound", envelope)
 
     def deliver_ses_event(self, notification: dict[str, Any]) -> Any:
         """Deliver an SES event-publishing notification as AWS does: SNS topic, SQS queue, events function.
 
         Returns the function's partial batch response (`batchItemFailures`).
         """
+        return self.invoke("events", self.ses_event_batch(notification))
+
+    def ses_event_batch(self, notification: dict[str, Any]) -> dict[str, Any]:
+        """The events function's SQS batch for an SES event notification (through SNS), undelivered."""
         envelope = events.sns_notification(
             self.ses_events_topic_arn, events.dumps(notification), at=self.now()
         )
-        return self.invoke("events", events.sqs_event([events.dumps(envelope)], self.ses_events_queue_arn))
+        return events.sqs_event([events.dumps(envelope)], self.ses_events_queue_arn)
 
     def sweep(self, *, retry_all_failed: bool = False) -> dict[str, int]:
         """Run the sweep (as its schedule would), then let what it started settle."""
