@@ -273,7 +273,7 @@ class Abuse(BaseModel):
     sms_countries: tuple[CountryCode, ...] | None = None
     # Countries whose numbers must answer YES to a first text before any cadence SMS goes out.
     sms_double_opt_in: tuple[CountryCode, ...] = ()
-    # Off by default; see README (Abuse resistance).
+    # Off by default; see docs/operate.md (Abuse resistance).
     captcha: Captcha | None = None
 
 
