@@ -433,6 +433,14 @@ def execution_name(lead_id: str, cadence: str, enrollment: int, attempt: int = 1
     return name if attempt == 1 else f"{name}-r{attempt}"
 
 
+def execution_enrollment(name: str, cadence: str) -> tuple[str, int] | None:
+    """(lead id, enrollment number) of an execution of `cadence` named as `execution_name` names them
+    (an operator's resume adds its own suffix); None for a name of any other shape."""
+    lead_id, _, rest = name.partition(f"-{cadence}-")
+    number = rest.split("-", 1)[0]
+    return (lead_id, int(number)) if lead_id and rest and number.isdigit() else None
+
+
 class SubmissionOutcome(StrEnum):
     """What a post did; never shown to the poster (every valid post gets the same answer)."""
 

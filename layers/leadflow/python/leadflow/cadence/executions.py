@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 from leadflow import aws, clock
 from leadflow.models import Enrollment
@@ -47,3 +50,49 @@ def stop(execution_arn: str, cause: str) -> None:
     except ClientError as error:
         if error.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ExecutionAlreadyStopped"):
             raise
+
+
+# How an execution ends without finishing its cadence: Step Functions keeps this record whatever
+# happened to the table (the sweep reconciles the enrollments these leave `running`).
+ENDED_EARLY = ("FAILED", "TIMED_OUT", "ABORTED")
+# Listing (newest start first) stops at executions started this long before the cursor: no
+# cadence runs that long (21 days, plus out-of-office deferrals). One older than this that dies
+# is left to the hourly audit (running_without_execution, alarmed).
+LONGEST_RUN = timedelta(days=60)
+
+
+class EndedExecution(BaseModel):
+    arn: str
+    name: str
+    status: str
+    stopped_at: datetime | None  # Step Functions' clock (ListExecutions gives none for TIMED_OUT)
+
+
+def ended_early(state_machine_arn: str, stopped_after: datetime | None) -> list[EndedExecution]:
+    """The state machine's executions that ended early (ENDED_EARLY) after `stopped_after` (a stop
+    time Step Functions reported earlier; None: every one it still lists, 90 days)."""
+    found: list[EndedExecution] = []
+    paginator = aws.client("stepfunctions").get_paginator("list_executions")
+    for status in ENDED_EARLY:
+        for page in paginator.paginate(stateMachineArn=state_machine_arn, statusFilter=status):
+            if not _collect(page["executions"], stopped_after, found):
+                break
+    return found
+
+
+def _collect(page: list[dict[str, Any]], stopped_after: datetime | None, found: list[EndedExecution]) -> bool:
+    """Add the page's executions stopped after the cursor; False once they started too long ago."""
+    for execution in page:
+        stopped = execution.get("stopDate")
+        if stopped_after is not None and execution["startDate"] < stopped_after - LONGEST_RUN:
+            return False
+        if stopped_after is None or stopped is None or stopped > stopped_after:
+            found.append(
+                EndedExecution(
+                    arn=execution["executionArn"],
+                    name=execution["name"],
+                    status=execution["status"],
+                    stopped_at=stopped,
+                )
+            )
+    return True

@@ -6,31 +6,43 @@
   starts make a repeat harmless;
 - retries `failed` enrollments whose error was transient (throttling, 5xx, a Lambda timeout)
   under a new execution name: touches already settled are skipped, the failed one runs again;
+- resumes `running` enrollments whose execution ended early (FAILED, TIMED_OUT, or ABORTED
+  without a stop) although the table never heard of it: an outage longer than the retries left
+  the failure unrecorded (issue 22). It finds them in Step Functions' own record (ListExecutions
+  by status, since the last stop time it reconciled), not in the table, and starts a new named
+  execution: it skips the settled touches and runs the first one without an outcome;
 - reports what it did (the sweep function publishes the counts as metrics).
 
-It reads a sparse index (store.table.ATTENTION_INDEX) holding only those enrollments, never the
-whole table.
+It reads a sparse index (store.table.ATTENTION_INDEX) holding only those enrollments, and the
+list of executions that ended early, never the whole table.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel
 
-from leadflow import clock
-from leadflow.cadence import asl
-from leadflow.models import Enrollment, RunStatus
+from leadflow import aws, clock
+from leadflow.cadence import asl, executions
+from leadflow.config import settings
+from leadflow.models import Enrollment, RunStatus, execution_enrollment
 from leadflow.observability import logger
 from leadflow.store import enrollment_items, lead_items
 from leadflow.store.enrollment_items import Attention
 
 # A failed enrollment is retried this often at most; after that it waits for an operator.
 MAX_ATTEMPTS = 5
+# Executions that ended this long before the cursor are listed again: Step Functions lists an
+# execution once it ended, not necessarily in the order of their stop times.
+CURSOR_OVERLAP = timedelta(minutes=15)
 
 
 class SweepReport(BaseModel):
     started: int = 0  # pending or never-started enrollments whose execution started now
     still_pending: int = 0  # StartExecution failed again: the next sweep tries again
     retried: int = 0  # failed enrollments running again
+    resumed: int = 0  # running enrollments whose execution ended early, running again
     left_failed: int = 0  # failed with an error retries cannot fix (ops were alerted), or too often
 
 
@@ -38,6 +50,9 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
     """Start what never started and retry transient failures; `retry_all_failed` retries every
     failed enrollment (after an operator fixed the cause)."""
     report = SweepReport()
+    # First: an enrollment whose execution ended before its ARN was stored is in the START index
+    # too, and starting it under the dead execution's name would fail.
+    _resume_ended(report)
     for lead_id, number in enrollment_items.needing_attention(Attention.START):
         enrollment = enrollment_items.get_enrollment(lead_id, number)
         if enrollment is None or enrollment.execution_arn:
@@ -79,6 +94,66 @@ def _start(enrollment: Enrollment, report: SweepReport) -> None:
     if start(enrollment):
         report.started += 1
     else:
+        report.still_pending += 1
+
+
+def _resume_ended(report: SweepReport) -> None:
+    """Resume every `running` enrollment whose execution ended early, from Step Functions' record.
+
+    The cursor moves only once every one listed was handled: a write refused by a table still
+    throttled leaves it where it was, and the next sweep lists them again.
+    """
+    cursor = enrollment_items.ended_cursor()
+    since = cursor - CURSOR_OVERLAP if cursor else None
+    latest, complete = cursor, True
+    for cadence, state_machine_arn in settings().state_machine_arns.items():
+        for ended in executions.ended_early(state_machine_arn, since):
+            try:
+                _resume(cadence, ended, report)
+            except Exception as error:
+                if aws.transient(error) is None:
+                    raise
+                complete = False
+                logger.warning(
+                    "ended execution not reconciled yet: the next sweep tries again",
+                    extra={"execution": ended.name, "error": str(aws.transient(error))},
+                )
+            if ended.stopped_at and (latest is None or ended.stopped_at > latest):
+                latest = ended.stopped_at
+    if complete and latest is not None and latest != cursor:
+        enrollment_items.move_ended_cursor(latest)
+
+
+def _resume(cadence: str, ended: executions.EndedExecution, report: SweepReport) -> None:
+    ids = execution_enrollment(ended.name, cadence)
+    enrollment = enrollment_items.get_enrollment(*ids) if ids else None
+    if enrollment is None or enrollment.run_status is not RunStatus.RUNNING:
+        return  # stopped (our stops abort executions), finished, or recorded as failed
+    if enrollment.execution_arn != ended.arn and not (
+        enrollment.execution_arn is None and enrollment.execution_name == ended.name
+    ):
+        return  # it runs on a later execution (an operator's resume, an earlier sweep)
+    now = clock.now()
+    if enrollment.attempt >= MAX_ATTEMPTS:
+        # Ended early again and again: an operator looks (`leadflow sweep --retry-failed`).
+        touch = enrollment.last_touch + (1 if enrollment.touch_state in (None, "sent") else 0)
+        error = "Execution" + ended.status.title().replace("_", "")
+        enrollment_items.mark_failed(enrollment.lead_id, enrollment.number, error, max(touch, 1), now)
+        report.left_failed += 1
+        return
+    taken = enrollment_items.take_ended(
+        enrollment.lead_id, enrollment.number, ended.arn, enrollment.attempt, now
+    )
+    if taken is None:
+        return
+    from leadflow.cadence.enrollments import start
+
+    logger.warning(
+        "execution ended early: enrollment resumed",
+        extra={"lead_id": taken.lead_id, "enrollment": taken.number, "status": ended.status},
+    )
+    report.resumed += 1
+    if not start(taken):
         report.still_pending += 1
 
 

@@ -462,26 +462,50 @@ def _thread_parent(cadence: Cadence, number: int, lead_id: str, enrollment: int)
 
 
 def record_failure(report: FailureReport) -> dict[str, object]:
-    """The state machine's catch-all: mark the enrollment failed with the error and touch, alert ops.
+    """The state machine's catch-all: alert ops, then mark the enrollment failed with the error and
+    touch (issue 22: alert first, so an outage of the table cannot silence the alert).
 
     A touch the provider accepted before the failure is stored first (it went out). Nothing is
-    recorded when a stop or the end won the race.
+    alerted or recorded when a stop or the end won the race. When the table refuses the record (the
+    outage that failed the touch may still be on), the error is not raised: a retry of this task
+    would alert again, and the sweep finds the execution in Step Functions' record and resumes it.
     """
     now = clock.now()
-    enrollment = enrollment_items.get_enrollment(report.lead_id, report.enrollment)
-    if (
-        enrollment is not None
-        and enrollment.last_touch == report.touch
-        and enrollment.touch_state == enrollment_items.TouchState.ACCEPTED
-        and enrollment.pending_touch is not None
-    ):
-        enrollment_items.record_touch(Touch.model_validate(enrollment.pending_touch), complete=False)
-    failed = enrollment_items.mark_failed(
-        report.lead_id, report.enrollment, report.failure.error, report.touch, now
-    )
-    if failed is None:
+    try:
+        enrollment = enrollment_items.get_enrollment(report.lead_id, report.enrollment)
+    except Exception as error:
+        if aws.transient(error) is None:
+            raise
+        enrollment = None  # unknown: alert anyway
+    if enrollment is not None and enrollment.run_status is not RunStatus.RUNNING:
         logger.info("failure not recorded: the enrollment no longer runs", extra=_failure_ids(report))
-        return {"recorded": False}
+        return {"recorded": False, "alerted": False}
+    _alert_failure(report)
+    metrics.add_metric(name="EnrollmentFailed", unit=MetricUnit.Count, value=1)
+    logger.error("enrollment failed", extra={**_failure_ids(report), "error": report.failure.error})
+    try:
+        if (
+            enrollment is not None
+            and enrollment.last_touch == report.touch
+            and enrollment.touch_state == enrollment_items.TouchState.ACCEPTED
+            and enrollment.pending_touch is not None
+        ):
+            enrollment_items.record_touch(Touch.model_validate(enrollment.pending_touch), complete=False)
+        failed = enrollment_items.mark_failed(
+            report.lead_id, report.enrollment, report.failure.error, report.touch, now
+        )
+    except Exception as error:
+        if aws.transient(error) is None:
+            raise
+        logger.error(
+            "failure not recorded: the table refused it; the sweep resumes the enrollment",
+            extra={**_failure_ids(report), "error": str(aws.transient(error))},
+        )
+        return {"recorded": False, "alerted": True}
+    return {"recorded": failed is not None, "alerted": True}
+
+
+def _alert_failure(report: FailureReport) -> None:
     retried = report.failure.error in asl.RETRYABLE_ERRORS
     region = report.execution.split(":")[3] if report.execution.count(":") >= 3 else "us-east-1"
     alerts.alert_ops(
@@ -500,9 +524,6 @@ def record_failure(report: FailureReport) -> dict[str, object]:
         ),
         {"kind": "enrollment_failed", "lead_id": report.lead_id, "error": report.failure.error},
     )
-    metrics.add_metric(name="EnrollmentFailed", unit=MetricUnit.Count, value=1)
-    logger.error("enrollment failed", extra={**_failure_ids(report), "error": report.failure.error})
-    return {"recorded": True}
 
 
 def _failure_ids(report: FailureReport) -> dict[str, object]:

@@ -13,7 +13,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from leadflow.clock import iso
+from leadflow.clock import iso, parse_iso
 from leadflow.models import (
     CONTACTABLE,
     Enrollment,
@@ -196,6 +196,52 @@ def take_failed(lead_id: str, number: int, attempt: int, at: datetime) -> Enroll
         },
     )
     return None if taken is None else Enrollment.model_validate(taken)
+
+
+def take_ended(
+    lead_id: str, number: int, execution_arn: str, attempt: int, at: datetime
+) -> Enrollment | None:
+    """Run a `running` enrollment whose execution `execution_arn` (attempt `attempt`) ended early
+    again, as attempt `attempt + 1` (the sweep); None if it no longer runs on that execution (a
+    stop, a finish, another sweep or a restart came first). Its settled touches stay settled."""
+    taken = update_if(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+        UpdateExpression="SET attempt = :next, retried_at = :at, #attention = :start "
+        "REMOVE execution_arn, start_lease_until",
+        # No ARN: the execution started but the table could not take its ARN (same name, same attempt).
+        ConditionExpression="run_status = :running AND attempt = :attempt AND "
+        "(execution_arn = :arn OR attribute_not_exists(execution_arn))",
+        ExpressionAttributeNames={"#attention": ATTENTION_KEY},
+        ExpressionAttributeValues={
+            ":running": RunStatus.RUNNING.value,
+            ":attempt": attempt,
+            ":next": attempt + 1,
+            ":arn": execution_arn,
+            ":at": iso(at),
+            ":start": Attention.START.value,
+        },
+    )
+    return None if taken is None else Enrollment.model_validate(taken)
+
+
+# The sweep's cursor over executions that ended early: the latest stop time (Step Functions' clock)
+# it has reconciled. Not a lead's item: the audit and the report skip it.
+ENDED_CURSOR_KEY = {PARTITION_KEY: "SWEEP", SORT_KEY: "ENDED_EARLY"}
+
+
+def ended_cursor() -> datetime | None:
+    item = dynamodb_table().get_item(Key=ENDED_CURSOR_KEY, ConsistentRead=True).get("Item")
+    return parse_iso(str(item["stopped_after"])) if item else None
+
+
+def move_ended_cursor(stopped_after: datetime) -> None:
+    """Move the cursor forward (never back: two sweeps may overlap)."""
+    update_if(
+        Key=ENDED_CURSOR_KEY,
+        UpdateExpression="SET stopped_after = :at",
+        ConditionExpression="attribute_not_exists(stopped_after) OR stopped_after < :at",
+        ExpressionAttributeValues={":at": iso(stopped_after)},
+    )
 
 
 class TouchState(StrEnum):
