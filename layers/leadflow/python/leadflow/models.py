@@ -384,6 +384,14 @@ class Meeting(BaseModel):
         return self
 
 
+class HeldTouch(BaseModel):
+    """An email touch the sending guard moved: which, why (paused, over_cap), since its first move."""
+
+    touch: int
+    why: str
+    since: datetime
+
+
 class Enrollment(BaseModel):
     lead_id: str
     number: int
@@ -420,6 +428,9 @@ class Enrollment(BaseModel):
 
     # Executions run for this enrollment: a failed one retried by the sweep needs a new name.
     attempt: int = 1
+    retried_at: datetime | None = None
+    # The email touch the sending guard holds back (paused, or over the day's cap), since when.
+    held: HeldTouch | None = None
 
     @property
     def execution_name(self) -> str:

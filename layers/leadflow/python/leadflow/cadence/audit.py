@@ -8,9 +8,13 @@ every cadence state machine, and checks the invariants:
 - no execution RUNNING for an enrollment that stopped, completed or failed, or that is not the
   enrollment's current execution;
 - no touch claimed without an outcome for longer than the step's task timeout with its retries;
-- no touch sent twice (two SES Send events for one touch, or two provider sends in the Sandbox);
-- no send after the enrollment's stop time;
-- every accepted lead with email consent has an enrollment.
+- no touch sent twice (two SES Send events for one touch, or two provider sends in the Sandbox;
+  one touch sent twice is one breach, whatever evidence shows it);
+- no send after the enrollment's stop time (one breach per touch);
+- every accepted lead with email consent has an enrollment;
+- nothing stuck (issue 22): no enrollment `pending` longer than PENDING_BOUND, none `completed` with
+  a planned touch that has no record (a touch skipped with a recorded reason counts as done), no
+  email touch held by the sending guard longer than HELD_BOUND.
 
 `audit()` is the reusable entry point (tests call it at the end of every fault case:
 `from leadflow.cadence.audit import audit`); the sweep function publishes its counts as metrics.
@@ -36,6 +40,14 @@ from leadflow.store.items import dynamodb_table
 CLAIM_TIMEOUT = timedelta(
     seconds=15 * 60 + asl.UNSETTLED_RETRY["IntervalSeconds"] * asl.UNSETTLED_RETRY["MaxAttempts"]
 )
+# The sweep starts a pending enrollment within minutes (every 5 minutes, infra.constructs.alarms);
+# an hour pending is twelve sweeps that did not run or could not start it.
+PENDING_BOUND = timedelta(hours=1)
+# The sending guard holds an email touch while sending is paused (until an operator resumes) or
+# its domain's daily cap is full. A pause that starts on a Friday evening is answered on Monday
+# morning (64 hours); past three days a touch has lost the cadence's spacing (the first touches are
+# one to three days apart) and the operator must resume, or raise a cap that is far too small.
+HELD_BOUND = timedelta(hours=72)
 INVARIANTS = (
     "running_without_execution",
     "execution_without_running_enrollment",
@@ -43,6 +55,9 @@ INVARIANTS = (
     "sent_twice",
     "sent_after_stop",
     "lead_without_enrollment",
+    "pending_too_long",
+    "completed_short",
+    "held_too_long",
 )
 
 
@@ -103,9 +118,9 @@ def audit(
     breaches: list[Breach] = []
     counts: Counter[str] = Counter()
     enrollments_by_name: dict[str, Enrollment] = {}
-    sends: dict[tuple[str, int, int], list[datetime]] = defaultdict(list)
+    sends: dict[str, dict[tuple[int, int], list[datetime]]] = defaultdict(lambda: defaultdict(list))
     for send in provider_sends:
-        sends[(send.lead_id, send.enrollment, send.touch)].append(send.at)
+        sends[send.lead_id][(send.enrollment, send.touch)].append(send.at)
 
     for lead_id, items in partitions.items():
         lead = items.get("LEAD")
@@ -129,57 +144,9 @@ def audit(
             counts[f"enrollments.{enrollment.run_status.value}"] += 1
             enrollments_by_name[enrollment.execution_name] = enrollment
             breaches += _enrollment_breaches(enrollment, running, now)
-        for touch in touches:
-            if touch.status is TouchStatus.SENT:
-                counts["touches.sent"] += 1
-                sends.setdefault((lead_id, touch.enrollment, touch.number), [])
-        by_number = {enrollment.number: enrollment for enrollment in enrollments}
-        for (enrollment_number, touch_number), seen in send_events.items():
-            if seen > 1:
-                breaches.append(
-                    Breach(
-                        invariant="sent_twice",
-                        lead_id=lead_id,
-                        enrollment=enrollment_number,
-                        detail=f"touch {touch_number}: {seen} SES Send events",
-                    )
-                )
-        for touch in touches:
-            enrollment_or_none = by_number.get(touch.enrollment)
-            stopped_at = enrollment_or_none.stopped_at if enrollment_or_none else None
-            if touch.status is TouchStatus.SENT and stopped_at and touch.sent_at > stopped_at:
-                breaches.append(
-                    Breach(
-                        invariant="sent_after_stop",
-                        lead_id=lead_id,
-                        enrollment=touch.enrollment,
-                        detail=f"touch {touch.number} at {clock.iso(touch.sent_at)}, "
-                        f"stopped {clock.iso(stopped_at)}",
-                    )
-                )
-        for (send_lead, enrollment_number, touch_number), moments in sends.items():
-            if send_lead != lead_id:
-                continue
-            stopped = by_number.get(enrollment_number)
-            if len(moments) > 1:
-                breaches.append(
-                    Breach(
-                        invariant="sent_twice",
-                        lead_id=lead_id,
-                        enrollment=enrollment_number,
-                        detail=f"touch {touch_number}: {len(moments)} provider sends",
-                    )
-                )
-            late = [at for at in moments if stopped and stopped.stopped_at and at > stopped.stopped_at]
-            if late:
-                breaches.append(
-                    Breach(
-                        invariant="sent_after_stop",
-                        lead_id=lead_id,
-                        enrollment=enrollment_number,
-                        detail=f"touch {touch_number} accepted by the provider after the stop",
-                    )
-                )
+            breaches += _stuck_breaches(enrollment, touches, now)
+        counts["touches.sent"] += sum(touch.status is TouchStatus.SENT for touch in touches)
+        breaches += _send_breaches(lead_id, enrollments, touches, send_events, sends.get(lead_id, {}))
 
     counts["executions.running"] = len(running)
     for name, arn in running.items():
@@ -199,6 +166,110 @@ def audit(
                 )
             )
     return AuditReport(counts=dict(sorted(counts.items())), breaches=breaches)
+
+
+def _send_breaches(
+    lead_id: str,
+    enrollments: list[Enrollment],
+    touches: list[Touch],
+    send_events: Mapping[tuple[int, int], int],
+    provider_sends: Mapping[tuple[int, int], list[datetime]],
+) -> list[Breach]:
+    """One `sent_twice` per touch sent more than once and one `sent_after_stop` per touch sent after
+    its enrollment stopped, whichever records show it (SES Send events, provider sends, our touch)."""
+    stopped_at = {enrollment.number: enrollment.stopped_at for enrollment in enrollments}
+    found: list[Breach] = []
+    for enrollment_number, touch_number in sorted(set(send_events) | set(provider_sends)):
+        seen = [
+            f"{count} {what}"
+            for count, what in (
+                (send_events.get((enrollment_number, touch_number), 0), "SES Send events"),
+                (len(provider_sends.get((enrollment_number, touch_number), [])), "provider sends"),
+            )
+            if count > 1
+        ]
+        if seen:
+            found.append(
+                Breach(
+                    invariant="sent_twice",
+                    lead_id=lead_id,
+                    enrollment=enrollment_number,
+                    detail=f"touch {touch_number}: " + ", ".join(seen),
+                )
+            )
+    late: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for touch in touches:
+        stop = stopped_at.get(touch.enrollment)
+        if touch.status is TouchStatus.SENT and stop and touch.sent_at > stop:
+            late[(touch.enrollment, touch.number)].append(
+                f"sent at {clock.iso(touch.sent_at)}, stopped {clock.iso(stop)}"
+            )
+    for (enrollment_number, touch_number), moments in provider_sends.items():
+        stop = stopped_at.get(enrollment_number)
+        if stop and any(at > stop for at in moments):
+            late[(enrollment_number, touch_number)].append("accepted by the provider after the stop")
+    for (enrollment_number, touch_number), evidence in sorted(late.items()):
+        found.append(
+            Breach(
+                invariant="sent_after_stop",
+                lead_id=lead_id,
+                enrollment=enrollment_number,
+                detail=f"touch {touch_number} " + "; ".join(evidence),
+            )
+        )
+    return found
+
+
+def _stuck_breaches(enrollment: Enrollment, touches: list[Touch], now: datetime) -> list[Breach]:
+    """Pending past PENDING_BOUND, completed without a record of every planned touch, or an email
+    touch held by the sending guard past HELD_BOUND."""
+    found: list[Breach] = []
+    if enrollment.run_status is RunStatus.PENDING:
+        since = max(enrollment.started_at, enrollment.retried_at or enrollment.started_at)
+        if now - since > PENDING_BOUND:
+            found.append(
+                Breach(
+                    invariant="pending_too_long",
+                    lead_id=enrollment.lead_id,
+                    enrollment=enrollment.number,
+                    detail=f"pending since {clock.iso(since)}: is the sweep running?",
+                )
+            )
+    if enrollment.run_status is RunStatus.COMPLETED:
+        # A touch counts when it was sent, handed to a rep, or skipped with its reason recorded.
+        done = {
+            touch.number
+            for touch in touches
+            if touch.enrollment == enrollment.number
+            and (touch.status is not TouchStatus.SKIPPED or touch.skip_reason)
+        }
+        missing = [number for number in range(1, len(enrollment.schedule) + 1) if number not in done]
+        if missing:
+            found.append(
+                Breach(
+                    invariant="completed_short",
+                    lead_id=enrollment.lead_id,
+                    enrollment=enrollment.number,
+                    detail=f"{len(missing)} of {len(enrollment.schedule)} planned touches without a "
+                    f"record: {', '.join(map(str, missing))}",
+                )
+            )
+    held = enrollment.held
+    if (
+        enrollment.run_status is RunStatus.RUNNING
+        and held is not None
+        and held.touch > enrollment.last_touch
+        and now - held.since > HELD_BOUND
+    ):
+        found.append(
+            Breach(
+                invariant="held_too_long",
+                lead_id=enrollment.lead_id,
+                enrollment=enrollment.number,
+                detail=f"touch {held.touch} held ({held.why}) since {clock.iso(held.since)}",
+            )
+        )
+    return found
 
 
 def _enrollment_breaches(enrollment: Enrollment, running: Mapping[str, str], now: datetime) -> list[Breach]:

@@ -26,7 +26,7 @@ from leadflow.cadence.enrollments import busy_days
 from leadflow.cadence.model import Cadence
 from leadflow.cadence.schedule import locale_for, open_days, plan
 from leadflow.config import operator_config
-from leadflow.models import Enrollment, Lead
+from leadflow.models import Enrollment, HeldTouch, Lead
 from leadflow.observability import logger, metrics
 from leadflow.operator_config import Reputation
 from leadflow.send import alerts, messages
@@ -142,7 +142,7 @@ def admit_email(
     if sending_items.pause() is not None:
         due = _later_day(lead, cadence, enrollment, number, now, None)
         metrics.add_metric(name="EmailHeldPaused", unit="Count", value=1)
-        return _move(lead, cadence, enrollment, number, due, "paused")
+        return _move(lead, cadence, enrollment, number, due, "paused", now)
     sending = operator_config().sending
     domain = sending_domain(lead)
     today = now.astimezone(UTC).date()
@@ -154,7 +154,7 @@ def admit_email(
         return None
     metrics.add_metric(name="EmailHeldOverCap", unit="Count", value=1)
     due = _later_day(lead, cadence, enrollment, number, now, domain)
-    return _move(lead, cadence, enrollment, number, due, "over_cap")
+    return _move(lead, cadence, enrollment, number, due, "over_cap", now)
 
 
 def _later_day(
@@ -199,7 +199,7 @@ def _later_day(
 
 
 def _move(
-    lead: Lead, cadence: Cadence, enrollment: Enrollment, number: int, due: datetime, why: str
+    lead: Lead, cadence: Cadence, enrollment: Enrollment, number: int, due: datetime, why: str, now: datetime
 ) -> datetime:
     """Store the schedule with touch `number` at `due` and every later touch shifted with it."""
     schedule = list(enrollment.schedule)
@@ -213,7 +213,11 @@ def _move(
     own_days = {moment.astimezone(locale.tz).date() for moment in schedule[index:]}
     busy = busy_days(lead.id, locale) - own_days
     moved = schedule[:index] + plan(rest, due, locale, busy)
-    enrollment_items.move_schedule(lead.id, enrollment.number, moved, number)
+    # Held since the first time the guard moved this touch (a follow-up over the cap moves daily).
+    previous = enrollment.held
+    since = previous.since if previous is not None and previous.touch == number else now
+    held = HeldTouch(touch=number, why=why, since=since)
+    enrollment_items.move_schedule(lead.id, enrollment.number, moved, number, held)
     logger.info(
         "email touch held",
         extra={"lead_id": lead.id, "touch": number, "why": why, "until": clock.iso(moved[index])},

@@ -17,6 +17,7 @@ from leadflow.clock import iso, parse_iso
 from leadflow.models import (
     CONTACTABLE,
     Enrollment,
+    HeldTouch,
     RunStatus,
     StopReason,
     Touch,
@@ -468,19 +469,25 @@ def count_on_touch(lead_id: str, enrollment: int, touch: int, kind: str, at: dat
             raise
 
 
-def move_schedule(lead_id: str, number: int, schedule: list[datetime], from_touch: int) -> bool:
-    """Store a moved schedule, unless the enrollment stopped or touch `from_touch` was already claimed."""
+def move_schedule(
+    lead_id: str, number: int, schedule: list[datetime], from_touch: int, held: HeldTouch | None = None
+) -> bool:
+    """Store a moved schedule, unless the enrollment stopped or touch `from_touch` was already claimed;
+    `held` records that the sending guard moved it (the audit flags a touch held too long)."""
+    values: dict[str, Any] = {
+        ":schedule": [iso(moment) for moment in schedule],
+        ":running": RunStatus.RUNNING.value,
+        ":touch": from_touch,
+    }
+    if held is not None:
+        values[":held"] = serialize(held)
     return (
         update_if(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-            UpdateExpression="SET #schedule = :schedule",
+            UpdateExpression="SET #schedule = :schedule" + (", held = :held" if held is not None else ""),
             ConditionExpression="run_status = :running AND last_touch < :touch",
             ExpressionAttributeNames={"#schedule": "schedule"},
-            ExpressionAttributeValues={
-                ":schedule": [iso(moment) for moment in schedule],
-                ":running": RunStatus.RUNNING.value,
-                ":touch": from_touch,
-            },
+            ExpressionAttributeValues=values,
         )
         is not None
     )
