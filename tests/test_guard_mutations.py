@@ -1,0 +1,209 @@
+"""Issue 22, item 7: guards a hand mutation run found unguarded (a one-line change to each passed
+every test). Each test here fails under the mutation its docstring names, and passes on the real
+code; each scenario runs end to end through the Sandbox and ends with `audit` clean.
+
+- touches.py, `_send_sms`: the phone-suppression check at send time removed -> a number that
+  texted STOP, posted again under a new email, gets SMS again.
+- guard.py, `Rates.tripped`: the complaint-rate pause (`>=` to `>`, or the check removed).
+- guard.py, `Rates.tripped` / `bounce_rate` / `enough` / `rates()`: the bounce threshold exactly
+  reached (`>=` to `>`), its denominator (the sends in the window, not `window_sends`, not every
+  send ever, not one more or one fewer), and `min_sends` exactly reached.
+- enrollment_items.py, `claim_touch`: the stop check in the claim's conditional write removed, and
+  the "already claimed" condition removed or loosened.
+"""
+
+from __future__ import annotations
+
+PHONE = "+14155550123"
+
+
+def _assert_clean(sb) -> None:
+    report = sb.audit()
+    assert report.clean, report.lines()
+
+
+def _texts_to(sb, number: str) -> list[dict]:
+    return [entry for entry in sb.outbox() if entry["channel"] == "sms" and entry["to"] == number]
+
+
+# -- 1. the phone suppression at send time -----------------------------------------------------------
+
+
+def test_a_number_that_texted_stop_gets_no_sms_when_it_posts_again_under_a_new_email(sb):
+    """Guards touches.py `_send_sms`: `if reason is None and lead.phone and suppression(phone)`
+    -> `phone_suppressed`. Removed, the new lead's text touch goes to the number that said STOP:
+    nothing else stops it (the new lead is active, its email is not suppressed, the claim and the
+    send-time re-check look at the enrollment, the lead's status and its email only)."""
+    first = {"email": "dana@first.example", "phone": PHONE, "sms_consent": True, "form": "demo-request"}
+    assert sb.post("/leads", json=first).status_code == 202
+    first_id = sb.find_lead(first["email"])["id"]
+    sb.advance(3 * 86400)  # demo-request: touch 3 is a text on day 2
+    (text,) = _texts_to(sb, PHONE)
+    assert text["lead_id"] == first_id and text["touch"] == 3
+
+    # The number answers STOP: two-way SMS publishes the documented JSON to the inbound topic.
+    assert sb.deliver_sms(PHONE, "STOP") == {"outcomes": ["sms_opt_out"]}
+    assert sb.lead(first_id)["status"] == "opted_out"
+
+    # Days later (past the one-first-touch-per-phone-a-day limit) the same number posts again
+    # under an address we never saw: a new lead, enrolled, its SMS consent ticked again.
+    sb.advance(2 * 86400)
+    second = {**first, "email": "dana@second.example"}
+    assert sb.post("/leads", json=second).status_code == 202
+    second_lead = sb.find_lead(second["email"])
+    assert second_lead["id"] != first_id and second_lead["status"] == "active"
+    assert second_lead["enrollments_detail"][0]["run_status"] == "running"
+    sb.advance(30 * 86400)
+
+    assert _texts_to(sb, PHONE) == [text]  # the STOP holds for the number, whatever the email
+    touches = {touch["number"]: touch for touch in sb.lead(second_lead["id"])["touches"]}
+    assert (touches[3]["channel"], touches[3]["status"], touches[3]["skip_reason"]) == (
+        "sms",
+        "skipped",
+        "phone_suppressed",
+    )
+    # Email goes on: the STOP suppressed the first address and the number, not the new address.
+    emails = [
+        entry["touch"]
+        for entry in sb.outbox()
+        if entry["channel"] == "email" and entry["lead_id"] == second_lead["id"]
+    ]
+    assert emails[:2] == [1, 4]
+    assert not [entry for entry in sb.outbox() if entry["lead_id"] == first_id and entry["touch"] > 3]
+    _assert_clean(sb)
+
+
+# -- 2 and 3. the reputation guard's thresholds, through SES's own event notifications -------------
+
+
+def _guard_sandbox(tmp_path, reputation: dict):
+    """A Sandbox on the plain six-email cadence (every touch an email, any day, any hour) with this
+    reputation guard configuration."""
+    import yaml
+    from conftest import plain_email_setup
+
+    from leadflow.local import Sandbox
+
+    options = plain_email_setup(tmp_path / "setup")
+    config_file = tmp_path / "setup" / "leadflow.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    config["sending"] = {"reputation": reputation}
+    config_file.write_text(yaml.safe_dump(config))
+    return Sandbox(start="2026-11-23T09:00:00Z", **options)
+
+
+def _send_first_touches(sb, count: int) -> list[dict]:
+    """`count` leads post (distinct visitors: one IP may post 30 an hour); each gets its first
+    email at once. Returns the outbox entries, in sending order."""
+    for number in range(count):
+        sb.post(
+            "/leads",
+            json={"email": f"lead{number:03d}@reputation.example", "first_name": "Kim"},
+            source_ip=f"198.51.{100 + number // 200}.{number % 200 + 1}",
+        )
+    sent = [entry for entry in sb.outbox() if entry["channel"] == "email"]
+    assert [entry["touch"] for entry in sent] == [1] * count
+    return sent
+
+
+def _ses_event(sb, kind: str, entry: dict) -> None:
+    """SES's Bounce (permanent) or Complaint event for a message we sent, as the configuration set
+    publishes it (SNS envelope, SQS batch: Sandbox.deliver_ses_event), tagged as our sends are."""
+    from leadflow import clock
+    from leadflow.local import events
+
+    notification = events.ses_event(
+        kind,
+        message_id=entry["message_id"],
+        recipients=[entry["to"]],
+        sent_at=clock.parse_iso(entry["at"]),
+        at=sb.now(),
+        tags=entry["tags"],
+    )
+    assert sb.deliver_ses_event(notification) == {"batchItemFailures": []}
+
+
+def _guard(sb) -> dict:
+    from leadflow.send import guard
+
+    return guard.status(sb.now())
+
+
+def _pause_alerts(sb) -> list[dict]:
+    from leadflow.send import guard
+
+    return [alert for alert in sb.ops_alerts() if alert["subject"] == guard.PAUSE_SUBJECT]
+
+
+def test_complaints_pause_email_exactly_at_the_complaint_rate_and_not_one_complaint_below(tmp_path):
+    """Guards guard.py `Rates.tripped`: `complaint_rate >= max_complaint_rate` -> "complaint_rate".
+    `>=` to `>` (or the check removed) lets 2 complaints in 40 sends, exactly 5%, through; so does
+    dividing by `window_sends` (80) instead of the sends in the window (40), or `enough` turned to
+    `sends > min_sends` (40 sends, min_sends 40), or a complaint counted as a bounce. The bounce
+    threshold is out of reach: the pause must come from the complaint rate."""
+    reputation = {"window_sends": 80, "min_sends": 40, "max_bounce_rate": 0.5, "max_complaint_rate": 0.05}
+    with _guard_sandbox(tmp_path, reputation) as sb:
+        sent = _send_first_touches(sb, 40)
+
+        _ses_event(sb, "Complaint", sent[0])  # 1 of 40: 2.5%, one complaint below the threshold
+        status = _guard(sb)
+        assert (status["paused"], status["window_sends"], status["complaints"]) == (False, 40, 1)
+        assert _pause_alerts(sb) == []
+        # A complaint stops and suppresses its lead whatever the rate.
+        assert sb.find_lead(sent[0]["to"])["status"] == "opted_out"
+
+        _ses_event(sb, "Complaint", sent[1])  # 2 of 40: exactly 5.0%: paused at once
+        status = _guard(sb)
+        assert (status["paused"], status["pause_reason"], status["complaints"]) == (True, "complaint_rate", 2)
+        (alert,) = _pause_alerts(sb)
+        assert "complaint rate 5.000% (threshold 5.000%)" in alert["message"]
+
+        _assert_clean(sb)
+        # Paused: the next day's follow-ups wait (moved, not dropped).
+        sb.advance(86400 + 3600)
+        assert [entry for entry in sb.outbox() if entry["touch"] > 1] == []
+
+
+def _bounce_until_paused(sb, sent: list[dict], bounces: int) -> list[tuple[int, bool]]:
+    """Permanent bounces for the first `bounces` sends, one at a time: (window sends, paused) after each."""
+    seen = []
+    for entry in sent[:bounces]:
+        _ses_event(sb, "Bounce", entry)
+        status = _guard(sb)
+        seen.append((status["window_sends"], status["paused"]))
+    return seen
+
+
+def test_bounces_pause_email_at_exactly_5_percent_of_the_sends_in_the_window(tmp_path):
+    """Guards guard.py `Rates.tripped`: `bounce_rate >= max_bounce_rate` (5.00%), and what it is
+    a rate of. 110 sends, a window of the last 100 (blocks of 10): 4 bounces (4%) go on, the 5th
+    (5 of 100, exactly 5.00%) pauses. Killed mutations: `>=` to `>`; the denominator every send
+    ever (5 of 110) or one more (5 of 101); `enough` turned to `sends > min_sends` (100 of 100)."""
+    reputation = {"window_sends": 100, "min_sends": 100, "max_bounce_rate": 0.05, "max_complaint_rate": 0.5}
+    with _guard_sandbox(tmp_path, reputation) as sb:
+        sent = _send_first_touches(sb, 110)
+        assert _bounce_until_paused(sb, sent, 4) == [(100, False)] * 4
+        assert _pause_alerts(sb) == []
+
+        assert _bounce_until_paused(sb, sent[4:], 1) == [(100, True)]
+        status = _guard(sb)
+        assert (status["pause_reason"], status["bounces"], status["bounce_rate"]) == ("bounce_rate", 5, 0.05)
+        (alert,) = _pause_alerts(sb)
+        assert (
+            "over the last 100 sends the permanent bounce rate is 5.00% (threshold 5.00%)" in alert["message"]
+        )
+        _assert_clean(sb)
+
+
+def test_5_bounces_in_101_sends_are_under_5_percent_and_the_6th_pauses(tmp_path):
+    """Guards the denominator of guard.py `Rates.bounce_rate` from the other side: 101 sends in a
+    window of 200, so 5 bounces are 4.95%, the nearest below 5.00% (no pause), 6 are 5.94%
+    (paused). Killed mutations: the denominator one fewer (5 of 100 pauses early), or
+    `window_sends` instead of the sends counted (6 of 200 never pauses)."""
+    reputation = {"window_sends": 200, "min_sends": 100, "max_bounce_rate": 0.05, "max_complaint_rate": 0.5}
+    with _guard_sandbox(tmp_path, reputation) as sb:
+        sent = _send_first_touches(sb, 101)
+        assert _bounce_until_paused(sb, sent, 6) == [(101, False)] * 5 + [(101, True)]
+        (alert,) = _pause_alerts(sb)
+        assert "permanent bounce rate is 5.94%" in alert["message"]
+        _assert_clean(sb)
