@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -42,7 +42,10 @@ def _hubspot(sb, body, *, key=CRM_WEBHOOK_KEY, age=timedelta(0)):
     return sb.post("/webhooks/crm", data=body, headers=headers)
 
 
-def _salesforce_xml(email, status, org=SALESFORCE_ORG_ID):
+def _salesforce_xml(email, status, modified, org=SALESFORCE_ORG_ID, notification="04l000000000001AAA"):
+    """The sample outbound message of Salesforce's Outbound Messaging guide (a Lead notification),
+    with the record's SystemModstamp and LastModifiedDate as Salesforce writes them (UTC, ms)."""
+    stamp = modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
  xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -54,11 +57,13 @@ def _salesforce_xml(email, status, org=SALESFORCE_ORG_ID):
    <EnterpriseUrl>https://example.my.salesforce.com/services/Soap/c/59.0/00D000000000001</EnterpriseUrl>
    <PartnerUrl>https://example.my.salesforce.com/services/Soap/u/59.0/00D000000000001</PartnerUrl>
    <Notification>
-    <Id>04l000000000001AAA</Id>
+    <Id>{notification}</Id>
     <sObject xsi:type="sf:Lead" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
      <sf:Id>00Q000000000001AAA</sf:Id>
      <sf:Email>{email}</sf:Email>
      <sf:Status>{status}</sf:Status>
+     <sf:LastModifiedDate>{stamp}</sf:LastModifiedDate>
+     <sf:SystemModstamp>{stamp}</sf:SystemModstamp>
     </sObject>
    </Notification>
   </notifications>
@@ -140,14 +145,16 @@ def test_generic_signed_shape_and_unknown_leads(sb):
 
 def test_salesforce_outbound_message_is_acknowledged(sb):
     lead = _lead(sb, "casey@northwind.example")
-    xml = _salesforce_xml("casey@northwind.example", "Qualified")
+    xml = _salesforce_xml("casey@northwind.example", "Qualified", sb.now())
     headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
     answer = sb.post(f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=xml, headers=headers)
     assert answer.status_code == 200 and "<Ack>true</Ack>" in answer.text
     assert _stage(sb, lead) == ("sql", ["stage_sql"])
     # Without the URL token, or from another organization: refused, nothing changes.
     assert sb.post("/webhooks/crm", data=xml, headers=headers).status_code == 401
-    other = _salesforce_xml("casey@northwind.example", "Closed - Not Converted", org="00D999999999999EAA")
+    other = _salesforce_xml(
+        "casey@northwind.example", "Closed - Not Converted", sb.now(), org="00D999999999999EAA"
+    )
     assert sb.post(f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=other, headers=headers).status_code == 401
     assert _stage(sb, lead) == ("sql", ["stage_sql"])
 
@@ -211,7 +218,7 @@ def test_the_report_shows_the_funnel_to_sql_and_flags_loose_qualification(sb):
     sb.advance(2 * 86400)
     qualified = json.dumps({"properties": {"email": emails[0], "lifecyclestage": "salesqualifiedlead"}})
     assert _hubspot(sb, qualified).json() == {"status": {"stage_set": 1}}
-    lost = _salesforce_xml(emails[1], "Closed - Not Converted")
+    lost = _salesforce_xml(emails[1], "Closed - Not Converted", sb.now())
     answer = sb.post(
         f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=lost, headers={"Content-Type": "text/xml"}
     )
@@ -234,3 +241,89 @@ def test_the_report_shows_the_funnel_to_sql_and_flags_loose_qualification(sb):
     assert "tighten the BANT criteria" in text
     html = sb.archived(run["keys"]["html"])
     assert "high demo rate, low SQL conversion" in html
+
+
+SOAP = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+
+
+def _outbound(sb, xml):
+    answer = sb.post(f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=xml, headers=SOAP)
+    assert answer.status_code == 200 and "<Ack>true</Ack>" in answer.text, answer.text
+    return answer
+
+
+def _outcomes(sb):
+    return {
+        outcome: sb.metric_total("CrmWebhooks", outcome=outcome)
+        for outcome in ("stage_set", "unchanged", "repeat", "too_old", "from_the_future")
+    }
+
+
+def test_a_salesforce_message_captured_and_replayed_is_acknowledged_and_not_applied(sb):
+    """Issue 22: an outbound message (key in the URL) captured and replayed two days later set the
+    stage again. Now Salesforce's own retry of a delivered message and the replay both get the
+    Ack (Salesforce stops retrying) and change nothing: the first by its remembered notification
+    Id, the second by its age."""
+    from leadflow import aws
+    from leadflow.answers.stages import SALESFORCE_REMEMBER
+    from leadflow.config import settings
+
+    lead = _lead(sb, "casey@northwind.example")
+    captured = _salesforce_xml(
+        "casey@northwind.example", "Qualified", sb.now(), notification="04l0000000AAA01"
+    )
+    _outbound(sb, captured)
+    assert _stage(sb, lead) == ("sql", ["stage_sql"])
+    # Salesforce did not get the Ack in time and delivers the same notification again.
+    sb.advance(600)
+    _outbound(sb, captured)
+    assert _outcomes(sb) == {"stage_set": 1, "unchanged": 0, "repeat": 1, "too_old": 0, "from_the_future": 0}
+    # The Id is remembered (an expiring item, ids only) for longer than the age bound.
+    key = {"pk": f"CRMNOTE#salesforce#{SALESFORCE_ORG_ID[:15]}#04l0000000AAA01", "sk": "CRMNOTE"}
+    item = aws.table(settings().table_name).get_item(Key=key)["Item"]
+    assert int(item["expires_at"]) == int(
+        (sb.now() - timedelta(seconds=600) + SALESFORCE_REMEMBER).timestamp()
+    )
+    # The CRM moves the lead on; two days later the captured message is replayed.
+    sb.advance(86400)
+    _outbound(
+        sb, _salesforce_xml("casey@northwind.example", "Closed Won", sb.now(), notification="04l0000000AAA02")
+    )
+    sb.advance(86400)
+    _outbound(sb, captured)
+    assert _outcomes(sb) == {"stage_set": 2, "unchanged": 0, "repeat": 1, "too_old": 1, "from_the_future": 0}
+    assert _stage(sb, lead) == ("won", ["stage_sql", "stage_won"])
+
+
+def test_the_age_bound_of_a_salesforce_notification_is_exact(sb):
+    from leadflow.answers.stages import SALESFORCE_MAX_AGE, TOLERANCE
+
+    _lead(sb, "casey@northwind.example")
+    cases = [
+        (sb.now() - SALESFORCE_MAX_AGE, "stage_set"),
+        (sb.now() - SALESFORCE_MAX_AGE - timedelta(seconds=1), "too_old"),
+        (sb.now() + TOLERANCE, "stage_set"),
+        (sb.now() + TOLERANCE + timedelta(seconds=1), "from_the_future"),
+    ]
+    for number, (modified, expected) in enumerate(cases):
+        before = _outcomes(sb)
+        status = "Qualified" if number % 2 == 0 else "Closed Lost"
+        xml = _salesforce_xml(
+            "casey@northwind.example", status, modified, notification=f"04l00000000AGE{number}"
+        )
+        _outbound(sb, xml)
+        after = _outcomes(sb)
+        assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {expected: 1}, modified
+
+
+def test_a_salesforce_notification_without_a_modification_time_or_id_is_refused_with_field_errors(sb):
+    _lead(sb, "casey@northwind.example")
+    xml = _salesforce_xml("casey@northwind.example", "Qualified", sb.now())
+    no_time = re.sub(r"\s*<sf:(LastModifiedDate|SystemModstamp)>[^<]*</sf:\1>", "", xml)
+    answer = sb.post(f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=no_time, headers=SOAP)
+    assert answer.status_code == 422
+    (error,) = answer.json()["errors"]
+    assert "SystemModstamp" in error["message"] and "LastModifiedDate" in error["message"]
+    no_id = xml.replace("<Id>04l000000000001AAA</Id>", "")
+    assert sb.post(f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=no_id, headers=SOAP).status_code == 422
+    assert sb.lead(sb.find_lead("casey@northwind.example")["id"]).get("stage") is None

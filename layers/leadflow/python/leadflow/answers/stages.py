@@ -7,7 +7,9 @@ Three ways in, all ending in `set_stage`:
     method + URI + body + `X-HubSpot-Request-Timestamp` (milliseconds, at most 5 minutes old);
   - Salesforce Outbound Messages (SOAP): Salesforce cannot sign them, so the endpoint URL carries a
     `token` equal to one of the webhook keys, and the message's OrganizationId must be one the
-    operator configured;
+    operator configured. Each notification must carry its record's SystemModstamp or
+    LastModifiedDate: one older than SALESFORCE_MAX_AGE, or whose Id was applied before, is
+    acknowledged (Salesforce stops retrying) and not applied;
   - anything else: the generic JSON shape, signed like the meeting webhook
     (`X-Leadflow-Signature: t=<unix seconds>,v1=<hex HMAC of "<t>.<raw body>">`);
 - `leadflow stage EMAIL sql` locally.
@@ -28,7 +30,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 from xml.etree import ElementTree
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -36,9 +38,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from leadflow import aws, clock, keys
 from leadflow.config import settings
 from leadflow.observability import logger
-from leadflow.store import lead_items
+from leadflow.store import lead_items, notification_items
 
 TOLERANCE = timedelta(minutes=5)
+# Salesforce retries an unacknowledged outbound message for up to 24 hours; one hour more covers the
+# queue between the record's change and the first delivery. The bound rests on the record's
+# SystemModstamp / LastModifiedDate in the message: not signed (see docs/integrations.md).
+SALESFORCE_MAX_AGE = timedelta(hours=25)
+# Applied notification Ids are remembered longer than that: a repeat within the bound is known by its
+# Id, a later one is refused by its age.
+SALESFORCE_REMEMBER = 2 * SALESFORCE_MAX_AGE
 GENERIC_HEADER = "x-leadflow-signature"
 HUBSPOT_HEADER = "x-hubspot-signature-v3"
 HUBSPOT_TIMESTAMP = "x-hubspot-request-timestamp"
@@ -261,8 +270,33 @@ def parse_hubspot(document: Any) -> list[StageChange]:
     return changes
 
 
-def parse_salesforce(raw_body: bytes, organizations: frozenset[str]) -> list[StageChange]:
-    """An Outbound Message: notifications of Lead or Contact records with Email and Status."""
+class SalesforceNotification(NamedTuple):
+    """One `<Notification>` of an outbound message: its Id, its record's latest modification time
+    (SystemModstamp or LastModifiedDate, the later), and the stage change it carries (None: no
+    tracked status)."""
+
+    id: str
+    modified: datetime
+    change: StageChange | None
+
+
+def _salesforce_time(value: str, loc: tuple[str, ...]) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidChange(
+            [{"loc": loc, "msg": "not an ISO 8601 time with zone", "type": "datetime_parsing"}]
+        )
+    return moment
+
+
+def parse_salesforce(
+    raw_body: bytes, organizations: frozenset[str]
+) -> tuple[str, list[SalesforceNotification]]:
+    """An Outbound Message: its organization (15-character id) and its notifications of Lead,
+    Contact or Opportunity records (Email and Status / StageName, SystemModstamp or LastModifiedDate)."""
     try:
         root = ElementTree.fromstring(raw_body)
     except ElementTree.ParseError as error:
@@ -273,33 +307,84 @@ def parse_salesforce(raw_body: bytes, organizations: frozenset[str]) -> list[Sta
     organization = notifications.findtext(f"{SOAP_OUTBOUND}OrganizationId") or ""
     if organizations and organization[:15] not in {org[:15] for org in organizations}:
         raise Unauthenticated("salesforce: unknown OrganizationId")
-    changes = []
+    found = []
     for number, notification in enumerate(notifications.findall(f"{SOAP_OUTBOUND}Notification")):
+        where = str(number)
+        notification_id = (notification.findtext(f"{SOAP_OUTBOUND}Id") or "").strip()
+        if not notification_id:
+            raise InvalidChange([{"loc": (where, "Id"), "msg": "missing", "type": "missing"}])
         record = notification.find(f"{SOAP_OUTBOUND}sObject")
         fields = {
             child.tag.rpartition("}")[2]: (child.text or "")
             for child in (record if record is not None else [])
         }
+        stamps = [
+            _salesforce_time(fields[name], (where, "sObject", name))
+            for name in ("SystemModstamp", "LastModifiedDate")
+            if fields.get(name)
+        ]
+        if not stamps:
+            raise InvalidChange(
+                [
+                    {
+                        "loc": (where, "sObject", "SystemModstamp"),
+                        "msg": "add SystemModstamp (or LastModifiedDate) to the outbound message's "
+                        "fields: it bounds the age of a message leadflow accepts",
+                        "type": "missing",
+                    }
+                ]
+            )
         raw_stage = fields.get("Leadflow_Stage__c") or fields.get("StageName") or fields.get("Status") or ""
         stage = SALESFORCE_STAGES.get(raw_stage.strip().lower()) or (
             SalesStage(raw_stage) if raw_stage in SalesStage._value2member_map_ else None
         )
-        if stage is None:
-            continue
-        changes.append(
-            _validated(
+        change = None
+        if stage is not None:
+            change = _validated(
                 {
                     "email": fields.get("Email") or None,
                     "stage": stage,
-                    "at": fields.get("LastModifiedDate") or None,
+                    "at": fields.get("LastModifiedDate") or fields.get("SystemModstamp"),
                     "amount": fields.get("Amount") or None,
                 },
-                str(number),
+                where,
             )
-        )
-    if not changes:
+        found.append(SalesforceNotification(notification_id, max(stamps), change))
+    if not any(notification.change for notification in found):
         raise NotAStageChange("no tracked status")
-    return changes
+    return organization[:15], found
+
+
+def apply_salesforce(organization: str, notifications: list[SalesforceNotification]) -> dict[str, int]:
+    """Apply each notification that is fresh and new; outcome -> count. A notification older than
+    SALESFORCE_MAX_AGE (`too_old`), timed in the future beyond TOLERANCE (`from_the_future`) or
+    applied before (`repeat`) changes nothing; each is still acknowledged by the caller."""
+    now = clock.now()
+    source = f"salesforce#{organization}"
+    outcomes: dict[str, int] = {}
+    for notification in notifications:
+        if notification.change is None:
+            continue
+        age = now - notification.modified
+        if age > SALESFORCE_MAX_AGE:
+            outcome = "too_old"
+        elif -age > TOLERANCE:
+            outcome = "from_the_future"
+        elif notification_items.seen(source, notification.id):
+            outcome = "repeat"
+        else:
+            # Applied, then remembered: a crash in between lets Salesforce's retry apply it again,
+            # which set_stage makes harmless (one event per time and stage); never the other way.
+            outcome = set_stage(notification.change)
+            notification_items.remember(source, notification.id, now, now + SALESFORCE_REMEMBER)
+        if outcome in ("too_old", "from_the_future", "repeat"):
+            modified = clock.iso(notification.modified)
+            logger.warning(
+                "Salesforce notification refused",
+                extra={"why": outcome, "notification": notification.id, "modified": modified},
+            )
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 def parse_generic(document: Any) -> list[StageChange]:
@@ -338,15 +423,14 @@ def handle_webhook(
     verify(provider, raw_body, headers, method=method, url=url, query=query)
     try:
         if provider == "salesforce":
-            changes = parse_salesforce(raw_body, organizations)
-        else:
-            try:
-                document = json.loads(raw_body)
-            except ValueError:
-                raise InvalidChange(
-                    [{"loc": ("body",), "msg": "not valid JSON", "type": "json_invalid"}]
-                ) from None
-            changes = parse_hubspot(document) if provider == "hubspot" else parse_generic(document)
+            return apply_salesforce(*parse_salesforce(raw_body, organizations))
+        try:
+            document = json.loads(raw_body)
+        except ValueError:
+            raise InvalidChange(
+                [{"loc": ("body",), "msg": "not valid JSON", "type": "json_invalid"}]
+            ) from None
+        changes = parse_hubspot(document) if provider == "hubspot" else parse_generic(document)
     except NotAStageChange as error:
         logger.info("CRM webhook ignored", extra={"provider": provider, "why": str(error)})
         return {"ignored": 1}
