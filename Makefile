@@ -43,8 +43,9 @@ lint: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/python -m infra.layers
 
+# The shipped sample (placeholder domains) synthesizes for inspection; your own settings need no flag.
 synth: install layers
-	npx cdk synth -q
+	npx cdk synth -q -c leadflow:allowPlaceholders=true
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -12,7 +12,7 @@ from typing import Any
 import aws_cdk as cdk
 import cdk_nag
 
-from infra import layers
+from infra import layers, preflight
 from infra.config import LeadflowConfig
 from infra.runtime import REPO_ROOT
 from infra.stack import LeadflowStack
@@ -30,12 +30,15 @@ def build_app(*, outdir: str | Path | None = None, context: dict[str, Any] | Non
     lint.ensure_clean(CADENCE_DIR, TEMPLATE_DIR, layers.CONFIG_SOURCE / "leadflow.yaml")
     app = cdk.App(outdir=str(outdir) if outdir else None, context=context)
     config = LeadflowConfig.from_context(app.node)
+    operator = load_operator_config(CONFIG_FILE)
+    # What cannot work fails here, naming it: an uncovered sending address, a placeholder.
+    preflight.refuse(config, operator)
     LeadflowStack(
         app,
         config.stack_name,
         description="leadflow: multi-touch lead follow-up that stops when the lead answers.",
         config=config,
-        operator=load_operator_config(CONFIG_FILE),
+        operator=operator,
         # A broken cadence file fails the synth here, naming the file, the touch and the field.
         cadences=load_cadences(CADENCE_DIR),
         # The operator configuration file also ships in the layer: one source for the function and this.

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import LeadflowConfig
@@ -70,7 +72,9 @@ class LeadflowStack(Stack):
         email = Email(
             self,
             "Email",
-            sender_domain=config.sender_domain,
+            sending_domains=config.identity_domains,
+            existing_identities=config.existing_identities,
+            mail_from=config.mail_from_domain,
             reply_domain=config.reply_domain,
             inbound_topic=topics.inbound_mail,
             # config/leadflow.yaml retention: raw mail is personal data, kept only for matching and audits.
@@ -188,4 +192,51 @@ class LeadflowStack(Stack):
             log_retention=retention,
             waf_rate_limit=config.waf_rate_limit if config.waf_enabled else None,
         )
-        functions.connect_api(config.public_url or api.base_url)
+        public_url = config.public_url or api.base_url
+        functions.connect_api(public_url)
+        self._wiring_outputs(public_url, meeting_key.secret, crm_key.secret, topics.sms_inbound)
+
+    def _wiring_outputs(
+        self,
+        public_url: str,
+        meeting_secret: secretsmanager.ISecret,
+        crm_secret: secretsmanager.ISecret,
+        sms_inbound: sns.ITopic,
+    ) -> None:
+        """What an operator pastes into a vendor's console or a form (docs/deploy.md, integrations.md)."""
+        for name, value, description in (
+            ("LeadsUrl", f"{public_url}/leads", "POST /leads: the action of your forms"),
+            ("MeetingWebhookUrl", f"{public_url}/webhooks/meeting", "Calendly / Cal.com webhook URL"),
+            (
+                "CrmWebhookUrl",
+                f"{public_url}/webhooks/crm",
+                "HubSpot / Salesforce / signed JSON stage webhook URL",
+            ),
+            (
+                "TaskLinkBaseUrl",
+                f"{public_url}/tasks/",
+                "Base of the rep task links in alerts (GET /tasks/{id})",
+            ),
+            (
+                "MeetingWebhookSecretArn",
+                meeting_secret.secret_arn,
+                "Meeting webhook signing keys (Secrets Manager)",
+            ),
+            (
+                "MeetingWebhookSecretName",
+                meeting_secret.secret_name,
+                "aws secretsmanager put-secret-value --secret-id",
+            ),
+            ("CrmWebhookSecretArn", crm_secret.secret_arn, "CRM webhook keys (Secrets Manager)"),
+            (
+                "CrmWebhookSecretName",
+                crm_secret.secret_name,
+                "aws secretsmanager put-secret-value --secret-id",
+            ),
+            (
+                "SmsInboundTopicArn",
+                sms_inbound.topic_arn,
+                "Two-way SMS destination of the origination number",
+            ),
+        ):
+            CfnOutput(self, name, value=value, description=description)

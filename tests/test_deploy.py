@@ -120,8 +120,10 @@ def test_the_deploy_guide_names_every_setting_in_order() -> None:
         )
     steps = ["npx cdk bootstrap", "npx cdk deploy", "DKIM", "MAIL FROM", "DMARC", "production access"]
     steps += ["**Secrets**", "**SMS**"]
-    positions = [guide.index(step) for step in steps]
-    assert positions == sorted(positions)
+    # Each step after the one before it (the preflight names DKIM and production access earlier).
+    position = 0
+    for step in steps:
+        position = guide.index(step, position)
     for output in ("RepAlertsTopicArn", "LeadEventsBusName", "HmacSecretArn", "TableName"):
         assert output in guide
 

@@ -1,8 +1,12 @@
-"""SES: sending (configuration set, identity) and receiving replies (rule set -> S3 + SNS)."""
+"""SES: sending (configuration set, identities with DKIM and MAIL FROM, their DNS records as outputs)
+and receiving replies (rule set -> S3 + SNS)."""
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
+import re
+from collections.abc import Callable, Sequence
+
+from aws_cdk import ArnFormat, CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
@@ -17,6 +21,8 @@ from leadflow import tokens
 # SES receiving writes each reply as raw MIME under this prefix (the object key is the SES message id).
 INBOUND_PREFIX = "inbound/"
 ACCESS_LOG_RETENTION = Duration.days(90)
+SPF = "v=spf1 include:amazonses.com ~all"
+DMARC = "v=DMARC1; p=none"
 
 
 def receipt_recipients(reply_domain: str) -> list[str]:
@@ -35,7 +41,9 @@ class Email(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        sender_domain: str,
+        sending_domains: Sequence[str],
+        existing_identities: Sequence[str],
+        mail_from: Callable[[str], str],
         reply_domain: str,
         inbound_topic: sns.ITopic,
         inbound_mail_retention: Duration,
@@ -51,12 +59,26 @@ class Email(Construct):
             sending_enabled=True,
             suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
         )
-        self.sender_identity = ses.EmailIdentity(
-            self,
-            "SenderIdentity",
-            identity=ses.Identity.domain(sender_domain),
-            configuration_set=self.configuration_set,
-        )
+        # One identity per domain a touch is sent from (infra.preflight checks every rep is covered),
+        # each with Easy DKIM and a custom MAIL FROM domain: SPF then aligns with From for DMARC.
+        self.sending_identities: dict[str, ses.EmailIdentity] = {}
+        for index, domain in enumerate(sending_domains):
+            identity = ses.EmailIdentity(
+                self,
+                "SenderIdentity" if index == 0 else f"SendingIdentity{_slug(domain)}",
+                identity=ses.Identity.domain(domain),
+                configuration_set=self.configuration_set,
+                mail_from_domain=mail_from(domain),
+                mail_from_behavior_on_mx_failure=ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE,
+            )
+            self.sending_identities[domain] = identity
+            _dns_outputs(self, domain, identity, mail_from=mail_from(domain))
+        self.sender_identity = next(iter(self.sending_identities.values()))
+        # Verified outside this stack: sending is granted through them, nothing is created.
+        self.existing_identity_arns = [
+            stack.format_arn(service="ses", resource="identity", resource_name=identity)
+            for identity in existing_identities
+        ]
         self.configuration_set_arn = stack.format_arn(
             service="ses",
             resource="configuration-set",
@@ -64,9 +86,18 @@ class Email(Construct):
         )
 
         # --- Receiving -----------------------------------------------------------------------------
-        if reply_domain != sender_domain:
+        if reply_domain not in self.sending_identities:
             # SES only receives mail for verified domains.
-            ses.EmailIdentity(self, "ReplyIdentity", identity=ses.Identity.domain(reply_domain))
+            reply_identity = ses.EmailIdentity(
+                self, "ReplyIdentity", identity=ses.Identity.domain(reply_domain)
+            )
+            _dkim_outputs(self, reply_domain, reply_identity)
+        _output(
+            self,
+            "DnsReplyMx",
+            f"DNS: replies and mailto opt-outs reach SES receiving ({reply_domain})",
+            f"{reply_domain} MX 10 inbound-smtp.{stack.region}.amazonaws.com",
+        )
         # Who read which reply, when: server access logs of the inbound bucket (cdk-nag S1).
         self.access_logs = access_logs = s3.Bucket(
             self,
@@ -129,12 +160,13 @@ class Email(Construct):
             self.reply_rule.node.add_dependency(added.policy_dependable)
 
     def grant_send(self, grantee: iam.IGrantable) -> None:
-        """ses:SendEmail/SendRawEmail through the sender identity and the configuration set, nothing else."""
-        self.sender_identity.grant_send_email(grantee)
+        """ses:SendEmail/SendRawEmail through the sending identities and the configuration set only."""
+        for identity in self.sending_identities.values():
+            identity.grant_send_email(grantee)
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["ses:SendEmail", "ses:SendRawEmail"],
-            resource_arns=[self.configuration_set_arn],
+            resource_arns=[self.configuration_set_arn, *self.existing_identity_arns],
         )
 
     def grant_erase_inbound_mail(self, grantee: iam.IGrantable) -> None:
@@ -166,3 +198,48 @@ class Email(Construct):
             "writes to, in the inbound bucket only (no List, no Put, no Delete).",
             wildcard_resource(self, objects),
         )
+
+
+def _slug(domain: str) -> str:
+    """A domain as a construct/output id part: mail.acme-corp.com -> MailAcmeCorpCom."""
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", domain) if part)
+
+
+def _output(scope: Construct, name: str, description: str, value: str) -> None:
+    """A stack output under exactly `name` (no construct-path hash): docs/deploy.md names them."""
+    CfnOutput(scope, name, description=description, value=value).override_logical_id(name)
+
+
+def _dkim_outputs(scope: Construct, domain: str, identity: ses.EmailIdentity) -> None:
+    tokens = (
+        (identity.dkim_dns_token_name1, identity.dkim_dns_token_value1),
+        (identity.dkim_dns_token_name2, identity.dkim_dns_token_value2),
+        (identity.dkim_dns_token_name3, identity.dkim_dns_token_value3),
+    )
+    for number, (name, value) in enumerate(tokens, start=1):
+        _output(
+            scope,
+            f"Dns{_slug(domain)}Dkim{number}",
+            f"DNS: Easy DKIM record {number} of 3 for {domain} (verifies the identity)",
+            Fn.join(" ", [name, "CNAME", value]),
+        )
+
+
+def _dns_outputs(scope: Construct, domain: str, identity: ses.EmailIdentity, *, mail_from: str) -> None:
+    """The records an operator creates for a sending domain, one output each, as `name TYPE value`."""
+    _dkim_outputs(scope, domain, identity)
+    slug = _slug(domain)
+    region = Stack.of(scope).region
+    records = {
+        "MailFromMx": (
+            f"custom MAIL FROM of {domain}",
+            f"{mail_from} MX 10 feedback-smtp.{region}.amazonses.com",
+        ),
+        "MailFromSpf": (f"SPF of the MAIL FROM domain of {domain}", f'{mail_from} TXT "{SPF}"'),
+        "Dmarc": (
+            f"DMARC of {domain}: start at p=none, add rua=mailto:<you> for reports, tighten once clean",
+            f'_dmarc.{domain} TXT "{DMARC}"',
+        ),
+    }
+    for name, (what, value) in records.items():
+        _output(scope, f"Dns{slug}{name}", f"DNS: {what}", value)

@@ -268,6 +268,31 @@ def build_parser() -> Parser:
     )
     aws.add_stack_options(erase)
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="preflight of a deploy: settings, config and (--account) the AWS account; each problem "
+        "with its fix, exit 1 on any",
+    )
+    doctor.add_argument(
+        "--config", type=Path, default=REPO_ROOT / "config" / "leadflow.yaml", help="operator configuration"
+    )
+    doctor.add_argument(
+        "--context",
+        type=Path,
+        default=REPO_ROOT / "cdk.json",
+        help="cdk.json, or a JSON object of leadflow:* keys",
+    )
+    doctor.add_argument(
+        "-c", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="as cdk synth -c"
+    )
+    doctor.add_argument(
+        "--account",
+        action="store_true",
+        help="also check the account (SES, receipt rules, SMS): needs credentials",
+    )
+    doctor.add_argument("--profile", help="AWS profile")
+    doctor.add_argument("--region", help="AWS region")
+
     lint = commands.add_parser("lint", help="check every template against the message rules")
     _file_options(lint)
 
@@ -364,6 +389,8 @@ def run(args: argparse.Namespace) -> int:
         return run_stage_command(args)
     if args.command in OPERATOR_COMMANDS:
         return run_operator_command(args)
+    if args.command == "doctor":
+        return _doctor(args)
     if args.command == "lint":
         return _lint(args)
     if args.command == "preview":
@@ -468,6 +495,18 @@ def _file_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--config", type=Path, default=REPO_ROOT / "config" / "leadflow.yaml", help="operator configuration"
     )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    # The preflight reads the CDK app's settings: it runs from a clone, never in a function.
+    from infra import doctor
+
+    if args.account:
+        os.environ.update(
+            {k: v for k, v in (("AWS_PROFILE", args.profile), ("AWS_DEFAULT_REGION", args.region)) if v}
+        )
+        aws.reset()
+    return doctor.run(args.config, args.context, args.overrides, check_account=args.account)
 
 
 def _lint(args: argparse.Namespace) -> int:
