@@ -69,3 +69,12 @@ def sb(request, tmp_path):
     options = plain_email_setup(tmp_path / "email-cadence-sandbox") if marked else {}
     with Sandbox(start="2026-11-23T09:00:00Z", **options) as sandbox:
         yield sandbox
+
+
+@pytest.fixture
+def sbe(tmp_path):
+    """The email cadence Sandbox, publishing SES Send events as the configuration set does."""
+    from leadflow.local.sandbox import Sandbox
+
+    with Sandbox(ses_send_events=True, **plain_email_setup(tmp_path / "setup")) as sandbox:
+        yield sandbox

@@ -147,6 +147,23 @@ def test_tasks_run_at_exact_simulated_times(rig: Rig) -> None:
     assert rig.clock.now() == third_at + timedelta(days=10, seconds=-1)
 
 
+def test_a_timer_runs_at_its_moment_between_the_waits_around_it(rig: Rig) -> None:
+    machine = rig.machine("cadence", CADENCE, "First")
+    rig.start(machine, "lead-1", {"offset": 3 * 3600})
+    rig.clock.settle()
+    seen: list[tuple[datetime, list[str]]] = []
+    timer_at = START + timedelta(hours=3)  # the same moment as the Wait's end: the timer first
+
+    def note() -> None:
+        seen.append((rig.clock.now(), [step for _, step, _ in rig.calls]))
+
+    rig.clock.call_at(START + timedelta(hours=5), note)
+    rig.clock.call_at(timer_at, note)
+    rig.clock.advance(86400)
+    assert seen == [(timer_at, ["first"]), (START + timedelta(hours=5), ["first", "second"])]
+    assert rig.clock.now() == START + timedelta(days=1)
+
+
 def test_interleaved_executions_run_in_global_time_order(rig: Rig) -> None:
     machine = rig.machine("cadence", CADENCE, "First")
     offsets = {f"lead-{i}": (i * 7919) % 97 * 1800 for i in range(24)}  # some share a target

@@ -416,10 +416,13 @@ class Enrollment(BaseModel):
     zone: str | None = None
     # Set when the execution failed (RunStatus.FAILED): the error's name and the touch it hit.
     failure_error: str | None = None
-    # The claimed touch's state (store.enrollment_items.TouchState), when it was claimed, and the
-    # record of a touch the provider accepted that is not stored yet.
+    # The claimed touch's state (store.enrollment_items.TouchState), when it was claimed (by which
+    # attempt), when that attempt went to call the provider (from then the touch is in doubt until
+    # settled), and the record of a touch the provider accepted that is not stored yet.
     touch_state: str | None = None
     claimed_at: datetime | None = None
+    claim_id: str | None = None
+    provider_call_at: datetime | None = None
     pending_touch: dict[str, Any] | None = None
     failed_touch: int | None = None
     failed_at: datetime | None = None

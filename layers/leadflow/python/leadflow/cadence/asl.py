@@ -46,9 +46,12 @@ THROTTLED = "Throttled"
 SERVICE_UNAVAILABLE = "ServiceUnavailable"
 TRANSIENT_ERRORS = [*TRANSIENT_LAMBDA_ERRORS, THROTTLED, SERVICE_UNAVAILABLE]
 # Raised by the step when an earlier attempt claimed the touch and its outcome is not known yet
-# (a crash right around the SES call): retried until the SES Send event settles it.
+# (a crash right around the SES call: the touch is in doubt): retried until SES's Send event
+# settles it or the in-doubt bound passes (leadflow.send.touches.IN_DOUBT_BOUND, 6 h). The
+# execution holds its place: no later touch runs first. Backing off from a minute to hourly, the
+# 12 retries span 7 h (retry_delays): a late event is noticed within the hour, at 12 transitions.
 TOUCH_UNSETTLED = "TouchUnsettled"
-UNSETTLED_RETRY = {"IntervalSeconds": 60, "MaxAttempts": 10, "BackoffRate": 1.0}
+UNSETTLED_RETRY = {"IntervalSeconds": 60, "MaxAttempts": 12, "BackoffRate": 2.0, "MaxDelaySeconds": 3600}
 # Every error the sweep may retry after an execution gave up on it.
 RETRYABLE_ERRORS = frozenset([*TRANSIENT_ERRORS, TOUCH_UNSETTLED, "States.Timeout"])
 TRANSIENT_RETRY = {
@@ -64,6 +67,14 @@ FAILED_STATE = "Failed · ops alerted"
 FAILURE_KEY = "failure"
 # Every step invocation names its enrollment by the ids the execution input carries (no PII).
 ENROLLMENT_IDS = {"lead_id.$": "$.lead_id", "cadence.$": "$.cadence", "enrollment.$": "$.enrollment"}
+
+
+def retry_delays(retry: dict[str, Any]) -> list[float]:
+    """The seconds a Retry waits before each of its attempts, as Step Functions computes them
+    (before any jitter: IntervalSeconds x BackoffRate^n, at most MaxDelaySeconds)."""
+    interval, rate = float(retry.get("IntervalSeconds", 1)), float(retry.get("BackoffRate", 2.0))
+    cap = float(retry.get("MaxDelaySeconds", float("inf")))
+    return [min(interval * rate**attempt, cap) for attempt in range(int(retry.get("MaxAttempts", 3)))]
 
 
 def moments(cadence: Cadence) -> list[tuple[int, ...]]:

@@ -7,7 +7,8 @@ every cadence state machine, and checks the invariants:
   lease is in flight, not a breach);
 - no execution RUNNING for an enrollment that stopped, completed or failed, or that is not the
   enrollment's current execution;
-- no touch claimed without an outcome for longer than the step's task timeout with its retries;
+- no touch of a running enrollment claimed without an outcome for longer than its retries last
+  (CLAIM_TIMEOUT: past the in-doubt bound);
 - no touch sent twice (two SES Send events for one touch, or two provider sends in the Sandbox;
   one touch sent twice is one breach, whatever evidence shows it);
 - no send after the enrollment's stop time (one breach per touch);
@@ -35,11 +36,9 @@ from leadflow.config import settings
 from leadflow.models import CONTACTABLE, ContactStatus, Enrollment, RunStatus, Touch, TouchStatus
 from leadflow.store.items import dynamodb_table
 
-# A claim may wait this long for its outcome: the Lambda's run plus the Task's TouchUnsettled
-# retries (asl.UNSETTLED_RETRY); any longer and the attempt was lost.
-CLAIM_TIMEOUT = timedelta(
-    seconds=15 * 60 + asl.UNSETTLED_RETRY["IntervalSeconds"] * asl.UNSETTLED_RETRY["MaxAttempts"]
-)
+# A claim may wait this long for its outcome: the Task's TouchUnsettled retries (asl.UNSETTLED_RETRY,
+# which outlast the in-doubt bound) plus a Lambda run's margin; any longer and the attempt was lost.
+CLAIM_TIMEOUT = timedelta(seconds=15 * 60 + sum(asl.retry_delays(asl.UNSETTLED_RETRY)))
 # The sweep starts a pending enrollment within minutes (every 5 minutes, infra.constructs.alarms);
 # an hour pending is twelve sweeps that did not run or could not start it.
 PENDING_BOUND = timedelta(hours=1)
@@ -285,8 +284,10 @@ def _enrollment_breaches(enrollment: Enrollment, running: Mapping[str, str], now
                     detail=f"execution {enrollment.execution_name} is not RUNNING",
                 )
             )
+    # Only a running enrollment has an execution left to settle its claim (a stop ends it as is).
     if (
-        enrollment.touch_state in ("claimed", "accepted")
+        enrollment.run_status is RunStatus.RUNNING
+        and enrollment.touch_state in ("claimed", "accepted")
         and enrollment.claimed_at is not None
         and now - enrollment.claimed_at > CLAIM_TIMEOUT
     ):

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -134,9 +134,12 @@ class Sandbox:
         ses_send_events: bool = False,
     ) -> None:
         """`ses_send_events`: publish SES's Send event for every accepted email to the events
-        function (through SNS and SQS, as the configuration set does), before time next moves."""
+        function (through SNS and SQS, as the configuration set does), before time next moves.
+        Set `send_event_delay` to publish the Send events of the emails accepted from then on that
+        much later, in simulated time (None: never)."""
         self.start = clock.parse_iso(start)
         self.ses_send_events = ses_send_events
+        self.send_event_delay: timedelta | None = timedelta(0)
         self._queued_send_events: list[dict[str, Any]] = []
         self._queue_lock = threading.Lock()
         self.cadence_dir = cadence_dir or DEFAULT_CADENCE_DIR
@@ -647,8 +650,12 @@ class Sandbox:
                         at=self.now(),
                         tags=tags,
                     )
-                    with self._queue_lock:
-                        self._queued_send_events.append(event)
+                    delay = self.send_event_delay
+                    if delay:
+                        self.clock.call_at(self.now() + delay, lambda: self.deliver_ses_event(event))
+                    elif delay is not None:
+                        with self._queue_lock:
+                            self._queued_send_events.append(event)
 
         ses.meta.events.register("provide-client-params.sesv2.SendEmail", before)
         ses.meta.events.register("after-call.sesv2.SendEmail", after)

@@ -65,6 +65,8 @@ class SimClock:
         self._cond = threading.Condition(threading.Lock())
         self._active = 0
         self._waiters: list[_Waiter] = []  # heap ordered by (target, seq)
+        # Callbacks to run at a simulated moment (call_at), heap ordered by (moment, seq).
+        self._timers: list[tuple[datetime, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._undo: list[Callable[[], None]] = []
 
@@ -92,14 +94,30 @@ class SimClock:
         self.settle()
         while True:
             with self._cond:
-                if not self._waiters or self._waiters[0].target > moment:
+                timer = self._timers[0][0] if self._timers else None
+                waiter = self._waiters[0].target if self._waiters else None
+                if timer is not None and timer <= moment and (waiter is None or timer <= waiter):
+                    # A timer due with (or before) the next waiters runs first, in this thread.
+                    self._now = max(self._now, timer)
+                    callback = heapq.heappop(self._timers)[2]
+                elif waiter is not None and waiter <= moment:
+                    callback = None
+                    self._now = max(self._now, waiter)
+                    while self._waiters and self._waiters[0].target == waiter:
+                        self._release(heapq.heappop(self._waiters))
+                else:
                     self._now = max(self._now, moment)
                     return
-                target = self._waiters[0].target
-                self._now = max(self._now, target)
-                while self._waiters and self._waiters[0].target == target:
-                    self._release(heapq.heappop(self._waiters))
+            if callback is not None:
+                callback()
             self.settle()
+
+    def call_at(self, moment: datetime, callback: Callable[[], None]) -> None:
+        """Run `callback` (in the advancing thread) when the clock reaches `moment`, in time order
+        with the parked executions: something that happens outside the state machines, like an
+        event AWS delivers late."""
+        with self._cond:
+            heapq.heappush(self._timers, (_as_utc(moment), next(self._seq), callback))
 
     def advance(self, seconds: float) -> None:
         """Advance simulated time by `seconds`."""

@@ -49,17 +49,21 @@ class NotDueYet(Exception):
 
 
 class TouchUnsettled(Exception):
-    """An earlier attempt claimed this touch and its outcome is not known yet.
+    """An earlier attempt claimed this touch and its outcome is not known yet (in doubt).
 
-    The state machine retries it (asl.TOUCH_UNSETTLED) until the attempt is settled.
+    The state machine retries it (asl.TOUCH_UNSETTLED, backing off to hourly) until SES's Send
+    event settles it or IN_DOUBT_BOUND passes; the execution holds its place meanwhile.
     """
 
 
 # A Wait can end up to a second early (whole-second timestamps): only a real move re-waits.
 DUE_TOLERANCE = timedelta(minutes=1)
-# An attempt that died around the SES call leaves its claim without an outcome. SES publishes the
-# Send event of an accepted message within seconds; with none after this long, nothing went out.
-SETTLE_GRACE = timedelta(minutes=5)
+# An attempt that died after it went to call SES leaves the touch in doubt: SES may have accepted
+# it. Its Send event (tagged with lead, enrollment and touch) settles it; with none this long after
+# the call, nothing went out and the touch is sent. Far beyond the event's path: our own events
+# pipeline gives up on a message after 5 receives x 6 min (30 min, then its DLQ alarms); AWS
+# publishes no latency figure for SES event publishing. See docs/decisions.md (in-doubt bound).
+IN_DOUBT_BOUND = timedelta(hours=6)
 
 assert EnrollmentStopped.__name__ == asl.ENROLLMENT_STOPPED
 assert NotDueYet.__name__ == asl.NOT_DUE_YET
@@ -70,8 +74,15 @@ assert (aws.Throttled.__name__, aws.ServiceUnavailable.__name__) == (asl.THROTTL
 class _Claim:
     """A claimed touch: released on an error, unless the provider may have accepted the message."""
 
-    def __init__(self) -> None:
+    def __init__(self, lead_id: str, enrollment: int, touch: int, claim_id: str) -> None:
+        self.lead_id, self.enrollment, self.touch, self.claim_id = lead_id, enrollment, touch, claim_id
+        self.provider_call_at: datetime | None = None
         self.may_release = True
+
+    def release(self) -> None:
+        enrollment_items.release_touch(
+            self.lead_id, self.enrollment, self.touch, self.claim_id, self.provider_call_at
+        )
 
 
 def run_moment(request: TouchRequest) -> list[TouchResult]:
@@ -140,7 +151,7 @@ def _run_touch(request: TouchRequest) -> TouchResult:
         if held is not None:
             raise NotDueYet(clock.iso(held))
     try:
-        enrollment_items.claim_touch(lead.id, enrollment.number, request.touch, now)
+        claim_id = enrollment_items.claim_touch(lead.id, enrollment.number, request.touch, now)
     except enrollment_items.ClaimRejected:
         current = enrollment_items.get_enrollment(request.lead_id, request.enrollment)
         if current is None:
@@ -149,14 +160,14 @@ def _run_touch(request: TouchRequest) -> TouchResult:
         if earlier is not None:
             return earlier
         raise TouchUnsettled(f"touch {request.touch} of {lead.id}: claimed meanwhile") from None
-    claim = _Claim()
+    claim = _Claim(lead.id, enrollment.number, request.touch, claim_id)
     try:
         record = _dispatch(cadence, request.touch, lead, enrollment, now, claim)
         claim.may_release = False
         enrollment_items.record_touch(record, complete=last)
     except BaseException:
         if claim.may_release:
-            enrollment_items.release_touch(lead.id, enrollment.number, request.touch)
+            claim.release()
         raise
     if record.channel == Channel.EMAIL.value and record.status is TouchStatus.SENT:
         guard.count_sent()  # the reputation guard's send sequence
@@ -194,21 +205,33 @@ def _dispatch(
     return _record(cadence, number, lead, enrollment, now, status=TouchStatus.TASK, task_id=task.id)
 
 
-def _provider_call(claim: _Claim, lead_id: str, enrollment_number: int, send: Callable[[], str]) -> str:
-    """Re-check the stop, then call SES or SNS; returns the provider's message id.
+def _provider_call(claim: _Claim, send: Callable[[], str]) -> str:
+    """Re-check the lead and the stop, then call SES or SNS; returns the provider's message id.
 
-    The claim's conditional write ordered us against any stop recorded before it; the re-check
-    (consistent reads) catches one recorded since, while the message was rendered. What remains
-    is the window from that read to the provider accepting: measured as StopWindowMs, see
-    docs/decisions.md (delivery guarantee). A refusal (a ClientError) means nothing went out, so
-    the claim may be released; any other failure (a timeout, a lost connection) may follow
-    acceptance: the claim is kept and the next attempt settles it.
+    The claim's conditional write ordered us against any stop recorded before it; the lead's
+    consistent read and then `mark_provider_call` (a conditional write: still running, still our
+    claim) catch one recorded since, while the message was rendered. What remains is the window
+    from that write to the provider accepting: measured as StopWindowMs, see docs/decisions.md
+    (delivery guarantee). A refusal (a ClientError) means nothing went out, so the claim may be
+    released; any other failure (a timeout, a lost connection, a crash) may follow acceptance:
+    the claim is kept, in doubt, and a later attempt settles it (_settle_unknown).
     """
-    current = enrollment_items.get_enrollment(lead_id, enrollment_number)
-    lead = lead_items.get_lead(lead_id)
-    if current is None or lead is None or current.run_status is not RunStatus.RUNNING:
-        raise EnrollmentStopped(f"enrollment {enrollment_number} of {lead_id} stopped before the send")
+    lead = lead_items.get_lead(claim.lead_id)
+    if lead is None:
+        raise EnrollmentStopped(f"lead {claim.lead_id} is gone")
     _ensure_contactable(lead)
+    at = clock.now()
+    if not enrollment_items.mark_provider_call(
+        claim.lead_id, claim.enrollment, claim.touch, claim.claim_id, at
+    ):
+        current = enrollment_items.get_enrollment(claim.lead_id, claim.enrollment)
+        if current is None or current.run_status is not RunStatus.RUNNING:
+            raise EnrollmentStopped(
+                f"enrollment {claim.enrollment} of {claim.lead_id} stopped before the send"
+            )
+        claim.may_release = False  # another attempt holds the touch now
+        raise TouchUnsettled(f"touch {claim.touch} of {claim.lead_id}: claimed by another attempt")
+    claim.provider_call_at = at
     checked = time.perf_counter()
     try:
         message_id = send()
@@ -266,40 +289,49 @@ def _ids(request: TouchRequest) -> dict[str, object]:
 def _settle_unknown(
     request: TouchRequest, cadence: Cadence, enrollment: Enrollment, now: datetime
 ) -> Touch | None:
-    """A claim without an outcome (the attempt died around the provider call).
+    """A claim without an outcome: its attempt died (or lost its claim) before recording one.
 
-    Email: SES's Send event for the touch (tagged with lead, enrollment and touch) proves it went
-    out. Without one, wait SETTLE_GRACE after the claim, then release it: nothing went out.
-    SMS: SNS publishes no such event; the touch is recorded as skipped ("unconfirmed"), never
-    sent twice (at most once). Tasks and skips are stored by key: released and done again.
+    Never called the provider (no `provider_call_at`): nothing went out; released at once.
+    Otherwise the touch is in doubt. Email: SES's Send event for the touch (tagged with lead,
+    enrollment and touch) proves it went out and settles it; without one, TouchUnsettled until
+    IN_DOUBT_BOUND after the call, then the claim is released and the touch sent. SMS: SNS
+    publishes no such event; the touch is recorded as skipped ("unconfirmed"), never sent twice
+    (at most once). Tasks and skips are stored by key: released and done again. Returns the
+    record to store, or None once released.
     """
     lead = lead_items.get_lead(request.lead_id)
     if lead is None:
         raise LookupError(f"no lead {request.lead_id}")
+    called_at = enrollment.provider_call_at
+    if enrollment.claim_id is None:  # claimed before claims had ids: it may have called at its claim
+        called_at = called_at or enrollment.claimed_at
     channel = cadence.touch(request.touch).channel
-    claimed_at = enrollment.claimed_at or now
-    if channel is Channel.EMAIL:
+    if called_at is not None and channel is Channel.EMAIL:
         events = enrollment_items.send_events(lead.id, enrollment.number, request.touch)
         if events:
             message_id = str(events[0]["message_id"])
-            record = _record(cadence, request.touch, lead, enrollment, claimed_at, message_id=message_id)
+            record = _record(cadence, request.touch, lead, enrollment, called_at, message_id=message_id)
             record.ses_message_id = mail.ses_message_id(message_id)
             return record
-        if now - claimed_at < SETTLE_GRACE:
-            raise TouchUnsettled(f"touch {request.touch} of {lead.id}: no Send event yet")
-    elif channel is Channel.SMS:
-        if now - claimed_at < SETTLE_GRACE:
-            raise TouchUnsettled(f"touch {request.touch} of {lead.id}: outcome unknown")
+        if now - called_at < IN_DOUBT_BOUND:
+            raise TouchUnsettled(f"touch {request.touch} of {lead.id}: in doubt, no Send event yet")
+        logger.warning("touch in doubt past its bound, no Send event: sending it", extra=_ids(request))
+        metrics.add_metric(name="InDoubtTouchResent", unit=MetricUnit.Count, value=1)
+    elif called_at is not None and channel is Channel.SMS:
         return _record(
             cadence,
             request.touch,
             lead,
             enrollment,
-            claimed_at,
+            called_at,
             status=TouchStatus.SKIPPED,
             skip_reason="unconfirmed",
         )
-    enrollment_items.release_touch(lead.id, enrollment.number, request.touch)
+    released = enrollment_items.release_touch(
+        lead.id, enrollment.number, request.touch, enrollment.claim_id, enrollment.provider_call_at
+    )
+    if not released:
+        raise TouchUnsettled(f"touch {request.touch} of {lead.id}: its claim changed meanwhile")
     return None
 
 
@@ -382,7 +414,7 @@ def _send_sms(
         meeting=enrollment.meeting,
     )
     rendered = messages.compose(settings().template_dir, cadence, number, None, values)
-    message_id = _provider_call(claim, lead.id, enrollment.number, lambda: sms.send_sms(phone, rendered.text))
+    message_id = _provider_call(claim, lambda: sms.send_sms(phone, rendered.text))
     record = _record(cadence, number, lead, enrollment, now, message_id=message_id)
     enrollment_items.accept_touch(record)
     return record
@@ -434,7 +466,7 @@ def _send_email(
     }
     if variant:
         tags["variant"] = variant.name
-    ses_id = _provider_call(claim, lead.id, enrollment.number, lambda: mail.send(message, tags))
+    ses_id = _provider_call(claim, lambda: mail.send(message, tags))
     record = Touch(
         lead_id=lead.id,
         enrollment=enrollment.number,

@@ -6,6 +6,7 @@ stop is recorded no later claim can succeed.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -250,6 +251,8 @@ class TouchState(StrEnum):
 
     claimed -> accepted (the provider took it: the record to store is kept in `pending_touch`)
     -> sent (stored); or claimed -> released (nothing went out: the next attempt claims it again).
+    A claim carries its attempt's `claim_id`; `provider_call_at` is set just before the provider
+    is called: from then until an outcome is stored the touch is in doubt (it may have gone out).
     """
 
     CLAIMED = "claimed"
@@ -258,8 +261,9 @@ class TouchState(StrEnum):
     RELEASED = "released"
 
 
-def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> None:
-    """Claim touch `touch` of enrollment `number` with one conditional write on the enrollment.
+def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> str:
+    """Claim touch `touch` of enrollment `number` with one conditional write on the enrollment;
+    returns the claim's id (only its attempt may call the provider under it, or release it).
 
     Succeeds only if the enrollment is running and the touch is neither claimed nor done (a
     released claim may be taken again); a stop writes the same item, so DynamoDB orders the two.
@@ -267,16 +271,18 @@ def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> None:
     again right before the provider call: every change that makes a lead uncontactable also
     stops its running enrollments.)
     """
+    claim_id = secrets.token_hex(8)
     try:
         dynamodb_table().update_item(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-            UpdateExpression="SET last_touch = :touch, claimed_at = :at, touch_state = :claimed "
-            "REMOVE pending_touch",
+            UpdateExpression="SET last_touch = :touch, claimed_at = :at, touch_state = :claimed, "
+            "claim_id = :claim REMOVE pending_touch, provider_call_at",
             ConditionExpression="run_status = :running AND "
             "(last_touch < :touch OR (last_touch = :touch AND touch_state = :released))",
             ExpressionAttributeValues={
                 ":touch": touch,
                 ":at": iso(at),
+                ":claim": claim_id,
                 ":running": RunStatus.RUNNING.value,
                 ":claimed": TouchState.CLAIMED.value,
                 ":released": TouchState.RELEASED.value,
@@ -286,11 +292,66 @@ def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> None:
         if is_condition_failure(error):
             raise ClaimRejected(f"touch {touch} of enrollment {number} not claimable") from error
         raise
+    return claim_id
 
 
-def release_touch(lead_id: str, number: int, touch: int) -> bool:
-    """Give a claim back: nothing went out, so the next attempt may claim the touch again."""
-    return _set_touch_state(lead_id, number, touch, TouchState.CLAIMED, TouchState.RELEASED)
+def mark_provider_call(lead_id: str, number: int, touch: int, claim_id: str, at: datetime) -> bool:
+    """Record, just before calling the provider, that the touch may go out from now on.
+
+    One conditional write: the enrollment still runs (a stop stored before it wins) and the claim
+    is still this attempt's. False means neither may be assumed: do not call the provider.
+    """
+    return (
+        update_if(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET provider_call_at = :at",
+            ConditionExpression="run_status = :running AND last_touch = :touch AND "
+            "touch_state = :claimed AND claim_id = :claim",
+            ExpressionAttributeValues={
+                ":at": iso(at),
+                ":touch": touch,
+                ":claim": claim_id,
+                ":running": RunStatus.RUNNING.value,
+                ":claimed": TouchState.CLAIMED.value,
+            },
+        )
+        is not None
+    )
+
+
+def release_touch(
+    lead_id: str, number: int, touch: int, claim_id: str | None, provider_call_at: datetime | None
+) -> bool:
+    """Give a claim back: nothing went out, so the next attempt may claim the touch again.
+
+    Only the claim as it was seen: its id (None: a claim stored before claims had ids) and its
+    provider call (None: never called; a late attempt marking it meanwhile keeps the claim).
+    """
+    condition = "last_touch = :touch AND touch_state = :claimed AND "
+    values: dict[str, Any] = {
+        ":released": TouchState.RELEASED.value,
+        ":claimed": TouchState.CLAIMED.value,
+        ":touch": touch,
+    }
+    if claim_id is None:
+        condition += "attribute_not_exists(claim_id)"
+    else:
+        condition += "claim_id = :claim"
+        values[":claim"] = claim_id
+    if provider_call_at is None:
+        condition += " AND attribute_not_exists(provider_call_at)"
+    else:
+        condition += " AND provider_call_at = :call"
+        values[":call"] = iso(provider_call_at)
+    return (
+        update_if(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET touch_state = :released REMOVE provider_call_at",
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
+        is not None
+    )
 
 
 def accept_touch(touch: Touch) -> None:
@@ -305,18 +366,6 @@ def accept_touch(touch: Touch) -> None:
             ":touch": touch.number,
             ":record": serialize(touch),
         },
-    )
-
-
-def _set_touch_state(lead_id: str, number: int, touch: int, current: TouchState, new: TouchState) -> bool:
-    return (
-        update_if(
-            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-            UpdateExpression="SET touch_state = :new",
-            ConditionExpression="last_touch = :touch AND touch_state = :current",
-            ExpressionAttributeValues={":new": new.value, ":current": current.value, ":touch": touch},
-        )
-        is not None
     )
 
 
@@ -410,7 +459,7 @@ def _settle_claim(lead_id: str, number: int, touch: int) -> None:
     try:
         dynamodb_table().update_item(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-            UpdateExpression="SET touch_state = :sent REMOVE pending_touch",
+            UpdateExpression="SET touch_state = :sent REMOVE pending_touch, provider_call_at",
             ConditionExpression="last_touch = :touch",
             ExpressionAttributeValues={":sent": TouchState.SENT.value, ":touch": touch},
         )
