@@ -647,6 +647,19 @@ def test_start_execution_is_scoped_to_the_state_machines(synth: Synth) -> None:
     assert refs == machines
 
 
+def test_the_sweep_may_start_and_list_executions_of_the_state_machines_and_nothing_else(synth: Synth) -> None:
+    """Issue 22: it finds executions that ended early with ListExecutions (by status) and resumes
+    their enrollments with StartExecution; it reads no execution, stops none."""
+    machines = set(synth.resources("AWS::StepFunctions::StateMachine"))
+    granted: dict[str, set[str]] = {}
+    for statement in _statements(synth, "FunctionsSweepRole"):
+        for action in _actions(statement):
+            if action.startswith("states:"):
+                refs = {resource["Ref"] for resource in _resources(statement)}
+                granted.setdefault(action, set()).update(refs)
+    assert granted == {"states:StartExecution": machines, "states:ListExecutions": machines}
+
+
 def test_stop_execution_is_scoped_to_the_cadence_executions(synth: Synth) -> None:
     (grant,) = [
         s for s in _statements(synth, "FunctionsInboundRole") if "states:StopExecution" in _actions(s)

@@ -96,3 +96,179 @@ def test_an_outage_longer_than_the_retries_alerts_ops_and_the_sweep_resumes_ever
         assert enrollment.run_status is RunStatus.COMPLETED and enrollment.attempt == 2
     report = sb.audit()
     assert report.clean, report.lines()
+
+
+def _stop_behind_its_back(sb, lead_id: str) -> str:
+    """Abort the lead's execution as the console would: no stop recorded on the enrollment."""
+    arn = sb.execution(lead_id)["arn"]
+    aws.client("stepfunctions").stop_execution(executionArn=arn, cause="console")
+    sb.clock.settle()
+    return arn
+
+
+def test_an_execution_aborted_without_a_stop_is_resumed_and_one_aborted_by_a_stop_is_not(sb):
+    from leadflow.cadence import stops
+    from leadflow.models import StopReason
+
+    aborted, stopped = _post(sb, "aborted@example.com"), _post(sb, "stopped@example.com")
+    _stop_behind_its_back(sb, aborted)
+    stops.stop_enrollments(stopped, StopReason.REPLY)  # recorded, then StopExecution: ABORTED too
+    sb.clock.settle()
+    assert {sb.execution(lead_id)["status"] for lead_id in (aborted, stopped)} == {"ABORTED"}
+    assert sb.sweep()["resumed"] == 1
+    assert [e["status"] for e in sb.executions(aborted)] == ["ABORTED", "RUNNING"]
+    assert [e["status"] for e in sb.executions(stopped)] == ["ABORTED"]
+    sb.advance(30 * 86400)
+    assert _sent(sb, aborted) == [1, 2, 3, 4, 5, 6] and _sent(sb, stopped) == [1]
+    report = sb.audit()
+    assert report.clean, report.lines()
+
+
+def test_an_enrollment_running_on_a_later_execution_is_left_alone(sb):
+    lead_id = _post(sb, "restarted@example.com")
+    _stop_behind_its_back(sb, lead_id)
+    # An operator's resume started another execution and stored its ARN.
+    later = "arn:aws:states:us-east-1:123456789012:execution:other:later"
+    enrollment_items.set_execution_arn(lead_id, 1, later)
+    assert sb.sweep()["resumed"] == 0
+    assert enrollment_items.enrollments(lead_id)[0].execution_arn == later
+    # Started as attempt 2 whose ARN the table never took: the ended attempt-1 execution is not its.
+    aws.table(settings().table_name).update_item(
+        Key={"pk": f"LEAD#{lead_id}", "sk": "ENROLLMENT#001"},
+        UpdateExpression="SET attempt = :two REMOVE execution_arn",
+        ExpressionAttributeValues={":two": 2},
+    )
+    assert sb.sweep()["resumed"] == 0
+
+
+def test_an_execution_that_ended_before_the_table_took_its_arn_is_resumed_under_a_new_name(sb):
+    stores_arn = lambda params: "SET execution_arn = :arn" in params.get("UpdateExpression", "")  # noqa: E731
+    table_client = aws.table(settings().table_name).meta.client
+    throttled = client_error("ProvisionedThroughputExceededException", "UpdateItem", 400)
+    # The post fails after StartExecution; the lead and its enrollment are stored.
+    with (
+        failing("dynamodb", "UpdateItem", throttled, when=stores_arn, client=table_client),
+        pytest.raises(ClientError),
+    ):
+        sb.post("/leads", json={"email": "no.arn@example.com", "first_name": "Ada"})
+    sb.clock.settle()
+    lead_id = sb.find_lead("no.arn@example.com")["id"]
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    assert enrollment.execution_arn is None and _sent(sb, lead_id) == [1]
+    _stop_behind_its_back(sb, lead_id)
+    sb.advance(60)  # the start lease ran out: the START index would start the taken name again
+    assert sb.sweep() == {"started": 0, "still_pending": 0, "retried": 0, "resumed": 1, "left_failed": 0}
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    assert enrollment.attempt == 2 and enrollment.execution_arn == sb.execution(lead_id)["arn"]
+    sb.advance(30 * 86400)
+    assert _sent(sb, lead_id) == [1, 2, 3, 4, 5, 6]
+    report = sb.audit()
+    assert report.clean, report.lines()
+
+
+@pytest.mark.parametrize(("attempt", "resumed"), [(4, True), (5, False)])
+def test_an_enrollment_that_keeps_dying_is_left_failed_after_max_attempts(sb, attempt, resumed):
+    from leadflow.cadence import sweep
+
+    assert sweep.MAX_ATTEMPTS == 5
+    lead_id = _post(sb, "dying@example.com")
+    aws.table(settings().table_name).update_item(
+        Key={"pk": f"LEAD#{lead_id}", "sk": "ENROLLMENT#001"},
+        UpdateExpression="SET attempt = :attempt",
+        ExpressionAttributeValues={":attempt": attempt},
+    )
+    _stop_behind_its_back(sb, lead_id)
+    report = sb.sweep()
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    if resumed:
+        assert (report["resumed"], report["left_failed"]) == (1, 0)
+        assert enrollment.run_status is RunStatus.RUNNING and enrollment.attempt == attempt + 1
+    else:
+        assert (report["resumed"], report["left_failed"]) == (0, 1)
+        assert enrollment.run_status is RunStatus.FAILED
+        assert (enrollment.failure_error, enrollment.failed_touch) == ("ExecutionAborted", 2)
+        assert sb.sweep()["resumed"] == 0  # an operator's `leadflow sweep --retry-failed` now
+
+
+def test_the_cursor_moves_only_once_every_ended_execution_was_reconciled(sb, monkeypatch):
+    from leadflow.cadence import sweep
+
+    # Step Functions' clock is the wall clock in moto: without the overlap, the cursor alone decides.
+    monkeypatch.setattr(sweep, "CURSOR_OVERLAP", timedelta(0))
+    lead_id = _post(sb, "cursor@example.com")
+    _stop_behind_its_back(sb, lead_id)
+    takes = lambda params: "attempt = :next" in params.get("UpdateExpression", "")  # noqa: E731
+    throttled = client_error("ProvisionedThroughputExceededException", "UpdateItem", 400)
+    table_client = aws.table(settings().table_name).meta.client
+    with failing("dynamodb", "UpdateItem", throttled, when=takes, client=table_client) as refused:
+        assert sb.sweep()["resumed"] == 0 and len(refused) == 1
+    assert enrollment_items.ended_cursor() is None
+    assert sb.sweep()["resumed"] == 1
+    stopped_at = sb.executions(lead_id)[0]
+    cursor = enrollment_items.ended_cursor()
+    assert cursor is not None and stopped_at["status"] == "ABORTED"
+    assert sb.sweep()["resumed"] == 0
+
+
+def test_a_failure_is_alerted_when_the_table_can_neither_be_read_nor_written(sb):
+    from leadflow.models import FailureReport
+    from leadflow.send.touches import record_failure
+
+    lead_id = _post(sb, "dark.table@example.com")
+    report = FailureReport.model_validate(
+        {
+            "lead_id": lead_id,
+            "cadence": "inbound-demo-request",
+            "enrollment": 1,
+            "touch": 2,
+            "execution": sb.execution(lead_id)["arn"],
+            "failure": {"error": "Throttled"},
+        }
+    )
+    throttled = lambda: client_error("ThrottlingException", "GetItem", 400)  # noqa: E731
+    table_client = aws.table(settings().table_name).meta.client
+    with contextlib.ExitStack() as stack:
+        for operation in ("GetItem", "UpdateItem", "PutItem"):
+            stack.enter_context(failing("dynamodb", operation, throttled, times=99, client=table_client))
+        assert record_failure(report) == {"recorded": False, "alerted": True}
+    (alert,) = sb.ops_alerts()
+    assert alert["lead_id"] == lead_id and "Throttled" in alert["subject"]
+    assert enrollment_items.enrollments(lead_id)[0].run_status is RunStatus.RUNNING
+
+
+def test_a_failure_of_an_enrollment_a_stop_ended_alerts_nobody(sb):
+    from leadflow.cadence import stops
+    from leadflow.models import FailureReport, StopReason
+    from leadflow.send.touches import record_failure
+
+    lead_id = _post(sb, "stopped.first@example.com")
+    stops.stop_enrollments(lead_id, StopReason.REPLY)
+    sb.clock.settle()
+    report = FailureReport.model_validate(
+        {
+            "lead_id": lead_id,
+            "cadence": "inbound-demo-request",
+            "enrollment": 1,
+            "touch": 2,
+            "execution": "arn:aws:states:us-east-1:123456789012:execution:x:y",
+            "failure": {"error": "Throttled"},
+        }
+    )
+    assert record_failure(report) == {"recorded": False, "alerted": False}
+    assert sb.ops_alerts() == []
+
+
+def test_the_take_of_an_ended_execution_is_refused_after_a_stop_or_another_take(sb):
+    from leadflow.cadence import stops
+    from leadflow.models import StopReason
+
+    lead_id = _post(sb, "take.once@example.com")
+    arn = _stop_behind_its_back(sb, lead_id)
+    now = clock.now()
+    assert enrollment_items.take_ended(lead_id, 1, "arn:other", 1, now) is None  # not its execution
+    assert enrollment_items.take_ended(lead_id, 1, arn, 2, now) is None  # not its attempt
+    taken = enrollment_items.take_ended(lead_id, 1, arn, 1, now)
+    assert taken is not None and taken.attempt == 2 and taken.execution_arn is None
+    assert enrollment_items.take_ended(lead_id, 1, arn, 1, now) is None  # taken once
+    stops.stop_enrollments(lead_id, StopReason.REPLY)
+    assert enrollment_items.take_ended(lead_id, 1, arn, 2, now) is None  # stopped

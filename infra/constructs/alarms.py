@@ -75,8 +75,9 @@ class Operations(Construct):
             alarm(
                 f"{construct_id(cadence)}ExecutionsFailed",
                 machine.metric_failed(period=five_minutes, statistic="Sum"),
-                f"An execution of cadence {cadence} failed: its enrollment is marked failed (see the ops "
-                "alert for the lead and the error); the sweep retries transient failures.",
+                f"An execution of cadence {cadence} failed. The step alerted ops with the lead and the "
+                "error before recording it; this alarm pages even if the step could not run. The sweep "
+                "retries transient failures and resumes enrollments whose failure was never recorded.",
             )
         for name, function in functions.items():
             title = name.capitalize()

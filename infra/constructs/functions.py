@@ -66,7 +66,10 @@ REPORT = FunctionSpec(
 # Issue 11: starts pending enrollments and retries transient failures every few minutes; the audit
 # (one Scan of the table) hourly.
 SWEEP = FunctionSpec(
-    "sweep", "Start pending enrollments, retry transient failures; hourly audit.", 512, Duration.minutes(5)
+    "sweep",
+    "Start pending enrollments, retry failures, resume dead executions; hourly audit.",
+    512,
+    Duration.minutes(5),
 )
 # The sweep queries its sparse index and updates enrollments; the audit scans the table; the
 # quarterly re-engagement (same function) enrolls leads (PutItem: the enrollment, the cadence version).
@@ -345,7 +348,8 @@ class Functions(Construct):
         cadences.grant_start_execution(self.intake)
         self.sweep.add_environment("STATE_MACHINE_ARNS", cadences.arns_json())
         cadences.grant_start_execution(self.sweep)
-        # The audit lists RUNNING executions (on the state machines themselves: no wildcard).
+        # The audit lists RUNNING executions, the sweep those that ended early (on the state machines
+        # themselves: no wildcard).
         iam.Grant.add_to_principal(
             grantee=self.sweep,
             actions=["states:ListExecutions"],

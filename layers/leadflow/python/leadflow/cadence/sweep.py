@@ -129,23 +129,21 @@ def _resume(cadence: str, ended: executions.EndedExecution, report: SweepReport)
     enrollment = enrollment_items.get_enrollment(*ids) if ids else None
     if enrollment is None or enrollment.run_status is not RunStatus.RUNNING:
         return  # stopped (our stops abort executions), finished, or recorded as failed
-    if enrollment.execution_arn != ended.arn and not (
-        enrollment.execution_arn is None and enrollment.execution_name == ended.name
-    ):
-        return  # it runs on a later execution (an operator's resume, an earlier sweep)
+    if enrollment.execution_arn is None and enrollment.execution_name != ended.name:
+        return  # its ARN never stored: only its own name is its execution
     now = clock.now()
     if enrollment.attempt >= MAX_ATTEMPTS:
-        # Ended early again and again: an operator looks (`leadflow sweep --retry-failed`).
+        # Ended early again and again: failed, for an operator (`leadflow sweep --retry-failed`);
+        # the failed enrollments' pass below counts it.
         touch = enrollment.last_touch + (1 if enrollment.touch_state in (None, "sent") else 0)
         error = "Execution" + ended.status.title().replace("_", "")
         enrollment_items.mark_failed(enrollment.lead_id, enrollment.number, error, max(touch, 1), now)
-        report.left_failed += 1
         return
     taken = enrollment_items.take_ended(
         enrollment.lead_id, enrollment.number, ended.arn, enrollment.attempt, now
     )
     if taken is None:
-        return
+        return  # it runs on a later execution (an operator's resume, another sweep), or stopped
     from leadflow.cadence.enrollments import start
 
     logger.warning(
