@@ -69,3 +69,33 @@ def failing(
 def crash(name: str = "Runtime.ExitError") -> type[Exception]:
     """An exception reported under a Lambda runtime error name (a crashed or timed-out function)."""
     return type(name, (Exception,), {})
+
+
+@contextlib.contextmanager
+def before_call(
+    service: str,
+    operation: str,
+    action: Callable[[dict[str, Any]], None],
+    *,
+    times: int = 1,
+    when: Callable[[dict[str, Any]], bool] = lambda params: True,
+    client: Any = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Run `action(params)` just before the next `times` matching calls of `service`.`operation`,
+    then let the call go: something else happens in between (a stop lands, a retry runs). The
+    count is taken before `action` runs, so calls the action makes itself are not intercepted.
+    Yields the params of each intercepted call."""
+    seen: list[dict[str, Any]] = []
+    client = client or aws.client(service)
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        if len(seen) < times and when(params):
+            seen.append(params)
+            action(params)
+
+    event = f"provide-client-params.{service}.{operation}"
+    client.meta.events.register(event, before)
+    try:
+        yield seen
+    finally:
+        client.meta.events.unregister(event, before)

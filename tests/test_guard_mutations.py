@@ -14,6 +14,13 @@ code; each scenario runs end to end through the Sandbox and ends with `audit` cl
 
 from __future__ import annotations
 
+import json
+
+import pytest
+from faults import before_call
+
+from leadflow.store import enrollment_items
+
 PHONE = "+14155550123"
 
 
@@ -207,3 +214,134 @@ def test_5_bounces_in_101_sends_are_under_5_percent_and_the_6th_pauses(tmp_path)
         (alert,) = _pause_alerts(sb)
         assert "permanent bounce rate is 5.94%" in alert["message"]
         _assert_clean(sb)
+
+
+# -- 4. the claim's conditional write, end to end -------------------------------------------------
+
+
+def _table_client():
+    from leadflow import aws
+    from leadflow.config import settings
+
+    return aws.table(settings().table_name).meta.client
+
+
+def _claim_of(touch: int):
+    """Matches the step's claim of `touch` (enrollment_items.claim_touch's UpdateItem)."""
+
+    def matches(params: dict) -> bool:
+        values = params.get("ExpressionAttributeValues", {})
+        claimed = "touch_state = :claimed" in params.get("UpdateExpression", "")
+        return claimed and values.get(":touch") in (touch, {"N": str(touch)})
+
+    return matches
+
+
+def test_a_reply_landing_between_the_steps_read_and_its_claim_creates_no_rep_task(sb, monkeypatch):
+    """Guards enrollment_items.py `claim_touch`: `run_status = :running AND` in the claim's
+    condition. A call touch becomes a rep task with no provider call, so no send-time re-check
+    stands behind the claim: removed, the claim succeeds on the stopped enrollment and the rep is
+    asked to call a lead who already answered.
+
+    The fault: the step read the enrollment and the lead (running, contactable); the lead's reply
+    is delivered (SES receiving -> SNS -> the inbound function) just before the step's claim of
+    touch 2 reaches DynamoDB."""
+    from leadflow.local.sandbox import LambdaContext, function_name
+    from tests.helpers import reply_mime
+
+    # The reply's StopExecution reaches the execution after its step returned (moto cannot abort a
+    # Task mid-call: it corrupts the execution); the step must create nothing either way.
+    stopped_executions = []
+    monkeypatch.setattr("leadflow.cadence.executions.stop", lambda arn, cause: stopped_executions.append(arn))
+    email = "reply.before.claim@example.com"
+    assert (
+        sb.post("/leads", json={"email": email, "first_name": "Ada", "form": "demo-request"}).status_code
+        == 202
+    )
+    lead_id = sb.find_lead(email)["id"]
+    (intro,) = [entry for entry in sb.outbox() if entry["lead_id"] == lead_id]
+    reply = reply_mime(
+        f"Ada <{email}>",
+        to=intro["headers"]["Reply-To"],
+        subject=f"Re: {intro['subject']}",
+        headers={"In-Reply-To": intro["headers"]["Message-ID"]},
+    )
+
+    def reply_arrives(params: dict) -> None:
+        inbound = sb.handlers["inbound"].lambda_handler
+        inbound(sb.inbound_mail_event(reply), LambdaContext(function_name("inbound")))
+
+    with before_call(
+        "dynamodb", "UpdateItem", reply_arrives, when=_claim_of(2), client=_table_client()
+    ) as hit:
+        sb.advance_to("2026-11-25T00:00:00Z")  # touch 2, the discovery call, is due on day 2
+    assert len(hit) == 1
+
+    lead = sb.lead(lead_id)
+    enrollment = lead["enrollments_detail"][0]
+    assert (lead["status"], enrollment["run_status"], enrollment["stop_reason"]) == (
+        "replied",
+        "stopped",
+        "reply",
+    )
+    assert [task for task in sb.tasks() if task["lead_id"] == lead_id and task["touch"] == 2] == []
+    assert [touch["number"] for touch in lead["touches"]] == [1]
+    assert (enrollment["last_touch"], enrollment["stopped_after_touch"]) == (1, 1)  # the claim never landed
+    assert stopped_executions == [enrollment["execution_arn"]]
+    execution = sb.execution(lead_id)
+    assert execution["status"] == "SUCCEEDED" and execution["states"][-1].startswith("Stopped")
+    sb.advance(30 * 86400)
+    assert [entry["touch"] for entry in sb.outbox() if entry["lead_id"] == lead_id] == [1]
+    _assert_clean(sb)
+
+
+@pytest.mark.email_cadence
+def test_a_retry_that_ran_while_the_first_attempt_stalled_before_its_claim_is_not_sent_twice(sb, monkeypatch):
+    """Guards enrollment_items.py `claim_touch`: `(last_touch < :touch OR (last_touch = :touch AND
+    touch_state = :released))` in the claim's condition. Removed or loosened (`<=`, or without
+    `touch_state = :released`), the first attempt claims a touch its retry already sent, and the
+    lead gets the email twice.
+
+    The fault: the first attempt of touch 2 read the enrollment (touch 2 unclaimed) and stalled
+    before its claim; the Task timed out and Step Functions invoked the function again with the
+    same payload (a Lambda timeout does not stop the first attempt's process at once). The retry
+    claims, sends and records touch 2; then the first attempt's claim reaches DynamoDB. Only the
+    claim's condition stands between it and a second send: its pre-checks all passed before the
+    retry ran, and the send-time re-check looks at the stop, not at the claim."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    from leadflow import aws
+    from leadflow.local.sandbox import function_arn
+
+    # What Lambda was asked to run: the step's payloads, as the state machine sent them.
+    payloads: list[str] = []
+    serve = LambdaSimpleBackend.invoke
+
+    def recording(self, function_name, qualifier, body, headers, response_headers):
+        if function_name.endswith("leadflow-step"):
+            payloads.append(body.decode() if isinstance(body, bytes | bytearray) else body)
+        return serve(self, function_name, qualifier, body, headers, response_headers)
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", recording)
+    assert sb.post("/leads", json={"email": "retried@example.com", "first_name": "Ada"}).status_code == 202
+    lead_id = sb.find_lead("retried@example.com")["id"]
+    retries = []
+
+    def retry_runs_meanwhile(params: dict) -> None:
+        answer = aws.client("lambda").invoke(FunctionName=function_arn("step"), Payload=payloads[-1])
+        retries.append(json.loads(answer["Payload"].read()))
+
+    claim_2 = _claim_of(2)
+    with before_call("dynamodb", "UpdateItem", retry_runs_meanwhile, when=claim_2, client=_table_client()):
+        sb.advance_to("2026-11-24T12:00:00Z")  # touch 2 is due at 09:00 on day 2
+    assert json.loads(payloads[-1])["touch"] == 2
+    assert [retry["outcome"] for retry in retries] == ["sent"]  # the retry sent touch 2
+
+    sent = [entry["touch"] for entry in sb.outbox() if entry["lead_id"] == lead_id]
+    assert sent == [1, 2]
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    assert (enrollment.last_touch, enrollment.touch_state) == (2, "sent")
+    assert sb.execution(lead_id)["status"] == "RUNNING"
+    sb.advance(30 * 86400)
+    assert [entry["touch"] for entry in sb.outbox() if entry["lead_id"] == lead_id] == [1, 2, 3, 4, 5, 6]
+    _assert_clean(sb)
