@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 from faults import client_error, failing
 
@@ -272,3 +273,91 @@ def test_the_take_of_an_ended_execution_is_refused_after_a_stop_or_another_take(
     assert enrollment_items.take_ended(lead_id, 1, arn, 1, now) is None  # taken once
     stops.stop_enrollments(lead_id, StopReason.REPLY)
     assert enrollment_items.take_ended(lead_id, 1, arn, 2, now) is None  # stopped
+
+
+# The events queue as deployed (infra/constructs/answers.py): a failed message is received again
+# once its visibility timeout (6 x the events function's 60 s) ran out, at most 5 times.
+EVENTS_VISIBILITY = timedelta(minutes=6)
+EVENTS_MAX_RECEIVES = 5
+
+
+def _redeliver_failed_send_events(sb, monkeypatch) -> list[datetime]:
+    """Give the Sandbox's SES Send events SQS's redelivery: an event the events function failed
+    on (the table refused its record) comes back after the visibility timeout. Returns the times
+    of the failed receives."""
+    deliver = sb.deliver_ses_event
+    failed: list[datetime] = []
+
+    def delivered(notification: dict, receives: int = 1) -> dict:
+        try:
+            answer = deliver(notification)
+        except BatchProcessingError:  # every record of the batch failed: Lambda reports an error
+            answer = {"batchItemFailures": [{"itemIdentifier": "all"}]}
+        if answer.get("batchItemFailures"):
+            failed.append(clock.now())
+            if receives < EVENTS_MAX_RECEIVES:
+                again = lambda: delivered(notification, receives + 1)  # noqa: E731
+                sb.clock.call_at(clock.now() + EVENTS_VISIBILITY, again)
+        return answer
+
+    monkeypatch.setattr(sb, "deliver_ses_event", delivered)
+    return failed
+
+
+def test_an_outage_from_the_moment_ses_accepted_touch_1_loses_nothing_and_sends_nothing_twice(
+    sbe, monkeypatch
+):
+    """The issue's timing: every write refused from right after SES accepted a touch 1. That lead's
+    touch 1 is in doubt (item 4) and held until its Send event, redelivered by SQS after the outage,
+    settles it; the leads whose touch 1 the table refused outright fail, ops hear of each, and the
+    sweep resumes them."""
+    redelivered = _redeliver_failed_send_events(sbe, monkeypatch)
+    ses_throttled = client_error(
+        "TooManyRequestsException", "SendEmail", 429, "Maximum sending rate exceeded."
+    )
+    # Touch 1 of each lead waits in its retry's backoff (at most 2 s): they go out together.
+    with failing("sesv2", "SendEmail", ses_throttled, times=3):
+        leads = [_post(sbe, f"accepted{number}@example.com") for number in range(3)]
+    outage: dict[str, datetime] = {}
+
+    def accepted(**_: object) -> None:
+        outage.setdefault("start", clock.now())
+
+    ses = aws.client("sesv2")
+    ses.meta.events.register("after-call.sesv2.SendEmail", accepted)
+    try:
+        during = lambda params: "start" in outage and clock.now() < outage["start"] + OUTAGE  # noqa: E731
+        throttled = lambda: client_error("ProvisionedThroughputExceededException", "Write", 400)  # noqa: E731
+        with contextlib.ExitStack() as stack:
+            for client in (aws.table(settings().table_name).meta.client, aws.client("dynamodb")):
+                for operation in WRITES:
+                    stack.enter_context(
+                        failing("dynamodb", operation, throttled, times=10**6, when=during, client=client)
+                    )
+            sbe.advance(5)
+            assert "start" in outage
+            start = outage["start"]
+            sbe.advance_to(start + OUTAGE - timedelta(seconds=1))
+            (first,) = [lead_id for lead_id in leads if _sent(sbe, lead_id) == [] and _accepted(sbe, lead_id)]
+            refused = [lead_id for lead_id in leads if lead_id != first]
+            assert [sbe.execution(lead_id)["status"] for lead_id in refused] == ["FAILED", "FAILED"]
+            assert sbe.execution(first)["status"] == "RUNNING"  # in doubt: holding its place
+            assert sorted(alert["lead_id"] for alert in sbe.ops_alerts()) == sorted(refused)
+    finally:
+        ses.meta.events.unregister("after-call.sesv2.SendEmail", accepted)
+    assert redelivered and all(start <= moment < start + OUTAGE for moment in redelivered)
+    # The Send event's next receive after the outage records it; the in-doubt retry (hourly at
+    # most, item 4) finds it and settles touch 1 without sending it again.
+    sbe.advance(65 * 60)
+    assert _sent(sbe, first) == [1] and len(_accepted(sbe, first)) == 1
+    assert sbe.invoke("sweep", SWEEP_RULE_INPUT)["sweep"]["resumed"] == 2
+    sbe.advance(30 * 86400)
+    for lead_id in leads:
+        assert [int(m["tags"]["touch"]) for m in _accepted(sbe, lead_id)] == [1, 2, 3, 4, 5, 6], lead_id
+    report = sbe.audit()
+    assert report.clean, report.lines()
+
+
+def _accepted(sb, lead_id: str) -> list[dict]:
+    """Every email SES accepted for the lead, by the send's own tags (recorded or not)."""
+    return [message for message in sb.outbox() if message["tags"].get("lead") == lead_id]
