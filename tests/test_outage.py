@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -361,3 +361,29 @@ def test_an_outage_from_the_moment_ses_accepted_touch_1_loses_nothing_and_sends_
 def _accepted(sb, lead_id: str) -> list[dict]:
     """Every email SES accepted for the lead, by the send's own tags (recorded or not)."""
     return [message for message in sb.outbox() if message["tags"].get("lead") == lead_id]
+
+
+def test_the_listing_keeps_executions_stopped_after_the_cursor_and_stops_at_the_longest_run():
+    from leadflow.cadence import executions
+
+    cursor = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+    def listed(name: str, started: datetime, stopped: datetime | None) -> dict:
+        execution = {"executionArn": f"arn:{name}", "name": name, "status": "FAILED", "startDate": started}
+        return execution if stopped is None else {**execution, "stopDate": stopped}
+
+    second = timedelta(seconds=1)
+    page = [
+        listed("after", cursor - timedelta(days=1), cursor + second),
+        listed("at", cursor - timedelta(days=1), cursor),  # reconciled by the sweep that set it
+        listed("timed-out", cursor - timedelta(days=2), None),  # no stop time listed: kept
+        listed("oldest-kept", cursor - executions.LONGEST_RUN, cursor + second),
+        listed("too-old", cursor - executions.LONGEST_RUN - second, cursor + second),
+        listed("never-read", cursor - executions.LONGEST_RUN - timedelta(days=1), cursor + second),
+    ]
+    found: list[executions.EndedExecution] = []
+    assert executions._collect(page, cursor, found) is False  # the next page is not fetched
+    assert [ended.name for ended in found] == ["after", "timed-out", "oldest-kept"]
+    everything: list[executions.EndedExecution] = []
+    assert executions._collect(page, None, everything) is True  # no cursor yet: all of them
+    assert len(everything) == len(page)
