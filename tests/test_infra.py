@@ -690,14 +690,78 @@ def test_only_x_ray_and_log_delivery_use_resource_star(synth: Synth) -> None:
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             assert "*" not in _actions(statement)
             if "*" in _resources(statement):
-                # SMS to a phone number has no resource ARN: the step sends the cadences' texts, the
-                # inbound function answers HELP.
+                # SMS to a phone number has no resource ARN: the step alone sends texts.
                 allowed = star_actions | (
-                    {"sns:Publish"}
-                    if logical_id.startswith(("FunctionsInboundRole", "FunctionsStepRole"))
-                    else set()
+                    {"sns:Publish"} if logical_id.startswith("FunctionsStepRoleDefaultPolicy") else set()
                 )
-                assert set(_actions(statement)) <= allowed, statement
+                assert set(_actions(statement)) <= allowed, (logical_id, statement)
+
+
+def _wildcard_publishers(synth: Synth) -> set[str]:
+    """The logical ids of the policies that allow sns:Publish on "*" (to any topic or number)."""
+    return {
+        logical_id
+        for logical_id, policy in synth.resources("AWS::IAM::Policy").items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+        and {"sns:Publish", "sns:*", "*"} & set(_actions(statement))
+        and any(isinstance(r, str) and r.endswith("*") for r in _resources(statement))
+    }
+
+
+def _assert_only_the_step_texts(synth: Synth, askers: tuple[str, ...]) -> None:
+    """Issue 22: sns:Publish on "*" (SMS to a number has no ARN) is the step's alone; the inbound
+    function publishes to the rep alerts topic only; the functions that need a service text (the
+    HELP answer, the SMS opt-in request) invoke the step, that function only."""
+    (step_policy,) = _wildcard_publishers(synth)
+    assert step_policy.startswith("FunctionsStepRoleDefaultPolicy"), step_policy
+    (step_id, _) = _function_by_code(synth, "step")
+    inbound = _statements(synth, "FunctionsInboundRole")
+    (alerts_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsRepAlerts")]
+    published = [r for s in inbound if "sns:Publish" in _actions(s) for r in _resources(s)]
+    assert published == [{"Ref": alerts_id}], "inbound publishes to the rep alerts topic only"
+    for name in askers:
+        role = _statements(synth, f"Functions{name.capitalize()}Role")
+        (invoke,) = [s for s in role if "lambda:InvokeFunction" in _actions(s)]
+        assert (_actions(invoke), _resources(invoke)) == (
+            ["lambda:InvokeFunction"],
+            [{"Fn::GetAtt": [step_id, "Arn"]}],
+        ), name
+        variables = _function_by_code(synth, name)[1]["Properties"]["Environment"]["Variables"]
+        assert variables["STEP_FUNCTION_NAME"] == {"Ref": step_id}, name
+        assert "SMS_ORIGINATION_NUMBER" not in variables, name
+
+
+def test_only_the_step_may_publish_to_any_topic_or_number(synth: Synth) -> None:
+    _assert_only_the_step_texts(synth, ("inbound",))
+
+
+def test_with_sms_double_opt_in_intake_asks_the_step_too(tmp_path: Path, monkeypatch) -> None:
+    """An operator config naming double opt-in countries: intake's opt-in request goes through the
+    step as well, and the step's wildcard carries its reason."""
+    import infra.app
+
+    def with_opt_in(path: Path) -> Any:
+        operator = load_operator_config(path)
+        abuse = operator.abuse.model_copy(update={"sms_double_opt_in": ("GB",)})
+        return operator.model_copy(update={"abuse": abuse})
+
+    monkeypatch.setattr(infra.app, "load_operator_config", with_opt_in)
+    with nag.recorded_acknowledgments() as acknowledged:
+        build_app(outdir=tmp_path / "recorded", context=_context())
+    (reason,) = [
+        ack.reason
+        for ack in acknowledged
+        if ack.path.endswith("/Functions/StepRole")
+        and ack.finding == "AwsSolutions-IAM5[Resource::*]"
+        and "sns:Publish" in ack.reason
+    ]
+    assert "no resource ARN" in reason and "Only the step function holds it" in reason
+    app = build_app(outdir=tmp_path / "synth", context=_context())
+    config = LeadflowConfig.from_context(app.node)
+    raw = app.synth().get_stack_artifact(config.stack_name).template
+    variant = Synth(config, tmp_path, tmp_path / "unused.json", raw, Template.from_json(raw))
+    _assert_only_the_step_texts(variant, ("inbound", "intake"))
 
 
 def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
@@ -888,8 +952,9 @@ def test_intake_has_its_idempotency_table_alerts_and_consent_stops(synth: Synth)
     sends = [s for s in intake if "ses:SendEmail" in _actions(s)]
     assert sends and all(r != "*" for s in sends for r in _resources(s))
     assert {"SENDER", "SES_CONFIGURATION_SET", "PUBLIC_URL"} <= set(variables)
-    assert not any("sns:Publish" in _actions(s) and "*" in _resources(s) for s in intake), (
-        "no SMS from intake unless abuse.sms_double_opt_in names countries"
+    assert not any("sns:Publish" in _actions(s) and "*" in _resources(s) for s in intake)
+    assert not any("lambda:InvokeFunction" in _actions(s) for s in intake), (
+        "no service texts from intake unless abuse.sms_double_opt_in names countries"
     )
 
 

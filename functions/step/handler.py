@@ -1,5 +1,6 @@
 """One touch of a cadence, invoked by the state machine's Task states; or, from its catch-all,
-the record of a touch that failed."""
+the record of a touch that failed; or a service text the inbound or intake function asks for (the
+step alone may text any number)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadflow.cadence.asl import FAILURE_KEY
-from leadflow.models import FailureReport, TouchRequest
+from leadflow.models import FailureReport, ServiceTextRequest, TouchRequest
 from leadflow.observability import count, logger, metrics
 from leadflow.send.touches import record_failure, run_moment
 
@@ -16,6 +17,10 @@ from leadflow.send.touches import record_failure, run_moment
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "service_text" in event:
+        from leadflow.send.sms import send_service_text
+
+        return send_service_text(ServiceTextRequest.model_validate(event))
     if FAILURE_KEY in event:
         return record_failure(FailureReport.model_validate(event))
     results = run_moment(TouchRequest.model_validate(event))

@@ -220,7 +220,7 @@ class Functions(Construct):
         email.grant_send(self.inbound)  # replies forwarded to the owner's inbox
         email.grant_send(self.intake)  # the confirmation a public consent withdrawal needs
         if intake_texts:
-            self._grant_sms(self.intake)  # the SMS double opt-in request (abuse.sms_double_opt_in)
+            self._ask_step_for_texts(self.intake)  # the SMS double opt-in request (abuse.sms_double_opt_in)
         api_keys.grant_read(self.intake)
         self._grant_sms(self.step)
         email.grant_read_inbound_mail(self.inbound)
@@ -236,7 +236,7 @@ class Functions(Construct):
         crm_webhook_secret.grant_read(self.intake)
         for signing in (self.intake, self.step, self.inbound):
             token_secret.grant_read(signing)
-        self._grant_sms(self.inbound)  # the SMS HELP answer
+        self._ask_step_for_texts(self.inbound)  # the SMS HELP answer
         self._acknowledge_grants()
 
     @property
@@ -331,13 +331,23 @@ class Functions(Construct):
 
     def _grant_sms(self, function: lambda_.Function) -> None:
         """sns:Publish to phone numbers: SMS has no resource ARN, so the statement must name "*"
-        (topic publishes are granted on their topics)."""
+        (topic publishes are granted on their topics). The step alone holds it."""
         function.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
         acknowledge_grant(
             function,
-            "SMS to a phone number (sns:Publish with PhoneNumber) has no resource ARN to scope to: the "
-            "step sends the cadences' SMS touches, the inbound function answers SMS HELP.",
+            "SMS to a phone number (sns:Publish with PhoneNumber) has no resource ARN to scope to. Only "
+            "the step function holds it: it sends the cadences' SMS touches and, when the inbound or "
+            "intake function asks, one of two fixed service texts (the HELP answer, the SMS opt-in "
+            "request). Every other function publishes to named topics only.",
             "AwsSolutions-IAM5[Resource::*]",
+        )
+
+    def _ask_step_for_texts(self, function: lambda_.Function) -> None:
+        """A function that needs a service text invokes the step (that function only, unqualified)
+        instead of holding sns:Publish on "*" itself."""
+        function.add_environment("STEP_FUNCTION_NAME", self.step.function_name)
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.step.function_arn])
         )
 
     def connect_cadences(self, cadences: CadenceStateMachines) -> None:
@@ -360,15 +370,14 @@ class Functions(Construct):
         cadences.grant_stop_execution(self.events)  # a permanent bounce or a complaint stops the lead
 
     def connect_operations(self, bus: events.IEventBus, *, include_email: bool, sms_origination: str) -> None:
-        """Lead events to the integration bus; the SMS sender number for the functions that text."""
+        """Lead events to the integration bus; the SMS sender number for the step (the one that texts)."""
         for function in self.lead_handlers:
             function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
             if include_email:
                 function.add_environment("EVENT_INCLUDE_EMAIL", "true")
             bus.grant_put_events_to(function)
         if sms_origination:
-            for texting in (self.step, self.inbound):
-                texting.add_environment("SMS_ORIGINATION_NUMBER", sms_origination)
+            self.step.add_environment("SMS_ORIGINATION_NUMBER", sms_origination)  # the one that texts
 
     def connect_api(self, public_url: str) -> None:
         """The step function writes unsubscribe links to the API (or the operator's own domain); intake

@@ -44,6 +44,8 @@ class Settings(BaseModel):
     salesforce_org_ids: str = Field("", alias="SALESFORCE_ORG_IDS")
     # Where the weekly report is archived (reports/<week's date>/report.html).
     report_bucket: str | None = Field(None, alias="REPORT_BUCKET")
+    # The step function: the one function allowed to text any number (the others ask it).
+    step_function_name: str | None = Field(None, alias="STEP_FUNCTION_NAME")
     # SMS sender identity (toll-free or 10DLC number in the US); None lets SNS choose.
     sms_origination_number: str | None = Field(None, alias="SMS_ORIGINATION_NUMBER")
     cadence_dir: Path = Field(DEFAULT_CADENCE_DIR, alias="CADENCE_DIR")

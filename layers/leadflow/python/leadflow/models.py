@@ -593,6 +593,22 @@ class TouchRequest(BaseModel):
     escalate: bool = False
 
 
+class ServiceText(StrEnum):
+    """The fixed texts the step sends for the other functions (it alone may text any number)."""
+
+    HELP = "help"  # the answer to a text saying HELP (answers.inbound)
+    SMS_OPT_IN = "sms_opt_in"  # the double opt-in request after a post (intake.sms_opt_in)
+
+
+class ServiceTextRequest(BaseModel):
+    """The step function's input when the inbound or intake function asks for a service text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_text: ServiceText
+    to: str = Field(pattern=r"^\+[1-9]\d{6,14}$", description="E.164")
+
+
 class FailureReport(BaseModel):
     """The step function's input from the state machine's catch-all: which touch failed, and how."""
 

@@ -35,10 +35,10 @@ from leadflow.answers.classify import Classification, Kind, classify
 from leadflow.answers.verdicts import ALL_PASS, Verdicts
 from leadflow.config import operator_config, settings
 from leadflow.intake import contacts, sms_opt_in
-from leadflow.models import EngagementKind, Lead, StopReason
+from leadflow.models import EngagementKind, Lead, ServiceText, StopReason
 from leadflow.observability import logger
 from leadflow.send import alerts, mail
-from leadflow.send.sms import send_sms
+from leadflow.send.sms import request_service_text
 from leadflow.store import enrollment_items, event_items, lead_items
 
 # Classifier verdicts that mean there was no mail to speak of.
@@ -285,7 +285,7 @@ def handle_sms(message: str) -> str:
     intent = sms_inbound.intent(sms.messageBody)
     if match is None:
         if intent is sms_inbound.Intent.HELP and _may_text(sms.originationNumber):
-            send_sms(sms.originationNumber, help_text())
+            request_service_text(ServiceText.HELP, sms.originationNumber)
             return "sms_help"
         logger.info("ignored SMS from an unknown number", extra={"intent": intent.value})
         return "unknown_sender"
@@ -300,7 +300,7 @@ def handle_sms(message: str) -> str:
         )
         return "sms_opt_out"
     if intent is sms_inbound.Intent.HELP:
-        send_sms(sms.originationNumber, help_text())
+        request_service_text(ServiceText.HELP, sms.originationNumber)
         return "sms_help"
     if sms_inbound.says_yes(sms.messageBody) and sms_opt_in.needs_confirmation(lead):
         # The answer to the opt-in request, not a reply to the cadence: texts may go now.
@@ -321,11 +321,6 @@ def handle_sms(message: str) -> str:
 def _may_text(number: str) -> bool:
     """A stranger's HELP is answered only in the countries we text (no SMS pumping by inbound texts)."""
     return fields.phone_country(number) in operator_config().sms_countries
-
-
-def help_text() -> str:
-    company = operator_config().company
-    return f"{company.name}: sales follow-up messages. Reply STOP to opt out. Info: {company.website}"
 
 
 def _sms_lead(sms: sms_inbound.InboundSms) -> Match | None:

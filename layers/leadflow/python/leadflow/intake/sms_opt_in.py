@@ -7,15 +7,10 @@ from __future__ import annotations
 
 from leadflow import fields, keys
 from leadflow.config import operator_config
-from leadflow.models import Lead
+from leadflow.models import Lead, ServiceText
 from leadflow.observability import logger
-from leadflow.send.sms import send_sms
+from leadflow.send.sms import request_service_text
 from leadflow.store import suppression_items
-
-
-def request_text() -> str:
-    company = operator_config().company.name
-    return f"{company}: reply YES to get text messages about your request. Reply STOP to opt out."
 
 
 def needs_confirmation(lead: Lead) -> bool:
@@ -26,13 +21,14 @@ def needs_confirmation(lead: Lead) -> bool:
 
 
 def ask(lead: Lead) -> bool:
-    """Text the opt-in request once, for a new lead with SMS consent that needs it; True when sent."""
+    """Have the step text the opt-in request once, for a new lead with SMS consent that needs it;
+    True when asked."""
     if not lead.sms_consent or not lead.phone or not needs_confirmation(lead):
         return False
     if fields.phone_country(lead.phone) not in operator_config().sms_countries:
         return False
     if suppression_items.suppression(keys.email_key(lead.phone)):
         return False
-    send_sms(lead.phone, request_text())
+    request_service_text(ServiceText.SMS_OPT_IN, lead.phone)
     logger.info("SMS opt-in requested", extra={"lead_id": lead.id})
     return True

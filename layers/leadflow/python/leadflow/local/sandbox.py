@@ -341,6 +341,7 @@ class Sandbox:
                 "TABLE_NAME": table_name,
                 "IDEMPOTENCY_TABLE_NAME": "leadflow-idempotency",
                 "STATE_MACHINE_ARNS": json.dumps(self.state_machine_arns),
+                "STEP_FUNCTION_NAME": function_name("step"),
                 "SENDER": SENDER,
                 "SES_CONFIGURATION_SET": "leadflow",
                 "HMAC_SECRET_ARN": secret_arn,
