@@ -28,7 +28,7 @@ def test_stop_recorded_before_the_claim_means_the_touch_is_never_sent(sb, monkey
     def stop_then_claim(lead, number, touch, at):
         if touch == 4:  # the reply lands after the step woke up but before its claim
             enrollment_items.stop_enrollment(lead, number, StopReason.REPLY, clock.now())
-        original_claim(lead, number, touch, at)
+        return original_claim(lead, number, touch, at)
 
     monkeypatch.setattr(enrollment_items, "claim_touch", stop_then_claim)
     sb.advance_to(FOURTH_TOUCH)

@@ -203,7 +203,7 @@ def test_a_stop_between_the_pre_checks_and_the_claim_of_touch_1_ends_through_the
 
     def stop_then_claim(lead, number, touch, at):
         enrollment_items.stop_enrollment(lead, number, StopReason.REPLY, clock.now())
-        original(lead, number, touch, at)
+        return original(lead, number, touch, at)
 
     monkeypatch.setattr(enrollment_items, "claim_touch", stop_then_claim)
     lead_id = _post(sb, "stop.before.claim@example.com")

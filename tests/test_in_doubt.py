@@ -188,3 +188,71 @@ def test_a_reply_while_the_touch_is_in_doubt_stops_the_cadence_and_nothing_is_re
     assert enrollment_items.enrollments(lead_id)[0].run_status is RunStatus.STOPPED
     assert sbe.execution(lead_id)["status"] != "RUNNING"
     _assert_clean(sbe)
+
+
+def test_a_text_whose_step_died_after_sns_took_it_is_recorded_unconfirmed_and_never_sent_again(sb):
+    body = {
+        "email": "texter@example.com",
+        "phone": "+14155550123",
+        "sms_consent": True,
+        "form": "demo-request",
+    }
+    assert sb.post("/leads", json=body).status_code == 202
+    lead_id = sb.find_lead("texter@example.com")["id"]
+    to_phone = lambda params: "PhoneNumber" in params  # noqa: E731
+    with failing("sns", "Publish", crash(), after=True, when=to_phone) as failed:
+        sb.advance(3 * 86400)
+    assert len(failed) == 1  # SNS publishes no Send event: nothing could ever settle it otherwise
+    texts = [message for message in sb.outbox() if message["channel"] == "sms"]
+    assert len(texts) == 1
+    (text_touch,) = [touch for touch in enrollment_items.touches(lead_id) if touch.channel == "sms"]
+    assert (text_touch.status.value, text_touch.skip_reason) == ("skipped", "unconfirmed")
+    sb.advance(30 * 86400)
+    assert len([message for message in sb.outbox() if message["channel"] == "sms"]) == 1
+    _assert_clean(sb)
+
+
+@pytest.mark.email_cadence
+def test_a_claim_stored_before_claims_had_ids_is_in_doubt_from_its_claim(sb):
+    """A claim the previous version left (no claim id, no provider call time) may have reached SES."""
+    from leadflow import aws, clock
+    from leadflow.config import settings
+
+    lead_id = _post(sb, "legacy.claim@example.com")
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    claimed = enrollment.schedule[1] - timedelta(minutes=1)  # its step died just before the update
+    sb.advance_to(claimed)
+    aws.table(settings().table_name).update_item(
+        Key={"pk": f"LEAD#{lead_id}", "sk": "ENROLLMENT#001"},
+        UpdateExpression="SET last_touch = :two, touch_state = :claimed, claimed_at = :at "
+        "REMOVE claim_id, provider_call_at",
+        ExpressionAttributeValues={":two": 2, ":claimed": "claimed", ":at": clock.iso(claimed)},
+    )
+    sb.advance_to(claimed + BOUND - timedelta(seconds=1))  # the execution's retries: in doubt
+    assert _touches_out(sb, lead_id) == [1] and enrollment_items.touches(lead_id)[-1].number == 1
+    sb.advance(asl.UNSETTLED_RETRY["MaxDelaySeconds"] + 1)
+    assert _touches_out(sb, lead_id) == [1, 2]
+    _assert_clean(sb)
+
+
+def test_only_the_attempt_holding_the_claim_may_call_the_provider_or_release_it(sb):
+    """The claim id fences an attempt that outlived its claim (released and claimed again by a retry);
+    a release that saw no provider call fails once one was recorded meanwhile."""
+    from leadflow import clock
+
+    lead_id = _post(sb, "fenced@example.com")
+    now = clock.now()
+    first = enrollment_items.claim_touch(lead_id, 1, 2, now)
+    assert enrollment_items.release_touch(lead_id, 1, 2, first, None)
+    second = enrollment_items.claim_touch(lead_id, 1, 2, now)
+    assert not enrollment_items.mark_provider_call(lead_id, 1, 2, first, now)
+    assert not enrollment_items.release_touch(lead_id, 1, 2, first, None)
+    assert enrollment_items.mark_provider_call(lead_id, 1, 2, second, now)
+    assert not enrollment_items.release_touch(lead_id, 1, 2, second, None)  # saw no call: in doubt now
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    assert (enrollment.touch_state, enrollment.claim_id, enrollment.provider_call_at) == (
+        "claimed",
+        second,
+        now,
+    )
+    assert enrollment_items.release_touch(lead_id, 1, 2, second, now)
