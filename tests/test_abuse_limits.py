@@ -2,7 +2,8 @@
 
 Acceptance: 40 plus-variant posts of one inbox produce one first-touch email that day; 40 posts with
 one phone produce at most one SMS; an SMS to a country outside the allowlist is recorded `skipped`
-with its reason. Refused posts get the same 202 and are counted in metrics.
+with its reason. Refused posts get the same 202 and are counted in metrics; posts over a post limit
+are held, never dropped (issue 22: tests/test_held_posts.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from leadflow import fields
+from leadflow.intake import held
 from leadflow.operator_config import Abuse, OperatorConfig
 from leadflow.store import limit_items
 
@@ -45,12 +47,16 @@ def test_forty_plus_variants_of_one_inbox_get_one_first_touch(sb):
     sb.advance(12 * 3600)
 
     assert len(_first_touches(sb)) == 1
-    assert (_posts(sb, "new"), _posts(sb, "first_touch_limited"), _posts(sb, "rate_limited")) == (1, 4, 35)
+    assert (_posts(sb, "new"), _posts(sb, "first_touch_limited"), _posts(sb, "held")) == (1, 4, 35)
     limited = sb.find_lead("v.ic.tim+1@gmail.com")
     assert limited["enrollments_detail"] == [], "kept, without a cadence"
-    assert sb.find_lead("victim+30@googlemail.com") is None, "over the post rate: not stored"
+    assert sb.find_lead("victim+30@googlemail.com") is None, "over the post rate: held, not a lead"
+    assert len(sb.held_posts()) == 35
     sb.advance_to("2026-11-24T09:30:00Z")
     assert len(_first_touches(sb)) == 1, "and no late first touch either"
+    assert {breach.invariant for breach in sb.audit().breaches} == {"post_held"}, "flagged, not silent"
+    for item in held.held_posts():
+        held.dismiss(item)  # the operator's judgment: a bomber
     _audit_clean(sb)
 
 
@@ -81,21 +87,6 @@ def test_forty_posts_with_one_phone_get_at_most_one_sms(sb):
     assert len(texts) == 1
     assert _posts(sb, "new") == 1
     assert _posts(sb, "first_touch_limited") == 39
-    _audit_clean(sb)
-
-
-@pytest.mark.email_cadence
-def test_one_source_ip_may_post_so_often_an_hour(sb):
-    for n in range(31):
-        assert sb.post("/leads", json={"email": f"p{n}@spread{n}.example"}).status_code == 202
-    assert sb.find_lead("p29@spread29.example") is not None
-    assert sb.find_lead("p30@spread30.example") is None
-    assert _posts(sb, "rate_limited") == 1
-    sb.post("/leads", json={"email": "other@elsewhere.example"}, source_ip="192.0.2.77")
-    assert sb.find_lead("other@elsewhere.example") is not None, "another address is not limited"
-    sb.advance(3600)
-    sb.post("/leads", json={"email": "p31@spread31.example"})
-    assert sb.find_lead("p31@spread31.example") is not None, "a new hour, a new allowance"
     _audit_clean(sb)
 
 

@@ -773,9 +773,9 @@ def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
     (alerts_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsRepAlerts")]
     (ops_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsOps")]
     # The step alerts ops when an enrollment fails (issue 11); the events function when the
-    # reputation guard pauses sending (issue 12).
+    # reputation guard pauses sending (issue 12); intake when it holds posts (issue 22).
     for name, expected in (
-        ("Intake", [alerts_id]),
+        ("Intake", [alerts_id, ops_id]),
         ("Step", [alerts_id, ops_id]),
         ("Events", [alerts_id, ops_id]),
     ):
@@ -786,7 +786,7 @@ def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
         ]
         published = sorted(ref["Ref"] for s in topics for ref in _resources(s))
         assert published == sorted(expected), name
-    for name in ("step", "events"):
+    for name in ("step", "events", "intake"):
         variables = _function_by_code(synth, name)[1]["Properties"]["Environment"]["Variables"]
         assert variables["OPS_TOPIC_ARN"] == {"Ref": ops_id}, name
     # SMS to phone numbers: "*" (merged with X-Ray's "*" actions by minimizePolicies).

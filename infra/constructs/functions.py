@@ -161,6 +161,8 @@ class Functions(Construct):
                 "INBOUND_BUCKET": email.inbound_bucket.bucket_name,
                 **signed_links,
                 **sending,  # the confirmation a public consent withdrawal needs
+                # Posts held by a post limit alert ops, once per limit and hour (intake.held).
+                "OPS_TOPIC_ARN": ops.topic_arn,
             },
         )
         self.step = self._function(
@@ -176,6 +178,7 @@ class Functions(Construct):
         self.sweep = self._function(SWEEP, {})
         self._grant_table_actions(self.sweep, SWEEP_TABLE_ACTIONS, table)
         ops.grant_publish(self.step)
+        ops.grant_publish(self.intake)
         # SNS invokes asynchronously: a reply that still fails after Lambda's retries is kept, not lost.
         self.inbound_failures = inbound_failures = sqs.Queue(
             self,

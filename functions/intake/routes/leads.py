@@ -2,7 +2,8 @@
 
 Order of checks: media type (415), size (413), parse (400), fields (422, or 303 back to the form),
 honeypot and the optional captcha (answered like a success, nothing stored), then the lead is
-accepted (202, or 303 to the form's thank-you page on an allowed origin).
+accepted (202, or 303 to the form's thank-you page on an allowed origin); a post over a post limit
+gets the same answer and is held (leadflow.intake.held).
 """
 
 from __future__ import annotations
@@ -104,13 +105,20 @@ def post_lead(
         # After validation: a bot gets exactly the answer a person would, so probing reveals nothing.
         metrics.add_metric(name="HoneypotHits", unit="Count", value=1)
         return _received(posted, keys.new_submission_id())
-    if client is None and not captcha.passes(token, request_origin(event).source_ip):
+    checked = captcha.check(token, request_origin(event).source_ip) if client is None else None
+    if checked is captcha.Check.FAILED:
         count("Posts", outcome=SubmissionOutcome.CAPTCHA_FAILED.value)
         return _received(posted, keys.new_submission_id())
     fingerprint = hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
     try:
         accepted = accept_once(
-            submission, request_origin(event), idempotency_key, fingerprint, router.lambda_context, client
+            submission,
+            request_origin(event),
+            idempotency_key,
+            fingerprint,
+            router.lambda_context,
+            client,
+            human=checked is captcha.Check.VERIFIED,
         )
     except SubmissionRejected as rejected:
         raise RequestValidationError(

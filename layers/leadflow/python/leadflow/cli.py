@@ -24,7 +24,7 @@ REPO_ROOT = DEFAULT_CADENCE_DIR.parent
 # Exit status of an expected failure (argparse uses 2 for usage errors too).
 USAGE_ERROR = 2
 INTERNAL_ERROR = 1
-OPERATOR_COMMANDS = ("lead", "suppress", "enroll", "reengage")
+OPERATOR_COMMANDS = ("lead", "suppress", "enroll", "reengage", "held")
 
 
 class CommandError(Exception):

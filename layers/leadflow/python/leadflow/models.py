@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -464,9 +464,10 @@ class SubmissionOutcome(StrEnum):
     RESUMED = "resumed"  # known lead whose execution never started: started now
     ENROLLED = "enrolled"  # known lead enrolled again (or first, after consent)
     SUPPRESSED = "suppressed"  # opted out or bounced: nothing automated, ever
-    # Abuse limits (public posts): too many posts from the IP or for the inbox (nothing stored), or
-    # the inbox or phone already had today's automated first touch (stored, no cadence).
-    RATE_LIMITED = "rate_limited"
+    # Abuse limits (public posts): too many posts from the IP or for the inbox (stored as a held post,
+    # not enrolled, until released: intake.held), or the inbox or phone already had today's
+    # automated first touch (stored, no cadence).
+    HELD = "held"
     FIRST_TOUCH_LIMITED = "first_touch_limited"
     CAPTCHA_FAILED = "captcha_failed"
     # A public post said email_consent=false for a running lead: a confirmation link went out.
@@ -493,6 +494,23 @@ class SubmissionRecord(RequestOrigin):
     form: str | None = None
     email_consent: bool | None = None
     sms_consent: bool | None = None
+
+
+class HeldPost(BaseModel):
+    """A public post over an abuse limit, kept whole and not enrolled until it is released (issue 22).
+
+    `burst` names the limit's counter (kind, a prefix of its keyed hash, window): posts of one burst
+    share it, and it says nothing about the address or the IP.
+    """
+
+    submission_id: str
+    received_at: datetime
+    limit: Literal["ip_rate", "inbox_rate"]
+    burst: str
+    submission: LeadSubmission
+    origin: RequestOrigin = Field(default_factory=RequestOrigin)
+    # Set while a release runs (intake.held.release): another release waits until it has passed.
+    release_lease_until: datetime | None = None
 
 
 class TouchStatus(StrEnum):

@@ -4,6 +4,7 @@
     leadflow suppress add|remove|check EMAIL | suppress list
     leadflow enroll --csv FILE --cadence NAME
     leadflow reengage [--dry-run]
+    leadflow held list | held release|dismiss ID... | --burst BURST | --all
 
 Tables by default, `--json` for scripts. Suppression shows keyed hashes only, never addresses.
 """
@@ -48,6 +49,22 @@ def add_operator_commands(
     reengage = commands.add_parser("reengage", help="re-enroll dormant leads (config: reengagement)")
     reengage.add_argument("--dry-run", action="store_true", help="list who would be enrolled; change nothing")
     _options(reengage, moment)
+
+    held = commands.add_parser(
+        "held",
+        help="posts held by a post limit: list them, release them (enrolled as posted) or dismiss them",
+    )
+    held.add_argument("action", choices=["list", "release", "dismiss"])
+    held.add_argument("ids", nargs="*", metavar="ID", help="held post ids, as `held list` prints them")
+    held.add_argument("--burst", help="every held post of this burst (the `burst` column)")
+    held.add_argument("--all", action="store_true", help="every held post")
+    held.add_argument(
+        "--rep-alerts-topic",
+        default=os.environ.get("REP_ALERTS_TOPIC_ARN"),
+        help="release: the reps' SNS topic (stack output RepAlertsTopicArn; default $REP_ALERTS_TOPIC_ARN): "
+        "a released lead alerts its owner like any new lead",
+    )
+    _options(held, moment)
 
 
 def _options(command: argparse.ArgumentParser, moment: Callable[[str], Any]) -> None:
@@ -95,6 +112,8 @@ def run_operator_command(args: argparse.Namespace) -> int:
         return _suppress(args)
     if args.command == "enroll":
         return _enroll(args)
+    if args.command == "held":
+        return _held(args)
     return _reengage(args)
 
 
@@ -259,6 +278,68 @@ def _reengage(args: argparse.Namespace) -> int:
     if run.skipped:
         print("not eligible: " + ", ".join(f"{reason} {n}" for reason, n in sorted(run.skipped.items())))
     return 0
+
+
+def _held(args: argparse.Namespace) -> int:
+    from leadflow import clock
+    from leadflow.intake import held
+    from leadflow.observability import set_metric_sink
+
+    # EMF documents on an operator's stdout reach no CloudWatch and would break --json.
+    set_metric_sink(lambda document: None)
+    posts = held.held_posts()
+    if args.action == "list":
+        rows = [
+            {
+                "id": item.id,
+                "held_at": clock.iso(item.post.received_at),
+                "limit": item.post.limit,
+                "burst": item.post.burst,
+                "email": item.post.submission.email,
+                "form": item.post.submission.form,
+            }
+            for item in posts
+        ]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            _table(["id", "held at", "limit", "burst", "email", "form"], [list(row.values()) for row in rows])
+        return 0
+    chosen = _chosen(posts, args)
+    if args.action == "dismiss":
+        for item in chosen:
+            held.dismiss(item)
+        return _done(args, {"dismissed": [item.id for item in chosen]})
+    if not args.rep_alerts_topic:
+        raise ValueError("held release: give --rep-alerts-topic (stack output RepAlertsTopicArn)")
+    os.environ["REP_ALERTS_TOPIC_ARN"] = args.rep_alerts_topic
+    from leadflow.config import settings
+
+    settings.cache_clear()
+    released: dict[str, str] = {}
+    for item in chosen:
+        outcome = held.release(item, clock.now())
+        released[item.id] = outcome.value if outcome else "busy: another release runs"
+    if args.json:
+        print(json.dumps({"released": released}, indent=2))
+    else:
+        _table(["id", "outcome"], [[item_id, outcome] for item_id, outcome in released.items()])
+    return 0
+
+
+def _chosen(posts: list[Any], args: argparse.Namespace) -> list[Any]:
+    """The held posts an action names: IDs, one burst, or all of them (exactly one of these)."""
+    if sum(map(bool, (args.ids, args.burst, args.all))) != 1:
+        raise ValueError(f"held {args.action}: give held post IDs, --burst BURST or --all")
+    if args.all:
+        return posts
+    if args.burst:
+        return [item for item in posts if item.post.burst == args.burst]
+    by_id = {item.id: item for item in posts}
+    missing = [held_id for held_id in args.ids if held_id not in by_id]
+    if missing:
+        raise LookupError(f"no held post {', '.join(missing)} (see `leadflow held list`)")
+    return [by_id[held_id] for held_id in args.ids]
 
 
 def _done(args: argparse.Namespace, document: dict[str, Any]) -> int:

@@ -265,7 +265,7 @@ class Abuse(BaseModel):
     first_touches_per_inbox_per_day: int = Field(1, ge=1, le=1000)
     first_touches_per_phone_per_day: int = Field(1, ge=1, le=1000)
     # Posts taken per source IP per hour and per inbox per UTC day; the rest get the same 202 and
-    # are dropped (counted in metrics).
+    # are held, not enrolled, until released (intake.held).
     posts_per_ip_per_hour: int = Field(30, ge=1, le=1_000_000)
     posts_per_inbox_per_day: int = Field(5, ge=1, le=1_000_000)
     # Countries SMS may go to (ISO 3166-1 alpha-2). Unset: the owners' territories and the

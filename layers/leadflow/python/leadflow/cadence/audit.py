@@ -15,7 +15,9 @@ every cadence state machine, and checks the invariants:
 - every accepted lead with email consent has an enrollment;
 - nothing stuck (issue 22): no enrollment `pending` longer than PENDING_BOUND, none `completed` with
   a planned touch that has no record (a touch skipped with a recorded reason counts as done), no
-  email touch held by the sending guard longer than HELD_BOUND.
+  email touch held by the sending guard longer than HELD_BOUND;
+- no post held by a post limit (issue 22, intake.held): each is a lead nobody enrolled yet, flagged
+  until an operator releases or dismisses it.
 
 `audit()` is the reusable entry point (tests call it at the end of every fault case:
 `from leadflow.cadence.audit import audit`); the sweep function publishes its counts as metrics.
@@ -57,6 +59,7 @@ INVARIANTS = (
     "pending_too_long",
     "completed_short",
     "held_too_long",
+    "post_held",
 )
 
 
@@ -112,7 +115,7 @@ def audit(
     arns = list(
         state_machine_arns if state_machine_arns is not None else settings().state_machine_arns.values()
     )
-    partitions = _partitions()
+    partitions, held_posts = _partitions()
     running = _running_executions(arns)
     breaches: list[Breach] = []
     counts: Counter[str] = Counter()
@@ -147,6 +150,16 @@ def audit(
         counts["touches.sent"] += sum(touch.status is TouchStatus.SENT for touch in touches)
         breaches += _send_breaches(lead_id, enrollments, touches, send_events, sends.get(lead_id, {}))
 
+    counts["posts.held"] = len(held_posts)
+    for item in held_posts:
+        breaches.append(
+            Breach(
+                invariant="post_held",
+                lead_id=str(item["submission_id"]),
+                detail=f"held by the {item['limit']} limit since {item['received_at']} ({item['burst']}): "
+                "leadflow held release|dismiss",
+            )
+        )
     counts["executions.running"] = len(running)
     for name, arn in running.items():
         enrollment_or_none = enrollments_by_name.get(name)
@@ -303,9 +316,10 @@ def _enrollment_breaches(enrollment: Enrollment, running: Mapping[str, str], now
     return found
 
 
-def _partitions() -> dict[str, dict[str, dict[str, Any]]]:
-    """Every lead partition's items by sort key (one Scan)."""
+def _partitions() -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]]]:
+    """Every lead partition's items by sort key, and every held post (one Scan)."""
     partitions: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    held: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {}
     table = dynamodb_table()
     while True:
@@ -314,8 +328,10 @@ def _partitions() -> dict[str, dict[str, dict[str, Any]]]:
             pk = str(item["pk"])
             if pk.startswith("LEAD#"):
                 partitions[pk.removeprefix("LEAD#")][str(item["sk"])] = item
+            elif item.get("kind") == "held":
+                held.append(item)
         if "LastEvaluatedKey" not in page:
-            return partitions
+            return partitions, held
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 

@@ -5,7 +5,8 @@ secret key). The form's widget adds its token field (`cf-turnstile-response` or
 `g-recaptcha-response`); intake sends it, with the client's IP, to the provider's siteverify
 endpoint. A post without a passing token gets the same 202 as any post and is dropped (metric
 `Posts` with outcome `captcha_failed`). If the provider cannot be reached the post is taken (a lead
-is never lost to someone else's outage) and `CaptchaUnavailable` is counted.
+is never lost to someone else's outage) and `CaptchaUnavailable` is counted. Only a token the
+provider verified counts as a person for the human-burst rule (intake.limits).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -62,14 +64,24 @@ def take_token(fields: dict[str, Any]) -> str | None:
     return tokens[0].strip() if tokens else None
 
 
-def passes(token: str | None, remote_ip: str | None) -> bool:
-    """True when no check is configured, or the provider confirms the token (and, for reCAPTCHA v3,
-    its score reaches `min_score`)."""
+class Check(StrEnum):
+    """What the bot check says of a post: only VERIFIED is proof of a person (the human-burst rule,
+    intake.limits); OFF and UNAVAILABLE let the post through without proving anything."""
+
+    OFF = "off"
+    VERIFIED = "verified"
+    UNAVAILABLE = "unavailable"
+    FAILED = "failed"
+
+
+def check(token: str | None, remote_ip: str | None) -> Check:
+    """OFF when no check is configured; VERIFIED when the provider confirms the token (and, for
+    reCAPTCHA v3, its score reaches `min_score`); UNAVAILABLE when the provider cannot be reached."""
     config = operator_config().abuse.captcha
     if config is None:
-        return True
+        return Check.OFF
     if not token or len(token) > 2048:
-        return False
+        return Check.FAILED
     try:
         answer = SiteVerify.model_validate(
             siteverify(VERIFY_URLS[config.provider], _secret(config.secret), token, remote_ip)
@@ -77,8 +89,8 @@ def passes(token: str | None, remote_ip: str | None) -> bool:
     except (OSError, ValueError, ValidationError) as error:
         logger.warning("captcha provider unreachable: post taken", extra={"error": type(error).__name__})
         metrics.add_metric(name="CaptchaUnavailable", unit="Count", value=1)
-        return True
+        return Check.UNAVAILABLE
     if not answer.success:
         logger.info("captcha refused", extra={"codes": answer.error_codes[:5]})
-        return False
-    return answer.score is None or answer.score >= config.min_score
+        return Check.FAILED
+    return Check.VERIFIED if answer.score is None or answer.score >= config.min_score else Check.FAILED

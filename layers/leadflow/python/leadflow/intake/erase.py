@@ -6,7 +6,8 @@ In this order, so nothing can reach the person while their data goes:
 2. Stop every execution of the lead's enrollments.
 3. Delete the lead's items: the lead, its submissions (consent records), enrollments, touches,
    rep tasks, reserved send slots, markers; the email, company-domain and phone index entries
-   and the Message-ID index entries of its messages.
+   and the Message-ID index entries of its messages; and the address's held posts (intake.held),
+   lead or not.
 4. Delete the raw inbound mail stored in S3 that names the address or carries one of the lead's
    reply or unsubscribe tokens.
 What stays: the suppression entry (a keyed hash, no address) and the lead's report events
@@ -26,7 +27,7 @@ from leadflow.config import settings
 from leadflow.intake.contacts import DOMAIN, PHONE, company_domain
 from leadflow.models import Lead
 from leadflow.observability import logger, metrics
-from leadflow.store import erase_items, lead_items, suppression_items
+from leadflow.store import erase_items, held_items, lead_items, suppression_items
 from leadflow.store.items import lead_pk
 
 # Event attributes that may carry words or links of the person; everything else is counts and ids.
@@ -87,6 +88,9 @@ def erase_person(address: str) -> Erasure:
         _erase_lead(lead_id, lead, erasure)
         if erase_items.delete(f"EMAIL#{email_key}", "EMAIL"):
             erasure.count("index entries")
+    for key in held_items.held_for(email_key):
+        if erase_items.delete(str(key["pk"]), str(key["sk"])):
+            erasure.count("held posts")
     erasure.raw_mails_deleted = _delete_raw_mail(address, lead_id)
     metrics.add_metric(name="PersonErased", unit="Count", value=1)
     logger.info("person erased", extra={"lead_id": lead_id, **erasure.as_dict()})

@@ -3,16 +3,19 @@ automated first touches one inbox or phone number gets a day, across leads.
 
 Addresses, numbers and IPs are counted under their keyed hash (keys.email_key), never in clear;
 the counters expire by TTL. Every refusal is answered with the same 202 as a success (no oracle)
-and counted in metrics by the route (`Posts` by `outcome`).
+and counted in metrics by the route (`Posts` by `outcome`); a post over a post limit is held, not
+dropped (intake.held).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal, NamedTuple
 
 from leadflow import fields, keys
 from leadflow.config import operator_config
 from leadflow.models import Lead, RequestOrigin
+from leadflow.observability import count, logger
 from leadflow.store import limit_items
 
 DAY = timedelta(days=1)
@@ -24,24 +27,61 @@ def _day(now: datetime) -> tuple[str, datetime]:
     return start.strftime("%Y-%m-%d"), start + DAY
 
 
-def _hour(now: datetime) -> tuple[str, datetime]:
+def hour_window(now: datetime) -> tuple[str, datetime]:
     start = now.replace(minute=0, second=0, microsecond=0)
     return start.strftime("%Y-%m-%dT%H"), start + HOUR
 
 
-def refused_post(email: str, origin: RequestOrigin | None, now: datetime) -> str | None:
-    """Why a public post is refused ("ip_rate" or "inbox_rate"), or None; counts it when taken."""
+class Refusal(NamedTuple):
+    """Which limit a post is over ("ip_rate" or "inbox_rate") and its burst: the counter's kind, a
+    prefix of its keyed hash and its window (no address, no IP)."""
+
+    limit: Literal["ip_rate", "inbox_rate"]
+    burst: str
+
+
+def refused_post(
+    email: str, origin: RequestOrigin | None, now: datetime, *, human: bool = False
+) -> Refusal | None:
+    """The limit a public post is over, or None; counts it when taken.
+
+    `human`: the provider verified the post's captcha. Such a post over the per-IP limit is taken
+    when its email domain is new in the IP's hour (`human_burst`).
+    """
     limits = operator_config().abuse
     ip = origin.source_ip if origin else None
     if ip:
-        window, ends = _hour(now)
-        if not limit_items.take("IP", keys.email_key(ip), window, limits.posts_per_ip_per_hour, ends):
-            return "ip_rate"
+        window, ends = hour_window(now)
+        ip_key = keys.email_key(ip)
+        domain = domain_key(email)
+        if not limit_items.take("IP", ip_key, window, limits.posts_per_ip_per_hour, ends, domain) and not (
+            human and _human_burst(ip_key, window, domain, limits.posts_per_ip_per_hour, ends)
+        ):
+            return Refusal("ip_rate", f"ip:{ip_key[:8]}:{window}")
     window, ends = _day(now)
     inbox_key = keys.email_key(fields.inbox(email))
     if not limit_items.take("POSTS", inbox_key, window, limits.posts_per_inbox_per_day, ends):
-        return "inbox_rate"
+        return Refusal("inbox_rate", f"inbox:{inbox_key[:8]}:{window}")
     return None
+
+
+def domain_key(email: str) -> str:
+    """A short keyed hash of the address's domain (64 bits: no collision among one hour's posts)."""
+    return keys.email_key(fields.inbox(email).rpartition("@")[2])[:16]
+
+
+def _human_burst(ip_key: str, window: str, domain: str, limit: int, ends: datetime) -> bool:
+    """The rule that lets a burst from one IP past its limit without an operator (issue 22): the
+    post's captcha was verified (the caller's `human`), its domain is not yet among the domains
+    the IP posted from this hour, and those are fewer than twice the limit. Colleagues of one
+    company share a domain, so an office NAT is held for an operator; a bot must solve a captcha
+    per post and bring a new domain each time, and is held again at twice the limit's domains.
+    """
+    if not limit_items.take_new_member("IP", ip_key, window, domain, 2 * limit, ends):
+        return False
+    count("HeldReleased", by="human_burst")
+    logger.info("post over the per-IP limit taken: verified captcha, new domain in the burst")
+    return True
 
 
 def take_first_touch(lead: Lead, now: datetime) -> bool:

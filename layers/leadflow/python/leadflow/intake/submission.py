@@ -15,11 +15,12 @@ from leadflow import aws, clock, keys
 from leadflow.cadence import executions, versions
 from leadflow.cadence.enrollments import START_LEASE, plan_for, start
 from leadflow.config import cadences, operator_config, settings
-from leadflow.intake import contacts, limits, sms_opt_in, withdrawal
+from leadflow.intake import contacts, held, limits, sms_opt_in, withdrawal
 from leadflow.intake.routing import choose_cadence, choose_owner, fit_score
 from leadflow.models import (
     CONTACTABLE,
     Enrollment,
+    HeldPost,
     Lead,
     LeadSubmission,
     RequestOrigin,
@@ -92,21 +93,28 @@ def accept(
     client: str | None = None,
     *,
     cadence: str | None = None,
+    human: bool = False,
+    release: HeldPost | None = None,
 ) -> Accepted:
     """Store and enroll a lead.
 
     `email_consent=false` stores the lead without a cadence and alerts the owner to follow up
     by hand. A known address starts no second execution: see `_known_lead_posted`.
     `client` names the authenticated server-to-server caller, None for a public post.
+    `human`: the provider verified the post's captcha (intake.limits, the human-burst rule).
+    `release`: an operator releases this held post (intake.held): the same post, at its own time,
+    past the post limits.
     """
     now = clock.now()
-    submission_id = keys.new_submission_id()
+    posted_at = release.received_at if release else now
+    submission_id = release.submission_id if release else keys.new_submission_id()
     public = client is None
-    refused = limits.refused_post(submission.email, origin, now) if public else None
+    refused = (
+        limits.refused_post(submission.email, origin, now, human=human) if public and not release else None
+    )
     if refused:
-        # Answered like any post; nothing stored (the counters keep no address).
-        logger.info("post refused by an abuse limit", extra={"limit": refused})
-        return Accepted(submission_id, SubmissionOutcome.RATE_LIMITED)
+        # Answered like any post; stored as held, not enrolled, never dropped.
+        return Accepted(submission_id, held.hold(submission, origin, submission_id, refused, now))
     email_key = keys.email_key(submission.email)
     known_id = lead_items.lead_id_for_email(email_key)
     # The index without its lead: its creator crashed before writing the lead (lead_items.create_lead).
@@ -116,7 +124,7 @@ def accept(
         # never stored, never contacted.
         logger.info("suppressed address posted: not stored")
         return Accepted(submission_id, SubmissionOutcome.SUPPRESSED)
-    lead = new_lead(submission, client, now, known_id) if known_id is None or completing else None
+    lead = new_lead(submission, client, posted_at, known_id) if known_id is None or completing else None
     automated = submission.email_consent is not False
     # One automated first touch per inbox and per phone a day, across leads (plus-variants of one
     # inbox are many leads): the lead is kept, without a cadence, and without an alert per post.
@@ -143,7 +151,7 @@ def accept(
         lead,
         email_key,
         enrollment,
-        _record(lead.id, submission_id, outcome, submission, origin),
+        _record(lead.id, submission_id, outcome, submission, origin, posted_at),
         completing=completing,
     ):
         logger.info("lead accepted", extra={"lead_id": lead.id, "outcome": outcome.value, "band": lead.band})
@@ -174,7 +182,7 @@ def accept(
             consent.pop("email_consent")
         lead_items.record_return(known.id, now, _blanks_to_fill(known, submission), consent, email_key)
         contacts.index_lead(known)  # a post is activity: the indexes are kept as long as the lead
-        lead_items.record_submission(_record(known.id, submission_id, outcome, submission, origin))
+        lead_items.record_submission(_record(known.id, submission_id, outcome, submission, origin, posted_at))
         logger.info("known lead posted again", extra={"lead_id": known.id, "outcome": outcome.value})
     return Accepted(submission_id, outcome)
 
@@ -194,6 +202,7 @@ def accept_once(
     fingerprint: str,
     lambda_context: Any = None,
     client: str | None = None,
+    human: bool = False,
 ) -> Accepted:
     """`accept`, made idempotent by the client's Idempotency-Key (Powertools idempotency, 24 hours).
 
@@ -201,7 +210,7 @@ def accept_once(
     """
     table_name = settings().idempotency_table_name
     if not idempotency_key or table_name is None:
-        return accept(submission, origin, client)
+        return accept(submission, origin, client, human=human)
     # Imported here: a cold start without the header does not pay for it.
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
@@ -222,7 +231,7 @@ def accept_once(
 
     @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
     def accept_post(request: dict[str, str]) -> dict[str, Any]:
-        return accept(submission, origin, client)._asdict()
+        return accept(submission, origin, client, human=human)._asdict()
 
     try:
         first = accept_post(request={"key": idempotency_key, "fingerprint": fingerprint})
@@ -392,11 +401,12 @@ def _record(
     outcome: SubmissionOutcome,
     submission: LeadSubmission,
     origin: RequestOrigin | None,
+    received_at: datetime,
 ) -> SubmissionRecord:
     return SubmissionRecord(
         lead_id=lead_id,
         submission_id=submission_id,
-        received_at=clock.now(),
+        received_at=received_at,
         outcome=outcome,
         form=submission.source,
         email_consent=submission.email_consent,

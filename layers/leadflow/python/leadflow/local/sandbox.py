@@ -554,6 +554,23 @@ class Sandbox:
         self.clock.settle()
         return report.model_dump()
 
+    def held_posts(self) -> list[dict[str, Any]]:
+        """Posts held by a post limit (intake.held), oldest first: id, time, limit, burst and the post."""
+        from leadflow.intake import held
+
+        return [{"id": item.id, **item.post.model_dump(mode="json")} for item in held.held_posts()]
+
+    def release_held(self, ids: list[str] | None = None) -> dict[str, str | None]:
+        """Release held posts as `leadflow held release` does (all, or these ids), then let what it
+        started settle. Returns each post's outcome (None: another release holds it)."""
+        from leadflow.intake import held
+
+        with self._handler_lock:
+            chosen = [item for item in held.held_posts() if ids is None or item.id in ids]
+            outcomes = {item.id: held.release(item, self.now()) for item in chosen}
+        self.clock.settle()
+        return {held_id: outcome.value if outcome else None for held_id, outcome in outcomes.items()}
+
     def audit(self) -> Any:
         """`leadflow audit` over the Sandbox, with SES's own record of every accepted email (so a
         duplicate the store never saw is found too). Returns the AuditReport (`.clean`, `.lines()`)."""

@@ -7,7 +7,8 @@ Everything under /_sandbox/ belongs to the local runtime, not to the product API
     GET  /_sandbox/clock                    the simulated time
     POST /_sandbox/clock {"advance": 86400} move the clock by seconds (or {"to": "2026-12-01T09:00:00Z"})
     GET  /_sandbox/outbox                   messages sent so far
-    GET  /_sandbox/console                  a page: leads with status and timeline, tasks, alerts, clock
+    GET  /_sandbox/console                  a page: leads with status and timeline, held posts, tasks,
+                                            alerts, clock
 """
 
 from __future__ import annotations
@@ -181,7 +182,8 @@ def _handler_class(sb: Sandbox, lock: threading.Lock) -> type[BaseHTTPRequestHan
 
 def console_page(sb: Sandbox) -> str:
     """The local console: the clock (with buttons to move it), every lead with its status and
-    timeline, open and closed rep tasks (their pages carry the outcome buttons), and rep alerts."""
+    timeline, posts held by a post limit, open and closed rep tasks (their pages carry the outcome
+    buttons), rep alerts and ops alerts."""
     e = html.escape
     leads = sorted(
         (item for item in sb._scan() if item["sk"]["S"] == "LEAD"), key=lambda item: item["created_at"]["S"]
@@ -212,6 +214,13 @@ def console_page(sb: Sandbox) -> str:
         f"{e((note['subject'] or note['message'] or '')[:120])}</li>"
         for note in sb.rep_alerts()
     )
+    held = "".join(
+        f"<li>{e(post['received_at'])} · {e(post['limit'])} · {e(post['burst'])} · "
+        f"{e(post['submission']['email'])} · {e(post['submission'].get('form') or '-')} · "
+        f"<small>{e(post['id'])}</small></li>"
+        for post in sb.held_posts()
+    )
+    ops = "".join(f"<li>{e(note['at'] or '')} · {e(note['subject'] or '')}</li>" for note in sb.ops_alerts())
     buttons = "".join(
         f'<button name="advance" value="{seconds}">+{label}</button> '
         for seconds, label in ((3600, "1 hour"), (86400, "1 day"), (7 * 86400, "1 week"))
@@ -224,7 +233,11 @@ def console_page(sb: Sandbox) -> str:
         f'<form method="post" action="/_sandbox/clock">{buttons}</form>'
         f"<h2>Leads ({len(rows)})</h2><table><tr><th>lead</th><th>status</th><th>enrollments</th>"
         f"<th>timeline</th></tr>{''.join(rows)}</table>"
+        f"<h2>Held posts</h2><p>Over a post limit: stored, not enrolled, flagged by <code>leadflow audit"
+        "</code>. Enroll them as posted with <code>leadflow held release --all --endpoint-url ...</code>, "
+        f"or discard with <code>leadflow held dismiss ID</code>.</p><ul>{held or '<li>none</li>'}</ul>"
         f"<h2>Rep tasks</h2><ul>{tasks or '<li>none</li>'}</ul>"
         f"<h2>Rep alerts</h2><ul>{alerts or '<li>none</li>'}</ul>"
+        f"<h2>Ops alerts</h2><ul>{ops or '<li>none</li>'}</ul>"
         '<p><a href="/">lead form</a> · <a href="/_sandbox/outbox">outbox (JSON)</a></p></html>'
     )
