@@ -256,3 +256,47 @@ def test_only_the_attempt_holding_the_claim_may_call_the_provider_or_release_it(
         now,
     )
     assert enrollment_items.release_touch(lead_id, 1, 2, second, now)
+
+
+def test_botocore_never_resends_an_email_whose_answer_was_lost(sbe):
+    """SES took the email and its answer never came back (a read timeout): botocore's own retries
+    would send it again, outside any claim. The SES client makes one attempt; the touch is in
+    doubt and SES's Send event settles it."""
+    from moto.core.models import botocore_stubber as moto_ses
+    from moto.ses.models import ses_backends
+
+    from leadflow import aws
+    from leadflow.local import events
+
+    client = aws.client("sesv2")
+    lost: list[str] = []
+
+    def lose_the_answer(request, **kwargs):
+        if lost:
+            return None
+        moto_ses(request=request, **kwargs)  # SES takes the message...
+        lost.append(request.url)
+        raise _lost_connection()  # ...and its answer is lost, inside botocore's retry loop
+
+    client.meta.events.register("before-send.sesv2.SendEmail", lose_the_answer)
+    try:
+        lead_id = _post(sbe, "lost.answer@example.com")
+    finally:
+        client.meta.events.unregister("before-send.sesv2.SendEmail", lose_the_answer)
+    sent = ses_backends[events.ACCOUNT_ID][events.REGION].sent_messages
+    assert len(lost) == 1 and len(sent) == 1  # botocore's default retries sent it twice
+    assert _in_doubt(lead_id)
+    # SES publishes the Send event of the message it took (the Sandbox's hook never saw its answer).
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    tags = {"lead": lead_id, "enrollment": "1", "touch": "1", "cadence": enrollment.cadence}
+    sbe.deliver_ses_event(
+        events.ses_event(
+            "Send", message_id=sent[0].id, recipients=[], sent_at=sbe.now(), at=sbe.now(), tags=tags
+        )
+    )
+    sbe.advance(asl.UNSETTLED_RETRY["IntervalSeconds"] + 5)
+    (touch,) = enrollment_items.touches(lead_id)
+    assert touch.message_id == sent[0].id
+    sbe.advance(30 * 86400)
+    assert len(sent) == 6 and _touches_out(sbe, lead_id) == [2, 3, 4, 5, 6]  # 1: its answer was lost
+    _assert_clean(sbe)
