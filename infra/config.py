@@ -61,11 +61,17 @@ class LeadflowConfig:
     # The custom MAIL FROM domain of each identity the stack creates: <label>.<domain> (SPF alignment
     # for DMARC; bounces come back to SES there).
     mail_from_label: str = field(default="bounce", metadata={"key": "mailFromLabel"})
+    # Salesforce outbound messages: the organizations whose messages set stages (00D…), and optionally
+    # Salesforce's outbound-message source ranges (CIDR, from Salesforce's published list): set, a
+    # delivery is authenticated by its source address instead of a token in the URL.
+    salesforce_org_ids: tuple[str, ...] = field(default=(), metadata={"key": "salesforceOrgIds"})
+    salesforce_source_cidrs: tuple[str, ...] = field(default=(), metadata={"key": "salesforceSourceCidrs"})
     # The shipped sample settings (.example domains, the sample postal address) synthesize only with
     # this set: tests and `make synth` set it; a real deploy must not need it.
     allow_placeholders: bool = field(default=False, metadata={"key": "allowPlaceholders"})
 
     def __post_init__(self) -> None:
+        self._check_salesforce()
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,62}", self.stack_name):
             raise ValueError(f"{CONTEXT_PREFIX}stackName: {self.stack_name!r} must be letters, digits and -")
         if self.public_url and not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", self.public_url):
@@ -103,6 +109,23 @@ class LeadflowConfig:
         if self.log_retention not in logs.RetentionDays.__members__:
             raise ValueError(
                 f"{CONTEXT_PREFIX}logRetention: {self.log_retention!r} is not a RetentionDays name"
+            )
+
+    def _check_salesforce(self) -> None:
+        from leadflow.fields import networks, organization_ids
+
+        try:
+            organization_ids(" ".join(self.salesforce_org_ids))
+        except ValueError as error:
+            raise ValueError(f"{CONTEXT_PREFIX}salesforceOrgIds: {error}") from None
+        try:
+            ranges = networks(" ".join(self.salesforce_source_cidrs))
+        except ValueError as error:
+            raise ValueError(f"{CONTEXT_PREFIX}salesforceSourceCidrs: {error}") from None
+        if ranges and not self.salesforce_org_ids:
+            raise ValueError(
+                f"{CONTEXT_PREFIX}salesforceSourceCidrs needs {CONTEXT_PREFIX}salesforceOrgIds: every "
+                "Salesforce org sends from those ranges"
             )
 
     def route_limits(self) -> dict[tuple[str, str], tuple[float, int]]:

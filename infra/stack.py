@@ -103,6 +103,7 @@ class LeadflowStack(Stack):
             log_retention=retention,
             intake_texts=bool(operator.abuse.sms_double_opt_in),
         )
+        functions.accept_salesforce(config.salesforce_org_ids, config.salesforce_source_cidrs)
         if operator.abuse.captcha:
             # Optional bot check on public posts: intake reads the provider's key.
             captcha = CaptchaSecret(self, "Captcha", secret_name=operator.abuse.captcha.secret)

@@ -736,9 +736,12 @@ def test_only_the_step_may_publish_to_any_topic_or_number(synth: Synth) -> None:
     _assert_only_the_step_texts(synth, ("inbound",))
 
 
-def test_with_sms_double_opt_in_intake_asks_the_step_too(tmp_path: Path, monkeypatch) -> None:
+def test_a_configured_stack_texts_through_the_step_and_takes_salesforce_by_address(
+    tmp_path: Path, monkeypatch
+) -> None:
     """An operator config naming double opt-in countries: intake's opt-in request goes through the
-    step as well, and the step's wildcard carries its reason."""
+    step as well, and the step's wildcard carries its reason. The same stack takes Salesforce
+    outbound messages by source address: intake gets the organizations and ranges."""
     import infra.app
 
     def with_opt_in(path: Path) -> Any:
@@ -757,11 +760,18 @@ def test_with_sms_double_opt_in_intake_asks_the_step_too(tmp_path: Path, monkeyp
         and "sns:Publish" in ack.reason
     ]
     assert "no resource ARN" in reason and "Only the step function holds it" in reason
-    app = build_app(outdir=tmp_path / "synth", context=_context())
+    salesforce = {
+        "leadflow:salesforceOrgIds": "00D000000000001EAA",
+        "leadflow:salesforceSourceCidrs": "198.51.100.0/24,2001:db8:5f::/48",
+    }
+    app = build_app(outdir=tmp_path / "synth", context={**_context(), **salesforce})
     config = LeadflowConfig.from_context(app.node)
     raw = app.synth().get_stack_artifact(config.stack_name).template
     variant = Synth(config, tmp_path, tmp_path / "unused.json", raw, Template.from_json(raw))
     _assert_only_the_step_texts(variant, ("inbound", "intake"))
+    variables = _function_by_code(variant, "intake")[1]["Properties"]["Environment"]["Variables"]
+    assert variables["SALESFORCE_ORG_IDS"] == "00D000000000001EAA"
+    assert variables["SALESFORCE_SOURCE_CIDRS"] == "198.51.100.0/24,2001:db8:5f::/48"
 
 
 def test_sends_and_publishes_are_scoped(synth: Synth) -> None:
@@ -917,6 +927,20 @@ def test_context_values_from_the_command_line_are_converted() -> None:
     assert config.throttle_rate_limit == 5.0 and config.throttle_burst_limit == 7
     assert config.sender_domain == "send.example"
     assert LeadflowConfig.from_context(cdk.App().node) == LeadflowConfig()
+
+
+def test_salesforce_settings_are_checked_at_synth() -> None:
+    org = "00D000000000001EAA"
+    config = LeadflowConfig.from_mapping(
+        {"leadflow:salesforceOrgIds": org, "leadflow:salesforceSourceCidrs": "198.51.100.0/24"}
+    )
+    assert config.salesforce_source_cidrs == ("198.51.100.0/24",)
+    with pytest.raises(ValueError, match=re.escape("salesforceSourceCidrs: '198.51.100.1/24' is not a CIDR")):
+        LeadflowConfig(salesforce_org_ids=(org,), salesforce_source_cidrs=("198.51.100.1/24",))
+    with pytest.raises(ValueError, match="salesforceSourceCidrs needs leadflow:salesforceOrgIds"):
+        LeadflowConfig(salesforce_source_cidrs=("198.51.100.0/24",))
+    with pytest.raises(ValueError, match="salesforceOrgIds: '001000000000001' is not a Salesforce"):
+        LeadflowConfig(salesforce_org_ids=("001000000000001",))
 
 
 def test_invalid_context_fails_the_synth() -> None:

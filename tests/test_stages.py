@@ -327,3 +327,63 @@ def test_a_salesforce_notification_without_a_modification_time_or_id_is_refused_
     no_id = xml.replace("<Id>04l000000000001AAA</Id>", "")
     assert sb.post(f"/webhooks/crm?token={CRM_WEBHOOK_KEY}", data=no_id, headers=SOAP).status_code == 422
     assert sb.lead(sb.find_lead("casey@northwind.example")["id"]).get("stage") is None
+
+
+# Documentation ranges (RFC 5737) stand in for Salesforce's published outbound-message ranges,
+# which cannot be fetched here: the mode takes whatever CIDR blocks the operator configures.
+SALESFORCE_RANGES = "198.51.100.0/24, 2001:db8:5f::/48"
+
+
+def test_with_the_source_allowlist_salesforce_needs_no_url_token_but_an_address_inside_it(sb):
+    """The alternative to the URL key: the connection's source address (API Gateway's sourceIp, not
+    a header a client sets) inside the configured ranges, and the configured organization."""
+    lead = _lead(sb, "casey@northwind.example")
+    sb.set_environment({"SALESFORCE_SOURCE_CIDRS": SALESFORCE_RANGES})
+    xml = _salesforce_xml("casey@northwind.example", "Qualified", sb.now(), notification="04l0000000IP001")
+
+    def deliver(source_ip, path="/webhooks/crm", data=xml):
+        return sb.post(path, data=data, headers=SOAP, source_ip=source_ip)
+
+    # Outside the ranges (the first address after the IPv4 block, or another network): refused,
+    # even with the right token in the URL; a forwarded-for header changes nothing.
+    assert deliver("198.51.101.0").status_code == 401
+    assert deliver("203.0.113.7", path=f"/webhooks/crm?token={CRM_WEBHOOK_KEY}").status_code == 401
+    spoofed = sb.post("/webhooks/crm", data=xml, headers={**SOAP, "X-Forwarded-For": "198.51.100.7"})
+    assert spoofed.status_code == 401
+    assert _stage(sb, lead) == (None, [])
+    # Inside (the block's last address; an IPv6 one): acknowledged and applied, no token needed.
+    answer = deliver("198.51.100.255")
+    assert answer.status_code == 200 and "<Ack>true</Ack>" in answer.text
+    assert _stage(sb, lead) == ("sql", ["stage_sql"])
+    won = _salesforce_xml("casey@northwind.example", "Closed Won", sb.now(), notification="04l0000000IP002")
+    assert deliver("2001:db8:5f::1", data=won).status_code == 200
+    assert _stage(sb, lead) == ("won", ["stage_sql", "stage_won"])
+    # Any Salesforce org sends from those ranges: another organization is still refused.
+    other = _salesforce_xml(
+        "casey@northwind.example",
+        "Closed Lost",
+        sb.now(),
+        org="00D999999999999EAA",
+        notification="04l0000000IP003",
+    )
+    assert deliver("198.51.100.8", data=other).status_code == 401
+    # Without configured organizations the allowlist alone proves nothing: refused.
+    sb.set_environment({"SALESFORCE_ORG_IDS": ""})
+    lost = _salesforce_xml("casey@northwind.example", "Closed Lost", sb.now(), notification="04l0000000IP004")
+    assert deliver("198.51.100.8", data=lost).status_code == 401
+    assert _stage(sb, lead) == ("won", ["stage_sql", "stage_won"])
+
+
+def test_allowlist_and_organization_settings_are_validated():
+    from leadflow.fields import networks, organization_ids
+
+    assert [str(block) for block in networks(SALESFORCE_RANGES)] == ["198.51.100.0/24", "2001:db8:5f::/48"]
+    assert networks("") == ()
+    for bad in ("198.51.100.1/24", "198.51.100.0/33", "salesforce"):
+        with pytest.raises(ValueError, match="is not a CIDR block"):
+            networks(bad)
+    ids = ("00D000000000001EAA", "00D000000000002")
+    assert organization_ids(", ".join(ids)) == ids
+    for bad in ("00D0000001", "001000000000001AAA", "00D000000000001EA!"):
+        with pytest.raises(ValueError, match="not a Salesforce organization id"):
+            organization_ids(bad)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -381,6 +381,14 @@ class Functions(Construct):
             bus.grant_put_events_to(function)
         if sms_origination:
             self.step.add_environment("SMS_ORIGINATION_NUMBER", sms_origination)  # the one that texts
+
+    def accept_salesforce(self, organizations: Sequence[str], source_cidrs: Sequence[str]) -> None:
+        """The Salesforce organizations whose outbound messages set stages, and the source ranges that
+        replace the URL token when given (leadflow.answers.stages)."""
+        if organizations:
+            self.intake.add_environment("SALESFORCE_ORG_IDS", ",".join(organizations))
+        if source_cidrs:
+            self.intake.add_environment("SALESFORCE_SOURCE_CIDRS", ",".join(source_cidrs))
 
     def connect_api(self, public_url: str) -> None:
         """The step function writes unsubscribe links to the API (or the operator's own domain); intake

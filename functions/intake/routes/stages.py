@@ -14,6 +14,7 @@ from functions.intake.errors import field_errors
 from leadflow import keys
 from leadflow.answers import stages
 from leadflow.config import settings
+from leadflow.fields import organization_ids
 from leadflow.observability import count as count_metric
 from leadflow.observability import logger, metrics
 
@@ -48,7 +49,10 @@ def post_stage(change: stages.StageChange) -> Response[Any]:
     "/webhooks/crm",
     responses={
         200: {"description": "Handled: counts of stage_set, unchanged, unknown_lead or ignored"},
-        401: {"description": "Missing, wrong or stale signature (or Salesforce token / organization)"},
+        401: {
+            "description": "Missing, wrong or stale signature (or Salesforce token, source address or "
+            "organization)"
+        },
         422: {"description": "Authenticated, but not JSON/XML or with invalid fields"},
     },
 )
@@ -63,11 +67,17 @@ def crm_webhook() -> Response[Any]:
     query = dict(event.query_string_parameters or {})
     if query:
         url += "?" + "&".join(f"{name}={value}" for name, value in query.items())
-    organizations = frozenset(filter(None, settings().salesforce_org_ids.replace(" ", "").split(",")))
+    organizations = frozenset(organization_ids(settings().salesforce_org_ids))
     provider = stages.provider_of(headers, raw)
     try:
         outcomes = stages.handle_webhook(
-            raw, headers, method=event.http_method, url=url, query=query, organizations=organizations
+            raw,
+            headers,
+            method=event.http_method,
+            url=url,
+            query=query,
+            organizations=organizations,
+            source_ip=context.identity.source_ip,  # the connection's address, not a header
         )
     except stages.Unauthenticated as error:
         logger.warning("CRM webhook refused", extra={"why": str(error)})

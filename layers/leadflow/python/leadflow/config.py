@@ -42,6 +42,9 @@ class Settings(BaseModel):
     # and the Salesforce organizations whose outbound messages are accepted (comma-separated ids).
     crm_webhook_secret_arn: str | None = Field(None, alias="CRM_WEBHOOK_SECRET_ARN")
     salesforce_org_ids: str = Field("", alias="SALESFORCE_ORG_IDS")
+    # Optional: Salesforce's outbound-message source ranges (CIDR, comma-separated). Set, a Salesforce
+    # delivery is authenticated by its source address (and OrganizationId) instead of the URL token.
+    salesforce_source_cidrs: str = Field("", alias="SALESFORCE_SOURCE_CIDRS")
     # Where the weekly report is archived (reports/<week's date>/report.html).
     report_bucket: str | None = Field(None, alias="REPORT_BUCKET")
     # The step function: the one function allowed to text any number (the others ask it).

@@ -7,6 +7,7 @@ email_validator and phonenumbers are imported on first use: most cold starts che
 
 from __future__ import annotations
 
+import ipaddress
 import zoneinfo
 from functools import cache
 from typing import Annotated
@@ -115,3 +116,23 @@ def inbox(address: str) -> str:
         domain = _DOTLESS_DOMAINS[domain]
         local = local.replace(".", "")
     return f"{local}@{domain}"
+
+
+def networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma- or space-separated CIDR blocks (e.g. `13.108.0.0/14, 2a01:111::/48`), host bits zero."""
+    found = []
+    for block in value.replace(",", " ").split():
+        try:
+            found.append(ipaddress.ip_network(block, strict=True))
+        except ValueError as error:
+            raise ValueError(f"{block!r} is not a CIDR block like 13.108.0.0/14 ({error})") from None
+    return tuple(found)
+
+
+def organization_ids(value: str) -> tuple[str, ...]:
+    """Comma- or space-separated Salesforce organization ids (15 or 18 characters, `00D…`)."""
+    ids = tuple(value.replace(",", " ").split())
+    for org in ids:
+        if not (len(org) in (15, 18) and org.startswith("00D") and org.isalnum()):
+            raise ValueError(f"{org!r} is not a Salesforce organization id (00D…, 15 or 18 characters)")
+    return ids

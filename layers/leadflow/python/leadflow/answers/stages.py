@@ -7,9 +7,11 @@ Three ways in, all ending in `set_stage`:
     method + URI + body + `X-HubSpot-Request-Timestamp` (milliseconds, at most 5 minutes old);
   - Salesforce Outbound Messages (SOAP): Salesforce cannot sign them, so the endpoint URL carries a
     `token` equal to one of the webhook keys, and the message's OrganizationId must be one the
-    operator configured. Each notification must carry its record's SystemModstamp or
-    LastModifiedDate: one older than SALESFORCE_MAX_AGE, or whose Id was applied before, is
-    acknowledged (Salesforce stops retrying) and not applied;
+    operator configured. Or, with SALESFORCE_SOURCE_CIDRS set, no token: the request must come
+    from one of those ranges (Salesforce's published ones) and name a configured organization.
+    Each notification must carry its record's SystemModstamp or LastModifiedDate: one older than
+    SALESFORCE_MAX_AGE, or whose Id was applied before, is acknowledged (Salesforce stops
+    retrying) and not applied;
   - anything else: the generic JSON shape, signed like the meeting webhook
     (`X-Leadflow-Signature: t=<unix seconds>,v1=<hex HMAC of "<t>.<raw body>">`);
 - `leadflow stage EMAIL sql` locally.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -37,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from leadflow import aws, clock, keys
 from leadflow.config import settings
+from leadflow.fields import networks, organization_ids
 from leadflow.observability import logger
 from leadflow.store import lead_items, notification_items
 
@@ -184,6 +188,7 @@ def verify(
     url: str,
     query: Mapping[str, str],
     now: datetime | None = None,
+    source_ip: str | None = None,
 ) -> None:
     """Raise Unauthenticated unless the delivery is authentic and fresh."""
     if not webhook_keys():
@@ -211,11 +216,35 @@ def verify(
             raise Unauthenticated("generic: stale timestamp")
         return
     if provider == "salesforce":
+        allowlist = networks(settings().salesforce_source_cidrs)
+        if allowlist:
+            _from_salesforce(allowlist, source_ip, query)
+            return
         token = query.get("token", "")
         if not token or not any(hmac.compare_digest(token.encode(), key) for key in webhook_keys()):
             raise Unauthenticated("salesforce: wrong or missing token")
         return
     raise Unauthenticated("no signature header")
+
+
+def _from_salesforce(
+    allowlist: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...],
+    source_ip: str | None,
+    query: Mapping[str, str],
+) -> None:
+    """The allowlist mode: the connection's source address (API Gateway's, not a header) is in one of
+    Salesforce's ranges. Any Salesforce org sends from those: the OrganizationId check (parse) is
+    what makes it ours, so the mode needs configured organizations."""
+    if not organization_ids(settings().salesforce_org_ids):
+        raise Unauthenticated("salesforce: the source allowlist needs SALESFORCE_ORG_IDS")
+    try:
+        address = ipaddress.ip_address(source_ip or "")
+    except ValueError:
+        raise Unauthenticated("salesforce: no source address") from None
+    if not any(address in network for network in allowlist):
+        raise Unauthenticated("salesforce: source address outside the allowlist")
+    if "token" in query:
+        logger.warning("Salesforce endpoint URL still carries a token: remove it (the allowlist is on)")
 
 
 def _validated(document: dict[str, Any], where: str) -> StageChange:
@@ -416,11 +445,12 @@ def handle_webhook(
     url: str,
     query: Mapping[str, str],
     organizations: frozenset[str] = frozenset(),
+    source_ip: str | None = None,
 ) -> dict[str, int]:
     """Authenticate, parse and apply a CRM delivery: outcome -> count. Raises Unauthenticated or
     InvalidChange; an authenticated delivery about something else counts as `ignored`."""
     provider = provider_of(headers, raw_body)
-    verify(provider, raw_body, headers, method=method, url=url, query=query)
+    verify(provider, raw_body, headers, method=method, url=url, query=query, source_ip=source_ip)
     try:
         if provider == "salesforce":
             return apply_salesforce(*parse_salesforce(raw_body, organizations))
