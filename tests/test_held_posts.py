@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ import yaml
 from leadflow import aws, clock, keys
 from leadflow.intake import captcha, held
 from leadflow.intake.erase import erase_person
-from leadflow.local.serve import console_page, start_aws_endpoint
+from leadflow.local.serve import make_server, start_aws_endpoint
 from leadflow.store import held_items, lead_items
 
 pytestmark = pytest.mark.email_cadence
@@ -108,8 +110,18 @@ def test_thirty_five_colleagues_behind_one_nat_end_enrolled_or_visibly_held(sb, 
     assert sorted(_held_breaches(report)) == sorted(post["id"] for post in held_posts)
     assert len(report.breaches) == 5, report.lines()
     assert report.counts["posts.held"] == 5
-    page = console_page(sb)
-    assert all(email in page for email in emails[30:]), "the console shows the held posts"
+    server = make_server(sb, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        console = f"http://127.0.0.1:{server.server_port}/_sandbox/console"
+        with urllib.request.urlopen(console, timeout=30) as response:
+            page = response.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    held_section = page.split("<h2>Held posts</h2>")[1].split("<h2>")[0]
+    assert [email for email in emails if email in held_section] == emails[30:], "the console shows them"
+    assert HELD_SUBJECT in page.split("<h2>Ops alerts</h2>")[1], "and the ops alert"
 
     listed = cli(endpoint, "held", "list", "--json")
     assert [row["email"] for row in yaml.safe_load(listed.stdout)] == emails[30:]
