@@ -3,7 +3,8 @@ every test). Each test here fails under the mutation its docstring names, and pa
 code; each scenario runs end to end through the Sandbox and ends with `audit` clean.
 
 - touches.py, `_send_sms`: the phone-suppression check at send time removed -> a number that
-  texted STOP, posted again under a new email, gets SMS again.
+  texted STOP, posted again under a new email, gets SMS again. (Also intake/sms_opt_in.py `ask`:
+  the same number's double opt-in request, found unguarded by running this file's mutations.)
 - guard.py, `Rates.tripped`: the complaint-rate pause (`>=` to `>`, or the check removed).
 - guard.py, `Rates.tripped` / `bounce_rate` / `enough` / `rates()`: the bounce threshold exactly
   reached (`>=` to `>`), its denominator (the sends in the window, not `window_sends`, not every
@@ -77,6 +78,38 @@ def test_a_number_that_texted_stop_gets_no_sms_when_it_posts_again_under_a_new_e
     ]
     assert emails[:2] == [1, 4]
     assert not [entry for entry in sb.outbox() if entry["lead_id"] == first_id and entry["touch"] > 3]
+    _assert_clean(sb)
+
+
+def test_a_number_that_texted_stop_gets_no_opt_in_request_when_it_posts_again(sb, tmp_path):
+    """Guards intake/sms_opt_in.py `ask`: `if suppression(phone): return False`. Where a number must
+    text YES first (abuse.sms_double_opt_in), a post texts it the request at once, outside any
+    cadence and its send-time checks. Removed, a number that texted STOP and posts again under a
+    new email is texted "reply YES" (found by the mutation run of this file: no test held it)."""
+    import yaml
+
+    from leadflow.config import settings
+
+    config = yaml.safe_load(settings().config_file.read_text())
+    config["abuse"]["sms_double_opt_in"] = ["GB"]
+    (tmp_path / "opt-in.yaml").write_text(yaml.safe_dump(config))
+    sb.set_environment({"CONFIG_FILE": str(tmp_path / "opt-in.yaml")})
+    gb_phone = "+447400123456"
+    first = {"email": "ada@first.example", "phone": gb_phone, "sms_consent": True, "form": "demo-request"}
+    assert sb.post("/leads", json=first).status_code == 202
+    (request,) = _texts_to(sb, gb_phone)
+    assert "reply YES" in request["text"]
+    assert sb.deliver_sms(gb_phone, "stop") == {"outcomes": ["sms_opt_out"]}
+
+    sb.advance(2 * 86400)
+    second = {**first, "email": "ada@second.example"}
+    assert sb.post("/leads", json=second).status_code == 202
+    second_id = sb.find_lead(second["email"])["id"]
+    assert sb.lead(second_id)["enrollments_detail"][0]["run_status"] == "running"
+    sb.advance(3 * 86400)
+    assert _texts_to(sb, gb_phone) == [request]
+    (touch,) = [touch for touch in sb.lead(second_id)["touches"] if touch["channel"] == "sms"]
+    assert touch["status"] == "skipped"
     _assert_clean(sb)
 
 
