@@ -240,7 +240,7 @@ def test_invalid_fields_get_422_naming_the_field(sb, payload, field):
     "content_type",
     [
         "text/plain",
-        "multipart/form-data; boundary=x",
+        "multipart/mixed; boundary=x",
         "application/xml",
         "application/json; charset=latin-1",
         None,

@@ -85,6 +85,7 @@ def test_the_spec_is_served_and_documents_both_encodings_and_every_refusal(sb):
     assert set(operation["requestBody"]["content"]) == {
         "application/json",
         "application/x-www-form-urlencoded",
+        "multipart/form-data",
     }
     assert {"202", "303", "400", "409", "413", "415", "422"} <= set(operation["responses"])
     schema = response.json()["components"]["schemas"]["LeadSubmission"]

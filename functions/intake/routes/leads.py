@@ -21,7 +21,16 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, Field, ValidationError
 
 from functions.intake.errors import InvalidFormPost, field_errors
-from functions.intake.forms import FORM, JSON, Posted, honeypot_hit, read_post, request_origin, safe_redirect
+from functions.intake.forms import (
+    FORM,
+    JSON,
+    MULTIPART,
+    Posted,
+    honeypot_hit,
+    read_post,
+    request_origin,
+    safe_redirect,
+)
 from leadflow import keys
 from leadflow.config import allowed_origins, operator_config
 from leadflow.intake import captcha
@@ -72,7 +81,7 @@ RESPONSES: dict[int, Any] = {
     401: _json(Refused, "An X-Api-Key header that matches no server-to-server client."),
     409: _json(Refused, "A request with this Idempotency-Key is still being processed."),
     413: _json(Refused, "The body is over 16 KiB."),
-    415: _json(Refused, "Not application/json or application/x-www-form-urlencoded."),
+    415: _json(Refused, "Not application/json, application/x-www-form-urlencoded or multipart/form-data."),
     422: {
         "description": "Field-level errors: JSON for JSON clients (also for an Idempotency-Key reused for "
         "another lead); a plain page for an HTML form with no allowed page to go back to.",
@@ -135,6 +144,19 @@ def _validate(posted: Posted) -> LeadSubmission:
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "Send one lead as a JSON object.", "type": "dict_type"}]
         )
+    if posted.files:
+        # A lead is text: an attachment would be PII stored nowhere we can erase; say which input to clear.
+        raise InvalidFormPost(
+            [
+                {
+                    "loc": ("body", name),
+                    "msg": "Files are not accepted: remove the file from this field and send the form again.",
+                    "type": "file_not_accepted",
+                }
+                for name in posted.files
+            ],
+            posted.fields,
+        )
     context = {"default_phone_region": operator_config().intake.default_phone_region, "form": posted.form}
     try:
         return LeadSubmission.model_validate(posted.fields, context=context)
@@ -194,6 +216,7 @@ def document(spec: dict[str, Any]) -> dict[str, Any]:
         "content": {
             JSON: {"schema": {"$ref": "#/components/schemas/LeadSubmission"}},
             FORM: {"schema": {"$ref": "#/components/schemas/LeadSubmissionForm"}},
+            MULTIPART: {"schema": {"$ref": "#/components/schemas/LeadSubmissionForm"}},
         },
     }
     return spec
