@@ -183,6 +183,12 @@ class LeadflowStack(Stack):
         )
         CfnOutput(self, "TableName", value=table.table.table_name, description="leadflow report --table")
         CfnOutput(self, "ReportArchiveBucket", value=report.archive.bucket_name, description="Weekly reports")
+        CfnOutput(
+            self,
+            "InboundMailBucket",
+            value=email.inbound_bucket.bucket_name,
+            description="Raw inbound mail (leadflow erase finds it here)",
+        )
         api = IntakeApi(
             self,
             "Intake",

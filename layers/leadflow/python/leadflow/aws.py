@@ -5,6 +5,7 @@ The Sandbox calls `reset()` after it starts moto so clients bind to the mock.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache, partial
 from types import SimpleNamespace
@@ -121,12 +122,25 @@ def reset() -> None:
 # -- the CLI against a stack (deployed, or the Sandbox's moto endpoint) ----------------------
 
 
+# What the Sandbox (`leadflow serve`) names its table and HMAC secret; a deployed stack's come from
+# its outputs.
+SANDBOX_TABLE = "leadflow"
+SANDBOX_HMAC_SECRET = "leadflow/hmac"
+SANDBOX_REP_ALERTS = "leadflow-rep-alerts"
+DEFAULT_STACK = "Leadflow"
+
+
 def add_stack_options(command: argparse.ArgumentParser) -> None:
-    """The options every CLI command that reads a stack takes: table, profile, Region, endpoint."""
+    """The options of every CLI command that reads a stack: which stack, and how to reach it."""
     command.add_argument(
-        "--table",
-        default=os.environ.get("TABLE_NAME", "leadflow"),
-        help="DynamoDB table (default $TABLE_NAME or leadflow)",
+        "--stack",
+        default=os.environ.get("LEADFLOW_STACK", DEFAULT_STACK),
+        help="the deployed stack: its outputs name the table and the HMAC secret, its state machines "
+        "are <stack>-<cadence> (default $LEADFLOW_STACK or Leadflow; the Sandbox's match it)",
+    )
+    command.add_argument("--table", help="DynamoDB table (default: the stack's TableName output)")
+    command.add_argument(
+        "--hmac-secret", help="Secrets Manager id of the HMAC key (default: the stack's HmacSecretArn output)"
     )
     command.add_argument("--profile", help="AWS profile")
     command.add_argument("--region", help="AWS region")
@@ -135,26 +149,94 @@ def add_stack_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def use_stack(args: argparse.Namespace, hmac_secret: str) -> None:
-    """Point boto3 and the settings at the chosen account, region, endpoint and table."""
+def use_stack(
+    args: argparse.Namespace, *, state_machines: bool = False, alert_owners: bool = False
+) -> dict[str, str]:
+    """Point boto3 and the settings at the chosen account, Region, endpoint and stack.
+
+    The table, the HMAC secret and the inbound mail bucket come from the stack's outputs (an option,
+    else $TABLE_NAME / $HMAC_SECRET_ARN, wins; the Sandbox has no stack and uses its own names).
+    With `state_machines`, the cadences' state machines are found by the stack's name, and a stack
+    without any is an error: a command that compares enrollments with executions must not run
+    against none. With `alert_owners`, the reps' alert topic too (the Sandbox's found by its name).
+    """
     environment = {
         "AWS_PROFILE": args.profile,
         "AWS_DEFAULT_REGION": args.region,
         "AWS_ENDPOINT_URL": args.endpoint_url,
-        "TABLE_NAME": args.table,
-        "HMAC_SECRET_ARN": os.environ.get("HMAC_SECRET_ARN", hmac_secret),
     }
     os.environ.update({name: value for name, value in environment.items() if value})
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     if args.endpoint_url and not (args.profile or os.environ.get("AWS_ACCESS_KEY_ID")):
         # A local endpoint takes any credentials.
         os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
+    reset()
+    table = getattr(args, "table", None) or os.environ.get("TABLE_NAME")
+    hmac_secret = getattr(args, "hmac_secret", None) or os.environ.get("HMAC_SECRET_ARN")
+    # Named already (options, or the environment of a function or a Sandbox): no lookup.
+    outputs = {} if args.endpoint_url or (table and hmac_secret) else stack_outputs(args.stack)
+    found = {
+        "TABLE_NAME": table or outputs.get("TableName") or SANDBOX_TABLE,
+        "HMAC_SECRET_ARN": hmac_secret or outputs.get("HmacSecretArn") or SANDBOX_HMAC_SECRET,
+    }
+    if outputs.get("InboundMailBucket") and not os.environ.get("INBOUND_BUCKET"):
+        found["INBOUND_BUCKET"] = outputs["InboundMailBucket"]
+    if outputs.get("LeadEventsBusName"):
+        found["EVENT_BUS_NAME"] = outputs["LeadEventsBusName"]
+    # Owners are alerted of what a command does to their leads (enroll --csv): the reps' topic.
+    alerts = outputs.get("RepAlertsTopicArn")
+    if alert_owners and args.endpoint_url and not alerts:
+        alerts = _sandbox_topic(SANDBOX_REP_ALERTS)
+    if alerts:
+        found["REP_ALERTS_TOPIC_ARN"] = alerts
+    if state_machines:
+        found["STATE_MACHINE_ARNS"] = json.dumps(stack_state_machines(args.stack))
+    os.environ.update(found)
     from leadflow import keys
     from leadflow.config import settings
 
     settings.cache_clear()
     keys.hmac_key.cache_clear()
-    reset()
+    return found
+
+
+def _sandbox_topic(name: str) -> str | None:
+    for page in client("sns").get_paginator("list_topics").paginate():
+        for topic in page["Topics"]:
+            if topic["TopicArn"].rpartition(":")[2] == name:
+                return str(topic["TopicArn"])
+    return None
+
+
+def stack_outputs(stack: str) -> dict[str, str]:
+    """The deployed stack's outputs by key; a stack that does not exist is a usage error."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ValidationError":
+            raise
+        region = client("cloudformation").meta.region_name
+        raise LookupError(
+            f"no stack {stack!r} in {region}: pass --stack with the name `cdk deploy` printed (and "
+            "--region), or --endpoint-url for a local `leadflow serve`"
+        ) from None
+    return {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+
+
+def stack_state_machines(stack: str) -> dict[str, str]:
+    """Cadence name -> state machine ARN, for the state machines named `<stack>-<cadence>`."""
+    prefix = f"{stack.lower()}-"
+    arns = {
+        machine["name"][len(prefix) :]: machine["stateMachineArn"]
+        for page in client("stepfunctions").get_paginator("list_state_machines").paginate()
+        for machine in page["stateMachines"]
+        if machine["name"].lower().startswith(prefix)
+    }
+    if not arns:
+        raise LookupError(f"no state machines named {stack}-<cadence>: is --stack right?")
+    return arns
 
 
 # -- errors worth retrying -------------------------------------------------------------------

@@ -137,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(arguments)
     name = f"leadflow {args.command}"
+    _logs_to_stderr()
     if debug:
         return run(args)
     try:
@@ -153,6 +154,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         message, status = describe_error(error)
         print(f"{name}: {message}", file=sys.stderr)
         return status
+
+
+class _Stderr:
+    """Whatever sys.stderr is when a line is written (tests swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _logs_to_stderr() -> None:
+    """The functions' JSON log lines go to stdout in Lambda; on the command line stdout is the
+    command's data (`--json`), so the domain code's logs go to stderr."""
+    import logging
+
+    from leadflow.observability import logger
+
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(_Stderr())
 
 
 def describe_error(error: BaseException) -> tuple[str, int]:
@@ -259,12 +282,7 @@ def build_parser() -> Parser:
     erase.add_argument(
         "--inbound-bucket",
         default=os.environ.get("INBOUND_BUCKET"),
-        help="bucket of stored inbound mail (default $INBOUND_BUCKET)",
-    )
-    erase.add_argument(
-        "--hmac-secret",
-        default=os.environ.get("HMAC_SECRET_ARN"),
-        help="Secrets Manager id of the HMAC key (default $HMAC_SECRET_ARN)",
+        help="bucket of stored inbound mail (default $INBOUND_BUCKET, else the stack's InboundMailBucket)",
     )
     aws.add_stack_options(erase)
 
@@ -321,34 +339,13 @@ def build_parser() -> Parser:
     return parser
 
 
-def _connect(args: argparse.Namespace, **extra: str | None) -> None:
-    """Point leadflow's AWS clients and settings at the stack the options name."""
-    environment = {
-        "AWS_PROFILE": args.profile,
-        "AWS_DEFAULT_REGION": args.region,
-        "AWS_ENDPOINT_URL": args.endpoint_url,
-        "TABLE_NAME": args.table,
-        **extra,
-    }
-    os.environ.update({name: value for name, value in environment.items() if value})
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("HMAC_SECRET_ARN", "unused-by-this-command")
-    if args.endpoint_url and not (args.profile or os.environ.get("AWS_ACCESS_KEY_ID")):
-        os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"})
-    from leadflow import aws
-    from leadflow.config import settings
-
-    settings.cache_clear()
-    aws.reset()
-
-
 def _sending(args: argparse.Namespace) -> int:
     import json
 
     from leadflow import clock
     from leadflow.send import guard
 
-    _connect(args)
+    aws.use_stack(args)
     if args.action == "status":
         print(json.dumps(guard.status(clock.now()), indent=2))
         return 0
@@ -364,12 +361,18 @@ def _sending(args: argparse.Namespace) -> int:
 
 
 def _erase(args: argparse.Namespace) -> int:
+    from leadflow import fields
     from leadflow.intake import erase
 
-    if not args.hmac_secret:
-        raise CommandError("give --hmac-secret (or set HMAC_SECRET_ARN): addresses are found by keyed hash")
-    _connect(args, HMAC_SECRET_ARN=args.hmac_secret, INBOUND_BUCKET=args.inbound_bucket)
-    report = erase.erase_person(args.email)
+    # Validate before anything reaches for credentials or a secret.
+    try:
+        address = fields.email_address(args.email)
+    except ValueError as error:
+        raise CommandError(f"{args.email!r} is not an email address ({one_line(str(error))})") from None
+    if args.inbound_bucket:
+        os.environ["INBOUND_BUCKET"] = args.inbound_bucket
+    aws.use_stack(args)
+    report = erase.erase_person(address)
     print(f"leadflow erase: {report.summary()}")
     return 0
 
@@ -443,7 +446,6 @@ def add_stage_command(commands: argparse._SubParsersAction) -> None:
 def run_stage_command(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    aws.use_stack(args, "leadflow/hmac")
     from leadflow.answers import stages
 
     try:
@@ -455,12 +457,34 @@ def run_stage_command(args: argparse.Namespace) -> int:
         field = ".".join(str(part) for part in problem["loc"]) or "input"
         print(f"leadflow stage: {field}: {problem['msg']}", file=sys.stderr)
         return 2
+    aws.use_stack(args)
+    from leadflow import keys
+    from leadflow.store import lead_items
+
+    lead_id = lead_items.lead_id_for_email(keys.email_key(change.email or ""))
+    before = lead_items.get_lead(lead_id) if lead_id else None
     outcome = stages.set_stage(change)
-    if outcome == "unknown_lead":
+    if outcome == "unknown_lead" or before is None:
         print(f"leadflow stage: no lead with the address {args.email}", file=sys.stderr)
         return 2
-    print(f"leadflow stage: {args.stage} {'set' if outcome == 'stage_set' else 'already recorded'}")
+    print(f"leadflow stage: {stage_message(args.stage, outcome, before.stage, before.stage_at)}")
     return 0
+
+
+# The funnel's order: a change to an earlier stage moves the lead back (won and lost both end it).
+STAGE_ORDER = {"sql": 1, "opportunity": 2, "won": 3, "lost": 3}
+
+
+def stage_message(stage: str, outcome: str, previous: str | None, previous_at: datetime | None) -> str:
+    """What the stage command did, saying so when the lead's stage moved back or stayed ahead."""
+    since = f" since {previous_at:%Y-%m-%d %H:%M} UTC" if previous_at else ""
+    if outcome == "stage_set":
+        if previous and previous != stage and STAGE_ORDER[stage] <= STAGE_ORDER.get(previous, 0):
+            return f"{stage} set: the lead moves back from {previous}{since}"
+        return f"{stage} set"
+    if previous == stage:
+        return f"{stage} already recorded"
+    return f"{stage} recorded in the history; the lead stays {previous} (a later change{since})"
 
 
 def _classify(files: Sequence[str]) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -434,17 +434,24 @@ class Enrollment(BaseModel):
     retried_at: datetime | None = None
     # The email touch the sending guard holds back (paused, or over the day's cap), since when.
     held: HeldTouch | None = None
+    # An operator's pause (`leadflow lead pause`): until when, and the schedule before it, which a
+    # resume restores while its next touch is still ahead. `resumes` names each restarted execution.
+    paused_until: date | None = None
+    planned: list[datetime] | None = None
+    resumes: int = 0
 
     @property
     def execution_name(self) -> str:
-        return execution_name(self.lead_id, self.cadence, self.number, self.attempt)
+        return execution_name(self.lead_id, self.cadence, self.number, self.attempt, self.resumes)
 
 
-def execution_name(lead_id: str, cadence: str, enrollment: int, attempt: int = 1) -> str:
+def execution_name(lead_id: str, cadence: str, enrollment: int, attempt: int = 1, resumes: int = 0) -> str:
     """`{lead_id}-{cadence}-{enrollment}`: unique per enrollment, stable across retried starts;
-    `-r{attempt}` after it for the sweep's retries of a failed execution (names stay taken 90 days)."""
+    `-r{attempt}` after it for the sweep's retries of a failed execution, `-resume{n}` for an
+    operator's resumes (names stay taken 90 days)."""
     name = f"{lead_id}-{cadence}-{enrollment}"
-    return name if attempt == 1 else f"{name}-r{attempt}"
+    name = name if attempt == 1 else f"{name}-r{attempt}"
+    return f"{name}-resume{resumes}" if resumes else name
 
 
 def execution_enrollment(name: str, cadence: str) -> tuple[str, int] | None:

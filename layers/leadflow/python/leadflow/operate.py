@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from leadflow import aws
-
-HMAC_SECRET = "leadflow/hmac"
 
 
 def add_operator_commands(
@@ -72,36 +69,16 @@ def _options(command: argparse.ArgumentParser, moment: Callable[[str], Any]) -> 
     command.add_argument(
         "--now", type=moment, help="act as of this time: a Sandbox's simulated time (GET /_sandbox/clock)"
     )
-    command.add_argument(
-        "--stack",
-        default="Leadflow",
-        help="stack name: state machines are <stack>-<cadence> (default Leadflow)",
-    )
-    command.add_argument(
-        "--hmac-secret",
-        default=os.environ.get("HMAC_SECRET_ARN", HMAC_SECRET),
-        help="the address-key secret (stack output HmacSecretArn; default leadflow/hmac)",
-    )
     command.add_argument("--json", action="store_true", help="JSON for scripts instead of tables")
 
 
 def _connect(args: argparse.Namespace) -> None:
-    os.environ["HMAC_SECRET_ARN"] = args.hmac_secret
-    aws.use_stack(args, args.hmac_secret)
+    # Suppression needs no state machine; the lead commands, enroll and reengage start or stop executions.
+    aws.use_stack(args, state_machines=args.command != "suppress", alert_owners=args.command == "enroll")
     from leadflow import clock
 
     if args.now:
         clock.set_source(lambda: args.now)
-    from leadflow.config import settings
-
-    prefix = f"{args.stack.lower()}-"
-    arns = {}
-    for page in aws.client("stepfunctions").get_paginator("list_state_machines").paginate():
-        for machine in page["stateMachines"]:
-            if machine["name"].lower().startswith(prefix):
-                arns[machine["name"][len(prefix) :]] = machine["stateMachineArn"]
-    os.environ["STATE_MACHINE_ARNS"] = json.dumps(arns)
-    settings.cache_clear()
 
 
 def run_operator_command(args: argparse.Namespace) -> int:

@@ -2,9 +2,10 @@
 
 Stop is the operator's own stop reason on every running enrollment. Pause moves the unsent touches
 past a date with the out-of-office rules (send window, holidays, one touch a day, the lead's zone);
-the waiting execution finds its touch not yet due and waits again. Resume plans the unsent touches
-from now and restarts the execution under a new name: the restarted execution passes the touches
-already sent without sending them again (the step's claim record) and waits for the next one.
+the waiting execution finds its touch not yet due and waits again. Resume brings back the
+schedule from before the pause (or plans the unsent touches from now when that has passed) and
+restarts the execution under a new name: the restarted execution passes the touches already sent
+without sending them again (the step's claim record) and waits for the next one.
 """
 
 from __future__ import annotations
@@ -35,30 +36,50 @@ def pause(lead: Lead, until: date) -> int:
     """Move the unsent touches of every running enrollment to `until` or later; returns how many moved."""
     if until <= clock.now().date():
         raise ValueError(f"--until {until.isoformat()} is not in the future")
+    for enrollment in enrollment_items.enrollments(lead.id):
+        if enrollment.run_status is RunStatus.RUNNING:
+            enrollment_items.mark_paused(lead.id, enrollment.number, until, enrollment.schedule)
     moved = reschedule.after_return(lead, until - timedelta(days=1))
     event_items.record_event(lead.id, "paused", clock.now(), details={"until": until.isoformat()})
     return moved
 
 
 def resume(lead: Lead) -> int:
-    """Plan every running enrollment's unsent touches from now and restart its execution."""
+    """Resume every paused enrollment of the lead and restart its execution; returns how many.
+
+    The schedule from before the pause comes back while its next touch is still ahead (a resume never
+    sends early); once that moment has passed, the unsent touches are planned again from now with
+    their spacing. An enrollment that is not paused is left alone, so a second resume is a no-op; the
+    resume itself is one conditional write, so two at once restart the execution once.
+    """
     now = clock.now()
     resumed = 0
     for enrollment in enrollment_items.enrollments(lead.id):
-        if enrollment.run_status is not RunStatus.RUNNING or enrollment.last_touch >= len(
-            enrollment.schedule
+        if (
+            enrollment.run_status is not RunStatus.RUNNING
+            or enrollment.paused_until is None
+            or enrollment.last_touch >= len(enrollment.schedule)
         ):
             continue
-        schedule = replanned(lead, enrollment, now)
-        if not enrollment_items.move_schedule(
-            lead.id, enrollment.number, schedule, enrollment.last_touch + 1
-        ):
-            continue
-        _restart(enrollment.model_copy(update={"schedule": schedule}), now)
+        taken = enrollment_items.take_resume(
+            lead.id, enrollment.number, resumed_schedule(lead, enrollment, now), enrollment.last_touch + 1
+        )
+        if taken is None:
+            continue  # resumed by someone else meanwhile, stopped, or its touch went out
+        _restart(taken, previous=enrollment.execution_arn)
         resumed += 1
-    event_items.record_event(lead.id, "resumed", now)
+    if resumed:
+        event_items.record_event(lead.id, "resumed", now)
     logger.info("lead resumed", extra={"lead_id": lead.id, "enrollments": resumed})
     return resumed
+
+
+def resumed_schedule(lead: Lead, enrollment: Enrollment, now: datetime) -> list[datetime]:
+    planned = enrollment.planned
+    next_index = enrollment.last_touch
+    if planned and len(planned) == len(enrollment.schedule) and planned[next_index] >= now:
+        return list(enrollment.schedule[:next_index]) + list(planned[next_index:])
+    return replanned(lead, enrollment, now)
 
 
 def replanned(lead: Lead, enrollment: Enrollment, start: datetime) -> list[datetime]:
@@ -76,9 +97,10 @@ def replanned(lead: Lead, enrollment: Enrollment, start: datetime) -> list[datet
     return list(enrollment.schedule[:next_index]) + plan(rest, start, locale, busy)
 
 
-def _restart(enrollment: Enrollment, now: datetime) -> None:
-    if enrollment.execution_arn:
-        executions.stop(enrollment.execution_arn, cause="resumed by an operator")
-    name = f"{enrollment.execution_name}-r{int(now.timestamp())}"
-    arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment, name=name)
+def _restart(enrollment: Enrollment, *, previous: str | None) -> None:
+    """Start the resumed execution (its name counts the resumes), then stop the one waiting for the
+    paused schedule. Both alive for a moment send nothing twice: each touch is claimed once."""
+    arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment)
     enrollment_items.set_execution_arn(enrollment.lead_id, enrollment.number, arn)
+    if previous and previous != arn:
+        executions.stop(previous, cause="resumed by an operator")

@@ -24,15 +24,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     for command in (audit, sweep):
         aws.add_stack_options(command)
-        command.add_argument(
-            "--stack",
-            default="leadflow",
-            help="state machines are named <stack>-<cadence> (default leadflow, as in the Sandbox)",
-        )
 
 
 def run(args: argparse.Namespace) -> int:
-    aws.use_stack(args, "unused-by-audit-and-sweep")
+    # The audit compares enrollments with the stack's executions: never against no state machines.
+    aws.use_stack(args, state_machines=True)
     if args.command == "audit":
         from leadflow.cadence.audit import audit
 

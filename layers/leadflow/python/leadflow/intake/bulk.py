@@ -18,6 +18,7 @@ from leadflow.cadence.enrollments import EnrollmentRefused, enroll
 from leadflow.config import cadences, operator_config
 from leadflow.intake.submission import SubmissionRejected, accept
 from leadflow.models import LeadSubmission
+from leadflow.send.alerts import AlertKind, alert_owner
 from leadflow.store import lead_items
 
 CLIENT = "csv-import"
@@ -84,5 +85,7 @@ def _enroll_row(submission: LeadSubmission, cadence: str, result: Import) -> Non
     # enroll() returns the running enrollment when the lead already runs this cadence.
     if lead is not None and enrollment.number > lead.enrollments:
         result.enrolled.append(known)
+        # A new lead's acceptance alerts its owner; a known one's owner learns of the import here.
+        alert_owner(lead, AlertKind.LEAD_IMPORTED, f"Enrolled in {cadence} from a list import.")
     else:
         result.already_running += 1

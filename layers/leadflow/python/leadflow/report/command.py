@@ -55,7 +55,7 @@ def parse_moment(text: str, timezone: str) -> datetime:
 
 def run_report_command(args: argparse.Namespace) -> int:
     # The report reads no secret, but settings require the variable.
-    aws.use_stack(args, "unused-by-the-report")
+    aws.use_stack(args)
     from leadflow import clock
     from leadflow.config import operator_config
     from leadflow.report.build import period_between

@@ -27,6 +27,7 @@ class AlertKind(StrEnum):
     LEAD_ACCEPTED = "lead_accepted"
     TASK = "task"
     SUSPICIOUS_MAIL = "suspicious_mail"
+    LEAD_IMPORTED = "lead_imported"
 
 
 # SNS subjects are ASCII, one line, under 100 characters: no lead data in them.
@@ -44,6 +45,7 @@ SUBJECTS = {
     AlertKind.LEAD_ACCEPTED: "New lead: reach out while it is hot",
     AlertKind.TASK: "A rep task is due (call, LinkedIn or video)",
     AlertKind.SUSPICIOUS_MAIL: "Suspicious mail about a lead: failed authentication, nothing done",
+    AlertKind.LEAD_IMPORTED: "A lead of yours was enrolled from a list: its cadence starts now",
 }
 
 

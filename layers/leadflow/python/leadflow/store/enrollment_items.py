@@ -7,7 +7,7 @@ stop is recorded no later claim can succeed.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -564,3 +564,43 @@ def mark_failed(lead_id: str, number: int, error: str, touch: int, at: datetime)
         return None
     publish_event("failed", lead_id, at, enrollment=number, touch=touch, detail=error)
     return Enrollment.model_validate(failed)
+
+
+def mark_paused(lead_id: str, number: int, until: date, schedule: list[datetime]) -> bool:
+    """An operator paused the running enrollment until `until`: keep the schedule it had before the
+    first pause (a second pause keeps the first one's), for the resume."""
+    return (
+        update_if(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET paused_until = :until, planned = if_not_exists(planned, :planned)",
+            ConditionExpression="run_status = :running",
+            ExpressionAttributeValues={
+                ":until": until.isoformat(),
+                ":planned": [iso(moment) for moment in schedule],
+                ":running": RunStatus.RUNNING.value,
+            },
+        )
+        is not None
+    )
+
+
+def take_resume(lead_id: str, number: int, schedule: list[datetime], from_touch: int) -> Enrollment | None:
+    """Claim the resume of a paused enrollment and store its schedule: one conditional write, so of two
+    resumes at once exactly one wins (the other, and any resume of an enrollment not paused, gets None).
+    `resumes` counts them: the restarted execution's name."""
+    taken = update_if(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+        UpdateExpression="SET #schedule = :schedule, resumes = if_not_exists(resumes, :zero) + :one "
+        "REMOVE paused_until, planned",
+        ConditionExpression="run_status = :running AND last_touch < :touch "
+        "AND attribute_exists(paused_until)",
+        ExpressionAttributeNames={"#schedule": "schedule"},
+        ExpressionAttributeValues={
+            ":schedule": [iso(moment) for moment in schedule],
+            ":running": RunStatus.RUNNING.value,
+            ":touch": from_touch,
+            ":zero": 0,
+            ":one": 1,
+        },
+    )
+    return None if taken is None else Enrollment.model_validate(taken)
