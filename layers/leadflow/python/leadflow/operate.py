@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,11 @@ def _options(command: argparse.ArgumentParser, moment: Callable[[str], Any]) -> 
 
 
 def _connect(args: argparse.Namespace) -> None:
-    # Suppression needs no state machine; the lead commands, enroll and reengage start or stop executions.
-    aws.use_stack(args, state_machines=args.command != "suppress", alert_owners=args.command == "enroll")
+    # Suppression needs no state machine; the lead commands, enroll, held and reengage start or stop
+    # executions. Enrolling alerts the owners.
+    aws.use_stack(
+        args, state_machines=args.command != "suppress", alert_owners=args.command in ("enroll", "held")
+    )
     from leadflow import clock
 
     if args.now:
@@ -287,9 +291,11 @@ def _held(args: argparse.Namespace) -> int:
         for item in chosen:
             held.dismiss(item)
         return _done(args, {"dismissed": [item.id for item in chosen]})
-    if not args.rep_alerts_topic:
+    # The option, else the stack's RepAlertsTopicArn output (found by --stack).
+    topic = args.rep_alerts_topic or os.environ.get("REP_ALERTS_TOPIC_ARN")
+    if not topic:
         raise ValueError("held release: give --rep-alerts-topic (stack output RepAlertsTopicArn)")
-    os.environ["REP_ALERTS_TOPIC_ARN"] = args.rep_alerts_topic
+    os.environ["REP_ALERTS_TOPIC_ARN"] = topic
     from leadflow.config import settings
 
     settings.cache_clear()
