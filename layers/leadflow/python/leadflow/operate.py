@@ -59,7 +59,7 @@ def add_operator_commands(
     held.add_argument(
         "--rep-alerts-topic",
         default=os.environ.get("REP_ALERTS_TOPIC_ARN"),
-        help="release: the reps' SNS topic (stack output RepAlertsTopicArn; default $REP_ALERTS_TOPIC_ARN): "
+        help="release: the reps' SNS topic (default: the stack's RepAlertsTopicArn output, by --stack): "
         "a released lead alerts its owner like any new lead",
     )
     _options(held, moment)
