@@ -549,6 +549,14 @@ class Touch(BaseModel):
     status: TouchStatus = TouchStatus.SENT
     skip_reason: str | None = None
     task_id: str | None = None
+    # What SES said after accepting it (ses_events): rejected or not renderable (it reached nobody),
+    # delayed (since when, why, until when SES tries), and the first delivery or bounce.
+    undelivered: str | None = None
+    delayed_since: datetime | None = None
+    delay_type: str | None = None
+    delay_expires: datetime | None = None
+    first_delivery_at: datetime | None = None
+    first_bounce_at: datetime | None = None
 
 
 class TaskOutcome(StrEnum):

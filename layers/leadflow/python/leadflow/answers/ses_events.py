@@ -1,9 +1,16 @@
 """SES event publishing: the JSON the configuration set sends through SNS and SQS to the events function.
 
-Bounce, Complaint, Delivery, Reject, Open and Click events (the documented shapes of
-"Contents of event data that Amazon SES publishes to Amazon SNS"); one event may name several
-recipients. The older identity notifications (`notificationType` instead of `eventType`)
-have the same parts and are accepted too.
+Every event type SES publishes is handled deliberately (the documented shapes of "Contents of event
+data that Amazon SES publishes to Amazon SNS"); one event may name several recipients:
+- Send settles a touch in doubt; Delivery, Open and Click are engagement; Bounce and Complaint stop.
+- Reject (SES found a virus) and Rendering Failure (a template could not be rendered) are touches that
+  never reached anyone: the touch is marked undelivered, ops are alerted, and the audit flags it.
+- DeliveryDelay is recorded on the touch; one neither delivered nor bounced DELAY_BOUND after its
+  first delay is flagged by the audit.
+- Subscription belongs to SES contact lists, which leadflow does not use (its own unsubscribe is
+  List-Unsubscribe): ignored, counted.
+The older identity notifications (`notificationType` instead of `eventType`) have the same parts and
+are accepted too.
 """
 
 from __future__ import annotations
@@ -37,6 +44,13 @@ class EventType(StrEnum):
     REJECT = "Reject"
     OPEN = "Open"
     CLICK = "Click"
+    RENDERING_FAILURE = "Rendering Failure"
+    DELIVERY_DELAY = "DeliveryDelay"
+    SUBSCRIPTION = "Subscription"
+
+
+# The event's detail object, by event type (SES names it after the type, but for these).
+_PART_NAMES = {EventType.RENDERING_FAILURE: "failure", EventType.DELIVERY_DELAY: "deliveryDelay"}
 
 
 class _Part(BaseModel):
@@ -87,6 +101,26 @@ class Reject(_Part):
     reason: str = ""
 
 
+class Failure(_Part):
+    """A Rendering Failure: the template and what was missing from its data."""
+
+    errorMessage: str = ""
+    templateName: str = ""
+
+
+class DeliveryDelay(_Part):
+    timestamp: datetime
+    delayType: str = (
+        ""  # InternalFailure, General, MailboxFull, SpamDetected, TransientCommunicationFailure...
+    )
+    expirationTime: datetime | None = None  # when SES stops trying (then a Bounce follows)
+    delayedRecipients: list[Recipient] = []
+
+
+class Subscription(_Part):
+    """A contact-list preference change: not leadflow's unsubscribe mechanism."""
+
+
 class Open(_Part):
     timestamp: datetime
     userAgent: str = ""
@@ -110,6 +144,9 @@ class SesEvent(_Part):
     send: Send | None = None
     open: Open | None = None
     click: Click | None = None
+    failure: Failure | None = None
+    deliveryDelay: DeliveryDelay | None = None
+    subscription: Subscription | None = None
 
     @property
     def handled(self) -> bool:
@@ -117,7 +154,10 @@ class SesEvent(_Part):
 
     @property
     def part(self) -> _Part | None:
-        return getattr(self, self.event_type.lower(), None) if self.event_type in set(EventType) else None
+        if self.event_type not in set(EventType):
+            return None
+        kind = EventType(self.event_type)
+        return getattr(self, _PART_NAMES.get(kind, kind.value.lower()), None)
 
     @property
     def occurred_at(self) -> datetime:
@@ -132,6 +172,8 @@ class SesEvent(_Part):
             return [recipient.emailAddress for recipient in self.complaint.complainedRecipients]
         if self.delivery is not None:
             return list(self.delivery.recipients)
+        if self.deliveryDelay is not None and self.deliveryDelay.delayedRecipients:
+            return [recipient.emailAddress for recipient in self.deliveryDelay.delayedRecipients]
         return list(self.mail.destination)
 
     def event_id(self, recipient: str) -> str:
@@ -200,8 +242,57 @@ def handle(event: SesEvent) -> list[str]:
         return ["unhandled_event"]
     if event.event_type == EventType.SEND:
         return [_record_send(event)]
+    if event.event_type == EventType.SUBSCRIPTION:
+        logger.info("ignored SES contact-list subscription event")
+        return ["subscription_ignored"]
     owner = enrollment_items.message_owner(event.mail.messageId)
-    return [_handle_recipient(event, recipient, owner) for recipient in event.recipients()]
+    if event.event_type == EventType.RENDERING_FAILURE:
+        return [_undelivered(event, owner)]
+    if event.event_type == EventType.DELIVERY_DELAY:
+        return [_delayed(event, owner)]
+    undelivered = [_undelivered(event, owner)] if event.event_type == EventType.REJECT else []
+    return undelivered + [_handle_recipient(event, recipient, owner) for recipient in event.recipients()]
+
+
+def _undelivered(event: SesEvent, owner: dict[str, Any] | None) -> str:
+    """A Reject or Rendering Failure: the touch reached nobody. Mark it, alert ops once (ids only)."""
+    if owner is None:
+        logger.warning(
+            "SES failed a message that is no touch of ours", extra={"event_type": event.event_type}
+        )
+        return "unknown_message"
+    if event.failure is not None:
+        why = f"Rendering Failure of template {event.failure.templateName!r}: {event.failure.errorMessage}"
+    else:
+        why = f"Reject: {event.reject.reason if event.reject else ''}"
+    lead_id, enrollment, touch = str(owner["lead_id"]), int(owner["enrollment"]), int(owner["touch"])
+    if not enrollment_items.mark_undelivered(lead_id, enrollment, touch, why[:500], event.occurred_at):
+        return "undelivered_again"
+    from leadflow.send import alerts
+
+    alerts.alert_ops(
+        f"leadflow: touch not delivered (SES {event.event_type})",
+        f"SES did not deliver touch {touch} of enrollment {enrollment} of lead {lead_id}: {why[:500]}. "
+        "The cadence goes on; fix the template or content, then check `leadflow audit`.",
+        {"lead_id": lead_id, "enrollment": str(enrollment), "touch": str(touch), "kind": "touch_undelivered"},
+    )
+    return "touch_undelivered"
+
+
+def _delayed(event: SesEvent, owner: dict[str, Any] | None) -> str:
+    """Keep when the touch was first delayed, why, and until when SES keeps trying."""
+    delay = event.deliveryDelay
+    if owner is None or delay is None:
+        return "unknown_message"
+    enrollment_items.note_delay(
+        str(owner["lead_id"]),
+        int(owner["enrollment"]),
+        int(owner["touch"]),
+        at=delay.timestamp,
+        delay_type=delay.delayType,
+        expires=delay.expirationTime,
+    )
+    return "delivery_delayed"
 
 
 def _record_send(event: SesEvent) -> str:
@@ -240,6 +331,10 @@ def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | N
     event_id = event.event_id(recipient)
     if event.bounce is not None:
         permanent = event.bounce.bounceType == "Permanent"
+        if attribution is not None:  # the touch's fate is known: a delay on it is over
+            enrollment_items.count_on_touch(
+                lead.id, attribution.touch.enrollment, attribution.touch.number, "bounce", at
+            )
         outcomes.bounced(
             lead,
             permanent=permanent,

@@ -16,6 +16,8 @@ every cadence state machine, and checks the invariants:
 - nothing stuck (issue 22): no enrollment `pending` longer than PENDING_BOUND, none `completed` with
   a planned touch that has no record (a touch skipped with a recorded reason counts as done), no
   email touch held by the sending guard longer than HELD_BOUND;
+- no touch SES rejected or could not render (issue 23): it reached nobody; no touch delayed for
+  longer than DELAY_BOUND with neither a delivery nor a bounce since;
 - no post held by a post limit (issue 22, intake.held): each is a lead nobody enrolled yet, flagged
   until an operator releases or dismisses it.
 
@@ -49,6 +51,9 @@ PENDING_BOUND = timedelta(hours=1)
 # morning (64 hours); past three days a touch has lost the cadence's spacing (the first touches are
 # one to three days apart) and the operator must resume, or raise a cap that is far too small.
 HELD_BOUND = timedelta(hours=72)
+# SES retries a delayed message for hours before it bounces it; six hours without a word is a touch
+# the cadence's spacing (a day or more) no longer fits, and an operator should look at the domain.
+DELAY_BOUND = timedelta(hours=6)
 INVARIANTS = (
     "running_without_execution",
     "execution_without_running_enrollment",
@@ -60,6 +65,8 @@ INVARIANTS = (
     "completed_short",
     "held_too_long",
     "post_held",
+    "touch_undelivered",
+    "delivery_delayed",
 )
 
 
@@ -148,6 +155,7 @@ def audit(
             breaches += _enrollment_breaches(enrollment, running, now)
             breaches += _stuck_breaches(enrollment, touches, now)
         counts["touches.sent"] += sum(touch.status is TouchStatus.SENT for touch in touches)
+        breaches += _delivery_breaches(lead_id, touches, now)
         breaches += _send_breaches(lead_id, enrollments, touches, send_events, sends.get(lead_id, {}))
 
     counts["posts.held"] = len(held_posts)
@@ -229,6 +237,34 @@ def _send_breaches(
                 detail=f"touch {touch_number} " + "; ".join(evidence),
             )
         )
+    return found
+
+
+def _delivery_breaches(lead_id: str, touches: list[Touch], now: datetime) -> list[Breach]:
+    """Touches SES rejected or could not render, and touches delayed past DELAY_BOUND with no end."""
+    found: list[Breach] = []
+    for touch in touches:
+        if touch.undelivered:
+            found.append(
+                Breach(
+                    invariant="touch_undelivered",
+                    lead_id=lead_id,
+                    enrollment=touch.enrollment,
+                    detail=f"touch {touch.number}: {touch.undelivered}",
+                )
+            )
+        settled = touch.first_delivery_at or touch.first_bounce_at
+        if touch.delayed_since and not settled and now - touch.delayed_since > DELAY_BOUND:
+            expires = f", SES tries until {clock.iso(touch.delay_expires)}" if touch.delay_expires else ""
+            found.append(
+                Breach(
+                    invariant="delivery_delayed",
+                    lead_id=lead_id,
+                    enrollment=touch.enrollment,
+                    detail=f"touch {touch.number} delayed ({touch.delay_type}) since "
+                    f"{clock.iso(touch.delayed_since)}{expires}",
+                )
+            )
     return found
 
 

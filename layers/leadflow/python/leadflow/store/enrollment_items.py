@@ -518,6 +518,46 @@ def count_on_touch(lead_id: str, enrollment: int, touch: int, kind: str, at: dat
             raise
 
 
+def mark_undelivered(lead_id: str, enrollment: int, touch: int, why: str, at: datetime) -> bool:
+    """SES rejected the touch or could not render it: True the first time (a redelivery is not new)."""
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: touch_sk(enrollment, touch)},
+            UpdateExpression="SET undelivered = :why, undelivered_at = :at",
+            ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(undelivered)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            ExpressionAttributeValues={":why": why, ":at": iso(at)},
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
+        return False
+    return True
+
+
+def note_delay(
+    lead_id: str, enrollment: int, touch: int, *, at: datetime, delay_type: str, expires: datetime | None
+) -> None:
+    """A DeliveryDelay on the touch: since when (the first one), the latest kind and SES's give-up time."""
+    values: dict[str, Any] = {":at": iso(at), ":type": delay_type or "unknown"}
+    expiry = ""
+    if expires is not None:
+        values[":expires"] = iso(expires)
+        expiry = ", delay_expires = :expires"
+    try:
+        dynamodb_table().update_item(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: touch_sk(enrollment, touch)},
+            UpdateExpression="SET delayed_since = if_not_exists(delayed_since, :at), delay_type = :type"
+            + expiry,
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
+
+
 def move_schedule(
     lead_id: str, number: int, schedule: list[datetime], from_touch: int, held: HeldTouch | None = None
 ) -> bool:
