@@ -54,7 +54,7 @@ def test_a_reply_is_forwarded_to_the_owner_and_alerted_with_its_own_text(sb):
     assert forward["headers"]["In-Reply-To"] == raw_message_id(raw)
     assert forward["subject"] == "Re: " + second["subject"]
     assert forward["attachments"][0]["content_type"] == "message/rfc822"
-    alerts = [alert for alert in rep_alerts(sb) if alert["kind"] == "replied"]
+    alerts = [alert for alert in rep_alerts(sb) if alert["kind"] in ("replied", "hot_reply")]
     assert len(alerts) == 1
     assert "Tuesday at 2pm works." in alerts[0]["message"]
     assert "unsubscribe" not in alerts[0]["message"], "the alert quotes the reply's own text only"

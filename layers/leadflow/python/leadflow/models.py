@@ -353,6 +353,15 @@ class Lead(BaseModel):
     stage: str | None = None
     stage_at: datetime | None = None
     amount: Decimal | None = None
+    # What the latest human reply said (answers.intent): the intent, the line that decided it, who
+    # decided (the rules, a model, or `rep` after a correction), when the reply came, and for
+    # not_now the day the lead asked to hear from us again (their zone), for referral the person.
+    reply_intent: str | None = None
+    reply_intent_line: str | None = None
+    reply_intent_by: str | None = None
+    reply_at: datetime | None = None
+    snoozed_until: date | None = None
+    referral: dict[str, str] | None = None
 
 
 class MeetingStatus(StrEnum):

@@ -169,6 +169,13 @@ class AnswersConfig(BaseModel):
     # A reply or booking from one contact also stops colleagues at the same company domain
     # (free-mail domains never count as a company).
     account_level_stop: bool = True
+    # Who reads a reply's intent: "rules" (offline, the default) or "package.module:function", a hosted
+    # model's client (answers.intent explains the seam).
+    intent_reader: str = Field("rules", pattern=r"^(?:rules|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")
+    # The cadence a not-now lead enters on the day they named (None: the owner follows up by hand).
+    not_now_cadence: str | None = Field("not-now", min_length=1, max_length=100)
+    # A lead who said no gets no automated enrollment (re-engagement, imports) for this long.
+    not_interested_quiet_days: int = Field(180, ge=0, le=3650)
 
 
 class Warmup(BaseModel):

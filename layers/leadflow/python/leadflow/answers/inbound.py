@@ -156,10 +156,14 @@ def handle_raw_mail(
             text=result.text,
             attribution=attribution,
             raw_mail=raw,
+            subject=result.subject,
         )
     elif result.kind in (Kind.UNSUBSCRIBE, Kind.COMPLAINT):
         reason = StopReason.COMPLAINT if result.kind is Kind.COMPLAINT else StopReason.UNSUBSCRIBE
-        outcomes.opted_out(lead, reason, at=at, source="inbound-mail", via="email", attribution=attribution)
+        written = result.text if result.kind is Kind.UNSUBSCRIBE else None
+        outcomes.opted_out(
+            lead, reason, at=at, source="inbound-mail", via="email", attribution=attribution, text=written
+        )
     elif result.kind is Kind.BOUNCE:
         outcomes.bounced(
             lead,

@@ -201,28 +201,47 @@ def replied(
     text: str,
     attribution: Attribution | None,
     raw_mail: bytes | None = None,
+    subject: str = "",
 ) -> list[Enrollment]:
-    """A human answered: stop, record, tell the owner (the mail itself, and an alert with its text)."""
+    """A human answered: stop, record, tell the owner (the mail itself, and an alert with its text),
+    then act on what the reply says (answers.reply_actions: its intent decides)."""
+    from leadflow.answers import reply_actions
+    from leadflow.answers.intent import POSITIVE, Intent
     from leadflow.cadence import stops
     from leadflow.send import alerts
 
+    reading = reply_actions.read_reply(lead, text, subject, at)
+    details = reply_actions.event_details(reading)
+    if reading.intent is Intent.UNSUBSCRIBE:
+        # A written removal request (a model's, or an SMS in words): what the one-click link does.
+        stopped = opted_out(
+            lead, StopReason.UNSUBSCRIBE, at=at, source=source, via=via, attribution=attribution
+        )
+        reply_actions.remember(lead, reading, at)
+        return stopped
     stopped = stops.stop_lead(
         lead.id,
         ContactStatus.REPLIED,
         StopReason.REPLY,
         at=at,
-        event=event_fields(attribution, at, source=source, via=via),
+        event=event_fields(attribution, at, source=source, via=via, **details),
     )
     account_stop(lead)
     if not event_items.first_time(lead.id, f"answer#{answer_id}"):
         return stopped  # a redelivered notification: the owner already knows
+    reply_actions.remember(lead, reading, at)
     where = attribution.label if attribution else "before any touch"
     if raw_mail is not None:
         _forward_to_owner(lead, raw_mail, where)
+    enrollment = attribution.touch.enrollment if attribution else max(lead.enrollments, 1)
+    action = reply_actions.act(lead, reading, at=at, enrollment=enrollment)
+    said = f"Intent: {reading.intent.value}" + ("" if reading.sure else " (unsure: read it)")
+    if reading.line:
+        said += f', from "{reading.line}"'
     alerts.alert_owner(
         lead,
-        alerts.AlertKind.REPLIED,
-        f"{describe(lead)} replied by {via} to {where}. Their cadence is stopped.\n\n"
+        alerts.AlertKind.HOT_REPLY if reading.intent in POSITIVE else alerts.AlertKind.REPLIED,
+        f"{describe(lead)} replied by {via} to {where}. Their cadence is stopped.\n{said}.\n{action}\n\n"
         f"{text[:ALERT_TEXT_LIMIT] or '(no text of their own)'}",
     )
     return stopped
@@ -262,17 +281,32 @@ def opted_out(
     source: str,
     via: str,
     attribution: Attribution | None,
+    text: str | None = None,
 ) -> list[Enrollment]:
-    """Unsubscribe or complaint: suppress every address we hold for the lead, then stop."""
+    """Unsubscribe or complaint: suppress every address we hold for the lead, then stop.
+
+    `text`: the request was written in a reply; its intent (unsubscribe) and the line that said
+    so are kept on the lead and the event, as for every human reply.
+    """
     from leadflow.cadence import stops
 
     suppress(lead, reason.value, at)
+    details: dict[str, Any] = {}
+    if text is not None:
+        from leadflow.answers import reply_actions
+        from leadflow.answers.intent import Intent
+
+        reading = reply_actions.read_reply(lead, text, "", at)
+        if reading.intent is not Intent.UNSUBSCRIBE:  # the subject said it, or the address did
+            reading = reading.model_copy(update={"intent": Intent.UNSUBSCRIBE, "sure": True})
+        reply_actions.remember(lead, reading, at)
+        details = reply_actions.event_details(reading)
     return stops.stop_lead(
         lead.id,
         ContactStatus.OPTED_OUT,
         reason,
         at=at,
-        event=event_fields(attribution, at, source=source, via=via),
+        event=event_fields(attribution, at, source=source, via=via, **details),
     )
 
 

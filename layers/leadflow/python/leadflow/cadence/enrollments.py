@@ -97,10 +97,19 @@ def start(enrollment: Enrollment) -> bool:
     return True
 
 
-def enroll(lead_id: str, cadence_name: str, reason: str, meeting: Meeting | None = None) -> Enrollment:
+def enroll(
+    lead_id: str,
+    cadence_name: str,
+    reason: str,
+    meeting: Meeting | None = None,
+    *,
+    start_at: datetime | None = None,
+) -> Enrollment:
     """Enroll a known lead in a cadence now; returns the new enrollment, or the running one.
 
     `meeting` is what the enrollment is about (post-meeting: its clock; rebook: what happened).
+    `start_at` plans touch 1 no earlier than then (a not-now reply's day): the execution starts
+    now and its first touch waits for its due time.
 
     A lead already running in this cadence is not enrolled twice. Its other running cadences
     keep going; the new schedule avoids their automated days (one per local day, in total).
@@ -114,6 +123,12 @@ def enroll(lead_id: str, cadence_name: str, reason: str, meeting: Meeting | None
             raise EnrollmentRefused(f"no lead {lead_id}")
         if lead.status not in CONTACTABLE:
             raise EnrollmentRefused(f"lead {lead_id} is {lead.status.value}")
+        if meeting is None:
+            from leadflow.answers.reply_actions import reply_hold
+
+            held = reply_hold(lead, clock.now())
+            if held:
+                raise EnrollmentRefused(f"lead {lead_id} is {held}")
         for running in enrollment_items.enrollments(lead_id):
             if running.cadence == cadence.name and running.run_status in (
                 RunStatus.RUNNING,
@@ -128,7 +143,7 @@ def enroll(lead_id: str, cadence_name: str, reason: str, meeting: Meeting | None
         schedule, zone = plan_for(
             lead,
             cadence,
-            first_touch_at(cadence, meeting, now),
+            max(first_touch_at(cadence, meeting, now), start_at or now),
             known_lead=True,
             answers_a_meeting=meeting is not None,
         )

@@ -28,6 +28,7 @@ class AlertKind(StrEnum):
     TASK = "task"
     SUSPICIOUS_MAIL = "suspicious_mail"
     LEAD_IMPORTED = "lead_imported"
+    HOT_REPLY = "hot_reply"
 
 
 # SNS subjects are ASCII, one line, under 100 characters: no lead data in them.
@@ -46,6 +47,7 @@ SUBJECTS = {
     AlertKind.TASK: "A rep task is due (call, LinkedIn or video)",
     AlertKind.SUSPICIOUS_MAIL: "Suspicious mail about a lead: failed authentication, nothing done",
     AlertKind.LEAD_IMPORTED: "A lead of yours was enrolled from a list: its cadence starts now",
+    AlertKind.HOT_REPLY: "Hot reply: a lead is interested or asks something, answer within minutes",
 }
 
 

@@ -211,6 +211,24 @@ def set_contact_status(lead_id: str, status: ContactStatus, reason: str, at: dat
             raise
 
 
+def set_reply_intent(lead_id: str, fields: dict[str, Any]) -> None:
+    """Record what the latest reply said (reply_intent, its line, reader, reply_at, snoozed_until,
+    referral); a None value removes the attribute (a corrected not_now keeps no snooze date)."""
+    present = {name: value for name, value in fields.items() if value is not None}
+    removed = [name for name, value in fields.items() if value is None]
+    names = {f"#{name}": name for name in fields} | {"#pk": PARTITION_KEY}
+    expression = "SET " + ", ".join(f"#{name} = :{name}" for name in present)
+    if removed:
+        expression += " REMOVE " + ", ".join(f"#{name}" for name in removed)
+    dynamodb_table().update_item(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "LEAD"},
+        UpdateExpression=expression,
+        ConditionExpression="attribute_exists(#pk)",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":{name}": value for name, value in present.items()},
+    )
+
+
 def confirm_sms(lead_id: str, at: datetime) -> None:
     """The lead's number texted YES to the opt-in request (the first confirmation stays)."""
     dynamodb_table().update_item(

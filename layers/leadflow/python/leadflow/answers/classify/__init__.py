@@ -36,20 +36,6 @@ __all__ = ["BounceType", "Classification", "Kind", "classify", "message_ids", "r
 _TOKEN = re.compile(r"\b(?:reply|unsubscribe)\+([a-z0-9]{4,60})@", re.IGNORECASE)
 _UNSUBSCRIBE_ADDRESS = re.compile(r"\bunsubscribe\+[a-z0-9]{4,60}@", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
-_UNSUBSCRIBE = re.compile(
-    r"\bunsubscribe\b|\bremove me\b|\bopt(?:[- ])?out\b|"
-    r"\bstop (?:e-?mailing|emails?|contacting|sending|writing)\b|"
-    r"\btake me off\b|\bdo not (?:e-?mail|contact|write)\b|\bdon'?t (?:e-?mail|contact|write to) me\b|"
-    r"\bno more (?:e-?mails|messages)\b|\bremove (?:my (?:e-?mail|address)|this address)\b|"
-    r"\babmelden\b|\baustragen\b|\bkeine (?:weiteren )?(?:e-?mails|nachrichten)\b|"
-    r"\bdésabonner\b|\bdésinscri|\bdesinscri|\bne plus (?:me )?(?:contacter|écrire|recevoir)\b|"
-    r"\bdar(?:me|se)? de baja\b|\bno me (?:contacte|escriba)|"
-    r"\bcancella(?:mi|re)? (?:l'iscrizione|iscrizione)\b|\bafmelden\b|\buitschrijven\b",
-    re.IGNORECASE,
-)
-_NEGATED = re.compile(
-    r"\b(?:not|don'?t|do not|never|no need to|nicht|ne pas|no)\s+(?:\w+\s+)?$", re.IGNORECASE
-)
 _TOKEN_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Forwarded-To")
 
 
@@ -137,12 +123,12 @@ def _written_at(message: Message) -> datetime | None:
 
 
 def _wants_out(text: str, subject: str) -> bool:
+    """A written removal request: the subject alone, or the reply intent rules' sure `unsubscribe`."""
+    from leadflow.answers.intent import wants_out
+
     if re.fullmatch(r"\s*(?:unsubscribe|remove|stop|abmelden|désabonner)\s*", own_subject(subject), re.I):
         return True
-    for match in _UNSUBSCRIBE.finditer(text):
-        if not _NEGATED.search(text[max(0, match.start() - 30) : match.start()]):
-            return True
-    return False
+    return wants_out(text)
 
 
 def classify(raw: bytes, recipients: Sequence[str] = ()) -> Classification:

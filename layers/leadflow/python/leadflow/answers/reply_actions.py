@@ -1,0 +1,168 @@
+"""What each reply intent does, after the reply stopped the cadence (answers.outcomes.replied).
+
+- interested / question: a hot-reply alert at once and a rep task "answer within 5 minutes"
+  (the speed-to-lead rule: due `speed_to_lead.due_minutes` after the reply inside the owner's
+  business hours, at their next start outside them).
+- not_now: `snoozed_until` is the day the lead named, else today plus the re-engagement interval
+  (`reengagement.after_days`), in the lead's zone; the lead is enrolled in `answers.not_now_cadence`
+  with touch 1 planned on that day, so nothing goes out before it.
+- referral: a rep task and an alert naming the person; the person is recorded on the lead and
+  never mailed automatically (they gave no consent).
+- wrong_person: no further automated enrollment (`reply_hold`).
+- not_interested: no automated enrollment for `answers.not_interested_quiet_days`; a form post
+  is the lead's own new request and follows the intake's re-enrollment policy.
+- unsubscribe: outcomes.opted_out, as the one-click link.
+Every reply's intent is kept on the lead (reply_intent, the deciding line, who decided) and on its
+reply event (`intent`), which is what the report counts; a rep's correction rewrites both.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from leadflow import clock
+from leadflow.answers.intent import POSITIVE, Intent, Reading, read
+from leadflow.config import operator_config
+from leadflow.models import Lead, Task, task_id
+from leadflow.observability import logger
+from leadflow.store import enrollment_items, lead_items
+
+NOT_NOW_REASON = "not now"
+# The rep task of a reply: after any cadence's own touches (task ids allow two digits).
+REPLY_TOUCH = 99
+ANSWER_INSTRUCTION = "They replied{what}: answer within 5 minutes, from your own inbox. Quote their words."
+REFERRAL_INSTRUCTION = (
+    "They pointed you to {who}. Write to that person yourself, naming who referred you; leadflow "
+    "never mails them (they gave no consent)."
+)
+
+
+def lead_zone(lead: Lead) -> str:
+    """The zone the lead's days are counted in: their latest enrollment's, else their own, else UTC."""
+    enrollments = enrollment_items.enrollments(lead.id)
+    return next((e.zone for e in reversed(enrollments) if e.zone), None) or lead.timezone or "UTC"
+
+
+def read_reply(lead: Lead, text: str, subject: str, at: datetime) -> Reading:
+    """The intent of a reply from `lead`, read by the configured reader, dated in the lead's zone."""
+    today = at.astimezone(ZoneInfo(lead_zone(lead))).date()
+    return read(text, subject, today=today, sender=lead.email, reader=operator_config().answers.intent_reader)
+
+
+def event_details(reading: Reading) -> dict[str, Any]:
+    """What the reply event keeps of the reading (the report counts `intent`)."""
+    return {"intent": reading.intent.value, "intent_by": reading.reader if reading.sure else "unsure"}
+
+
+def snooze_day(lead: Lead, reading: Reading, at: datetime) -> date:
+    """The day a not-now lead asked for, else the re-engagement interval from today (lead's zone)."""
+    if reading.snoozed_until is not None:
+        return reading.snoozed_until
+    today = at.astimezone(ZoneInfo(lead_zone(lead))).date()
+    return today + timedelta(days=operator_config().reengagement.after_days)
+
+
+def remember(lead: Lead, reading: Reading, at: datetime, snoozed_until: date | None = None) -> None:
+    """Keep the reading on the lead: intent, deciding line, reader, reply time, snooze day, referral."""
+    referral = reading.referral.model_dump(exclude_none=True) if reading.referral else None
+    lead_items.set_reply_intent(
+        lead.id,
+        {
+            "reply_intent": reading.intent.value,
+            "reply_intent_line": reading.line or None,
+            "reply_intent_by": reading.reader if reading.sure else "unsure",
+            "reply_at": clock.iso(at),
+            "snoozed_until": snoozed_until.isoformat() if snoozed_until else None,
+            "referral": referral or None,
+        },
+    )
+
+
+def reply_hold(lead: Lead, now: datetime) -> str | None:
+    """Why an automated enrollment must wait after what the lead replied, or None."""
+    if lead.reply_intent == Intent.WRONG_PERSON.value:
+        return "held: wrong person"
+    if lead.reply_intent == Intent.NOT_INTERESTED.value and lead.reply_at is not None:
+        quiet = timedelta(days=operator_config().answers.not_interested_quiet_days)
+        if now < lead.reply_at + quiet:
+            return f"held: not interested until {clock.iso(lead.reply_at + quiet)}"
+    return None
+
+
+def act(lead: Lead, reading: Reading, *, at: datetime, enrollment: int) -> str:
+    """Do what the intent asks (the stop is done); returns the lines the owner's alert adds."""
+    if reading.intent in POSITIVE:
+        due, link = _reply_task(lead, enrollment, at, ANSWER_INSTRUCTION.format(what=_what(reading)))
+        return f"Answer within 5 minutes: task due {clock.iso(due)}, record the outcome at {link}"
+    if reading.intent is Intent.NOT_NOW:
+        return _snooze(lead, reading, at)
+    if reading.intent is Intent.REFERRAL and reading.referral is not None:
+        who = " ".join(
+            part
+            for part in (
+                reading.referral.name,
+                f"<{reading.referral.email}>" if reading.referral.email else None,
+            )
+            if part
+        )
+        _, link = _reply_task(lead, enrollment, at, REFERRAL_INSTRUCTION.format(who=who))
+        return f"Referral: {who}. Never mailed automatically: write to them yourself (task: {link})."
+    if reading.intent is Intent.WRONG_PERSON:
+        return "Wrong person: no further automated mail goes to this address."
+    if reading.intent is Intent.NOT_INTERESTED:
+        days = operator_config().answers.not_interested_quiet_days
+        return f"Not interested: no break-up, no re-engagement for {days} days unless they post a form again."
+    return ""
+
+
+def _what(reading: Reading) -> str:
+    if not reading.sure:
+        return " (leadflow could not tell what they want: read it)"
+    return " with a question" if reading.intent is Intent.QUESTION else " with interest"
+
+
+def _snooze(lead: Lead, reading: Reading, at: datetime) -> str:
+    from leadflow.cadence.enrollments import EnrollmentRefused, enroll
+
+    day = snooze_day(lead, reading, at)
+    remember(lead, reading, at, snoozed_until=day)
+    cadence = operator_config().answers.not_now_cadence
+    stated = "as they asked" if reading.snoozed_until else "no day stated: the re-engagement interval"
+    if not cadence:
+        return f"Not now: follow up by hand on {day.isoformat()} ({stated})."
+    zone = ZoneInfo(lead_zone(lead))
+    start = datetime.combine(day, time(0, 0), zone)
+    try:
+        enroll(lead.id, cadence, NOT_NOW_REASON, start_at=start)
+    except (EnrollmentRefused, KeyError) as error:
+        logger.warning("no not-now enrollment", extra={"lead_id": lead.id, "why": str(error)})
+        return f"Not now: snoozed until {day} ({stated}); no cadence could be planned, follow up by hand."
+    return f"Not now: snoozed until {day} ({stated}); the {cadence} cadence writes again from that day."
+
+
+def _reply_task(lead: Lead, enrollment: int, at: datetime, instruction: str) -> tuple[datetime, str]:
+    """The rep task of a reply, due within minutes inside the owner's business hours: its due time
+    and signed link (the reply's alert carries both)."""
+    from leadflow.send.tasks import task_link
+    from leadflow.store import task_items
+
+    config = operator_config()
+    owner = config.rep(lead.owner) if lead.owner else config.reps[0]
+    opens = owner.hours.opening(at)
+    due = opens + timedelta(minutes=config.speed_to_lead.due_minutes) if opens == at else opens
+    task = Task(
+        id=task_id(lead.id, enrollment, REPLY_TOUCH),
+        lead_id=lead.id,
+        enrollment=enrollment,
+        touch=REPLY_TOUCH,
+        cadence="reply",
+        channel="email",
+        name="answer-reply",
+        instruction=instruction,
+        owner=owner.id,
+        due_at=due,
+    )
+    task_items.put_task(task)
+    return due, task_link(task.id)

@@ -1,0 +1,227 @@
+"""Issue 24 end to end: what a human reply says decides what happens next (Sandbox, raw MIME).
+
+Every reply is written as the lead's mail client sends it: in thread to touch 1 (In-Reply-To its
+SES Message-ID), the writer's words on top, the client's attribution line in the writer's
+language, and touch 1 quoted below it, footer and unsubscribe link included.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from leadflow import keys
+from leadflow.answers import reply_actions
+from leadflow.answers.intent import Intent
+from leadflow.cadence.enrollments import EnrollmentRefused, enroll
+from leadflow.models import Lead
+from leadflow.store import event_items, lead_items, suppression_items
+from tests.helpers import rep_alerts, to_lead
+
+pytestmark = pytest.mark.email_cadence
+
+# The attribution line each language's mail client writes above the quote (Gmail, Outlook, Apple Mail).
+ATTRIBUTION = {
+    "en": "On Mon, Nov 23, 2026 at 9:00 AM Alex Rivera <alex@mail.leadflow.example> wrote:",
+    "de": "Am Mo., 23. Nov. 2026 um 09:00 Uhr schrieb Alex Rivera <alex@mail.leadflow.example>:",
+    "fr": "Le lun. 23 nov. 2026 à 09:00, Alex Rivera <alex@mail.leadflow.example> a écrit :",
+    "es": "El lun, 23 nov 2026 a las 9:00, Alex Rivera (<alex@mail.leadflow.example>) escribió:",
+    "pt": "Em seg., 23 de nov. de 2026 às 09:00, Alex Rivera <alex@mail.leadflow.example> escreveu:",
+    "nl": "Op ma 23 nov 2026 om 09:00 schreef Alex Rivera <alex@mail.leadflow.example>:",
+    "it": "Il giorno lun 23 nov 2026 alle ore 09:00 Alex Rivera <alex@mail.leadflow.example> ha scritto:",
+    "ja": "2026年11月23日(月) 9:00 Alex Rivera <alex@mail.leadflow.example>:",
+}
+REMOVE_ME = {
+    "en": "Please remove me from your list.",
+    "de": "Bitte tragen Sie mich aus Ihrem Verteiler aus.",
+    "fr": "Merci de me retirer de votre liste, je ne souhaite plus recevoir vos messages. Désinscrivez-moi.",
+    "es": "Por favor, denme de baja de su lista.",
+    "pt": "Por favor, me remova da sua lista de e-mails.",
+    "nl": "Graag afmelden, ik wil geen mails meer ontvangen.",
+    "it": "Per favore rimuovetemi dalla vostra lista.",
+    "ja": "今後のメール配信は不要です。配信停止をお願いします。",
+}
+
+
+def _post(sb, email: str, **fields) -> dict:
+    sb.post("/leads", json={"email": email, "first_name": "Kim", **fields})
+    return sb.find_lead(email)
+
+
+def _reply_to_touch_1(sb, lead: dict, body: str, language: str = "en", name: str = "Kim Lee") -> bytes:
+    """A reply in thread to touch 1, quoting it whole (its footer's unsubscribe link too)."""
+    first = to_lead(sb, lead["id"])[0]
+    message = EmailMessage()
+    message["From"] = f"{name} <{lead['email']}>"
+    message["To"] = "alex@mail.leadflow.example"
+    message["Subject"] = "Re: " + first["subject"]
+    message["Date"] = format_datetime(sb.now())
+    message["Message-ID"] = f"<reply-{lead['id']}@mail.example.net>"
+    message["In-Reply-To"] = f"<{first['message_id']}@email.amazonses.com>"
+    quoted = "\n".join(f"> {line}" for line in first["text"].splitlines())
+    message.set_content(f"{body}\n\n{ATTRIBUTION[language]}\n{quoted}\n")
+    return message.as_bytes()
+
+
+def _answered(sb, email: str, body: str, language: str = "en", **fields) -> dict:
+    lead = _post(sb, email, **fields)
+    sb.advance(3600)
+    sb.deliver_email(_reply_to_touch_1(sb, lead, body, language))
+    return sb.find_lead(email)
+
+
+def _reply_event(lead_id: str) -> dict:
+    return next(event for event in event_items.events(lead_id) if event["type"] in ("reply", "unsubscribe"))
+
+
+@pytest.mark.parametrize("language", sorted(REMOVE_ME))
+def test_remove_me_in_each_language_opts_out_like_the_link_and_a_later_post_does_not_re_enroll(sb, language):
+    lead = _answered(sb, f"remove-{language}@example.com", REMOVE_ME[language], language)
+
+    assert lead["status"] == "opted_out"
+    assert (lead["reply_intent"], lead["reply_intent_by"]) == ("unsubscribe", "rules")
+    assert lead["reply_intent_line"] in REMOVE_ME[language]
+    assert suppression_items.suppression(keys.email_key(lead["email"]))
+    assert _reply_event(lead["id"])["intent"] == "unsubscribe"
+    sb.advance(60 * 86400)  # past the re-enrollment cooldown
+    _post(sb, lead["email"])
+    again = sb.find_lead(lead["email"])
+    assert (again["status"], again["enrollments"]) == ("opted_out", 1)
+    assert len(to_lead(sb, lead["id"])) == 1
+
+
+def test_a_positive_reply_alerts_the_owner_as_hot_with_a_task_due_in_five_minutes(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # inside the owner's hours (09:00-17:00 New York)
+    lead = _answered(sb, "yes@example.com", "Sounds good, send me an invite for Thursday.")
+
+    assert (lead["status"], lead["reply_intent"]) == ("replied", "interested")
+    assert lead["reply_intent_line"] == "Sounds good, send me an invite for Thursday."
+    (alert,) = [alert for alert in rep_alerts(sb) if alert["kind"] == "hot_reply"]
+    assert "Intent: interested" in alert["message"] and "Answer within 5 minutes" in alert["message"]
+    (task,) = [task for task in sb.tasks() if task["touch"] == reply_actions.REPLY_TOUCH]
+    replied_at = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
+    assert datetime.fromisoformat(task["due_at"]) == replied_at + timedelta(minutes=5)
+    assert task["status"] == "open"
+
+
+def test_a_question_in_japanese_is_a_hot_reply(sb):
+    lead = _answered(sb, "q@example.jp", "料金はいくらでしょうか？", "ja")
+    assert lead["reply_intent"] == "question"
+    assert [alert["kind"] for alert in rep_alerts(sb) if alert["lead_id"] == lead["id"]][-1] == "hot_reply"
+
+
+@pytest.mark.parametrize(
+    ("language", "body", "day"),
+    [
+        ("en", "Not right now. Circle back in March and we can talk.", "2027-03-01"),
+        ("de", "Im Moment nicht, melden Sie sich bitte nach Neujahr wieder.", "2027-01-07"),
+        ("es", "Ahora no es buen momento. Escríbeme dentro de seis meses.", "2027-05-23"),
+        ("en", "I'm traveling until the 14th, let's talk after.", "2026-12-15"),
+    ],
+)
+def test_not_now_snoozes_to_the_day_named_in_the_leads_zone_and_mails_on_it_not_before(
+    sb, language, body, day
+):
+    lead = _answered(sb, f"later-{language}@example.com", body, language, timezone="Europe/Berlin")
+
+    assert (lead["reply_intent"], lead["snoozed_until"]) == ("not_now", day)
+    (snooze,) = [e for e in lead["enrollments_detail"] if e["reason"] == reply_actions.NOT_NOW_REASON]
+    assert (snooze["cadence"], snooze["zone"]) == ("not-now", "Europe/Berlin")
+    berlin = ZoneInfo("Europe/Berlin")
+    starts = datetime.fromisoformat(day).replace(tzinfo=berlin)
+    sb.advance_to(starts - timedelta(seconds=1))
+    assert len(to_lead(sb, lead["id"])) == 1, "nothing goes out before the day they named"
+    sb.advance_to(starts + timedelta(days=7))
+    again = [m for m in to_lead(sb, lead["id"]) if m["tags"].get("cadence") == "not-now"]
+    assert len(again) == 1
+    sent = datetime.fromisoformat(again[0]["at"]).astimezone(berlin)
+    assert sent.date() >= starts.date() and sent.date() - starts.date() < timedelta(
+        days=4
+    )  # a weekday in its window
+
+
+def test_not_now_without_a_day_snoozes_for_the_re_engagement_interval(sb):
+    lead = _answered(sb, "vague@example.com", "Not a priority right now, sorry.")
+    assert lead["reply_intent"] == "not_now"
+    assert lead["snoozed_until"] == "2027-02-21"  # 23 November + 90 days (reengagement.after_days)
+
+
+def test_a_referral_records_the_person_alerts_the_owner_and_never_mails_them(sb):
+    lead = _answered(
+        sb,
+        "ref@acme.example",
+        "I'm not the right person. Talk to Maria García (maria.garcia@acme.example), she runs ops.",
+    )
+
+    assert lead["reply_intent"] == "referral"
+    assert lead["referral"] == {"name": "Maria García", "email": "maria.garcia@acme.example"}
+    alert = [alert for alert in rep_alerts(sb) if alert["lead_id"] == lead["id"]][-1]
+    assert (
+        "maria.garcia@acme.example" in alert["message"] and "Never mailed automatically" in alert["message"]
+    )
+    (task,) = [task for task in sb.tasks() if task["touch"] == reply_actions.REPLY_TOUCH]
+    assert "Maria García <maria.garcia@acme.example>" in task["instruction"]
+    sb.advance(30 * 86400)
+    assert not [m for m in sb.outbox() if "maria" in str(m.get("to", "")).lower()]
+    assert sb.find_lead("maria.garcia@acme.example") is None
+    assert _reply_event(lead["id"])["intent"] == "referral"
+
+
+def test_wrong_person_stops_and_no_automated_cadence_enrolls_them_again(sb):
+    lead = _answered(sb, "wrong@example.com", "Sorry, wrong person. I don't handle marketing tools.")
+    assert (lead["status"], lead["reply_intent"]) == ("replied", "wrong_person")
+    with pytest.raises(EnrollmentRefused, match="wrong person"):
+        enroll(lead["id"], "re-engagement", "re-engagement")
+    sb.advance(60 * 86400)
+    assert len(to_lead(sb, lead["id"])) == 1
+
+
+def test_not_interested_stops_without_a_break_up_and_holds_re_engagement_for_the_quiet_period(sb):
+    lead = _answered(sb, "no@example.com", "Thanks, but we're not interested.")
+    assert (lead["status"], lead["reply_intent"]) == ("replied", "not_interested")
+    with pytest.raises(EnrollmentRefused, match="not interested"):
+        enroll(lead["id"], "re-engagement", "re-engagement")
+    sb.advance(30 * 86400)
+    assert len(to_lead(sb, lead["id"])) == 1, "no break-up"
+
+
+def test_the_not_interested_hold_ends_exactly_after_the_quiet_period(sb):
+    replied = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    lead = Lead(
+        id="a" * 20,
+        email="no@example.com",
+        created_at=replied,
+        reply_intent="not_interested",
+        reply_at=replied,
+    )
+    quiet = timedelta(days=180)  # answers.not_interested_quiet_days, default
+    assert reply_actions.reply_hold(lead, replied + quiet - timedelta(seconds=1))
+    assert reply_actions.reply_hold(lead, replied + quiet) is None
+    assert reply_actions.reply_hold(lead.model_copy(update={"reply_intent": "interested"}), replied) is None
+
+
+def test_a_quoted_footer_unsubscribe_link_does_not_count(sb):
+    lead = _answered(sb, "quoted@example.com", "Happy to chat, Thursday works.")
+    first = to_lead(sb, lead["id"])[0]
+    assert "unsubscribe" in first["text"].lower(), "touch 1's footer (quoted in the reply) names it"
+    assert (lead["status"], lead["reply_intent"]) == ("replied", "interested")
+    assert not suppression_items.suppression(keys.email_key(lead["email"]))
+
+
+def test_an_ambiguous_reply_goes_to_the_rep_and_opts_nobody_out(sb):
+    lead = _answered(sb, "maybe@example.com", "If these keep coming I will unsubscribe.")
+    assert lead["status"] == "replied"
+    assert (lead["reply_intent"], lead["reply_intent_by"]) == ("question", "unsure")
+    assert not suppression_items.suppression(keys.email_key(lead["email"]))
+    assert [alert["kind"] for alert in rep_alerts(sb) if alert["lead_id"] == lead["id"]][-1] == "hot_reply"
+
+
+def test_the_intent_is_stored_with_the_reply_event(sb):
+    lead = _answered(sb, "event@example.com", "Not interested, thanks.")
+    event = _reply_event(lead["id"])
+    assert (event["type"], event["intent"], event["intent_by"]) == ("reply", "not_interested", "rules")
+    assert lead_items.get_lead(lead["id"]).reply_intent == Intent.NOT_INTERESTED.value
