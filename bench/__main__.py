@@ -24,6 +24,7 @@ from bench import load, performance_doc, results
 SECTIONS = {
     "report": "bench.report",
     "classify": "bench.classify",
+    "intent": "bench.intent",
     "schedule": "bench.schedule",
     "load": "bench.load",
     "coldstart": "bench.coldstart",

@@ -46,10 +46,10 @@ _MONTH_NUMBER = {name: number for number, names in _MONTHS.items() for name in n
 _MONTH_NAMES = "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True))
 # A month name counts only after a word that makes it a time ("may" alone is a verb).
 _MONTH_PHRASE = re.compile(
-    r"\b(?P<part>mid|mid-|early|late|end of|the end of|beginning of|start of|anfang|mitte|ende|début|mi-|fin|"
-    r"principios de|mediados de|finales de|início de|meados de|final de|inizio|metà|fine|begin|half|eind)?\s*"
-    r"(?:(?:in|im|en|em|a|ad|after|nach|après|después de|depois de|dopo|na|from|ab|à partir de|a partir de|da|vanaf|"
-    r"around|um|vers|hacia|por volta de|verso|rond|until|till|bis|jusqu'en|hasta|até|fino a|tot|by|por|de|of|d')\s+)"
+    r"\b(?:(?P<prep>in|im|en|em|a|ad|after|nach|après|después de|depois de|dopo|na|from|ab|à partir de|a partir de|"
+    r"da|vanaf|around|um|vers|hacia|por volta de|verso|rond|until|till|bis|jusqu'en|hasta|até|fino a|tot|by|por)\s+)?"
+    r"(?:the\s+)?(?:(?P<part>mid|early|late|end of|beginning of|start of|anfang|mitte|ende|début|mi|fin|principios de|"
+    r"mediados de|finales de|início de|meados de|final de|inizio|metà|fine|begin|half|eind)[\s-]*(?:of\s+|de\s+|d')?)?"
     rf"(?P<month>{_MONTH_NAMES})\b",
     re.IGNORECASE,
 )
@@ -249,7 +249,9 @@ def stated_days(text: str, today: date) -> list[date]:
     """Every day the text asks us to wait for, after `today`."""
     days: list[date] = []
     for match in _MONTH_PHRASE.finditer(text):
-        part = (match.group("part") or "").lower().rstrip("-")
+        if not (match.group("prep") or match.group("part")):
+            continue
+        part = (match.group("part") or "").lower()
         day = 15 if part in ("mid", "mitte", "mi", "mediados de", "meados de", "metà", "half") else 1
         day = (
             20
