@@ -223,6 +223,12 @@ def test_the_cli_prints_one_json_line_per_file(capsys):
             "lead_token": "m4n5p6q7r8s9t2u3",
             "return_date": None,
             "bounce_type": None,
+            # A person's reply also gets its intent (issue 24), with the line that decided it.
+            "intent": "interested",
+            "intent_sure": True,
+            "intent_line": "Yes",
+            "snoozed_until": None,
+            "referral": None,
         },
     ]
     assert main(["classify", str(CORPUS / "bounce" / "rfc3464-action-delayed.eml")]) == 0

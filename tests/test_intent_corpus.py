@@ -117,6 +117,34 @@ def test_a_quoted_footer_in_html_only_mail_never_reads_as_unsubscribe(footer):
     assert read(result.text, result.subject, today=TODAY).intent is Intent.INTERESTED
 
 
+# The issue-12 corpus (tests/fixtures/mail, written before the intent rules): each human reply's intent.
+CORPUS_INTENTS = {
+    "reply/apple-mail-iphone-short.eml": ("interested", None),
+    "reply/apple-mail-macos-wrong-person.eml": ("referral", None),  # names Jamie Park and an address
+    "reply/gmail-disclaimer-no-signature.eml": ("interested", None),
+    "reply/gmail-fr-pas-maintenant.eml": ("not_now", "2027-03-01"),
+    "reply/gmail-top-posted-quoted-unsubscribe.eml": ("interested", None),
+    "reply/outlook-de-try-q3.eml": ("not_now", "2027-07-01"),
+    "reply/outlook-desktop-not-interested.eml": ("not_interested", None),
+    "reply/outlook-mobile-ios.eml": ("question", None),
+    "reply/outlook-name-title-signature-disclaimer.eml": ("interested", None),
+    "reply/outlook-web-html-only-signature-footer.eml": ("question", None),  # "Riley forwarded this to me"
+    "reply/thunderbird-bottom-posted.eml": ("not_now", "2027-07-01"),
+    "reply/yahoo-web-reply.eml": ("not_interested", None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_INTENTS))
+def test_the_mail_corpus_replies_read_as_labelled(name):
+    result = classify((bench_intent.CORPUS.parents[1] / "mail" / name).read_bytes())
+    reading = read(result.text, result.subject, today=TODAY, sender=result.sender)
+    intent, snoozed = CORPUS_INTENTS[name]
+    assert (reading.intent.value, reading.snoozed_until.isoformat() if reading.snoozed_until else None) == (
+        intent,
+        snoozed,
+    )
+
+
 # -- boundary cases of the rules ----------------------------------------------------------------------
 
 

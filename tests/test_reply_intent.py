@@ -225,3 +225,74 @@ def test_the_intent_is_stored_with_the_reply_event(sb):
     event = _reply_event(lead["id"])
     assert (event["type"], event["intent"], event["intent_by"]) == ("reply", "not_interested", "rules")
     assert lead_items.get_lead(lead["id"]).reply_intent == Intent.NOT_INTERESTED.value
+
+
+def test_lead_show_and_the_console_show_the_intent_its_line_and_the_snooze_day(sb, capsys):
+    import json
+
+    from leadflow.cli import main
+    from leadflow.local.serve import console_page
+
+    lead = _answered(sb, "show@example.com", "Not now. Circle back in March.")
+    assert main(["lead", "show", lead["email"], "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["lead"]
+    assert (shown["reply_intent"], shown["reply_intent_line"], shown["snoozed_until"]) == (
+        "not_now",
+        "Not now. Circle back in March.",
+        "2027-03-01",
+    )
+    assert main(["lead", "show", lead["email"]]) == 0
+    assert 'reply: not_now (by rules)  "Not now. Circle back in March."  snoozed until 2027-03-01' in (
+        capsys.readouterr().out
+    )
+    page = console_page(sb)
+    assert "<b>not_now</b>" in page and "snoozed until 2027-03-01" in page
+
+
+def _correction_link(sb, lead_id: str) -> str:
+    import re
+
+    alert = [alert for alert in rep_alerts(sb) if alert["lead_id"] == lead_id][-1]
+    return re.search(r"https?://\S+/replies/\S+", alert["message"]).group(0)
+
+
+def test_a_rep_corrects_the_intent_in_one_click_and_the_correction_is_what_is_counted(sb):
+    lead = _answered(sb, "fix@example.com", "Thanks, but we're not interested.")
+    link = _correction_link(sb, lead["id"])
+
+    page = sb.get(link)
+    assert page.status_code == 200 and 'value="not_now"' in page.text
+    assert sb.find_lead(lead["email"])["reply_intent"] == "not_interested", "GET changes nothing"
+    forged = sb.post(link.replace("token=", "token=1"), data={"intent": "not_now"})
+    assert forged.status_code == 403
+    assert sb.post(link, data={"intent": "maybe"}).status_code == 422
+
+    done = sb.post(link, data={"intent": "not_now"})
+    assert done.status_code == 200 and "not_interested -&gt; not_now" in done.text
+    fixed = sb.find_lead(lead["email"])
+    assert (fixed["reply_intent"], fixed["reply_intent_by"]) == ("not_now", "rep")
+    assert fixed["snoozed_until"] == "2027-02-21"  # no day stated: the re-engagement interval
+    assert (_reply_event(lead["id"])["intent"], _reply_event(lead["id"])["intent_by"]) == ("not_now", "rep")
+    (snooze,) = [e for e in fixed["enrollments_detail"] if e["reason"] == reply_actions.NOT_NOW_REASON]
+    assert snooze["run_status"] == "running"
+
+    # Corrected again (it was a yes after all): the snooze stops, nothing is planned any more.
+    answer = sb.post(link, json={"intent": "interested"})
+    assert answer.json()["intent"] == "interested"
+    again = sb.find_lead(lead["email"])
+    assert again["snoozed_until"] is None and again["reply_intent"] == "interested"
+    (snooze,) = [e for e in again["enrollments_detail"] if e["reason"] == reply_actions.NOT_NOW_REASON]
+    assert snooze["run_status"] == "stopped"
+    sb.advance_to("2027-03-01T00:00:00Z")
+    assert len(to_lead(sb, lead["id"])) == 1
+
+
+def test_a_correction_to_unsubscribe_opts_out_and_an_opt_out_stays_final(sb):
+    lead = _answered(sb, "optout@example.com", "Hmm.")
+    link = _correction_link(sb, lead["id"])
+    assert sb.post(link, json={"intent": "unsubscribe"}).status_code == 200
+    assert sb.find_lead(lead["email"])["status"] == "opted_out"
+    assert suppression_items.suppression(keys.email_key(lead["email"]))
+    undone = sb.post(link, json={"intent": "interested"}).json()
+    assert "the opt-out stands (final)" in undone["done"]
+    assert sb.find_lead(lead["email"])["status"] == "opted_out"

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unprocessable
-from functions.intake.routes import erasures, leads, meetings, stages, tasks, unsubscribe
+from functions.intake.routes import erasures, leads, meetings, replies, stages, tasks, unsubscribe
 from leadflow.config import allowed_origins
 from leadflow.intake.submission import IdempotencyConflict
 from leadflow.observability import logger, metrics
@@ -46,6 +46,7 @@ app.include_router(leads.router)
 app.include_router(meetings.router)
 app.include_router(unsubscribe.router)
 app.include_router(tasks.router)
+app.include_router(replies.router)
 app.include_router(stages.router)
 app.include_router(erasures.router)
 

@@ -30,6 +30,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("unsubscribe", ("GET", "POST")),
     # A rep task's signed link: GET shows the task, POST records its outcome.
     ("tasks/{task_id}", ("GET", "POST")),
+    # A reply alert's signed link: GET shows what the reply was read as, POST corrects it.
+    ("replies/{lead_id}", ("GET", "POST")),
     # GDPR erasure by a CRM (X-Api-Key checked by the function).
     ("erasures", ("POST",)),
 )

@@ -508,9 +508,31 @@ def _classify(files: Sequence[str]) -> int:
             "lead_token": result.lead_token,
             "return_date": result.return_date.isoformat() if result.return_date else None,
             "bounce_type": result.bounce_type.value if result.bounce_type else None,
+            **_reply_intent(result),
         }
         print(json.dumps(line, ensure_ascii=False))
     return status
+
+
+def _reply_intent(result: Any) -> dict[str, Any]:
+    """A human reply's intent by the offline rules (the day it was written counts for a snooze)."""
+    from leadflow import clock
+    from leadflow.answers.classify import HUMAN_KINDS, Kind
+    from leadflow.answers.intent import Intent, read
+
+    if result.kind not in HUMAN_KINDS:
+        return {}
+    today = (result.written_at or clock.now()).date()
+    reading = read(result.text, result.subject, today=today, sender=result.sender)
+    if result.kind is Kind.UNSUBSCRIBE:  # a removal request in the subject or to the mailto address
+        reading = reading.model_copy(update={"intent": Intent.UNSUBSCRIBE, "sure": True})
+    return {
+        "intent": reading.intent.value,
+        "intent_sure": reading.sure,
+        "intent_line": reading.line or None,
+        "snoozed_until": reading.snoozed_until.isoformat() if reading.snoozed_until else None,
+        "referral": reading.referral.model_dump(exclude_none=True) if reading.referral else None,
+    }
 
 
 def _file_options(command: argparse.ArgumentParser) -> None:

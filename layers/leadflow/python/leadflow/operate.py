@@ -133,6 +133,12 @@ def _lead(args: argparse.Namespace) -> int:
     print(f" ({facts['status_reason']})" if facts["status_reason"] else "")
     print(f"  source {facts['source'] or '-'}  band {facts['band']}  score {facts['score']}", end="")
     print(f"  owner {facts['owner']}")
+    if facts["reply_intent"]:
+        print(f"  reply: {facts['reply_intent']} (by {facts['reply_intent_by']})", end="")
+        print(f'  "{facts["reply_intent_line"]}"' if facts["reply_intent_line"] else "", end="")
+        print(f"  snoozed until {facts['snoozed_until']}" if facts["snoozed_until"] else "", end="")
+        referral = facts["referral"] or {}
+        print(f"  referral {' '.join(referral.values())}" if referral else "")
     print()
     _table(
         ["#", "cadence", "version", "status", "reason", "started", "ended"],

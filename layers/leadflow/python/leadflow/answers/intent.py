@@ -135,24 +135,32 @@ def wants_out(text: str, subject: str = "") -> bool:
     return found is not None and found[2]
 
 
-def _referral(text: str, sender: str, match: re.Match[str]) -> Contact | None:
-    """Whom a referral cue points to: an address that is not the sender's, and the name beside it."""
-    sender = sender.lower()
-    addresses = [
-        a.rstrip(".") for a in _EMAIL.findall(text) if a.lower() != sender and "+" not in a.split("@")[0]
+def _others(text: str, sender: str) -> list[str]:
+    """Addresses in the text other than the writer's own and our plus-addresses."""
+    return [
+        address.rstrip(".")
+        for address in _EMAIL.findall(text)
+        if address.lower() != sender.lower() and "+" not in address.split("@")[0]
     ]
-    after = text[match.end() : match.end() + 80]
-    names = [name for name in _NAME.findall(after) if name.split()[0] not in _NOT_NAMES]
+
+
+def _names(text: str) -> list[str]:
+    return [name for name in _NAME.findall(text) if name.split()[0] not in _NOT_NAMES]
+
+
+def _referral(text: str, sender: str, match: re.Match[str] | None) -> Contact | None:
+    """Whom a referral points to: an address that is not the sender's and the name beside it, or a
+    name right after the cue in the same sentence ("talk to Maria")."""
+    addresses = _others(text, sender)
+    after = re.split(r"[.!?\n]", text[match.end() : match.end() + 60])[0] if match else ""
     if addresses:
         address = addresses[0]
-        before = text[max(0, text.find(address) - 40) : text.find(address)]
-        near = [name for name in _NAME.findall(before) if name.split()[0] not in _NOT_NAMES]
-        name = (near[-1] if near else None) or (names[0] if names else None) or _japanese_name(text)
+        before = re.split(r"[.!?\n]", text[max(0, text.find(address) - 60) : text.find(address)])[-1]
+        near = _names(before)
+        name = (near[-1] if near else None) or next(iter(_names(after)), None) or _japanese_name(text)
         return Contact(name=name, email=address.lower())
-    if names:
-        return Contact(name=names[0])
-    japanese = _japanese_name(text)
-    return Contact(name=japanese) if japanese else None
+    named = _names(after) or ([found] if (found := _japanese_name(text)) else [])
+    return Contact(name=named[0]) if named else None
 
 
 def _japanese_name(text: str) -> str | None:
@@ -183,6 +191,14 @@ def read_rules(text: str, subject: str = "", *, today: date, sender: str = "") -
                 referral=contact,
             )
     wrong = _first(rules.WRONG_PERSON, text)
+    if wrong is not None and _others(text, sender):
+        # "Wrong person: Jamie Park runs it, jamie@...": the address makes it a referral.
+        return Reading(
+            intent=Intent.REFERRAL,
+            line=_line(text, wrong[1].start()),
+            rule=f"referral:{wrong[0]}",
+            referral=_referral(text, sender, None),
+        )
     if wrong is not None:
         return Reading(
             intent=Intent.WRONG_PERSON, line=_line(text, wrong[1].start()), rule=f"wrong_person:{wrong[0]}"

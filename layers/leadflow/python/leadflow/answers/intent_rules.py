@@ -69,7 +69,7 @@ CONDITION = re.compile(
 REFERRAL = _compile(
     {
         "en": r"\b(?:talk|speak|reach out|get in touch|connect) (?:to|with)\b|\bcontact\b|\bloop(?:ing|ed)? in\b|\bcc'?(?:d|ed|ing)\b|"
-        r"\bcopying\b|\bforward(?:ed|ing)? (?:this|you|it) to\b|\bthe right (?:person|contact)\b|\bhandles? (?:this|that|these)\b|"
+        r"\bcopying\b|\bforward(?:ed|ing)? (?:this|you|it) to\b(?! (?:me|us)\b)|\bruns\b|\bheads? (?:up )?(?:sales|marketing|ops|operations|it|procurement)\b|\bthe right (?:person|contact)\b|\bhandles? (?:this|that|these)\b|"
         r"\bresponsible for\b|\bin charge of\b|\bbetter (?:person|contact)\b|\bowns? (?:this|that)\b",
         "de": r"\bwenden sie sich an\b|\bsprechen sie mit\b|\bkontaktieren sie\b|\bmelden sie sich bei\b|\bzuständig\w*\b|"
         r"\bansprechpartner\w*\b|\bin kopie\b|\bweitergeleitet\b|\bleite (?:das|es|ihre)\b",
@@ -158,7 +158,7 @@ NOT_NOW = _compile(
 NOT_INTERESTED = _compile(
     {
         "en": r"\bnot interested\b|\bno interest\b|\bno,? thanks?(?: you)?\b|\bnot for us\b|\bnot a (?:good )?fit\b|"
-        r"\bwe'?re (?:all )?(?:set|good)\b|\bwe are (?:all )?(?:set|good)\b|\balready (?:use|have|using|work with|signed|chose|went)\b|"
+        r"\bwe'?re (?:all )?(?:set|good)\b|\bwe are (?:all )?(?:set|good)\b|\balready (?:use|have|using|work with|signed|chose|went|bought|purchased|picked|selected|found)\b|\bcompetitor'?s? (?:tool|product)\b|"
         r"\bwent with (?:another|a different|someone)\b|\b(?:don'?t|do not) need\b|\bno need for\b|\bnot looking\b|"
         r"\b(?:we'?ll|we will|i'?ll|i will) pass\b|\bpass on this\b|\bnot relevant\b|\bnot something we\b",
         "de": r"\bkein(?:en)? interesse\b|\bnicht interessiert\b|\bkein bedarf\b|\bbrauchen wir nicht\b|\bnein,? danke\b|"
@@ -180,7 +180,7 @@ NOT_INTERESTED = _compile(
 INTERESTED = _compile(
     {
         "en": r"\binterested\b|\bsounds (?:good|great|interesting)\b|\blet'?s (?:talk|chat|connect|do it|set|schedule|book|meet)\b|"
-        r"\bhappy to\b|\b(?:book|schedule|set up) (?:a|the|some)\b|\bsend (?:me |over )?(?:an? |the )?(?:invite|invitation|deck|details|info|more)\b|"
+        r"\bhappy to\b|\b(?:book|schedule|set up) (?:a|the|some)\b|\bsend (?:me|us|over)\b|"
         r"\bworks for (?:me|us)\b|\bcall me\b|\bgive me a call\b|\bcount (?:me|us) in\b|^\s*(?:yes|yeah|yep|sure|absolutely|definitely)\b|"
         r"\blove to\b|\bwould like to\b|\bkeen\b|\bnot opposed\b|\bopen to\b|\bwhy not\b|\btell me more\b|\bdon'?t stop\b|\bkeep (?:me|them) coming\b",
         "de": r"\binteressiert\b|\binteresse (?:habe|haben|hätte|hätten)\b|\bgerne?\b|\bklingt (?:gut|spannend|interessant)\b|\bpasst\b|"

@@ -238,10 +238,11 @@ def replied(
     said = f"Intent: {reading.intent.value}" + ("" if reading.sure else " (unsure: read it)")
     if reading.line:
         said += f', from "{reading.line}"'
+    said += f".\nWrong? Correct it in one click: {reply_actions.correction_link(lead.id)}"
     alerts.alert_owner(
         lead,
         alerts.AlertKind.HOT_REPLY if reading.intent in POSITIVE else alerts.AlertKind.REPLIED,
-        f"{describe(lead)} replied by {via} to {where}. Their cadence is stopped.\n{said}.\n{action}\n\n"
+        f"{describe(lead)} replied by {via} to {where}. Their cadence is stopped.\n{said}\n{action}\n\n"
         f"{text[:ALERT_TEXT_LIMIT] or '(no text of their own)'}",
     )
     return stopped

@@ -166,3 +166,85 @@ def _reply_task(lead: Lead, enrollment: int, at: datetime, instruction: str) -> 
     )
     task_items.put_task(task)
     return due, task_link(task.id)
+
+
+# -- a rep's correction ------------------------------------------------------------------------------
+
+
+def correction_link(lead_id: str) -> str:
+    """The signed link of a reply's alert: GET shows the reply's intent with one button per intent,
+    POST `intent=…` corrects it (same key and expiry as task links)."""
+    from urllib.parse import quote
+
+    from leadflow import keys
+    from leadflow.config import settings
+
+    subject = f"reply-{lead_id}"
+    return f"{settings().public_url.rstrip('/')}/replies/{lead_id}?token={quote(keys.task_token(subject))}"
+
+
+def correction_link_status(lead_id: str, token: str | None) -> Any:
+    from leadflow import keys
+
+    return keys.task_link_status(f"reply-{lead_id}", token)
+
+
+class NoReply(LookupError):
+    """The lead has no reply whose intent could be corrected."""
+
+
+def correct(lead: Lead, intent: Intent, at: datetime) -> list[str]:
+    """The rep says what the reply meant: the lead and its reply event take the rep's intent (the
+    report counts that), and the intent's action follows. Returns what changed, for the page.
+
+    An opt-out stays (it is final, by law and by the suppression list); a snooze that no longer
+    applies is stopped; a new not_now snoozes for the re-engagement interval.
+    """
+    from leadflow.answers import outcomes
+    from leadflow.cadence import stops
+    from leadflow.models import ContactStatus, StopReason
+    from leadflow.store import event_items
+
+    if lead.reply_at is None or lead.reply_intent is None:
+        raise NoReply(lead.id)
+    before = lead.reply_intent
+    reading = Reading(intent=intent, line=lead.reply_intent_line or "", rule="rep", reader="rep")
+    event_items.set_reply_intent(lead.id, lead.reply_at, intent.value)
+    done = [f"intent {before} -> {intent.value}"]
+    if before == Intent.NOT_NOW.value and intent is not Intent.NOT_NOW:
+        snoozed = [
+            e
+            for e in enrollment_items.enrollments(lead.id)
+            if e.reason == NOT_NOW_REASON and e.run_status.value in ("running", "pending")
+        ]
+        for enrollment in snoozed:
+            stopped = enrollment_items.stop_enrollment(lead.id, enrollment.number, StopReason.OPERATOR, at)
+            if stopped and stopped.execution_arn:
+                from leadflow.cadence import executions
+
+                executions.stop(stopped.execution_arn, cause=StopReason.OPERATOR.value)
+        done += ["the not-now snooze is stopped"] if snoozed else []
+    referral = lead.referral if intent is Intent.REFERRAL else None
+    lead_items.set_reply_intent(
+        lead.id,
+        {
+            "reply_intent": intent.value,
+            "reply_intent_by": "rep",
+            "snoozed_until": lead.snoozed_until.isoformat()
+            if lead.snoozed_until and intent is Intent.NOT_NOW
+            else None,
+            "referral": referral,
+        },
+    )
+    if lead.status is ContactStatus.OPTED_OUT:
+        return [*done, "the opt-out stands (final)"]
+    if intent is Intent.UNSUBSCRIBE:
+        outcomes.opted_out(
+            lead, StopReason.UNSUBSCRIBE, at=at, source="rep-correction", via="email", attribution=None
+        )
+        return [*done, "opted out and suppressed"]
+    if intent is Intent.NOT_NOW and before != Intent.NOT_NOW.value:
+        done.append(_snooze(lead, reading, at))
+    elif intent in (Intent.WRONG_PERSON, Intent.NOT_INTERESTED):
+        stops.stop_enrollments(lead.id, StopReason.REPLY)
+    return done

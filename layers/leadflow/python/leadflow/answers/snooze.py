@@ -55,9 +55,22 @@ _MONTH_PHRASE = re.compile(
 )
 _JA_MONTH = re.compile(r"(?P<month>1[0-2]|[1-9])月(?:に|以降|から|頃|ごろ|中旬|末|上旬|初め|まで|になったら)")
 
+_ORDINALS = {
+    1: "first|erste|ersten|premier|primer|primeiro|eerste|primo",
+    2: "second|zweite|zweiten|deuxième|segundo|tweede|secondo",
+    3: "third|dritte|dritten|troisième|tercer|terceiro|derde|terzo",
+    4: "fourth|vierte|vierten|quatrième|cuarto|quarto|vierde",
+}
+_ORDINAL_NUMBER = {word: number for number, words in _ORDINALS.items() for word in words.split("|")}
 _QUARTER = re.compile(
-    r"\bq(?P<q>[1-4])\b|\b(?P<ordinal>[1-4])(?:st|nd|rd|th|\.|er|e|º)? ?(?:quarter|quartal|trimestre|kwartaal)\b",
-    re.I,
+    r"\bq(?P<q>[1-4])\b|\b(?P<ordinal>[1-4])(?:st|nd|rd|th|\.|er|e|º)? ?(?:quarter|quartal|trimestre|kwartaal)\b|"
+    rf"\b(?P<word>{'|'.join(_ORDINAL_NUMBER)}) (?:quarter|quartal|trimestre|kwartaal)\b|第(?P<ja>[1-4一二三四])四半期",
+    re.IGNORECASE,
+)
+_END_OF_YEAR = re.compile(
+    r"\bend of (?:the )?year\b|\bjahresende\b|\bende des jahres\b|\bfin (?:de l'|d')année\b|\bfinal(?:es)? del año\b|"
+    r"\bfi(?:m|nal) do ano\b|\beind van het jaar\b|\bfine (?:dell')?anno\b|年末",
+    re.IGNORECASE,
 )
 _NEXT_QUARTER = re.compile(
     r"\bnext quarter\b|\bnächste[ns]? quartal\b|\btrimestre prochain\b|\bpróximo trimestre\b|\btrimestre que vem\b|"
@@ -263,8 +276,15 @@ def stated_days(text: str, today: date) -> list[date]:
     for match in _JA_MONTH.finditer(text):
         days.append(_next_month_start(int(match.group("month")), today))
     for match in _QUARTER.finditer(text):
-        quarter = int(match.group("q") or match.group("ordinal"))
+        if match.group("word"):
+            quarter = _ORDINAL_NUMBER[match.group("word").lower()]
+        elif match.group("ja"):
+            quarter = _number(match.group("ja"))
+        else:
+            quarter = int(match.group("q") or match.group("ordinal"))
         days.append(_next_month_start(3 * quarter - 2, today))
+    if _END_OF_YEAR.search(text):
+        days.append(_next_month_start(12, today))
     if _NEXT_QUARTER.search(text):
         current = (today.month - 1) // 3
         days.append(date(today.year + 1, 1, 1) if current == 3 else date(today.year, 3 * current + 4, 1))

@@ -761,6 +761,9 @@ class Sandbox:
         items = self._scan()
         kinds = [item["sk"]["S"].partition("#")[0] for item in items]
         runs = [item["run_status"]["S"] for item in items if item["sk"]["S"].startswith("ENROLLMENT#")]
+        reasons = [
+            item.get("reason", {}).get("S") for item in items if item["sk"]["S"].startswith("ENROLLMENT#")
+        ]
         touches = [item for item in items if item["sk"]["S"].startswith("TOUCH#")]
         sent = [item["channel"]["S"] for item in touches if item.get("status", {}).get("S", "sent") == "sent"]
         outcomes = [item["status"]["S"] for item in items if item["sk"]["S"].startswith("TASK#")]
@@ -781,6 +784,8 @@ class Sandbox:
             "tasks connected": outcomes.count("connected") + outcomes.count("meeting_booked"),
             "replied": len({lead for kind, lead in answered if kind == "reply"}),
             "meetings booked": len({lead for kind, lead in answered if kind == "meeting_booked"}),
+            # Replies that said "not now": each is enrolled again on the day it named (issue 24).
+            "snoozed (not now)": reasons.count("not now"),
             "sales qualified": len({lead for kind, lead in answered if kind in SQL_EVENTS}),
             "stopped": runs.count("stopped"),
             "completed": runs.count("completed"),

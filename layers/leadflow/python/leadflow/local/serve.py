@@ -202,7 +202,8 @@ def console_page(sb: Sandbox) -> str:
         )
         rows.append(
             f"<tr><td>{e(lead.get('email', ''))}<br><small>{e(lead.get('id', ''))}</small></td>"
-            f"<td>{e(lead.get('status', ''))}</td><td>{runs}</td><td><ol>{steps}</ol></td></tr>"
+            f"<td>{e(lead.get('status', ''))}{_reply_intent(lead)}</td>"
+            f"<td>{runs}</td><td><ol>{steps}</ol></td></tr>"
         )
     tasks = "".join(
         f"<li>{e(task['at'])} · {e(task['channel'])} · {e(task['cadence'])} touch {task['touch']} · "
@@ -241,3 +242,18 @@ def console_page(sb: Sandbox) -> str:
         f"<h2>Ops alerts</h2><ul>{ops or '<li>none</li>'}</ul>"
         '<p><a href="/">lead form</a> · <a href="/_sandbox/outbox">outbox (JSON)</a></p></html>'
     )
+
+
+def _reply_intent(lead: dict[str, Any]) -> str:
+    """What the lead's latest reply said, for the console's status cell: intent, its line, snooze."""
+    if not lead.get("reply_intent"):
+        return ""
+    e = html.escape
+    shown = f"<br>reply: <b>{e(lead['reply_intent'])}</b> ({e(lead.get('reply_intent_by') or '')})"
+    if lead.get("reply_intent_line"):
+        shown += f"<br><q>{e(lead['reply_intent_line'])}</q>"
+    if lead.get("snoozed_until"):
+        shown += f"<br>snoozed until {e(lead['snoozed_until'])}"
+    if lead.get("referral"):
+        shown += "<br>referral: " + e(" ".join(str(value) for value in lead["referral"].values()))
+    return shown

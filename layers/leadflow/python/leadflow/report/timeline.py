@@ -113,6 +113,12 @@ def timeline(lead: Lead) -> Timeline:
             "score": lead.score,
             "owner": lead.owner,
             "created_at": clock.iso(lead.created_at),
+            # What the latest reply said (answers.intent), the line that decided it, and its snooze day.
+            "reply_intent": lead.reply_intent,
+            "reply_intent_line": lead.reply_intent_line,
+            "reply_intent_by": lead.reply_intent_by,
+            "snoozed_until": lead.snoozed_until.isoformat() if lead.snoozed_until else None,
+            "referral": lead.referral,
         },
         enrollments=[_enrollment(e) for e in enrollment_items.enrollments(lead.id)],
         touches=touches,

@@ -10,6 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from leadflow import aws, clock
 from leadflow.clock import iso
 from leadflow.config import settings
@@ -18,6 +20,7 @@ from leadflow.store.items import (
     by_day_keys,
     by_day_partition,
     dynamodb_table,
+    is_condition_failure,
     lead_pk,
     put_new,
     query_prefix,
@@ -243,3 +246,22 @@ def events(lead_id: str) -> list[dict[str, Any]]:
 def first_time(lead_id: str, marker: str) -> bool:
     """True the first time a lead's marker is seen, False after: one alert per answer, per day..."""
     return put_new({PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"ONCE#{marker}", **ttl("lead", clock.now())})
+
+
+def set_reply_intent(lead_id: str, replied_at: datetime, intent: str) -> bool:
+    """A rep's correction of what a reply said: the reply event (or a written opt-out's) at that time
+    takes the intent, marked as the rep's. False when no such event is stored."""
+    for kind in ("reply", "unsubscribe"):
+        try:
+            dynamodb_table().update_item(
+                Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: f"EVENT#{iso(replied_at)}#{kind}"},
+                UpdateExpression="SET intent = :intent, intent_by = :rep",
+                ConditionExpression="attribute_exists(#pk)",
+                ExpressionAttributeNames={"#pk": PARTITION_KEY},
+                ExpressionAttributeValues={":intent": intent, ":rep": "rep"},
+            )
+            return True
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+    return False
