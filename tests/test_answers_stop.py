@@ -99,14 +99,26 @@ def test_a_complaint_event_opts_out(sb):
 
 def test_an_arf_complaint_by_mail_opts_out(sb):
     lead = _lead_after_touch_two(sb, "pat.jones@comcast.net")
-    raw = fixture_mail("complaint", "comcast-arf-rfc822-headers.eml")
+    # The ARF returns the headers of our touch 2 (its SES Message-ID): the proof it is about our mail.
+    second = to_lead(sb, lead["id"])[1]["message_id"]
+    raw = fixture_mail(
+        "complaint",
+        "comcast-arf-rfc822-headers.eml",
+        {"0100019a7a55bb08-5d4e3f2a-1b0c-4d9e-8f7a-6b5c4d3e2f1a-000000": second},
+    )
     sb.deliver_email(raw, recipients=["fbl@reply.leadflow.example"])
     _assert_stopped(sb, lead["id"], "opted_out", "complaint", "complaint")
 
 
 def test_a_bounce_by_mail_sets_bounced(sb):
     lead = _lead_after_touch_two(sb, "jordan.lee@northwind-traders.example")
-    raw = fixture_mail("bounce", "amazon-ses-dsn.eml")
+    # The DSN returns our touch 2 (its SES Message-ID): the proof it is about our mail.
+    second = to_lead(sb, lead["id"])[1]["message_id"]
+    raw = fixture_mail(
+        "bounce",
+        "amazon-ses-dsn.eml",
+        {"0100019a5e2c0f11-1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d-000000": second},
+    )
     sb.deliver_email(raw, recipients=["bounces@reply.leadflow.example"])
     _assert_stopped(sb, lead["id"], "bounced", "bounce", "bounce")
 

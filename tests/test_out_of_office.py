@@ -138,7 +138,15 @@ def test_a_transient_bounce_changes_nothing(sb):
         )
     )
     assert result == {"batchItemFailures": []}
-    raw = fixture_mail("bounce", "zimbra-delay.eml", {"rob.v@tailspin.example": "full@northwind.example"})
+    raw = fixture_mail(
+        "bounce",
+        "zimbra-delay.eml",
+        {
+            "rob.v@tailspin.example": "full@northwind.example",
+            # It returns our first touch: the proof a report is about our mail.
+            "0100019a6391ee05-2a1b0c9d-8e7f-4a6b-9c5d-4e3f2a1b0c9d-000000": first["message_id"],
+        },
+    )
     assert classify(raw).kind is Kind.BOUNCE
     assert sb.deliver_email(raw, recipients=["bounces@reply.leadflow.example"]) == {"outcomes": ["bounce"]}
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unprocessable
-from functions.intake.routes import erasures, leads, meetings, replies, stages, tasks, unsubscribe
+from functions.intake.routes import erasures, held_mail, leads, meetings, replies, stages, tasks, unsubscribe
 from leadflow.config import allowed_origins
 from leadflow.intake.submission import IdempotencyConflict
 from leadflow.observability import logger, metrics
@@ -49,6 +49,7 @@ app.include_router(tasks.router)
 app.include_router(replies.router)
 app.include_router(stages.router)
 app.include_router(erasures.router)
+app.include_router(held_mail.router)
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -32,6 +32,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tasks/{task_id}", ("GET", "POST")),
     # A reply alert's signed link: GET shows what the reply was read as, POST corrects it.
     ("replies/{lead_id}", ("GET", "POST")),
+    # Held inbound mail's signed links (the owner's alert): GET shows it, POST confirms or dismisses.
+    ("held-mail/{held_id}", ("GET", "POST")),
     # GDPR erasure by a CRM (X-Api-Key checked by the function).
     ("erasures", ("POST",)),
 )

@@ -98,6 +98,20 @@ def valid_task_token(task_id: str, token: str | None) -> bool:
     return task_link_status(task_id, token) is TaskLink.VALID
 
 
+def held_mail_token(held_id: str) -> str:
+    """The token of held mail's confirm and dismiss links: an HMAC of its id.
+
+    It does not expire: confirming late is still right (the lead did answer), and a decided
+    mail answers every later click with "already decided".
+    """
+    key = hmac.new(hmac_key(), b"leadflow held mail links", hashlib.sha256).digest()
+    return hmac.new(key, held_id.encode(), hashlib.sha256).hexdigest()
+
+
+def valid_held_mail_token(held_id: str, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(held_mail_token(held_id), str(token))
+
+
 def _load_api_keys() -> dict[str, str]:
     secret_id = operator_config().api_keys_secret
     if not secret_id:

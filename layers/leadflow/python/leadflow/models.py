@@ -613,6 +613,40 @@ class Task(BaseModel):
     escalations: list[dict[str, str]] = Field(default_factory=list)
 
 
+class HeldMailStatus(StrEnum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+HELD_MAIL_ID = re.compile(r"^(?P<lead_id>[0-9a-f]{20})-(?P<mail_id>[0-9a-f]{16})$")
+
+
+class HeldMail(BaseModel):
+    """Inbound mail that is probably a person's answer but proves nothing (see answers.held):
+    the lead's cadence waits while the owner confirms (it acts as the answer) or dismisses it."""
+
+    lead_id: str
+    mail_id: str
+    # What the mail would do, confirmed: "reply" (a stop) or "unsubscribe" (an opt-out).
+    answer: str
+    # Why it proves nothing: e.g. "unproven" (no check passed for its From), "spam" (in our thread).
+    why: str
+    held_at: datetime
+    paused_until: datetime
+    enrollment: int | None = None
+    touch: int | None = None
+    subject: str = ""
+    text: str = ""
+    status: HeldMailStatus = HeldMailStatus.HELD
+    decided_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        """`<lead id>-<mail id>`: what its confirm and dismiss links name."""
+        return f"{self.lead_id}-{self.mail_id}"
+
+
 class FailureDetail(BaseModel):
     # The Step Functions error name (e.g. States.TaskFailed, Throttled, a Python exception's class).
     error: str = Field(max_length=256)
@@ -687,6 +721,8 @@ class EngagementKind(StrEnum):
     MEETING_BOOKED = "meeting_booked"
     # Inbound mail that failed authentication (or could not prove it): kept on record, acted on never.
     UNTRUSTED_MAIL = "untrusted_mail"
+    # Probable answers that prove nothing: the cadence paused, the owner asked (answers.held).
+    HELD_MAIL = "held_mail"
     MEETING_RESCHEDULED = "meeting_rescheduled"
     MEETING_CANCELED = "meeting_canceled"
     NO_SHOW = "no_show"

@@ -8,10 +8,19 @@ The lead is found, in this order, by:
    Message-ID) against the SES Message-IDs of what we sent;
 3. the sender's address, or for a bounce or complaint, the address it reports.
 
-Before acting, the SES receipt's verdicts are read (leadflow.answers.verdicts): suspicious mail
-(DMARC fails, SPF and DKIM both fail without DMARC, spam, virus) is only recorded and shown to
-the rep; a reply matched by its From address alone, and any bounce or complaint report, act only
-when authenticated. Bounces and complaints from SES's own event pipeline do not come here.
+Before acting, the mail must prove itself (the trust model, docs/decisions.md; `trust`):
+- a valid signed token (reply or unsubscribe address) is proof by itself, whatever the verdicts;
+- otherwise a reply or unsubscribe acts only when DMARC passes for its From domain, or SPF or
+  DKIM passes for a domain aligned with it (leadflow.answers.verdicts reads the domains);
+- a bounce or complaint acts only when the report quotes a message we sent to that lead (its
+  Message-ID, or the signed token of its Reply-To): an address in a body is never enough;
+- a probable answer that proves nothing (no check passed or failed for its From; in our thread
+  but unaligned or flagged as spam) is held: the cadence pauses, the owner confirms or dismisses
+  (leadflow.answers.held);
+- anything else is recorded on the lead's record and changes nothing; mail that fails its
+  checks (DMARC, SPF and DKIM, spam, virus) or passes only for another domain also alerts the
+  owner, once a day.
+Bounces and complaints from SES's own event publishing (the primary source) do not come here.
 
 Anything that cannot be acted on (another topic, an unhandled notification type, malformed
 or empty mail, an unknown sender) is logged without personal data and ignored: the handler
@@ -30,12 +39,12 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
 from leadflow import aws, clock, fields, keys, tokens
-from leadflow.answers import outcomes, sms_inbound
-from leadflow.answers.classify import Classification, Kind, classify
-from leadflow.answers.verdicts import ALL_PASS, Verdicts
+from leadflow.answers import held, outcomes, sms_inbound
+from leadflow.answers.classify import HUMAN_KINDS, Classification, Kind, classify
+from leadflow.answers.verdicts import ALL_PASS, FAIL, Verdicts
 from leadflow.config import operator_config, settings
 from leadflow.intake import contacts, sms_opt_in
-from leadflow.models import EngagementKind, Lead, ServiceText, StopReason
+from leadflow.models import EngagementKind, HeldMail, Lead, ServiceText, StopReason
 from leadflow.observability import logger
 from leadflow.send import alerts, mail
 from leadflow.send.sms import request_service_text
@@ -108,7 +117,7 @@ def _handle_receipt(message: str) -> str:
             raise
         logger.warning("ignored receipt notification whose mail is gone (retention or a replay)")
         return "missing_mail"
-    verdicts = Verdicts.from_receipt(document["receipt"])
+    verdicts = Verdicts.from_receipt(document["receipt"]).reading(raw)
     return handle_raw_mail(raw, notification.receipt.recipients, notification.receipt.timestamp, verdicts)
 
 
@@ -142,7 +151,10 @@ def handle_raw_mail(
             "failed": verdicts.failures(),
         },
     )
-    refused = _not_trusted(result, match, verdicts)
+    refused = trust(result, match, verdicts)
+    if refused in ("unproven", "spam") and result.kind in HUMAN_KINDS:
+        _hold(lead, result, match, refused, at, _mail_id(raw), attribution)
+        return "held"
     if refused:
         _record_untrusted(lead, result, match, verdicts, refused, at, _mail_id(raw), attribution)
         return refused
@@ -181,15 +193,80 @@ def handle_raw_mail(
     return result.kind.value
 
 
-def _not_trusted(result: Classification, match: Match, verdicts: Verdicts) -> str | None:
-    """Why this mail may not act ("suspicious", "unauthenticated"), or None when it may."""
+def trust(result: Classification, match: Match, verdicts: Verdicts) -> str | None:
+    """None when the mail may act; else why not (docs/decisions.md, "Trust model for inbound mail").
+
+    "suspicious" (it fails its checks), "unaligned" (SPF or DKIM passed for another domain only),
+    "unproven" (nothing proves its sender) and "spam" (in our thread, flagged as spam). A reply or
+    unsubscribe refused as "unproven" or "spam" is held for the owner; the others are recorded.
+    """
+    if verdicts.virus == FAIL:
+        return "suspicious"  # never acted on, never forwarded, whatever it carries
+    if result.kind in (Kind.BOUNCE, Kind.COMPLAINT):
+        if match.via not in ("thread", "token") or not _about_lead(result, match.lead):
+            return "unproven"  # it names an address; it does not quote a message we sent to it
+        return "suspicious" if verdicts.suspicious else None
+    if match.via == "token":
+        return None
+    if verdicts.proves_from and not verdicts.suspicious:
+        return None
+    if match.via == "thread" and verdicts.dmarc != FAIL:
+        # Our Message-ID is quoted, so it probably answers our email; forwarding and list
+        # rewriting break the checks, and SES's spam filter errs.
+        return "spam" if verdicts.spam == FAIL else "unproven"
     if verdicts.suspicious:
         return "suspicious"
-    from_only = match.via == "address"
-    report = result.kind in (Kind.BOUNCE, Kind.COMPLAINT)
-    if (from_only or report) and not verdicts.authenticated:
-        return "unauthenticated"
-    return None
+    if verdicts.foreign_pass:
+        return "unaligned"
+    return "unproven"
+
+
+def _about_lead(result: Classification, lead: Lead) -> bool:
+    """A report about the lead's own address (or naming none: the quoted message was sent to them)."""
+    return not result.recipients or keys.normalize_email(lead.email) in result.recipients
+
+
+def _hold(
+    lead: Lead,
+    result: Classification,
+    match: Match,
+    why: str,
+    at: datetime,
+    mail_id: str,
+    attribution: outcomes.Attribution | None,
+) -> None:
+    """Keep a probable answer for the owner's decision (leadflow.answers.held), and on the record."""
+    held.hold(
+        lead,
+        HeldMail(
+            lead_id=lead.id,
+            mail_id=mail_id,
+            answer=result.kind.value,
+            why=why,
+            held_at=at,
+            paused_until=held.held_until(at),
+            enrollment=match.enrollment,
+            touch=match.touch,
+            subject=result.subject[:200],
+            text=result.text[: outcomes.ALERT_TEXT_LIMIT],
+        ),
+    )
+    outcomes.record(
+        lead.id,
+        EngagementKind.HELD_MAIL,
+        at,
+        once=True,
+        **outcomes.event_fields(
+            attribution,
+            at,
+            source="inbound-mail",
+            via="email",
+            event_id=mail_id,
+            classified_as=result.kind.value,
+            matched_by=match.via,
+            held=why,
+        ),
+    )
 
 
 def _record_untrusted(
@@ -222,15 +299,26 @@ def _record_untrusted(
         "inbound mail not acted on",
         extra={"lead_id": lead.id, "refused": refused, "failed": verdicts.failures()},
     )
-    if refused == "suspicious" and event_items.first_time(lead.id, f"suspicious#{at.date().isoformat()}"):
+    alarming = refused in ("suspicious", "unaligned")
+    if alarming and event_items.first_time(lead.id, f"suspicious#{at.date().isoformat()}"):
         failed = ", ".join(verdicts.failures())
+        what = (
+            f"failed authentication ({failed})"
+            if refused == "suspicious"
+            else f"was authenticated for another domain ({_passed_for(verdicts)}), not for theirs"
+        )
         alerts.alert_owner(
             lead,
             alerts.AlertKind.SUSPICIOUS_MAIL,
-            f"Mail claiming to be about {outcomes.describe(lead)} failed authentication ({failed}). "
+            f"Mail claiming to be about {outcomes.describe(lead)} {what}. "
             "Nothing was done: their cadence goes on, nothing was suppressed or forwarded. "
             "If you think it is genuine, contact them from your own mailbox.",
         )
+
+
+def _passed_for(verdicts: Verdicts) -> str:
+    passed = dict.fromkeys([verdicts.spf_domain, *verdicts.dkim_domains])
+    return ", ".join(domain for domain in passed if domain)
 
 
 def _mail_id(raw: bytes) -> str:

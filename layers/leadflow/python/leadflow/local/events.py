@@ -7,6 +7,7 @@ shaped as the AWS documentation shows them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from datetime import datetime
@@ -104,6 +105,82 @@ def sns_envelope(topic_arn: str, message: str, *, at: datetime, subject: str | N
     }
 
 
+# The Authentication-Results words for SES's verdict statuses (RFC 8601 result names).
+_RESULT_WORDS = {"PASS": "pass", "FAIL": "fail", "GRAY": "none", "PROCESSING_FAILED": "temperror"}
+
+
+def ses_received_mail(
+    raw: bytes,
+    *,
+    recipients: list[str],
+    at: datetime,
+    verdicts: dict[str, str] | None = None,
+    authenticated_as: str | None = None,
+) -> bytes:
+    """The message as SES receiving stores it in S3: its own headers prepended to what arrived.
+
+    Shaped after mail received by SES (AWS documentation, "Receiving email": the notification
+    headers list, and the stored message's `Authentication-Results: amazonses.com; spf=... ;
+    dkim=... header.i=@...; dmarc=... header.from=...`). SPF is checked for the envelope sender
+    (the message's Return-Path, else its From); `authenticated_as` names the domain SPF and DKIM
+    were checked for instead (an attacker's own domain, a sending service), DMARC then `none`
+    unless `verdicts` says otherwise.
+    """
+    status = _statuses(verdicts, authenticated_as is not None)
+    parsed = message_from_bytes(raw, policy=policy.compat32)
+    if not parsed.keys():
+        return raw  # no mail at all (empty, binary noise): kept as it came, for robustness tests
+    from_domain = _domain(next(iter(_addresses(parsed, "From")), ""))
+    envelope = next(iter(_addresses(parsed, "Return-Path") or _addresses(parsed, "From")), "")
+    returned = str(parsed.get("Return-Path", "")).strip() == "<>"
+    checked = (authenticated_as or _domain(envelope) or from_domain).lower()
+    if authenticated_as:
+        envelope = f"bounces@{checked}"
+    words = {check: _RESULT_WORDS.get(value, value.lower()) for check, value in status.items()}
+    helo = f"mail.{checked or 'sender.example'}"
+    receipt = base64.b64encode(hashlib.sha256(raw).digest()).decode()
+    dkim = f"dkim={words['dkim']}" + (f" header.i=@{checked}" if status["dkim"] != "GRAY" else "")
+    headers = [
+        f"Return-Path: <{'' if returned else envelope}>",
+        f"Received: from {helo} ({helo} [192.0.2.25])\r\n by inbound-smtp.{REGION}.amazonaws.com "
+        f"with SMTP id {hashlib.sha256(raw).hexdigest()[:26]}\r\n for {', '.join(recipients)};\r\n "
+        f"{format_datetime(at)}",
+        f"X-SES-Spam-Verdict: {status['spam']}",
+        f"X-SES-Virus-Verdict: {status['virus']}",
+        f"Received-SPF: {words['spf']} (spfCheck: domain of {checked} designates 192.0.2.25 as permitted "
+        f"sender) client-ip=192.0.2.25; envelope-from={envelope}; helo={helo};",
+        f"Authentication-Results: amazonses.com;\r\n spf={words['spf']} (spfCheck: domain of {checked} "
+        f"designates 192.0.2.25 as permitted sender) client-ip=192.0.2.25; envelope-from={envelope}; "
+        f"helo={helo};\r\n {dkim};\r\n dmarc={words['dmarc']} header.from={from_domain};",
+        f"X-SES-RECEIPT: {receipt}",
+    ]
+    return ("\r\n".join(headers) + "\r\n").encode() + raw
+
+
+def _statuses(verdicts: dict[str, str] | None, elsewhere: bool = False) -> dict[str, str]:
+    unknown = set(verdicts or {}) - {"spf", "dkim", "dmarc", "spam", "virus"}
+    if unknown:
+        raise ValueError(f"unknown verdicts {sorted(unknown)}: use spf, dkim, dmarc, spam, virus")
+    return {
+        "spf": "PASS",
+        "dkim": "PASS",
+        # Authenticated for another domain than From's: DMARC finds nothing aligned (no policy here).
+        "dmarc": "GRAY" if elsewhere else "PASS",
+        "spam": "PASS",
+        "virus": "PASS",
+        **(verdicts or {}),
+    }
+
+
+def _addresses(parsed: Any, name: str) -> list[str]:
+    values = [str(value) for value in parsed.get_all(name, [])]
+    return [address for _, address in getaddresses(values) if address]
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
 def ses_receipt_notification(
     raw: bytes,
     *,
@@ -113,23 +190,15 @@ def ses_receipt_notification(
     recipients: list[str],
     at: datetime,
     verdicts: dict[str, str] | None = None,
+    elsewhere: bool = False,
 ) -> dict[str, Any]:
     """What SES receiving publishes to SNS after an S3 action stored the raw message.
 
     `verdicts` sets the status of checks by name (spf, dkim, dmarc, spam, virus; PASS, FAIL,
-    GRAY, PROCESSING_FAILED), the others PASS.
+    GRAY, PROCESSING_FAILED), the others PASS (DMARC GRAY when SPF and DKIM were checked
+    `elsewhere`: for another domain than From's).
     """
-    unknown = set(verdicts or {}) - {"spf", "dkim", "dmarc", "spam", "virus"}
-    if unknown:
-        raise ValueError(f"unknown verdicts {sorted(unknown)}: use spf, dkim, dmarc, spam, virus")
-    status = {
-        "spf": "PASS",
-        "dkim": "PASS",
-        "dmarc": "PASS",
-        "spam": "PASS",
-        "virus": "PASS",
-        **(verdicts or {}),
-    }
+    status = _statuses(verdicts, elsewhere)
     parsed = message_from_bytes(raw, policy=policy.default)
     timestamp = iso(at).replace("Z", ".000Z")
 

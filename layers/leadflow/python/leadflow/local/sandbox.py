@@ -500,29 +500,48 @@ class Sandbox:
         return self.request("GET", path, **kwargs)
 
     def deliver_email(
-        self, raw: bytes, recipients: list[str] | None = None, verdicts: dict[str, str] | None = None
+        self,
+        raw: bytes,
+        recipients: list[str] | None = None,
+        verdicts: dict[str, str] | None = None,
+        *,
+        authenticated_as: str | None = None,
     ) -> Any:
-        """Deliver inbound mail as SES receiving does: raw message to S3, receipt notification via SNS.
+        """Deliver inbound mail as SES receiving does: raw message to S3 (with the headers SES
+        adds, Authentication-Results included), receipt notification via SNS.
 
         The envelope recipients default to the message's To and Cc addresses; `verdicts` sets
-        SES's checks, e.g. {"dmarc": "FAIL", "spam": "FAIL"} (every one PASS by default).
+        SES's checks, e.g. {"dmarc": "FAIL", "spam": "FAIL"} (every one PASS by default);
+        `authenticated_as` is the domain SPF and DKIM passed for, when not the sender's own.
         """
-        return self.invoke("inbound", self.inbound_mail_event(raw, recipients, verdicts))
+        return self.invoke(
+            "inbound", self.inbound_mail_event(raw, recipients, verdicts, authenticated_as=authenticated_as)
+        )
 
     def inbound_mail_event(
-        self, raw: bytes, recipients: list[str] | None = None, verdicts: dict[str, str] | None = None
+        self,
+        raw: bytes,
+        recipients: list[str] | None = None,
+        verdicts: dict[str, str] | None = None,
+        *,
+        authenticated_as: str | None = None,
     ) -> dict[str, Any]:
         """The inbound function's event for `raw` (stored in the inbound bucket first), undelivered."""
         key = f"inbound/{uuid.uuid4().hex}"
-        aws.client("s3").put_object(Bucket=self.inbound_bucket, Key=key, Body=raw)
+        recipients = recipients if recipients is not None else events.mail_recipients(raw)
+        stored = events.ses_received_mail(
+            raw, recipients=recipients, at=self.now(), verdicts=verdicts, authenticated_as=authenticated_as
+        )
+        aws.client("s3").put_object(Bucket=self.inbound_bucket, Key=key, Body=stored)
         notification = events.ses_receipt_notification(
-            raw,
+            stored,
             bucket=self.inbound_bucket,
             key=key,
             topic_arn=self.inbound_topic_arn,
-            recipients=recipients if recipients is not None else events.mail_recipients(raw),
+            recipients=recipients,
             at=self.now(),
             verdicts=verdicts,
+            elsewhere=authenticated_as is not None,
         )
         return events.sns_envelope(
             self.inbound_topic_arn,

@@ -29,6 +29,7 @@ class AlertKind(StrEnum):
     SUSPICIOUS_MAIL = "suspicious_mail"
     LEAD_IMPORTED = "lead_imported"
     HOT_REPLY = "hot_reply"
+    HELD_MAIL = "held_mail"
 
 
 # SNS subjects are ASCII, one line, under 100 characters: no lead data in them.
@@ -48,6 +49,7 @@ SUBJECTS = {
     AlertKind.SUSPICIOUS_MAIL: "Suspicious mail about a lead: failed authentication, nothing done",
     AlertKind.LEAD_IMPORTED: "A lead of yours was enrolled from a list: its cadence starts now",
     AlertKind.HOT_REPLY: "Hot reply: a lead is interested or asks something, answer within minutes",
+    AlertKind.HELD_MAIL: "A lead may have answered: cadence paused, confirm or dismiss",
 }
 
 

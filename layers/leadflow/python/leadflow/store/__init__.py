@@ -13,6 +13,7 @@ Single-table design, items keyed by `pk`/`sk`:
 - submission:  pk=LEAD#<id>      sk=SUBMISSION#<iso time>#<submission id>  (each post: consent audit trail)
 - held post:   pk=HELD#<hmac>    sk=HELD#<iso time>#<submission id>  (a post over a post limit, not
                                                        enrolled until released: held_items)
+- held mail:   pk=LEAD#<id>      sk=HELDMAIL#<mail id>  (unproven mail waiting for the owner's decision)
 
 gsi1 (the by_day index): gsi1pk=DAY#<yyyy-mm-dd>#<shard> (UTC day; shard 0-7 from the lead id, so a
 busy day's writes spread over eight partitions), gsi1sk=<iso time>#<lead id>, and every
@@ -20,6 +21,6 @@ indexed item carries `kind`. The weekly report queries it day by day.
 
 Modules: `table` (the key schema, shared with CDK), `items` (key builders and low-level helpers),
 `lead_items`, `enrollment_items` (enrollments and touches), `suppression_items`, `event_items`
-(events, the by_day index, report claims), `task_items`, `held_items` (held posts). May import only
-the shared top-level modules.
+(events, the by_day index, report claims), `task_items`, `held_items` (held posts), `held_mail_items`
+(held inbound mail). May import only the shared top-level modules.
 """
