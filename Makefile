@@ -8,7 +8,7 @@ export TZ := UTC
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo test synth lint layers bench clean browser
+.PHONY: install demo test synth lint layers bench clean browser checkov
 
 install: $(STAMP) node_modules/.installed
 
@@ -25,8 +25,17 @@ node_modules/.installed: package.json package-lock.json
 demo: $(STAMP)
 	$(BIN)/leadflow demo
 
-test: install lint browser
+test: install lint browser checkov
 	$(BIN)/pytest
+
+# checkov in its own virtualenv: its pins (boto3 1.35, packaging 23) cannot share the dev venv.
+checkov: .venv-checkov/.installed
+
+.venv-checkov/.installed: requirements-checkov.txt
+	test -d .venv-checkov || $(PYTHON) -m venv .venv-checkov
+	@echo "installing checkov (its own virtualenv)..."
+	.venv-checkov/bin/pip install -q -r requirements-checkov.txt
+	touch $@
 
 # Headless Chromium for the report's layout tests (Debian's package; they skip without it).
 browser:
@@ -51,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out build out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov node_modules cdk.out build out .pytest_cache .mypy_cache .ruff_cache

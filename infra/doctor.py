@@ -22,6 +22,8 @@ from infra.runtime import REPO_ROOT
 DEFAULT_CONFIG = REPO_ROOT / "config" / "leadflow.yaml"
 DEFAULT_CONTEXT = REPO_ROOT / "cdk.json"
 CADENCE_DIR = REPO_ROOT / "cadences"
+# Lambda refuses reservations that leave fewer unreserved concurrent executions than this.
+UNRESERVED_MINIMUM = 100
 
 
 @dataclass
@@ -123,6 +125,8 @@ def account(config: LeadflowConfig, client: Callable[[str], Any]) -> Findings:
             )
         findings.checked.append(f"SES identity {name}")
 
+    findings.problems += _concurrency_problems(client("lambda"), region)
+    findings.checked.append("Lambda concurrency")
     findings.problems += _receipt_problems(config, client("ses"), region)
     findings.checked.append("SES receipt rule set")
     findings.problems += _sms_problems(config, client, region)
@@ -150,6 +154,23 @@ def _identity_problems(domain: str, identity: Mapping[str, Any], config: Leadflo
             )
         )
     return found
+
+
+def _concurrency_problems(lambda_client: Any, region: str) -> list[Problem]:
+    """The stack reserves concurrency; AWS refuses a reservation that leaves under 100 unreserved."""
+    from infra.constructs.functions import RESERVED_CONCURRENCY
+
+    limit = lambda_client.get_account_settings()["AccountLimit"]["ConcurrentExecutions"]
+    if limit - RESERVED_CONCURRENCY < UNRESERVED_MINIMUM:
+        return [
+            Problem(
+                f"the account's Lambda concurrency in {region} is {limit}: the stack reserves "
+                f"{RESERVED_CONCURRENCY} and AWS keeps {UNRESERVED_MINIMUM} unreserved: a deploy fails",
+                "request a higher 'Concurrent executions' quota (Service Quotas, AWS Lambda); new accounts "
+                "start low",
+            )
+        ]
+    return []
 
 
 def _receipt_problems(config: LeadflowConfig, ses: Any, region: str) -> list[Problem]:

@@ -147,6 +147,8 @@ class LeadflowStack(Stack):
             dead_letter_queues={
                 "SesEvents": ses_event_pipeline.dead_letters,
                 "InboundFailures": functions.inbound_failures,
+                "AsyncFailures": functions.async_failures,
+                "ReportSchedule": report.failures,
             },
         )
         lead_events = LeadEventsBus(self, "LeadEvents", bus_name=f"{config.stack_name}-lead-events")

@@ -315,7 +315,7 @@ class _Account:
     def __init__(self) -> None:
         self.clients: dict[str, Any] = {}
         self.stubs: dict[str, Stubber] = {}
-        for service in ("sesv2", "ses", "sns", "pinpoint-sms-voice-v2"):
+        for service in ("sesv2", "ses", "sns", "pinpoint-sms-voice-v2", "lambda"):
             client = boto3.client(
                 service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
             )
@@ -343,6 +343,11 @@ class _Account:
             },
         }
         sesv2.add_response("get_email_identity", identity, {"EmailIdentity": "mail.acme-corp.com"})
+        limit = changes.get("concurrency", 1000)
+        self.stubs["lambda"].add_response(
+            "get_account_settings",
+            {"AccountLimit": {"ConcurrentExecutions": limit, "UnreservedConcurrentExecutions": limit}},
+        )
         rules = [{"Name": "Replies", "Recipients": changes.get("recipients", ["reply@reply.acme-corp.com"])}]
         ses.add_response(
             "describe_active_receipt_rule_set",
@@ -370,9 +375,12 @@ class _Account:
             stub.activate()
 
 
-def test_doctor_account_passes_on_a_ready_account(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("concurrency", [1000, 210])  # 210 - 110 reserved = AWS's minimum of 100
+def test_doctor_account_passes_on_a_ready_account(
+    concurrency: int, capsys: pytest.CaptureFixture[str]
+) -> None:
     account = _Account()
-    account.ready()
+    account.ready(concurrency=concurrency)
     status = doctor.run(SAMPLE_CONFIG, SAMPLE_CONTEXT, [], check_account=True, client=account.client)
     assert status == 0, capsys.readouterr().out
     for stub in account.stubs.values():
@@ -386,6 +394,10 @@ def test_doctor_account_passes_on_a_ready_account(capsys: pytest.CaptureFixture[
         ({"verified": False}, "SES identity mail.acme-corp.com is not verified (DKIM PENDING)"),
         ({"mail_from": "PENDING"}, "the MAIL FROM domain bounce.mail.acme-corp.com is pending"),
         ({"recipients": ["reply@other.com"]}, "no active receipt rule receives reply@reply.acme-corp.com"),
+        (
+            {"concurrency": 209},
+            "the account's Lambda concurrency in us-east-1 is 209: the stack reserves 110",
+        ),
         ({"two_way": False}, "+18445550100 is active, two-way off: STOP and replies would not arrive"),
     ],
 )
@@ -401,3 +413,64 @@ def test_doctor_account_names_each_missing_piece_with_its_fix(
     (index,) = [i for i, line in enumerate(lines) if expected in line]
     assert lines[index + 1].startswith("  fix: ")
     assert out.count("✗") == 1
+
+
+# --- Hardening: reserved concurrency, dead letters for asynchronous invocations -------------------------
+
+
+def _function_ids(synth: Synth) -> dict[str, str]:
+    """Function name (intake, step, ...) -> logical id."""
+    return {
+        name: next(
+            k
+            for k in synth.resources("AWS::Lambda::Function")
+            if k.startswith(f"Functions{name.capitalize()}")
+        )
+        for name in ("intake", "step", "inbound", "events", "report", "sweep")
+    }
+
+
+def test_a_form_flood_cannot_take_the_concurrency_of_touches_and_replies(synth: Synth) -> None:
+    ids = _function_ids(synth)
+    functions = synth.resources("AWS::Lambda::Function")
+    reserved = {name: functions[ids[name]]["Properties"].get("ReservedConcurrentExecutions") for name in ids}
+    assert reserved == {
+        "intake": 50,
+        "step": 50,
+        "inbound": 10,
+        "events": None,
+        "report": None,
+        "sweep": None,
+    }
+
+
+def _asynchronously_invoked(synth: Synth) -> set[str]:
+    """Functions SNS, EventBridge rules or EventBridge Scheduler invoke (asynchronous invocations)."""
+    ids = _function_ids(synth)
+    targets = json.dumps(
+        [
+            *[r["Properties"]["Targets"] for r in synth.resources("AWS::Events::Rule").values()],
+            *[r["Properties"]["Target"] for r in synth.resources("AWS::Scheduler::Schedule").values()],
+            *[
+                r["Properties"]["Endpoint"]
+                for r in synth.resources("AWS::SNS::Subscription").values()
+                if r["Properties"]["Protocol"] == "lambda"
+            ],
+        ]
+    )
+    return {name for name, logical_id in ids.items() if f'"{logical_id}"' in targets}
+
+
+def test_every_asynchronously_invoked_function_has_a_dead_letter_queue_with_an_alarm(synth: Synth) -> None:
+    ids = _function_ids(synth)
+    functions = synth.resources("AWS::Lambda::Function")
+    invoked = _asynchronously_invoked(synth)
+    assert invoked == {"inbound", "sweep", "report"}
+    alarms = json.dumps(synth.resources("AWS::CloudWatch::Alarm"))
+    for name in invoked:
+        target = functions[ids[name]]["Properties"]["DeadLetterConfig"]["TargetArn"]
+        (queue_id, _) = target["Fn::GetAtt"]
+        assert (
+            synth.resources("AWS::SQS::Queue")[queue_id]["Properties"]["MessageRetentionPeriod"] == 14 * 86400
+        )
+        assert f'"{queue_id}"' in alarms, name  # its depth pages ops
