@@ -120,7 +120,7 @@ def test_a_calendly_reschedule_moves_everything(sb):
     first_half = _calendly(
         "invitee.canceled", "2026-11-26T15:00:00Z", "2026-11-26T15:30:00Z", rescheduled=True
     )
-    assert _deliver(sb, first_half) == "ignored"
+    assert _deliver(sb, first_half) == "reschedule_started"  # nothing moves until the new invitee
     moved = _calendly(
         "invitee.created",
         "2026-12-03T20:00:00Z",
@@ -152,7 +152,7 @@ def test_a_cal_com_reschedule_moves_it_and_a_redelivery_changes_nothing(sb):
         "BOOKING_RESCHEDULED", "2026-11-30T15:00:00Z", "2026-11-30T15:30:00Z", uid="new", rescheduleUid="old"
     )
     assert _deliver(sb, rescheduled, calcom=True) == "meeting_moved"
-    assert _deliver(sb, rescheduled, calcom=True) == "no_meeting"
+    assert _deliver(sb, rescheduled, calcom=True) == "repeat"  # the same delivery: known by its body
     running = [e for e in sb.lead(lead_id)["enrollments_detail"] if e["run_status"] == "running"]
     assert [(e["cadence"], e["meeting"]["starts_at"]) for e in running] == [
         ("post-meeting", "2026-11-30T15:00:00Z")

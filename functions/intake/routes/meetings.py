@@ -1,6 +1,6 @@
 """POST /webhooks/meeting: a scheduling tool (Calendly, Cal.com, or anything signing the generic
-shape) tells us a lead booked a meeting. Unsigned, wrongly signed or stale deliveries get 401 and
-change nothing."""
+shape) tells us about a lead's meeting. Unsigned, wrongly signed or stale deliveries get 401 and
+change nothing; an authentic delivery that changes nothing (a repeat, another event) gets 200."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def meeting_booked() -> Response[Any]:
         logger.warning("meeting webhook refused", extra={"why": str(error)})
         metrics.add_metric(name="MeetingWebhookRefused", unit="Count", value=1)
         return Response(401, content_types.APPLICATION_JSON, {"message": "Invalid or missing signature."})
-    outcome = meetings.handle(raw)
+    outcome = meetings.handle(raw, dict(router.current_event.headers or {}))
     count("MeetingWebhooks", outcome=outcome)
     if outcome == "not_json":
         return Response(400, content_types.APPLICATION_JSON, {"message": "The body is not valid JSON."})

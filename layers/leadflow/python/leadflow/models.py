@@ -726,6 +726,8 @@ class EngagementKind(StrEnum):
     MEETING_RESCHEDULED = "meeting_rescheduled"
     MEETING_CANCELED = "meeting_canceled"
     NO_SHOW = "no_show"
+    # A scheduling tool's routing form (Calendly) filled in: intent before a booking.
+    ROUTING_FORM = "routing_form"
 
 
 TASK_ID = re.compile(r"^(?P<lead_id>[a-z0-9]{8,40})-(?P<enrollment>\d{1,3})-(?P<touch>\d{1,2})$")

@@ -1,13 +1,25 @@
-"""Meeting-booked webhooks: Calendly `invitee.created`, Cal.com `BOOKING_CREATED`, and a generic shape.
+"""Meeting webhooks: Calendly, Cal.com and a generic shape, every documented event.
+
+- Calendly: `invitee.created` (a reschedule's new invitee names `old_invitee`), `invitee.canceled`
+  (with `rescheduled: true` and `new_invitee` it is a reschedule's first half: the new invitee is
+  indexed to the lead and the created event that follows moves the meeting),
+  `invitee_no_show.created` / `.deleted` (the invitee named by URI, as a string, an object, or the
+  invitee resource itself with `no_show` inside), `routing_form_submission.created` (recorded on
+  the lead its email answer names). Matched by the invitee URI (indexed when first seen) or email.
+- Cal.com: `BOOKING_CREATED`, `BOOKING_RESCHEDULED`, `BOOKING_CANCELLED`, `BOOKING_NO_SHOW_UPDATED`
+  (marked or cleared), `MEETING_ENDED` (counted: the recap already runs on the booked end time).
 
 Every delivery is authenticated before anything is read from it: an HMAC-SHA256 over the raw
-body with a key from Secrets Manager, and a signed timestamp no older than five minutes, so a
-captured request cannot be replayed later.
+body with a key from Secrets Manager.
 
 - Calendly and the generic shape: `Calendly-Webhook-Signature` or `X-Leadflow-Signature`
-  `t=<unix seconds>,v1=<hex hmac of "<t>.<raw body>">` (Calendly's scheme).
-- Cal.com: `X-Cal-Signature-256: <hex hmac of the raw body>`; the timestamp is the body's own
-  signed `createdAt`.
+  `t=<unix seconds>,v1=<hex hmac of "<t>.<raw body>">` (Calendly's scheme), at most five minutes old.
+- Cal.com: `X-Cal-Signature-256: <hex hmac of the raw body>`, nothing else signed and no delivery id
+  header, and Cal.com retries a failed delivery later with the same body. So the delivery's id is
+  the SHA-256 of the signed body (which carries its `createdAt`): the first delivery is applied and
+  remembered (a conditional write, kept CALCOM_REMEMBER); a repeat is acknowledged and changes
+  nothing; a body whose `createdAt` is older than CALCOM_MAX_AGE (past what the memory covers) is
+  acknowledged and not applied.
 
 The secret may hold several whitespace-separated keys (one per provider, or old and new during
 a rotation); a signature made with any of them is accepted.
@@ -28,17 +40,24 @@ from pydantic import BaseModel, ValidationError
 from leadflow import aws, clock, keys
 from leadflow.answers import outcomes
 from leadflow.config import settings
-from leadflow.models import Lead, MeetingStatus
+from leadflow.models import ContactStatus, EngagementKind, Lead, MeetingStatus, RunStatus, StopReason
 from leadflow.observability import logger
-from leadflow.store import lead_items
+from leadflow.store import enrollment_items, lead_items, notification_items
 
 TOLERANCE = timedelta(minutes=5)
-BookingKind = Literal["booked", "rescheduled", "canceled", "no_show"]
+# Cal.com retries a failed delivery for a while (its own schedule, hours at most); a delivery created
+# three days ago is no retry. Ids are remembered twice that long, so every accepted age is covered.
+CALCOM_MAX_AGE = timedelta(days=3)
+CALCOM_REMEMBER = 2 * CALCOM_MAX_AGE
+BookingKind = Literal[
+    "booked", "rescheduled", "canceled", "no_show", "no_show_cleared", "ended", "routing_form", "moving"
+]
 CALCOM_KINDS: dict[str, BookingKind] = {
     "BOOKING_CREATED": "booked",
     "BOOKING_RESCHEDULED": "rescheduled",
     "BOOKING_CANCELLED": "canceled",
     "BOOKING_NO_SHOW_UPDATED": "no_show",
+    "MEETING_ENDED": "ended",
 }
 GENERIC_KINDS: dict[str, BookingKind] = {
     "meeting.booked": "booked",
@@ -68,6 +87,9 @@ class Booking(BaseModel):
     event_name: str | None = None
     # When the booking was made, as the provider says (stable across redeliveries).
     booked_at: datetime | None = None
+    # Calendly's other invitee URI of a reschedule pair: old_invitee on the new one, new_invitee on
+    # the cancelled one. Either finds the lead when the address changed.
+    related_id: str | None = None
 
 
 class NotABooking(Exception):
@@ -115,14 +137,26 @@ def verify(raw_body: bytes, headers: Mapping[str, str], now: datetime | None = N
     if CALCOM_HEADER in lowered:
         if not _matches(raw_body, lowered[CALCOM_HEADER], keys):
             raise Unauthenticated(f"{CALCOM_HEADER}: wrong signature")
-        try:
-            created = clock.parse_iso(str(json.loads(raw_body)["createdAt"]))
-        except (ValueError, KeyError, TypeError) as error:
-            raise Unauthenticated(f"{CALCOM_HEADER}: no signed createdAt") from error
-        if not _fresh(created, now):
-            raise Unauthenticated(f"{CALCOM_HEADER}: stale createdAt")
         return
     raise Unauthenticated("no signature header")
+
+
+def calcom_delivery(raw_body: bytes, headers: Mapping[str, str], now: datetime | None = None) -> str | None:
+    """For an authenticated Cal.com delivery: None to apply it (now remembered), or why not
+    (`repeat`: this delivery was applied before; `too_old`: created before CALCOM_MAX_AGE)."""
+    if CALCOM_HEADER not in {name.lower() for name in headers}:
+        return None
+    now = now or clock.now()
+    try:
+        created = _iso(json.loads(raw_body).get("createdAt"))
+    except (ValueError, AttributeError):
+        created = None
+    if created is not None and now - created > CALCOM_MAX_AGE:
+        return "too_old"
+    delivery = hashlib.sha256(raw_body).hexdigest()[:32]
+    if not notification_items.remember("cal.com", delivery, now, now + CALCOM_REMEMBER):
+        return "repeat"
+    return None
 
 
 def _iso(value: Any) -> datetime | None:
@@ -142,8 +176,15 @@ def parse_booking(document: Any) -> Booking:
         if event in ("invitee.created", "invitee.canceled"):  # Calendly
             scheduled = payload.get("scheduled_event") or {}
             if event == "invitee.canceled" and payload.get("rescheduled"):
-                # A reschedule's first half: the invitee.created for the new time that follows moves it.
-                raise NotABooking("cancelled to be rescheduled")
+                # A reschedule's first half: the invitee.created for the new time that follows moves
+                # it. The new invitee's URI is kept for the lead now, in case its address differs.
+                return Booking(
+                    provider="calendly",
+                    kind="moving",
+                    booking_id=str(payload["uri"]),
+                    email=payload.get("email"),
+                    related_id=payload.get("new_invitee"),
+                )
             kind: BookingKind = (
                 "canceled"
                 if event == "invitee.canceled"
@@ -161,17 +202,33 @@ def parse_booking(document: Any) -> Booking:
                 end_time=_iso(scheduled.get("end_time")),
                 event_name=scheduled.get("name"),
                 booked_at=_iso(payload.get("created_at") or document.get("created_at")),
+                related_id=payload.get("old_invitee"),
             )
-        if event == "invitee_no_show.created":  # Calendly: names the invitee, not the address
-            return Booking(provider="calendly", kind="no_show", booking_id=str(payload["invitee"]))
+        if event in ("invitee_no_show.created", "invitee_no_show.deleted"):  # Calendly
+            uri, email = _calendly_invitee(payload)
+            return Booking(
+                provider="calendly",
+                kind="no_show" if event.endswith(".created") else "no_show_cleared",
+                booking_id=uri,
+                email=email,
+            )
+        if event == "routing_form_submission.created":  # Calendly: before any booking
+            return Booking(
+                provider="calendly",
+                kind="routing_form",
+                booking_id=str(payload["uri"]),
+                email=_answered_email(payload.get("questions_and_answers") or []),
+                booked_at=_iso(payload.get("created_at")),
+            )
         trigger = document.get("triggerEvent")
         if trigger in CALCOM_KINDS:  # Cal.com
             attendees = payload.get("attendees") or []
+            kind = CALCOM_KINDS[trigger]
             if trigger == "BOOKING_NO_SHOW_UPDATED" and not any(a.get("noShow") for a in attendees):
-                raise NotABooking("no-show cleared")
+                kind = "no_show_cleared"
             return Booking(
                 provider="cal.com",
-                kind=CALCOM_KINDS[trigger],
+                kind=kind,
                 # A reschedule gets a uid of its own (rescheduleUid names the one it replaces).
                 booking_id=str(payload.get("uid") or payload.get("bookingUid") or payload["bookingId"]),
                 email=str(attendees[0]["email"]),
@@ -196,26 +253,59 @@ def parse_booking(document: Any) -> Booking:
     raise NotABooking("not a booking event")
 
 
+def _calendly_invitee(payload: dict[str, Any]) -> tuple[str, str | None]:
+    """The invitee a Calendly no-show is about: `invitee` as a URI or an object, or the payload is the
+    invitee resource itself (its `uri` under /invitees/, with `no_show` inside)."""
+    invitee = payload.get("invitee")
+    if isinstance(invitee, dict):
+        return str(invitee["uri"]), invitee.get("email")
+    if isinstance(invitee, str) and invitee:
+        return invitee, payload.get("email")
+    if "/invitees/" in str(payload.get("uri", "")):
+        return str(payload["uri"]), payload.get("email")
+    raise KeyError("invitee")
+
+
+def _answered_email(answers: list[Any]) -> str | None:
+    """A routing form's email answer (Calendly's questions_and_answers: question and answer text)."""
+    for item in answers:
+        answer = str(item.get("answer") or "").strip() if isinstance(item, dict) else ""
+        if "@" in answer and " " not in answer and "email" in str(item.get("question", "")).lower():
+            return answer
+    return None
+
+
 def booking_key(booking_id: str) -> str:
     """The provider's booking id, hashed: Calendly's invitee URI may be all a no-show names."""
     return hashlib.sha256(booking_id.encode()).hexdigest()[:16]
 
 
 def _lead_of(booking: Booking) -> Lead | None:
-    lead_id = lead_items.lead_id_for_email(keys.email_key(booking.email)) if booking.email else None
-    if lead_id is None:
-        found = lead_items.leads_by_contact("BOOKING", booking_key(booking.booking_id))
-        lead_id = found[-1] if found else None
+    """By the invitee (booking) URI first: it names one person, whatever address they typed; then
+    the other half of a reschedule pair; then the email."""
+    lead_id = None
+    for booking_id in filter(None, (booking.booking_id, booking.related_id)):
+        found = lead_items.leads_by_contact("BOOKING", booking_key(booking_id))
+        if found:
+            lead_id = found[-1]
+            break
+    if lead_id is None and booking.email:
+        lead_id = lead_items.lead_id_for_email(keys.email_key(booking.email))
     return lead_items.get_lead(lead_id) if lead_id else None
 
 
-def handle(raw_body: bytes) -> str:
+def handle(raw_body: bytes, headers: Mapping[str, str] | None = None) -> str:
     """Act on an authenticated delivery. Returns meeting_booked, meeting_moved, meeting_canceled,
-    no_show, no_meeting (nothing of ours to change), ignored, unknown_lead or not_json."""
+    no_show, no_show_cleared, meeting_ended, routing_form, reschedule_started, no_meeting (nothing of
+    ours to change), ignored, unknown_lead, repeat, too_old or not_json."""
     try:
         document = json.loads(raw_body)
     except ValueError:
         return "not_json"
+    refused = calcom_delivery(raw_body, headers or {})
+    if refused:
+        logger.info("Cal.com delivery not applied", extra={"why": refused})
+        return refused
     try:
         booking = parse_booking(document)
     except NotABooking as error:
@@ -227,6 +317,24 @@ def handle(raw_body: bytes) -> str:
         return "unknown_lead"
     now = clock.now()
     key = booking_key(booking.booking_id)
+    if booking.kind == "moving":
+        if booking.related_id:
+            lead_items.index_contact("BOOKING", booking_key(booking.related_id), lead.id)
+        return "reschedule_started"
+    if booking.kind == "routing_form":
+        outcomes.record(
+            lead.id,
+            EngagementKind.ROUTING_FORM,
+            booking.booked_at or now,
+            once=True,
+            event_id=key,
+            details={"provider": booking.provider},
+        )
+        return "routing_form"
+    if booking.kind == "ended":
+        return "meeting_ended"  # the recap already waits for the booked end time
+    if booking.kind == "no_show_cleared":
+        return "no_show_cleared" if _no_show_cleared(lead, key, booking.provider) else "no_meeting"
     if booking.kind == "booked" or (booking.kind == "rescheduled" and booking.start_time is None):
         outcomes.meeting_booked(
             lead,
@@ -250,3 +358,36 @@ def handle(raw_body: bytes) -> str:
     status = MeetingStatus.NO_SHOW if booking.kind == "no_show" else MeetingStatus.CANCELED
     missed = outcomes.meeting_missed(lead, booking_id=key, provider=booking.provider, status=status)
     return ("no_show" if booking.kind == "no_show" else "meeting_canceled") if missed else "no_meeting"
+
+
+def _no_show_cleared(lead: Lead, booking_id: str, provider: str) -> bool:
+    """A no-show unmarked (marked by mistake): the rebook cadence about that meeting stops, the lead is
+    back to meeting_booked, and the owner is told (the recap is theirs to send). True when it acted."""
+    from leadflow.send import alerts
+
+    rebook = next(
+        (
+            enrollment
+            for enrollment in enrollment_items.enrollments(lead.id)
+            if enrollment.run_status is RunStatus.RUNNING
+            and enrollment.meeting is not None
+            and enrollment.meeting.status is MeetingStatus.NO_SHOW
+            and enrollment.meeting.booking == booking_id
+        ),
+        None,
+    )
+    if rebook is None:
+        return False
+    outcomes._stop_one(rebook, StopReason.MEETING_BOOKED)
+    now = clock.now()
+    lead_items.set_contact_status(lead.id, ContactStatus.MEETING_BOOKED, "no_show_cleared", now)
+    outcomes.record(
+        lead.id, EngagementKind.MEETING_BOOKED, now, details={"provider": provider, "no_show": "cleared"}
+    )
+    alerts.alert_owner(
+        lead,
+        alerts.AlertKind.MEETING_BOOKED,
+        f"The no-show of {outcomes.describe(lead)} was unmarked ({provider}): the rebook cadence is "
+        "stopped. The recap is yours to send.",
+    )
+    return True
