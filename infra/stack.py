@@ -157,7 +157,13 @@ class LeadflowStack(Stack):
             include_email=config.events_include_email,
             sms_origination=config.sms_origination_number,
         )
-        RepAlertSubscriptions(self, "RepAlertSubscriptions", topic=topics.rep_alerts, reps=operator.reps)
+        RepAlertSubscriptions(
+            self,
+            "RepAlertSubscriptions",
+            topic=topics.rep_alerts,
+            reps=operator.reps,
+            manager=operator.speed_to_lead.manager,
+        )
         ReengagementSchedule(self, "Reengagement", settings=operator.reengagement, function=functions.sweep)
         Dashboard(
             self,

@@ -7,6 +7,9 @@ once; left unworked, the owner is alerted again after 10 minutes and the next re
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 from leadflow.local.sandbox import Sandbox
 
 DEMO = {"email": "dana@bigco.example", "first_name": "Dana", "company": "BigCo", "form": "demo-request"}
@@ -30,7 +33,7 @@ def test_a_demo_request_at_10_local_gets_a_call_due_by_10_05_and_escalates_to_th
         (task,) = [t for t in sb.tasks() if t["touch"] == 0]
         assert (task["channel"], task["status"], task["at"]) == ("call", "open", "2026-11-23T15:05:00Z")
         assert _speed_alerts(sb, lead["id"]) == [("2026-11-23T15:00:00Z", "speed_to_lead", "alex")]
-        assert "Call due by 2026-11-23T15:05:00Z" in next(
+        assert "Call due by Mon 23 Nov 10:05 EST (America/New_York)" in next(
             n["message"] for n in sb.rep_alerts() if n["kind"] == "speed_to_lead"
         )
 
@@ -38,11 +41,12 @@ def test_a_demo_request_at_10_local_gets_a_call_due_by_10_05_and_escalates_to_th
         assert len(_speed_alerts(sb, lead["id"])) == 1
         sb.advance_to("2026-11-23T15:10:00Z")  # 10 minutes unworked: the owner again
         sb.advance_to("2026-11-23T15:20:00Z")  # 10 more: the next rep in rotation
-        sb.advance_to("2026-11-23T16:00:00Z")
+        sb.advance_to("2026-11-23T16:00:00Z")  # 10 more: the manager, last
         assert _speed_alerts(sb, lead["id"]) == [
             ("2026-11-23T15:00:00Z", "speed_to_lead", "alex"),
             ("2026-11-23T15:10:00Z", "speed_to_lead_escalated", "alex"),
             ("2026-11-23T15:20:00Z", "speed_to_lead_escalated", "sam"),
+            ("2026-11-23T15:30:00Z", "speed_to_lead_escalated", "_manager"),
         ]
         escalations = sb.task(task["id"])
         assert escalations["status"] == "open"
@@ -76,11 +80,11 @@ def test_outside_business_hours_the_call_is_due_when_they_start():
         (task,) = [t for t in sb.tasks() if t["touch"] == 0]
         assert task["at"] == "2026-11-24T14:00:00Z"  # Tuesday 09:00 New York
         sb.advance_to("2026-11-24T14:15:00Z")
-        assert [kind for _, kind, _ in _speed_alerts(sb, lead["id"])] == [
-            "speed_to_lead",
-            "speed_to_lead_escalated",
+        # Nobody is paged at 18:00 New York: Alex's first alert comes when he starts.
+        assert _speed_alerts(sb, lead["id"]) == [
+            ("2026-11-24T14:00:00Z", "speed_to_lead", "alex"),
+            ("2026-11-24T14:10:00Z", "speed_to_lead_escalated", "alex"),
         ]
-        assert _speed_alerts(sb, lead["id"])[1][0] == "2026-11-24T14:10:00Z"
 
 
 def test_a_newsletter_lead_gets_no_speed_call_even_in_the_demo_cadence():
@@ -91,3 +95,80 @@ def test_a_newsletter_lead_gets_no_speed_call_even_in_the_demo_cadence():
         assert lead["cadence"] == "inbound-demo-request"
         assert [t for t in sb.tasks() if t["touch"] == 0] == []
         assert _speed_alerts(sb, lead["id"]) == []
+
+
+# -- issue 25: the rep's day, measured as the issue measured it -------------------------------------
+
+BARE_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?(\.\d+)?(Z|\+00:00)")
+WAITED = re.compile(r"has waited (?:(\d+) days? )?(?:(\d+) h )?(\d+) min")
+
+
+def _hours_of(config, person):
+    return config.speed_to_lead.manager.hours if person == "_manager" else config.rep(person).hours
+
+
+def test_48_demo_requests_around_the_clock_nobody_acts_alerts_in_hours_ending_at_the_manager():
+    """48 demo requests, one an hour over Monday and Tuesday; nobody works any task (issue 25)."""
+    from leadflow.config import operator_config
+
+    with Sandbox(start="2026-11-22T23:59:00Z") as sb:
+        config = operator_config()
+        posted: dict[str, datetime] = {}
+        for hour in range(48):
+            at = datetime(2026, 11, 23, tzinfo=UTC) + timedelta(hours=hour)
+            sb.advance_to(at)
+            email = f"lead{hour}@bigco{hour}.example"
+            sb.post("/leads", json={**DEMO, "email": email, "first_name": f"Lead{hour}"})
+            posted[sb.find_lead(email)["id"]] = at
+        sb.advance_to("2026-11-27T00:00:00Z")
+
+        speed = [n for n in sb.rep_alerts() if n["kind"].startswith("speed_to_lead")]
+        # The lead-accepted alert would repeat the speed alert, at any hour: these leads get none.
+        assert [n for n in sb.rep_alerts() if n["kind"] == "lead_accepted"] == []
+        outside = [
+            (n["at"], n["rep"]) for n in speed if not _hours_of(config, n["rep"]).working(_at(n["at"]))
+        ]
+        assert outside == []
+        assert [n["message"] for n in sb.rep_alerts() if BARE_UTC.search(n["message"])] == []
+        managed = {n["lead_id"] for n in speed if n["rep"] == "_manager"}
+        # The chain reaches the manager unless the lead's next touch comes first (the cadence never
+        # waits on it): those are the leads whose owner starts when their day-2 call is due.
+        assert len(managed) >= 40
+        for note in speed:
+            if note["kind"] == "speed_to_lead_escalated":
+                days, hours, minutes = WAITED.search(note["message"]).groups()
+                stated = int(days or 0) * 1440 + int(hours or 0) * 60 + int(minutes)
+                true = (_at(note["at"]) - posted[note["lead_id"]]).total_seconds() / 60
+                assert abs(stated - true) <= true / 4, (note["message"], true)
+        calls: dict[str, list[datetime]] = {}
+        for task in sb.tasks():
+            if task["channel"] == "call":
+                calls.setdefault(task["lead_id"], []).append(_at(task["at"]))
+        close = {
+            lead
+            for lead, dues in calls.items()
+            for a, b in zip(sorted(dues), sorted(dues)[1:], strict=False)
+            if b - a < timedelta(hours=2)
+        }
+        assert close == set()
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_working_hours_at_their_boundaries_and_on_a_public_holiday():
+    from leadflow.operator_config import BusinessHours
+
+    new_york = BusinessHours.model_validate({"timezone": "America/New_York", "start": "09:00"})
+    monday = datetime(2026, 11, 23, tzinfo=UTC)  # EST: 09:00 local is 14:00 UTC
+    assert not new_york.working(monday + timedelta(hours=13, minutes=59))
+    assert new_york.working(monday + timedelta(hours=14))
+    assert new_york.working(monday + timedelta(hours=21, minutes=59))
+    assert not new_york.working(monday + timedelta(hours=22))
+    thanksgiving = datetime(2026, 11, 26, 15, tzinfo=UTC)  # Thursday 10:00 New York, a US holiday
+    assert not new_york.working(thanksgiving)
+    assert new_york.opening(thanksgiving) == datetime(2026, 11, 27, 14, tzinfo=UTC)
+    # The holidays are those of `country` when given: German holidays in New York work Thanksgiving.
+    german = BusinessHours.model_validate({"timezone": "America/New_York", "country": "DE"})
+    assert german.working(thanksgiving)

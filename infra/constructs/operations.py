@@ -14,7 +14,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from leadflow.operator_config import Reengagement, Rep
+from leadflow.operator_config import Manager, Reengagement, Rep
+from leadflow.send.alerts import MANAGER
 
 NAMESPACE = "leadflow"
 SERVICE = {"service": "leadflow"}
@@ -35,7 +36,13 @@ class RepAlertSubscriptions(Construct):
     confirm the link AWS mails them."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, topic: sns.ITopic, reps: Sequence[Rep]
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topic: sns.ITopic,
+        reps: Sequence[Rep],
+        manager: Manager | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         for rep in reps:
@@ -49,6 +56,14 @@ class RepAlertSubscriptions(Construct):
                 topic.add_subscription(
                     subscriptions.SmsSubscription(rep.alert_sms, filter_policy=only_this_rep)
                 )
+        if manager is not None:
+            # The speed-to-lead manager (config speed_to_lead.manager): last escalations, daily list.
+            only_manager = {"rep": sns.SubscriptionFilter.string_filter(allowlist=[MANAGER])}
+            email = subscriptions.EmailSubscription(str(manager.email), filter_policy=only_manager)
+            topic.add_subscription(email)
+            if manager.phone:
+                sms = subscriptions.SmsSubscription(manager.phone, filter_policy=only_manager)
+                topic.add_subscription(sms)
 
 
 def _metric(name: str, label: str, **dimensions: str) -> cloudwatch.Metric:

@@ -608,9 +608,12 @@ class Task(BaseModel):
     status: TaskStatus = TaskStatus.OPEN
     outcome_at: datetime | None = None
     note: str | None = None
-    # Speed to lead (touch 0): each escalation of the unworked task, {"at", "rep"}; the report
-    # reads created/due/outcome_at and these for time to first human touch per rep.
+    # Speed to lead (touch 0): each alert of the unworked task, {"at", "rep", "step"} (step: owner,
+    # owner again, next rep, manager; rep: a rep id or "_manager"); the report reads
+    # created/due/outcome_at and these for time to first human touch per rep.
     escalations: list[dict[str, str]] = Field(default_factory=list)
+    # When the task was opened (the lead's post, for speed to lead): the true wait counts from it.
+    created_at: datetime | None = None
 
 
 class HeldMailStatus(StrEnum):

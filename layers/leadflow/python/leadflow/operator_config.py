@@ -46,6 +46,10 @@ class Company(BaseModel):
     postal_address: str = Field(min_length=10, max_length=300)
 
 
+# A run of days off longer than this (weekends and holidays) means a broken calendar: give up there.
+MAX_DAYS_OFF = 30
+
+
 class BusinessHours(BaseModel):
     """When a rep works, in their own time zone."""
 
@@ -57,6 +61,8 @@ class BusinessHours(BaseModel):
     start: str = Field("09:00", pattern=LOCAL_TIME, description='Local "HH:MM".')
     end: str = Field("17:00", pattern=LOCAL_TIME, description='Local "HH:MM", exclusive.')
     timezone: IanaZone = Field("America/New_York", description="IANA time zone, e.g. Europe/Berlin.")
+    # Whose public holidays are days off (ISO 3166-1 alpha-2); default: the country of `timezone`.
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
 
     @model_validator(mode="after")
     def _start_before_end(self) -> BusinessHours:
@@ -64,16 +70,31 @@ class BusinessHours(BaseModel):
             raise ValueError(f"start {self.start} must be before end {self.end}")
         return self
 
+    def _working_day(self, day: date) -> bool:
+        from leadflow.cadence.schedule import country_of_zone, public_holiday
+
+        if day.weekday() not in {weekday.number for weekday in self.weekdays}:
+            return False
+        country = self.country or country_of_zone(self.timezone)
+        return not (country and public_holiday(country, day))
+
+    def working(self, moment: datetime) -> bool:
+        """Whether the person is at work at `moment`: a working day (not a public holiday), in hours."""
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        start, end = time.fromisoformat(self.start), time.fromisoformat(self.end)
+        return start <= local.time() < end and self._working_day(local.date())
+
     def opening(self, moment: datetime) -> datetime:
-        """`moment` if the rep is working then, else the start of their next working day (UTC)."""
+        """`moment` if the person is working then, else the start of their next working day (UTC)."""
+        if self.working(moment):
+            return moment
         zone = ZoneInfo(self.timezone)
         local = moment.astimezone(zone)
-        days = {day.number for day in self.weekdays}
-        start, end = time.fromisoformat(self.start), time.fromisoformat(self.end)
-        if local.weekday() in days and start <= local.time() < end:
-            return moment
+        start = time.fromisoformat(self.start)
         day = local.date() if local.time() < start else local.date() + timedelta(days=1)
-        while day.weekday() not in days:
+        for _ in range(MAX_DAYS_OFF):
+            if self._working_day(day):
+                break
             day += timedelta(days=1)
         return datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
 
@@ -414,6 +435,17 @@ class Form(BaseModel):
         return self
 
 
+class Manager(BaseModel):
+    """The sales manager: the last escalation of an uncalled lead, and the daily list of the never called."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    email: EmailStr
+    phone: str | None = Field(None, pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +14155550100")
+    hours: BusinessHours = Field(default_factory=lambda: BusinessHours.model_validate({}))
+
+
 class SpeedToLead(BaseModel):
     """The first human touch for leads who asked to talk to someone (demo, pricing, contact sales)."""
 
@@ -421,8 +453,13 @@ class SpeedToLead(BaseModel):
 
     # Inside the owner's business hours the call task is due this many minutes after the post.
     due_minutes: int = Field(5, ge=1, le=60)
-    # No outcome this many minutes after it was due: alert the owner again, then the next rep.
+    # No outcome this many minutes after it was due: alert the owner again, then the next rep,
+    # then the manager; each inside their own hours.
     escalate_after_minutes: int = Field(10, ge=1, le=24 * 60)
+    manager: Manager | None = None
+    # A cadence call task due within this many hours of another open call task of the same lead
+    # moves to that many hours after it: a rep never has two calls to one lead in one sitting.
+    call_gap_hours: float = Field(4, ge=0, le=48)
 
 
 class OwnerRule(BaseModel):

@@ -117,6 +117,12 @@ def locale_for(timezone: str | None, country: str | None, window: SendWindow) ->
     return Locale(zone=zone, country=country or by_zone.get(zone))
 
 
+def public_holiday(country: str, day: date) -> bool:
+    """Whether `day` is a public holiday in `country` (False for a country the package lacks)."""
+    calendar = _holidays(country)
+    return calendar is not None and day in calendar
+
+
 @cache
 def _holidays(country: str) -> holidays.HolidayBase | None:
     import holidays

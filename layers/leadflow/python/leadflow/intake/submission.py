@@ -30,6 +30,7 @@ from leadflow.models import (
     SubmissionRecord,
 )
 from leadflow.observability import logger, publish_event
+from leadflow.send import speed
 from leadflow.send.alerts import AlertKind, alert_owner
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
@@ -163,7 +164,9 @@ def accept(
             first = _claim_first_enrollment(enrollment, now) if completing else enrollment
             if first is not None:
                 start(first)
-            alert_owner(lead, AlertKind.LEAD_ACCEPTED, _accepted_detail(lead, enrollment))
+            if not speed.wants_a_call(lead, cadences()[enrollment.cadence], enrollment, operator_config()):
+                # A speed-to-lead lead's owner hears of it from the call task, inside their hours.
+                alert_owner(lead, AlertKind.LEAD_ACCEPTED, _accepted_detail(lead, enrollment))
             sms_opt_in.ask(lead)
         elif limited:
             logger.info("first-touch limit reached: lead kept without a cadence", extra={"lead_id": lead.id})
@@ -433,12 +436,16 @@ def _new_enrollment(lead: Lead, number: int, cadence_name: str, now: datetime, *
 
 
 def _accepted_detail(lead: Lead, enrollment: Enrollment) -> str:
-    """Speed to lead: when they posted (in their own time too) and what runs now."""
+    """When they posted, on the owner's clock and in their own time, and what runs now."""
     from zoneinfo import ZoneInfo
 
+    from leadflow.send.alerts import local_time
+
+    config = operator_config()
+    owner_zone = (config.rep(lead.owner) if lead.owner else config.reps[0]).hours.timezone
     zone = enrollment.zone or "UTC"
     local = lead.created_at.astimezone(ZoneInfo(zone))
     return (
-        f"New lead, posted {clock.iso(lead.created_at)} ({local:%a %H:%M} their time, {zone}).\n"
+        f"New lead, posted {local_time(lead.created_at, owner_zone)} ({local:%a %H:%M} their time, {zone}).\n"
         f"Cadence {enrollment.cadence}: the first touch is on its way; your tasks follow by alert."
     )

@@ -5,12 +5,36 @@ The message goes to reps, not to logs: it carries the contact details they need.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from leadflow import aws, clock
 from leadflow.config import operator_config, settings
 from leadflow.models import Lead
 from leadflow.observability import logger
+
+# The `rep` attribute of an alert for the manager (config speed_to_lead.manager): never a rep id
+# (those start with a letter or digit), so no rep's subscription filter lets it through.
+MANAGER = "_manager"
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """A time as the recipient reads it on their own clock: "Tue 24 Nov 09:05 EST (America/New_York)"."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%a %d %b %H:%M} {local.tzname()} ({zone})"
+
+
+def waited(since: datetime, now: datetime) -> str:
+    """How long someone has waited, in words: "40 minutes", "3 h 05 min", "2 days 4 h"."""
+    minutes = max(int((now - since).total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} day{'s' if days != 1 else ''} {hours} h"
 
 
 class AlertKind(StrEnum):

@@ -3,21 +3,28 @@
 For a cadence with `speed_to_lead: true`, touch 1 of an intake enrollment whose form's intent is
 demo, pricing or contact-sales opens a call task (touch 0 of the enrollment) for the owner: due
 `due_minutes` after the post inside the owner's business hours, at their next start outside
-them; the owner is alerted at once. The state machine then waits `escalate_after_minutes` after
-the task's window opened: still no outcome, the owner is alerted again; as long again later, the
-next rep in the owner's rotation. An outcome (or a stop, which cancels the task) ends it.
+them. The alerts then follow a chain, each reaching a person inside their own hours (working
+days, their country's public holidays off): the owner when the task opens; the owner again
+`escalate_after_minutes` later; the next rep in the owner's rotation; the manager
+(`speed_to_lead.manager`) last. A link whose person is off then passes to the next one at work;
+nobody at work, the chain waits for the first of them to start. An outcome (or a stop, which
+cancels the task) ends it.
+
+The lead-facing cadence never waits on the chain: a link due at or after the next touch's time is
+dropped, and the manager's daily list of leads never called (`never_called`) covers the rest.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from leadflow import clock
 from leadflow.cadence.model import Cadence
 from leadflow.config import operator_config
 from leadflow.models import Enrollment, Lead, Task, TaskStatus, task_id
-from leadflow.operator_config import OperatorConfig
-from leadflow.send.alerts import AlertKind, alert_owner
+from leadflow.operator_config import BusinessHours, OperatorConfig
+from leadflow.send.alerts import MANAGER, AlertKind, alert_owner, local_time, waited
 from leadflow.send.tasks import task_link
 from leadflow.store import task_items
 
@@ -27,8 +34,28 @@ INSTRUCTION = (
     "prompted it, and book the next step while you are on the phone. No answer: a 20-second voicemail "
     "and a short email from your own inbox."
 )
-# Escalations after the first alert: the owner again, then the next rep in rotation.
-ESCALATIONS = 2
+
+
+@dataclass(frozen=True)
+class Link:
+    """One alert of the chain: its name (recorded on the task) and who gets it."""
+
+    step: str
+    person: str  # a rep id, or MANAGER
+    hours: BusinessHours
+
+
+def chain(lead: Lead, owner: str, config: OperatorConfig) -> list[Link]:
+    """The alerts of an unworked call task, in order: owner, owner again, next rep, manager."""
+    owner_hours = config.rep(owner).hours
+    links = [Link("owner", owner, owner_hours), Link("owner again", owner, owner_hours)]
+    other = next_rep(lead, owner, config)
+    if other != owner:
+        links.append(Link("next rep", other, config.rep(other).hours))
+    manager = config.speed_to_lead.manager
+    if manager is not None:
+        links.append(Link("manager", MANAGER, manager.hours))
+    return links
 
 
 def wants_a_call(lead: Lead, cadence: Cadence, enrollment: Enrollment, config: OperatorConfig) -> bool:
@@ -41,8 +68,10 @@ def wants_a_call(lead: Lead, cadence: Cadence, enrollment: Enrollment, config: O
     )
 
 
-def open_call(lead: Lead, cadence: Cadence, enrollment: Enrollment, now: datetime) -> str | None:
-    """Open the call task and alert the owner; returns when to escalate it (ISO), or None."""
+def open_call(
+    lead: Lead, cadence: Cadence, enrollment: Enrollment, now: datetime, next_at: datetime | None
+) -> str | None:
+    """Open the call task; alert the owner if at work. Returns when the chain goes on (ISO), or None."""
     config = operator_config()
     if not wants_a_call(lead, cadence, enrollment, config):
         return None
@@ -61,34 +90,48 @@ def open_call(lead: Lead, cadence: Cadence, enrollment: Enrollment, now: datetim
         instruction=INSTRUCTION,
         owner=owner.id,
         due_at=due,
+        created_at=now,
     )
     task_items.put_task(task)
-    inside = "" if opens == now else " (outside your business hours: due when they start)"
-    alert_owner(lead, AlertKind.SPEED_TO_LEAD, _detail(task, f"Call due by {clock.iso(due)}{inside}."))
-    return clock.iso(opens + timedelta(minutes=speed.escalate_after_minutes))
+    if opens != now:
+        return _until_next_touch(opens, next_at)  # the owner's first alert waits for their start
+    return _alert(lead, task, chain(lead, owner.id, config), now, next_at)
 
 
-def escalate(lead: Lead, enrollment: Enrollment, now: datetime) -> str | None:
-    """Escalate the unworked call task once; returns when to escalate again (ISO), or None."""
+def escalate(lead: Lead, enrollment: Enrollment, now: datetime, next_at: datetime | None) -> str | None:
+    """The chain's next alert, to the first person due who is at work; returns when to go on (ISO)."""
     config = operator_config()
     task = task_items.get_task(lead.id, enrollment.number, SPEED_TOUCH)
-    if task is None or task.status is not TaskStatus.OPEN or len(task.escalations) >= ESCALATIONS:
+    if task is None or task.status is not TaskStatus.OPEN:
         return None
-    owner = task.owner or config.reps[0].id
-    rep = owner if not task.escalations else next_rep(lead, owner, config)
-    if not task_items.add_escalation(task, now, rep):
+    return _alert(lead, task, chain(lead, task.owner or config.reps[0].id, config), now, next_at)
+
+
+def _alert(lead: Lead, task: Task, links: list[Link], now: datetime, next_at: datetime | None) -> str | None:
+    done = {escalation.get("step") for escalation in task.escalations}
+    pending = [link for link in links if link.step not in done]
+    if not task.escalations and pending and pending[0].step == "owner":
+        pending = pending[:1]  # the first alert is the owner's: the task is due in their hours
+    at_work = next((link for link in pending if link.hours.working(now)), None)
+    if at_work is None:
+        if not pending:
+            return None
+        return _until_next_touch(min(link.hours.opening(now) for link in pending), next_at)
+    if not task_items.add_escalation(task, now, at_work.person, at_work.step):
         return None  # worked in the meantime
-    waited = int((now - task.due_at).total_seconds() // 60) + config.speed_to_lead.due_minutes
-    who = "You are the next rep in rotation: please call. " if rep != owner else ""
-    alert_owner(
-        lead,
-        AlertKind.SPEED_TO_LEAD_ESCALATED,
-        _detail(task, f"{who}Nobody has called yet; the lead has waited about {max(waited, 0)} minutes."),
-        rep=rep,
-    )
-    if len(task.escalations) + 1 >= ESCALATIONS:
+    kind = AlertKind.SPEED_TO_LEAD if at_work.step == "owner" else AlertKind.SPEED_TO_LEAD_ESCALATED
+    alert_owner(lead, kind, _detail(task, at_work, now), rep=at_work.person)
+    if at_work is links[-1]:
         return None
-    return clock.iso(now + timedelta(minutes=config.speed_to_lead.escalate_after_minutes))
+    minutes = operator_config().speed_to_lead.escalate_after_minutes
+    return _until_next_touch(now + timedelta(minutes=minutes), next_at)
+
+
+def _until_next_touch(moment: datetime, next_at: datetime | None) -> str | None:
+    """`moment` (ISO) if it comes before the cadence's next touch: the cadence never waits on the chain."""
+    if next_at is not None and moment >= next_at:
+        return None
+    return clock.iso(moment)
 
 
 def next_rep(lead: Lead, owner: str, config: OperatorConfig) -> str:
@@ -107,8 +150,21 @@ def next_rep(lead: Lead, owner: str, config: OperatorConfig) -> str:
     return rotation[(rotation.index(owner) + 1) % len(rotation)]
 
 
-def _detail(task: Task, headline: str) -> str:
-    link = task_link(task.id)
+def _detail(task: Task, link: Link, now: datetime) -> str:
+    zone = link.hours.timezone
+    since = task.created_at or task.due_at
+    if link.step == "owner":
+        headline = f"Call due by {local_time(task.due_at, zone)}."
+    else:
+        who = {
+            "owner again": "",
+            "next rep": "You are the next rep in rotation: please call. ",
+            "manager": "Nobody on the team has called: please see that someone does. ",
+        }[link.step]
+        headline = (
+            f"{who}Nobody has called yet: the lead has waited {waited(since, now)} "
+            f"(since {local_time(since, zone)}); the call was due {local_time(task.due_at, zone)}."
+        )
     return "\n".join(
         [
             f"SPEED TO LEAD: {headline}",
@@ -116,6 +172,6 @@ def _detail(task: Task, headline: str) -> str:
             task.instruction,
             "",
             "Record the outcome (connected, no_answer, voicemail, meeting_booked, done):",
-            f"  open {link}",
+            f"  open {task_link(task.id)}",
         ]
     )

@@ -7,14 +7,14 @@ touch's time at once. The rep records the outcome through `POST /tasks/{task_id}
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from leadflow import clock, keys
+from leadflow import keys
 from leadflow.cadence.model import Cadence, Channel
-from leadflow.config import settings
-from leadflow.models import Lead, Task, TaskOutcome, task_id
-from leadflow.send.alerts import AlertKind, alert_owner
+from leadflow.config import operator_config, settings
+from leadflow.models import Lead, Task, TaskOutcome, TaskStatus, task_id
+from leadflow.send.alerts import AlertKind, alert_owner, local_time
 from leadflow.store import task_items
 
 DEFAULT_INSTRUCTIONS = {
@@ -30,8 +30,14 @@ def task_link(task: str) -> str:
 
 
 def create_task(lead: Lead, cadence: Cadence, enrollment: int, number: int, due_at: datetime) -> Task:
-    """Store the task for touch `number` and alert its owner; returns the task."""
+    """Store the task for touch `number` and alert its owner; returns the task.
+
+    A call due within `speed_to_lead.call_gap_hours` of another open call task of the lead (the
+    speed-to-lead call, typically) is due that long after it instead: one call per sitting.
+    """
     touch = cadence.touch(number)
+    if touch.channel is Channel.CALL:
+        due_at = spaced_call(lead, due_at)
     task = Task(
         id=task_id(lead.id, enrollment, number),
         lead_id=lead.id,
@@ -49,13 +55,33 @@ def create_task(lead: Lead, cadence: Cadence, enrollment: int, number: int, due_
     return task
 
 
+def spaced_call(lead: Lead, due_at: datetime) -> datetime:
+    """`due_at`, or the gap after an open call task of the lead it falls within the gap of (at the
+    owner's next start if that is outside their hours)."""
+    config = operator_config()
+    gap = timedelta(hours=config.speed_to_lead.call_gap_hours)
+    hours = (config.rep(lead.owner) if lead.owner else config.reps[0]).hours
+    others = sorted(
+        task.due_at
+        for task in task_items.tasks(lead.id)
+        if task.channel == Channel.CALL.value and task.status is TaskStatus.OPEN
+    )
+    for other in others:
+        if abs(due_at - other) < gap:
+            due_at = hours.opening(other + gap)
+    return due_at
+
+
 def _task_detail(cadence: Cadence, task: Task) -> str:
     link = task_link(task.id)
     choices = ", ".join(outcome.value for outcome in TaskOutcome)
+    config = operator_config()
+    zone = config.rep(task.owner).hours.timezone if task.owner else config.reps[0].hours.timezone
     return "\n".join(
         [
             f"{task.channel.upper()} task: {cadence.state_name(task.touch)} "
-            f"({cadence.name}, touch {task.touch} of {len(cadence.touches)}), due {clock.iso(task.due_at)}",
+            f"({cadence.name}, touch {task.touch} of {len(cadence.touches)}), "
+            f"due {local_time(task.due_at, zone)}",
             "",
             task.instruction,
             "",

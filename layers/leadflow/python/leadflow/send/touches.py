@@ -131,7 +131,8 @@ def _run_touch(request: TouchRequest) -> TouchResult:
     if request.escalate:
         # Speed to lead: touch 1's call task, still unworked? (The touch itself already ran.)
         running = enrollment.run_status is RunStatus.RUNNING and lead.status in CONTACTABLE
-        again = speed.escalate(lead, enrollment, now) if running else None
+        upcoming = None if last else enrollment.schedule[request.touch]
+        again = speed.escalate(lead, enrollment, now, upcoming) if running else None
         return TouchResult(next_at=next_at, outcome="escalated", escalate_at=again)
     if enrollment.last_touch > request.touch or (
         enrollment.last_touch == request.touch
@@ -181,7 +182,8 @@ def _run_touch(request: TouchRequest) -> TouchResult:
             "skip_reason": record.skip_reason,
         },
     )
-    escalate_at = speed.open_call(lead, cadence, enrollment, now) if request.touch == 1 else None
+    upcoming = None if last else enrollment.schedule[request.touch]
+    escalate_at = speed.open_call(lead, cadence, enrollment, now, upcoming) if request.touch == 1 else None
     return TouchResult(next_at=next_at, outcome=record.status.value, escalate_at=escalate_at)
 
 

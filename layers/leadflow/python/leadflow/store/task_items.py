@@ -112,7 +112,7 @@ def cancel_open_tasks(lead_id: str, at: datetime) -> int:
     return cancelled
 
 
-def add_escalation(task: Task, at: datetime, rep: str) -> bool:
+def add_escalation(task: Task, at: datetime, rep: str, step: str) -> bool:
     """Record an escalation of a still-open task; False when it got an outcome (or was cancelled)."""
     updated = update_if(
         Key={PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
@@ -121,7 +121,7 @@ def add_escalation(task: Task, at: datetime, rep: str) -> bool:
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues={
             ":none": [],
-            ":one": [{"at": iso(at), "rep": rep}],
+            ":one": [{"at": iso(at), "rep": rep, "step": step}],
             ":open": TaskStatus.OPEN.value,
         },
     )
