@@ -12,10 +12,14 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 install: $(STAMP) node_modules/.installed
 
+# A first run installs for a few minutes: say so, and show each package as pip reaches it.
 $(STAMP): pyproject.toml
+	@echo "==> setting up .venv and the Python dependencies (first run: about 2-3 minutes)"
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	set -o pipefail; $(BIN)/pip install -e '.[dev]' | grep --line-buffered -E '^(Collecting|Successfully installed)' \
+		| sed -u -e 's/^Collecting /  fetching /' -e 's/ (from .*//'
+	@echo "==> installed"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -7,13 +7,12 @@ Everything under /_sandbox/ belongs to the local runtime, not to the product API
     GET  /_sandbox/clock                    the simulated time
     POST /_sandbox/clock {"advance": 86400} move the clock by seconds (or {"to": "2026-12-01T09:00:00Z"})
     GET  /_sandbox/outbox                   messages sent so far
-    GET  /_sandbox/console                  a page: leads with status and timeline, held posts, tasks,
-                                            alerts, clock
+    GET  /_sandbox/console?q=&tz=           a page: lead search, clock, held posts, tasks, alerts
+    GET  /_sandbox/console/lead/<id>?tz=    one lead: facts, answers, cadences, touches, tasks, timeline
 """
 
 from __future__ import annotations
 
-import html
 import json
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs
 
 from leadflow.clock import iso
+from leadflow.local import console
 from leadflow.local.sandbox import REPO_ROOT, Sandbox
 
 CONTROL_PREFIX = "/_sandbox/"
@@ -162,9 +162,16 @@ def _handler_class(sb: Sandbox, lock: threading.Lock) -> type[BaseHTTPRequestHan
                 if form:
                     self._respond(303, b"", {"Location": "/_sandbox/console"})
                     return
-            if route == "console":
-                page = console_page(sb)
-                self._respond(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+            query = {name: values[-1] for name, values in parse_qs(self.path.partition("?")[2]).items()}
+            if route == "console" or route.startswith("console/lead/"):
+                zone = query.get("tz", "UTC")
+                if route == "console":
+                    page: str | None = console.index_page(sb, query.get("q", ""), zone)
+                else:
+                    page = console.lead_page(sb, route.rpartition("/")[2], zone)
+                status = 200 if page is not None else 404
+                document = page or console.index_page(sb, "", zone)
+                self._respond(status, document.encode(), {"Content-Type": "text/html; charset=utf-8"})
             elif route == "clock":
                 self._json(200, {"now": iso(sb.now())})
             elif route == "outbox":
@@ -180,80 +187,7 @@ def _handler_class(sb: Sandbox, lock: threading.Lock) -> type[BaseHTTPRequestHan
     return Handler
 
 
-def console_page(sb: Sandbox) -> str:
-    """The local console: the clock (with buttons to move it), every lead with its status and
-    timeline, posts held by a post limit, open and closed rep tasks (their pages carry the outcome
-    buttons), rep alerts and ops alerts."""
-    e = html.escape
-    leads = sorted(
-        (item for item in sb._scan() if item["sk"]["S"] == "LEAD"), key=lambda item: item["created_at"]["S"]
-    )
-    rows = []
-    for item in leads:
-        lead = sb.lead(item["id"]["S"]) or {}
-        steps = "".join(
-            f"<li>{e(touch['sent_at'])} · {e(touch['channel'])} · {e(touch['template'])}"
-            f" · {e(touch['status'])}</li>"
-            for touch in lead.get("touches", [])
-        )
-        runs = ", ".join(
-            f"{e(run['cadence'])} #{run['number']} {e(run['run_status'])}"
-            for run in lead.get("enrollments_detail", [])
-        )
-        rows.append(
-            f"<tr><td>{e(lead.get('email', ''))}<br><small>{e(lead.get('id', ''))}</small></td>"
-            f"<td>{e(lead.get('status', ''))}{_reply_intent(lead)}</td>"
-            f"<td>{runs}</td><td><ol>{steps}</ol></td></tr>"
-        )
-    tasks = "".join(
-        f"<li>{e(task['at'])} · {e(task['channel'])} · {e(task['cadence'])} touch {task['touch']} · "
-        f'<b>{e(task["status"])}</b> · <a href="{e(task["link"])}">open (outcome buttons)</a></li>'
-        for task in sb.tasks()
-    )
-    alerts = "".join(
-        f"<li>{e(note['at'] or '')} · {e(note['kind'] or '')} · {e(note['rep'] or '')}: "
-        f"{e((note['subject'] or note['message'] or '')[:120])}</li>"
-        for note in sb.rep_alerts()
-    )
-    held = "".join(
-        f"<li>{e(post['received_at'])} · {e(post['limit'])} · {e(post['burst'])} · "
-        f"{e(post['submission']['email'])} · {e(post['submission'].get('form') or '-')} · "
-        f"<small>{e(post['id'])}</small></li>"
-        for post in sb.held_posts()
-    )
-    ops = "".join(f"<li>{e(note['at'] or '')} · {e(note['subject'] or '')}</li>" for note in sb.ops_alerts())
-    buttons = "".join(
-        f'<button name="advance" value="{seconds}">+{label}</button> '
-        for seconds, label in ((3600, "1 hour"), (86400, "1 day"), (7 * 86400, "1 week"))
-    )
-    return (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>leadflow console</title>"
-        "<style>body{font:14px system-ui;margin:1.5rem}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.3rem;vertical-align:top;text-align:left}</style>"
-        f"<h1>leadflow console</h1><p>Simulated time <b>{e(iso(sb.now()))}</b></p>"
-        f'<form method="post" action="/_sandbox/clock">{buttons}</form>'
-        f"<h2>Leads ({len(rows)})</h2><table><tr><th>lead</th><th>status</th><th>enrollments</th>"
-        f"<th>timeline</th></tr>{''.join(rows)}</table>"
-        f"<h2>Held posts</h2><p>Over a post limit: stored, not enrolled, flagged by <code>leadflow audit"
-        "</code>. Enroll them as posted with <code>leadflow held release --all --endpoint-url ...</code>, "
-        f"or discard with <code>leadflow held dismiss ID</code>.</p><ul>{held or '<li>none</li>'}</ul>"
-        f"<h2>Rep tasks</h2><ul>{tasks or '<li>none</li>'}</ul>"
-        f"<h2>Rep alerts</h2><ul>{alerts or '<li>none</li>'}</ul>"
-        f"<h2>Ops alerts</h2><ul>{ops or '<li>none</li>'}</ul>"
-        '<p><a href="/">lead form</a> · <a href="/_sandbox/outbox">outbox (JSON)</a></p></html>'
-    )
-
-
-def _reply_intent(lead: dict[str, Any]) -> str:
-    """What the lead's latest reply said, for the console's status cell: intent, its line, snooze."""
-    if not lead.get("reply_intent"):
-        return ""
-    e = html.escape
-    shown = f"<br>reply: <b>{e(lead['reply_intent'])}</b> ({e(lead.get('reply_intent_by') or '')})"
-    if lead.get("reply_intent_line"):
-        shown += f"<br><q>{e(lead['reply_intent_line'])}</q>"
-    if lead.get("snoozed_until"):
-        shown += f"<br>snoozed until {e(lead['snoozed_until'])}"
-    if lead.get("referral"):
-        shown += "<br>referral: " + e(" ".join(str(value) for value in lead["referral"].values()))
-    return shown
+def console_page(sb: Sandbox, query: str = "", zone: str = "UTC") -> str:
+    """The local console's first page (leadflow.local.console): lead search, clock, held posts, tasks,
+    alerts."""
+    return console.index_page(sb, query, zone)
