@@ -26,7 +26,7 @@ def local_time(moment: datetime, zone: str) -> str:
 
 
 def waited(since: datetime, now: datetime) -> str:
-    """How long someone has waited, in words: "40 minutes", "3 h 05 min", "2 days 4 h"."""
+    """How long someone has waited, in words: "40 minutes", "3 h 05 min", "2 days 4 h 00 min"."""
     minutes = max(int((now - since).total_seconds() // 60), 0)
     if minutes < 60:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
@@ -34,7 +34,7 @@ def waited(since: datetime, now: datetime) -> str:
     if hours < 24:
         return f"{hours} h {minutes:02d} min"
     days, hours = divmod(hours, 24)
-    return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    return f"{days} day{'s' if days != 1 else ''} {hours} h {minutes:02d} min"
 
 
 class AlertKind(StrEnum):

@@ -10,8 +10,9 @@ days, their country's public holidays off): the owner when the task opens; the o
 nobody at work, the chain waits for the first of them to start. An outcome (or a stop, which
 cancels the task) ends it.
 
-The lead-facing cadence never waits on the chain: a link due at or after the next touch's time is
-dropped, and the manager's daily list of leads never called (`never_called`) covers the rest.
+The lead-facing cadence never waits on the chain: it runs between the cadence's moments (the state
+machine's Choice, Wait and escalation Task after each moment), and a link due at or after the next
+moment waits for that moment to pass.
 """
 
 from __future__ import annotations
@@ -105,6 +106,27 @@ def escalate(lead: Lead, enrollment: Enrollment, now: datetime, next_at: datetim
     if task is None or task.status is not TaskStatus.OPEN:
         return None
     return _alert(lead, task, chain(lead, task.owner or config.reps[0].id, config), now, next_at)
+
+
+def resume(
+    lead: Lead, cadence: Cadence, enrollment: Enrollment, now: datetime, next_at: datetime | None
+) -> str | None:
+    """After a later touch: when the unworked call's chain goes on (ISO), or None."""
+    if not cadence.speed_to_lead or next_at is None:
+        return None
+    config = operator_config()
+    task = task_items.get_task(lead.id, enrollment.number, SPEED_TOUCH)
+    if task is None or task.status is not TaskStatus.OPEN:
+        return None
+    done = {escalation.get("step") for escalation in task.escalations}
+    if not [link for link in chain(lead, task.owner or config.reps[0].id, config) if link.step not in done]:
+        return None
+    if task.escalations:
+        after = timedelta(minutes=config.speed_to_lead.escalate_after_minutes)
+        due = clock.parse_iso(task.escalations[-1]["at"]) + after
+    else:
+        due = task.due_at
+    return _until_next_touch(max(now, due), next_at)
 
 
 def _alert(lead: Lead, task: Task, links: list[Link], now: datetime, next_at: datetime | None) -> str | None:

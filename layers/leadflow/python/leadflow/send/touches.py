@@ -183,7 +183,10 @@ def _run_touch(request: TouchRequest) -> TouchResult:
         },
     )
     upcoming = None if last else enrollment.schedule[request.touch]
-    escalate_at = speed.open_call(lead, cadence, enrollment, now, upcoming) if request.touch == 1 else None
+    if request.touch == 1:
+        escalate_at = speed.open_call(lead, cadence, enrollment, now, upcoming)
+    else:  # an unworked call's chain goes on between the later moments
+        escalate_at = speed.resume(lead, cadence, enrollment, now, upcoming)
     return TouchResult(next_at=next_at, outcome=record.status.value, escalate_at=escalate_at)
 
 
