@@ -63,10 +63,9 @@ def crm_webhook() -> Response[Any]:
     headers = dict(event.headers or {})
     # The URL the CRM called (HubSpot signs it): the API's domain (or custom domain) and stage path.
     context = event.request_context
-    url = f"https://{context.domain_name}{context.path or event.path}"
+    base = f"https://{context.domain_name}{context.path or event.path}"
+    urls = stages.signed_uris(base, event.multi_value_query_string_parameters)
     query = dict(event.query_string_parameters or {})
-    if query:
-        url += "?" + "&".join(f"{name}={value}" for name, value in query.items())
     organizations = frozenset(organization_ids(settings().salesforce_org_ids))
     provider = stages.provider_of(headers, raw)
     try:
@@ -74,7 +73,7 @@ def crm_webhook() -> Response[Any]:
             raw,
             headers,
             method=event.http_method,
-            url=url,
+            url=urls,
             query=query,
             organizations=organizations,
             source_ip=context.identity.source_ip,  # the connection's address, not a header

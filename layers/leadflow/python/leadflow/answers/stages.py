@@ -3,22 +3,30 @@
 Three ways in, all ending in `set_stage`:
 - `POST /leads/stage` with a server-to-server API key (`StageChange` as JSON);
 - `POST /webhooks/crm`, authenticated before anything is read from it:
-  - HubSpot (workflow "Send a webhook"): `X-HubSpot-Signature-v3`, base64 HMAC-SHA256 of
-    method + URI + body + `X-HubSpot-Request-Timestamp` (milliseconds, at most 5 minutes old);
+  - HubSpot, both the workflow "Send a webhook" action (properties with the email) and the Webhooks
+    API of a public or private app (a JSON array of `contact.propertyChange` for lifecyclestage,
+    `contact.creation`, `deal.propertyChange` for dealstage: an `objectId`, no email, resolved to a
+    lead through the HubSpot id stored when a workflow webhook named it with the lead's email):
+    `X-HubSpot-Signature-v3`, base64 HMAC-SHA256 of method + URI + body +
+    `X-HubSpot-Request-Timestamp` (milliseconds, at most 5 minutes old), the URI exactly as HubSpot
+    called it (`signed_uris`);
   - Salesforce Outbound Messages (SOAP): Salesforce cannot sign them, so the endpoint URL carries a
     `token` equal to one of the webhook keys, and the message's OrganizationId must be one the
     operator configured. Or, with SALESFORCE_SOURCE_CIDRS set, no token: the request must come
     from one of those ranges (Salesforce's published ones) and name a configured organization.
     Each notification must carry its record's SystemModstamp or LastModifiedDate: one older than
     SALESFORCE_MAX_AGE, or whose Id was applied before, is acknowledged (Salesforce stops
-    retrying) and not applied;
+    retrying) and not applied. Lead, Contact and Opportunity records: by Email, else by the record's
+    Id (or an Opportunity's ContactId) stored when a message named it with an email; otherwise
+    acknowledged and counted `unmatched`;
   - anything else: the generic JSON shape, signed like the meeting webhook
     (`X-Leadflow-Signature: t=<unix seconds>,v1=<hex HMAC of "<t>.<raw body>">`);
 - `leadflow stage EMAIL sql` locally.
 
 The keys come from Secrets Manager (whitespace-separated; any one verifies, for rotation).
 A stage is stored on the lead and as an event on the by_day index (the weekly report reads it);
-a redelivered or older change never moves a lead back.
+a redelivered or older change never moves a lead back. An authentic event about no lead of ours
+is acknowledged and counted (`unmatched`), never refused: a CRM retries or disables what it sees fail.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from typing import Any, NamedTuple
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -56,6 +65,12 @@ GENERIC_HEADER = "x-leadflow-signature"
 HUBSPOT_HEADER = "x-hubspot-signature-v3"
 HUBSPOT_TIMESTAMP = "x-hubspot-request-timestamp"
 SOAP_OUTBOUND = "{http://soap.sforce.com/2005/09/outbound}"
+# HubSpot's v3 signature is over the URI with these characters decoded (its "Validating requests"
+# table) and everything else as sent, e.g. `%20` stays `%20`.
+HUBSPOT_LITERAL = ":/?@!$'()*,;"
+# Where CRM record ids are indexed to leads (lead_items.index_contact kinds).
+HUBSPOT_CONTACT, HUBSPOT_DEAL, SALESFORCE_RECORD = "HUBSPOT", "HUBSPOTDEAL", "SALESFORCE"
+HUBSPOT_PROPERTIES = {"contact.propertyChange": "lifecyclestage", "deal.propertyChange": "dealstage"}
 SALESFORCE_ACK = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
@@ -179,13 +194,31 @@ def provider_of(headers: Mapping[str, str], body: bytes) -> str:
     return "unknown"
 
 
+def signed_uris(base: str, query: Mapping[str, list[str]] | None) -> list[str]:
+    """The URIs HubSpot may have signed for a request to `base` with these (decoded, multi-valued)
+    query parameters. API Gateway's REST proxy event has no raw query string, so it is re-encoded
+    as HubSpot writes it: every value kept in order (a repeated key too), HubSpot's literal
+    characters as they are, a space as `%20` (or `+`, for an endpoint URL written that way)."""
+    if not query:
+        return [base]
+    found = []
+    for space in ("%20", "+"):
+        pairs = [
+            f"{quote(name, safe=HUBSPOT_LITERAL)}={quote(value, safe=HUBSPOT_LITERAL)}".replace("%20", space)
+            for name, values in query.items()
+            for value in values
+        ]
+        found.append(f"{base}?{'&'.join(pairs)}")
+    return list(dict.fromkeys(found))
+
+
 def verify(
     provider: str,
     raw_body: bytes,
     headers: Mapping[str, str],
     *,
     method: str,
-    url: str,
+    url: str | list[str],
     query: Mapping[str, str],
     now: datetime | None = None,
     source_ip: str | None = None,
@@ -199,8 +232,15 @@ def verify(
         stamp = lowered.get(HUBSPOT_TIMESTAMP, "")
         if not stamp.isdigit():
             raise Unauthenticated("hubspot: no request timestamp")
-        message = method.upper().encode() + url.encode() + raw_body + stamp.encode()
-        if not _signed(message, lowered[HUBSPOT_HEADER], _base64):
+        uris = [url] if isinstance(url, str) else url
+        if not any(
+            _signed(
+                method.upper().encode() + uri.encode() + raw_body + stamp.encode(),
+                lowered[HUBSPOT_HEADER],
+                _base64,
+            )
+            for uri in uris
+        ):
             raise Unauthenticated("hubspot: wrong signature")
         if abs(now - datetime.fromtimestamp(int(stamp) / 1000, now.tzinfo)) > TOLERANCE:
             raise Unauthenticated("hubspot: stale timestamp")
@@ -265,24 +305,35 @@ def _hubspot_value(properties: Mapping[str, Any], name: str) -> Any:
     return value.get("value") if isinstance(value, dict) else value
 
 
-def parse_hubspot(document: Any) -> list[StageChange]:
-    """A workflow webhook: one object, or a list of them, each with its properties (and `email`)."""
-    changes = []
+def _hubspot_time(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value) / 1000, clock.now().tzinfo) if str(value).isdigit() else None
+
+
+def parse_hubspot(document: Any) -> tuple[list[StageChange], dict[str, int]]:
+    """A workflow webhook (one object or a list, each with its properties and `email`) or a Webhooks
+    API batch (a list of subscription events): the stage changes, and the count of other outcomes
+    (`unmatched`: an objectId no lead is known by; `ignored`: another property or event)."""
+    changes: list[StageChange] = []
+    others: dict[str, int] = {}
     for number, record in enumerate(document if isinstance(document, list) else [document]):
         if not isinstance(record, dict):
             raise InvalidChange([{"loc": (number,), "msg": "expected an object", "type": "dict_type"}])
+        if "subscriptionType" in record:
+            change, outcome = _hubspot_subscription_event(record)
+            if change is not None:
+                changes.append(change)
+            else:
+                others[outcome] = others.get(outcome, 0) + 1
+            continue
         nested = record.get("properties")
         properties: dict[str, Any] = nested if isinstance(nested, dict) else record
         raw_stage = _hubspot_value(properties, "dealstage") or _hubspot_value(properties, "lifecyclestage")
         stage = HUBSPOT_STAGES.get(str(raw_stage or "").lower())
+        _remember_hubspot_id(properties, record)
         if stage is None:
             continue
         changed = record.get("occurredAt") or _hubspot_value(properties, "hs_lastmodifieddate")
-        at = (
-            datetime.fromtimestamp(int(changed) / 1000, clock.now().tzinfo)
-            if str(changed).isdigit()
-            else None
-        )
+        at = _hubspot_time(changed)
         changes.append(
             _validated(
                 {
@@ -294,9 +345,42 @@ def parse_hubspot(document: Any) -> list[StageChange]:
                 str(number),
             )
         )
-    if not changes:
+    if not changes and not others:
         raise NotAStageChange("no tracked lifecycle or deal stage")
-    return changes
+    return changes, others
+
+
+def _remember_hubspot_id(properties: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+    """A workflow webhook names the contact's (or deal's) HubSpot id with the lead's email: keep the
+    id for the Webhooks API's events, which carry only the objectId. Only for a lead we have."""
+    email = _hubspot_value(properties, "email")
+    object_id = _hubspot_value(properties, "hs_object_id") or record.get("objectId") or record.get("vid")
+    if not email or not str(object_id or "").isdigit():
+        return
+    # A deal workflow's webhook names the deal (its hs_object_id) and, as the operator maps it, the
+    # associated contact's email.
+    index = HUBSPOT_DEAL if _hubspot_value(properties, "dealstage") is not None else HUBSPOT_CONTACT
+    lead_id = lead_items.lead_id_for_email(keys.email_key(str(email)))
+    if lead_id and lead_id not in lead_items.leads_by_contact(index, str(object_id)):
+        lead_items.index_contact(index, str(object_id), lead_id)
+
+
+def _hubspot_subscription_event(event: Mapping[str, Any]) -> tuple[StageChange | None, str]:
+    """One Webhooks API event: a stage change for a known objectId, or why not."""
+    kind = str(event.get("subscriptionType"))
+    if HUBSPOT_PROPERTIES.get(kind) != event.get("propertyName"):
+        return None, "ignored"  # contact.creation and other properties: nothing to set
+    stage = HUBSPOT_STAGES.get(str(event.get("propertyValue") or "").lower())
+    if stage is None:
+        return None, "ignored"
+    index = HUBSPOT_DEAL if kind.startswith("deal.") else HUBSPOT_CONTACT
+    found = lead_items.leads_by_contact(index, str(event.get("objectId")))
+    if not found:
+        logger.info("HubSpot event about no known lead", extra={"subscription": kind})
+        return None, "unmatched"
+    return _validated(
+        {"lead_id": found[-1], "stage": stage, "at": _hubspot_time(event.get("occurredAt"))}, kind
+    ), ""
 
 
 class SalesforceNotification(NamedTuple):
@@ -307,6 +391,7 @@ class SalesforceNotification(NamedTuple):
     id: str
     modified: datetime
     change: StageChange | None
+    tracked: bool = True  # a tracked stage, whether or not a lead was found (change None: unmatched)
 
 
 def _salesforce_time(value: str, loc: tuple[str, ...]) -> datetime:
@@ -368,20 +453,39 @@ def parse_salesforce(
             SalesStage(raw_stage) if raw_stage in SalesStage._value2member_map_ else None
         )
         change = None
-        if stage is not None:
+        lead_id = _salesforce_lead(fields) if stage is not None else None
+        if stage is not None and (lead_id or fields.get("Email")):
             change = _validated(
                 {
-                    "email": fields.get("Email") or None,
+                    "email": None if lead_id else fields.get("Email"),
+                    "lead_id": lead_id,
                     "stage": stage,
                     "at": fields.get("LastModifiedDate") or fields.get("SystemModstamp"),
                     "amount": fields.get("Amount") or None,
                 },
                 where,
             )
-        found.append(SalesforceNotification(notification_id, max(stamps), change))
-    if not any(notification.change for notification in found):
+        found.append(SalesforceNotification(notification_id, max(stamps), change, stage is not None))
+    if not any(notification.tracked for notification in found):
         raise NotAStageChange("no tracked status")
     return organization[:15], found
+
+
+def _salesforce_lead(fields: Mapping[str, str]) -> str | None:
+    """The lead a Lead, Contact or Opportunity record is about: by Email (and then its record Id is
+    kept for later messages without one), else by its Id or an Opportunity's ContactId."""
+    record_id = (fields.get("Id") or "").strip()
+    email = (fields.get("Email") or "").strip()
+    if email:
+        lead_id = lead_items.lead_id_for_email(keys.email_key(email))
+        if lead_id and record_id and lead_id not in lead_items.leads_by_contact(SALESFORCE_RECORD, record_id):
+            lead_items.index_contact(SALESFORCE_RECORD, record_id, lead_id)
+        return lead_id
+    for candidate in filter(None, (record_id, (fields.get("ContactId") or "").strip())):
+        found = lead_items.leads_by_contact(SALESFORCE_RECORD, candidate)
+        if found:
+            return found[-1]
+    return None
 
 
 def apply_salesforce(organization: str, notifications: list[SalesforceNotification]) -> dict[str, int]:
@@ -392,7 +496,7 @@ def apply_salesforce(organization: str, notifications: list[SalesforceNotificati
     source = f"salesforce#{organization}"
     outcomes: dict[str, int] = {}
     for notification in notifications:
-        if notification.change is None:
+        if not notification.tracked:
             continue
         age = now - notification.modified
         if age > SALESFORCE_MAX_AGE:
@@ -401,6 +505,11 @@ def apply_salesforce(organization: str, notifications: list[SalesforceNotificati
             outcome = "from_the_future"
         elif notification_items.seen(source, notification.id):
             outcome = "repeat"
+        elif notification.change is None:
+            outcome = "unmatched"  # acknowledged: a retry would not find the lead either
+            logger.info(
+                "Salesforce notification about no known lead", extra={"notification": notification.id}
+            )
         else:
             # Applied, then remembered: a crash in between lets Salesforce's retry apply it again,
             # which set_stage makes harmless (one event per time and stage); never the other way.
@@ -442,7 +551,7 @@ def handle_webhook(
     headers: Mapping[str, str],
     *,
     method: str,
-    url: str,
+    url: str | list[str],
     query: Mapping[str, str],
     organizations: frozenset[str] = frozenset(),
     source_ip: str | None = None,
@@ -460,11 +569,12 @@ def handle_webhook(
             raise InvalidChange(
                 [{"loc": ("body",), "msg": "not valid JSON", "type": "json_invalid"}]
             ) from None
-        changes = parse_hubspot(document) if provider == "hubspot" else parse_generic(document)
+        changes, outcomes = (
+            parse_hubspot(document) if provider == "hubspot" else (parse_generic(document), {})
+        )
     except NotAStageChange as error:
         logger.info("CRM webhook ignored", extra={"provider": provider, "why": str(error)})
         return {"ignored": 1}
-    outcomes: dict[str, int] = {}
     for change in changes:
         outcome = set_stage(change)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
