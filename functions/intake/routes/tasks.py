@@ -23,8 +23,10 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from leadflow import keys
 from leadflow.answers import task_outcomes
 from leadflow.config import operator_config
-from leadflow.models import TaskOutcome
+from leadflow.models import Lead, TaskOutcome, Touch
 from leadflow.observability import count, metrics
+from leadflow.send.alerts import local_time
+from leadflow.store import enrollment_items, lead_items
 
 router = Router()
 HTML = "text/html; charset=utf-8"
@@ -150,15 +152,19 @@ def show_task(task_id: str) -> Response[Any]:
         f'<button name="outcome" value="{outcome.value}">{outcome.value.replace("_", " ")}</button> '
         for outcome in TaskOutcome
     )
+    lead = lead_items.get_lead(task.lead_id)
+    rep_zone = _rep_zone(task.owner)
     body = (
         f"<p><b>{html.escape(task.channel)}</b> · {html.escape(task.cadence)} · touch {task.touch}"
-        f" · status <b>{html.escape(task.status.value)}</b></p>"
+        f" · status <b>{html.escape(task.status.value)}</b>"
+        f" · due {html.escape(local_time(task.due_at, rep_zone))}</p>"
         f"<p>{html.escape(task.instruction)}</p>"
+        + (lead_context(lead, enrollment_items.touches(lead.id), rep_zone) if lead else "")
         # Relative to this page: it posts back to the same stage path wherever the API is served.
-        f'<form method="post" action="{html.escape(task_id)}?token={token}">'
-        f'<p><textarea name="note" rows="3" cols="50" placeholder="Note (optional)"></textarea></p>'
+        + f'<form method="post" action="{html.escape(task_id)}?token={token}">'
+        '<p><textarea name="note" rows="3" placeholder="Note (optional)"></textarea></p>'
         f"<p><label>Meeting booked? Its start, the lead's time ({html.escape(zone)}): "
-        f'<input type="datetime-local" name="meeting_at"></label> '
+        '<input type="datetime-local" name="meeting_at"></label> '
         '<label>minutes <input type="number" name="meeting_minutes" value="30" min="5" max="480">'
         "</label></p>"
         f"<p>{buttons}</p></form>"
@@ -166,10 +172,65 @@ def show_task(task_id: str) -> Response[Any]:
     return _html(200, "Task", body)
 
 
+def _rep_zone(rep_id: str | None) -> str:
+    config = operator_config()
+    rep = next((rep for rep in config.reps if rep.id == rep_id), config.reps[0])
+    return rep.hours.timezone
+
+
+def lead_context(lead: Lead, touches: list[Touch], zone: str) -> str:
+    """What a rep needs before calling: who, how to reach them, what they asked, what they got."""
+    name = " ".join(part for part in (lead.first_name, lead.last_name) if part) or "(no name given)"
+    company = lead.company or "-"
+    if lead.title:
+        company += f" ({lead.title})"
+    phone = (
+        f'<a href="tel:{html.escape(lead.phone)}">{html.escape(lead.phone)}</a>'
+        if lead.phone
+        else "no phone given"
+    )
+    facts = [
+        ("Lead", f"<b>{html.escape(name)}</b> · {html.escape(company)}"),
+        ("Phone", phone),
+        ("Email", f'<a href="mailto:{html.escape(lead.email)}">{html.escape(lead.email)}</a>'),
+        ("Form", html.escape(_form_label(lead.form) or lead.source or "-")),
+        ("Message", html.escape(lead.message or "-")),
+        ("Fit", f"{lead.score} ({html.escape(lead.band.value)})"),
+    ]
+    if lead.reply_intent:
+        when = local_time(lead.reply_at, zone) if lead.reply_at else ""
+        line = f" · “{html.escape(lead.reply_intent_line)}”" if lead.reply_intent_line else ""
+        facts.append(("Last answer", f"{html.escape(lead.reply_intent)} {html.escape(when)}{line}"))
+    else:
+        facts.append(("Last answer", "none yet"))
+    sent = "".join(
+        f"<li>{html.escape(local_time(touch.sent_at, zone))}: {html.escape(touch.channel)} "
+        f"{html.escape(touch.status.value)}"
+        + (f" · “{html.escape(touch.subject)}”" if touch.subject else "")
+        + "</li>"
+        for touch in sorted(touches, key=lambda touch: touch.sent_at)
+    )
+    rows = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts)
+    return f"<dl>{rows}</dl><h2>Sent so far</h2>" + (f"<ul>{sent}</ul>" if sent else "<p>Nothing yet.</p>")
+
+
+def _form_label(form: str | None) -> str | None:
+    entry = operator_config().form(form)
+    return f"{entry.label} ({form})" if entry else form
+
+
+# Phone-first: a 375-px screen shows everything without sideways scrolling (tests/test_tasks_page.py).
+STYLE = (
+    "body{font-family:sans-serif;max-width:40em;margin:1em auto;padding:0 1em;overflow-wrap:anywhere}"
+    "dt{font-weight:bold;margin-top:.5em}dd{margin:0}textarea,input{max-width:100%;box-sizing:border-box}"
+    "textarea{width:100%}button{margin:.2em .2em 0 0;padding:.6em}ul{padding-left:1.2em}"
+)
+
+
 def _page(title: str, body: str) -> str:
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
-        "<meta name='robots' content='noindex'></head>"
-        "<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
-        f"<h1>{title}</h1>{body}</body></html>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<meta name='robots' content='noindex'><style>{STYLE}</style></head>"
+        f"<body><h1>{title}</h1>{body}</body></html>"
     )
