@@ -138,9 +138,12 @@ def test_serve_console_shows_leads_timelines_tasks_alerts_and_the_clock(sb):
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
             with urllib.request.urlopen(request, timeout=30) as response:
                 page = response.read().decode()
-        assert "2026-11-25T09:00:00Z" in page
-        assert "grace@hopper.example" in page and "active" in page
-        assert "inbound-demo-request" in page and "intro" in page  # the timeline's first touch
+        assert "Simulated time <b>Wed 25 Nov 2026 09:00</b>" in page  # UTC unless the page asks (?tz=)
+        assert "grace@hopper.example" in page and "active" in page and "inbound-demo-request" in page
+        # The lead's own page holds its timeline (issue 26: search, then a page per lead).
+        (lead_page,) = re.findall(r'href="(/_sandbox/console/lead/[^"]+)"', page)
+        with urllib.request.urlopen(base + lead_page.replace("&amp;", "&"), timeout=30) as response:
+            assert "intro" in response.read().decode()  # the timeline's first touch
         # The speed-to-lead call (issue 14: a demo request) and the cadence's day-2 call.
         links = re.findall(r'href="([^"]+/tasks/[^"]+)"', page)
         assert len(links) == 2
