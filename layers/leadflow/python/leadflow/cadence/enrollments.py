@@ -78,6 +78,11 @@ def start(enrollment: Enrollment) -> bool:
     `leadflow sweep` starts it within minutes: the caller (a form's post) still succeeds.
     Returns False then.
     """
+    # Late (pending for days, resumed long after its execution died): the touches whose time passed
+    # would go out back to back; their schedule moves to now first. (reschedule imports this module.)
+    from leadflow.cadence.reschedule import caught_up
+
+    enrollment = caught_up(enrollment, clock.now())
     try:
         arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment)
     except Exception as error:

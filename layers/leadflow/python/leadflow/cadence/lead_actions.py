@@ -14,8 +14,6 @@ from datetime import date, datetime, timedelta
 
 from leadflow import clock
 from leadflow.cadence import executions, reschedule, stops, versions
-from leadflow.cadence.enrollments import busy_days
-from leadflow.cadence.schedule import locale_for, plan
 from leadflow.config import settings
 from leadflow.models import Enrollment, Lead, RunStatus, StopReason
 from leadflow.observability import logger
@@ -85,16 +83,7 @@ def resumed_schedule(lead: Lead, enrollment: Enrollment, now: datetime) -> list[
 def replanned(lead: Lead, enrollment: Enrollment, start: datetime) -> list[datetime]:
     """The schedule with its unsent touches planned again from `start`, keeping their spacing."""
     cadence = versions.cadence_of(enrollment)
-    next_index = enrollment.last_touch
-    remaining = cadence.touches[next_index:]
-    offset = remaining[0].day - 1
-    rest = cadence.model_copy(
-        update={"touches": tuple(touch.model_copy(update={"day": touch.day - offset}) for touch in remaining)}
-    )
-    locale = locale_for(lead.timezone, lead.country, cadence.window)
-    own_days = {moment.astimezone(locale.tz).date() for moment in enrollment.schedule[next_index:]}
-    busy = busy_days(lead.id, locale) - own_days
-    return list(enrollment.schedule[:next_index]) + plan(rest, start, locale, busy)
+    return reschedule.replanned(lead, enrollment, cadence, enrollment.last_touch, start)
 
 
 def _restart(enrollment: Enrollment, *, previous: str | None) -> None:

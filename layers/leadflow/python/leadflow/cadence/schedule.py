@@ -219,9 +219,12 @@ def plan_touches(
     locale: Locale,
     busy_days: frozenset[date] = frozenset(),
     opening: timedelta = timedelta(0),
+    *,
+    at_once: bool = True,
 ) -> list[PlannedTouch]:
     """Due time of every touch of `cadence` for a lead whose day 1 begins at `start`; `opening` is the
-    lead's offset after the window opens (`opening_offset`)."""
+    lead's offset after the window opens (`opening_offset`). Without `at_once` the first touch keeps
+    to the window like the others (a late start: the lead did not just post)."""
     window = cadence.window
     tz = locale.tz
     local_start = start.astimezone(tz)
@@ -235,6 +238,7 @@ def plan_touches(
         reasons: list[str] = []
         if (
             number == 1
+            and at_once
             and touch.day == 1
             and _sendable_now(touch.channel, local_start)
             and not (touch.automated and day_one in taken)
@@ -298,7 +302,9 @@ def plan(
     locale: Locale | None = None,
     busy_days: frozenset[date] = frozenset(),
     opening: timedelta = timedelta(0),
+    *,
+    at_once: bool = True,
 ) -> list[datetime]:
     """Due time of every touch (see plan_touches); without a locale, the cadence's default zone."""
     locale = locale or locale_for(None, None, cadence.window)
-    return [item.due for item in plan_touches(cadence, start, locale, busy_days, opening)]
+    return [item.due for item in plan_touches(cadence, start, locale, busy_days, opening, at_once=at_once)]

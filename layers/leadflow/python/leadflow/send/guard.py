@@ -24,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from leadflow import clock
 from leadflow.cadence.enrollments import busy_days
 from leadflow.cadence.model import Cadence
-from leadflow.cadence.schedule import locale_for, open_days, plan
+from leadflow.cadence.reschedule import replanned
+from leadflow.cadence.schedule import locale_for, open_days
 from leadflow.config import operator_config
 from leadflow.models import Enrollment, HeldTouch, Lead
 from leadflow.observability import logger, metrics
@@ -202,17 +203,8 @@ def _move(
     lead: Lead, cadence: Cadence, enrollment: Enrollment, number: int, due: datetime, why: str, now: datetime
 ) -> datetime:
     """Store the schedule with touch `number` at `due` and every later touch shifted with it."""
-    schedule = list(enrollment.schedule)
     index = number - 1
-    locale = locale_for(lead.timezone, lead.country, cadence.window)
-    remaining = cadence.touches[index:]
-    offset = remaining[0].day - 1
-    rest = cadence.model_copy(
-        update={"touches": tuple(touch.model_copy(update={"day": touch.day - offset}) for touch in remaining)}
-    )
-    own_days = {moment.astimezone(locale.tz).date() for moment in schedule[index:]}
-    busy = busy_days(lead.id, locale) - own_days
-    moved = schedule[:index] + plan(rest, due, locale, busy)
+    moved = replanned(lead, enrollment, cadence, index, due)
     # Held since the first time the guard moved this touch (a follow-up over the cap moves daily).
     previous = enrollment.held
     since = previous.since if previous is not None and previous.touch == number else now

@@ -582,6 +582,28 @@ def move_schedule(
     )
 
 
+def catch_up_schedule(lead_id: str, number: int, schedule: list[datetime], from_touch: int) -> bool:
+    """Store the schedule of a late start (cadence.reschedule.caught_up), unless the enrollment stopped
+    or a touch after `from_touch` was claimed, or `from_touch` itself was sent meanwhile (it may be
+    in doubt or released: its new time only matters once it is free to claim again)."""
+    return (
+        update_if(
+            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
+            UpdateExpression="SET #schedule = :schedule",
+            ConditionExpression="run_status = :running AND (last_touch < :touch "
+            "OR (last_touch = :touch AND touch_state <> :sent))",
+            ExpressionAttributeNames={"#schedule": "schedule"},
+            ExpressionAttributeValues={
+                ":schedule": [iso(moment) for moment in schedule],
+                ":running": RunStatus.RUNNING.value,
+                ":touch": from_touch,
+                ":sent": TouchState.SENT.value,
+            },
+        )
+        is not None
+    )
+
+
 def mark_failed(lead_id: str, number: int, error: str, touch: int, at: datetime) -> Enrollment | None:
     """Record that the execution gave up on `touch`; None when the enrollment was no longer running
     (a stop or the end won the race: nothing is lost then)."""
