@@ -296,3 +296,37 @@ def test_a_correction_to_unsubscribe_opts_out_and_an_opt_out_stays_final(sb):
     undone = sb.post(link, json={"intent": "interested"}).json()
     assert "the opt-out stands (final)" in undone["done"]
     assert sb.find_lead(lead["email"])["status"] == "opted_out"
+
+
+def test_the_weekly_report_shows_the_intent_mix_the_positive_reply_rate_and_who_is_due_back(sb):
+    yes = _answered(sb, "r-yes@example.com", "Sounds good, let's talk on Thursday.")
+    no = _answered(sb, "r-no@example.com", "Thanks, but we're not interested.")
+    later = _answered(sb, "r-later@example.com", "I'm traveling until the 14th, let's talk after.")
+    assert [lead["reply_intent"] for lead in (yes, no, later)] == ["interested", "not_interested", "not_now"]
+    # The rep reads "no" again: it was a question after all. The correction is what the report counts.
+    assert sb.post(_correction_link(sb, no["id"]), json={"intent": "question"}).status_code == 200
+
+    run = sb.run_report("2026-12-14T14:00:00Z")  # Monday 08:00 Chicago: the week of 7 December
+    text = next(message for message in sb.outbox() if message["subject"].startswith("Leadflow Demo Co"))[
+        "text"
+    ]
+    html = sb.archived(run["keys"]["html"])
+
+    section = text.split("REPLY INTENTS")[1].split("CHANNEL MIX")[0]
+    assert "inbound-demo-request: reply rate 100.0% (3 of 3), positive reply rate 66.7% (2 of 3)" in section
+    header, row = [line.split() for line in section.splitlines() if line.strip().startswith(("step", "1 "))][
+        :2
+    ]
+    assert dict(zip(header[1:], row[1:], strict=True)) == {
+        "interested": "1",
+        "question": "1",
+        "not_now": "1",
+        "referral": "0",
+        "wrong_person": "0",
+        "not_interested": "0",
+        "unsubscribe": "0",
+    }
+    # The not-now lead's touch is due on Tuesday 15 December: in the week after the report's period.
+    assert "NOT-NOW LEADS DUE BACK THIS WEEK: 1" in section and "Tue 15 Dec 1" in section
+    assert "Reply intents" in html and "Not-now leads due back this week: <strong>1</strong>" in html
+    assert later["email"] not in text and later["email"] not in html

@@ -132,13 +132,22 @@ def _snooze(lead: Lead, reading: Reading, at: datetime) -> str:
     stated = "as they asked" if reading.snoozed_until else "no day stated: the re-engagement interval"
     if not cadence:
         return f"Not now: follow up by hand on {day.isoformat()} ({stated})."
-    zone = ZoneInfo(lead_zone(lead))
-    start = datetime.combine(day, time(0, 0), zone)
+    from leadflow.cadence.schedule import locale_for
+    from leadflow.config import cadences
+    from leadflow.store import event_items
+
+    # The day begins when the cadence's window opens in the lead's zone (the zone it plans in).
+    window = cadences()[cadence].window if cadence in cadences() else None
+    zone = locale_for(lead.timezone, lead.country, window).tz if window else ZoneInfo(lead_zone(lead))
+    start = datetime.combine(day, window.start if window else time(9, 0), zone)
     try:
-        enroll(lead.id, cadence, NOT_NOW_REASON, start_at=start)
+        enrolled = enroll(lead.id, cadence, NOT_NOW_REASON, start_at=start)
     except (EnrollmentRefused, KeyError) as error:
         logger.warning("no not-now enrollment", extra={"lead_id": lead.id, "why": str(error)})
+        event_items.set_snooze(lead.id, start, lead.owner)
         return f"Not now: snoozed until {day} ({stated}); no cadence could be planned, follow up by hand."
+    # The report's "due back this week" reads this, indexed under the day the first touch is due.
+    event_items.set_snooze(lead.id, enrolled.schedule[0] if enrolled.schedule else start, lead.owner)
     return f"Not now: snoozed until {day} ({stated}); the {cadence} cadence writes again from that day."
 
 
@@ -224,6 +233,7 @@ def correct(lead: Lead, intent: Intent, at: datetime) -> list[str]:
 
                 executions.stop(stopped.execution_arn, cause=StopReason.OPERATOR.value)
         done += ["the not-now snooze is stopped"] if snoozed else []
+        event_items.set_snooze(lead.id, None, None)
     referral = lead.referral if intent is Intent.REFERRAL else None
     lead_items.set_reply_intent(
         lead.id,

@@ -16,7 +16,7 @@ from leadflow.report.metrics import (
     rep_activity,
     window_metrics,
 )
-from leadflow.report.records import CadencePlan, Dataset
+from leadflow.report.records import CadencePlan, Dataset, SnoozeRecord
 from leadflow.report.trends import Change, Trend, changes, trends
 
 TRAILING_DAYS = 90
@@ -96,6 +96,8 @@ class Report:
     changes: list[Change] = field(default_factory=list)
     reps: list[RepActivity] = field(default_factory=list)
     sending: SendingHealth | None = None
+    # Not-now leads due back in the week after the period (issue 24), soonest first.
+    due_back: list[SnoozeRecord] = field(default_factory=list)
 
 
 def build_report(

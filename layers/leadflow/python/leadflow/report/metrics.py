@@ -62,6 +62,7 @@ class Outcome:
     kind: EventKind
     at: datetime
     touch: TouchRecord | None  # the delivered touch that drew it, None if it came before any
+    intent: str | None = None  # a human reply's intent
 
 
 @dataclass(slots=True)
@@ -245,6 +246,55 @@ class WindowMetrics:
     breakup: dict[str, SegmentStats] = field(default_factory=dict)
     not_started: dict[str, int] = field(default_factory=dict)  # by cadence: first step not due yet
     stages_tracked: bool = False  # a CRM reported at least one stage for these leads
+    intents: dict[str, IntentMix] = field(default_factory=dict)  # by cadence: what the replies said
+
+
+# Intents of a reply that count as positive (the rep answers at once): answers.intent.POSITIVE.
+POSITIVE_INTENTS = frozenset({"interested", "question"})
+
+
+@dataclass(frozen=True, slots=True)
+class IntentMix:
+    """What one cadence's human replies said, by the step that drew them (step 0: before any)."""
+
+    leads: int
+    replied: int  # leads who replied (SegmentStats.replied)
+    positive: int  # leads whose first reply was interested or a question
+    by_step: dict[int, dict[str, int]]  # step -> intent -> leads (a written opt-out counts as unsubscribe)
+
+    @property
+    def reply_rate(self) -> float | None:
+        return rate(self.replied, self.leads)
+
+    @property
+    def positive_reply_rate(self) -> float | None:
+        return rate(self.positive, self.leads)
+
+
+def intent_mix(facts: list[Facts], by_cadence_stats: dict[str, SegmentStats]) -> dict[str, IntentMix]:
+    """By cadence: each lead's first reply by intent and step, and the positive reply rate."""
+    by_cadence: dict[str, list[Facts]] = defaultdict(list)
+    for fact in facts:
+        by_cadence[fact.enrollment.cadence].append(fact)
+    mixes = {}
+    for cadence, group in sorted(by_cadence.items()):
+        steps: dict[int, Counter[str]] = defaultdict(Counter)
+        positive: set[str] = set()
+        for fact in group:
+            said = fact.outcomes.get(EventKind.REPLY) or fact.outcomes.get(EventKind.UNSUBSCRIBE)
+            if said is None or said.intent is None:
+                continue
+            steps[said.touch.number if said.touch else 0][said.intent] += 1
+            if said.kind is EventKind.REPLY and said.intent in POSITIVE_INTENTS:
+                positive.add(fact.lead.lead_id)
+        stats = by_cadence_stats.get(cadence) or segment(group)
+        mixes[cadence] = IntentMix(
+            leads=stats.leads,
+            replied=stats.replied,
+            positive=len(positive),
+            by_step={step: dict(counts) for step, counts in sorted(steps.items())},
+        )
+    return mixes
 
 
 # -- facts -----------------------------------------------------------------
@@ -254,13 +304,13 @@ def _attribute(event: EventRecord, touches: list[TouchRecord], delivered: list[T
     if event.touch is not None:
         named = next((t for t in touches if t.number == event.touch and t.delivered), None)
         if named is not None:
-            return Outcome(event.kind, event.at, named)
+            return Outcome(event.kind, event.at, named, event.intent)
     before = [t for t in delivered if t.at is not None and t.at <= event.at]
     if event.channel is not None:
         on_channel = [t for t in before if t.channel == event.channel]
         if on_channel:
-            return Outcome(event.kind, event.at, on_channel[-1])
-    return Outcome(event.kind, event.at, before[-1] if before else None)
+            return Outcome(event.kind, event.at, on_channel[-1], event.intent)
+    return Outcome(event.kind, event.at, before[-1] if before else None, event.intent)
 
 
 def _enrollment_for(event: EventRecord, enrollments: list[EnrollmentRecord]) -> EnrollmentRecord | None:
@@ -382,6 +432,10 @@ def _facts(
     for event in events:  # already in time order
         if event.kind not in outcomes:
             outcomes[event.kind] = _attribute(event, touches, delivered)
+        elif event.intent is not None and outcomes[event.kind].intent is None:
+            # The same answer recorded twice (the stop, and the event carrying the reply's intent).
+            first = outcomes[event.kind]
+            outcomes[event.kind] = Outcome(first.kind, first.at, first.touch, event.intent)
     responses = [outcomes[kind] for kind in RESPONSES if kind in outcomes]
     first_response = min(responses, key=lambda o: o.at) if responses else None
     exits = [outcomes[kind] for kind in EXITS if kind in outcomes]
@@ -691,10 +745,11 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
         if cadence not in first or fact.enrollment.started_at < first[cadence]:
             first[cadence] = fact.enrollment.started_at
         types[cadence][fact.lead.lead_type] += 1
+    broken = breakdowns(inside)
     return WindowMetrics(
         window=window,
         overall=segment(inside),
-        breakdowns=breakdowns(inside),
+        breakdowns=broken,
         dropoff=dropoff(inside, plans),
         channel_mix=channel_mix(inside),
         touches_histogram=dict(sorted(histogram.items())),
@@ -708,6 +763,7 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
         breakup=breakups(inside, plans),
         not_started=dict(Counter(f.enrollment.cadence for f in inside if f.terminal_step == 0)),
         stages_tracked=any(fact.stages for fact in inside),
+        intents=intent_mix(inside, broken.get("cadence", {})),
     )
 
 

@@ -111,6 +111,17 @@ class EventRecord:
     touch: int | None = None
     channel: str | None = None
     amount: float | None = None  # a deal's value, for stage events
+    # A human reply's intent (answers.intent; a rep's correction replaces it), None for other events.
+    intent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SnoozeRecord:
+    """A not-now lead due back on `due` (its not-now cadence's first day)."""
+
+    lead_id: str
+    due: datetime
+    owner: str = UNASSIGNED
 
 
 @dataclass(frozen=True, slots=True)

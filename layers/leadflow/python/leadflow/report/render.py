@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -269,6 +270,8 @@ def _context(report: Report, archive_location: str, segments: int) -> dict[str, 
         "spark": spark,
         "period_starts": [window.start for window in periods(report.period.window)],
         "histogram": histogram_rows(report.trailing),
+        "intents": INTENTS,
+        "due_back_days": Counter(f"{local(report, snooze.due):%a %d %b}" for snooze in report.due_back),
         "definitions": definitions(report),
         "pct": pct,
         "number": number,
@@ -386,6 +389,7 @@ def render_text(report: Report, archive_location: str) -> str:
                 ],
             )
         ]
+    lines += ["", *intent_lines(report)]
     lines += ["", "CHANNEL MIX (trailing 90 days)"]
     lines += _table(
         ["channel", "touches", "share of touches", "first responses", "share of responses", "open tasks"],
@@ -423,6 +427,42 @@ def render_text(report: Report, archive_location: str) -> str:
         )
     lines += ["", FUNNEL_LEGEND, *definitions(report)]
     return "\n".join(lines) + "\n"
+
+
+INTENTS = ("interested", "question", "not_now", "referral", "wrong_person", "not_interested", "unsubscribe")
+
+
+def intent_lines(report: Report) -> list[str]:
+    """What the replies said, by cadence and step (issue 24), and the not-now leads due back."""
+    lines = ["REPLY INTENTS (trailing 90 days; leads by their first reply, a rep's correction counts)"]
+    mixes = report.trailing.intents
+    for cadence, mix in mixes.items():
+        lines.append(
+            f"{cadence}: reply rate {pct(mix.reply_rate)} ({mix.replied} of {mix.leads}), "
+            f"positive reply rate {pct(mix.positive_reply_rate)} ({mix.positive} of {mix.leads})"
+        )
+        if mix.by_step:
+            lines += [
+                "    " + line
+                for line in _table(
+                    ["step", *INTENTS],
+                    [
+                        [str(step) if step else "before any", *(str(counts.get(i, 0)) for i in INTENTS)]
+                        for step, counts in mix.by_step.items()
+                    ],
+                )
+            ]
+    if not mixes:
+        lines.append("No enrollments.")
+    days = Counter(f"{local(report, snooze.due):%a %d %b}" for snooze in report.due_back)
+    owners = Counter(_owner_label(report, snooze.owner) for snooze in report.due_back)
+    lines += ["", f"NOT-NOW LEADS DUE BACK THIS WEEK: {len(report.due_back)}"]
+    if report.due_back:
+        lines.append("  by day: " + ", ".join(f"{day} {count}" for day, count in days.items()))
+        lines.append(
+            "  by owner: " + ", ".join(f"{owner} {count}" for owner, count in sorted(owners.items()))
+        )
+    return lines
 
 
 def trend_lines(report: Report) -> list[str]:
@@ -569,6 +609,12 @@ def _window_rows(metrics: WindowMetrics) -> Iterator[tuple[str, str, str, str, f
             yield "channel_mix", "channel", c.channel, name, getattr(c, name)
     for touches, count in metrics.touches_histogram.items():
         yield "touches_to_first_response", "touches", str(touches), "leads", count
+    for cadence, mix in metrics.intents.items():
+        yield "reply_intents", cadence, "", "reply_rate", mix.reply_rate
+        yield "reply_intents", cadence, "", "positive_reply_rate", mix.positive_reply_rate
+        for step, counts in mix.by_step.items():
+            for intent, count in sorted(counts.items()):
+                yield "reply_intents", cadence, f"step {step}", intent, count
 
 
 def render_csv(report: Report) -> str:

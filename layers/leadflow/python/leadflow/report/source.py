@@ -35,6 +35,7 @@ from leadflow.report.records import (
     EventKind,
     EventRecord,
     LeadRecord,
+    SnoozeRecord,
     TouchRecord,
     TouchState,
 )
@@ -305,6 +306,7 @@ def _event(item: dict[str, Any], dataset: Dataset) -> None:
             _int(item.get("touch")),
             label(channel) if channel else None,
             _amount(item.get("amount")),
+            label(item["intent"]) if item.get("intent") else None,
         )
     )
 
@@ -344,3 +346,18 @@ def load_dataset(window: Window, *, page_size: int | None = None, workers: int =
         dataset.leads.update(leads.leads)
         dataset.events.extend(leads.events)
     return dataset
+
+
+def load_snoozes(window: Window) -> list[SnoozeRecord]:
+    """Not-now leads due back in the window: the SNOOZE items indexed under their due day."""
+    start, end = iso(window.start), iso(window.end)
+    found = []
+    for day in utc_days(window):
+        for page in event_items.items_by_day(day, start, end, PROJECTION):
+            for item in page:
+                due = _time(item.get("at"))
+                if item.get("kind") == "snooze" and item.get("lead_id") and due is not None:
+                    found.append(
+                        SnoozeRecord(str(item["lead_id"]), due, label(item.get("owner"), UNASSIGNED))
+                    )
+    return sorted(found, key=lambda snooze: snooze.due)

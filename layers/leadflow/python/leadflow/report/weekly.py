@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
@@ -26,7 +26,7 @@ from leadflow.report.build import (
 from leadflow.report.metrics import Window
 from leadflow.report.records import CadencePlan, CadenceStep
 from leadflow.report.render import render_csv, render_html, render_text, subject
-from leadflow.report.source import load_dataset
+from leadflow.report.source import load_dataset, load_snoozes
 from leadflow.send import guard, mail
 from leadflow.store import event_items
 
@@ -107,7 +107,8 @@ def make_report(period: Window) -> Report:
             timezone=config.report.schedule.timezone,
             owner_names={rep.id: rep.name for rep in config.reps},
         )
-    return replace(report, sending=sending_health())
+    due_back = load_snoozes(Window("due back", period.end, period.end + timedelta(days=7)))
+    return replace(report, sending=sending_health(), due_back=due_back)
 
 
 @contextmanager

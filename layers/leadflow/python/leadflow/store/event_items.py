@@ -265,3 +265,22 @@ def set_reply_intent(lead_id: str, replied_at: datetime, intent: str) -> bool:
             if not is_condition_failure(error):
                 raise
     return False
+
+
+def set_snooze(lead_id: str, due: datetime | None, owner: str | None) -> None:
+    """The lead's not-now snooze, indexed under the day it is due (the report's "due back this week");
+    None removes it (a correction away from not_now)."""
+    key = {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: "SNOOZE"}
+    if due is None:
+        dynamodb_table().delete_item(Key=key)
+        return
+    item = {
+        **key,
+        **by_day_keys(due, lead_id, "snooze"),
+        "lead_id": lead_id,
+        "at": iso(due),
+        **ttl("event", due),
+    }
+    if owner:
+        item["owner"] = owner
+    dynamodb_table().put_item(Item=item)

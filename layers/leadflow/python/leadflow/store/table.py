@@ -53,6 +53,8 @@ BY_DAY_ATTRIBUTES = (
     "type",
     "at",
     "amount",
+    # A reply event's intent (issue 24): the report's intent mix.
+    "intent",
 )
 
 
