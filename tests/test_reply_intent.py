@@ -330,3 +330,13 @@ def test_the_weekly_report_shows_the_intent_mix_the_positive_reply_rate_and_who_
     assert "NOT-NOW LEADS DUE BACK THIS WEEK: 1" in section and "Tue 15 Dec 1" in section
     assert "Reply intents" in html and "Not-now leads due back this week: <strong>1</strong>" in html
     assert later["email"] not in text and later["email"] not in html
+
+
+def test_remove_me_in_words_by_sms_opts_out_and_the_event_carries_the_intent(sb):
+    lead = _post(sb, "texter@example.com", phone="+1 206 555 0143", sms_consent=True)
+    sb.advance(7200)
+    assert sb.deliver_sms("+12065550143", "Please remove me from this list") == {"outcomes": ["sms_reply"]}
+    after = sb.find_lead(lead["email"])
+    assert (after["status"], after["reply_intent"]) == ("opted_out", "unsubscribe")
+    assert suppression_items.suppression(keys.email_key("+12065550143"))
+    assert _reply_event(lead["id"])["intent"] == "unsubscribe"

@@ -214,11 +214,9 @@ def replied(
     details = reply_actions.event_details(reading)
     if reading.intent is Intent.UNSUBSCRIBE:
         # A written removal request (a model's, or an SMS in words): what the one-click link does.
-        stopped = opted_out(
-            lead, StopReason.UNSUBSCRIBE, at=at, source=source, via=via, attribution=attribution
+        return opted_out(
+            lead, StopReason.UNSUBSCRIBE, at=at, source=source, via=via, attribution=attribution, text=text
         )
-        reply_actions.remember(lead, reading, at)
-        return stopped
     stopped = stops.stop_lead(
         lead.id,
         ContactStatus.REPLIED,
