@@ -16,14 +16,40 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from leadflow.answers.classify import classify
+from leadflow.answers.classify import HUMAN_KINDS, Kind, classify
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mail"
 ROUNDS = 20
 QUICK_ROUNDS = 2
 
 
+def accuracy(labelled: list[tuple[str, bytes]]) -> dict[str, tuple[int, int]]:
+    """Per expected kind, (right, total); plus `machine_as_human`: machine mail read as a person's."""
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for expected, raw in labelled:
+        kind = classify(raw).kind
+        found[expected][0] += kind.value == expected
+        found[expected][1] += 1
+        if Kind(expected) not in HUMAN_KINDS:
+            found["machine_as_human"][0] += kind in HUMAN_KINDS
+            found["machine_as_human"][1] += 1
+    return {kind: (right, total) for kind, (right, total) in sorted(found.items())}
+
+
+def accuracy_lines(figures: dict[str, tuple[int, int]]) -> list[str]:
+    return [
+        f"   {kind:<17} {right:>4} of {total:<4}" + (" (must be 0)" if kind == "machine_as_human" else "")
+        for kind, (right, total) in figures.items()
+    ]
+
+
+def corpus() -> list[tuple[str, bytes]]:
+    return [(path.parent.name, path.read_bytes()) for path in sorted(CORPUS.glob("*/*.eml"))]
+
+
 def run(quick: bool) -> None:
+    print("   accuracy by kind (tests/fixtures/mail):")
+    print("\n".join(accuracy_lines(accuracy(corpus()))))
     messages = [(path.parent.name, path.read_bytes()) for path in sorted(CORPUS.glob("*/*.eml"))]
     classify(messages[0][1])  # warm the lazy imports
     times: dict[str, list[float]] = defaultdict(list)

@@ -64,7 +64,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"unzustellbar|nicht zustellbar|non remis|non distribuable|échec de (?:la )?remise|"
     r"onbestelbaar|non recapitabile|mancato recapito|no se puede entregar|no entregado|"
     r"não entregue|olevererbart|недостав|не доставлено|"
-    r"送信エラー|配信エラー|配送エラー|配信不能|配送不能|不達|エラーメール|返送されました|届きませんでした",
+    r"送信エラー|配信エラー|配送エラー|配信不能|配送不能|不達|エラーメール|メールエラー|返送されました|届きませんでした",
     re.IGNORECASE,
 )
 _TRANSIENT_WORDS = re.compile(
@@ -79,9 +79,27 @@ _PERMANENT_WORDS = re.compile(
     r"failed permanently|permanent (?:fatal )?error|address rejected|invalid recipient|not found|"
     r"account (?:has been )?(?:disabled|closed|suspended)|unrouteable|unroutable|(?:mailbox|user) .{0,40}"
     r"is disabled|not a member|only members (?:can|may) post|post(?:ing)? (?:is )?denied|"
-    r"存在しません|宛先不明|メンバーではない",
+    r"存在しません|存在しない|宛先不明|メンバーではない",
     re.IGNORECASE,
 )
+
+
+# DSN actions that report no failure: RFC 3464's delivered, relayed and expanded, and `deliverable`
+# (2.1.5, the answer to a verification such as Sendmail's `-bv` or a NOTIFY=SUCCESS probe).
+SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded", "deliverable"})
+# Sendmail breaks a line longer than SMTP's limit with "!", a line end and a space: undo it before
+# reading JSON an SNS email subscription sent through such a relay.
+_SENDMAIL_LINE_BREAK = re.compile(r"!\r?\n ")
+# Microsoft's JMRP complaint (Outlook.com/Hotmail): not ARF, the complained message attached.
+_JMRP_SUBJECT = re.compile(r"^\s*complaint about message from ", re.IGNORECASE)
+# A person forwarding a bounce: the returned message's DSN fields or Sendmail's transcript, quoted.
+_FORWARDED_BOUNCE = re.compile(
+    r"^(?:Final-Recipient|Original-Recipient):\s*rfc822;|^Action:\s*(?:failed|delayed)\b|"
+    r"-{3,} The following addresses had (?:permanent fatal|transient non-fatal) errors|"
+    r"-{3,} Transcript of session follows",
+    re.IGNORECASE | re.MULTILINE,
+)
+_QUOTE_MARKS = re.compile(r"^(?:>+ ?)+", re.MULTILINE)
 
 
 @dataclass
@@ -192,8 +210,8 @@ def _delivery_status(message: Message) -> Report | None:
         if any(status.startswith("5") for status in statuses):
             return Report("bounce", "dsn", permanent=True)
         actions = {str(block.get("Action", "")).strip().lower() for block in blocks}
-        if actions - {""} and actions <= {"delivered", "relayed", "expanded", ""}:
-            return Report("notice", "dsn-success")  # delivered, relayed or expanded: nothing failed
+        if actions - {""} and actions <= SUCCESS_ACTIONS | {""}:
+            return Report("notice", "dsn-success")  # delivered, relayed, expanded: nothing failed
         if blocks and actions == {""}:
             return None  # a status part without actions: other detectors decide
         return Report("bounce", "dsn", permanent=False)
@@ -209,10 +227,14 @@ def _json_documents(text: str) -> list[dict[str, Any]]:
     start = text.find("{")
     if start < 0:
         return []
+    candidate = text[start : text.rfind("}") + 1]
     try:
-        document = json.loads(text[start : text.rfind("}") + 1])
+        document = json.loads(candidate)
     except ValueError:
-        return []
+        try:
+            document = json.loads(_SENDMAIL_LINE_BREAK.sub("", candidate))
+        except ValueError:
+            return []
     if not isinstance(document, dict):
         return []
     documents = [document]
@@ -355,10 +377,19 @@ def _text_bounce(message: Message, evidence: str) -> Report:
 
 def find_report(message: Message, raw: bytes) -> Report | None:
     """The bounce, complaint or machine notice this message is, if it is one."""
-    report = _feedback_report(message) or _delivery_status(message) or _ses_notification(message)
+    report = (
+        _feedback_report(message)
+        or _delivery_status(message)
+        or _ses_notification(message)
+        or _jmrp_complaint(message)
+    )
     machine = from_mail_system(message)
     list_manager = from_list_manager(message)
     subject_says_bounce = bool(_BOUNCE_SUBJECT.search(header(message, "Subject")))
+    if report is None and machine and _null_sender_auto_reply(message):
+        return None  # RFC 3834 asks auto-responders for a null Return-Path: the auto-reply rules decide
+    if report is None and subject_says_bounce and not machine:
+        report = _forwarded_bounce(message) or _returned_with_bounce_subject(message)
     if report is None and (machine or subject_says_bounce):
         temporary, permanent = _flufl(raw)
         if permanent or temporary:
@@ -388,6 +419,51 @@ def find_report(message: Message, raw: bytes) -> Report | None:
     if not report.original:
         report.original = original_headers(message) or _returned_headers(message)
     return report
+
+
+def _null_sender_auto_reply(message: Message) -> bool:
+    """An automatic reply sent with a null Return-Path (RFC 3834 3.3, Outlook's "Automatic reply:")
+    from an ordinary address: not a mail system's report."""
+    from leadflow.answers.classify.autoreply import auto_reply_evidence
+
+    sender = header(message, "From")
+    if _MAIL_SYSTEM_SENDER.search(sender) or _is_report(message):
+        return False
+    return auto_reply_evidence(message, "") is not None
+
+
+def _jmrp_complaint(message: Message) -> Report | None:
+    """Outlook.com's JMRP report: "complaint about message from <ip>", the message attached, its
+    recipient in X-HmXmrOriginalRecipient."""
+    if not _JMRP_SUBJECT.search(header(message, "Subject")):
+        return None
+    original = original_headers(message)
+    if not original:
+        return None
+    recipients = [value.strip().lower() for value in original.get("X-HmXmrOriginalRecipient", [])]
+    return Report("complaint", "jmrp", recipients=recipients, original=original)
+
+
+def _forwarded_bounce(message: Message) -> Report | None:
+    """A bounce a person forwarded ("Fwd: Returned mail"): its DSN fields or transcript quoted."""
+    text = _QUOTE_MARKS.sub("", full_text(message))
+    if not _FORWARDED_BOUNCE.search(text):
+        return None
+    failed = re.findall(r"^Final-Recipient:\s*rfc822;\s*(\S+@\S+)", text, re.IGNORECASE | re.MULTILINE)
+    permanent = bool(_PERMANENT_WORDS.search(text)) and not re.search(
+        r"^Action:\s*delayed", text, re.I | re.M
+    )
+    return Report("bounce", "forwarded-bounce", permanent=permanent, recipients=[a.lower() for a in failed])
+
+
+def _returned_with_bounce_subject(message: Message) -> Report | None:
+    """A carrier's error mail from an ordinary-looking address (au/KDDI's no-reply@…dion.ne.jp,
+    "メールエラー通知"): a bounce subject and the returned message attached."""
+    if not any(
+        part.get_content_type() in ("message/rfc822", "text/rfc822-headers") for part in _parts(message)
+    ):
+        return None
+    return _text_bounce(message, "subject+returned-message")
 
 
 def _dsn_failed(message: Message) -> bool:

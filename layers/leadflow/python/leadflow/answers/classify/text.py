@@ -9,7 +9,7 @@ quote containers Gmail, Outlook, Apple Mail, Thunderbird and Yahoo emit.
 from __future__ import annotations
 
 import re
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from html.parser import HTMLParser
 
@@ -101,7 +101,24 @@ def header(message: Message, name: str) -> str:
         values = message.get_all(name) or []
         if not values:
             return ""
-        return " ".join(str(make_header(decode_header(str(values[0])))).split())
+        value = values[0]
+        if isinstance(value, Header):  # compat32 wraps 8-bit header bytes in a Header of unknown-8bit
+            raw = b"".join(
+                chunk if isinstance(chunk, bytes) else chunk.encode("ascii", "surrogateescape")
+                for chunk, _ in decode_header(value)
+            )
+            try:
+                return " ".join(raw.decode("utf-8").split())
+            except UnicodeError:
+                return " ".join(raw.decode("latin-1").split())
+        if isinstance(value, str) and not value.isascii():
+            # Raw 8-bit bytes in a header (Japanese carriers send UTF-8 subjects unencoded): the
+            # parser keeps them as escapes; read them as UTF-8, else as they are.
+            try:
+                return " ".join(value.encode("ascii", "surrogateescape").decode("utf-8").split())
+            except UnicodeError:
+                pass
+        return " ".join(str(make_header(decode_header(str(value)))).split())
     except Exception:  # malformed header: treat as absent
         return ""
 
