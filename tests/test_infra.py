@@ -1265,3 +1265,20 @@ def test_the_sweep_runs_every_five_minutes_and_the_audit_hourly(synth: Synth) ->
     expected = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
     expected.add("dynamodb:Scan")
     assert granted == expected
+
+
+def test_the_manager_is_subscribed_to_their_alerts_and_the_sweep_publishes_the_daily_list(
+    synth: Synth,
+) -> None:
+    """Issue 25: the manager's email takes only alerts whose `rep` is `_manager` (no rep id can be);
+    the sweep (the daily list of leads never called) publishes to the rep alerts topic only."""
+    (alerts_id,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsRepAlerts")]
+    managers = [
+        subscription["Properties"]
+        for subscription in synth.resources("AWS::SNS::Subscription").values()
+        if subscription["Properties"].get("FilterPolicy") == {"rep": ["_manager"]}
+    ]
+    assert [(s["Protocol"], s["Endpoint"]) for s in managers] == [("email", "jordan@leadflow.example")]
+    sweep = _statements(synth, "FunctionsSweepRole")
+    published = [r for s in sweep if "sns:Publish" in _actions(s) for r in _resources(s)]
+    assert published == [{"Ref": alerts_id}]

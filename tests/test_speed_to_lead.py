@@ -170,3 +170,34 @@ def test_working_hours_at_their_boundaries_and_on_a_public_holiday():
     # The holidays are those of `country` when given: German holidays in New York work Thanksgiving.
     german = BusinessHours.model_validate({"timezone": "America/New_York", "country": "DE"})
     assert german.working(thanksgiving)
+
+
+def test_the_manager_gets_one_list_a_day_of_the_leads_never_called_inside_their_hours():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:  # Monday 10:00 New York
+        sb.post("/leads", json=DEMO)
+        sb.post("/leads", json={**DEMO, "email": "worked@acme.example", "first_name": "Wes"})
+        worked = next(
+            t for t in sb.tasks() if t["touch"] == 0 and t["lead_id"] != sb.find_lead(DEMO["email"])["id"]
+        )
+        assert (
+            sb.post(
+                f"/tasks/{worked['id']}?token={worked['token']}", json={"outcome": "connected"}
+            ).status_code
+            == 200
+        )
+
+        def hourly_run(at):
+            sb.advance_to(at)
+            sb.invoke("sweep", {"audit": True})
+            return [n for n in sb.rep_alerts() if n["kind"] == "never_called"]
+
+        # The manager works 08:00-18:00 New York: 12:59 UTC is 07:59 there.
+        assert hourly_run("2026-11-24T12:59:00Z") == []
+        (daily,) = hourly_run("2026-11-24T13:00:00Z")
+        assert (daily["rep"], daily["at"]) == ("_manager", "2026-11-24T13:00:00Z")
+        assert "never called: 1 (as of Tue 24 Nov 08:00 EST (America/New_York))" in daily["message"]
+        assert "- Dana (BigCo)" in daily["message"] and "Wes" not in daily["message"]
+        assert "posted Mon 23 Nov 10:00 EST (America/New_York)" in daily["message"]
+        assert "waiting 22 h 00 min" in daily["message"]
+        assert len(hourly_run("2026-11-24T14:00:00Z")) == 1  # once a day
+        assert len(hourly_run("2026-11-25T13:00:00Z")) == 2  # the next working day again

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+from leadflow import clock
 from leadflow.cadence.sweep import sweep
 from leadflow.observability import logger, metrics
 
@@ -35,6 +36,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name=f"Sweep_{name}", unit=MetricUnit.Count, value=value)
     if not request.audit:
         return {"sweep": report}
+    from leadflow.send.never_called import send_daily_list  # the hourly rule's call only
+
+    listed = send_daily_list(clock.now())
+    if listed is not None:
+        metrics.add_metric(name="NeverCalledListed", unit=MetricUnit.Count, value=listed)
     from leadflow.cadence.audit import audit  # the hourly rule's call only
 
     audited = audit()

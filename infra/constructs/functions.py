@@ -198,8 +198,12 @@ class Functions(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        self.sweep = self._function(SWEEP, {}, dead_letter_queue=self.async_failures)
+        # The hourly run also sends the manager's daily list of leads never called (rep alerts topic).
+        self.sweep = self._function(
+            SWEEP, {"REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn}, dead_letter_queue=self.async_failures
+        )
         self._grant_table_actions(self.sweep, SWEEP_TABLE_ACTIONS, table)
+        rep_alerts.grant_publish(self.sweep)
         ops.grant_publish(self.step)
         ops.grant_publish(self.intake)
         # SNS invokes asynchronously: a reply that still fails after Lambda's retries is kept, not lost.
@@ -391,7 +395,7 @@ class Functions(Construct):
         return function
 
     def _acknowledge_grants(self) -> None:
-        for publisher in (self.step, self.intake, self.inbound, self.events):
+        for publisher in (self.step, self.intake, self.inbound, self.events, self.sweep):
             acknowledge_grant(
                 publisher,
                 "Publishing to the KMS-encrypted rep alerts topic needs kms:GenerateDataKey* "

@@ -51,6 +51,7 @@ class AlertKind(StrEnum):
     LEAD_ACCEPTED = "lead_accepted"
     TASK = "task"
     SUSPICIOUS_MAIL = "suspicious_mail"
+    NEVER_CALLED = "never_called"
     LEAD_IMPORTED = "lead_imported"
     HOT_REPLY = "hot_reply"
     HELD_MAIL = "held_mail"
@@ -71,6 +72,7 @@ SUBJECTS = {
     AlertKind.LEAD_ACCEPTED: "New lead: reach out while it is hot",
     AlertKind.TASK: "A rep task is due (call, LinkedIn or video)",
     AlertKind.SUSPICIOUS_MAIL: "Suspicious mail about a lead: failed authentication, nothing done",
+    AlertKind.NEVER_CALLED: "Leads who asked to talk to someone and were never called",
     AlertKind.LEAD_IMPORTED: "A lead of yours was enrolled from a list: its cadence starts now",
     AlertKind.HOT_REPLY: "Hot reply: a lead is interested or asks something, answer within minutes",
     AlertKind.HELD_MAIL: "A lead may have answered: cadence paused, confirm or dismiss",
@@ -96,6 +98,24 @@ def alert_owner(lead: Lead, kind: AlertKind, detail: str, rep: str | None = None
         },
     )
     logger.info("owner alerted", extra={"lead_id": lead.id, "alert": kind.value})
+
+
+def publish_rep_alert(rep: str, kind: AlertKind, message: str, attributes: dict[str, str]) -> None:
+    """Publish an alert about no single lead (the manager's daily list) to one rep's (or MANAGER's)
+    subscriptions."""
+    topic = settings().rep_alerts_topic_arn
+    if not topic:
+        logger.warning("no rep alerts topic configured; alert not sent", extra={"alert": kind.value})
+        return
+    values = {**attributes, "kind": kind.value, "rep": rep, "at": clock.iso(clock.now())}
+    aws.client("sns").publish(
+        TopicArn=topic,
+        Subject=SUBJECTS[kind],
+        Message=message,
+        MessageAttributes={
+            name: {"DataType": "String", "StringValue": value} for name, value in values.items()
+        },
+    )
 
 
 def lead_card(lead: Lead) -> str:
