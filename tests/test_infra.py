@@ -1037,7 +1037,17 @@ def test_ses_events_flow_from_the_configuration_set_through_sns_and_sqs_to_the_e
     spec = destination["Properties"]["EventDestination"]
     assert sorted(spec["MatchingEventTypes"]) == sorted(
         # send: proof SES accepted a touch, which settles a touch whose step died (issue 11)
-        ["send", "bounce", "complaint", "delivery", "reject", "open", "click"]
+        [
+            "send",
+            "bounce",
+            "complaint",
+            "delivery",
+            "reject",
+            "open",
+            "click",
+            "renderingFailure",
+            "deliveryDelay",
+        ]
     )
     (events_topic,) = [k for k in synth.resources("AWS::SNS::Topic") if k.startswith("TopicsSesEvents")]
     assert spec["SnsDestination"]["TopicARN"] == {"Ref": events_topic}

@@ -25,6 +25,9 @@ SES_EVENTS = (
     ses.EmailSendingEvent.REJECT,
     ses.EmailSendingEvent.OPEN,
     ses.EmailSendingEvent.CLICK,
+    # A touch that reached nobody (fails visibly) and one that is late (flagged when it lasts): issue 23.
+    ses.EmailSendingEvent.RENDERING_FAILURE,
+    ses.EmailSendingEvent.DELIVERY_DELAY,
 )
 # A message failing this often goes to the DLQ (kept 14 days) instead of blocking the queue.
 MAX_RECEIVES = 5
