@@ -147,3 +147,25 @@ def test_a_salesforce_opportunity_about_no_known_contact_is_acknowledged_and_cou
 
     assert sb.lead(lead["id"]).get("stage") is None
     assert sb.metric_total("CrmWebhooks", outcome="unmatched") == 1
+
+
+def test_an_erasure_removes_the_crm_ids_kept_for_the_lead(sb, lead):
+    from leadflow.intake.erase import erase_person
+    from leadflow.store import lead_items
+
+    workflow = fill(
+        "hubspot/workflow-webhook.json", CONTACT_ID="1246965", EMAIL=EMAIL, OCCURRED_AT=occurred(sb)
+    )
+    hubspot(sb, workflow)
+    _salesforce(sb, "salesforce/contact.xml", EMAIL=EMAIL)
+    assert lead_items.leads_by_contact("HUBSPOT", "1246965") == [lead["id"]]
+    assert lead_items.leads_by_contact("SALESFORCE", "0035w00003AbCdEAAV") == [lead["id"]]
+
+    erase_person(EMAIL)
+
+    assert lead_items.leads_by_contact("HUBSPOT", "1246965") == []
+    assert lead_items.leads_by_contact("SALESFORCE", "0035w00003AbCdEAAV") == []
+    batch = fill(
+        "hubspot/webhooks-api-batch.json", CONTACT_ID="1246965", DEAL_ID="9", OCCURRED_AT=occurred(sb)
+    )
+    assert hubspot(sb, batch).json() == {"status": {"unmatched": 2, "ignored": 1}}

@@ -362,7 +362,7 @@ def _remember_hubspot_id(properties: Mapping[str, Any], record: Mapping[str, Any
     index = HUBSPOT_DEAL if _hubspot_value(properties, "dealstage") is not None else HUBSPOT_CONTACT
     lead_id = lead_items.lead_id_for_email(keys.email_key(str(email)))
     if lead_id and lead_id not in lead_items.leads_by_contact(index, str(object_id)):
-        lead_items.index_contact(index, str(object_id), lead_id)
+        lead_items.index_external_id(index, str(object_id), lead_id)
 
 
 def _hubspot_subscription_event(event: Mapping[str, Any]) -> tuple[StageChange | None, str]:
@@ -479,7 +479,7 @@ def _salesforce_lead(fields: Mapping[str, str]) -> str | None:
     if email:
         lead_id = lead_items.lead_id_for_email(keys.email_key(email))
         if lead_id and record_id and lead_id not in lead_items.leads_by_contact(SALESFORCE_RECORD, record_id):
-            lead_items.index_contact(SALESFORCE_RECORD, record_id, lead_id)
+            lead_items.index_external_id(SALESFORCE_RECORD, record_id, lead_id)
         return lead_id
     for candidate in filter(None, (record_id, (fields.get("ContactId") or "").strip())):
         found = lead_items.leads_by_contact(SALESFORCE_RECORD, candidate)

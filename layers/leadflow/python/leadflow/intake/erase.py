@@ -113,6 +113,11 @@ def _erase_lead(lead_id: str, lead: Lead | None, erasure: Erasure) -> None:
             erase_items.remove_attributes(pk, sk, [name for name in EVENT_FREE_TEXT if name in item])
             erasure.events_anonymized += 1
             continue
+        if sk.startswith(f"{lead_items.EXTERNAL_ID}#"):
+            # A CRM's id for the lead (HubSpot, Salesforce): its index entry points at the lead.
+            _, kind, external_id = sk.split("#", 2)
+            if erase_items.delete(f"{kind}#{external_id}", lead_pk(lead_id)):
+                erasure.count("index entries")
         if sk.startswith("TOUCH#"):
             for name in ("message_id", "ses_message_id", "own_message_id"):
                 message_id = str(item.get(name) or "").strip("<>")

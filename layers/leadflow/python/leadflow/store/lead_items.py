@@ -252,6 +252,23 @@ def index_contact(kind: str, key: str, lead_id: str) -> None:
     )
 
 
+# The lead partition's note of an external id index entry: EXTID#<kind>#<id>.
+EXTERNAL_ID = "EXTID"
+
+
+def index_external_id(kind: str, external_id: str, lead_id: str) -> None:
+    """Index a lead under another system's id for it (a HubSpot contact or deal, a Salesforce
+    record), and note that entry in the lead's partition so an erasure finds and removes it."""
+    index_contact(kind, external_id, lead_id)
+    dynamodb_table().put_item(
+        Item={
+            PARTITION_KEY: lead_pk(lead_id),
+            SORT_KEY: f"{EXTERNAL_ID}#{kind}#{external_id}",
+            **ttl("lead", clock.now()),
+        }
+    )
+
+
 def leads_by_contact(kind: str, key: str) -> list[str]:
     """Lead ids indexed under a contact detail's key, oldest index entry first."""
     items: list[dict[str, Any]] = []
