@@ -17,6 +17,7 @@ import pytest
 from leadflow import keys
 from leadflow.answers import reply_actions
 from leadflow.answers.intent import Intent
+from leadflow.cadence import enrollments
 from leadflow.cadence.enrollments import EnrollmentRefused, enroll
 from leadflow.models import Lead
 from leadflow.store import event_items, lead_items, suppression_items
@@ -199,9 +200,9 @@ def test_the_not_interested_hold_ends_exactly_after_the_quiet_period(sb):
         reply_at=replied,
     )
     quiet = timedelta(days=180)  # answers.not_interested_quiet_days, default
-    assert reply_actions.reply_hold(lead, replied + quiet - timedelta(seconds=1))
-    assert reply_actions.reply_hold(lead, replied + quiet) is None
-    assert reply_actions.reply_hold(lead.model_copy(update={"reply_intent": "interested"}), replied) is None
+    assert enrollments.reply_hold(lead, replied + quiet - timedelta(seconds=1))
+    assert enrollments.reply_hold(lead, replied + quiet) is None
+    assert enrollments.reply_hold(lead.model_copy(update={"reply_intent": "interested"}), replied) is None
 
 
 def test_a_quoted_footer_unsubscribe_link_does_not_count(sb):

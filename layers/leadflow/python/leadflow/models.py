@@ -51,6 +51,18 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+class Intent(StrEnum):
+    """What a human reply says (answers.intent reads it; cadence.enrollments holds enrollment on it)."""
+
+    INTERESTED = "interested"
+    QUESTION = "question"
+    NOT_NOW = "not_now"
+    REFERRAL = "referral"
+    WRONG_PERSON = "wrong_person"
+    NOT_INTERESTED = "not_interested"
+    UNSUBSCRIBE = "unsubscribe"
+
+
 class StopReason(StrEnum):
     REPLY = "reply"
     # A rep's call task: the lead picked up.

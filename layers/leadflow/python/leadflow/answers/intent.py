@@ -27,27 +27,17 @@ import importlib
 import re
 from collections.abc import Callable
 from datetime import date
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from leadflow.answers import intent_rules as rules
 from leadflow.answers.snooze import snooze_date, stated_days
+from leadflow.models import Intent
 from leadflow.observability import logger
 
 RULES_READER = "rules"
 NOT_NOW_MIN_DAYS = 21
 LINE_LIMIT = 200  # characters of the deciding line kept on the lead
-
-
-class Intent(StrEnum):
-    INTERESTED = "interested"
-    QUESTION = "question"
-    NOT_NOW = "not_now"
-    REFERRAL = "referral"
-    WRONG_PERSON = "wrong_person"
-    NOT_INTERESTED = "not_interested"
-    UNSUBSCRIBE = "unsubscribe"
 
 
 # The rep answers these at once (hot reply); the report counts them as positive replies.

@@ -8,7 +8,7 @@
   with touch 1 planned on that day, so nothing goes out before it.
 - referral: a rep task and an alert naming the person; the person is recorded on the lead and
   never mailed automatically (they gave no consent).
-- wrong_person: no further automated enrollment (`reply_hold`).
+- wrong_person: no further automated enrollment (`cadence.enrollments.reply_hold`).
 - not_interested: no automated enrollment for `answers.not_interested_quiet_days`; a form post
   is the lead's own new request and follows the intake's re-enrollment policy.
 - unsubscribe: outcomes.opted_out, as the one-click link.
@@ -78,17 +78,6 @@ def remember(lead: Lead, reading: Reading, at: datetime, snoozed_until: date | N
             "referral": referral or None,
         },
     )
-
-
-def reply_hold(lead: Lead, now: datetime) -> str | None:
-    """Why an automated enrollment must wait after what the lead replied, or None."""
-    if lead.reply_intent == Intent.WRONG_PERSON.value:
-        return "held: wrong person"
-    if lead.reply_intent == Intent.NOT_INTERESTED.value and lead.reply_at is not None:
-        quiet = timedelta(days=operator_config().answers.not_interested_quiet_days)
-        if now < lead.reply_at + quiet:
-            return f"held: not interested until {clock.iso(lead.reply_at + quiet)}"
-    return None
 
 
 def act(lead: Lead, reading: Reading, *, at: datetime, enrollment: int) -> str:

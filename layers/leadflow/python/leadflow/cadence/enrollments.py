@@ -12,8 +12,8 @@ from leadflow import aws, clock
 from leadflow.cadence import executions, versions
 from leadflow.cadence.model import Cadence
 from leadflow.cadence.schedule import Locale, locale_for, opening_offset, plan
-from leadflow.config import cadences, settings
-from leadflow.models import CONTACTABLE, Enrollment, Lead, Meeting, RunStatus, TouchStatus
+from leadflow.config import cadences, operator_config, settings
+from leadflow.models import CONTACTABLE, Enrollment, Intent, Lead, Meeting, RunStatus, TouchStatus
 from leadflow.observability import logger, publish_event
 from leadflow.store import enrollment_items, lead_items
 
@@ -129,8 +129,6 @@ def enroll(
         if lead.status not in CONTACTABLE:
             raise EnrollmentRefused(f"lead {lead_id} is {lead.status.value}")
         if meeting is None:
-            from leadflow.answers.reply_actions import reply_hold
-
             held = reply_hold(lead, clock.now())
             if held:
                 raise EnrollmentRefused(f"lead {lead_id} is {held}")
@@ -182,3 +180,14 @@ def enroll(
     raise RuntimeError(
         f"lead {lead_id}: enrollment number kept moving; gave up after {ENROLL_ATTEMPTS} tries"
     )
+
+
+def reply_hold(lead: Lead, now: datetime) -> str | None:
+    """Why an automated enrollment must wait after what the lead replied, or None."""
+    if lead.reply_intent == Intent.WRONG_PERSON.value:
+        return "held: wrong person"
+    if lead.reply_intent == Intent.NOT_INTERESTED.value and lead.reply_at is not None:
+        quiet = timedelta(days=operator_config().answers.not_interested_quiet_days)
+        if now < lead.reply_at + quiet:
+            return f"held: not interested until {clock.iso(lead.reply_at + quiet)}"
+    return None
