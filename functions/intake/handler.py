@@ -16,7 +16,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unprocessable
-from functions.intake.routes import erasures, held_mail, leads, meetings, replies, stages, tasks, unsubscribe
+from functions.intake.routes import (
+    erasures,
+    held_mail,
+    leads,
+    meetings,
+    queue,
+    replies,
+    stages,
+    tasks,
+    unsubscribe,
+)
 from leadflow.config import allowed_origins
 from leadflow.intake.submission import IdempotencyConflict
 from leadflow.observability import logger, metrics
@@ -46,6 +56,7 @@ app.include_router(leads.router)
 app.include_router(meetings.router)
 app.include_router(unsubscribe.router)
 app.include_router(tasks.router)
+app.include_router(queue.router)
 app.include_router(replies.router)
 app.include_router(stages.router)
 app.include_router(erasures.router)

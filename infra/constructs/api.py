@@ -30,6 +30,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("unsubscribe", ("GET", "POST")),
     # A rep task's signed link: GET shows the task, POST records its outcome.
     ("tasks/{task_id}", ("GET", "POST")),
+    # A rep's queue of open tasks (issue 25): the signed link is the credential.
+    ("queue/{rep_id}", ("GET",)),
     # A reply alert's signed link: GET shows what the reply was read as, POST corrects it.
     ("replies/{lead_id}", ("GET", "POST")),
     # Held inbound mail's signed links (the owner's alert): GET shows it, POST confirms or dismisses.

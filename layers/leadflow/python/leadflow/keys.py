@@ -94,6 +94,17 @@ def task_link_status(task_id: str, token: str | None) -> TaskLink:
     return TaskLink.VALID
 
 
+def queue_token(rep_id: str, version: int) -> str:
+    """The token of a rep's queue link: the link is the credential. Rotate it by raising the rep's
+    `queue_link_version` in config/leadflow.yaml: every older link stops working."""
+    key = hmac.new(hmac_key(), b"leadflow queue links", hashlib.sha256).digest()
+    return hmac.new(key, f"{rep_id}.{version}".encode(), hashlib.sha256).hexdigest()
+
+
+def valid_queue_token(rep_id: str, version: int, token: str | None) -> bool:
+    return hmac.compare_digest(queue_token(rep_id, version), token or "")
+
+
 def valid_task_token(task_id: str, token: str | None) -> bool:
     return task_link_status(task_id, token) is TaskLink.VALID
 

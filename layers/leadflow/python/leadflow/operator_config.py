@@ -117,6 +117,9 @@ class Rep(BaseModel):
     # The rep's business hours: speed-to-lead call tasks are due within minutes inside them,
     # at their next start outside them.
     hours: BusinessHours = Field(default_factory=lambda: BusinessHours.model_validate({}))
+    # The rep's queue page link (GET /queue/{id}?token=...) is signed with this number: raise it to
+    # rotate the link (a leaked one stops working at the next deploy).
+    queue_link_version: int = Field(1, ge=1)
 
 
 class ReportSchedule(BaseModel):

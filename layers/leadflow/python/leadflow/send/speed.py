@@ -26,6 +26,7 @@ from leadflow.config import operator_config
 from leadflow.models import Enrollment, Lead, Task, TaskStatus, task_id
 from leadflow.operator_config import BusinessHours, OperatorConfig
 from leadflow.send.alerts import MANAGER, AlertKind, alert_owner, local_time, waited
+from leadflow.send.queue import queue_link
 from leadflow.send.tasks import task_link
 from leadflow.store import task_items
 
@@ -195,5 +196,6 @@ def _detail(task: Task, link: Link, now: datetime) -> str:
             "",
             "Record the outcome (connected, no_answer, voicemail, meeting_booked, done):",
             f"  open {task_link(task.id)}",
+            *([] if link.person == MANAGER else ["", f"All your open tasks: {queue_link(link.person)}"]),
         ]
     )

@@ -15,6 +15,7 @@ from leadflow.cadence.model import Cadence, Channel
 from leadflow.config import operator_config, settings
 from leadflow.models import Lead, Task, TaskOutcome, TaskStatus, task_id
 from leadflow.send.alerts import AlertKind, alert_owner, local_time
+from leadflow.send.queue import queue_link
 from leadflow.store import task_items
 
 DEFAULT_INSTRUCTIONS = {
@@ -89,5 +90,6 @@ def _task_detail(cadence: Cadence, task: Task) -> str:
             f"  open {link}",
             f'  or POST {link} with {{"outcome": "connected"}}',
             "connected and meeting_booked stop the cadence, as a reply does; the others let it go on.",
+            *([f"All your open tasks: {queue_link(task.owner)}"] if task.owner else []),
         ]
     )

@@ -1,0 +1,80 @@
+"""A rep's queue page (issue 25, item 2): open tasks, overdue first, with the lead's context and
+outcome buttons, behind a signed per-rep link that rotates; readable on a 375-px phone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from leadflow import keys
+from leadflow.local.sandbox import Sandbox
+from tests.test_console import _scroll_width
+from tests.test_report_layout import CHROMIUM
+
+DEMO = {"company": "BigCo", "form": "demo-request"}
+
+
+def _queue(sb, rep="alex", token=None):
+    from leadflow.send.queue import queue_link
+
+    link = queue_link(rep)
+    path = link[link.index("/queue/") :]
+    if token is not None:
+        path = re.sub(r"token=[^&]+", f"token={token}", path)
+    return sb.get(path)
+
+
+def _alex_with_two_calls(sb):
+    # One first touch per phone number a day (abuse limits): a number each.
+    ann = {**DEMO, "email": "ann@a.example", "first_name": "Ann", "phone": "+1 415 555 0142"}
+    sb.post("/leads", json=ann)  # alex: due 15:05
+    sb.post("/leads", json={**DEMO, "email": "bo@b.example", "first_name": "Bo", "phone": "+1 415 555 0143"})
+    sb.advance_to("2026-11-23T15:20:00Z")
+    sb.post("/leads", json={**DEMO, "email": "cy@c.example", "first_name": "Cy", "phone": "+1 415 555 0144"})
+    sb.advance_to("2026-11-23T15:22:00Z")
+
+
+def test_the_queue_lists_open_tasks_overdue_first_and_records_an_outcome_from_the_list():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:  # Monday 10:00 New York
+        _alex_with_two_calls(sb)
+        # The link reaches the rep in their alerts.
+        (alert,) = [n for n in sb.rep_alerts() if n["kind"] == "speed_to_lead" and n["rep"] == "alex"][:1]
+        assert "All your open tasks: " in alert["message"] and "/queue/alex?token=" in alert["message"]
+        page = _queue(sb)
+        assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+        text = page.text
+        assert "2 open · 1 overdue" in text
+        assert text.index("Overdue") < text.index("Ann") < text.index("Coming up") < text.index("Cy")
+        assert "Bo" not in text  # Sam's
+        assert 'href="tel:+14155550142"' in text and 'href="tel:+14155550144"' in text and "BigCo" in text
+        assert "due Mon 23 Nov 10:05 EST (America/New_York)" in text
+
+        (ann_action,) = [a for a in re.findall(r'action="([^"]+)"', text) if "tasks/" in a][:1]
+        path = "/" + ann_action.replace("&amp;", "&").removeprefix("../")
+        done = sb.post(
+            path, data="outcome=no_answer", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert done.status_code == 200
+        after = _queue(sb).text
+        assert "1 open · 0 overdue" in after and "Ann" not in after and "Cy" in after
+
+
+def test_a_wrong_or_rotated_queue_link_shows_nothing():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        _alex_with_two_calls(sb)
+        assert _queue(sb, token="0" * 64).status_code == 403
+        sams = keys.queue_token("sam", 1)
+        assert _queue(sb, token=sams).status_code == 403  # another rep's link
+        # Rotation: a link signed for version 1 no longer opens version 2.
+        assert keys.valid_queue_token("alex", 1, keys.queue_token("alex", 1))
+        assert not keys.valid_queue_token("alex", 2, keys.queue_token("alex", 1))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make browser)")
+def test_the_queue_fits_375_px():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        _alex_with_two_calls(sb)
+        page = _queue(sb).text
+    scroll, client = _scroll_width(page, 375)
+    assert client == 375 and scroll <= 375, scroll
