@@ -78,3 +78,29 @@ def test_the_queue_fits_375_px():
         page = _queue(sb).text
     scroll, client = _scroll_width(page, 375)
     assert client == 375 and scroll <= 375, scroll
+
+
+def test_each_rep_gets_a_morning_digest_on_working_days_whose_link_opens_their_queue():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        _alex_with_two_calls(sb)  # Monday: Alex has Ann's and Cy's calls, Sam has Bo's
+
+        def hourly_run(at):
+            sb.advance_to(at)
+            sb.invoke("sweep", {"audit": True})
+            return [(n["rep"], n["at"]) for n in sb.rep_alerts() if n["kind"] == "morning_digest"]
+
+        # Tuesday: 06:59 Berlin is too early for Sam; 07:00 is his; 11:59 UTC is 06:59 New York.
+        assert hourly_run("2026-11-24T05:59:00Z") == []
+        assert hourly_run("2026-11-24T06:00:00Z") == [("sam", "2026-11-24T06:00:00Z")]
+        assert hourly_run("2026-11-24T11:59:00Z") == [("sam", "2026-11-24T06:00:00Z")]
+        assert hourly_run("2026-11-24T12:00:00Z")[-1] == ("alex", "2026-11-24T12:00:00Z")
+        assert len(hourly_run("2026-11-24T13:00:00Z")) == 2  # once a day each
+        (digest,) = [n for n in sb.rep_alerts() if n["kind"] == "morning_digest" and n["rep"] == "alex"]
+        assert "2 open tasks for today (2 overdue)" in digest["message"]
+        assert "call Ann (BigCo), +14155550142" in digest["message"]
+        link = re.search(r"Your queue: \S+(/queue/alex\?token=\S+)", digest["message"]).group(1)
+        queue = sb.get(link)
+        assert queue.status_code == 200 and "Ann" in queue.text and "Cy" in queue.text
+        # Thanksgiving (a US holiday): no digest for Alex in New York; a Saturday: none for Sam.
+        assert len(hourly_run("2026-11-26T12:00:00Z")) == 2
+        assert len(hourly_run("2026-11-28T06:00:00Z")) == 2

@@ -36,11 +36,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name=f"Sweep_{name}", unit=MetricUnit.Count, value=value)
     if not request.audit:
         return {"sweep": report}
-    from leadflow.send.never_called import send_daily_list  # the hourly rule's call only
+    from leadflow.send.digest import send_digests  # the hourly rule's calls only
+    from leadflow.send.never_called import send_daily_list
 
     listed = send_daily_list(clock.now())
     if listed is not None:
         metrics.add_metric(name="NeverCalledListed", unit=MetricUnit.Count, value=listed)
+    metrics.add_metric(name="MorningDigests", unit=MetricUnit.Count, value=send_digests(clock.now()))
     from leadflow.cadence.audit import audit  # the hourly rule's call only
 
     audited = audit()

@@ -204,6 +204,7 @@ class Functions(Construct):
         )
         self._grant_table_actions(self.sweep, SWEEP_TABLE_ACTIONS, table)
         rep_alerts.grant_publish(self.sweep)
+        hmac_secret.grant_read(self.sweep)  # the reps' queue links in their morning digests
         ops.grant_publish(self.step)
         ops.grant_publish(self.intake)
         # SNS invokes asynchronously: a reply that still fails after Lambda's retries is kept, not lost.
@@ -467,3 +468,4 @@ class Functions(Construct):
         too, in the confirmation of a public consent withdrawal."""
         self.step.add_environment("PUBLIC_URL", public_url)
         self.intake.add_environment("PUBLIC_URL", public_url)
+        self.sweep.add_environment("PUBLIC_URL", public_url)  # queue links in the morning digests

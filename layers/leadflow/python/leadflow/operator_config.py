@@ -70,7 +70,7 @@ class BusinessHours(BaseModel):
             raise ValueError(f"start {self.start} must be before end {self.end}")
         return self
 
-    def _working_day(self, day: date) -> bool:
+    def working_day(self, day: date) -> bool:
         from leadflow.cadence.schedule import country_of_zone, public_holiday
 
         if day.weekday() not in {weekday.number for weekday in self.weekdays}:
@@ -82,7 +82,7 @@ class BusinessHours(BaseModel):
         """Whether the person is at work at `moment`: a working day (not a public holiday), in hours."""
         local = moment.astimezone(ZoneInfo(self.timezone))
         start, end = time.fromisoformat(self.start), time.fromisoformat(self.end)
-        return start <= local.time() < end and self._working_day(local.date())
+        return start <= local.time() < end and self.working_day(local.date())
 
     def opening(self, moment: datetime) -> datetime:
         """`moment` if the person is working then, else the start of their next working day (UTC)."""
@@ -93,7 +93,7 @@ class BusinessHours(BaseModel):
         start = time.fromisoformat(self.start)
         day = local.date() if local.time() < start else local.date() + timedelta(days=1)
         for _ in range(MAX_DAYS_OFF):
-            if self._working_day(day):
+            if self.working_day(day):
                 break
             day += timedelta(days=1)
         return datetime.combine(day, start, tzinfo=zone).astimezone(UTC)

@@ -52,6 +52,7 @@ class AlertKind(StrEnum):
     TASK = "task"
     SUSPICIOUS_MAIL = "suspicious_mail"
     NEVER_CALLED = "never_called"
+    MORNING_DIGEST = "morning_digest"
     LEAD_IMPORTED = "lead_imported"
     HOT_REPLY = "hot_reply"
     HELD_MAIL = "held_mail"
@@ -73,6 +74,7 @@ SUBJECTS = {
     AlertKind.TASK: "A rep task is due (call, LinkedIn or video)",
     AlertKind.SUSPICIOUS_MAIL: "Suspicious mail about a lead: failed authentication, nothing done",
     AlertKind.NEVER_CALLED: "Leads who asked to talk to someone and were never called",
+    AlertKind.MORNING_DIGEST: "Your tasks for today",
     AlertKind.LEAD_IMPORTED: "A lead of yours was enrolled from a list: its cadence starts now",
     AlertKind.HOT_REPLY: "Hot reply: a lead is interested or asks something, answer within minutes",
     AlertKind.HELD_MAIL: "A lead may have answered: cadence paused, confirm or dismiss",
