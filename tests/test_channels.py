@@ -62,6 +62,10 @@ def fixture_sb(tmp_path):
         (templates / "every-channel" / f"{name}.j2").write_text(body)
     config = yaml.safe_load((REPO_ROOT / "config" / "leadflow.yaml").read_text())
     config["forms"]["fixture"] = {"intent": "newsletter", "label": "Fixture"}
+    # The reps work in London, as the lead is: a task alert reaches its owner inside their hours
+    # (issue 25; off, it waits in their queue and morning digest).
+    for rep in config["reps"]:
+        rep["hours"] = {"timezone": "Europe/London", "start": "09:00", "end": "17:00"}
     config["routing"] = {
         "default_cadence": "every-channel",
         "meeting_booked_cadence": None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from leadflow import keys
+from leadflow import clock, keys
 from leadflow.cadence.model import Cadence, Channel
 from leadflow.config import operator_config, settings
 from leadflow.models import Lead, Task, TaskOutcome, TaskStatus, task_id
@@ -52,7 +52,11 @@ def create_task(lead: Lead, cadence: Cadence, enrollment: int, number: int, due_
         due_at=due_at,
     )
     task_items.put_task(task)
-    alert_owner(lead, AlertKind.TASK, _task_detail(cadence, task))
+    config = operator_config()
+    owner = config.rep(lead.owner) if lead.owner else config.reps[0]
+    if owner.hours.working(clock.now()):
+        alert_owner(lead, AlertKind.TASK, _task_detail(cadence, task))
+    # Off now: no page at night; the task is in the rep's queue and their next morning digest.
     return task
 
 
