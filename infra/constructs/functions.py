@@ -97,7 +97,8 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # intake also erases a person for a CRM (POST /erasures): DeleteItem.
     "intake": ("GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"),
     "step": ("GetItem", "PutItem", "UpdateItem", "Query"),
-    "inbound": ("GetItem", "PutItem", "UpdateItem", "Query"),
+    # inbound also drops a not-now reply's due-back item when a later reply or a correction ends it.
+    "inbound": ("GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"),
     "events": ("GetItem", "PutItem", "UpdateItem", "Query"),
 }
 # Powertools idempotency (intake's Idempotency-Key header) on its own table.
