@@ -11,33 +11,33 @@ import pytest
 
 from infra.config import LeadflowConfig
 from leadflow.operator_config import load_operator_config
+from leadflow.send.alerts import MANAGER
 from tests import test_infra
 from tests.test_infra import REPO_ROOT, Synth, _context, _function_by_code
 
 synth = test_infra.synth  # the session's synthesized stack (a fixture)
 
 
-def _reps() -> Any:
-    return load_operator_config(REPO_ROOT / "config" / "leadflow.yaml").reps
-
-
 def _environment(synth: Synth, name: str) -> dict[str, Any]:
     return _function_by_code(synth, name)[1]["Properties"]["Environment"]["Variables"]
 
 
-def test_every_rep_gets_an_alert_subscription_filtered_to_their_alerts(synth: Synth) -> None:
+def test_every_rep_and_the_manager_get_an_alert_subscription_filtered_to_their_alerts(synth: Synth) -> None:
     subscriptions = list(synth.resources("AWS::SNS::Subscription").values())
     email = {
         s["Properties"]["Endpoint"]: s["Properties"]
         for s in subscriptions
         if s["Properties"]["Protocol"] == "email" and "RepAlerts" in json.dumps(s["Properties"]["TopicArn"])
     }
-    reps = _reps()
-    assert set(email) == {str(rep.alert_email or rep.email) for rep in reps}
-    for rep in reps:
-        subscription = email[str(rep.alert_email or rep.email)]
-        assert subscription["FilterPolicy"] == {"rep": [rep.id]}
-        assert "RepAlerts" in json.dumps(subscription["TopicArn"])
+    config = load_operator_config(REPO_ROOT / "config" / "leadflow.yaml")
+    manager = config.speed_to_lead.manager
+    assert manager is not None, "the shipped config names a manager (issue 25)"
+    expected = {str(rep.alert_email or rep.email): rep.id for rep in config.reps}
+    expected[str(manager.email)] = MANAGER
+    assert set(email) == set(expected)
+    for address, recipient in expected.items():
+        # Each one receives only their own alerts: no rep gets the manager's, nor another rep's.
+        assert email[address]["FilterPolicy"] == {"rep": [recipient]}
 
 
 def test_the_sms_origination_number_is_a_setting_that_reaches_the_step_the_one_that_texts(tmp_path) -> None:
@@ -138,8 +138,6 @@ def test_quarterly_re_engagement_runs_on_an_eventbridge_schedule(synth: Synth) -
     (rule,) = rules
     assert (
         rule["Properties"]["ScheduleExpression"]
-        == _reps.__globals__["load_operator_config"](
-            REPO_ROOT / "config" / "leadflow.yaml"
-        ).reengagement.schedule
+        == load_operator_config(REPO_ROOT / "config" / "leadflow.yaml").reengagement.schedule
     )
     assert "FunctionsSweep" in json.dumps(rule["Properties"]["Targets"])
