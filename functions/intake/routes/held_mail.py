@@ -18,19 +18,12 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from functions.intake.routes.pages import HTML, PAGE_HEADERS
 from leadflow.answers import held
 from leadflow.models import HeldMail
 from leadflow.observability import count
 
 router = Router()
-HTML = "text/html; charset=utf-8"
-# The token is in the URL: keep it out of caches, referrers and search engines.
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-}
 LABELS = {
     held.Decision.CONFIRM: "It is genuine: act on it",
     held.Decision.DISMISS: "It is not: resume the cadence",

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ValidationError
 
+from functions.intake.routes.pages import HTML, PAGE_HEADERS
 from leadflow import clock, keys
 from leadflow.answers import reply_actions
 from leadflow.answers.intent import Intent
@@ -26,13 +27,6 @@ from leadflow.observability import count
 from leadflow.store import lead_items
 
 router = Router()
-HTML = "text/html; charset=utf-8"
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-}
 
 
 class Correction(BaseModel):

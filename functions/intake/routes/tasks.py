@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from functions.intake.routes.pages import HTML, PAGE_HEADERS
 from leadflow import keys
 from leadflow.answers import task_outcomes
 from leadflow.config import operator_config
@@ -29,14 +30,6 @@ from leadflow.send.alerts import local_time
 from leadflow.store import enrollment_items, lead_items
 
 router = Router()
-HTML = "text/html; charset=utf-8"
-# The token is in the URL: keep it out of caches, referrers and search engines.
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-}
 
 
 class OutcomePost(BaseModel):

@@ -7,23 +7,16 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from functions.intake.routes.pages import HTML, PAGE_HEADERS
 from leadflow.answers import unsubscribe
 from leadflow.models import ContactStatus
 from leadflow.observability import metrics
 
 router = Router()
 
-# The token is in the URL: keep it out of caches, referrers and search engines.
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-}
-
 
 def _page(status: int, html: str) -> Response[Any]:
-    return Response(status, "text/html; charset=utf-8", html, headers=PAGE_HEADERS)
+    return Response(status, HTML, html, headers=PAGE_HEADERS)
 
 
 def _token() -> str | None:
