@@ -36,6 +36,8 @@ Account Executive, Leadflow Demo Co
 You are receiving this because you asked for a demo at leadflow.example.
 Not interested? Unsubscribe: https://leadflow.example/unsubscribe?token=abc123
 Leadflow Demo Co, 100 Example Street, Springfield, IL 62701, USA"""
+# The attribution line each language's mail client writes above the quote (Gmail, Outlook, Apple
+# Mail); tests/test_reply_intent.py quotes with it too.
 ATTRIBUTION = {
     "en": "On Mon, Nov 23, 2026 at 9:00 AM Alex Rivera <alex@mail.leadflow.example> wrote:",
     "de": "Am Mo., 23. Nov. 2026 um 09:00 Uhr schrieb Alex Rivera <alex@mail.leadflow.example>:",

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bench.intent import ATTRIBUTION  # each language's attribution line above the quote
 from leadflow import keys
 from leadflow.answers import reply_actions
 from leadflow.answers.intent import Intent
@@ -25,17 +26,6 @@ from tests.helpers import rep_alerts, to_lead
 
 pytestmark = pytest.mark.email_cadence
 
-# The attribution line each language's mail client writes above the quote (Gmail, Outlook, Apple Mail).
-ATTRIBUTION = {
-    "en": "On Mon, Nov 23, 2026 at 9:00 AM Alex Rivera <alex@mail.leadflow.example> wrote:",
-    "de": "Am Mo., 23. Nov. 2026 um 09:00 Uhr schrieb Alex Rivera <alex@mail.leadflow.example>:",
-    "fr": "Le lun. 23 nov. 2026 à 09:00, Alex Rivera <alex@mail.leadflow.example> a écrit :",
-    "es": "El lun, 23 nov 2026 a las 9:00, Alex Rivera (<alex@mail.leadflow.example>) escribió:",
-    "pt": "Em seg., 23 de nov. de 2026 às 09:00, Alex Rivera <alex@mail.leadflow.example> escreveu:",
-    "nl": "Op ma 23 nov 2026 om 09:00 schreef Alex Rivera <alex@mail.leadflow.example>:",
-    "it": "Il giorno lun 23 nov 2026 alle ore 09:00 Alex Rivera <alex@mail.leadflow.example> ha scritto:",
-    "ja": "2026年11月23日(月) 9:00 Alex Rivera <alex@mail.leadflow.example>:",
-}
 REMOVE_ME = {
     "en": "Please remove me from your list.",
     "de": "Bitte tragen Sie mich aus Ihrem Verteiler aus.",
