@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from leadflow.local.simclock import SimClock, cache_boto_clients, route_lambda
+from leadflow.local.simclock import SimClock, cache_boto_clients, memoize_asl_parse, route_lambda
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 ROLE = "arn:aws:iam::123456789012:role/sfn"
@@ -238,6 +238,52 @@ def test_handler_exception_class_names_the_error_for_retry_and_catch(rig: Rig) -
     error = json.loads(described["output"])["error"]
     assert error["Error"] == "Boom"
     assert json.loads(error["Cause"]) == {"errorType": "Boom", "errorMessage": "always fails"}
+
+
+def test_a_definition_is_parsed_once_and_each_execution_keeps_its_own_retry_count(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    parse = AmazonStateLanguageParser.parse
+    parsed: list[str] = []
+
+    def counting_parse(definition: str) -> Any:
+        parsed.append(definition)
+        return parse(definition)
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting_parse))
+    monkeypatch.setattr("leadflow.local.simclock._parsed_definitions", {})
+    undo = memoize_asl_parse()
+    attempts: dict[str, int] = {}
+
+    def fails_first_attempt(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        attempts[event["id"]] = attempts.get(event["id"], 0) + 1
+        if attempts[event["id"]] == 1:
+            raise Boom("first attempt of each execution fails")
+        return {"until": "ok"}
+
+    rig.handlers["once"] = fails_first_attempt
+    # One retry each: if executions shared the parsed Retry's attempt count, the second would fail.
+    states = {
+        "Once": task(
+            "once", "once", None, Retry=[{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 1}]
+        )
+    }
+    try:
+        first_machine = rig.machine("memo-a", states, "Once")
+        second_machine = rig.machine("memo-b", states, "Once")  # the same text, deployed twice
+        executions = [rig.start(first_machine, "lead-a"), rig.start(second_machine, "lead-b")]
+        rig.clock.settle()
+        rig.clock.advance(1)
+    finally:
+        undo()
+
+    assert [rig.status(execution) for execution in executions] == ["SUCCEEDED", "SUCCEEDED"]
+    assert attempts == {"lead-a": 2, "lead-b": 2}
+    # Two creates and two starts of one definition: one parse, where moto alone parses four times.
+    assert len(parsed) == 1
+    assert vars(AmazonStateLanguageParser)["parse"].__func__ is counting_parse  # undo restored it
 
 
 def test_settle_returns_after_the_first_task_ran(rig: Rig) -> None:

@@ -160,6 +160,7 @@ class Sandbox:
             SimClock,
             cache_boto_clients,
             fast_responses,
+            memoize_asl_parse,
             route_lambda,
             serialize_dynamodb,
         )
@@ -194,6 +195,7 @@ class Sandbox:
             self._undo.append(cache_boto_clients())
             self._undo.append(serialize_dynamodb())
             self._undo.append(fast_responses())
+            self._undo.append(memoize_asl_parse())
             self._undo.append(_rare_full_collections())
             self._undo.append(self._capture_metrics())
             self._create_resources()
