@@ -46,6 +46,7 @@ class Builder:
         state: TouchState | None = None,
         variant: str | None = None,
         outcome: str | None = None,
+        due: datetime | None = None,
     ) -> None:
         if state is None:
             if channel in REP_TASK_CHANNELS:
@@ -53,7 +54,9 @@ class Builder:
             else:
                 state = TouchState.SENT
         self.dataset.touches.append(
-            TouchRecord(lead_id, enrollment, number, channel, state, when, variant=variant, outcome=outcome)
+            TouchRecord(
+                lead_id, enrollment, number, channel, state, when, variant=variant, outcome=outcome, due=due
+            )
         )
 
     def event(

@@ -10,9 +10,13 @@ from leadflow.report.abtest import ABTest, ab_tests
 from leadflow.report.diagnostics import SPEED_TO_LEAD_TARGET, Check, Finding, diagnose, scorecard
 from leadflow.report.metrics import (
     FactsBuilder,
+    HumanSpeed,
+    MeetingFlow,
     RepActivity,
     Window,
     WindowMetrics,
+    human_speed,
+    meeting_flows,
     rep_activity,
     window_metrics,
 )
@@ -98,6 +102,10 @@ class Report:
     sending: SendingHealth | None = None
     # Not-now leads due back in the week after the period (issue 24), soonest first.
     due_back: list[SnoozeRecord] = field(default_factory=list)
+    # New leads of the period owed a speed-to-lead call: everyone first, then each owner.
+    human_speed: list[HumanSpeed] = field(default_factory=list)
+    # By post-meeting cadence, over the trailing 90 days: show rate and recaps within 24 hours.
+    meetings: dict[str, MeetingFlow] = field(default_factory=dict)
 
 
 def build_report(
@@ -130,4 +138,6 @@ def build_report(
         cadence_trends=by_cadence,
         changes=changes(dataset, period),
         reps=rep_activity(facts, period, SPEED_TO_LEAD_TARGET),
+        human_speed=human_speed(facts, period, SPEED_TO_LEAD_TARGET),
+        meetings=meeting_flows(facts, trailing, plans, period.end),
     )

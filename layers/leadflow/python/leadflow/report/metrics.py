@@ -840,3 +840,163 @@ def rep_activity(facts: list[Facts], window: Window, target_seconds: float) -> l
             )
         )
     return rows
+
+
+# -- human speed to lead ---------------------------------------------------
+
+# The speed-to-lead call task's touch number (send.speed.SPEED_TOUCH): before the cadence's own touches.
+SPEED_CALL_TOUCH = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HumanSpeed:
+    """New leads owed a call within minutes (their speed-to-lead call task came due) and how fast a
+    person reached them: form post to the first rep task done (Facts.first_human_touch).
+
+    A lead never called is a miss, and counts in the median as slower than any call: it is never
+    left out. `owner` is "" for everyone.
+    """
+
+    owner: str
+    leads: int
+    called: int
+    within_target: int
+    median: float | None  # seconds; math.inf when half or more were never called; None for no leads
+
+    @property
+    def misses(self) -> int:
+        return self.leads - self.within_target
+
+    @property
+    def never_called(self) -> int:
+        return self.leads - self.called
+
+    @property
+    def within_rate(self) -> float | None:
+        return rate(self.within_target, self.leads)
+
+
+def median_with_misses(seconds: Sequence[float], misses: int) -> float | None:
+    """The median of `seconds` and `misses` values slower than all of them (math.inf)."""
+    ordered = [*sorted(seconds), *([math.inf] * misses)]
+    if not ordered:
+        return None
+    middle = (len(ordered) - 1) / 2
+    low, high = ordered[math.floor(middle)], ordered[math.ceil(middle)]
+    return math.inf if math.inf in (low, high) else (low + high) / 2
+
+
+def owed_speed_call(fact: Facts) -> bool:
+    """A new lead (first enrollment) whose speed-to-lead call task came due (done or still open)."""
+    return fact.enrollment.number == 1 and any(
+        t.number == SPEED_CALL_TOUCH and t.state in (TouchState.TASK_DONE, TouchState.TASK_OPEN)
+        for t in fact.touches
+    )
+
+
+def human_speed(facts: Iterable[Facts], window: Window, target_seconds: float) -> list[HumanSpeed]:
+    """Everyone first, then each owner: the new leads of `window` owed a speed call."""
+    groups: dict[str, list[Facts]] = defaultdict(list)
+    for fact in facts:
+        if fact.enrollment.started_at in window and owed_speed_call(fact):
+            groups[""].append(fact)
+            groups[fact.lead.owner].append(fact)
+    rows = []
+    for owner in ["", *sorted(key for key in groups if key)]:
+        group = groups.get(owner, [])
+        called = [f.first_human_touch for f in group if f.first_human_touch is not None]
+        rows.append(
+            HumanSpeed(
+                owner=owner,
+                leads=len(group),
+                called=len(called),
+                within_target=sum(1 for seconds in called if seconds <= target_seconds),
+                median=median_with_misses(called, len(group) - len(called)),
+            )
+        )
+    return rows
+
+
+# -- meetings: show rate and the recap -------------------------------------
+
+RECAP_WITHIN = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingFlow:
+    """Meetings booked in the window (post-meeting enrollments started in it) and what became of them.
+
+    Missed: a missed-meeting (rebook) enrollment of the lead followed before its next booking, as a
+    cancellation or a no-show starts one. Held: not missed, and the recap came due (it waits for the
+    meeting's end). The rest are still ahead. A recap is judged once sent, or once its 24 hours
+    from falling due have passed: in time if it went out within them.
+    """
+
+    cadence: str
+    booked: int
+    held: int
+    missed: int
+    recaps_due: int
+    recaps_in_time: int
+
+    @property
+    def show_rate(self) -> float | None:
+        return rate(self.held, self.held + self.missed)
+
+    @property
+    def recap_rate(self) -> float | None:
+        return rate(self.recaps_in_time, self.recaps_due)
+
+
+def recap_step(plan: CadencePlan) -> int:
+    """The post-meeting recap: the step named for it, else the first."""
+    return next((number for number, step in enumerate(plan.steps, start=1) if "recap" in step.name), 1)
+
+
+def meeting_flows(
+    facts: Iterable[Facts], window: Window, plans: dict[str, CadencePlan], as_of: datetime
+) -> dict[str, MeetingFlow]:
+    """By post-meeting cadence (CadencePlan.flow): bookings of `window`, held, missed, recaps in time."""
+    booked = {name for name, plan in plans.items() if plan.flow == "post-meeting"}
+    missed_flows = {name for name, plan in plans.items() if plan.flow == "rebook"}
+    by_lead: dict[str, list[Facts]] = defaultdict(list)
+    for fact in facts:
+        by_lead[fact.lead.lead_id].append(fact)
+    counts: dict[str, Counter[str]] = {name: Counter() for name in sorted(booked)}
+    for lead_facts in by_lead.values():
+        lead_facts.sort(key=lambda f: f.enrollment.started_at)
+        for index, fact in enumerate(lead_facts):
+            cadence = fact.enrollment.cadence
+            if cadence not in booked or fact.enrollment.started_at not in window:
+                continue
+            row = counts[cadence]
+            row["booked"] += 1
+            later = []
+            for other in lead_facts[index + 1 :]:
+                if other.enrollment.cadence in booked:
+                    break  # the next booking: a miss after it is that meeting's
+                later.append(other.enrollment.cadence)
+            step = recap_step(plans[cadence])
+            recap = next((t for t in fact.touches if t.number == step), None)
+            if any(name in missed_flows for name in later):
+                row["missed"] += 1
+            elif recap is not None:
+                row["held"] += 1
+                fell_due = recap.due or recap.at
+                if recap.delivered and recap.at is not None:
+                    row["recaps_due"] += 1
+                    if fell_due is None or recap.at - fell_due <= RECAP_WITHIN:
+                        row["recaps_in_time"] += 1
+                elif fell_due is None or as_of - fell_due > RECAP_WITHIN:
+                    row["recaps_due"] += 1  # skipped, or still open past its 24 hours
+    return {
+        name: MeetingFlow(
+            cadence=name,
+            booked=row["booked"],
+            held=row["held"],
+            missed=row["missed"],
+            recaps_due=row["recaps_due"],
+            recaps_in_time=row["recaps_in_time"],
+        )
+        for name, row in counts.items()
+    }

@@ -131,12 +131,19 @@ class CadenceStep:
     name: str = ""
 
 
+# What a cadence is for, which decides the bands it is judged by (report.diagnostics.FLOW_BANDS).
+FLOWS = ("new-lead", "re-engagement", "not-now", "post-meeting", "rebook")
+
+
 @dataclass(frozen=True, slots=True)
 class CadencePlan:
-    """A cadence as the report needs it: its steps' channels and effort ranks."""
+    """A cadence as the report needs it: its steps' channels and effort ranks, and its flow."""
 
     name: str
     steps: tuple[CadenceStep, ...]
+    # One of FLOWS, from the routing config (meeting booked / missed, re-engagement, not now);
+    # "" for a cadence routing enters (new leads: inbound, cold or dormant by the leads' type).
+    flow: str = ""
 
 
 @dataclass(slots=True)

@@ -85,12 +85,21 @@ class ReportRun(BaseModel):
 
 
 def cadence_plans() -> dict[str, CadencePlan]:
+    config = operator_config()
+    # The cadences the configuration enters for a purpose: each is judged by its own flow's bands.
+    flows = {
+        config.routing.meeting_booked_cadence: "post-meeting",
+        config.routing.meeting_missed_cadence: "rebook",
+        config.reengagement.cadence: "re-engagement",
+        config.answers.not_now_cadence: "not-now",
+    }
     plans = {}
     for name, cadence in cadences().items():
         steps = tuple(
-            CadenceStep(touch.channel.value, EFFORT_RANK[touch.effort or "low"]) for touch in cadence.touches
+            CadenceStep(touch.channel.value, EFFORT_RANK[touch.effort or "low"], touch.name or "")
+            for touch in cadence.touches
         )
-        plans[name] = CadencePlan(name, steps)
+        plans[name] = CadencePlan(name, steps, flows.get(name, ""))
     return plans
 
 
