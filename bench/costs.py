@@ -13,11 +13,12 @@ import functools
 import json
 import math
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from leadflow.store.table import PARTITION_KEY, SORT_KEY
 
 PRICES = {
     "step_functions_per_transition": 0.025 / 1000,
@@ -36,6 +37,7 @@ FUNCTION_MEMORY_MB = {"intake": 512, "step": 512, "inbound": 512, "events": 256,
 WRITE_UNIT_BYTES = 1024
 READ_UNIT_BYTES = 4096
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+Item = dict[str, Any]  # a low-level item ({"name": {"S": "..."}})
 
 
 def attribute_size(value: dict[str, Any]) -> int:
@@ -52,8 +54,85 @@ def attribute_size(value: dict[str, Any]) -> int:
     return 3 + sum(len(name) + 1 + attribute_size(part) for name, part in inner.items())  # M
 
 
-def item_size(item: dict[str, Any]) -> int:
+def item_size(item: Item) -> int:
     return sum(len(name) + attribute_size(value) for name, value in item.items())
+
+
+def units(size: int) -> int:
+    """Write units of `size` bytes: one per started kilobyte, at least one."""
+    return max(1, math.ceil(size / WRITE_UNIT_BYTES))
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index as the meter needs it: its key attributes, the table's keys (every
+    index entry carries them) and its projected non-key attributes (None: ALL)."""
+
+    name: str
+    keys: tuple[str, ...]
+    table_keys: tuple[str, ...]
+    projected: frozenset[str] | None
+
+    def entry(self, item: Item | None) -> Item | None:
+        """The item's entry in the index; None when it is not in it (sparse: a key attribute missing)."""
+        if item is None or any(name not in item for name in self.keys):
+            return None
+        if self.projected is None:
+            return dict(item)
+        stored = {*self.keys, *self.table_keys, *self.projected}
+        return {name: value for name, value in item.items() if name in stored}
+
+
+def table_indexes(table_kwargs: dict[str, Any]) -> tuple[Index, ...]:
+    """The indexes of a `create_table` definition (store.table.create_table_kwargs: the one the
+    Sandbox creates and CDK mirrors)."""
+    table_keys = tuple(key["AttributeName"] for key in table_kwargs["KeySchema"])
+    found = []
+    for index in table_kwargs.get("GlobalSecondaryIndexes", []):
+        projection = index["Projection"]
+        kind = projection["ProjectionType"]
+        found.append(
+            Index(
+                name=index["IndexName"],
+                keys=tuple(key["AttributeName"] for key in index["KeySchema"]),
+                table_keys=table_keys,
+                projected=None
+                if kind == "ALL"
+                else frozenset(projection.get("NonKeyAttributes", []) if kind == "INCLUDE" else []),
+            )
+        )
+    return tuple(found)
+
+
+def write_units(before: Item | None, after: Item | None) -> int:
+    """Write units of one PutItem, UpdateItem or DeleteItem on the table: the larger of the item's
+    size before and after the write, per started kilobyte."""
+    return units(max(item_size(before or {}), item_size(after or {})))
+
+
+def index_write_units(index: Index, before: Item | None, after: Item | None) -> int:
+    """Write units a successful write costs in one index, by DynamoDB's rules: nothing when neither
+    a key nor a projected attribute of the index changed; one write when an entry appears,
+    disappears or changes its projected attributes; two (a delete and a put) when its key changes.
+    Each write is sized on its index entry."""
+    old, new = index.entry(before), index.entry(after)
+    if old == new:
+        return 0
+    if old is None or new is None:
+        return units(item_size(old or new or {}))
+    if any(old[name] != new[name] for name in index.keys):
+        return units(item_size(old)) + units(item_size(new))
+    return units(max(item_size(old), item_size(new)))
+
+
+def item_kind(key: Item) -> str:
+    """What an item is, from its key: the sort key's prefix in a lead's partition (ENROLLMENT,
+    TOUCH, MSG...), else the partition's prefix and the sort key's (SENDING/SENDS, MSG/MSG)."""
+    partition = str(next(iter(key.get(PARTITION_KEY, {"S": "?"}).values())))
+    sort = str(next(iter(key.get(SORT_KEY, {"S": ""}).values())))
+    if partition.startswith("LEAD#"):
+        return sort.partition("#")[0]
+    return f"{partition.partition('#')[0]}/{sort.partition('#')[0]}"
 
 
 @dataclass
@@ -61,6 +140,9 @@ class Usage:
     write_units: float = 0.0
     index_write_units: float = 0.0
     read_units: float = 0.0
+    # Write units by item kind (item_kind), and by kind and index ("TOUCH@by_day").
+    writes_by_kind: Counter[str] = field(default_factory=Counter)
+    index_writes_by_kind: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
     invocations: Counter[str] = field(default_factory=Counter)
     invocation_seconds: dict[str, float] = field(default_factory=dict)
@@ -70,28 +152,30 @@ class Usage:
 
 
 class UsageMeter:
-    """Counts DynamoDB units, SES/SNS calls (botocore hooks on our clients) and Lambda invocations."""
+    """Counts DynamoDB units (botocore hooks on our clients, the item read in-process from moto
+    before and after each write), SES/SNS calls and Lambda invocations with each handler's own time."""
 
-    def __init__(self, index_attribute: str, index_projected: Callable[[dict[str, Any]], dict[str, Any]]):
+    def __init__(self, indexes: tuple[Index, ...] | None = None):
+        from leadflow.store.table import create_table_kwargs
+
         self.usage = Usage()
         self._lock = threading.Lock()
-        self._index_attribute = index_attribute
-        self._index_projected = index_projected
+        self._indexes = indexes if indexes is not None else table_indexes(create_table_kwargs("leadflow"))
         self._undo: list[Callable[[], None]] = []
 
-    def install(self) -> Callable[[], None]:
-        from moto.awslambda_simple.models import LambdaSimpleBackend
-
+    def install(self, sandbox: Any) -> Callable[[], None]:
+        """Meter the calls of a running Sandbox (`leadflow.local.Sandbox`)."""
         from leadflow import aws
         from leadflow.config import settings
 
         dynamodb = aws.client("dynamodb")
         table_client = aws.table(settings().table_name).meta.client
         for client in (dynamodb, table_client):
-            for event, hook in (
+            hooks: tuple[tuple[str, Callable[..., None]], ...] = (
                 ("before-call.dynamodb", self._request),
                 ("after-call.dynamodb", self._dynamodb),
-            ):
+            )
+            for event, hook in hooks:
                 client.meta.events.register(event, hook)
                 self._undo.append(functools.partial(client.meta.events.unregister, event, hook))
         for service, operation, kind in (("sesv2", "SendEmail", "email"), ("sns", "Publish", "publish")):
@@ -102,26 +186,20 @@ class UsageMeter:
             ):
                 client.meta.events.register(event, hook)
                 self._undo.append(functools.partial(client.meta.events.unregister, event, hook))
-        routed = LambdaSimpleBackend.invoke
-
-        def invoke(backend: Any, function_name: str, *args: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return routed(backend, function_name, *args)
-            finally:
-                name = function_name.rpartition(":")[2].rpartition("-")[2]
-                with self._lock:
-                    self.usage.invocations[name] += 1
-                    seconds = self.usage.invocation_seconds.get(name, 0.0)
-                    self.usage.invocation_seconds[name] = seconds + time.perf_counter() - began
-
-        setattr(LambdaSimpleBackend, "invoke", invoke)  # noqa: B010 (undone on uninstall)
-        self._undo.append(lambda: setattr(LambdaSimpleBackend, "invoke", routed))
+        # Lambda bills each invocation's own duration: the Sandbox reports the time a handler ran,
+        # not the time its call waited for the Sandbox's one-at-a-time lock (no Lambda waits so).
+        sandbox.on_handler_done = self._handler_done
+        self._undo.append(lambda: setattr(sandbox, "on_handler_done", None))
         return self.uninstall
 
     def uninstall(self) -> None:
         while self._undo:
             self._undo.pop()()
+
+    def _handler_done(self, name: str, seconds: float) -> None:
+        with self._lock:
+            self.usage.invocations[name] += 1
+            self.usage.invocation_seconds[name] = self.usage.invocation_seconds.get(name, 0.0) + seconds
 
     @staticmethod
     def _mark_sms(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -140,8 +218,11 @@ class UsageMeter:
         return count
 
     @staticmethod
-    def _request(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["metered_params"] = json.loads(params.get("body") or b"{}")
+    def _request(params: dict[str, Any], context: dict[str, Any], model: Any, **_: Any) -> None:
+        body = json.loads(params.get("body") or b"{}")
+        context["metered_params"] = body
+        if model.name in WRITES:  # the before image
+            context["metered_before"] = _stored_item(body["TableName"], body.get("Key") or body["Item"])
 
     def _dynamodb(
         self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
@@ -152,13 +233,24 @@ class UsageMeter:
         with self._lock:
             self.usage.requests[operation] += 1
             if operation in WRITES:
-                # Billed on the item's size (the larger of before and after; after is what is at hand).
-                stored = _stored_item(params["TableName"], params.get("Key") or params.get("Item", {}))
-                item = stored or params.get("Item") or params.get("Key", {})
-                self.usage.write_units += max(1, math.ceil(item_size(item) / WRITE_UNIT_BYTES))
-                if http_response.status_code == 200 and self._index_attribute in item:
-                    projected = item_size(self._index_projected(item))
-                    self.usage.index_write_units += max(1, math.ceil(projected / WRITE_UNIT_BYTES))
+                key = params.get("Key") or params["Item"]
+                before = context.get("metered_before")
+                succeeded = http_response.status_code == 200
+                after = _stored_item(params["TableName"], key) if succeeded else before
+                # A put is sized on the item it carries even when its condition refused it.
+                proposed = params.get("Item") if operation == "PutItem" else after
+                kind = item_kind(key)
+                written = units(
+                    max(item_size(before or {}), item_size(after or {}), item_size(proposed or {}))
+                )
+                self.usage.write_units += written
+                self.usage.writes_by_kind[kind] += written
+                if succeeded:
+                    for index in self._indexes:
+                        indexed = index_write_units(index, before, after)
+                        self.usage.index_write_units += indexed
+                        if indexed:
+                            self.usage.index_writes_by_kind[f"{kind}@{index.name}"] += indexed
             elif operation in ("GetItem", "Query", "Scan", "BatchGetItem"):
                 items = body.get("Items") or ([body["Item"]] if body.get("Item") else [])
                 if operation == "BatchGetItem":
@@ -166,19 +258,21 @@ class UsageMeter:
                 size = sum(item_size(item) for item in items)
                 factor = 1.0 if params.get("ConsistentRead") else 0.5
                 self.usage.read_units += factor * max(1, math.ceil(size / READ_UNIT_BYTES))
-            elif operation == "TransactWriteItems":
+            elif (
+                operation == "TransactWriteItems"
+            ):  # unused by leadflow; two units per write, sized on the request
                 for entry in params.get("TransactItems", []):
                     ((_, spec),) = entry.items()
-                    size = item_size(spec.get("Item") or spec.get("Key", {}))
-                    self.usage.write_units += 2 * max(1, math.ceil(size / WRITE_UNIT_BYTES))  # two per write
+                    written = 2 * units(item_size(spec.get("Item") or spec.get("Key", {})))
+                    self.usage.write_units += written
+                    self.usage.writes_by_kind[item_kind(spec.get("Key") or spec.get("Item", {}))] += written
 
 
-def _stored_item(table_name: str, key_or_item: dict[str, Any]) -> dict[str, Any] | None:
+def _stored_item(table_name: str, key_or_item: Item) -> Item | None:
     """The item as moto stores it now (low-level), looked up in-process by its key."""
     from moto.dynamodb.models import dynamodb_backends
 
     from leadflow.local.events import ACCOUNT_ID, REGION
-    from leadflow.store.table import PARTITION_KEY, SORT_KEY
 
     key = {name: key_or_item[name] for name in (PARTITION_KEY, SORT_KEY) if name in key_or_item}
     try:

@@ -150,6 +150,9 @@ class Sandbox:
         self.handlers: dict[str, ModuleType] = {}
         self.state_machine_arns: dict[str, str] = {}
         self._handler_lock = threading.RLock()
+        # Told (function name, seconds) after each routed invocation: the handler's own time, not
+        # its wait for the lock (the cost meter bills Lambda on it, as Lambda bills duration).
+        self.on_handler_done: Callable[[str, float], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -203,7 +206,7 @@ class Sandbox:
             self._undo.append(self._record_integration_events())
             self._load_handlers()
             registry = {
-                function_name(name): self._one_at_a_time(module.lambda_handler)
+                function_name(name): self._one_at_a_time(module.lambda_handler, name)
                 for name, module in self.handlers.items()
             }
             self._undo.append(route_lambda(registry, LambdaContext))
@@ -232,7 +235,7 @@ class Sandbox:
             load_cadences.cache_clear()
             versions.forget()
 
-    def _one_at_a_time(self, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def _one_at_a_time(self, handler: Callable[[Any, Any], Any], name: str = "") -> Callable[[Any, Any], Any]:
         """Run handlers one at a time, as isolated Lambda instances would not race inside moto.
 
         Executions released at the same simulated moment run in threads; moto's DynamoDB copies
@@ -241,7 +244,12 @@ class Sandbox:
 
         def serialized(event: Any, context: Any) -> Any:
             with self._handler_lock:
-                return handler(event, context)
+                began = time.perf_counter()
+                try:
+                    return handler(event, context)
+                finally:
+                    if self.on_handler_done is not None:
+                        self.on_handler_done(name, time.perf_counter() - began)
 
         return serialized
 
@@ -434,7 +442,7 @@ class Sandbox:
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invoke one of our functions as Lambda would, then let everything it started settle."""
-        handler = self._one_at_a_time(self.handlers[function].lambda_handler)
+        handler = self._one_at_a_time(self.handlers[function].lambda_handler, function)
         result = handler(event, LambdaContext(function_name(function)))
         self.clock.settle()
         return result
