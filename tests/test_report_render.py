@@ -12,7 +12,7 @@ import pytest
 from leadflow.local.synthetic_report import Profile, generate
 from leadflow.report.build import build_report
 from leadflow.report.metrics import Window
-from leadflow.report.render import duration, render_csv, render_html, render_text, subject
+from leadflow.report.render import duration, mail_size, render_csv, render_html, render_text, subject
 from tests.report_data import PLANS, WEEK, known_dataset
 
 END = datetime(2026, 11, 23, tzinfo=UTC)
@@ -146,11 +146,15 @@ def test_known_figures_read_the_same_in_text():
     report = build_report(known_dataset(), WEEK, PLANS, company="Demo", timezone="UTC")
     text = render_text(report, LOCATION)
     assert re.search(r"Contact rate\s+37\.5% \(3\)\s+44\.4% \(4\)", text)
-    assert re.search(r"Speed to lead, median / p90\s+45 s / 3 min\s+40 s / 3 min", text)
+    assert re.search(r"Automated first touch, median / p90\s+45 s / 3 min\s+40 s / 3 min", text)
     assert re.search(
         r"First human touch, median / p90\s+24\.0 h / 24\.8 h \(2\)\s+24\.0 h / 24\.8 h \(3\)", text
     )
-    expected = "Demo follow-up report, week of 2026-11-16: 8 leads, contact rate 38%, 2 to act on"
+    # The subject names the top finding.
+    expected = (
+        "Demo follow-up report, week of 2026-11-16: Bounce rate 11.1% — above the ceiling (keep under 5%) "
+        "(+1 more to act on)"
+    )
     assert subject(report) == expected
     # One complaint and one bounce among 9 emailed leads: both far above the deliverability limits.
     acts = sorted(f.code for f in report.findings if f.severity == "act")
@@ -164,7 +168,11 @@ def test_known_figures_read_the_same_in_text():
     assert watch["rep_variance"].endswith("— watch (n=3, needs 20; at most 15 points)")
     lines = [check.line for check in report.scorecard]
     assert "inbound: reply rate 40% — watch (n=5, needs 30; band 15–25%, floor 10%)" in lines
-    assert "Speed to lead 0.7 min (median) — healthy (at most 5 min)" in lines
+    assert (
+        "Automated first touch 0.7 min (median) — in time (at most 5 min; the robot's, not a person's)"
+        in lines
+    )
+    assert not any(line.startswith("Speed to lead") for line in lines)  # nobody was owed a speed call
 
 
 def test_durations_read_naturally():
@@ -195,9 +203,9 @@ def test_many_segments_stay_under_gmails_clipping_limit():
         )
     report = build_report(dataset, WEEK_END, plans, company="Demo", timezone="UTC")
     html = render_html(report, LOCATION)
-    assert len(html.encode()) < 102_000
+    assert mail_size(html) < 90_000
     # The largest segments of each breakdown, as many as fit; the others are named as left out.
-    shown = int(re.search(r"(\d+) smaller segments are in the CSV", html).group(1))
+    shown = int(re.search(r"and (\d+) smaller segments in the attached CSV", html).group(1))
     assert 0 < shown < 30
     rows = csv.DictReader(io.StringIO(render_csv(report)))
     sources = {r["segment"] for r in rows if r["window"] == "trailing 90 days" and r["dimension"] == "source"}

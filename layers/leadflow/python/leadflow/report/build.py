@@ -7,7 +7,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from leadflow.report.abtest import ABTest, ab_tests
-from leadflow.report.diagnostics import SPEED_TO_LEAD_TARGET, Check, Finding, diagnose, scorecard
+from leadflow.report.diagnostics import (
+    SPEED_TO_LEAD_TARGET,
+    Check,
+    Finding,
+    diagnose,
+    ordered,
+    scorecard,
+    week_findings,
+)
 from leadflow.report.metrics import (
     FactsBuilder,
     HumanSpeed,
@@ -123,21 +131,25 @@ def build_report(
     facts = builder.facts(as_of=period.end)
     trailing_metrics = window_metrics(facts, trailing, plans)
     headlines, by_cadence = trends(dataset, period, builder)
+    reps = rep_activity(facts, period, SPEED_TO_LEAD_TARGET)
+    human = human_speed(facts, period, SPEED_TO_LEAD_TARGET)
+    meetings = meeting_flows(facts, trailing, plans, period.end)
+    names = owner_names or {}
     return Report(
         company=company,
         timezone=timezone,
         period=window_metrics(facts, period, plans),
         trailing=trailing_metrics,
-        findings=diagnose(trailing_metrics, plans),
+        findings=ordered(diagnose(trailing_metrics, plans, meetings) + week_findings(human, reps, names)),
         ab_tests=ab_tests([fact for fact in facts if fact.enrollment.started_at in trailing]),
         archive_key=archive_key(period, timezone),
-        owner_names=owner_names or {},
+        owner_names=names,
         skipped=dict(dataset.skipped),
-        scorecard=scorecard(trailing_metrics),
+        scorecard=scorecard(trailing_metrics, plans, meetings, human[0] if human else None),
         trends=headlines,
         cadence_trends=by_cadence,
         changes=changes(dataset, period),
-        reps=rep_activity(facts, period, SPEED_TO_LEAD_TARGET),
-        human_speed=human_speed(facts, period, SPEED_TO_LEAD_TARGET),
-        meetings=meeting_flows(facts, trailing, plans, period.end),
+        reps=reps,
+        human_speed=human,
+        meetings=meetings,
     )

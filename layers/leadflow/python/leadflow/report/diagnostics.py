@@ -2,7 +2,16 @@
 
 Each rule fires only with enough data behind it, and every finding carries the
 numbers that made it fire. The bands come from the playbooks in the shared
-seeds; the deliverability limits from the mailbox providers and SES.
+seeds; the deliverability limits from the mailbox providers and SES. Every band
+lives here, and docs/report.md lists them.
+
+Each cadence is judged by its flow's bands only (FLOW_CHECKS): new leads (inbound
+or cold) by contact, reply, SQL, meetings-in-time and break-up bands; re-engagement
+and not-now by the re-engagement rate; post-meeting by the show rate and recaps
+within 24 hours; rebook by the rebook rate.
+
+Findings are ordered by what they cost (`ordered`): act before watch, then by the
+leads at stake, the estimated leads (or meetings) lost against the band's edge.
 """
 
 from __future__ import annotations
@@ -13,7 +22,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from leadflow.report.metrics import SegmentStats, StepRow, WindowMetrics
+from leadflow.report.metrics import (
+    HumanSpeed,
+    MeetingFlow,
+    RepActivity,
+    SegmentStats,
+    StepRow,
+    WindowMetrics,
+)
 from leadflow.report.records import CadencePlan
 
 # The playbooks' bands.
@@ -33,6 +49,30 @@ ARCHIVE_CONTACT_FLOOR = 0.10  # a sequence below this after 90 days should be ar
 REP_SPREAD_CEILING = 0.15  # rep-to-rep contact-rate variance: process inconsistency
 HEALTHY_OPEN_RATE = 0.25  # opens at or above this with few replies: the body fails, not the subject
 SPEED_TO_LEAD_TARGET = 300.0  # seconds: first touch within five minutes
+# Own flows. Re-engagement (dormant leads, and not-now leads who asked to hear back later): the
+# playbook's 5-15% re-engagement rate (leads who respond), in a well-segmented campaign.
+REENGAGEMENT_RATE_BAND = CONTACT_RATE_BANDS["dormant"]
+# Post-meeting: the playbooks' recap within 24 hours of the meeting. The floors below are leadflow's
+# defaults (the playbooks give no number): recaps sent in time, meetings held of those booked and
+# due (show rate), and leads who book again after a cancelled or missed meeting (rebook rate).
+RECAP_IN_TIME_FLOOR = 0.90
+SHOW_RATE_FLOOR = 0.70
+REBOOK_RATE_FLOOR = 0.30
+# Which banded rates judge each flow (the scorecard's labels); nothing else judges them.
+FLOW_CHECKS = {
+    "inbound": (
+        "contact rate",
+        "reply rate",
+        "follow-up to SQL",
+        "meetings within 10 business days",
+        "break-up reply rate",
+    ),
+    "cold": ("contact rate", "reply rate", "follow-up to SQL", "break-up reply rate"),
+    "re-engagement": ("re-engagement rate",),
+    "not-now": ("re-engagement rate",),
+    "post-meeting": ("show rate", "recap within 24 hours"),
+    "rebook": ("rebook rate",),
+}
 # Deliverability: mailbox providers want complaints under 0.1%; SES reviews accounts at 5% bounces.
 COMPLAINT_CEILING = 0.001
 BOUNCE_CEILING = 0.05
@@ -111,10 +151,32 @@ class Finding:
     code: str
     scope: str
     severity: Severity
-    headline: str
+    headline: str  # the number and its band
     evidence: str
     recommendation: str
     numbers: dict[str, float | int | str] = field(default_factory=dict)
+    action: str = ""  # one thing to do, in a few words (lower case: it ends the verdict's sentence)
+    # Leads (or meetings) lost against the band's edge, estimated: what orders the findings.
+    at_stake: int = 0
+
+    @property
+    def sentence(self) -> str:
+        """The verdict: one sentence with the number, its band and one action."""
+        return f"{self.headline}; {self.action}." if self.action else f"{self.headline}."
+
+
+SEVERITY_ORDER = {Severity.ACT: 0, Severity.WATCH: 1, Severity.HEALTHY: 2}
+VERDICTS = 5  # findings the report opens with
+
+
+def ordered(findings: list[Finding]) -> list[Finding]:
+    """Act before watch; then the most leads at stake first; then by code and scope (stable)."""
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], -f.at_stake, f.code, f.scope))
+
+
+def shortfall(whole: int, band_edge: float, part: int) -> int:
+    """Leads lost against a band's edge: how many more of `whole` the edge would have had."""
+    return max(0, math.ceil(whole * band_edge - part - 1e-9))
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -127,36 +189,54 @@ def _band(lead_type: str) -> str:
     return "dormant" if lead_type == "dormant" else "inbound"
 
 
-def diagnose(metrics: WindowMetrics, plans: dict[str, CadencePlan]) -> list[Finding]:
-    """Findings over one window (the report uses the trailing 90 days)."""
+def flow_of(cadence: str, metrics: WindowMetrics, plans: dict[str, CadencePlan]) -> str:
+    """The flow whose bands judge a cadence (a key of FLOW_CHECKS)."""
+    plan = plans.get(cadence)
+    if plan is not None and plan.flow in FLOW_CHECKS:
+        return plan.flow
+    band = _band(metrics.lead_types.get(cadence, "inbound"))
+    return "re-engagement" if band == "dormant" else band
+
+
+def diagnose(
+    metrics: WindowMetrics,
+    plans: dict[str, CadencePlan],
+    meetings: dict[str, MeetingFlow] | None = None,
+) -> list[Finding]:
+    """Findings over one window (the report uses the trailing 90 days), in `ordered` order."""
     findings: list[Finding] = []
     for cadence, stats in metrics.breakdowns.get("cadence", {}).items():
+        flow = flow_of(cadence, metrics, plans)
         # Rates are judged on finished enrollments; step and response figures on all of them.
         settled = metrics.settled["cadence"].get(cadence)
-        if settled is not None:
+        if settled is not None and flow in ("inbound", "cold"):
             archived = _archive(metrics, cadence, settled)
             if archived:
                 findings.append(archived)
             else:
-                band = _band(metrics.lead_types.get(cadence, "inbound"))
-                findings.extend(_contact_band(cadence, settled, band))
+                findings.extend(_contact_band(cadence, settled, flow))
                 findings.extend(_reply_rate(cadence, settled, metrics.engagement_tracked))
                 if metrics.stages_tracked:
-                    findings.extend(_sql_rate(cadence, settled, band))
-                    findings.extend(_qualification(cadence, settled, band))
-                if band == "inbound" and metrics.overall.meetings:
+                    findings.extend(_sql_rate(cadence, settled, flow))
+                    findings.extend(_qualification(cadence, settled, flow))
+                if flow == "inbound" and metrics.overall.meetings:
                     findings.extend(_meetings_in_time(cadence, settled))
+        elif settled is not None and flow in ("re-engagement", "not-now"):
+            findings.extend(_reengagement(cadence, settled))
+        elif settled is not None and flow == "rebook":
+            findings.extend(_rebook(cadence, settled))
+        if flow == "post-meeting" and meetings and cadence in meetings:
+            findings.extend(_meetings_held(meetings[cadence]))
         findings.extend(_touches_to_response(cadence, stats))
         findings.extend(_effort(cadence, stats, plans.get(cadence)))
         findings.extend(_spikes(cadence, metrics.dropoff.get(cadence, [])))
-        if cadence in metrics.breakup:
+        if cadence in metrics.breakup and flow in ("inbound", "cold"):
             findings.extend(_breakup(cadence, metrics.breakup[cadence]))
     findings.extend(_channels(metrics))
     findings.extend(_reps(metrics))
     findings.extend(_speed(metrics.overall))
     findings.extend(_deliverability(metrics.overall))
-    order = {Severity.ACT: 0, Severity.WATCH: 1, Severity.HEALTHY: 2}
-    return sorted(findings, key=lambda finding: order[finding.severity])
+    return ordered(findings)
 
 
 def _archive(metrics: WindowMetrics, cadence: str, stats: SegmentStats) -> Finding | None:
@@ -176,6 +256,8 @@ def _archive(metrics: WindowMetrics, cadence: str, stats: SegmentStats) -> Findi
         recommendation="Archive this sequence and route its leads to a cadence that works; "
         "rebuild it around a new angle before reusing it.",
         numbers={"contact_rate": contact, "leads": stats.leads, "responded": stats.responded},
+        action="archive this sequence and route its leads to one that works",
+        at_stake=shortfall(stats.leads, ARCHIVE_CONTACT_FLOOR, stats.responded),
     )
 
 
@@ -196,6 +278,8 @@ def _contact_band(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]
             recommendation="A low contact rate across the team points at the channel mix or the timing: "
             "add a call and a LinkedIn touch, and try calls before 9am and after 4pm.",
             numbers={"contact_rate": contact, "band_low": low, "band_high": high, "leads": stats.leads},
+            action="add a call and a LinkedIn touch, and call before 9am or after 4pm",
+            at_stake=shortfall(stats.leads, low, stats.responded),
         )
     ]
 
@@ -214,9 +298,11 @@ def _reply_rate(cadence: str, stats: SegmentStats, engagement_tracked: bool) -> 
         "Fix targeting and message relevance before touching the cadence: more touches will not help. "
         "Check the leads match your ideal customer, and make each message specific to them."
     )
+    action = "fix targeting and message relevance before adding touches"
     opens = stats.open_rate if engagement_tracked else None
     if opens is not None and opens >= HEALTHY_OPEN_RATE:
         numbers["open_rate"] = opens
+        action = "rewrite the body copy around one specific call to action"
         recommendation = (
             f"Opens are healthy ({pct(opens)}), so the subject lines work and the body copy fails: "
             "rewrite the value proposition and end on one specific call to action."
@@ -230,6 +316,8 @@ def _reply_rate(cadence: str, stats: SegmentStats, engagement_tracked: bool) -> 
             evidence=f"{stats.replied} of {stats.leads} leads who finished the sequence replied.",
             recommendation=recommendation,
             numbers=numbers,
+            action=action,
+            at_stake=shortfall(stats.leads, REPLY_RATE_BAND[0], stats.replied),
         )
     ]
 
@@ -249,6 +337,7 @@ def _touches_to_response(cadence: str, stats: SegmentStats) -> list[Finding]:
             recommendation="The messaging needs work: earlier touches should each bring new value "
             "and one low-effort question.",
             numbers={"mean": summary.mean, "median": summary.median or 0, "responders": summary.count},
+            action="make each early touch bring new value and one easy question",
         )
     ]
 
@@ -273,13 +362,14 @@ def _effort(cadence: str, stats: SegmentStats, plan: CadencePlan | None) -> list
             code="effort_placement",
             scope=f"cadence {cadence}",
             severity=Severity.WATCH,
-            headline=f"{cadence}: the highest-effort touch is step {peak} ({plan.steps[peak - 1].channel}); "
-            f"it belongs at step {target}",
+            headline=f"{cadence}: the highest-effort touch is step {peak} ({plan.steps[peak - 1].channel}), "
+            f"the median first response step {median:g} — it belongs one step before, at step {target}",
             evidence=f"The median first response comes at step {median:g} "
             f"(over {stats.response_step.count} responders).",
             recommendation=f"Put the most personal, highest-effort touch at step {target}, one step before "
             "most leads answer.",
             numbers={"median_response_step": median, "highest_effort_step": peak, "target_step": target},
+            action=f"move the highest-effort touch to step {target}",
         )
     ]
 
@@ -315,6 +405,8 @@ def _spikes(cadence: str, rows: list[StepRow]) -> list[Finding]:
                 + cause,
                 recommendation=fix,
                 numbers={"step": row.step, "drop_rate": row.drop_rate, "baseline": baseline},
+                action=fix[0].lower() + fix[1:].rstrip("."),
+                at_stake=max(0, row.left - round(baseline * row.reached)),
             )
         )
     return findings
@@ -335,10 +427,12 @@ def _channels(metrics: WindowMetrics) -> list[Finding]:
                 scope=f"channel {row.channel}",
                 severity=Severity.WATCH,
                 headline=f"{row.channel} draws {pct(responses)} of first responses "
-                f"on {pct(touches)} of touches",
+                f"on {pct(touches)} of touches — above the rule (twice its share of touches "
+                f"and {CHANNEL_MARGIN * 100:.0f} points more)",
                 evidence=f"{row.responses} of {total_responses} first responses from {row.touches} touches.",
                 recommendation=f"Rebalance the sequences: give {row.channel} more of the touches.",
                 numbers={"response_share": responses, "touch_share": touches},
+                action=f"give {row.channel} more of each sequence's touches",
             )
         )
     return findings
@@ -369,6 +463,8 @@ def _reps(metrics: WindowMetrics) -> list[Finding]:
             recommendation=f"Process inconsistency: document what {best} does and standardize it "
             "in the shared sequences.",
             numbers={"spread": spread, "best": best, "worst": worst},
+            action=f"document what {best} does and standardize it in the shared sequences",
+            at_stake=round(spread * metrics.settled["owner"][worst].leads),
         )
     ]
 
@@ -399,6 +495,8 @@ def _reps_watch(metrics: WindowMetrics) -> list[Finding]:
             f"{pct(rated[worst].contact_rate)} of {rated[worst].leads} leads who finished their sequence.",
             recommendation="Too few leads to call it yet: check again as more leads finish their sequence.",
             numbers={"spread": spread, "best": best, "worst": worst, "n": smallest},
+            action="check again as more leads finish their sequence",
+            at_stake=round(spread * rated[worst].leads),
         )
     ]
 
@@ -412,11 +510,13 @@ def _speed(overall: SegmentStats) -> list[Finding]:
             code="slow_speed_to_lead",
             scope="all leads",
             severity=Severity.ACT,
-            headline=f"Speed to lead {speed.median / 60:.0f} min (median) — too slow (at most 5 min)",
+            headline=f"Automated first touch {speed.median / 60:.0f} min (median) — too slow (at most 5 min)",
             evidence=f"Over {speed.count} new leads; p90 {(speed.p90 or 0) / 60:.0f} minutes.",
             recommendation="Leads reached within five minutes convert many times more often: "
             "send the first touch the moment the form posts, whatever the send window.",
             numbers={"median_seconds": speed.median, "p90_seconds": speed.p90 or 0},
+            action="send the first touch the moment the form posts",
+            at_stake=math.ceil(speed.count / 2),
         )
     ]
 
@@ -446,6 +546,8 @@ def _deliverability(overall: SegmentStats) -> list[Finding]:
                 evidence=f"{count} leads with a {name} of {overall.emailed} emailed; {why}",
                 recommendation=fix,
                 numbers={f"{name}_rate": share, f"{name}s": count},
+                action=fix[0].lower() + fix[1:].rstrip("."),
+                at_stake=max(0, count - math.floor(ceiling * overall.emailed)),
             )
         )
     return findings
@@ -470,6 +572,8 @@ def _sql_rate(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]:
             recommendation="Few leads the sequence reaches become SQLs: check the leads match your ideal "
             "customer, and that the rep hand-off after an answer is fast and clear.",
             numbers={"sql_rate": stats.sql_rate, "band_low": low, "band_high": high, "leads": stats.leads},
+            action="check the leads fit your ideal customer and the rep hand-off is fast",
+            at_stake=shortfall(stats.leads, low, stats.sql),
         )
     ]
 
@@ -495,6 +599,8 @@ def _qualification(cadence: str, stats: SegmentStats, kind: str) -> list[Finding
             recommendation="Qualification is too loose: tighten the BANT criteria and add a pre-call "
             "qualification question before offering a meeting.",
             numbers={"meeting_rate": meeting_rate, "sql_rate": sql_rate, "sql_per_meeting": per_meeting},
+            action="tighten the BANT criteria and qualify before offering a meeting",
+            at_stake=shortfall(stats.leads, low, stats.sql),
         )
     ]
 
@@ -517,6 +623,8 @@ def _meetings_in_time(cadence: str, stats: SegmentStats) -> list[Finding]:
             recommendation="Below the band, the cause is almost always message relevance, timing or "
             "qualification, not volume: make the meeting ask specific and early.",
             numbers={"meeting_in_time_rate": rate, "aged": stats.aged, "booked": stats.meetings_in_time},
+            action="make the meeting ask specific and early",
+            at_stake=shortfall(stats.aged, MEETING_IN_TIME_BAND[0], stats.meetings_in_time),
         )
     ]
 
@@ -538,35 +646,256 @@ def _breakup(cadence: str, stats: SegmentStats) -> list[Finding]:
             recommendation="Make the break-up final and respectful: say you are closing their file, and "
             "leave one line that invites them back when the timing is right.",
             numbers={"breakup_reply_rate": rate, "leads": stats.leads},
+            action="make the break-up final and respectful, with one line inviting them back",
+            at_stake=shortfall(stats.leads, BREAKUP_REPLY_BAND[0], stats.replied),
         )
     ]
 
 
-def scorecard(metrics: WindowMetrics) -> list[Check]:
-    """Every banded number of the window against the playbook, healthy ones included."""
+def _below_floor(
+    code: str,
+    scope: str,
+    label: str,
+    value: float | None,
+    n: int,
+    minimum: int,
+    low: float,
+    high: float | None,
+    evidence: str,
+    recommendation: str,
+    action: str,
+    whole: int,
+    part: int,
+) -> list[Finding]:
+    """A rate below its band's bottom: act with enough data behind it, else watch."""
+    if value is None or value >= low:
+        return []
+    severity, said = verdict(value, n, minimum, low, high)
+    return [
+        Finding(
+            code=code,
+            scope=scope,
+            severity=severity,
+            headline=f"{scope.removeprefix('cadence ')}: {label} {pct(value, 0)} — {said}",
+            evidence=evidence,
+            recommendation=recommendation,
+            numbers={"rate": value, "n": n, "band_low": low},
+            action=action,
+            at_stake=shortfall(whole, low, part),
+        )
+    ]
+
+
+def _reengagement(cadence: str, stats: SegmentStats) -> list[Finding]:
+    low, high = REENGAGEMENT_RATE_BAND
+    return _below_floor(
+        "low_reengagement_rate",
+        f"cadence {cadence}",
+        "re-engagement rate",
+        stats.contact_rate,
+        stats.leads,
+        MIN_LEADS,
+        low,
+        high,
+        f"{stats.responded} of {stats.leads} leads who finished the sequence responded.",
+        "Segment the stale leads by source, fit and last engagement, and open with something new: a "
+        "product update, fresh content or a market shift relevant to them.",
+        "segment the list and open with something new for each segment",
+        stats.leads,
+        stats.responded,
+    )
+
+
+def _rebook(cadence: str, stats: SegmentStats) -> list[Finding]:
+    return _below_floor(
+        "low_rebook_rate",
+        f"cadence {cadence}",
+        "rebook rate",
+        stats.meeting_rate,
+        stats.leads,
+        MIN_MEETINGS,
+        REBOOK_RATE_FLOOR,
+        None,
+        f"{stats.meetings} of {stats.leads} leads whose meeting was cancelled or missed, and who "
+        "finished the rebook sequence, booked again.",
+        "Offer a new time at once, in the first email, and call the same day to book it on the phone.",
+        "offer two concrete new times in the first email and call the same day",
+        stats.leads,
+        stats.meetings,
+    )
+
+
+def _meetings_held(flow: MeetingFlow) -> list[Finding]:
+    scope = f"cadence {flow.cadence}"
+    held = flow.held + flow.missed
+    return [
+        *_below_floor(
+            "low_show_rate",
+            scope,
+            "show rate",
+            flow.show_rate,
+            held,
+            MIN_MEETINGS,
+            SHOW_RATE_FLOOR,
+            None,
+            f"{flow.held} of {held} booked meetings that have taken place were held; {flow.missed} were "
+            "cancelled or missed.",
+            "Confirm each meeting the day before with its agenda, and send a calendar invite with a "
+            "one-click reschedule link.",
+            "confirm every meeting the day before with its agenda",
+            held,
+            flow.held,
+        ),
+        *_below_floor(
+            "late_recaps",
+            scope,
+            "recap within 24 hours",
+            flow.recap_rate,
+            flow.recaps_due,
+            MIN_MEETINGS,
+            RECAP_IN_TIME_FLOOR,
+            None,
+            f"{flow.recaps_in_time} of {flow.recaps_due} held meetings got their recap within 24 hours "
+            "of it falling due.",
+            "Send the recap the day of the meeting: thank them, recap the discussion and state the next "
+            "step with its date.",
+            "send each recap the day of the meeting",
+            flow.recaps_due,
+            flow.recaps_in_time,
+        ),
+    ]
+
+
+def week_findings(human: list[HumanSpeed], reps: list[RepActivity], names: dict[str, str]) -> list[Finding]:
+    """The period's human loop: speed to lead by a person, per rep, and tasks left overdue."""
+    findings = []
+    everyone = human[0] if human else None
+    if everyone is not None and everyone.median is not None and everyone.median > SPEED_TO_LEAD_TARGET:
+        per_rep = "; ".join(
+            f"{names.get(row.owner, row.owner)} {row.within_target} of {row.leads} "
+            f"(median {human_duration(row.median)}, {row.never_called} never called)"
+            for row in human[1:]
+        )
+        findings.append(
+            Finding(
+                code="slow_human_speed_to_lead",
+                scope="new leads owed a call",
+                severity=Severity.ACT,
+                headline=f"Speed to lead: {everyone.within_target} of {everyone.leads} new leads called "
+                f"within 5 minutes, median {human_duration(everyone.median)} — too slow (at most 5 min)",
+                evidence=f"Within 5 minutes, by rep: {per_rep}. A lead never called counts as a miss.",
+                recommendation="Leads called within five minutes convert many times more often: the owner "
+                "calls as the alert arrives, and the next rep takes the call when the owner cannot.",
+                numbers={
+                    "leads": everyone.leads,
+                    "within_target": everyone.within_target,
+                    "never_called": everyone.never_called,
+                    "median_seconds": everyone.median if math.isfinite(everyone.median) else "never",
+                },
+                action="call every new demo request within 5 minutes of the alert",
+                at_stake=everyone.misses,
+            )
+        )
+    overdue = sum(rep.overdue for rep in reps)
+    if overdue:
+        per_rep = ", ".join(f"{names.get(rep.owner, rep.owner)} {rep.overdue}" for rep in reps if rep.overdue)
+        findings.append(
+            Finding(
+                code="overdue_tasks",
+                scope="rep tasks",
+                severity=Severity.ACT,
+                headline=f"{overdue} rep task{'s' if overdue != 1 else ''} (calls, LinkedIn, video) past due "
+                "and still open at the period's end — above the band (none overdue)",
+                evidence=f"By rep: {per_rep}.",
+                recommendation="Work the queue oldest first and record each outcome; a task nobody will "
+                "do should be reassigned, not left open.",
+                numbers={"overdue": overdue},
+                action="clear the overdue tasks today, oldest first",
+                at_stake=overdue,
+            )
+        )
+    return findings
+
+
+def human_duration(seconds: float | None) -> str:
+    """A median that may be a miss: "never called" when the median lead was never reached."""
+    if seconds is None:
+        return "n/a"
+    if not math.isfinite(seconds):
+        return "never called"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def scorecard(
+    metrics: WindowMetrics,
+    plans: dict[str, CadencePlan] | None = None,
+    meetings: dict[str, MeetingFlow] | None = None,
+    human: HumanSpeed | None = None,
+) -> list[Check]:
+    """Every banded number of the window against the playbook, healthy ones included; each cadence
+    by its own flow's bands (FLOW_CHECKS)."""
+    plans = plans or {}
     checks: list[Check] = []
     for cadence, stats in metrics.settled["cadence"].items():
-        kind = _band(metrics.lead_types.get(cadence, "inbound"))
-        low, high = CONTACT_RATE_BANDS[kind]
+        flow = flow_of(cadence, metrics, plans)
+        if flow in ("re-engagement", "not-now"):
+            low, high = REENGAGEMENT_RATE_BAND
+            checks.append(
+                _check(cadence, "re-engagement rate", stats.contact_rate, stats.leads, MIN_LEADS, low, high)
+            )
+            continue
+        if flow == "rebook":
+            rebook = (stats.meeting_rate, stats.leads, MIN_MEETINGS, REBOOK_RATE_FLOOR)
+            checks.append(_check(cadence, "rebook rate", *rebook))
+            continue
+        if flow == "post-meeting":
+            continue  # judged by its meetings, below
+        low, high = CONTACT_RATE_BANDS[flow]
         checks.append(_check(cadence, "contact rate", stats.contact_rate, stats.leads, MIN_LEADS, low, high))
         reply = (stats.reply_rate, stats.leads, MIN_LEADS, *REPLY_RATE_BAND, REPLY_RATE_FLOOR)
         checks.append(_check(cadence, "reply rate", *reply))
-        if metrics.stages_tracked and kind in SQL_RATE_BANDS:
-            low, high = SQL_RATE_BANDS[kind]
+        if metrics.stages_tracked and flow in SQL_RATE_BANDS:
+            low, high = SQL_RATE_BANDS[flow]
             checks.append(
                 _check(cadence, "follow-up to SQL", stats.sql_rate, stats.leads, MIN_LEADS, low, high)
             )
-        if kind == "inbound" and metrics.overall.meetings:
+        if flow == "inbound" and metrics.overall.meetings:
             in_time = (stats.meeting_in_time_rate, stats.aged, MIN_LEADS, *MEETING_IN_TIME_BAND)
             checks.append(_check(cadence, "meetings within 10 business days", *in_time))
         breakup = metrics.breakup.get(cadence)
         if breakup is not None and breakup.leads:
             values = (breakup.reply_rate, breakup.leads, MIN_LEADS, *BREAKUP_REPLY_BAND)
             checks.append(_check(cadence, "break-up reply rate", *values))
+    for name, flow_stats in sorted((meetings or {}).items()):
+        if flow_stats.booked:
+            held = flow_stats.held + flow_stats.missed
+            checks.append(
+                _check(name, "show rate", flow_stats.show_rate, held, MIN_MEETINGS, SHOW_RATE_FLOOR)
+            )
+            recap = (flow_stats.recap_rate, flow_stats.recaps_due, MIN_MEETINGS, RECAP_IN_TIME_FLOOR)
+            checks.append(_check(name, "recap within 24 hours", *recap))
     overall = metrics.overall
     if metrics.engagement_tracked:
         checks.append(
             _check("", "Open rate", overall.open_rate, overall.emailed, MIN_LEADS, HEALTHY_OPEN_RATE)
+        )
+    if human is not None and human.median is not None:
+        fast = human.median <= SPEED_TO_LEAD_TARGET
+        checks.append(
+            Check(
+                "",
+                "Speed to lead (a person calls)",
+                f"{human_duration(human.median)} (median; {human.within_target} of {human.leads} "
+                "new leads within 5 min, never-called leads as misses)",
+                Severity.HEALTHY if fast else Severity.ACT,
+                f"{'healthy' if fast else 'too slow'} (at most 5 min)",
+            )
         )
     speed = overall.speed_to_lead
     if speed.median is not None:
@@ -574,10 +903,10 @@ def scorecard(metrics: WindowMetrics) -> list[Check]:
         checks.append(
             Check(
                 "",
-                "Speed to lead",
+                "Automated first touch",
                 f"{speed.median / 60:.1f} min (median)",
                 Severity.HEALTHY if fast else Severity.ACT,
-                f"{'healthy' if fast else 'too slow'} (at most 5 min)",
+                f"{'in time' if fast else 'too slow'} (at most 5 min; the robot's, not a person's)",
             )
         )
     touches = overall.touches_to_response

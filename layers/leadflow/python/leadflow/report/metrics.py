@@ -901,7 +901,9 @@ def human_speed(facts: Iterable[Facts], window: Window, target_seconds: float) -
         if fact.enrollment.started_at in window and owed_speed_call(fact):
             groups[""].append(fact)
             groups[fact.lead.owner].append(fact)
-    rows = []
+    rows: list[HumanSpeed] = []
+    if not groups:
+        return rows  # nobody was owed a speed call
     for owner in ["", *sorted(key for key in groups if key)]:
         group = groups.get(owner, [])
         called = [f.first_human_touch for f in group if f.first_human_touch is not None]

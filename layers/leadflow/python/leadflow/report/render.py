@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import quopri
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +27,12 @@ from leadflow.report.diagnostics import (
     CONTACT_RATE_BANDS,
     REPLY_RATE_BAND,
     REPLY_RATE_FLOOR,
+    SPEED_TO_LEAD_TARGET,
     SQL_RATE_BANDS,
+    VERDICTS,
+    Finding,
     band_text,
+    human_duration,
     pct,
 )
 from leadflow.report.metrics import DIMENSIONS, SegmentStats, Summary, WindowMetrics
@@ -124,9 +130,9 @@ def kpis(report: Report) -> list[Kpi]:
         row("Complaints", lambda s: _count_rate(s.complaints, s), "keep under 0.1% of emailed leads"),
         row("Bounces", lambda s: _count_rate(s.bounces, s), "keep under 5% of emailed leads"),
         row(
-            "Speed to lead, median / p90",
+            "Automated first touch, median / p90",
             lambda s: f"{duration(s.speed_to_lead.median)} / {duration(s.speed_to_lead.p90)}",
-            "form post to first touch; band: at most 5 min",
+            "form post to the robot's first email or text; at most 5 min",
         ),
         row(
             "First human touch, median / p90",
@@ -134,7 +140,8 @@ def kpis(report: Report) -> list[Kpi]:
                 f"{duration(s.first_human_touch.median)} / {duration(s.first_human_touch.p90)}"
                 f" ({s.first_human_touch.count})"
             ),
-            "form post to the first rep task done; band: at most 5 min",
+            "form post to the first rep task done, over the leads a rep reached; the speed-to-lead "
+            "verdict (never-called leads as misses) is under Speed to lead",
         ),
         row(
             "Touches to first response, mean / median",
@@ -224,10 +231,26 @@ def histogram_rows(metrics: WindowMetrics) -> list[tuple[int, int, float]]:
     ]
 
 
-# Gmail clips messages above 102 KB: the HTML shows the largest segments of each breakdown (by leads
-# over 90 days), as many as fit; the CSV has them all.
-HTML_BUDGET = 100_000
-HTML_SEGMENTS = (12, 8, 5, 3, 2, 1, 0)
+# Gmail clips a message whose HTML passes 102 KB. The HTML part stays under 90 KB as the email carries
+# it (quoted-printable, which spells each "=" of the inline styles as "=3D"): every table shows its
+# largest rows, as many as fit, then "and N more"; the attached CSV has them all.
+HTML_BUDGET = 90_000
+HTML_SEGMENTS = (12, 8, 5, 3, 2, 1)
+
+
+def mail_size(html: str) -> int:
+    """Bytes of the HTML part as the email carries it (quoted-printable, as send.mail encodes it)."""
+    return len(quopri.encodestring(html.encode("utf-8")))
+
+
+def capped(rows: list[Any], limit: int) -> tuple[list[Any], int]:
+    """The first `limit` rows, and how many were cut."""
+    return rows[:limit], max(0, len(rows) - limit)
+
+
+def verdicts(report: Report) -> list[Finding]:
+    """What the report opens with: the findings that cost the most, already in that order."""
+    return report.findings[:VERDICTS]
 
 
 def _largest(rows: list[FunnelRow], limit: int) -> tuple[list[FunnelRow], int]:
@@ -257,9 +280,41 @@ def _environment() -> Environment:
 
 
 def _context(report: Report, archive_location: str, segments: int) -> dict[str, Any]:
+    trailing = report.trailing
+    findings, hidden_findings = capped(report.findings, max(segments, VERDICTS))
+    checks, hidden_checks = capped(report.scorecard, max(segments, 2) * 2)
+    human_rows, hidden_human = capped(report.human_speed, segments + 1)  # everyone, then reps
+    cadence_trends, hidden_cadence_trends = capped(sorted(report.cadence_trends.items()), segments)
+    ab_tests, hidden_ab_tests = capped(report.ab_tests, segments)
+    largest = sorted(
+        trailing.dropoff, key=lambda name: -max((r.reached for r in trailing.dropoff[name]), default=0)
+    )
+    dropoff, hidden_dropoff = capped(largest, segments)
+    intent_rows, hidden_intents = capped(list(trailing.intents.items()), segments)
+    channels, hidden_channels = capped(trailing.channel_mix, max(segments, 3))
     return {
         "r": report,
         "archive": archive_location,
+        "verdicts": verdicts(report),
+        "findings": findings,
+        "hidden_findings": hidden_findings,
+        "checks": checks,
+        "hidden_checks": hidden_checks,
+        "human_rows": human_rows,
+        "hidden_human": hidden_human,
+        "speed_target": SPEED_TO_LEAD_TARGET,
+        "human_duration": human_duration,
+        "owner_label": lambda owner: _owner_label(report, owner),
+        "cadence_trends": cadence_trends,
+        "hidden_cadence_trends": hidden_cadence_trends,
+        "ab_tests": ab_tests,
+        "hidden_ab_tests": hidden_ab_tests,
+        "dropoff": [(name, *capped(trailing.dropoff[name], max(segments, 3))) for name in sorted(dropoff)],
+        "hidden_dropoff": hidden_dropoff,
+        "intent_rows": intent_rows,
+        "hidden_intents": hidden_intents,
+        "channels": channels,
+        "hidden_channels": hidden_channels,
         "kpis": kpis(report),
         "segments": [(DIMENSION_TITLES[d], *_largest(funnel_rows(report, d), segments)) for d in DIMENSIONS],
         "reps": _busiest(report, segments),
@@ -284,18 +339,17 @@ def render_html(report: Report, archive_location: str) -> str:
     template = _environment().get_template("report.html.j2")
     for segments in HTML_SEGMENTS:
         html = template.render(_context(report, archive_location, segments))
-        if len(html.encode()) <= HTML_BUDGET:
+        if mail_size(html) < HTML_BUDGET:
             break
     return html
 
 
 def subject(report: Report) -> str:
+    """Names the top finding: what the reader should look at first."""
+    top = report.findings[0].headline if report.findings else "nothing outside its band"
     acts = sum(1 for finding in report.findings if finding.severity == "act")
-    overall = report.period.overall
-    return (
-        f"{report.company} follow-up report, {report.period.window.name}: {overall.leads} leads, "
-        f"contact rate {pct(overall.contact_rate, 0)}, {acts} to act on"
-    )
+    more = f" (+{acts - 1} more to act on)" if acts > 1 else ""
+    return f"{report.company} follow-up report, {report.period.window.name}: {top}{more}"
 
 
 # -- text --------------------------------------------------------------------------------------
@@ -321,6 +375,10 @@ def render_text(report: Report, archive_location: str) -> str:
         f"trailing 90 days from {local(report, trailing.window.start):%Y-%m-%d}",
         f"Archived at {archive_location}",
         "",
+        *verdict_lines(report),
+        "",
+        *speed_lines(report),
+        "",
         "HEADLINES (this period / trailing 90 days)",
     ]
     lines += _table(
@@ -328,7 +386,7 @@ def render_text(report: Report, archive_location: str) -> str:
     )
     if report.sending is not None:
         lines += ["", "SENDING HEALTH (the reputation guard)", report.sending.line()]
-    lines += ["", "WHAT TO CHANGE"]
+    lines += ["", "WHAT TO CHANGE (every finding, in the verdicts' order, with its evidence)"]
     if not report.findings:
         lines.append("Nothing outside the playbooks' healthy bands.")
     for finding in report.findings:
@@ -427,6 +485,40 @@ def render_text(report: Report, archive_location: str) -> str:
         )
     lines += ["", FUNNEL_LEGEND, *definitions(report)]
     return "\n".join(lines) + "\n"
+
+
+def verdict_lines(report: Report) -> list[str]:
+    lines = ["VERDICTS (what costs the most pipeline first: act before watch, then the leads at stake)"]
+    lines += [f"{n}. [{f.severity}] {f.sentence}" for n, f in enumerate(verdicts(report), start=1)]
+    return lines if len(lines) > 1 else [*lines, "Nothing is outside its band."]
+
+
+def speed_lines(report: Report) -> list[str]:
+    lines = [
+        "SPEED TO LEAD (this period; new leads owed a call: form post to a person's first call; "
+        "never called counts as a miss; band at most 5 min)"
+    ]
+    if report.human_speed:
+        lines += _table(
+            ["who", "within 5 min", "median", "never called"],
+            [
+                [
+                    _owner_label(report, h.owner) if h.owner else "Everyone",
+                    f"{h.within_target} of {h.leads}",
+                    human_duration(h.median),
+                    str(h.never_called),
+                ]
+                for h in report.human_speed
+            ],
+        )
+    else:
+        lines.append("No new lead was owed a speed-to-lead call this period.")
+    robot = report.period.overall.speed_to_lead
+    lines.append(
+        f"Automated first touch (the robot's email or text, not a person): {duration(robot.median)} median, "
+        f"{duration(robot.p90)} p90."
+    )
+    return lines
 
 
 INTENTS = ("interested", "question", "not_now", "referral", "wrong_person", "not_interested", "unsubscribe")
@@ -633,9 +725,36 @@ def render_csv(report: Report) -> str:
             writer.writerow((trailing, "ab_test", where, arm.variant, "responses", arm.responses))
         writer.writerow((trailing, "ab_test", where, "", "verdict", test.verdict.value))
         writer.writerow((trailing, "ab_test", where, "", "p_value", _cell(test.p_value)))
-    for finding in report.findings:
+    for rank, finding in enumerate(report.findings, start=1):
+        writer.writerow((trailing, "finding", finding.code, finding.scope, "rank", rank))
+        writer.writerow(
+            (trailing, "finding", finding.code, finding.scope, "severity", finding.severity.value)
+        )
+        writer.writerow((trailing, "finding", finding.code, finding.scope, "at_stake", finding.at_stake))
+        writer.writerow((trailing, "finding", finding.code, finding.scope, "sentence", finding.sentence))
         for name, number_ in finding.numbers.items():
             writer.writerow((trailing, "finding", finding.code, finding.scope, name, _cell(number_)))
+    for check in report.scorecard:
+        writer.writerow((trailing, "scorecard", check.scope, check.label, "value", check.value))
+        writer.writerow((trailing, "scorecard", check.scope, check.label, "verdict", check.verdict))
+    for name, flow in report.meetings.items():
+        for metric in ("booked", "held", "missed", "recaps_due", "recaps_in_time", "show_rate", "recap_rate"):
+            writer.writerow((trailing, "meetings", name, "", metric, _cell(getattr(flow, metric))))
+    period = report.period.window.name
+    for h in report.human_speed:
+        owner = h.owner or "everyone"
+        for metric in ("leads", "called", "within_target", "never_called"):
+            writer.writerow((period, "speed_to_lead", "owner", owner, metric, getattr(h, metric)))
+        median = "never" if h.median is not None and not math.isfinite(h.median) else _cell(h.median)
+        writer.writerow((period, "speed_to_lead", "owner", owner, "median_seconds", median))
+    for rep in report.reps:
+        for metric in ("due", "done", "overdue", "within_target", "leads", "responded"):
+            writer.writerow((period, "rep_activity", "owner", rep.owner, metric, getattr(rep, metric)))
+    for cadence, values in sorted(report.cadence_trends.items()):
+        for start, value in zip(periods(report.period.window), values, strict=False):
+            writer.writerow(
+                (period, "trend", cadence, f"{start.start:%Y-%m-%d}", "contact_rate", _cell(value))
+            )
     return buffer.getvalue()
 
 
