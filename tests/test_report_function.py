@@ -151,3 +151,28 @@ def test_the_cycle_collector_is_paused_only_while_the_report_reads_and_aggregate
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+def test_the_demos_email_opens_with_its_verdicts_and_fits_gmail(after_demo):
+    """Issue 27 rerun on the demo: the email's HTML part (as carried, quoted-printable) under 90 KB, a
+    multipart/mixed message with the CSV, verdicts first in both parts, the subject naming the top one."""
+    from email import message_from_bytes, policy
+
+    from moto.ses.models import ses_backends
+
+    from leadflow.local.events import ACCOUNT_ID, REGION
+
+    run = after_demo["run"]
+    (sent,) = [m for m in ses_backends[ACCOUNT_ID][REGION].sent_messages if m.id == run["message_id"]]
+    message = message_from_bytes(sent.raw_data.encode(), policy=policy.default)
+    assert message.get_content_type() == "multipart/mixed"
+    parts = {part.get_content_type(): part for part in message.walk() if not part.is_multipart()}
+    assert set(parts) == {"text/plain", "text/html", "text/csv"}
+    assert len(parts["text/html"].get_payload().encode()) < 90_000
+    text = parts["text/plain"].get_content().replace("\r\n", "\n")
+    verdicts = text.split("\n\n")[1].splitlines()
+    assert verdicts[0].startswith("VERDICTS") and 1 < len(verdicts) <= 6
+    top = verdicts[1].split("] ", 1)[1]  # "1. [act] <headline>; <action>."
+    assert top.rsplit("; ", 1)[0] in message["Subject"]
+    html = parts["text/html"].get_content()
+    assert html.index(">Verdicts") < html.index(">Speed to lead") < html.index(">Headlines")

@@ -5,9 +5,11 @@ bands, findings ordered by what they cost, and the email as mail clients show it
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from markupsafe import escape
 
 from leadflow.local.synthetic_report import Builder
 from leadflow.report.build import build_report
@@ -160,3 +162,362 @@ def test_cadence_plans_carry_their_flow_from_the_config(flow, monkeypatch):
     assert flow in by_flow
     if flow == "post-meeting":
         assert any(step.name == "recap" for step in plans[by_flow[flow]].steps)
+
+
+# -- bands of their own flows, at their edges --------------------------------------------------------
+
+FLOW_PLANS = {
+    **PLANS,
+    "rebook": CadencePlan("rebook", (CadenceStep("email", 1, "new-time"),), flow="rebook"),
+}
+
+
+def merged(*builders: Builder) -> Builder:
+    whole = Builder()
+    for b in builders:
+        whole.dataset.leads.update(b.dataset.leads)
+        whole.dataset.enrollments += b.dataset.enrollments
+        whole.dataset.touches += b.dataset.touches
+        whole.dataset.events += b.dataset.events
+    return whole
+
+
+def findings_of(b: Builder, plans=FLOW_PLANS):
+    report = build_report(b.dataset, WEEK, plans, company="Demo", timezone="UTC")
+    return report, {f.code: f for f in report.findings}
+
+
+def meetings_dataset(held: int, missed: int, recaps_late: int = 0) -> Builder:
+    """Leads who booked a meeting (a post-meeting enrollment each): `held` got their recap (the last
+    `recaps_late` of them more than 24 hours after it fell due), `missed` entered rebook instead."""
+    b = Builder()
+    booked = MONDAY - timedelta(days=20)
+    for n in range(held + missed):
+        lead_id = f"m{n}"
+        b.lead(lead_id, booked - timedelta(days=1), owner="alex")
+        b.enroll(lead_id, "post-meeting", started=booked)
+        if n < held:
+            due = booked + timedelta(days=1)
+            late = n >= held - recaps_late
+            sent = due + (RECAP_WITHIN + timedelta(seconds=1) if late else RECAP_WITHIN)
+            b.touch(lead_id, 1, "email", sent, state=TouchState.TASK_DONE, outcome="done", due=due)
+            b.touch(lead_id, 2, "email", sent + timedelta(days=2))
+        else:
+            b.enroll(lead_id, "rebook", number=2, started=booked + timedelta(days=1))
+            b.touch(lead_id, 1, "email", booked + timedelta(days=1), enrollment=2)
+    return b
+
+
+@pytest.mark.parametrize(
+    ("held", "missed", "fires", "severity"),
+    [
+        (7, 3, False, None),  # 70%: exactly the floor
+        (6, 4, True, "act"),  # 60%, n = 10: enough to act on
+        (6, 3, True, "watch"),  # 66.7%, n = 9: one meeting short of the minimum
+    ],
+)
+def test_show_rate_band_edge(held, missed, fires, severity):
+    _, found = findings_of(meetings_dataset(held, missed))
+    assert ("low_show_rate" in found) is fires
+    if fires:
+        assert found["low_show_rate"].severity == severity
+        assert "band" in found["low_show_rate"].headline or "at least 70%" in found["low_show_rate"].headline
+
+
+@pytest.mark.parametrize(("late", "fires"), [(1, False), (2, True)])
+def test_recap_within_24_hours_band_edge(late, fires):
+    # 10 held meetings: 9 of 10 recaps in time is exactly the 90% floor; 8 of 10 is below it.
+    _, found = findings_of(meetings_dataset(10, 0, recaps_late=late))
+    assert ("late_recaps" in found) is fires
+    if fires:
+        assert found["late_recaps"].headline == (
+            "post-meeting: recap within 24 hours 80% — below the band (at least 90%)"
+        )
+        assert found["late_recaps"].at_stake == 1
+
+
+def rebook_dataset(leads: int, rebooked: int) -> Builder:
+    b = Builder()
+    start = MONDAY - timedelta(days=30)
+    for n in range(leads):
+        lead_id = f"r{n}"
+        b.lead(lead_id, start, owner="sam")
+        b.enroll(lead_id, "rebook", started=start + timedelta(hours=n))
+        b.touch(lead_id, 1, "email", start + timedelta(hours=n, minutes=1))
+        if n < rebooked:
+            b.event(lead_id, EventKind.MEETING, start + timedelta(days=2), enrollment=1)
+    return b
+
+
+@pytest.mark.parametrize(("rebooked", "fires"), [(3, False), (2, True)])
+def test_rebook_rate_band_edge(rebooked, fires):
+    report, found = findings_of(rebook_dataset(10, rebooked))
+    assert ("low_rebook_rate" in found) is fires
+    # Rebook is never judged by the new-lead bands.
+    assert not {"slow_meetings", "contact_rate_below_band", "low_reply_rate"} & set(found)
+    (line,) = [c.line for c in report.scorecard if c.scope == "rebook"]
+    assert line.startswith(f"rebook: rebook rate {rebooked * 10}% — ")
+
+
+def reengagement_dataset(leads: int, responded: int) -> Builder:
+    b = Builder()
+    start = MONDAY - timedelta(days=40)
+    for n in range(leads):
+        lead_id = f"d{n}"
+        b.lead(lead_id, start, owner="sam", lead_type="dormant")
+        b.enroll(lead_id, "re-engagement", started=start + timedelta(hours=n))
+        b.touch(lead_id, 1, "email", start + timedelta(hours=n))
+        b.touch(lead_id, 2, "email", start + timedelta(days=5, hours=n))
+        if n < responded:
+            b.event(lead_id, EventKind.REPLY, start + timedelta(days=6), touch=2)
+    return b
+
+
+@pytest.mark.parametrize(("responded", "fires"), [(2, False), (1, True)])
+def test_reengagement_rate_band_edge(responded, fires):
+    # 40 dormant leads: 2 responses is exactly 5%, the bottom of the playbook's 5-15% band.
+    report, found = findings_of(reengagement_dataset(40, responded))
+    assert ("low_reengagement_rate" in found) is fires
+    assert not {"slow_meetings", "low_reply_rate", "weak_breakup", "contact_rate_below_band"} & set(found)
+    labels = {c.label for c in report.scorecard if c.scope == "re-engagement"}
+    assert labels == {"re-engagement rate"}
+
+
+def test_post_meeting_is_never_judged_by_the_inbound_meeting_band():
+    """The issue's run: post-meeting was told "meetings within 10 business days" and "make the
+    meeting ask specific and early". It is judged by its show rate and recaps, nothing else."""
+    b = meetings_dataset(4, 6, recaps_late=4)
+    # New leads too, some with meetings, so the inbound meeting band is in play for them.
+    for n in range(3):
+        speed_lead(b, f"n{n}", "alex", MONDAY - timedelta(days=30), 60)
+        b.event(f"n{n}", EventKind.MEETING, MONDAY - timedelta(days=29))
+    report, _ = findings_of(b)
+    post_meeting = [f for f in report.findings if "post-meeting" in f.scope]
+    assert {f.code for f in post_meeting} == {"low_show_rate", "late_recaps"}
+    for finding in report.findings:
+        if "post-meeting" in finding.scope or "rebook" in finding.scope:
+            assert "10 business days" not in finding.headline
+            assert "specific and early" not in finding.sentence + finding.recommendation
+    labels = {c.label for c in report.scorecard if c.scope == "post-meeting"}
+    assert labels == {"show rate", "recap within 24 hours"}
+    assert any(c.scope == "demo" and c.label == "meetings within 10 business days" for c in report.scorecard)
+
+
+# -- human speed to lead: the headline, the scorecard, the findings ----------------------------------
+
+
+@pytest.mark.parametrize(("seconds", "fires"), [(300, False), (301, True)])
+def test_human_speed_band_edge(seconds, fires):
+    b = Builder()
+    for n in range(3):
+        speed_lead(b, f"l{n}", "alex", MONDAY + timedelta(hours=n), seconds)
+    report, found = findings_of(b)
+    assert ("slow_human_speed_to_lead" in found) is fires
+    (line,) = [c for c in report.scorecard if c.label.startswith("Speed to lead")]
+    assert line.severity == ("act" if fires else "healthy")
+
+
+def issue_run() -> Builder:
+    """The issue's measured run: the robot emails at once, people call a day later or never, and
+    call tasks are left open past due."""
+    b = Builder()
+    for n in range(20):
+        owner = "sam" if n % 3 else "alex"
+        speed_lead(b, f"l{n}", owner, MONDAY + timedelta(hours=3 * n), 28.4 * 3600 if n < 6 else None)
+    return b
+
+
+def test_speed_to_lead_is_a_headline_verdict_per_rep_not_the_robots_email():
+    report, found = findings_of(issue_run())
+    everyone, *reps = report.human_speed
+    assert (everyone.leads, everyone.within_target, everyone.never_called) == (20, 0, 14)
+    assert {rep.owner for rep in reps} == {"alex", "sam"}
+    # The scorecard never says "speed to lead healthy" on the robot's 0-second email.
+    lines = [c.line for c in report.scorecard]
+    assert not [line for line in lines if line.startswith("Speed to lead") and "healthy" in line]
+    assert any(line.startswith("Speed to lead (a person calls) never called") for line in lines)
+    assert any(line.startswith("Automated first touch 0.0 min") for line in lines)
+    # Slow human speed and the overdue call tasks are both findings, and the two open the report.
+    assert [f.code for f in report.findings[:2]] == ["slow_human_speed_to_lead", "overdue_tasks"]
+    assert found["overdue_tasks"].numbers["overdue"] == 14
+    assert found["slow_human_speed_to_lead"].headline == (
+        "Speed to lead: 0 of 20 new leads called within 5 minutes, median never called — too slow "
+        "(at most 5 min)"
+    )
+
+
+@pytest.mark.parametrize(("open_tasks", "fires"), [(0, False), (1, True)])
+def test_overdue_tasks_band_edge(open_tasks, fires):
+    b = Builder()
+    for n in range(3):
+        speed_lead(b, f"l{n}", "alex", MONDAY + timedelta(hours=n), 60 if n >= open_tasks else None)
+    _, found = findings_of(b)
+    assert ("overdue_tasks" in found) is fires
+
+
+# -- the first screen: verdicts, ordered by what they cost -------------------------------------------
+
+
+def test_findings_are_ordered_act_first_then_by_leads_at_stake():
+    from leadflow.report.diagnostics import Finding, Severity, ordered
+
+    def finding(code, severity, at_stake):
+        return Finding(code, "", severity, code, "", "", action="do it", at_stake=at_stake)
+
+    found = ordered(
+        [
+            finding("watch-big", Severity.WATCH, 90),
+            finding("act-small", Severity.ACT, 2),
+            finding("act-big", Severity.ACT, 14),
+            finding("act-none", Severity.ACT, 0),
+        ]
+    )
+    assert [f.code for f in found] == ["act-big", "act-small", "act-none", "watch-big"]
+
+
+def test_a_larger_loss_outranks_a_smaller_one_in_a_report():
+    # 20 leads missed the 5-minute call (20 at stake); a cadence's contact rate costs fewer leads.
+    b = issue_run()
+    for n in range(40):
+        lead_id = f"c{n}"
+        b.lead(lead_id, MONDAY - timedelta(days=60), owner="alex")
+        b.enroll(lead_id, "demo")
+        b.touch(lead_id, 1, "email", MONDAY - timedelta(days=60))
+        b.touch(lead_id, 2, "call", MONDAY - timedelta(days=59), outcome="no_answer")
+        if n < 14:  # 35%: 2 leads short of the inbound band's 40%
+            b.event(lead_id, EventKind.REPLY, MONDAY - timedelta(days=58), touch=1)
+    report, found = findings_of(b)
+    assert found["contact_rate_below_band"].at_stake == 2
+    stakes = [f.at_stake for f in report.findings if f.severity == "act"]
+    assert stakes == sorted(stakes, reverse=True)
+    assert report.findings.index(found["slow_human_speed_to_lead"]) < report.findings.index(
+        found["contact_rate_below_band"]
+    )
+
+
+def test_the_report_opens_with_at_most_five_verdict_sentences_in_html_and_text():
+    from leadflow.report.render import render_html, render_text, subject, verdicts
+
+    # Lead ids differ between these data sets (l, m, r, d): they add up to one.
+    b = merged(
+        issue_run(), meetings_dataset(4, 6, recaps_late=4), rebook_dataset(10, 1), reengagement_dataset(40, 0)
+    )
+    report = build_report(b.dataset, WEEK, FLOW_PLANS, company="Demo", timezone="UTC")
+    assert len(report.findings) > 5
+    shown = verdicts(report)
+    assert len(shown) == 5 and shown == report.findings[:5]
+    for finding in shown:
+        # One sentence: the number, its band, one action.
+        assert finding.sentence.endswith(".") and finding.sentence.count(". ") == 0
+        assert any(char.isdigit() for char in finding.headline)
+        assert any(word in finding.headline for word in ("band", "at most", "at least", "ceiling", "rule"))
+        assert finding.action and finding.action in finding.sentence
+
+    text = render_text(report, "s3://bucket/key")
+    first = text.split("\n\n")[1].splitlines()  # the block after the title
+    assert first[0].startswith("VERDICTS")
+    assert first[1:] == [f"{n}. [{f.severity}] {f.sentence}" for n, f in enumerate(shown, start=1)]
+    assert text.index("VERDICTS") < text.index("SPEED TO LEAD") < text.index("HEADLINES")
+
+    html = render_html(report, "s3://bucket/key")
+    headings = re.findall(r"<h2[^>]*>([^<]+)", html)
+    assert [h.strip() for h in headings[:3]] == ["Verdicts", "Speed to lead", "Headlines"]
+    first_table_of_numbers = html.index(">Headlines<")
+    for finding in shown:
+        assert html.index(escape(finding.sentence)) < first_table_of_numbers
+    assert subject(report) == (
+        f"Demo follow-up report, week of 2026-12-07: {report.findings[0].headline} "
+        f"(+{sum(f.severity == 'act' for f in report.findings) - 1} more to act on)"
+    )
+
+
+# -- the email as mail clients show it ---------------------------------------------------------------
+
+
+def many_segments(cadences: int, leads_per_cadence: int, sources: int, reps: int):
+    """A quarter with many segments of every kind: cadences (each with a two-variant test), sources,
+    forms, campaigns and reps; the kind of data that made the issue's HTML part 89-96 KB and more."""
+    from dataclasses import replace
+
+    from leadflow.local.synthetic_report import Profile, generate
+
+    profiles = [
+        Profile(
+            cadence=f"cadence-{n:02d}",
+            leads=leads_per_cadence,
+            variants={1: {"a": 0.0, "b": 0.05}},
+            respond=0.2 + 0.02 * (n % 10),
+        )
+        for n in range(cadences)
+    ]
+    dataset, plans = generate(profiles, END)
+    for number, (lead_id, lead) in enumerate(list(dataset.leads.items())):
+        dataset.leads[lead_id] = replace(
+            lead,
+            source=f"source-{number % sources}",
+            owner=f"rep-{number % reps}",
+            form=f"form-{number % 25}",
+            utm_campaign=f"campaign-{number % 40}",
+        )
+    return build_report(dataset, WEEK, plans, company="Demo", timezone="UTC")
+
+
+def email_parts(report):
+    """The email exactly as the report function builds it, parsed back from its bytes."""
+    from email import message_from_bytes, policy
+
+    from leadflow.report.weekly import rendered, report_message
+    from leadflow.send.mail import to_bytes
+
+    parts = rendered(report, "leadflow-reports")
+    message = report_message(report, parts, "reports@leadflow.example", ["sales@leadflow.example"])
+    parsed = message_from_bytes(to_bytes(message), policy=policy.default)
+    found = {part.get_content_type(): part for part in parsed.walk() if not part.is_multipart()}
+    return parsed, found
+
+
+@pytest.mark.parametrize(
+    ("cadences", "leads_per_cadence", "sources", "reps"),
+    [(4, 150, 30, 15), (40, 30, 300, 60)],
+    ids=["demo-like", "many-segments"],
+)
+def test_the_html_part_stays_under_90_kb_and_the_csv_has_what_was_cut(
+    cadences, leads_per_cadence, sources, reps
+):
+    import csv
+    import io
+
+    report = many_segments(cadences, leads_per_cadence, sources, reps)
+    parsed, found = email_parts(report)
+    assert parsed.get_content_type() == "multipart/mixed"
+    html_part = found["text/html"]
+    # As the email carries it (quoted-printable), and decoded.
+    assert len(html_part.get_payload().encode()) < 90_000
+    html = html_part.get_content()
+    assert len(html.encode()) < 90_000
+    # Mail-client safe: inline styles and table layout only.
+    assert "<style" not in html and "flex" not in html and "grid-template" not in html
+    assert "display:grid" not in html.replace(" ", "")
+    # The plain-text part opens with the same verdicts; the subject names the top finding.
+    text = found["text/plain"].get_content().replace("\r\n", "\n")
+    assert text.split("\n\n")[1].startswith("VERDICTS")
+    for finding in report.findings[:5]:
+        assert finding.sentence in text
+    assert report.findings[0].headline in parsed["Subject"]
+    # What the HTML cut ("and N more") is in the attached CSV.
+    assert re.search(r"and \d+ smaller segments in the attached CSV", html)
+    rows = list(csv.DictReader(io.StringIO(found["text/csv"].get_content())))
+    trailing = [r for r in rows if r["window"] == "trailing 90 days"]
+    assert {r["segment"] for r in trailing if r["dimension"] == "source"} == {
+        f"source-{n}" for n in range(sources)
+    }
+    assert {r["dimension"] for r in trailing if r["section"] == "dropoff"} == set(report.trailing.dropoff)
+    assert {r["segment"] for r in rows if r["section"] == "rep_activity"} == {
+        rep.owner for rep in report.reps
+    }
+    sentences = {r["value"] for r in rows if r["section"] == "finding" and r["metric"] == "sentence"}
+    assert sentences == {finding.sentence for finding in report.findings}
+    scorecard = {(r["dimension"], r["segment"]) for r in rows if r["section"] == "scorecard"}
+    assert scorecard == {(check.scope, check.label) for check in report.scorecard}
+    hidden_sources = [s for s in (f"source-{n}" for n in range(sources)) if f">{s}<" not in html]
+    assert hidden_sources  # some were cut from the HTML, and every one of them is in the CSV

@@ -286,6 +286,7 @@ def _context(report: Report, archive_location: str, segments: int) -> dict[str, 
     human_rows, hidden_human = capped(report.human_speed, segments + 1)  # everyone, then reps
     cadence_trends, hidden_cadence_trends = capped(sorted(report.cadence_trends.items()), segments)
     ab_tests, hidden_ab_tests = capped(report.ab_tests, segments)
+    changes, hidden_changes = capped(report.changes, segments)
     largest = sorted(
         trailing.dropoff, key=lambda name: -max((r.reached for r in trailing.dropoff[name]), default=0)
     )
@@ -308,6 +309,8 @@ def _context(report: Report, archive_location: str, segments: int) -> dict[str, 
         "cadence_trends": cadence_trends,
         "hidden_cadence_trends": hidden_cadence_trends,
         "ab_tests": ab_tests,
+        "changes": changes,
+        "hidden_changes": hidden_changes,
         "hidden_ab_tests": hidden_ab_tests,
         "dropoff": [(name, *capped(trailing.dropoff[name], max(segments, 3))) for name in sorted(dropoff)],
         "hidden_dropoff": hidden_dropoff,
@@ -751,10 +754,10 @@ def render_csv(report: Report) -> str:
         for metric in ("due", "done", "overdue", "within_target", "leads", "responded"):
             writer.writerow((period, "rep_activity", "owner", rep.owner, metric, getattr(rep, metric)))
     for cadence, values in sorted(report.cadence_trends.items()):
-        for start, value in zip(periods(report.period.window), values, strict=False):
-            writer.writerow(
-                (period, "trend", cadence, f"{start.start:%Y-%m-%d}", "contact_rate", _cell(value))
-            )
+        for earlier, value in zip(periods(report.period.window), values, strict=False):
+            writer.writerow((period, "trend", cadence, earlier.name, "contact_rate", _cell(value)))
+    for change in report.changes:
+        writer.writerow((period, "change", change.cadence, change.version, "since", change.since.isoformat()))
     return buffer.getvalue()
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
@@ -171,6 +172,26 @@ def rendered(report: Report, bucket: str) -> dict[str, tuple[str, str, str]]:
     }
 
 
+def report_message(
+    report: Report, parts: dict[str, tuple[str, str, str]], sender: str, recipients: Sequence[str]
+) -> EmailMessage:
+    """The email: text and HTML alternatives (findings first in both), the CSV of every number attached
+    (multipart/mixed), and a subject naming the top finding."""
+    html_key = parts["html"][0]
+    return mail.build_message(
+        sender=sender,
+        to=", ".join(recipients),
+        subject=subject(report),
+        text=parts["txt"][2],
+        html=parts["html"][2],
+        attachments=[
+            mail.Attachment(
+                f"leadflow-report-{html_key.split('/')[1]}.csv", "text/csv", parts["csv"][2].encode()
+            )
+        ],
+    )
+
+
 def run(request: ReportRequest) -> ReportRun:
     config = operator_config()
     timezone = config.report.schedule.timezone
@@ -202,18 +223,7 @@ def run(request: ReportRequest) -> ReportRun:
     if not request.force and not event_items.claim_report(period_id, clock.now()):
         logger.info("report already sent", extra={"period": period_id})
         return ReportRun(status="already_sent", **result)
-    message = mail.build_message(
-        sender=settings().sender,
-        to=", ".join(recipients),
-        subject=subject(report),
-        text=parts["txt"][2],
-        html=parts["html"][2],
-        attachments=[
-            mail.Attachment(
-                f"leadflow-report-{html_key.split('/')[1]}.csv", "text/csv", parts["csv"][2].encode()
-            )
-        ],
-    )
+    message = report_message(report, parts, settings().sender, recipients)
     message_id = mail.send(message, tags={"kind": "report"})
     event_items.record_report_sent(period_id, message_id, html_key, clock.now())
     logger.info("report sent", extra={"period": period_id, "recipients": len(recipients), "key": html_key})

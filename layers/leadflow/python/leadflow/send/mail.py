@@ -99,7 +99,12 @@ def build_message(
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(
-            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+            attachment.data,
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+            # Text is UTF-8 (the report's CSV has dashes and names): say so, or clients read ASCII.
+            params={"charset": "utf-8"} if maintype == "text" else None,
         )
     return message
 
