@@ -235,7 +235,12 @@ def histogram_rows(metrics: WindowMetrics) -> list[tuple[int, int, float]]:
 # it (quoted-printable, which spells each "=" of the inline styles as "=3D"): every table shows its
 # largest rows, as many as fit, then "and N more"; the attached CSV has them all.
 HTML_BUDGET = 90_000
-HTML_SEGMENTS = (12, 8, 5, 3, 2, 1)
+# (segments of each funnel breakdown, rows of every other table), tried in turn until one fits: the
+# eight breakdowns give way first, the findings, drop-off and rep tables last.
+HTML_LIMITS = (
+    *((segments, 12) for segments in (12, 8, 5, 3, 2, 1)),
+    *((1, rows) for rows in (8, 5, 3, 2, 1)),
+)
 
 
 def mail_size(html: str) -> int:
@@ -279,20 +284,21 @@ def _environment() -> Environment:
     )
 
 
-def _context(report: Report, archive_location: str, segments: int) -> dict[str, Any]:
+def _context(report: Report, archive_location: str, segments: int, rows: int) -> dict[str, Any]:
+    """`segments`: rows of each funnel breakdown; `rows`: of every other table."""
     trailing = report.trailing
-    findings, hidden_findings = capped(report.findings, max(segments, VERDICTS))
-    checks, hidden_checks = capped(report.scorecard, max(segments, 2) * 2)
-    human_rows, hidden_human = capped(report.human_speed, segments + 1)  # everyone, then reps
-    cadence_trends, hidden_cadence_trends = capped(sorted(report.cadence_trends.items()), segments)
-    ab_tests, hidden_ab_tests = capped(report.ab_tests, segments)
-    changes, hidden_changes = capped(report.changes, segments)
+    findings, hidden_findings = capped(report.findings, max(rows, VERDICTS))
+    checks, hidden_checks = capped(report.scorecard, max(rows, 2) * 2)
+    human_rows, hidden_human = capped(report.human_speed, rows + 1)  # everyone, then reps
+    cadence_trends, hidden_cadence_trends = capped(sorted(report.cadence_trends.items()), rows)
+    ab_tests, hidden_ab_tests = capped(report.ab_tests, rows)
+    changes, hidden_changes = capped(report.changes, rows)
     largest = sorted(
         trailing.dropoff, key=lambda name: -max((r.reached for r in trailing.dropoff[name]), default=0)
     )
-    dropoff, hidden_dropoff = capped(largest, segments)
-    intent_rows, hidden_intents = capped(list(trailing.intents.items()), segments)
-    channels, hidden_channels = capped(trailing.channel_mix, max(segments, 3))
+    dropoff, hidden_dropoff = capped(largest, rows)
+    intent_rows, hidden_intents = capped(list(trailing.intents.items()), rows)
+    channels, hidden_channels = capped(trailing.channel_mix, max(rows, 3))
     return {
         "r": report,
         "archive": archive_location,
@@ -312,7 +318,7 @@ def _context(report: Report, archive_location: str, segments: int) -> dict[str, 
         "changes": changes,
         "hidden_changes": hidden_changes,
         "hidden_ab_tests": hidden_ab_tests,
-        "dropoff": [(name, *capped(trailing.dropoff[name], max(segments, 3))) for name in sorted(dropoff)],
+        "dropoff": [(name, *capped(trailing.dropoff[name], max(rows, 3))) for name in sorted(dropoff)],
         "hidden_dropoff": hidden_dropoff,
         "intent_rows": intent_rows,
         "hidden_intents": hidden_intents,
@@ -320,8 +326,8 @@ def _context(report: Report, archive_location: str, segments: int) -> dict[str, 
         "hidden_channels": hidden_channels,
         "kpis": kpis(report),
         "segments": [(DIMENSION_TITLES[d], *_largest(funnel_rows(report, d), segments)) for d in DIMENSIONS],
-        "reps": _busiest(report, segments),
-        "hidden_reps": max(0, len(report.reps) - len(_busiest(report, segments))),
+        "reps": _busiest(report, rows),
+        "hidden_reps": max(0, len(report.reps) - len(_busiest(report, rows))),
         "funnel_header": FUNNEL_HEADER,
         "funnel_legend": FUNNEL_LEGEND,
         "trend_value": trend_value,
@@ -340,8 +346,8 @@ def _context(report: Report, archive_location: str, segments: int) -> dict[str, 
 
 def render_html(report: Report, archive_location: str) -> str:
     template = _environment().get_template("report.html.j2")
-    for segments in HTML_SEGMENTS:
-        html = template.render(_context(report, archive_location, segments))
+    for segments, rows in HTML_LIMITS:
+        html = template.render(_context(report, archive_location, segments, rows))
         if mail_size(html) < HTML_BUDGET:
             break
     return html
