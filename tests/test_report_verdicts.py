@@ -340,6 +340,16 @@ def test_speed_to_lead_is_a_headline_verdict_per_rep_not_the_robots_email():
     # Slow human speed and the overdue call tasks are both findings, and the two open the report.
     assert [f.code for f in report.findings[:2]] == ["slow_human_speed_to_lead", "overdue_tasks"]
     assert found["overdue_tasks"].numbers["overdue"] == 14
+    # A headline of its own, for the period and the 90 days, beside the robot's time.
+    from leadflow.report.render import render_text
+
+    text = render_text(report, "s3://bucket/key")
+    assert re.search(
+        r"Speed to lead \(a person calls\): within 5 min / median\s+0 of 20 / never called\s+"
+        r"0 of 20 / never called",
+        text,
+    )
+    assert re.search(r"Automated first touch, median / p90\s+0 s / 0 s", text)
     assert found["slow_human_speed_to_lead"].headline == (
         "Speed to lead: 0 of 20 new leads called within 5 minutes, median never called — too slow "
         "(at most 5 min)"

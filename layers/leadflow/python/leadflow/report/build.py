@@ -112,6 +112,7 @@ class Report:
     due_back: list[SnoozeRecord] = field(default_factory=list)
     # New leads of the period owed a speed-to-lead call: everyone first, then each owner.
     human_speed: list[HumanSpeed] = field(default_factory=list)
+    human_speed_trailing: HumanSpeed | None = None  # everyone, over the trailing 90 days
     # By post-meeting cadence, over the trailing 90 days: show rate and recaps within 24 hours.
     meetings: dict[str, MeetingFlow] = field(default_factory=dict)
 
@@ -151,5 +152,6 @@ def build_report(
         changes=changes(dataset, period),
         reps=reps,
         human_speed=human,
+        human_speed_trailing=next(iter(human_speed(facts, trailing, SPEED_TO_LEAD_TARGET)), None),
         meetings=meetings,
     )

@@ -35,7 +35,7 @@ from leadflow.report.diagnostics import (
     human_duration,
     pct,
 )
-from leadflow.report.metrics import DIMENSIONS, SegmentStats, Summary, WindowMetrics
+from leadflow.report.metrics import DIMENSIONS, HumanSpeed, SegmentStats, Summary, WindowMetrics
 from leadflow.report.trends import periods
 
 DIMENSION_TITLES = {
@@ -89,6 +89,12 @@ def _sql(s: SegmentStats) -> str:
     return _count_rate(s.sql, s)
 
 
+def _human(speed: HumanSpeed | None) -> str:
+    if speed is None:
+        return "n/a"
+    return f"{speed.within_target} of {speed.leads} / {human_duration(speed.median)}"
+
+
 def kpis(report: Report) -> list[Kpi]:
     week, trailing = report.period.overall, report.trailing.overall
 
@@ -129,6 +135,12 @@ def kpis(report: Report) -> list[Kpi]:
         row("Unsubscribes", lambda s: _count_rate(s.unsubscribes, s)),
         row("Complaints", lambda s: _count_rate(s.complaints, s), "keep under 0.1% of emailed leads"),
         row("Bounces", lambda s: _count_rate(s.bounces, s), "keep under 5% of emailed leads"),
+        Kpi(
+            "Speed to lead (a person calls): within 5 min / median",
+            _human(report.human_speed[0] if report.human_speed else None),
+            _human(report.human_speed_trailing),
+            "new leads owed a speed-to-lead call; never called counts as a miss; band: median at most 5 min",
+        ),
         row(
             "Automated first touch, median / p90",
             lambda s: f"{duration(s.speed_to_lead.median)} / {duration(s.speed_to_lead.p90)}",
