@@ -17,6 +17,7 @@ from infra.constructs.answers import SesEventPipeline
 from infra.constructs.api import IntakeApi
 from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
+from infra.constructs.escalations import EscalationSchedules
 from infra.constructs.functions import EVENTS, Functions
 from infra.constructs.operations import (
     Dashboard,
@@ -117,6 +118,14 @@ class LeadflowStack(Stack):
             log_retention=retention,
         )
         functions.connect_cadences(cadence_machines)
+        EscalationSchedules(
+            self,
+            "Escalations",
+            target=functions.step,
+            creators=[functions.step, functions.sweep],
+            # A task's outcome (intake) and a stop (intake, inbound, events) delete the pending one.
+            deleters=[functions.intake, functions.inbound, functions.events],
+        )
         ses_event_pipeline = SesEventPipeline(
             self,
             "SesEvents",

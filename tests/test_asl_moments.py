@@ -11,17 +11,8 @@ STEP = "arn:aws:lambda:us-east-1:123456789012:function:leadflow-step"
 DEMO = load_cadence(DEFAULT_CADENCE_DIR / "inbound-demo-request.yaml")
 
 
-# The human speed-to-lead loop after touch 1 and the day-2 moment (issues 14, 25) is not a send
-# moment: it is counted apart.
-SPEED_STATES = {*asl.speed_state_names(1), *asl.speed_state_names(2)}
-
-
 def _tasks(definition):
-    return {
-        name: state
-        for name, state in definition["States"].items()
-        if state["Type"] == "Task" and name not in SPEED_STATES
-    }
+    return {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
 
 
 def test_the_day_2_call_and_text_of_the_demo_cadence_share_one_task():
@@ -37,9 +28,8 @@ def test_the_day_2_call_and_text_of_the_demo_cadence_share_one_task():
         "touch": 2,
         "through": 3,
     }
-    # Its result goes to the speed-to-lead chain's Choice, whose default is touch 4's Wait.
-    assert shared["Next"] == asl.speed_state_names(2)[0]
-    assert definition["States"][shared["Next"]]["Default"] == asl.wait_state_name(DEMO, 4)
+    # Straight on to touch 4's Wait: speed to lead's escalations run on schedules (issue 28).
+    assert shared["Next"] == asl.wait_state_name(DEMO, 4)
     assert DEMO.state_name(3) not in definition["States"]  # no Task of the text's own
     touched = Counter(
         number
@@ -60,11 +50,7 @@ def test_every_shipped_cadence_has_one_task_and_at_most_one_wait_per_send_moment
         touch_tasks = [
             s for s in _tasks({"States": states}).values() if "touch" in s["Parameters"]["Payload"]
         ]
-        waits = [
-            name
-            for name, state in states.items()
-            if name.startswith("Until ") and "moved" not in name and name not in SPEED_STATES
-        ]
+        waits = [name for name, state in states.items() if name.startswith("Until ") and "moved" not in name]
         assert len(touch_tasks) == len(moments), cadence.name
         # A cadence on a meeting's clock also waits once for touch 1 (the meeting's end).
         assert len(waits) == len(moments) - 1 + (cadence.meeting is not None), cadence.name
@@ -87,17 +73,13 @@ def _run(sb, email, **fields):
 
 
 def _invocations(execution):
-    """Task states the cadence's send moments entered (the speed-to-lead loop apart)."""
-    return sum(1 for name in _touch_states(execution) if name.startswith("Day "))
-
-
-def _touch_states(execution):
-    return [name for name in execution["states"] if name not in SPEED_STATES]
+    """Task states the cadence's send moments entered."""
+    return sum(1 for name in execution["states"] if name.startswith("Day "))
 
 
 def _send_transitions(execution):
-    """Transitions outside the speed-to-lead loop (a Choice after touch 1, Wait + Task per escalation)."""
-    return len(_touch_states(execution))
+    """Every transition: speed to lead's escalations are outside the execution (issue 28)."""
+    return execution["transitions"]
 
 
 def test_a_lead_without_sms_consent_costs_two_transitions_per_moment_and_its_text_no_task():

@@ -88,7 +88,14 @@ def test_an_error_retries_cannot_fix_marks_the_enrollment_failed_and_alerts_ops(
     assert alert["lead_id"] == lead_id and "ClientError" in alert["subject"]
     assert "rejected@example.com" not in alert["message"]  # ids only
     # A refusal is not transient: the sweep leaves it to an operator, who retries it once fixed.
-    assert sb.sweep() == {"started": 0, "still_pending": 0, "retried": 0, "resumed": 0, "left_failed": 1}
+    assert sb.sweep() == {
+        "started": 0,
+        "still_pending": 0,
+        "retried": 0,
+        "resumed": 0,
+        "left_failed": 1,
+        "escalated": 0,
+    }
     _assert_clean(sb)
     assert sb.sweep(retry_all_failed=True)["retried"] == 1
     sb.advance(60)
@@ -141,7 +148,14 @@ def test_step_functions_unavailable_at_intake_stores_a_pending_enrollment_the_sw
     assert _sent_touches(sb, lead_id) == []
     report = sb.audit()
     assert report.clean and report.counts["enrollments.pending"] == 1
-    assert sb.sweep() == {"started": 1, "still_pending": 0, "retried": 0, "resumed": 0, "left_failed": 0}
+    assert sb.sweep() == {
+        "started": 1,
+        "still_pending": 0,
+        "retried": 0,
+        "resumed": 0,
+        "left_failed": 0,
+        "escalated": 0,
+    }
     assert _sent_touches(sb, lead_id) == [1]
     assert sb.sweep()["started"] == 0  # nothing left to start
     sb.advance(30 * 86400)

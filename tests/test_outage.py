@@ -158,7 +158,14 @@ def test_an_execution_that_ended_before_the_table_took_its_arn_is_resumed_under_
     assert enrollment.execution_arn is None and _sent(sb, lead_id) == [1]
     _stop_behind_its_back(sb, lead_id)
     sb.advance(60)  # the start lease ran out: the START index would start the taken name again
-    assert sb.sweep() == {"started": 0, "still_pending": 0, "retried": 0, "resumed": 1, "left_failed": 0}
+    assert sb.sweep() == {
+        "started": 0,
+        "still_pending": 0,
+        "retried": 0,
+        "resumed": 1,
+        "left_failed": 0,
+        "escalated": 0,
+    }
     (enrollment,) = enrollment_items.enrollments(lead_id)
     assert enrollment.attempt == 2 and enrollment.execution_arn == sb.execution(lead_id)["arn"]
     sb.advance(30 * 86400)

@@ -1,6 +1,6 @@
 """One touch of a cadence, invoked by the state machine's Task states; or, from its catch-all,
 the record of a touch that failed; or a service text the inbound or intake function asks for (the
-step alone may text any number)."""
+step alone may text any number); or a speed-to-lead escalation its schedule fires (send.escalations)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadflow.cadence.asl import FAILURE_KEY
-from leadflow.models import FailureReport, ServiceTextRequest, TouchRequest
+from leadflow.models import EscalationRequest, FailureReport, ServiceTextRequest, TouchRequest
 from leadflow.observability import count, logger, metrics
 from leadflow.send.touches import record_failure, run_moment
 
@@ -23,7 +23,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return send_service_text(ServiceTextRequest.model_validate(event))
     if FAILURE_KEY in event:
         return record_failure(FailureReport.model_validate(event))
-    results = run_moment(TouchRequest.model_validate(event))
+    if "escalation" in event:
+        from leadflow.send import escalations
+
+        request = EscalationRequest.model_validate(event["escalation"])
+        outcome = escalations.run(request, context.invoked_function_arn)
+        count("Escalations", outcome=outcome)
+        return {"outcome": outcome}
+    # The schedules speed to lead creates invoke this function again (its ARN: see send.escalations).
+    results = run_moment(TouchRequest.model_validate(event), context.invoked_function_arn)
     for result in results:
         count("Touches", outcome=str(result.outcome))
     return results[-1].model_dump()

@@ -282,7 +282,7 @@ class Functions(Construct):
             (
                 self.step,
                 "Step Functions invokes the step synchronously; its Retry/Catch and the sweep handle "
-                "failures",
+                "failures. Speed-to-lead schedules invoke it too: the sweep escalates what they failed",
             ),
             (
                 self.events,

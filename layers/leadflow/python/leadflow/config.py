@@ -62,6 +62,12 @@ class Settings(BaseModel):
     # Integration events (leadflow.observability.publish_event reads these directly, at call time).
     event_bus_name: str | None = Field(None, alias="EVENT_BUS_NAME")
     event_include_email: bool = Field(False, alias="EVENT_INCLUDE_EMAIL")
+    # Speed-to-lead escalations (send.escalations): our EventBridge Scheduler group, the role its
+    # schedules invoke with, and their target, the step function (the step itself targets the ARN
+    # it was invoked by: a function's environment cannot name its own ARN in CloudFormation).
+    escalation_schedule_group: str | None = Field(None, alias="ESCALATION_SCHEDULE_GROUP")
+    escalation_schedule_role_arn: str | None = Field(None, alias="ESCALATION_SCHEDULE_ROLE_ARN")
+    escalation_target_arn: str | None = Field(None, alias="ESCALATION_TARGET_ARN")
 
 
 def cadences() -> dict[str, Cadence]:

@@ -626,6 +626,9 @@ class Task(BaseModel):
     escalations: list[dict[str, str]] = Field(default_factory=list)
     # When the task was opened (the lead's post, for speed to lead): the true wait counts from it.
     created_at: datetime | None = None
+    # Speed to lead: when the chain's next alert is due (its one-shot schedule fires then; the sweep
+    # escalates it if that schedule never fired). Set while the chain goes on (send.escalations).
+    escalate_at: datetime | None = None
 
 
 class HeldMailStatus(StrEnum):
@@ -681,7 +684,21 @@ class TouchRequest(BaseModel):
     # The last touch of a moment whose touches share one Task (cadence.asl.moments); None: one touch.
     through: int | None = Field(None, ge=1)
     # Speed to lead: escalate the unworked call task touch 1 opened, instead of running the touch.
+    # Only executions started before issue 28 send it (their chain then goes on by schedule).
     escalate: bool = False
+
+
+class EscalationRequest(BaseModel):
+    """The step function's input from a speed-to-lead escalation schedule: ids and the due time only
+    (the schedule's target input, visible in the Scheduler console: no PII)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lead_id: str = Field(pattern=r"^[a-z0-9]{8,40}$")
+    enrollment: int = Field(ge=1)
+    # The escalation this schedule was created for (the task's `escalate_at` then): a stale or
+    # duplicated fire finds another one pending, or this one delivered.
+    due: datetime
 
 
 class ServiceText(StrEnum):
@@ -716,7 +733,8 @@ class FailureReport(BaseModel):
 class TouchResult(BaseModel):
     next_at: str | None = None
     outcome: str
-    # Speed to lead: when to escalate the call task if it is still unworked (None: nothing to do).
+    # Always None since issue 28 (escalations run on schedules, outside the execution); executions
+    # started on an earlier definition still read it after their first two moments.
     escalate_at: str | None = None
 
 

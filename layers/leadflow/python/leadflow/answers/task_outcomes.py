@@ -14,6 +14,7 @@ from leadflow.answers import outcomes
 from leadflow.cadence import stops
 from leadflow.models import TASK_ID, ContactStatus, StopReason, Task, TaskOutcome, TaskStatus
 from leadflow.observability import logger, publish_event
+from leadflow.send import escalations
 from leadflow.store import enrollment_items, lead_items, task_items
 
 
@@ -73,6 +74,7 @@ def record_outcome(
     times = (starts_at, starts_at + timedelta(minutes=meeting_minutes)) if starts_at else None
     updated = task_items.record_task_outcome(task, outcome, note, clock.now())
     if updated is not None:
+        escalations.cancel(updated)  # worked: its pending escalation is deleted
         publish_event(
             "task_done",
             task.lead_id,

@@ -9,6 +9,8 @@ channel the lead cannot receive (a text without SMS consent) is recorded as skip
 that Task. On the normal path that is two billed transitions per send moment and no
 polling. The execution input carries ids only (lead id, cadence, enrollment) and the
 cadence version, which the step reads its touch from (leadflow.cadence.versions).
+Speed-to-lead escalations run outside the execution (EventBridge Scheduler one-shot schedules,
+leadflow.send.escalations): they cost the execution no transition.
 
 Errors: every Task retries what is transient (the step classifies AWS errors and raises them
 by name, see leadflow.aws.transient) with exponential backoff and full jitter. A stop or a
@@ -236,75 +238,7 @@ def _task(cadence: Cadence, group: tuple[int, ...], step_function_arn: str) -> d
         task["ResultSelector"] = {"next_at.$": "$.Payload.next_at"}
         task["ResultPath"] = "$.schedule"
         task["Next"] = wait_state_name(cadence, through + 1)
-        if _has_speed_path(cadence, group):
-            task["ResultSelector"]["escalate_at.$"] = "$.Payload.escalate_at"
-            task["Next"] = speed_state_names(number)[0]
     return task
-
-
-SPEED_CHOICE = "Speed to lead · call task unworked?"
-SPEED_WAIT = "Until the call task's escalation"
-SPEED_TASK = "Speed to lead · escalate"
-
-
-# The escalation chain runs after the first two moments: after touch 1, and after the next one (a
-# call due at the owner's start meets the day-2 touch there). Not after later ones: each costs a
-# Choice transition per lead, and the chain is long over by then.
-SPEED_MOMENTS = 2
-
-
-def _has_speed_path(cadence: Cadence, group: tuple[int, ...]) -> bool:
-    return (
-        cadence.speed_to_lead
-        and group[-1] < len(cadence.touches)
-        and moments(cadence).index(group) < SPEED_MOMENTS
-    )
-
-
-def speed_state_names(number: int) -> tuple[str, str, str]:
-    """The Choice, Wait and Task of the escalations between the moment starting at touch `number`
-    and the next one (touch 1 keeps the names it always had)."""
-    suffix = "" if number == 1 else f" · after touch {number}"
-    return SPEED_CHOICE + suffix, SPEED_WAIT + suffix, SPEED_TASK + suffix
-
-
-def _speed_path(cadence: Cadence, group: tuple[int, ...], step_function_arn: str) -> dict[str, Any]:
-    """Touch 1 may open a speed-to-lead call task; while it is unworked, escalate it on time.
-
-    The step returns `escalate_at` (None: nothing to escalate before the next moment) with every
-    moment and each escalation: the chain runs between the cadence's moments and never delays
-    one. An escalation that fails never stops the cadence (it goes on to the next moment).
-    """
-    number, through = group[0], group[-1]
-    choice, wait, escalate = speed_state_names(number)
-    next_moment = wait_state_name(cadence, through + 1)
-    return {
-        choice: {
-            "Type": "Choice",
-            "Choices": [{"Variable": "$.schedule.escalate_at", "IsNull": False, "Next": wait}],
-            "Default": next_moment,
-        },
-        wait: {"Type": "Wait", "TimestampPath": "$.schedule.escalate_at", "Next": escalate},
-        escalate: {
-            "Type": "Task",
-            "Comment": "Re-alert the owner, then the next rep in rotation, while the call has no outcome.",
-            "Resource": LAMBDA_INVOKE,
-            "Parameters": {
-                "FunctionName": step_function_arn,
-                "Payload": {
-                    **ENROLLMENT_IDS,
-                    "version.$": "$.version",
-                    "touch": through,
-                    "escalate": True,
-                },
-            },
-            "Retry": _retry(),
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": next_moment}],
-            "ResultSelector": {"next_at.$": "$.Payload.next_at", "escalate_at.$": "$.Payload.escalate_at"},
-            "ResultPath": "$.schedule",
-            "Next": choice,
-        },
-    }
 
 
 def first_wait_state_name(cadence: Cadence) -> str:
@@ -337,8 +271,6 @@ def build_definition(cadence: Cadence, step_function_arn: str) -> dict[str, Any]
         # A moved due time (out-of-office, a meeting's own clock) may hit touch 1 too.
         states.update(_moved_path(cadence, number))
         states.update(_failure_path(cadence, number))
-        if _has_speed_path(cadence, group):
-            states.update(_speed_path(cadence, group, step_function_arn))
     states[STOPPED_STATE] = {"Type": "Succeed", "Comment": "The enrollment was stopped before this touch."}
     states.update(_record_failure(step_function_arn))
     return {

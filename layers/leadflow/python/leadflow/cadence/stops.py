@@ -10,6 +10,7 @@ from leadflow import clock
 from leadflow.cadence import executions
 from leadflow.models import ContactStatus, Enrollment, RunStatus, StopReason
 from leadflow.observability import logger
+from leadflow.send import escalations
 from leadflow.store import enrollment_items, event_items, lead_items, task_items
 
 
@@ -56,6 +57,7 @@ def stop_enrollments(lead_id: str, reason: StopReason) -> list[Enrollment]:
         stopped.append(result)
         if result.execution_arn:
             executions.stop(result.execution_arn, cause=reason.value)
-    # No rep should still call a lead who answered or left.
-    task_items.cancel_open_tasks(lead_id, now)
+    # No rep should still call a lead who answered or left, nor be alerted to.
+    for task in task_items.cancel_open_tasks(lead_id, now):
+        escalations.cancel(task)
     return stopped

@@ -11,6 +11,8 @@
   the failure unrecorded (issue 22). It finds them in Step Functions' own record (ListExecutions
   by status, since the last stop time it reconciled), not in the table, and starts a new named
   execution: it skips the settled touches and runs the first one without an outcome;
+- escalates open speed-to-lead call tasks whose escalation is overdue with no alert recorded (its
+  one-shot schedule was never created or never fired: send.escalations), from the same index;
 - reports what it did (the sweep function publishes the counts as metrics).
 
 It reads a sparse index (store.table.ATTENTION_INDEX) holding only those enrollments, and the
@@ -44,6 +46,7 @@ class SweepReport(BaseModel):
     retried: int = 0  # failed enrollments running again
     resumed: int = 0  # running enrollments whose execution ended early, running again
     left_failed: int = 0  # failed with an error retries cannot fix (ops were alerted), or too often
+    escalated: int = 0  # speed-to-lead escalations whose schedule never fired, delivered now
 
 
 def sweep(*, retry_all_failed: bool = False) -> SweepReport:
@@ -72,6 +75,9 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
             report.retried += 1
             if not start(retried):
                 report.still_pending += 1
+    from leadflow.send import escalations
+
+    report.escalated = escalations.sweep(clock.now(), settings().escalation_target_arn)
     logger.info("sweep", extra=report.model_dump())
     return report
 

@@ -210,6 +210,7 @@ class Sandbox:
                 for name, module in self.handlers.items()
             }
             self._undo.append(route_lambda(registry, LambdaContext))
+            self._undo.append(self._escalation_schedules())
         except BaseException:
             self._teardown()
             raise
@@ -387,6 +388,28 @@ class Sandbox:
         self.default_cadence = operator_config().routing.default_cadence
         # Template lint, as `cdk synth` runs it before anything is deployed.
         lint.ensure_clean(config.cadence_dir, config.template_dir, config.config_file)
+
+    def _escalation_schedules(self) -> Callable[[], None]:
+        """Speed to lead's schedule group and role, as CDK deploys them; the clock fires their one-shot
+        schedules (moto stores them only). Returns the undo."""
+        from leadflow.local.simclock import fire_one_shot_schedules
+
+        group = "leadflow-escalations"
+        aws.client("scheduler").create_schedule_group(Name=group)
+        role = f"arn:aws:iam::{ACCOUNT_ID}:role/leadflow-escalation-schedules"
+        self._set_environment(
+            {
+                "ESCALATION_SCHEDULE_GROUP": group,
+                "ESCALATION_SCHEDULE_ROLE_ARN": role,
+                "ESCALATION_TARGET_ARN": function_arn("step"),
+            }
+        )
+
+        def invoke(target_arn: str, event: dict[str, Any]) -> Any:
+            name = target_arn.rsplit(":", 1)[-1].removeprefix(function_name(""))
+            return self.invoke(name, event)
+
+        return fire_one_shot_schedules(self.clock, invoke)
 
     def _deploy_cadences(self) -> None:
         """Create or update one state machine per cadence file, as `cdk deploy` does."""

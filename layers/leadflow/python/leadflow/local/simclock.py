@@ -41,6 +41,7 @@ __all__ = [
     "SimClock",
     "cache_boto_clients",
     "fast_responses",
+    "fire_one_shot_schedules",
     "memoize_asl_parse",
     "route_lambda",
     "serialize_dynamodb",
@@ -576,3 +577,52 @@ def fast_responses() -> Callable[[], None]:
             step()
 
     return restore
+
+
+# ------------------------------------------------------------------ EventBridge Scheduler
+def fire_one_shot_schedules(
+    clock: SimClock, invoke: Callable[[str, dict[str, Any]], Any]
+) -> Callable[[], None]:
+    """Fire moto's one-time schedules (`at(...)`) on the simulated clock; returns undo.
+
+    moto 5.2 stores EventBridge Scheduler schedules and never fires them. Each one-time schedule
+    created from now on becomes a clock timer at its time (in its ScheduleExpressionTimezone): if
+    the schedule still exists then (not deleted, ENABLED), `invoke(target_arn, input)` runs its
+    target, and ActionAfterCompletion=DELETE deletes it. A target that raises is retried as the
+    schedule's RetryPolicy allows (backing off from a minute, doubling), then the schedule completes.
+    """
+    from zoneinfo import ZoneInfo
+
+    from moto.scheduler.models import EventBridgeSchedulerBackend
+
+    original = EventBridgeSchedulerBackend.create_schedule
+
+    def create_schedule(self: Any, *args: Any, **kwargs: Any) -> Any:
+        schedule = original(self, *args, **kwargs)
+        expression = schedule.schedule_expression
+        if expression.startswith("at(") and expression.endswith(")"):
+            zone = ZoneInfo(schedule.schedule_expression_timezone or "UTC")
+            due = datetime.fromisoformat(expression[3:-1]).replace(tzinfo=zone)
+            clock.call_at(due, functools.partial(_fire, self, schedule, due, 0))
+        return schedule
+
+    def _fire(backend: Any, schedule: Any, due: datetime, attempt: int) -> None:
+        group = backend.schedule_groups.get(schedule.group_name)
+        if group is None or group.schedules.get(schedule.name) is not schedule or schedule.state != "ENABLED":
+            return  # deleted (or replaced, or disabled) before its time
+        target = schedule.target
+        try:
+            invoke(target["Arn"], json.loads(target.get("Input") or "{}"))
+        except Exception:
+            policy = target.get("RetryPolicy", {})
+            retry_at = clock.now() + timedelta(minutes=2**attempt)
+            age = (retry_at - due).total_seconds()
+            if attempt < int(policy.get("MaximumRetryAttempts", 185)) and age <= int(
+                policy.get("MaximumEventAgeInSeconds", 86400)
+            ):
+                clock.call_at(retry_at, functools.partial(_fire, backend, schedule, due, attempt + 1))
+                return
+        if schedule.action_after_completion == "DELETE":
+            group.schedules.pop(schedule.name, None)
+
+    return _patch(EventBridgeSchedulerBackend, "create_schedule", create_schedule)

@@ -33,7 +33,7 @@ from leadflow.models import (
     TouchStatus,
 )
 from leadflow.observability import logger, metrics
-from leadflow.send import alerts, guard, mail, messages, sms, speed, tasks
+from leadflow.send import alerts, escalations, guard, mail, messages, sms, tasks
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
 
@@ -85,26 +85,27 @@ class _Claim:
         )
 
 
-def run_moment(request: TouchRequest) -> list[TouchResult]:
+def run_moment(request: TouchRequest, escalation_target: str | None = None) -> list[TouchResult]:
     """Run the touches `touch`..`through` that share a send moment (one Task, cadence.asl.moments).
 
     Each is run_touch on its own: its claim, its record, its own channel's rules (a text to a lead
     without SMS consent is recorded as skipped, no provider call). A member due later than the
     others (pushed by its channel's hours) raises NotDueYet after the earlier ones are recorded;
     the state machine waits and runs the moment again, and the recorded ones settle without
-    being sent twice.
+    being sent twice. `escalation_target`: the function speed-to-lead schedules invoke (the step's
+    own ARN, send.escalations).
     """
     last = request.through or request.touch
     return [
-        run_touch(request.model_copy(update={"touch": number, "through": None}))
+        run_touch(request.model_copy(update={"touch": number, "through": None}), escalation_target)
         for number in range(request.touch, last + 1)
     ]
 
 
-def run_touch(request: TouchRequest) -> TouchResult:
+def run_touch(request: TouchRequest, escalation_target: str | None = None) -> TouchResult:
     """Run one touch; a transient AWS error is raised by name for the state machine to retry."""
     try:
-        return _run_touch(request)
+        return _run_touch(request, escalation_target)
     except Exception as error:
         named = aws.transient(error)
         if named is None:
@@ -116,7 +117,7 @@ def run_touch(request: TouchRequest) -> TouchResult:
         raise named from error
 
 
-def _run_touch(request: TouchRequest) -> TouchResult:
+def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchResult:
     # Templates are linted when the stack is synthesized (infra/app.py) and when the Sandbox starts,
     # not here: a cold start of the step function does not pay for the lint.
     # The version this execution started on, not necessarily the one deployed now.
@@ -129,11 +130,11 @@ def _run_touch(request: TouchRequest) -> TouchResult:
     next_at = None if last else clock.iso(enrollment.schedule[request.touch])
     now = clock.now()
     if request.escalate:
-        # Speed to lead: touch 1's call task, still unworked? (The touch itself already ran.)
-        running = enrollment.run_status is RunStatus.RUNNING and lead.status in CONTACTABLE
-        upcoming = None if last else enrollment.schedule[request.touch]
-        again = speed.escalate(lead, enrollment, now, upcoming) if running else None
-        return TouchResult(next_at=next_at, outcome="escalated", escalate_at=again)
+        # An execution started before issue 28 reached its escalation state: the chain goes on by
+        # schedule from here (its Choice then takes the next moment).
+        if enrollment.run_status is RunStatus.RUNNING and lead.status in CONTACTABLE:
+            escalations.escalate_now(lead, enrollment, now, escalation_target)
+        return TouchResult(next_at=next_at, outcome="escalated")
     if enrollment.last_touch > request.touch or (
         enrollment.last_touch == request.touch
         and enrollment.touch_state != enrollment_items.TouchState.RELEASED
@@ -182,12 +183,9 @@ def _run_touch(request: TouchRequest) -> TouchResult:
             "skip_reason": record.skip_reason,
         },
     )
-    upcoming = None if last else enrollment.schedule[request.touch]
-    if request.touch == 1:
-        escalate_at = speed.open_call(lead, cadence, enrollment, now, upcoming)
-    else:  # an unworked call's chain goes on between the later moments
-        escalate_at = speed.resume(lead, cadence, enrollment, now, upcoming)
-    return TouchResult(next_at=next_at, outcome=record.status.value, escalate_at=escalate_at)
+    if request.touch == 1:  # speed to lead: its chain runs on schedules, outside the execution
+        escalations.open_call(lead, cadence, enrollment, now, escalation_target)
+    return TouchResult(next_at=next_at, outcome=record.status.value)
 
 
 def _ensure_contactable(lead: Lead) -> None:

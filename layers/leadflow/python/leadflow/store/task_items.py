@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from leadflow.clock import iso
@@ -25,7 +26,11 @@ from leadflow.store.items import (
     ttl,
     update_if,
 )
-from leadflow.store.table import PARTITION_KEY, SORT_KEY
+from leadflow.store.table import ATTENTION_INDEX, ATTENTION_KEY, PARTITION_KEY, SORT_KEY
+
+# A speed-to-lead task is in the sweep's sparse index under this while its chain goes on: the sweep
+# escalates one whose schedule never fired (send.escalations).
+ESCALATION_ATTENTION = "escalate"
 
 
 def put_task(task: Task) -> None:
@@ -79,33 +84,34 @@ def record_task_outcome(task: Task, outcome: TaskOutcome, note: str | None, at: 
         values[":note"] = note
     updated = update_if(
         Key={PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
-        UpdateExpression=expression,
+        # Worked: no escalation is due any more (out of the sweep's index).
+        UpdateExpression=expression + " REMOVE #attention",
         ConditionExpression="#status IN (" + ", ".join(f":s{i}" for i in range(len(_OUTCOME_OPEN))) + ")",
-        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeNames={"#status": "status", "#attention": ATTENTION_KEY},
         ExpressionAttributeValues=values,
     )
     return None if updated is None else Task.model_validate(updated)
 
 
-def cancel_open_tasks(lead_id: str, at: datetime) -> int:
-    """Close the lead's open tasks (it stopped: no rep should still call); returns how many."""
-    cancelled = 0
+def cancel_open_tasks(lead_id: str, at: datetime) -> list[Task]:
+    """Close the lead's open tasks (it stopped: no rep should still call); returns those it closed."""
+    cancelled = []
     for task in tasks(lead_id):
         if task.status is not TaskStatus.OPEN:
             continue
         try:
             dynamodb_table().update_item(
                 Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
-                UpdateExpression="SET #status = :cancelled, outcome_at = :at",
+                UpdateExpression="SET #status = :cancelled, outcome_at = :at REMOVE #attention",
                 ConditionExpression="#status = :open",
-                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeNames={"#status": "status", "#attention": ATTENTION_KEY},
                 ExpressionAttributeValues={
                     ":cancelled": TaskStatus.CANCELLED.value,
                     ":open": TaskStatus.OPEN.value,
                     ":at": iso(at),
                 },
             )
-            cancelled += 1
+            cancelled.append(task)
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
@@ -113,16 +119,70 @@ def cancel_open_tasks(lead_id: str, at: datetime) -> int:
 
 
 def add_escalation(task: Task, at: datetime, rep: str, step: str) -> bool:
-    """Record an escalation of a still-open task; False when it got an outcome (or was cancelled)."""
+    """Record an escalation of a still-open task; False when it got an outcome (or was cancelled), or
+    when another run recorded one since `task` was read (the claim: a duplicated schedule fire, or
+    the sweep beside a late fire, alerts once)."""
+    recorded = len(task.escalations)
     updated = update_if(
         Key={PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
         UpdateExpression="SET escalations = list_append(if_not_exists(escalations, :none), :one)",
-        ConditionExpression="#status = :open",
+        ConditionExpression="#status = :open "
+        "AND (attribute_not_exists(escalations) OR size(escalations) = :recorded)",
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues={
             ":none": [],
             ":one": [{"at": iso(at), "rep": rep, "step": step}],
             ":open": TaskStatus.OPEN.value,
+            ":recorded": recorded,
         },
     )
     return updated is not None
+
+
+def set_escalation(lead_id: str, enrollment: int, touch: int, at: datetime) -> bool:
+    """Note when the open task's next escalation is due, and put it in the sweep's index; False when
+    the task is no longer open."""
+    updated = update_if(
+        Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: task_sk(enrollment, touch)},
+        UpdateExpression="SET escalate_at = :at, #attention = :escalate",
+        ConditionExpression="#status = :open",
+        ExpressionAttributeNames={"#status": "status", "#attention": ATTENTION_KEY},
+        ExpressionAttributeValues={
+            ":at": iso(at),
+            ":escalate": ESCALATION_ATTENTION,
+            ":open": TaskStatus.OPEN.value,
+        },
+    )
+    return updated is not None
+
+
+def end_escalation(task: Task) -> None:
+    """Out of the sweep's index: the chain is over (or the task closed). Only while the escalation
+    read in `task` is still the pending one: a run that scheduled a later one meanwhile keeps it."""
+    update_if(
+        Key={PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
+        UpdateExpression="REMOVE #attention",
+        ConditionExpression="escalate_at = :at OR #status <> :open",
+        ExpressionAttributeNames={"#status": "status", "#attention": ATTENTION_KEY},
+        ExpressionAttributeValues={
+            ":at": iso(task.escalate_at) if task.escalate_at else "",
+            ":open": TaskStatus.OPEN.value,
+        },
+    )
+
+
+def escalating_tasks() -> list[tuple[str, int, int]]:
+    """(lead id, enrollment, touch) of every task in the sweep's index (a chain going on)."""
+    found: list[tuple[str, int, int]] = []
+    kwargs: dict[str, Any] = {
+        "IndexName": ATTENTION_INDEX,
+        "KeyConditionExpression": Key(ATTENTION_KEY).eq(ESCALATION_ATTENTION),
+    }
+    while True:
+        page = dynamodb_table().query(**kwargs)
+        for item in page["Items"]:
+            _, enrollment, touch = str(item[SORT_KEY]).split("#")
+            found.append((str(item[PARTITION_KEY]).removeprefix("LEAD#"), int(enrollment), int(touch)))
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,205 @@
+"""Speed to lead's escalations run outside the execution (issue 28, item 1), on the Sandbox.
+
+Touch 1 opens the call task and creates an EventBridge Scheduler one-shot schedule for the next
+alert; the Sandbox's clock fires it (moto only stores schedules), the step escalates and schedules
+the next one; an outcome or a stop deletes the pending one; a schedule that was never created is
+escalated by the sweep. The chain's timing itself is tests/test_speed_to_lead.py's.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from faults import client_error, failing
+
+from leadflow import aws
+from leadflow.local.sandbox import Sandbox, function_arn
+from leadflow.send import escalations
+from leadflow.store import task_items
+from tests.helpers import reply_mime
+
+DEMO = {"email": "dana@bigco.example", "first_name": "Dana", "company": "BigCo", "form": "demo-request"}
+GROUP = "leadflow-escalations"
+
+
+def _schedules(sb):
+    client = aws.client("scheduler")
+    return [
+        client.get_schedule(GroupName=GROUP, Name=summary["Name"])
+        for summary in client.list_schedules(GroupName=GROUP)["Schedules"]
+    ]
+
+
+def _speed_alerts(sb, lead_id):
+    return [
+        (note["at"], note["rep"])
+        for note in sb.rep_alerts()
+        if note["lead_id"] == lead_id and note["kind"].startswith("speed_to_lead")
+    ]
+
+
+def _post(sb):
+    sb.post("/leads", json=DEMO)  # Monday 10:00 New York: Alex is at work, the call is due by 10:05
+    return sb.find_lead(DEMO["email"])
+
+
+def test_touch_1_creates_a_one_shot_schedule_with_ids_only_and_the_execution_goes_straight_on():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        lead = _post(sb)
+        (schedule,) = _schedules(sb)
+        assert schedule["Name"] == f"speed-{lead['id']}-1-261123151000"
+        assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == (
+            "at(2026-11-23T15:10:00)",
+            "UTC",
+        )
+        assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        assert schedule["ActionAfterCompletion"] == "DELETE"
+        assert schedule["Target"]["Arn"] == function_arn("step")
+        assert schedule["Target"]["RoleArn"].endswith(":role/leadflow-escalation-schedules")
+        # Ids and the due time only: the Scheduler console shows this input.
+        assert json.loads(schedule["Target"]["Input"]) == {
+            "escalation": {"lead_id": lead["id"], "enrollment": 1, "due": "2026-11-23T15:10:00Z"}
+        }
+        assert "dana" not in schedule["Target"]["Input"].lower()
+
+        # The execution is parked on touch 2's Wait: no escalation state anywhere.
+        assert sb.execution(lead["id"])["states"] == [
+            "Day 01 · email · intro",
+            "Until Day 02 · call · discovery-call + sms · text-nudge",
+        ]
+        sb.advance_to("2026-11-23T15:10:00Z")
+        assert _speed_alerts(sb, lead["id"])[-1] == ("2026-11-23T15:10:00Z", "alex")
+        # Fired and deleted itself; the step created the next one.
+        assert [s["Name"] for s in _schedules(sb)] == [f"speed-{lead['id']}-1-261123152000"]
+        sb.advance_to("2026-11-23T16:00:00Z")
+        assert _schedules(sb) == []  # the manager's alert was the last
+        assert len(sb.execution(lead["id"])["states"]) == 2
+
+
+def test_an_outcome_deletes_the_pending_schedule():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        lead = _post(sb)
+        (task,) = [t for t in sb.tasks() if t["touch"] == 0]
+        assert len(_schedules(sb)) == 1
+        sb.advance_to("2026-11-23T15:03:00Z")
+        answer = sb.post(f"/tasks/{task['id']}?token={task['token']}", json={"outcome": "voicemail"})
+        assert answer.status_code == 200
+        assert _schedules(sb) == []
+        # Out of the sweep's index too: nothing left to escalate.
+        assert task_items.escalating_tasks() == []
+        sb.advance_to("2026-11-23T17:00:00Z")
+        assert _speed_alerts(sb, lead["id"]) == [("2026-11-23T15:00:00Z", "alex")]
+
+
+def test_a_reply_stops_the_lead_and_deletes_the_pending_schedule():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        lead = _post(sb)
+        sb.advance_to("2026-11-23T15:04:00Z")
+        sb.deliver_email(reply_mime("Dana <dana@bigco.example>", body="Call me at 3pm please.", at=sb.now()))
+        assert sb.lead(lead["id"])["status"] == "replied"
+        assert _schedules(sb) == []
+        assert [t["status"] for t in sb.tasks() if t["touch"] == 0] == ["cancelled"]
+        sb.advance_to("2026-11-23T17:00:00Z")
+        assert _speed_alerts(sb, lead["id"]) == [("2026-11-23T15:00:00Z", "alex")]
+        audit = sb.audit()
+        assert audit.clean, audit.lines()
+
+
+def test_a_repeated_fire_alerts_once():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        lead = _post(sb)
+        (schedule,) = _schedules(sb)
+        fired = json.loads(schedule["Target"]["Input"])
+        sb.advance_to("2026-11-23T15:10:00Z")
+        alerts = _speed_alerts(sb, lead["id"])
+        assert len(alerts) == 2
+        # Scheduler delivers at least once: the same input again is a stale escalation.
+        assert sb.invoke("step", fired) == {"outcome": "stale"}
+        assert _speed_alerts(sb, lead["id"]) == alerts
+        assert len(_schedules(sb)) == 1
+
+
+def test_two_runs_that_read_the_same_task_record_one_alert():
+    """The claim: each alert is recorded only against the number of alerts its run read."""
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        lead = _post(sb)
+        read = task_items.get_task(lead["id"], 1, 0)
+        assert len(read.escalations) == 1
+        at = sb.now() + timedelta(minutes=10)
+        assert task_items.add_escalation(read, at, "alex", "owner again") is True
+        assert task_items.add_escalation(read, at, "alex", "owner again") is False  # a duplicate
+        again = task_items.get_task(lead["id"], 1, 0)
+        assert [e["step"] for e in again.escalations] == ["owner", "owner again"]
+        assert task_items.add_escalation(again, at, "sam", "next rep") is True
+
+
+def test_a_schedule_that_could_not_be_created_is_escalated_by_the_sweep():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        with failing("scheduler", "CreateSchedule", client_error("ThrottlingException", "CreateSchedule")):
+            lead = _post(sb)
+        assert sb.execution(lead["id"])["status"] == "RUNNING"  # touch 1 is not failed by it
+        assert _schedules(sb) == []
+        assert sb.metric_total("EscalationScheduleFailed") == 1
+        (task,) = [t for t in sb.tasks() if t["touch"] == 0]
+        assert task["escalate_at"] == "2026-11-23T15:10:00Z"  # noted before the schedule was tried
+
+        sb.advance_to("2026-11-23T15:19:59Z")
+        assert sb.invoke("sweep", {})["sweep"]["escalated"] == 0  # not overdue yet: a late fire may come
+        assert len(_speed_alerts(sb, lead["id"])) == 1
+        sb.advance_to("2026-11-23T15:20:00Z")
+        assert sb.invoke("sweep", {})["sweep"]["escalated"] == 1
+        assert _speed_alerts(sb, lead["id"]) == [
+            ("2026-11-23T15:00:00Z", "alex"),
+            ("2026-11-23T15:20:00Z", "alex"),  # the owner again, late but not lost
+        ]
+        assert sb.invoke("sweep", {})["sweep"]["escalated"] == 0  # once
+        # The chain goes on by schedule from there: the next rep 10 minutes later.
+        sb.advance_to("2026-11-23T15:30:00Z")
+        assert _speed_alerts(sb, lead["id"])[-1] == ("2026-11-23T15:30:00Z", "sam")
+        sb.advance_to("2026-11-23T17:00:00Z")
+        assert [rep for _, rep in _speed_alerts(sb, lead["id"])] == ["alex", "alex", "sam", "_manager"]
+        assert task_items.escalating_tasks() == [(lead["id"], 1, 0)]  # the last alert's note...
+        sb.invoke("sweep", {})
+        assert task_items.escalating_tasks() == []  # ...which the sweep clears once the chain is over
+        audit = sb.audit()
+        assert audit.clean, audit.lines()
+
+
+def test_the_clock_fires_only_schedules_that_still_exist_and_deletes_them_after():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        client = aws.client("scheduler")
+        target = {
+            "Arn": function_arn("sweep"),
+            "RoleArn": "arn:aws:iam::123456789012:role/x",
+            "Input": json.dumps({}),
+        }
+        for name in ("kept", "deleted"):
+            client.create_schedule(
+                GroupName=GROUP,
+                Name=name,
+                ScheduleExpression="at(2026-11-23T10:30:00)",
+                ScheduleExpressionTimezone="America/New_York",  # 15:30 UTC
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target=target,
+            )
+        client.delete_schedule(GroupName=GROUP, Name="deleted")
+        runs = []
+        original = sb.handlers["sweep"].lambda_handler
+        sb.handlers["sweep"].lambda_handler = lambda event, context: (
+            runs.append(sb.now()) or original(event, context)
+        )
+        try:
+            sb.advance_to("2026-11-23T15:29:59Z")
+            assert runs == []
+            sb.advance_to("2026-11-23T16:00:00Z")
+        finally:
+            sb.handlers["sweep"].lambda_handler = original
+        assert runs == [datetime(2026, 11, 23, 15, 30, tzinfo=UTC)]
+        assert [s["Name"] for s in client.list_schedules(GroupName=GROUP)["Schedules"]] == []
+
+
+def test_the_schedule_name_fits_schedulers_limit_for_the_longest_lead_id():
+    name = escalations.schedule_name("a" * 40, 999, datetime(2026, 11, 23, 15, 10, tzinfo=UTC))
+    assert len(name) <= 64
