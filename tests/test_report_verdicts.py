@@ -531,3 +531,78 @@ def test_the_html_part_stays_under_90_kb_and_the_csv_has_what_was_cut(
     assert scorecard == {(check.scope, check.label) for check in report.scorecard}
     hidden_sources = [s for s in (f"source-{n}" for n in range(sources)) if f">{s}<" not in html]
     assert hidden_sources  # some were cut from the HTML, and every one of them is in the CSV
+
+
+# -- every rate band at its edge -------------------------------------------------------------------
+
+
+def stats(leads: int = 100, **counts):
+    """Segment counts for a band check: `leads` people, the named counts, no timings."""
+    from leadflow.report.metrics import SegmentStats, Summary
+
+    empty = Summary.of([])
+    fields = dict.fromkeys(
+        ("enrollments", "contacted", "responded", "replied", "connected", "meetings", "unsubscribes"),
+        0,
+    )
+    fields.update(dict.fromkeys(("complaints", "bounces", "emailed", "opened", "clicked"), 0))
+    fields.update(counts)
+    return SegmentStats(
+        leads=leads,
+        speed_to_lead=empty,
+        first_human_touch=empty,
+        touches_to_response=empty,
+        response_step=empty,
+        **fields,
+    )
+
+
+@pytest.mark.parametrize(
+    ("check", "edge", "at_stake"),
+    [
+        ("contact inbound", 40, 1),  # CONTACT_RATE_BANDS["inbound"] bottom
+        ("contact cold", 15, 1),
+        # REPLY_RATE_FLOOR: below it, act; the leads at stake count up to the band's bottom (15%).
+        ("reply", 10, 6),
+        ("sql inbound", 10, 1),
+        ("sql cold", 3, 1),
+        ("meetings in time", 15, 1),
+        ("break-up", 30, 1),
+        ("re-engagement", 5, 1),
+        ("rebook", 30, 1),
+    ],
+)
+def test_each_rate_band_holds_its_edge_and_fires_one_lead_below(check, edge, at_stake):
+    from leadflow.report import diagnostics as d
+
+    def run(count: int):
+        rules = {
+            "contact inbound": lambda: d._contact_band("c", stats(responded=count), "inbound"),
+            "contact cold": lambda: d._contact_band("c", stats(responded=count), "cold"),
+            "reply": lambda: [
+                f for f in d._reply_rate("c", stats(replied=count), False) if f.severity == "act"
+            ],
+            "sql inbound": lambda: d._sql_rate("c", stats(sql=count), "inbound"),
+            "sql cold": lambda: d._sql_rate("c", stats(sql=count), "cold"),
+            "meetings in time": lambda: d._meetings_in_time("c", stats(aged=100, meetings_in_time=count)),
+            "break-up": lambda: d._breakup("c", stats(replied=count)),
+            "re-engagement": lambda: d._reengagement("c", stats(responded=count)),
+            "rebook": lambda: d._rebook("c", stats(meetings=count)),
+        }
+        return rules[check]()
+
+    assert run(edge) == []  # exactly at the band's bottom: inside it
+    (finding,) = run(edge - 1)  # one lead below: out
+    assert finding.severity == "act" and finding.at_stake == at_stake
+
+
+@pytest.mark.parametrize(("name", "ceiling_count"), [("complaint", 1), ("bounce", 50)])
+def test_deliverability_ceilings_fire_at_the_ceiling(name, ceiling_count):
+    from leadflow.report import diagnostics as d
+
+    def fired(count: int) -> bool:
+        overall = stats(leads=1000, emailed=1000, **{f"{name}s": count})
+        return any(f.code == f"{name}_rate" for f in d._deliverability(overall))
+
+    # "Keep under 0.1%" and "under 5%": reaching the ceiling is already over.
+    assert (fired(ceiling_count - 1), fired(ceiling_count)) == (False, True)
