@@ -248,10 +248,12 @@ def histogram_rows(metrics: WindowMetrics) -> list[tuple[int, int, float]]:
 # largest rows, as many as fit, then "and N more"; the attached CSV has them all.
 HTML_BUDGET = 90_000
 # (segments of each funnel breakdown, rows of every other table), tried in turn until one fits: the
-# eight breakdowns give way first, the findings, drop-off and rep tables last.
+# eight breakdowns give way first, the findings, drop-off and rep tables last; the breakdowns' own
+# rows go only if one row of everything does not fit (all of them are in the CSV).
 HTML_LIMITS = (
     *((segments, 12) for segments in (12, 8, 5, 3, 2, 1)),
     *((1, rows) for rows in (8, 5, 3, 2, 1)),
+    (0, 1),
 )
 
 
