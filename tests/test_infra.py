@@ -1292,3 +1292,52 @@ def test_the_manager_is_subscribed_to_their_alerts_and_the_sweep_publishes_the_d
     sweep = _statements(synth, "FunctionsSweepRole")
     published = [r for s in sweep if "sns:Publish" in _actions(s) for r in _resources(s)]
     assert published == [{"Ref": alerts_id}]
+
+
+def test_escalation_schedules_invoke_only_the_step_and_only_their_creators_pass_their_role(
+    synth: Synth,
+) -> None:
+    """Issue 28: speed to lead's one-shot schedules live in our own group; their role invokes the step
+    and nothing else; the step and the sweep create them (and pass that role only, to Scheduler only);
+    the functions that record outcomes or stops only delete them."""
+    (group,) = synth.resources("AWS::Scheduler::ScheduleGroup").values()
+    group_name = group["Properties"]["Name"]  # CDK names it at synth: a literal, not a Ref
+    (role_id,) = [k for k in synth.resources("AWS::IAM::Role") if k.startswith("EscalationsInvokeRole")]
+    role = synth.raw["Resources"][role_id]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    step_id, step = _function_by_code(synth, "step")
+    step_arn = {"Fn::GetAtt": [step_id, "Arn"]}
+    assert [(_actions(s), _resources(s)) for s in _statements(synth, "EscalationsInvokeRole")] == [
+        (["lambda:InvokeFunction"], [step_arn])
+    ]
+    flat = cdk.Stack(cdk.App(), "Flat")
+    schedules = f"arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/{group_name}/*"
+    granted: dict[str, set[str]] = {}
+    for logical_id, policy in synth.resources("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            for action in _actions(statement):
+                if action.startswith("scheduler:") or action.startswith("iam:"):
+                    granted.setdefault(logical_id.split("Role")[0], set()).add(action)
+                    if action == "iam:PassRole":
+                        assert _resources(statement) == [{"Fn::GetAtt": [role_id, "Arn"]}], logical_id
+                        assert statement["Condition"] == {
+                            "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+                        }
+                    else:
+                        assert [nag.flatten_reference(flat, r) for r in _resources(statement)] == [schedules]
+    creator = {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"}
+    assert granted == {
+        "FunctionsStep": creator,
+        "FunctionsSweep": creator,
+        "FunctionsIntake": {"scheduler:DeleteSchedule"},
+        "FunctionsInbound": {"scheduler:DeleteSchedule"},
+        "FunctionsEvents": {"scheduler:DeleteSchedule"},
+    }
+    variables = step["Properties"]["Environment"]["Variables"]
+    assert variables["ESCALATION_SCHEDULE_GROUP"] == group_name
+    assert variables["ESCALATION_SCHEDULE_ROLE_ARN"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert "ESCALATION_TARGET_ARN" not in variables  # the step targets the ARN it is invoked by
+    sweep = _function_by_code(synth, "sweep")[1]["Properties"]["Environment"]["Variables"]
+    assert sweep["ESCALATION_TARGET_ARN"] == step_arn

@@ -10,9 +10,8 @@ days, their country's public holidays off): the owner when the task opens; the o
 nobody at work, the chain waits for the first of them to start. An outcome (or a stop, which
 cancels the task) ends it.
 
-The lead-facing cadence never waits on the chain: it runs between the cadence's moments (the state
-machine's Choice, Wait and escalation Task after each moment), and a link due at or after the next
-moment waits for that moment to pass.
+The lead-facing cadence never waits on the chain: it runs outside the execution, on one-shot
+schedules (send.escalations triggers each alert; this module decides who and when).
 """
 
 from __future__ import annotations
