@@ -9,6 +9,7 @@ escalated by the sweep. The chain's timing itself is tests/test_speed_to_lead.py
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from faults import client_error, failing
@@ -23,12 +24,11 @@ DEMO = {"email": "dana@bigco.example", "first_name": "Dana", "company": "BigCo",
 GROUP = "leadflow-escalations"
 
 
-def _schedules(sb):
+def _schedules(lead_id):
+    """The lead's pending escalation schedules, in full."""
     client = aws.client("scheduler")
-    return [
-        client.get_schedule(GroupName=GROUP, Name=summary["Name"])
-        for summary in client.list_schedules(GroupName=GROUP)["Schedules"]
-    ]
+    listed = client.list_schedules(GroupName=GROUP, NamePrefix=f"speed-{lead_id}-")["Schedules"]
+    return [client.get_schedule(GroupName=GROUP, Name=summary["Name"]) for summary in listed]
 
 
 def _speed_alerts(sb, lead_id):
@@ -47,7 +47,7 @@ def _post(sb):
 def test_touch_1_creates_a_one_shot_schedule_with_ids_only_and_the_execution_goes_straight_on():
     with Sandbox(start="2026-11-23T15:00:00Z") as sb:
         lead = _post(sb)
-        (schedule,) = _schedules(sb)
+        (schedule,) = _schedules(lead["id"])
         assert schedule["Name"] == f"speed-{lead['id']}-1-261123151000"
         assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == (
             "at(2026-11-23T15:10:00)",
@@ -71,9 +71,9 @@ def test_touch_1_creates_a_one_shot_schedule_with_ids_only_and_the_execution_goe
         sb.advance_to("2026-11-23T15:10:00Z")
         assert _speed_alerts(sb, lead["id"])[-1] == ("2026-11-23T15:10:00Z", "alex")
         # Fired and deleted itself; the step created the next one.
-        assert [s["Name"] for s in _schedules(sb)] == [f"speed-{lead['id']}-1-261123152000"]
+        assert [s["Name"] for s in _schedules(lead["id"])] == [f"speed-{lead['id']}-1-261123152000"]
         sb.advance_to("2026-11-23T16:00:00Z")
-        assert _schedules(sb) == []  # the manager's alert was the last
+        assert _schedules(lead["id"]) == []  # the manager's alert was the last
         assert len(sb.execution(lead["id"])["states"]) == 2
 
 
@@ -81,11 +81,11 @@ def test_an_outcome_deletes_the_pending_schedule():
     with Sandbox(start="2026-11-23T15:00:00Z") as sb:
         lead = _post(sb)
         (task,) = [t for t in sb.tasks() if t["touch"] == 0]
-        assert len(_schedules(sb)) == 1
+        assert len(_schedules(lead["id"])) == 1
         sb.advance_to("2026-11-23T15:03:00Z")
         answer = sb.post(f"/tasks/{task['id']}?token={task['token']}", json={"outcome": "voicemail"})
         assert answer.status_code == 200
-        assert _schedules(sb) == []
+        assert _schedules(lead["id"]) == []
         # Out of the sweep's index too: nothing left to escalate.
         assert task_items.escalating_tasks() == []
         sb.advance_to("2026-11-23T17:00:00Z")
@@ -98,7 +98,7 @@ def test_a_reply_stops_the_lead_and_deletes_the_pending_schedule():
         sb.advance_to("2026-11-23T15:04:00Z")
         sb.deliver_email(reply_mime("Dana <dana@bigco.example>", body="Call me at 3pm please.", at=sb.now()))
         assert sb.lead(lead["id"])["status"] == "replied"
-        assert _schedules(sb) == []
+        assert _schedules(lead["id"]) == []
         assert [t["status"] for t in sb.tasks() if t["touch"] == 0] == ["cancelled"]
         sb.advance_to("2026-11-23T17:00:00Z")
         assert _speed_alerts(sb, lead["id"]) == [("2026-11-23T15:00:00Z", "alex")]
@@ -109,7 +109,7 @@ def test_a_reply_stops_the_lead_and_deletes_the_pending_schedule():
 def test_a_repeated_fire_alerts_once():
     with Sandbox(start="2026-11-23T15:00:00Z") as sb:
         lead = _post(sb)
-        (schedule,) = _schedules(sb)
+        (schedule,) = _schedules(lead["id"])
         fired = json.loads(schedule["Target"]["Input"])
         sb.advance_to("2026-11-23T15:10:00Z")
         alerts = _speed_alerts(sb, lead["id"])
@@ -117,7 +117,7 @@ def test_a_repeated_fire_alerts_once():
         # Scheduler delivers at least once: the same input again is a stale escalation.
         assert sb.invoke("step", fired) == {"outcome": "stale"}
         assert _speed_alerts(sb, lead["id"]) == alerts
-        assert len(_schedules(sb)) == 1
+        assert len(_schedules(lead["id"])) == 1
 
 
 def test_two_runs_that_read_the_same_task_record_one_alert():
@@ -139,7 +139,7 @@ def test_a_schedule_that_could_not_be_created_is_escalated_by_the_sweep():
         with failing("scheduler", "CreateSchedule", client_error("ThrottlingException", "CreateSchedule")):
             lead = _post(sb)
         assert sb.execution(lead["id"])["status"] == "RUNNING"  # touch 1 is not failed by it
-        assert _schedules(sb) == []
+        assert _schedules(lead["id"]) == []
         assert sb.metric_total("EscalationScheduleFailed") == 1
         (task,) = [t for t in sb.tasks() if t["touch"] == 0]
         assert task["escalate_at"] == "2026-11-23T15:10:00Z"  # noted before the schedule was tried
@@ -174,7 +174,8 @@ def test_the_clock_fires_only_schedules_that_still_exist_and_deletes_them_after(
             "RoleArn": "arn:aws:iam::123456789012:role/x",
             "Input": json.dumps({}),
         }
-        for name in ("kept", "deleted"):
+        kept, deleted = (f"{name}-{uuid.uuid4().hex}" for name in ("kept", "deleted"))
+        for name in (kept, deleted):
             client.create_schedule(
                 GroupName=GROUP,
                 Name=name,
@@ -184,7 +185,7 @@ def test_the_clock_fires_only_schedules_that_still_exist_and_deletes_them_after(
                 ActionAfterCompletion="DELETE",
                 Target=target,
             )
-        client.delete_schedule(GroupName=GROUP, Name="deleted")
+        client.delete_schedule(GroupName=GROUP, Name=deleted)
         runs = []
         original = sb.handlers["sweep"].lambda_handler
         sb.handlers["sweep"].lambda_handler = lambda event, context: (
@@ -197,9 +198,55 @@ def test_the_clock_fires_only_schedules_that_still_exist_and_deletes_them_after(
         finally:
             sb.handlers["sweep"].lambda_handler = original
         assert runs == [datetime(2026, 11, 23, 15, 30, tzinfo=UTC)]
-        assert [s["Name"] for s in client.list_schedules(GroupName=GROUP)["Schedules"]] == []
+        assert client.list_schedules(GroupName=GROUP, NamePrefix=kept)["Schedules"] == []
 
 
 def test_the_schedule_name_fits_schedulers_limit_for_the_longest_lead_id():
     name = escalations.schedule_name("a" * 40, 999, datetime(2026, 11, 23, 15, 10, tzinfo=UTC))
     assert len(name) <= 64
+
+
+def test_a_schedule_that_could_not_be_deleted_fires_to_the_closed_task_and_does_nothing():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        lead = _post(sb)
+        (task,) = [t for t in sb.tasks() if t["touch"] == 0]
+        sb.advance_to("2026-11-23T15:03:00Z")
+        with failing("scheduler", "DeleteSchedule", client_error("ThrottlingException", "DeleteSchedule")):
+            answer = sb.post(f"/tasks/{task['id']}?token={task['token']}", json={"outcome": "connected"})
+        assert answer.status_code == 200  # the outcome is recorded all the same
+        assert len(_schedules(lead["id"])) == 1
+        sb.advance_to("2026-11-23T15:10:00Z")
+        assert _schedules(lead["id"]) == []  # fired, found the task closed, deleted after completion
+        assert _speed_alerts(sb, lead["id"]) == [("2026-11-23T15:00:00Z", "alex")]
+
+
+def test_a_fire_that_fails_is_retried_by_the_schedules_retry_policy():
+    from leadflow.config import settings
+
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        lead = _post(sb)
+        table = aws.table(settings().table_name).meta.client
+        throttled = client_error("ProvisionedThroughputExceededException", "GetItem")
+        with failing("dynamodb", "GetItem", throttled, when=lambda p: "TASK#" in str(p["Key"]), client=table):
+            sb.advance_to("2026-11-23T15:10:30Z")  # the fire at 15:10 fails
+        assert len(_speed_alerts(sb, lead["id"])) == 1
+        sb.advance_to("2026-11-23T15:11:00Z")  # Scheduler retries it a minute later
+        assert _speed_alerts(sb, lead["id"])[-1] == ("2026-11-23T15:11:00Z", "alex")
+
+
+def test_an_execution_started_before_issue_28_hands_its_chain_over_to_schedules():
+    """Its escalation state invokes the step with `escalate` (the ASL it started on): one alert, then
+    the chain goes on by schedule."""
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        lead = _post(sb)
+        for schedule in _schedules(lead["id"]):  # as if touch 1 had run before schedules existed
+            aws.client("scheduler").delete_schedule(GroupName=GROUP, Name=schedule["Name"])
+        sb.advance_to("2026-11-23T15:10:00Z")
+        assert len(_speed_alerts(sb, lead["id"])) == 1
+        execution = sb.execution(lead["id"])["input"]
+        result = sb.invoke("step", {**execution, "touch": 1, "escalate": True})
+        assert (result["outcome"], result["escalate_at"]) == ("escalated", None)  # its Choice moves on
+        assert _speed_alerts(sb, lead["id"])[-1] == ("2026-11-23T15:10:00Z", "alex")
+        assert [s["Name"] for s in _schedules(lead["id"])] == [f"speed-{lead['id']}-1-261123152000"]
+        sb.advance_to("2026-11-23T15:20:00Z")
+        assert _speed_alerts(sb, lead["id"])[-1] == ("2026-11-23T15:20:00Z", "sam")
