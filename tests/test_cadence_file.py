@@ -46,7 +46,14 @@ def test_the_committed_json_schema_is_in_sync_with_the_models():
     committed = (DEFAULT_CADENCE_DIR / SCHEMA_FILE).read_text(encoding="utf-8")
     assert committed == json_schema_text(), "run `leadflow schema --write`"
     schema = json.loads(committed)
-    assert set(schema["$defs"]["Channel"]["enum"]) == {"email", "sms", "call", "linkedin", "video"}
+    assert set(schema["$defs"]["Channel"]["enum"]) == {
+        "email",
+        "sms",
+        "call",
+        "linkedin",
+        "video",
+        "manual_email",
+    }
     assert schema["additionalProperties"] is False
 
 

@@ -1,7 +1,7 @@
 """Meetings on the meeting's clock (issue 14), on the Sandbox with the real state machines.
 
-A booking's start and end drive post-meeting: nothing before the meeting ends, the recap within
-24 hours after it, the rest spaced from it. A reschedule moves everything; a cancellation or a
+A booking's start and end drive post-meeting: nothing before the meeting ends, the recap's draft
+within 24 hours after it, the rest spaced from it. A reschedule moves everything; a cancellation or a
 no-show sends no recap and starts the rebook cadence. Calendly, Cal.com and the generic shape.
 """
 
@@ -67,7 +67,22 @@ def _calcom(trigger, start, end, uid="bFJeNb2uX8ANpT3JL5EfXw", **payload):
 
 
 def _post_meeting(sb, lead_id):
-    return [m for m in to_lead(sb, lead_id) if m["tags"].get("cadence") == "post-meeting"]
+    """What post-meeting produced for the lead, in time order: its emails, and the recap, which is
+    a draft in the owner's queue (manual_email, issue 25) at its moment (tests/test_rep_drafts.py
+    follows it to the lead)."""
+    sent = [m for m in to_lead(sb, lead_id) if m["tags"].get("cadence") == "post-meeting"]
+    drafts = [
+        {
+            "at": task["at"],
+            "text": task["body"],
+            "tags": {"cadence": task["cadence"], "touch": str(task["touch"])},
+        }
+        for task in sb.tasks()
+        if task["lead_id"] == lead_id
+        and task["cadence"] == "post-meeting"
+        and task["channel"] == "manual_email"
+    ]
+    return sorted(sent + drafts, key=lambda message: message["at"])
 
 
 def _rebook(sb, lead_id):
@@ -87,7 +102,7 @@ def test_a_booking_a_week_ahead_sends_nothing_before_the_meeting_ends_and_the_re
     (recap,) = _post_meeting(sb, lead_id)
     sent = clock.parse_iso(recap["at"])
     assert clock.parse_iso("2026-12-01T15:30:00Z") < sent <= clock.parse_iso("2026-12-02T15:30:00Z")
-    assert "Thanks for your time today" in recap["text"]
+    assert "Thank you for the meeting on Tuesday" in recap["text"]
 
     # The rest is spaced from the meeting: the cadence planned from the recap's time, in the lead's zone.
     enrollment = sb.lead(lead_id)["enrollments_detail"][-1]
@@ -109,7 +124,7 @@ def test_a_same_day_booking_still_gets_its_recap(sb):
     sb.advance_to("2026-11-23T19:31:00Z")
     (recap,) = _post_meeting(sb, lead_id)
     assert recap["at"] == "2026-11-23T19:30:00Z"
-    assert "Thanks for your time today" in recap["text"]
+    assert "Thank you for the meeting on Monday" in recap["text"]
 
 
 def test_a_calendly_reschedule_moves_everything(sb):
@@ -141,7 +156,7 @@ def test_a_calendly_reschedule_moves_everything(sb):
     sb.advance_to("2026-12-04T21:00:00Z")
     (recap,) = _post_meeting(sb, lead_id)
     assert recap["at"] == "2026-12-03T22:00:00Z"
-    assert "Thanks for your time today" in recap["text"]
+    assert "Thank you for the meeting on Thursday" in recap["text"]
     assert clock.parse_iso(enrollments[-1]["schedule"][0]) == clock.parse_iso("2026-12-03T22:00:00Z")
 
 

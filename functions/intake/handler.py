@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unprocessable
 from functions.intake.routes import (
+    drafts,
     erasures,
     held_mail,
     leads,
@@ -56,6 +57,7 @@ app.include_router(leads.router)
 app.include_router(meetings.router)
 app.include_router(unsubscribe.router)
 app.include_router(tasks.router)
+app.include_router(drafts.router)
 app.include_router(queue.router)
 app.include_router(replies.router)
 app.include_router(stages.router)

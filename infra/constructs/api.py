@@ -30,6 +30,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("unsubscribe", ("GET", "POST")),
     # A rep task's signed link: GET shows the task, POST records its outcome.
     ("tasks/{task_id}", ("GET", "POST")),
+    # A rep's email draft (manual_email) on that page: POST sends or skips it.
+    ("tasks/{task_id}/draft", ("POST",)),
     # A rep's queue of open tasks (issue 25): the signed link is the credential.
     ("queue/{rep_id}", ("GET",)),
     # A reply alert's signed link: GET shows what the reply was read as, POST corrects it.

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from functions.intake.routes.tasks import _html, _json, lead_context
 from leadflow import clock, keys
+from leadflow.cadence.model import Channel
 from leadflow.config import operator_config
 from leadflow.models import TaskOutcome
 from leadflow.send.alerts import local_time
@@ -49,6 +50,8 @@ def show_queue(rep_id: str) -> Response[Any]:
 
 
 def _row(task: Any, zone: str) -> str:
+    if task.channel == Channel.MANUAL_EMAIL.value:
+        return _draft_row(task, zone)
     lead = lead_items.get_lead(task.lead_id)
     context = lead_context(lead, enrollment_items.touches(lead.id), zone) if lead else ""
     buttons = "".join(
@@ -60,4 +63,17 @@ def _row(task: Any, zone: str) -> str:
         f"<section><h3>{html.escape(task.channel)} · due {html.escape(local_time(task.due_at, zone))}</h3>"
         f"<p>{html.escape(task.instruction)}</p>{context}"
         f'<form method="post" action="{html.escape(action)}"><p>{buttons}</p></form></section><hr>'
+    )
+
+
+def _draft_row(task: Any, zone: str) -> str:
+    """An email draft the rep writes (manual_email): its subject and a link to edit, send or skip it
+    on its own page (sending takes the whole text; the list stays short)."""
+    lead = lead_items.get_lead(task.lead_id)
+    context = lead_context(lead, enrollment_items.touches(lead.id), zone) if lead else ""
+    link = f"../tasks/{quote(task.id)}?token={quote(keys.task_token(task.id))}"
+    return (
+        f"<section><h3>email draft · due {html.escape(local_time(task.due_at, zone))}</h3>"
+        f"<p>“{html.escape(task.subject or '')}”</p><p>{html.escape(task.instruction)}</p>"
+        f'<p><a href="{html.escape(link)}">Edit and send, or skip</a></p>{context}</section><hr>'
     )

@@ -23,8 +23,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from functions.intake.routes.pages import HTML, PAGE_HEADERS
 from leadflow import keys
 from leadflow.answers import task_outcomes
+from leadflow.cadence.model import Channel
 from leadflow.config import operator_config
-from leadflow.models import Lead, TaskOutcome, Touch
+from leadflow.models import Lead, Task, TaskOutcome, TaskStatus, Touch
 from leadflow.observability import count, metrics
 from leadflow.send.alerts import local_time
 from leadflow.store import enrollment_items, lead_items
@@ -147,6 +148,8 @@ def show_task(task_id: str) -> Response[Any]:
     )
     lead = lead_items.get_lead(task.lead_id)
     rep_zone = _rep_zone(task.owner)
+    if task.channel == Channel.MANUAL_EMAIL.value:
+        return _html(200, "Email draft", draft_page(task, token, lead, rep_zone))
     body = (
         f"<p><b>{html.escape(task.channel)}</b> · {html.escape(task.cadence)} · touch {task.touch}"
         f" · status <b>{html.escape(task.status.value)}</b>"
@@ -163,6 +166,35 @@ def show_task(task_id: str) -> Response[Any]:
         f"<p>{buttons}</p></form>"
     )
     return _html(200, "Task", body)
+
+
+def draft_page(task: Task, token: str, lead: Lead | None, zone: str) -> str:
+    """A draft the rep writes (manual_email): edit subject and body, then send or skip (POST only:
+    mail scanners open links, and a GET must never send). Once worked, the text as it went."""
+    head = (
+        f"<p><b>email draft</b> · {html.escape(task.cadence)} · touch {task.touch}"
+        f" · status <b>{html.escape(task.status.value)}</b>"
+        f" · due {html.escape(local_time(task.due_at, zone))}</p><p>{html.escape(task.instruction)}</p>"
+    )
+    context = lead_context(lead, enrollment_items.touches(lead.id), zone) if lead else ""
+    if task.status is not TaskStatus.OPEN:
+        sent = (
+            f"<h2>{html.escape(task.subject or '')}</h2><pre style='white-space:pre-wrap'>"
+            f"{html.escape(task.body or '')}</pre>"
+        )
+        return head + sent + context
+    form = (
+        f'<form method="post" action="{html.escape(task.id)}/draft?token={token}">'
+        '<p><label>Subject<br><input name="subject" maxlength="200" style="width:100%" '
+        f'value="{html.escape(task.subject or "", quote=True)}"></label></p>'
+        '<p><label>Message<br><textarea name="body" rows="18">'
+        f"{html.escape(task.body or '')}</textarea></label></p>"
+        "<p>Sent from you, in the lead's thread. The footer (why they get it, one-click unsubscribe, "
+        "the postal address) is added when it goes. Nothing is sent until you press send.</p>"
+        '<p><button name="action" value="send">send</button> '
+        '<button name="action" value="skip">skip</button></p></form>'
+    )
+    return head + form + context
 
 
 def _rep_zone(rep_id: str | None) -> str:

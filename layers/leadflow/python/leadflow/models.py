@@ -602,6 +602,12 @@ class TaskStatus(StrEnum):
     MEETING_BOOKED = "meeting_booked"
     # The lead stopped (replied, opted out...) before the rep recorded an outcome.
     CANCELLED = "cancelled"
+    # A draft the rep writes (manual_email): claimed by a send in progress, sent, skipped by the
+    # rep, or expired (the cadence's next touch ran, or its link expired, before the rep got to it).
+    SENDING = "sending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
 
 
 class Task(BaseModel):
@@ -629,6 +635,12 @@ class Task(BaseModel):
     # Speed to lead: when the chain's next alert is due (its one-shot schedule fires then; the sweep
     # escalates it if that schedule never fired). Set while the chain goes on (send.escalations).
     escalate_at: datetime | None = None
+    # A draft the rep writes (manual_email): subject and plain-text body (greeting to signature; the
+    # compliance footer is added when it is sent), as rendered and then as the rep sent it.
+    subject: str | None = None
+    body: str | None = None
+    claim_id: str | None = None
+    message_id: str | None = None  # the SES MessageId once sent
 
 
 class HeldMailStatus(StrEnum):

@@ -49,6 +49,9 @@ class Channel(StrEnum):
     CALL = "call"
     LINKEDIN = "linkedin"
     VIDEO = "video"
+    # An email the rep writes: a draft rendered from the template goes to the owner's queue; the rep
+    # edits and sends it (or skips it) from the task page (leadflow.send.drafts).
+    MANUAL_EMAIL = "manual_email"
 
     @property
     def automated(self) -> bool:
@@ -57,7 +60,12 @@ class Channel(StrEnum):
 
     @property
     def needs_template(self) -> bool:
-        return self.automated
+        return self.automated or self is Channel.MANUAL_EMAIL
+
+    @property
+    def renders_as(self) -> str:
+        """The template frame the channel renders with: a rep's draft is an email."""
+        return Channel.EMAIL.value if self is Channel.MANUAL_EMAIL else self.value
 
 
 class Effort(StrEnum):
@@ -74,6 +82,7 @@ DEFAULT_EFFORT = {
     Channel.LINKEDIN: Effort.MEDIUM,
     Channel.CALL: Effort.MEDIUM,
     Channel.VIDEO: Effort.HIGH,
+    Channel.MANUAL_EMAIL: Effort.MEDIUM,
 }
 
 
@@ -121,7 +130,9 @@ class Touch(BaseModel):
 
     day: int = Field(ge=1, le=365, description="Playbook day: 1 is the day the lead arrives.")
     channel: Channel = Field(
-        description="email and sms are sent by leadflow; call, linkedin and video become rep tasks."
+        description="email and sms are sent by leadflow; call, linkedin and video become rep tasks; "
+        "manual_email puts a draft rendered from the template in the owner's queue, sent or skipped by "
+        "the rep from the task page (the execution does not wait for it)."
     )
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=30, description="Short label, e.g. value-add."
@@ -130,7 +141,7 @@ class Touch(BaseModel):
         None,
         pattern=r"^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$",
         description="Template path under templates/, without .j2. Defaults to <cadence>/<name>. "
-        "Required to exist for email and sms; optional for rep tasks.",
+        "Required to exist for email, sms and manual_email; optional for rep tasks.",
     )
     instruction: str | None = Field(
         None,
@@ -140,8 +151,8 @@ class Touch(BaseModel):
     )
     effort: Effort | None = Field(
         None,
-        description="low, medium or high. Defaults by channel: email and sms low, call and linkedin "
-        "medium, video high.",
+        description="low, medium or high. Defaults by channel: email and sms low, call, linkedin and "
+        "manual_email medium, video high.",
     )
     requires_consent: bool | None = Field(
         None,
@@ -388,6 +399,8 @@ class Cadence(BaseModel):
                 raise ValueError(
                     f"touch {number} ({touch.name}): new_thread and subject variants are for emails only"
                 )
+            if touch.channel is Channel.MANUAL_EMAIL and touch.variants:
+                raise ValueError(f"touch {number} ({touch.name}): a rep writes a manual_email; no variants")
             if subject_variants and not self.starts_thread(number):
                 raise ValueError(
                     f"touch {number} ({touch.name}): a follow-up in the first email's thread goes out as"

@@ -184,7 +184,7 @@ def preview(
             if variant:
                 mark = " (this lead)" if variant == assigned else ""
                 lines.append(f"  Variant {variant.name}{mark}")
-            if touch.channel.value == "email":
+            if touch.channel.renders_as == "email":
                 thread = "replies in the first email's thread" if root else "starts a thread"
                 lines.append(f"  Subject: {subject}   [{thread}]")
                 page = target_dir / f"{number:02d}-{touch.name}{suffix}.html"

@@ -78,6 +78,9 @@ STATUS_KINDS = {
     "bounced": EventKind.BOUNCE,
 }
 TASK_OUTCOMES = frozenset({"done", "no_answer", "voicemail", "connected", "meeting_booked"})
+# How a draft the rep writes (manual_email) ended: its touch record is sent or skipped (with why).
+DRAFT_OUTCOMES = frozenset({"sent", "skipped", "expired"})
+DRAFT_SKIPS = {"rep_skipped": "skipped", "expired": "expired"}
 
 
 def label(value: Any, missing: str = UNKNOWN) -> str:
@@ -185,7 +188,13 @@ class DatasetBuilder:
         if status == "task" or (channel in REP_TASK_CHANNELS and status != "skipped"):
             self._task_touches[key] = _TaskTouch(channel, ran_at, variant, _time(item.get("due_at")))
         elif status == "skipped":
-            self.dataset.touches.append(TouchRecord(*key, channel, TouchState.SKIPPED, ran_at, variant))
+            # A rep's draft (manual_email) carries why: skipped by the rep, or expired unworked.
+            outcome = DRAFT_SKIPS.get(str(item.get("skip_reason"))) if channel == "manual_email" else None
+            self.dataset.touches.append(
+                TouchRecord(*key, channel, TouchState.SKIPPED, ran_at, variant, outcome)
+            )
+        elif channel == "manual_email":
+            self.dataset.touches.append(TouchRecord(*key, channel, TouchState.SENT, ran_at, variant, "sent"))
         elif ran_at is None:
             self.dataset.skip("sent touch without sent_at")
         else:
@@ -199,7 +208,13 @@ class DatasetBuilder:
             ran_at = touch.ran_at if touch else None
             status = task.status if task else "open"
             outcome = None
-            if status in TASK_OUTCOMES:
+            if status in DRAFT_OUTCOMES:
+                if touch is None:
+                    continue  # a worked draft's own touch record says how it ended (counted in _touch)
+                # The touch record still says task (its update was lost): the task says how it ended.
+                state = TouchState.SENT if status == "sent" else TouchState.SKIPPED
+                outcome, ran_at = status, (task.outcome_at if task else None) or ran_at
+            elif status in TASK_OUTCOMES:
                 state, outcome = TouchState.TASK_DONE, status
                 ran_at = (task.outcome_at if task else None) or ran_at
             elif status == "open":

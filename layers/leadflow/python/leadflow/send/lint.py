@@ -150,7 +150,8 @@ class Target:
 
     @property
     def channel(self) -> str:
-        return self.cadence.touch(self.touch).channel.value
+        """The frame it renders with: a rep's draft (manual_email) is checked as the email it becomes."""
+        return self.cadence.touch(self.touch).channel.renders_as
 
     @property
     def path(self) -> str:
@@ -297,7 +298,7 @@ def lint_target(
             continue
         for rule, message in check(target, rendered, blocks, config, sample, typical):
             report(rule, message, sample)
-    if "render" in found or not target.cadence.touch(target.touch).automated:
+    if "render" in found or not target.cadence.touch(target.touch).channel.needs_template:
         return list(found.values())  # rep tasks are read by reps, not leads
     for form in forms:
         for now in SEND_TIMES:

@@ -172,7 +172,7 @@ def compose(
     return render(
         template_dir,
         template_path(cadence, touch, variant),
-        cadence.touch(touch).channel.value,
+        cadence.touch(touch).channel.renders_as,
         values,
         subject=variant.subject if variant else None,
     )

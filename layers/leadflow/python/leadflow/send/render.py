@@ -132,9 +132,12 @@ def render(
     return RenderedMessage(**rendered)
 
 
-def render_block(template_dir: Path, path: str, block: str, context: dict[str, Any]) -> str | None:
-    """One block of a template as plain text (the lint reads the CTA this way); None if undefined."""
-    template = environment(template_dir, autoescape=False).get_template(path)
+def render_block(
+    template_dir: Path, path: str, block: str, context: dict[str, Any], part: str = "text"
+) -> str | None:
+    """One block of a template as plain text (the lint reads the CTA this way), or of its HTML part
+    (autoescaped); None if undefined."""
+    template = environment(template_dir, autoescape=part == "html").get_template(path)
     if block not in template.blocks:
         return None
-    return "".join(template.blocks[block](template.new_context({**context, "part": "text"}))).strip()
+    return "".join(template.blocks[block](template.new_context({**context, "part": part}))).strip()

@@ -22,6 +22,7 @@ DEFAULT_INSTRUCTIONS = {
     Channel.CALL: "Call the lead. Reference what they asked for and agree on one next step.",
     Channel.LINKEDIN: "Connect on LinkedIn with a short personal note; no pitch in the request.",
     Channel.VIDEO: "Record a 60-90 second personal video: who you are, one observation, one next step.",
+    Channel.MANUAL_EMAIL: "Read the draft, write what only you know where it asks, then send it or skip it.",
 }
 
 
@@ -30,8 +31,17 @@ def task_link(task: str) -> str:
     return f"{settings().public_url.rstrip('/')}/tasks/{task}?token={quote(keys.task_token(task))}"
 
 
-def create_task(lead: Lead, cadence: Cadence, enrollment: int, number: int, due_at: datetime) -> Task:
+def create_task(
+    lead: Lead,
+    cadence: Cadence,
+    enrollment: int,
+    number: int,
+    due_at: datetime,
+    draft: tuple[str, str] | None = None,
+) -> Task:
     """Store the task for touch `number` and alert its owner; returns the task.
+
+    `draft`: the subject and body of a manual_email touch (leadflow.send.drafts), kept on the task.
 
     A call due within `speed_to_lead.call_gap_hours` of another open call task of the lead (the
     speed-to-lead call, typically) is due that long after it instead: one call per sitting.
@@ -50,6 +60,8 @@ def create_task(lead: Lead, cadence: Cadence, enrollment: int, number: int, due_
         instruction=touch.instruction or DEFAULT_INSTRUCTIONS[touch.channel],
         owner=lead.owner,
         due_at=due_at,
+        subject=draft[0] if draft else None,
+        body=draft[1] if draft else None,
     )
     task_items.put_task(task)
     config = operator_config()
@@ -82,6 +94,18 @@ def _task_detail(cadence: Cadence, task: Task) -> str:
     choices = ", ".join(outcome.value for outcome in TaskOutcome)
     config = operator_config()
     zone = config.rep(task.owner).hours.timezone if task.owner else config.reps[0].hours.timezone
+    if task.channel == Channel.MANUAL_EMAIL.value:
+        what = [
+            f"Edit and send the draft, or skip it: open {link}",
+            "It goes out in the lead's thread with the usual footer; nothing is sent until you press send.",
+        ]
+    else:
+        what = [
+            f"Record the outcome ({choices}):",
+            f"  open {link}",
+            f'  or POST {link} with {{"outcome": "connected"}}',
+            "connected and meeting_booked stop the cadence, as a reply does; the others let it go on.",
+        ]
     return "\n".join(
         [
             f"{task.channel.upper()} task: {cadence.state_name(task.touch)} "
@@ -90,10 +114,7 @@ def _task_detail(cadence: Cadence, task: Task) -> str:
             "",
             task.instruction,
             "",
-            f"Record the outcome ({choices}):",
-            f"  open {link}",
-            f'  or POST {link} with {{"outcome": "connected"}}',
-            "connected and meeting_booked stop the cadence, as a reply does; the others let it go on.",
+            *what,
             *([f"All your open tasks: {queue_link(task.owner)}"] if task.owner else []),
         ]
     )

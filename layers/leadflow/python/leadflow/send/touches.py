@@ -33,7 +33,7 @@ from leadflow.models import (
     TouchStatus,
 )
 from leadflow.observability import logger, metrics
-from leadflow.send import alerts, escalations, guard, mail, messages, sms, tasks
+from leadflow.send import alerts, drafts, escalations, guard, mail, messages, sms, tasks
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
 
@@ -152,6 +152,8 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
         held = guard.admit_email(lead, cadence, enrollment, request.touch, now)
         if held is not None:
             raise NotDueYet(clock.iso(held))
+    if any(touch.channel is Channel.MANUAL_EMAIL for touch in cadence.touches[: request.touch - 1]):
+        drafts.expire_drafts(lead.id, enrollment.number, request.touch, now)  # too late once this one runs
     try:
         claim_id = enrollment_items.claim_touch(lead.id, enrollment.number, request.touch, now)
     except enrollment_items.ClaimRejected:
@@ -204,7 +206,12 @@ def _dispatch(
         return _send_email(cadence, number, lead, enrollment, now, claim)
     if touch.channel is Channel.SMS:
         return _send_sms(cadence, number, lead, enrollment, now, claim)
-    task = tasks.create_task(lead, cadence, enrollment.number, number, now)
+    draft = (
+        drafts.compose_draft(lead, cadence, enrollment, number, now)
+        if touch.channel is Channel.MANUAL_EMAIL
+        else None
+    )
+    task = tasks.create_task(lead, cadence, enrollment.number, number, now, draft)
     return _record(cadence, number, lead, enrollment, now, status=TouchStatus.TASK, task_id=task.id)
 
 

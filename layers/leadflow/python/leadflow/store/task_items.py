@@ -186,3 +186,73 @@ def escalating_tasks() -> list[tuple[str, int, int]]:
         if "LastEvaluatedKey" not in page:
             return found
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# --- Drafts the rep writes (manual_email) --------------------------------------------------------
+
+
+def _draft_key(task: Task) -> dict[str, str]:
+    return {PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)}
+
+
+def claim_draft(task: Task, claim_id: str, subject: str, body: str, at: datetime) -> Task | None:
+    """Open -> sending, with the rep's text: only one send of a draft gets past this write (a
+    double-submit finds it claimed). None when it is no longer open."""
+    updated = update_if(
+        Key=_draft_key(task),
+        UpdateExpression="SET #status = :sending, claim_id = :claim, subject = :subject, body = :body, "
+        "outcome_at = :at",
+        ConditionExpression="#status = :open",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":sending": TaskStatus.SENDING.value,
+            ":open": TaskStatus.OPEN.value,
+            ":claim": claim_id,
+            ":subject": subject,
+            ":body": body,
+            ":at": iso(at),
+        },
+    )
+    return None if updated is None else Task.model_validate(updated)
+
+
+def settle_draft(
+    task: Task, claim_id: str, status: TaskStatus, at: datetime, message_id: str | None = None
+) -> bool:
+    """Sending -> sent (with the SES MessageId), back to open (nothing went out), or cancelled (the
+    lead stopped meanwhile); only by the claim that holds it."""
+    values: dict[str, Any] = {
+        ":status": status.value,
+        ":sending": TaskStatus.SENDING.value,
+        ":claim": claim_id,
+        ":at": iso(at),
+    }
+    expression = "SET #status = :status, outcome_at = :at"
+    if message_id:
+        expression += ", message_id = :message_id"
+        values[":message_id"] = message_id
+    if status is TaskStatus.OPEN:
+        expression = "SET #status = :status REMOVE outcome_at, claim_id"
+        del values[":at"]
+    return (
+        update_if(
+            Key=_draft_key(task),
+            UpdateExpression=expression,
+            ConditionExpression="#status = :sending AND claim_id = :claim",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
+        is not None
+    )
+
+
+def close_draft(task: Task, status: TaskStatus, at: datetime) -> Task | None:
+    """Open -> skipped (by the rep) or expired; None when it is no longer open."""
+    updated = update_if(
+        Key=_draft_key(task),
+        UpdateExpression="SET #status = :status, outcome_at = :at",
+        ConditionExpression="#status = :open",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":status": status.value, ":open": TaskStatus.OPEN.value, ":at": iso(at)},
+    )
+    return None if updated is None else Task.model_validate(updated)
