@@ -81,6 +81,11 @@ def test_a_booked_meeting_puts_a_recap_draft_in_the_queue_and_the_rep_sends_it_i
     assert "points we covered" not in draft["body"]
     assert sb.execution(lead_id)["status"] == "RUNNING"
     assert _post_meeting_mail(sb, lead_id) == []  # nothing goes to the lead by itself
+    (alert,) = [a for a in sb.rep_alerts() if draft["id"] in a["message"]]
+    assert alert["rep"] == "alex" and "Edit and send the draft, or skip it: open http" in alert["message"]
+    # A call outcome does not close a draft.
+    outcome = sb.post(_path(draft["link"]), json={"outcome": "done"})
+    assert outcome.status_code == 409 and sb.task(draft["id"])["status"] == "open"
 
     # The owner's queue lists it as a draft, linking to its page.
     link = queue_link("alex")
@@ -330,10 +335,11 @@ def test_the_draft_post_is_validated_field_by_field(sb):
 
 
 def test_the_report_counts_each_draft_by_how_it_ended():
-    """Sent, skipped by the rep, expired unworked: a touch each, with the outcome; an open one apart."""
-    at = "2026-11-25T16:30:00Z"
+    """Sent, skipped by the rep, expired unworked: a touch each, with the outcome, due when the draft
+    was handed over (the post-meeting recap's 24 hours count from it); an open one apart."""
+    due, worked = "2026-11-25T16:30:00Z", "2026-11-27T10:00:00Z"
 
-    def touch(number, status, **fields):
+    def touch(number, status, at=due, **fields):
         return {
             "sk": f"TOUCH#002#{number:02d}",
             "lead_id": "l1",
@@ -353,30 +359,34 @@ def test_the_report_counts_each_draft_by_how_it_ended():
             "touch": number,
             "channel": "manual_email",
             "status": status,
-            "due_at": at,
-            "outcome_at": at,
+            "due_at": due,
+            "outcome_at": None if status == "open" else worked,
         }
 
     items = [
-        touch(1, "sent"),
+        touch(1, "sent", worked),
         task(1, "sent"),
-        touch(2, "skipped", skip_reason="rep_skipped"),
+        touch(2, "skipped", worked, skip_reason="rep_skipped"),
         task(2, "skipped"),
-        touch(3, "skipped", skip_reason="expired"),
+        touch(3, "skipped", worked, skip_reason="expired"),
         task(3, "expired"),
         touch(4, "task"),
         task(4, "open"),
-        touch(5, "task"),
-        task(5, "sent"),  # the touch record's update was lost: the task tells
+        touch(5, "task"),  # the touch record's update was lost: the task tells
+        task(5, "sent"),
+        touch(6, "sent", worked),  # the task item is gone: the touch record tells
     ]
     dataset = dataset_from_items(items)
-    by_number = {record.number: (record.state, record.outcome) for record in dataset.touches}
-    assert by_number == {
-        1: (TouchState.SENT, "sent"),
-        2: (TouchState.SKIPPED, "skipped"),
-        3: (TouchState.SKIPPED, "expired"),
-        4: (TouchState.TASK_OPEN, None),
-        5: (TouchState.SENT, "sent"),
+    found = {
+        r.number: (r.state, r.outcome, clock.iso(r.at), r.due and clock.iso(r.due)) for r in dataset.touches
+    }
+    assert found == {
+        1: (TouchState.SENT, "sent", worked, due),
+        2: (TouchState.SKIPPED, "skipped", worked, due),
+        3: (TouchState.SKIPPED, "expired", worked, due),
+        4: (TouchState.TASK_OPEN, None, due, due),
+        5: (TouchState.SENT, "sent", worked, due),
+        6: (TouchState.SENT, "sent", worked, None),
     }
 
 

@@ -122,6 +122,8 @@ def post_outcome(task_id: str) -> Response[Any]:
         return _json(404, {"message": "No such task."})
     except task_outcomes.TaskClosed as closed:
         return _json(409, {"message": f"The task is already {closed.task.status.value}."})
+    except task_outcomes.DraftTask:
+        return _json(409, {"message": "An email draft is sent or skipped on its page, not given an outcome."})
     count("TaskOutcomes", outcome=post.outcome.value)
     if _is_form():
         text = f"Recorded: {post.outcome.value}." + (" The cadence is stopped." if stopped else "")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from leadflow import clock
 from leadflow.answers import outcomes
 from leadflow.cadence import stops
+from leadflow.cadence.model import Channel
 from leadflow.models import TASK_ID, ContactStatus, StopReason, Task, TaskOutcome, TaskStatus
 from leadflow.observability import logger, publish_event
 from leadflow.send import escalations
@@ -28,6 +29,10 @@ class TaskClosed(Exception):
     def __init__(self, task: Task) -> None:
         super().__init__(f"task {task.id} is {task.status.value}")
         self.task = task
+
+
+class DraftTask(Exception):
+    """An email draft (manual_email) is sent or skipped on its page; it takes no call outcome."""
 
 
 def find_task(task: str) -> Task:
@@ -70,6 +75,8 @@ def record_outcome(
     be repeated to give the time; changing a final outcome raises TaskClosed.
     """
     task = find_task(task_ref)
+    if task.channel == Channel.MANUAL_EMAIL.value:
+        raise DraftTask(task.id)
     starts_at = meeting_time(task, meeting_at)
     times = (starts_at, starts_at + timedelta(minutes=meeting_minutes)) if starts_at else None
     updated = task_items.record_task_outcome(task, outcome, note, clock.now())

@@ -134,6 +134,8 @@ class _TaskTouch:
     ran_at: datetime | None
     variant: str | None
     due_at: datetime | None
+    # A rep's draft (manual_email): how its touch record says it ended (sent, skipped, expired).
+    draft_outcome: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,16 +187,14 @@ class DatasetBuilder:
         status = str(item.get("status") or "sent")
         ran_at = _time(item.get("sent_at"))
         variant = label(item["variant"]) if item.get("variant") else None
-        if status == "task" or (channel in REP_TASK_CHANNELS and status != "skipped"):
+        if channel == "manual_email":
+            # A rep's draft: merged with its task, which knows when it fell due (recap within 24 h).
+            ended = "sent" if status == "sent" else DRAFT_SKIPS.get(str(item.get("skip_reason")))
+            self._task_touches[key] = _TaskTouch(channel, ran_at, variant, _time(item.get("due_at")), ended)
+        elif status == "task" or (channel in REP_TASK_CHANNELS and status != "skipped"):
             self._task_touches[key] = _TaskTouch(channel, ran_at, variant, _time(item.get("due_at")))
         elif status == "skipped":
-            # A rep's draft (manual_email) carries why: skipped by the rep, or expired unworked.
-            outcome = DRAFT_SKIPS.get(str(item.get("skip_reason"))) if channel == "manual_email" else None
-            self.dataset.touches.append(
-                TouchRecord(*key, channel, TouchState.SKIPPED, ran_at, variant, outcome)
-            )
-        elif channel == "manual_email":
-            self.dataset.touches.append(TouchRecord(*key, channel, TouchState.SENT, ran_at, variant, "sent"))
+            self.dataset.touches.append(TouchRecord(*key, channel, TouchState.SKIPPED, ran_at, variant))
         elif ran_at is None:
             self.dataset.skip("sent touch without sent_at")
         else:
@@ -206,14 +206,13 @@ class DatasetBuilder:
             touch, task = self._task_touches.get(key), self._tasks.get(key)
             channel = touch.channel if touch else task.channel if task else UNKNOWN
             ran_at = touch.ran_at if touch else None
-            status = task.status if task else "open"
+            status = task.status if task else (touch.draft_outcome if touch else None) or "open"
             outcome = None
             if status in DRAFT_OUTCOMES:
-                if touch is None:
-                    continue  # a worked draft's own touch record says how it ended (counted in _touch)
-                # The touch record still says task (its update was lost): the task says how it ended.
+                # A rep's draft: sent when its touch record says (else when the task says), or not.
                 state = TouchState.SENT if status == "sent" else TouchState.SKIPPED
-                outcome, ran_at = status, (task.outcome_at if task else None) or ran_at
+                sent_at = touch.ran_at if touch and touch.draft_outcome == "sent" else None
+                outcome, ran_at = status, sent_at or (task.outcome_at if task else None) or ran_at
             elif status in TASK_OUTCOMES:
                 state, outcome = TouchState.TASK_DONE, status
                 ran_at = (task.outcome_at if task else None) or ran_at
