@@ -246,7 +246,7 @@ def test_the_send_checks_the_lead_itself_even_when_the_stop_left_the_draft_open(
     """Fault: the stop's task cancellation is lost (the draft stays open). The send's own checks
     (status, suppression) still refuse it, and close the draft."""
     lead_id, draft = _booked_with_draft(sb)
-    monkeypatch.setattr(task_items, "cancel_open_tasks", lambda lead_id, at: 0)
+    monkeypatch.setattr(task_items, "cancel_open_tasks", lambda lead_id, at: [])
     _stop_by_unsubscribe(sb, lead_id)
     assert sb.task(draft["id"])["status"] == "open"
     body = draft["body"].replace(drafts.SLOT.search(draft["body"]).group(0), NOTES)
