@@ -6,7 +6,7 @@ import pytest
 
 from leadflow.local.synthetic_report import Builder
 from leadflow.report.abtest import MIN_CONTACTS, Arm, Verdict, ab_tests, judge, two_proportion_z
-from leadflow.report.metrics import build_facts
+from leadflow.report.metrics import build_facts, window_metrics
 from leadflow.report.records import EventKind
 from tests.report_data import WEEK, at
 
@@ -61,3 +61,24 @@ def test_variants_are_counted_per_lead_from_the_records():
     assert (test.cadence, test.step) == ("inbound", 1)
     assert [(arm.variant, arm.contacts, arm.responses) for arm in test.arms] == [("a", 60, 20), ("b", 60, 0)]
     assert test.verdict is Verdict.WINNER
+
+
+def test_an_arm_counts_what_its_variant_row_counts():
+    """Issue 27: the A/B section said arm b drew 2 responses, the variant table 3. A lead who replied to
+    touch 2 first and then booked the meeting its touch-1 variant asked for responded to that variant:
+    both places count it, by one definition."""
+    b = Builder()
+    for number, variant in enumerate("ab"):
+        lead = b.lead(f"m{number}", at("2026-11-16T09:00"))
+        b.enroll(lead, "inbound")
+        b.touch(lead, 1, "email", at("2026-11-16T09:01"), variant=variant)
+        b.touch(lead, 2, "email", at("2026-11-17T09:01"))
+    b.event("m1", EventKind.REPLY, at("2026-11-17T12:00"), touch=2)
+    b.event("m1", EventKind.MEETING, at("2026-11-18T12:00"), touch=1)
+    facts = build_facts(b.dataset, WEEK.end)
+    (test,) = ab_tests(facts)
+    rows = window_metrics(facts, WEEK, {}).breakdowns["variant"]
+    for arm in test.arms:
+        row = rows[f"inbound · touch 1 · {arm.variant}"]
+        assert (arm.contacts, arm.responses) == (row.leads, row.responded)
+    assert {arm.variant: arm.responses for arm in test.arms} == {"a": 0, "b": 1}

@@ -140,16 +140,16 @@ def test_every_row_and_segment_holds_together(dataset):
             funnel_holds(stats, f"break-up {name}")
         for cadence, steps in metrics.dropoff.items():
             enrolled = sum(1 for e in inside if e.cadence == cadence)
-            first = steps[0].reached if steps else 0
+            first = steps[0].due if steps else 0
             assert first + metrics.not_started.get(cadence, 0) == enrolled, cadence
             for step, following in zip(steps, [*steps[1:], None], strict=False):
-                after = following.reached if following else 0
+                after = following.due if following else 0
                 # Drop-off adds up: reached n = reached n+1 + responded + left + still waiting (...).
-                assert step.reached == after + step.responded + step.left + step.account_stops + (
+                assert step.due == after + step.responded + step.left + step.account_stops + (
                     step.waiting + step.finished
                 ), f"{cadence} step {step.step}"
                 assert step.continued == after
-                assert step.finished == 0 or following is None or following.reached == 0
+                assert step.finished == 0 or following is None or following.due == 0
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,7 +7,7 @@ import pytest
 
 from leadflow.local.synthetic_report import Builder
 from leadflow.report.build import build_report
-from leadflow.report.records import EventKind, TouchState
+from leadflow.report.records import EventKind, TouchRecord, TouchState
 from leadflow.report.render import render_html, render_text, spark
 from tests.report_data import PLANS, WEEK, at
 
@@ -86,3 +86,36 @@ def test_rep_activity_counts_tasks_due_done_and_overdue():
     assert sam.first_human_touch.median == 7200
     text = render_text(report, LOCATION)
     assert "REP ACTIVITY" in text and "Sam Lee (sam)" in text
+
+
+def test_done_and_overdue_split_the_tasks_due_in_the_period_and_older_open_tasks_stand_apart():
+    """Issue 27: "Sam 17 due, 13 done, 7 overdue": overdue counted earlier weeks' tasks, done counted
+    outcomes of tasks that fell due before the week. Each now belongs to the tasks due in the week."""
+    b = Builder()
+    b.lead("s1", at("2026-11-09T09:00"), owner="sam")
+    b.enroll("s1", "inbound")
+    b.touch("s1", 1, "email", at("2026-11-09T09:00"))
+    # Due last week, done this week: last week's work, not this week's.
+    b.dataset.touches.append(
+        TouchRecord(
+            "s1", 1, 2, "call", TouchState.TASK_DONE, at("2026-11-16T10:00"), due=at("2026-11-13T09:00")
+        )
+    )
+    # Due last week (one second before the week), still open: apart from this week's overdue.
+    b.dataset.touches.append(
+        TouchRecord("s1", 1, 4, "linkedin", TouchState.TASK_OPEN, None, due=at("2026-11-15T23:59:59"))
+    )
+    # Due at the week's first moment, still open: overdue; due this week and done: done.
+    b.dataset.touches.append(TouchRecord("s1", 1, 5, "call", TouchState.TASK_OPEN, None, due=WEEK.start))
+    b.dataset.touches.append(
+        TouchRecord(
+            "s1", 1, 6, "call", TouchState.TASK_DONE, at("2026-11-18T10:00"), due=at("2026-11-18T09:00")
+        )
+    )
+    # Due at the week's end: next week's.
+    b.dataset.touches.append(TouchRecord("s1", 1, 7, "call", TouchState.TASK_OPEN, None, due=WEEK.end))
+    report = build_report(b.dataset, WEEK, PLANS, company="Demo", timezone="UTC")
+    (sam,) = report.reps
+    assert (sam.due, sam.done, sam.overdue, sam.earlier_open) == (2, 1, 1, 1)
+    assert sam.done + sam.overdue == sam.due
+    assert "open from earlier weeks" in render_text(report, LOCATION)

@@ -20,13 +20,17 @@ import json
 import random
 import sys
 import time
+import zlib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from leadflow import keys
 from leadflow.clock import iso, parse_iso
 from leadflow.config import operator_config
 from leadflow.local.events import reply_email
@@ -189,7 +193,8 @@ def simulate(
                 heapq.heappush(events, (event[0], next(order), event[1], lead, event[2]))
             routed[str((sb.find_lead(lead.email) or {}).get("cadence"))] += 1
         elif kind == "reply":
-            body = REPLIES[hash(lead.email) % len(REPLIES)]
+            # crc32, not hash(): str hashes are salted per process, and the seed must decide the words.
+            body = REPLIES[zlib.crc32(lead.email.encode()) % len(REPLIES)]
             sb.deliver_email(
                 reply_email(
                     f"{lead.first_name} <{lead.email}>",
@@ -233,7 +238,7 @@ def run_demo(
     began = time.perf_counter()
     begin = parse_iso(start)
     population = synthetic_leads(leads, days, reply_share, seed, begin)
-    with Sandbox(start=start) as sb:
+    with Sandbox(start=start) as sb, seeded_ids(seed):
         routed = Counter[str]()
         due = report_due(max(lead.arrives for lead in population), operator_config().report.schedule.timezone)
         end = simulate(sb, population, routed, due)
@@ -253,11 +258,31 @@ def run_demo(
     print()
     print(f"report: {out / 'report.html'}, {out / 'report.txt'}, {out / 'report.csv'}")
     archive = f"s3://{report['bucket']}/{report['keys']['html']}"
-    print(f"  the weekly report due {iso(due)}: {report['period']} ({report['leads']} new leads that week);")
+    print(
+        f"  the weekly report due {iso(due)}: {report['period']} ({report['new_leads']} new leads that week, "
+        f"{report['leads']} enrolled counting earlier leads enrolled again);"
+    )
     print("  its 90-day column covers the whole run: the same leads, replies and meetings as above")
     print(f"  emailed to {report['recipients']} recipient(s); archived at {archive}")
     print(f"finished in {elapsed:.1f} s wall time")
     return 0
+
+
+@contextmanager
+def seeded_ids(seed: int) -> Iterator[None]:
+    """Lead and submission ids drawn from the seed instead of the system's random source.
+
+    A lead's id picks its A/B variants (cadence.variants hashes it) and its by_day shard, so random
+    ids gave the same seed different A/B numbers from run to run. Production ids stay random.
+    """
+    rng = random.Random(f"ids-{seed}")
+    saved = keys.new_lead_id, keys.new_submission_id
+    keys.new_lead_id = lambda: f"{rng.getrandbits(80):020x}"
+    keys.new_submission_id = lambda: f"{rng.getrandbits(96):024x}"
+    try:
+        yield
+    finally:
+        keys.new_lead_id, keys.new_submission_id = saved
 
 
 def _arrive(sb: Sandbox, lead: SyntheticLead) -> list[tuple[datetime, str, Any]]:

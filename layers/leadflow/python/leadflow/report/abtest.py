@@ -1,8 +1,9 @@
 """A/B variants: a two-proportion z-test on the response rate each variant drew.
 
 A contact is a lead who received the variant at that step; a success is a lead
-whose first response that touch drew. The leader is tested against the runner-up.
-The playbook's rule: at least 50 contacts per variant before judging.
+who responded (reply, connected call, meeting) to that touch: the variant row's
+leads and responded, by one definition (`metrics.variant_segments`). The leader
+is tested against the runner-up. The playbook's rule: at least 50 contacts per variant before judging.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
-from leadflow.report.metrics import Facts, rate
+from leadflow.report.metrics import Facts, rate, variant_segments
 
 MIN_CONTACTS = 50
 SIGNIFICANCE = 0.05
@@ -88,23 +89,9 @@ def judge(cadence: str, step: int, arms: list[Arm]) -> ABTest:
 
 
 def ab_tests(facts: list[Facts]) -> list[ABTest]:
-    """Every (cadence, step) that sent two or more variants, judged."""
-    contacts: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    responses: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for fact in facts:
-        cadence = fact.enrollment.cadence
-        for step, variant in {(t.number, t.variant) for t in fact.delivered if t.variant is not None}:
-            contacts[(cadence, step)][variant] += 1
-        drawn_by = fact.first_response.touch if fact.first_response else None
-        if drawn_by is not None and drawn_by.variant is not None:
-            responses[(cadence, drawn_by.number)][drawn_by.variant] += 1
-    tests = []
-    for (cadence, step), by_variant in sorted(contacts.items()):
-        if len(by_variant) < 2:
-            continue
-        arms = [
-            Arm(variant, count, responses[(cadence, step)].get(variant, 0))
-            for variant, count in by_variant.items()
-        ]
-        tests.append(judge(cadence, step, arms))
-    return tests
+    """Every (cadence, step) that sent two or more variants, judged on its variant rows' leads and
+    responses (`variant_segments`)."""
+    by_step: dict[tuple[str, int], list[Arm]] = defaultdict(list)
+    for (cadence, step, variant), stats in variant_segments(facts).items():
+        by_step[(cadence, step)].append(Arm(variant, stats.leads, stats.responded))
+    return [judge(cadence, step, arms) for (cadence, step), arms in sorted(by_step.items()) if len(arms) >= 2]

@@ -207,7 +207,7 @@ def diagnose(
     findings: list[Finding] = []
     for cadence, stats in metrics.breakdowns.get("cadence", {}).items():
         flow = flow_of(cadence, metrics, plans)
-        # Rates are judged on finished enrollments; step and response figures on all of them.
+        # Rates are judged on complete cohorts; step and response figures on all enrollments.
         settled = metrics.settled["cadence"].get(cadence)
         if settled is not None and flow in ("inbound", "cold"):
             archived = _archive(metrics, cadence, settled)
@@ -251,7 +251,7 @@ def _archive(metrics: WindowMetrics, cadence: str, stats: SegmentStats) -> Findi
         severity=Severity.ACT,
         headline=f"{cadence}: contact rate {pct(contact)} after 90 days, "
         f"below {pct(ARCHIVE_CONTACT_FLOOR, 0)}",
-        evidence=f"{stats.responded} of {stats.leads} leads who finished the sequence responded "
+        evidence=f"{stats.responded} of {stats.leads} leads whose outcome window has passed responded "
         "over the trailing 90 days.",
         recommendation="Archive this sequence and route its leads to a cadence that works; "
         "rebuild it around a new angle before reusing it.",
@@ -273,7 +273,7 @@ def _contact_band(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]
             scope=f"cadence {cadence}",
             severity=severity,
             headline=f"{cadence}: contact rate {pct(contact, 0)} — {said.replace('band', f'{kind} band', 1)}",
-            evidence=f"{stats.responded} of {stats.leads} {kind} leads who finished the sequence "
+            evidence=f"{stats.responded} of {stats.leads} {kind} leads whose outcome window has passed "
             "responded to at least one touch.",
             recommendation="A low contact rate across the team points at the channel mix or the timing: "
             "add a call and a LinkedIn touch, and try calls before 9am and after 4pm.",
@@ -313,7 +313,7 @@ def _reply_rate(cadence: str, stats: SegmentStats, engagement_tracked: bool) -> 
             scope=f"cadence {cadence}",
             severity=severity,
             headline=f"{cadence}: reply rate {pct(reply, 0)} — {said}",
-            evidence=f"{stats.replied} of {stats.leads} leads who finished the sequence replied.",
+            evidence=f"{stats.replied} of {stats.leads} leads whose outcome window has passed replied.",
             recommendation=recommendation,
             numbers=numbers,
             action=action,
@@ -375,7 +375,7 @@ def _effort(cadence: str, stats: SegmentStats, plan: CadencePlan | None) -> list
 
 
 def _spikes(cadence: str, rows: list[StepRow]) -> list[Finding]:
-    measured = [row for row in rows if row.reached >= MIN_REACHED and row.drop_rate is not None]
+    measured = [row for row in rows if row.due >= MIN_REACHED and row.drop_rate is not None]
     findings = []
     for row in measured:
         others = [other.drop_rate for other in measured if other.step != row.step]
@@ -400,7 +400,7 @@ def _spikes(cadence: str, rows: list[StepRow]) -> list[Finding]:
                 severity=Severity.ACT,
                 headline=f"{cadence}: drop-off spike at step {row.step} ({row.channel}): "
                 f"{pct(row.drop_rate)} left, against {pct(baseline)} at the other steps",
-                evidence=f"{row.left} of {row.reached} leads left at step {row.step} "
+                evidence=f"{row.left} of {row.due} leads left at step {row.step} "
                 f"({row.opted_out} opted out, {row.bounced} bounced, {row.other_stops} stopped otherwise). "
                 + cause,
                 recommendation=fix,
@@ -459,7 +459,7 @@ def _reps(metrics: WindowMetrics) -> list[Finding]:
             headline=f"Contact rates vary by {spread * 100:.0f} points between reps — above the "
             f"ceiling ({REP_SPREAD_CEILING * 100:.0f} points)",
             evidence=f"{best}: {pct(rated[best])}; {worst}: {pct(rated[worst])} "
-            f"(reps with at least {MIN_REP_LEADS} leads who finished their sequence).",
+            f"(reps with at least {MIN_REP_LEADS} leads whose outcome window has passed).",
             recommendation=f"Process inconsistency: document what {best} does and standardize it "
             "in the shared sequences.",
             numbers={"spread": spread, "best": best, "worst": worst},
@@ -492,10 +492,11 @@ def _reps_watch(metrics: WindowMetrics) -> list[Finding]:
             headline=f"Contact rates vary by {spread * 100:.0f} points between reps — watch "
             f"(n={smallest}, needs {MIN_REP_LEADS}; at most {REP_SPREAD_CEILING * 100:.0f} points)",
             evidence=f"{best}: {pct(rated[best].contact_rate)} of {rated[best].leads}; {worst}: "
-            f"{pct(rated[worst].contact_rate)} of {rated[worst].leads} leads who finished their sequence.",
-            recommendation="Too few leads to call it yet: check again as more leads finish their sequence.",
+            f"{pct(rated[worst].contact_rate)} of {rated[worst].leads} leads whose outcome window "
+            "has passed.",
+            recommendation="Too few leads to call it yet: check again as more leads' outcome windows pass.",
             numbers={"spread": spread, "best": best, "worst": worst, "n": smallest},
-            action="check again as more leads finish their sequence",
+            action="check again as more leads' outcome windows pass",
             at_stake=round(spread * rated[worst].leads),
         )
     ]
@@ -567,8 +568,8 @@ def _sql_rate(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]:
             severity=severity,
             headline=f"{cadence}: follow-up to SQL {pct(stats.sql_rate, 0)} — "
             + said.replace("band", f"{'outbound' if kind == 'cold' else kind} band", 1),
-            evidence=f"{stats.sql} of {stats.leads} leads who finished the sequence became sales-qualified "
-            f"({stats.meetings} booked a meeting).",
+            evidence=f"{stats.sql} of {stats.leads} leads whose outcome window has passed became "
+            f"sales-qualified ({stats.meetings} booked a meeting).",
             recommendation="Few leads the sequence reaches become SQLs: check the leads match your ideal "
             "customer, and that the rep hand-off after an answer is fast and clear.",
             numbers={"sql_rate": stats.sql_rate, "band_low": low, "band_high": high, "leads": stats.leads},
@@ -697,7 +698,7 @@ def _reengagement(cadence: str, stats: SegmentStats) -> list[Finding]:
         MIN_LEADS,
         low,
         high,
-        f"{stats.responded} of {stats.leads} leads who finished the sequence responded.",
+        f"{stats.responded} of {stats.leads} leads whose outcome window has passed responded.",
         "Segment the stale leads by source, fit and last engagement, and open with something new: a "
         "product update, fresh content or a market shift relevant to them.",
         "segment the list and open with something new for each segment",
@@ -716,8 +717,8 @@ def _rebook(cadence: str, stats: SegmentStats) -> list[Finding]:
         MIN_MEETINGS,
         REBOOK_RATE_FLOOR,
         None,
-        f"{stats.meetings} of {stats.leads} leads whose meeting was cancelled or missed, and who "
-        "finished the rebook sequence, booked again.",
+        f"{stats.meetings} of {stats.leads} leads whose meeting was cancelled or missed, and whose rebook "
+        "outcome window has passed, booked again.",
         "Offer a new time at once, in the first email, and call the same day to book it on the phone.",
         "offer two concrete new times in the first email and call the same day",
         stats.leads,

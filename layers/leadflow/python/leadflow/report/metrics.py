@@ -39,6 +39,7 @@ from leadflow.report.records import (
     LeadRecord,
     TouchRecord,
     TouchState,
+    in_sequence,
 )
 
 # Dimensions of the breakdowns; the first ones belong to the lead, the last two to its touches.
@@ -81,14 +82,14 @@ class Facts:
     touches_to_response: int | None  # delivered touches up to the one that drew the first response
     # Sales stages the lead reached after this enrollment began: kind -> (when, amount).
     stages: dict[EventKind, EventRecord]
-    # Booked a meeting within MEETING_BUSINESS_DAYS of arriving; None while that time has not passed.
+    # Booked a meeting within MEETING_BUSINESS_DAYS of arriving; None until that time has passed.
     meeting_in_time: bool | None
     counted: tuple[str, ...] = ()  # what it adds to a lead-level segment, computed once
 
     @property
     def terminal_step(self) -> int:
         """The last step that came due (0: none yet): where the enrollment is, or where it ended."""
-        return self.touches[-1].number if self.touches else 0  # touches are in number order
+        return max((t.number for t in self.touches if in_sequence(t.number)), default=0)
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float | None:
@@ -145,6 +146,9 @@ class SegmentStats:
     won_amount: float = 0.0
     meetings_in_time: int = 0  # booked within 10 business days of arriving...
     aged: int = 0  # ...out of the leads whose 10 business days have passed
+    # New leads: their first enrollment (intake) is in the segment. `leads` also counts earlier leads
+    # enrolled again (a post-meeting or not-now cadence).
+    arrived: int = 0
 
     @property
     def contact_rate(self) -> float | None:
@@ -185,12 +189,16 @@ class StepRow:
 
     Each enrollment ends up at its last step (the last one that came due) in exactly one of
     responded, left, account_stops, waiting and finished, so
-    reached(n) = reached(n+1) + responded + left + account_stops + waiting + finished.
+    due(n) = due(n+1) + responded + left + account_stops + waiting + finished.
+    Of those the step came due for, `reached` got its touch (sent, or a task done); the others were
+    skipped (no consent, no number...) or have an open task: reached <= due, and never more than the
+    touches the channel delivered.
     """
 
     step: int
     channel: str
-    reached: int  # still enrolled when the step came due
+    due: int  # still enrolled when the step came due
+    reached: int  # ...and got this step's touch: sent, or a rep task done
     responded: int  # answered while this was their last step
     opted_out: int  # left at this step without responding: unsubscribe or complaint
     bounced: int
@@ -200,6 +208,8 @@ class StepRow:
     finished: int  # ran the whole sequence without an outcome (last step only)
     open_tasks: int
     skipped: int
+    replies: int = 0  # first replies this step's touch drew
+    reply_share: float | None = None  # ...of the cadence's first replies drawn by a touch
 
     @property
     def left(self) -> int:
@@ -207,15 +217,15 @@ class StepRow:
 
     @property
     def continued(self) -> int:
-        return self.reached - self.responded - self.left - self.account_stops - self.waiting - self.finished
+        return self.due - self.responded - self.left - self.account_stops - self.waiting - self.finished
 
     @property
     def drop_rate(self) -> float | None:
-        return rate(self.left, self.reached)
+        return rate(self.left, self.due)
 
     @property
     def response_rate(self) -> float | None:
-        return rate(self.responded, self.reached)
+        return rate(self.responded, self.due)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,8 +250,9 @@ class WindowMetrics:
     engagement_tracked: bool
     first_enrollment: dict[str, datetime]  # by cadence: the earliest enrollment in the window
     lead_types: dict[str, str]  # by cadence: the type most of its leads have (inbound, cold, ...)
-    # By cadence and by owner, over finished enrollments only: the rates the bands judge.
+    # By cadence and by owner, over complete cohorts only (see `Cohort`): the rates the bands judge.
     settled: dict[str, dict[str, SegmentStats]]
+    cohorts: dict[str, Cohort] = field(default_factory=dict)  # by cadence: who `settled` counts
     # By cadence: the leads who received its break-up touch, and the replies that touch drew.
     breakup: dict[str, SegmentStats] = field(default_factory=dict)
     not_started: dict[str, int] = field(default_factory=dict)  # by cadence: first step not due yet
@@ -454,11 +465,11 @@ def _facts(
         )
     deadline = add_business_days(lead.created_at, MEETING_BUSINESS_DAYS)
     meeting = outcomes.get(EventKind.MEETING)
+    # Judged once the 10 business days have passed, for those who booked as for those who did not:
+    # counting an early booker at once would lift the rate over leads still in their window.
     meeting_in_time: bool | None = None
-    if meeting is not None and meeting.at <= deadline:
-        meeting_in_time = True
-    elif as_of >= deadline:
-        meeting_in_time = False
+    if as_of >= deadline:
+        meeting_in_time = meeting is not None and meeting.at <= deadline
     fact = Facts(
         lead=lead,
         enrollment=enrollment,
@@ -509,6 +520,8 @@ def _counted(fact: Facts, touch_filter: TouchFilter | None) -> Iterator[str]:
     if any(t.channel == "email" for t in fact.delivered if touch_filter is None or touch_filter(t)):
         yield "emailed"
     if touch_filter is None:
+        if fact.enrollment.number == 1:
+            yield "arrived"
         # Lead-level outcomes, not drawn by one touch: stages and the meeting band.
         yield from (kind.value for kind in fact.stages)
         if fact.meeting_in_time is not None:
@@ -580,6 +593,7 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
         won_amount=sum(won_amount.values()),
         meetings_in_time=counts["meeting_in_time"],
         aged=counts["aged"],
+        arrived=counts["arrived"],
     )
 
 
@@ -602,16 +616,19 @@ def breakdowns(facts: list[Facts]) -> dict[str, dict[str, SegmentStats]]:
         result[dimension] = {value: segment(group) for value, group in sorted(groups.items())}
     channels = sorted({t.channel for fact in facts for t in fact.delivered})
     result["channel"] = {channel: segment(facts, _on_channel(channel)) for channel in channels}
+    result["variant"] = {variant_key(*key): stats for key, stats in variant_segments(facts).items()}
+    return result
+
+
+def variant_segments(facts: list[Facts]) -> dict[tuple[str, int, str], SegmentStats]:
+    """(cadence, step, variant) -> the leads who received that variant and what its touches drew: the
+    variant rows and the A/B arms both read these, so an arm and its row cannot disagree."""
     by_variant: dict[tuple[str, int, str], list[Facts]] = defaultdict(list)
     for fact in facts:
         cadence = fact.enrollment.cadence
-        for step, variant in {(t.number, t.variant) for t in fact.delivered if t.variant is not None}:
+        for step, variant in sorted({(t.number, t.variant) for t in fact.delivered if t.variant is not None}):
             by_variant[(cadence, step, variant)].append(fact)
-    result["variant"] = {
-        variant_key(*key): segment(group, _with_variant(key[1], key[2]))
-        for key, group in sorted(by_variant.items())
-    }
-    return result
+    return {key: segment(group, _with_variant(key[1], key[2])) for key, group in sorted(by_variant.items())}
 
 
 def _at_step(step: int) -> TouchFilter:
@@ -639,18 +656,26 @@ def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
     # The sequence's length: its plan's, or the furthest any enrollment went (an older version).
     length = max([len(plan.steps) if plan else 0, *(fact.terminal_step for fact in facts)])
     for fact in facts:
+        for step in sorted({touch.number for touch in fact.delivered if in_sequence(touch.number)}):
+            counts[step]["reached"] += 1
         for touch in fact.touches:
+            if not in_sequence(touch.number):
+                continue
             channels[touch.number][touch.channel] += 1
             if touch.state is TouchState.TASK_OPEN:
                 counts[touch.number]["open_tasks"] += 1
             elif touch.state is TouchState.SKIPPED:
                 counts[touch.number]["skipped"] += 1
+        reply = fact.outcomes.get(EventKind.REPLY)
+        if reply is not None and reply.touch is not None and in_sequence(reply.touch.number):
+            counts[reply.touch.number]["replies"] += 1
         last = fact.terminal_step
         if last == 0:
             continue  # enrolled, first step not due yet: reaches no step
         for step in range(1, last + 1):
-            counts[step]["reached"] += 1
+            counts[step]["due"] += 1
         counts[last][_ending(fact, last >= length)] += 1
+    replies = sum(row["replies"] for row in counts.values())
     rows = []
     last_step = max([*counts, length], default=0)
     for step in range(1, last_step + 1):
@@ -663,6 +688,7 @@ def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
             StepRow(
                 step=step,
                 channel=channel,
+                due=row["due"],
                 reached=row["reached"],
                 responded=row["responded"],
                 opted_out=row["opted_out"],
@@ -673,6 +699,8 @@ def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
                 finished=row["finished"],
                 open_tasks=row["open_tasks"],
                 skipped=row["skipped"],
+                replies=row["replies"],
+                reply_share=rate(row["replies"], replies),
             )
         )
     return rows
@@ -723,16 +751,60 @@ def channel_mix(facts: list[Facts]) -> list[ChannelRow]:
     ]
 
 
-def finished(fact: Facts, plan: CadencePlan | None) -> bool:
-    """Responded, left, or reached the last step: a lead still mid-sequence would deflate the rates."""
-    if fact.first_response is not None or fact.exit is not None or plan is None:
-        return True
-    return any(touch.number >= len(plan.steps) for touch in fact.touches)
+# After a cadence's last touch: time for a late answer to land, and for weekends and send windows
+# that push touches past their playbook day.
+OUTCOME_GRACE = timedelta(days=7)
+# A cadence whose length the report does not know (an older or removed one): the playbooks' longest
+# sequence (21 days) and the grace.
+DEFAULT_OUTCOME_WINDOW = timedelta(days=28)
+
+
+def outcome_window(plan: CadencePlan | None) -> timedelta:
+    """How long after enrolling a lead's outcome is settled: its cadence's span and the grace."""
+    if plan is None or plan.days <= 0:
+        return DEFAULT_OUTCOME_WINDOW
+    return timedelta(days=plan.days - 1) + OUTCOME_GRACE
+
+
+@dataclass(frozen=True, slots=True)
+class Cohort:
+    """The enrollments a band judges: started in the window at least one outcome window before its
+    end, so each lead's outcome window has fully passed, and responders and non-responders are
+    counted at the same point (the window's end). Counting leads "when they finished" instead counts
+    a responder at once and a non-responder only after the last step: it inflates every rate."""
+
+    window: Window
+    outcome: timedelta
+
+    @property
+    def end(self) -> datetime:
+        return max(self.window.start, self.window.end - self.outcome)
+
+    def __contains__(self, started_at: datetime) -> bool:
+        return self.window.start <= started_at and started_at + self.outcome <= self.window.end
+
+    @property
+    def label(self) -> str:
+        youngest = self.outcome.days
+        oldest = (self.window.end - self.window.start).days
+        if youngest >= oldest:
+            return f"no leads yet: none enrolled {youngest} days or more ago in the window"
+        return f"leads enrolled {youngest}–{oldest} days ago (their {youngest}-day outcome window has passed)"
 
 
 def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadencePlan]) -> WindowMetrics:
     inside = [fact for fact in facts if fact.enrollment.started_at in window]
-    done = [fact for fact in inside if finished(fact, plans.get(fact.enrollment.cadence))]
+    cohorts = {
+        cadence: Cohort(window, outcome_window(plans.get(cadence)))
+        for cadence in sorted({fact.enrollment.cadence for fact in inside})
+    }
+    # A lead stopped because a colleague answered is neither a response nor a loss: not judged.
+    done = [
+        fact
+        for fact in inside
+        if fact.enrollment.started_at in cohorts[fact.enrollment.cadence]
+        and (fact.first_response is not None or EventKind.ACCOUNT not in fact.outcomes)
+    ]
     settled: dict[str, dict[str, list[Facts]]] = {"cadence": defaultdict(list), "owner": defaultdict(list)}
     for fact in done:
         for dimension, groups in settled.items():
@@ -760,6 +832,7 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
             dimension: {value: segment(group) for value, group in sorted(groups.items())}
             for dimension, groups in settled.items()
         },
+        cohorts=cohorts,
         breakup=breakups(inside, plans),
         not_started=dict(Counter(f.enrollment.cadence for f in inside if f.terminal_step == 0)),
         stages_tracked=any(fact.stages for fact in inside),
@@ -789,16 +862,18 @@ def breakups(facts: list[Facts], plans: dict[str, CadencePlan]) -> dict[str, Seg
 
 @dataclass(frozen=True, slots=True)
 class RepActivity:
-    """One owner's week: the tasks that fell due, got done, or are past due and still open."""
+    """One owner's week. Tasks that fell due in the window, each in one state at its end: done or still
+    open (overdue), so done + overdue = due; open tasks that fell due before the window are apart."""
 
     owner: str
     due: int  # tasks that fell due in the window
-    done: int  # tasks whose outcome was recorded in the window
-    overdue: int  # open at the window's end and due before it
+    done: int  # ...whose outcome was recorded by the window's end
+    overdue: int  # ...still open at the window's end
     first_human_touch: Summary  # new leads in the window: form post to the first task done
     within_target: int  # ...of those, reached by a person within the target
     leads: int  # leads (people) who arrived in the window
     responded: int
+    earlier_open: int = 0  # tasks that fell due before the window and are still open at its end
 
     @property
     def contact_rate(self) -> float | None:
@@ -815,12 +890,14 @@ def rep_activity(facts: list[Facts], window: Window, target_seconds: float) -> l
             if touch.state not in (TouchState.TASK_DONE, TouchState.TASK_OPEN):
                 continue
             due = touch.due or touch.at
-            if due is not None and due in window:
+            if due is None or due >= window.end:
+                continue
+            is_open = touch.state is TouchState.TASK_OPEN
+            if due >= window.start:
                 counts[owner]["due"] += 1
-            if touch.state is TouchState.TASK_DONE and touch.at is not None and touch.at in window:
-                counts[owner]["done"] += 1
-            if touch.state is TouchState.TASK_OPEN and due is not None and due < window.end:
-                counts[owner]["overdue"] += 1
+                counts[owner]["overdue" if is_open else "done"] += 1
+            elif is_open:
+                counts[owner]["earlier_open"] += 1
         if fact.enrollment.started_at in window:
             people[owner].append(fact)
     rows = []
@@ -837,6 +914,7 @@ def rep_activity(facts: list[Facts], window: Window, target_seconds: float) -> l
                 within_target=sum(1 for seconds in human if seconds <= target_seconds),
                 leads=stats.leads,
                 responded=stats.responded,
+                earlier_open=counts[owner]["earlier_open"],
             )
         )
     return rows

@@ -49,6 +49,17 @@ PIPELINE = (EventKind.SQL, EventKind.OPPORTUNITY, EventKind.WON)
 STAGES = frozenset({*PIPELINE, EventKind.LOST})
 
 
+# Rep tasks that ride on an enrollment without being one of its cadence's steps: the speed-to-lead
+# call (send.speed.SPEED_TOUCH) and the answer to a reply (answers.reply_actions.REPLY_TOUCH).
+SPEED_TOUCH = 0
+REPLY_TOUCH = 99
+
+
+def in_sequence(number: int) -> bool:
+    """A cadence step's touch, not a task the engine added around it."""
+    return SPEED_TOUCH < number < REPLY_TOUCH
+
+
 class TouchState(StrEnum):
     SENT = "sent"  # an automated send went out
     SKIPPED = "skipped"  # due, but not sent (no consent, invalid number, ...)
@@ -144,6 +155,7 @@ class CadencePlan:
     # One of FLOWS, from the routing config (meeting booked / missed, re-engagement, not now);
     # "" for a cadence routing enters (new leads: inbound, cold or dormant by the leads' type).
     flow: str = ""
+    days: int = 0  # the playbook day of its last touch (day 1: the lead arrives); 0: not known
 
 
 @dataclass(slots=True)

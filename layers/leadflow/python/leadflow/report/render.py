@@ -106,6 +106,11 @@ def kpis(report: Report) -> list[Kpi]:
     )
     rows = [
         row("Leads", lambda s: number(s.leads), "people; each counts once, however many cadences"),
+        row(
+            "New leads",
+            lambda s: number(s.arrived),
+            "arrived in the window; Leads adds earlier ones re-enrolled",
+        ),
         row("Enrollments", lambda s: number(s.enrollments), "a lead in two cadences is two enrollments"),
         row("Contacted", lambda s: _count_rate(s.contacted, s), "got a touch, or answered"),
         row(
@@ -351,6 +356,7 @@ def _context(report: Report, archive_location: str, segments: int, rows: int) ->
         "intents": INTENTS,
         "due_back_days": Counter(f"{local(report, snooze.due):%a %d %b}" for snooze in report.due_back),
         "definitions": definitions(report),
+        "cohort_lines": cohort_lines(report),
         "pct": pct,
         "number": number,
         "duration": duration,
@@ -418,7 +424,11 @@ def render_text(report: Report, archive_location: str) -> str:
             f"    {finding.evidence}",
             f"    -> {finding.recommendation}",
         ]
-    lines += ["", "AGAINST THE PLAYBOOK (trailing 90 days, leads who finished their sequence)"]
+    lines += [
+        "",
+        "AGAINST THE PLAYBOOK (trailing 90 days, complete cohorts: leads whose outcome window has passed)",
+    ]
+    lines += [f"  {line}" for line in cohort_lines(report)]
     lines += [f"  {check.line}" for check in report.scorecard] or ["  Nothing to judge yet."]
     lines += ["", *trend_lines(report)]
     lines += ["", *rep_lines(report)]
@@ -440,7 +450,10 @@ def render_text(report: Report, archive_location: str) -> str:
                 [
                     "step",
                     "channel",
+                    "due",
                     "reached",
+                    "skipped",
+                    "replies (share)",
                     "responded",
                     "opted out",
                     "bounced",
@@ -455,7 +468,10 @@ def render_text(report: Report, archive_location: str) -> str:
                     [
                         str(r.step),
                         r.channel,
+                        str(r.due),
                         str(r.reached),
+                        str(r.skipped),
+                        f"{r.replies} ({pct(r.reply_share, 0)})",
                         str(r.responded),
                         str(r.opted_out),
                         str(r.bounced),
@@ -617,13 +633,31 @@ def rep_lines(report: Report) -> list[str]:
             str(rep.due),
             str(rep.done),
             str(rep.overdue),
+            str(rep.earlier_open),
             f"{duration(rep.first_human_touch.median)} ({rep.within_target}/{rep.first_human_touch.count})",
             f"{pct(rep.contact_rate, 0)} ({rep.responded}/{rep.leads})",
         ]
         for rep in report.reps
     ]
-    header = ["owner", "tasks due", "done", "overdue", "first human touch (<= 5 min)", "contact rate"]
+    header = [
+        "owner",
+        "tasks due",
+        "done",
+        "overdue",
+        "open from earlier weeks",
+        "first human touch (<= 5 min)",
+        "contact rate",
+    ]
     return lines + (_table(header, rows) if rows else ["  No rep tasks or new leads."])
+
+
+def cohort_lines(report: Report) -> list[str]:
+    """Which leads each cadence's bands judge (the funnel rows count every lead of the 90 days)."""
+    settled = report.trailing.settled["cadence"]
+    return [
+        f"{cadence}: {cohort.label}; {settled[cadence].leads if cadence in settled else 0} leads"
+        for cadence, cohort in report.trailing.cohorts.items()
+    ]
 
 
 def _owner_label(report: Report, owner: str) -> str:
@@ -636,10 +670,16 @@ def definitions(report: Report) -> list[str]:
         "counting what happened up to the window's end. A lead in two cadences counts in each cadence's "
         "row and once overall; enrollments are counted apart.",
         "Drop-off: each enrollment ends at its last step in one column (responded, left, colleague "
-        "answered, waiting or finished), so a step's reached = the next step's reached + those.",
+        "answered, waiting or finished), so a step's due = the next step's due + those; reached: got "
+        "the step's touch (skipped touches and open tasks are not reached); replies: first replies "
+        "that step's touch drew, and their share of the cadence's.",
+        "Rep activity: tasks that fell due in the period, done or still open (overdue) at its end; "
+        "tasks due earlier and still open are counted apart.",
         "Channel and variant rows count the leads that received one, and the outcomes their touches drew.",
         "A rep task counts as a touch once its outcome is recorded; open tasks are shown apart.",
-        "Diagnostics judge rates over the trailing 90 days, on leads that finished their sequence.",
+        "Diagnostics judge rates over the trailing 90 days on complete cohorts: the leads enrolled at least "
+        "their cadence's outcome window (its days and a week's grace) before the end, responders and the "
+        "others counted at the same moment. The funnel rows count every lead of the 90 days, to date.",
     ]
     if report.skipped:
         notes.append(
@@ -683,6 +723,7 @@ def _stats_rows(stats: SegmentStats) -> Iterator[tuple[str, float | int | None]]
         "won_amount",
         "meetings_in_time",
         "aged",
+        "arrived",
         "contact_rate",
         "reply_rate",
         "meeting_rate",
@@ -705,7 +746,10 @@ def _window_rows(metrics: WindowMetrics) -> Iterator[tuple[str, str, str, str, f
     for cadence, rows in metrics.dropoff.items():
         for r in rows:
             for name in (
+                "due",
                 "reached",
+                "replies",
+                "reply_share",
                 "responded",
                 "opted_out",
                 "bounced",

@@ -78,6 +78,7 @@ class ReportRun(BaseModel):
     since: str
     until: str
     leads: int
+    new_leads: int  # of `leads`, those who arrived in the period (the others were enrolled again)
     findings: int
     recipients: int
     bucket: str
@@ -100,7 +101,9 @@ def cadence_plans() -> dict[str, CadencePlan]:
             CadenceStep(touch.channel.value, EFFORT_RANK[touch.effort or "low"], touch.name or "")
             for touch in cadence.touches
         )
-        plans[name] = CadencePlan(name, steps, flows.get(name, ""))
+        plans[name] = CadencePlan(
+            name, steps, flows.get(name, ""), days=max((touch.day for touch in cadence.touches), default=0)
+        )
     return plans
 
 
@@ -214,6 +217,7 @@ def run(request: ReportRequest) -> ReportRun:
         "since": clock.iso(period.start),
         "until": clock.iso(period.end),
         "leads": report.period.overall.leads,
+        "new_leads": report.period.overall.arrived,
         "findings": len(report.findings),
         "recipients": len(recipients),
         "bucket": bucket,
