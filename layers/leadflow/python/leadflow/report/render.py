@@ -356,7 +356,7 @@ def _context(report: Report, archive_location: str, segments: int, rows: int) ->
         "intents": INTENTS,
         "due_back_days": Counter(f"{local(report, snooze.due):%a %d %b}" for snooze in report.due_back),
         "definitions": definitions(report),
-        "cohort_lines": cohort_lines(report),
+        "cohorts": cohorts(report),
         "pct": pct,
         "number": number,
         "duration": duration,
@@ -651,12 +651,20 @@ def rep_lines(report: Report) -> list[str]:
     return lines + (_table(header, rows) if rows else ["  No rep tasks or new leads."])
 
 
-def cohort_lines(report: Report) -> list[str]:
-    """Which leads each cadence's bands judge (the funnel rows count every lead of the 90 days)."""
+def cohorts(report: Report) -> dict[str, dict[str, int]]:
+    """Which leads the bands judge: cohort label -> cadence -> its leads in that cohort (the funnel rows
+    count every lead of the 90 days). Cadences of one length share a label."""
     settled = report.trailing.settled["cadence"]
+    grouped: dict[str, dict[str, int]] = {}
+    for cadence, cohort in report.trailing.cohorts.items():
+        grouped.setdefault(cohort.label, {})[cadence] = settled[cadence].leads if cadence in settled else 0
+    return grouped
+
+
+def cohort_lines(report: Report) -> list[str]:
     return [
-        f"{cadence}: {cohort.label}; {settled[cadence].leads if cadence in settled else 0} leads"
-        for cadence, cohort in report.trailing.cohorts.items()
+        f"{label}: " + ", ".join(f"{cadence} {leads}" for cadence, leads in by_cadence.items())
+        for label, by_cadence in cohorts(report).items()
     ]
 
 
