@@ -85,6 +85,8 @@ class Facts:
     # Booked a meeting within MEETING_BUSINESS_DAYS of arriving; None until that time has passed.
     meeting_in_time: bool | None
     counted: tuple[str, ...] = ()  # what it adds to a lead-level segment, computed once
+    # The deal's value: the last amount the CRM's stage events gave (answers.stages), None if none did.
+    deal_amount: float | None = None
 
     @property
     def terminal_step(self) -> int:
@@ -143,7 +145,9 @@ class SegmentStats:
     opportunities: int = 0
     won: int = 0
     lost: int = 0
-    won_amount: float = 0.0
+    won_amount: float = 0.0  # the deals' values (Facts.deal_amount) of the leads who won
+    # Pipeline created: the deals' values of the leads who reached an opportunity (won, lost or open).
+    pipeline_amount: float = 0.0
     meetings_in_time: int = 0  # booked within 10 business days of arriving...
     aged: int = 0  # ...out of the leads whose 10 business days have passed
     # New leads: their first enrollment (intake) is in the segment. `leads` also counts earlier leads
@@ -482,6 +486,7 @@ def _facts(
         first_human_touch=_seconds(lead.created_at, tasks[0].at) if arrival and tasks else None,
         touches_to_response=touches_to_response,
         stages=_stages(stage_events),
+        deal_amount=next((e.amount for e in reversed(stage_events) if e.amount is not None), None),
         meeting_in_time=meeting_in_time,
     )
     fact.counted = tuple(_counted(fact, None))
@@ -539,6 +544,7 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
     """
     by_lead: dict[str, set[str]] = defaultdict(set)
     won_amount: dict[str, float] = {}
+    pipeline_amount: dict[str, float] = {}
     enrollments = 0
     speeds, human, to_response, steps = [], [], [], []
     for fact in facts:
@@ -548,9 +554,10 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
                 speeds.append(fact.speed_to_lead)
             if fact.first_human_touch is not None:
                 human.append(fact.first_human_touch)
-            won = fact.stages.get(EventKind.WON)
-            if won is not None and won.amount is not None:
-                won_amount[fact.lead.lead_id] = won.amount
+            if fact.deal_amount is not None and EventKind.OPPORTUNITY in fact.stages:
+                pipeline_amount[fact.lead.lead_id] = fact.deal_amount
+                if EventKind.WON in fact.stages:
+                    won_amount[fact.lead.lead_id] = fact.deal_amount
         elif any(touch_filter(t) for t in fact.delivered):
             counted = tuple(_counted(fact, touch_filter))
         else:
@@ -591,6 +598,7 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
         won=counts[EventKind.WON.value],
         lost=counts[EventKind.LOST.value],
         won_amount=sum(won_amount.values()),
+        pipeline_amount=sum(pipeline_amount.values()),
         meetings_in_time=counts["meeting_in_time"],
         aged=counts["aged"],
         arrived=counts["arrived"],

@@ -264,7 +264,8 @@ HTML_LIMITS = (
 
 def mail_size(html: str) -> int:
     """Bytes of the HTML part as the email carries it (quoted-printable, as send.mail encodes it)."""
-    return len(quopri.encodestring(html.encode("utf-8")))
+    encoded = quopri.encodestring(html.encode("utf-8"))
+    return len(encoded) + encoded.count(b"\n")  # each line ends in CRLF on the wire
 
 
 def capped(rows: list[Any], limit: int) -> tuple[list[Any], int]:
@@ -357,6 +358,8 @@ def _context(report: Report, archive_location: str, segments: int, rows: int) ->
         "due_back_days": Counter(f"{local(report, snooze.due):%a %d %b}" for snooze in report.due_back),
         "definitions": definitions(report),
         "cohorts": cohorts(report),
+        "values": [(DIMENSION_TITLES[d], *capped(value_rows(report, d), rows)) for d in VALUE_DIMENSIONS],
+        "reply_steps": capped(reply_steps(report), rows),
         "pct": pct,
         "number": number,
         "duration": duration,
@@ -486,6 +489,7 @@ def render_text(report: Report, archive_location: str) -> str:
                 ],
             )
         ]
+    lines += ["", *manager_lines(report)]
     lines += ["", *intent_lines(report)]
     lines += ["", "CHANNEL MIX (trailing 90 days)"]
     lines += _table(
@@ -561,6 +565,89 @@ def speed_lines(report: Report) -> list[str]:
 
 
 INTENTS = ("interested", "question", "not_now", "referral", "wrong_person", "not_interested", "unsubscribe")
+
+
+# -- what a manager asks (issue 27, item 5) -------------------------------------------------------
+
+VALUE_DIMENSIONS = ("source", "form", "cadence", "owner")
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """One segment's deals over the trailing 90 days: the funnel row's opportunities and won leads, and
+    their values (the CRM's amounts: Facts.deal_amount)."""
+
+    name: str
+    leads: int
+    opportunities: int
+    pipeline: float
+    won: int
+    won_amount: float
+
+
+def value_rows(report: Report, dimension: str) -> list[ValueRow]:
+    """The segments with an opportunity, most pipeline first."""
+    rows = [
+        ValueRow(
+            _owner_label(report, name) if dimension == "owner" else name,
+            stats.leads,
+            stats.opportunities,
+            stats.pipeline_amount,
+            stats.won,
+            stats.won_amount,
+        )
+        for name, stats in report.trailing.breakdowns.get(dimension, {}).items()
+        if stats.opportunities
+    ]
+    return sorted(rows, key=lambda row: (-row.pipeline, -row.opportunities, row.name))
+
+
+def reply_steps(report: Report) -> list[tuple[str, list[tuple[int, str, int, float]]]]:
+    """By cadence, the steps whose touch drew first replies: (step, channel, replies, share)."""
+    found = []
+    for cadence, rows in report.trailing.dropoff.items():
+        steps = [(r.step, r.channel, r.replies, r.reply_share or 0.0) for r in rows if r.replies]
+        if steps:
+            found.append((cadence, steps))
+    return found
+
+
+def manager_lines(report: Report) -> list[str]:
+    lines = ["WHAT A MANAGER ASKS (trailing 90 days)"]
+    for name, flow in report.meetings.items():
+        lines.append(
+            f"Meetings ({name}): {flow.booked} booked, {flow.held} held, {flow.missed} missed; "
+            f"show rate {pct(flow.show_rate, 0)} (held of those whose time came)"
+        )
+    lines.append("Which step earns the replies (first replies by the touch that drew them):")
+    lines += [
+        f"  {cadence}: "
+        + " · ".join(
+            f"step {step} {channel} {replies} ({pct(share, 0)})" for step, channel, replies, share in steps
+        )
+        for cadence, steps in reply_steps(report)
+    ] or ["  No replies yet."]
+    if not report.trailing.stages_tracked:
+        lines.append("Pipeline and won value: no CRM stage recorded yet (docs/integrations.md).")
+        return lines
+    for dimension in VALUE_DIMENSIONS:
+        lines += ["", f"Pipeline and won value by {DIMENSION_TITLES[dimension].lower()}"]
+        lines += _table(
+            ["segment", "leads", "opportunities", "pipeline", "won", "won value"],
+            [
+                [
+                    r.name,
+                    str(r.leads),
+                    str(r.opportunities),
+                    number(r.pipeline),
+                    str(r.won),
+                    number(r.won_amount),
+                ]
+                for r in value_rows(report, dimension)
+            ]
+            or [["(no opportunity yet)", "", "", "", "", ""]],
+        )
+    return lines
 
 
 def intent_lines(report: Report) -> list[str]:
@@ -729,6 +816,7 @@ def _stats_rows(stats: SegmentStats) -> Iterator[tuple[str, float | int | None]]
         "won",
         "lost",
         "won_amount",
+        "pipeline_amount",
         "meetings_in_time",
         "aged",
         "arrived",
