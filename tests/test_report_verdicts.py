@@ -606,3 +606,35 @@ def test_deliverability_ceilings_fire_at_the_ceiling(name, ceiling_count):
 
     # "Keep under 0.1%" and "under 5%": reaching the ceiling is already over.
     assert (fired(ceiling_count - 1), fired(ceiling_count)) == (False, True)
+
+
+def test_a_rep_written_recap_is_judged_from_when_its_draft_was_handed_over():
+    """The recap is a rep's draft (manual_email, issue 25): stored as a touch and a task item, mapped by
+    the report's own reader; sent 23 h after the draft reached the rep is in time, 25 h is late, an
+    open draft past its 24 hours is late, and one skipped is a recap not sent."""
+    from leadflow.report.source import dataset_from_items
+
+    booked, due = "2026-12-07T15:00:00Z", "2026-12-08T16:30:00Z"
+    items = []
+    for n, (touch_status, task_status, sent_at) in enumerate(
+        (
+            ("sent", "sent", "2026-12-09T15:30:00Z"),  # 23 h
+            ("sent", "sent", "2026-12-09T17:30:00Z"),  # 25 h
+            ("task", "open", None),
+            ("skipped", "skipped", "2026-12-09T10:00:00Z"),
+        )
+    ):
+        lead_id = f"lead-{n}"
+        items += [
+            {"sk": "LEAD", "id": lead_id, "created_at": "2026-11-20T09:00:00Z", "owner": "alex"},
+            {"sk": "ENROLLMENT#002", "lead_id": lead_id, "number": 2, "cadence": "post-meeting",
+             "started_at": booked},
+            {"sk": "TOUCH#002#01", "lead_id": lead_id, "enrollment": 2, "number": 1,
+             "channel": "manual_email", "status": touch_status, "sent_at": sent_at,
+             "skip_reason": "rep_skipped"},
+            {"sk": "TASK#002#01", "lead_id": lead_id, "enrollment": 2, "touch": 1,
+             "channel": "manual_email", "status": task_status, "due_at": due, "outcome_at": sent_at},
+        ]  # fmt: skip
+    flow = meeting_flows(build_facts(dataset_from_items(items), END), WEEK, PLANS, END)["post-meeting"]
+    assert (flow.booked, flow.held, flow.missed) == (4, 4, 0)
+    assert (flow.recaps_due, flow.recaps_in_time) == (4, 1)
