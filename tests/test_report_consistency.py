@@ -47,7 +47,15 @@ STEPS = {
     "post-meeting": (("email", 1), ("email", 3)),
 }
 PLANS = {
-    name: CadencePlan(name, tuple(CadenceStep(channel, 1) for channel, _ in steps), days=steps[-1][1])
+    # The last step of each is its break-up email (a band judges its reply rate).
+    name: CadencePlan(
+        name,
+        tuple(
+            CadenceStep(channel, 1, "break-up" if n == len(steps) else "")
+            for n, (channel, _) in enumerate(steps, 1)
+        ),
+        days=steps[-1][1],
+    )
     for name, steps in STEPS.items()
 }
 FATES = (
@@ -305,6 +313,8 @@ def test_every_number_shown_twice_is_one_number_and_the_histories_number(history
         cohort = {lead for lead, name, start in ledger.started if name == cadence and start + window <= END}
         assert stats.leads == len(cohort), cadence
         assert stats.responded == sum(1 for lead in cohort if (lead, cadence) in ledger.responded_in), cadence
+        breakup = trailing.breakup.get(cadence)
+        assert breakup is None or breakup.leads <= stats.leads, cadence  # judged in the cohort too
         lines = {check.label: check.value for check in report.scorecard if check.scope == cadence}
         assert lines["contact rate"] == pct(stats.contact_rate, 0)
         assert lines["reply rate"] == pct(stats.reply_rate, 0)

@@ -257,7 +257,8 @@ class WindowMetrics:
     # By cadence and by owner, over complete cohorts only (see `Cohort`): the rates the bands judge.
     settled: dict[str, dict[str, SegmentStats]]
     cohorts: dict[str, Cohort] = field(default_factory=dict)  # by cadence: who `settled` counts
-    # By cadence: the leads who received its break-up touch, and the replies that touch drew.
+    # By cadence, in its complete cohort: the leads who received its break-up touch, and the replies
+    # that touch drew.
     breakup: dict[str, SegmentStats] = field(default_factory=dict)
     not_started: dict[str, int] = field(default_factory=dict)  # by cadence: first step not due yet
     stages_tracked: bool = False  # a CRM reported at least one stage for these leads
@@ -841,7 +842,7 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
             for dimension, groups in settled.items()
         },
         cohorts=cohorts,
-        breakup=breakups(inside, plans),
+        breakup=breakups(done, plans),  # a band judges it: the complete cohorts
         not_started=dict(Counter(f.enrollment.cadence for f in inside if f.terminal_step == 0)),
         stages_tracked=any(fact.stages for fact in inside),
         intents=intent_mix(inside, broken.get("cadence", {})),
