@@ -33,7 +33,7 @@ touches:
 EMAIL = (
     '{% extends "_layout.j2" %}{% block subject %}A note from us{% endblock %}'
     "{% block opener %}You asked about our product.{% endblock %}"
-    "{% block cta %}Does {{ when.next_days[0] }} work?{% endblock %}"
+    "{% block cta %}Does a call {{ offer.phrase or 'soon' }} work?{% endblock %}"
 )
 SMS = (
     '{% extends "_sms.j2" %}'

@@ -36,6 +36,11 @@ PLANTED = {
     "variant-spam": "subject-spam",
     "false-claim": "claim",
     "hard-weekday": "weekday",
+    "break-up-to-mql": "break-up",
+    "internal-benchmark": "statistic",
+    "hard-today": "relative-day",
+    "offer-without-hours": "offer",
+    "dangling-window": "reference",
 }
 
 

@@ -197,7 +197,8 @@ def test_a_cancellation_sends_no_recap_and_starts_the_rebook_cadence(sb):
     assert _post_meeting(sb, lead_id) == []
     new_time, last_note = _rebook(sb, lead_id)
     assert new_time["at"] == "2026-11-25T14:00:00Z"  # at once
-    assert "set for Thursday was cancelled" in new_time["text"]
+    # Cancelled on Wednesday for Thursday: the lead's tomorrow (issue 27: relative day words).
+    assert "set for tomorrow was cancelled" in new_time["text"]
     assert "missed" not in new_time["text"] and "thanks for your time" not in new_time["text"].lower()
     assert "https://cal.leadflow.example/alex/20min" in new_time["text"]  # the owner's booking page
     assert "cancelled" in last_note["text"]

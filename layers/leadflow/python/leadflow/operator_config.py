@@ -270,6 +270,17 @@ class TasksConfig(BaseModel):
     link_expiry_days: int = Field(default=30, ge=1, le=365)
 
 
+class MessagesConfig(BaseModel):
+    """What lead-facing copy may say beyond the lead's own facts (docs/cadences.md: Copy rules)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Statistics (percentages, "21 times likelier", benchmarks) in emails and texts. Off: the copy
+    # makes its point without numbers; on: the templates quote the playbooks' published figures,
+    # which you then vouch for to every lead.
+    quote_statistics: bool = False
+
+
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
 
@@ -512,6 +523,7 @@ class OperatorConfig(BaseModel):
     intake: Intake = Field(default_factory=Intake)
     answers: AnswersConfig = Field(default_factory=lambda: AnswersConfig.model_validate({}))
     tasks: TasksConfig = Field(default_factory=lambda: TasksConfig.model_validate({}))
+    messages: MessagesConfig = Field(default_factory=MessagesConfig)
     reengagement: Reengagement = Field(default_factory=lambda: Reengagement.model_validate({}))
     sending: SendingConfig = Field(default_factory=lambda: SendingConfig.model_validate({}))
     abuse: Abuse = Field(default_factory=lambda: Abuse.model_validate({}))

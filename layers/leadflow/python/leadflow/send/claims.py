@@ -6,7 +6,7 @@ needs; `facts_for` says which facts a message's lead has. Used by the template l
 every form that can reach it) and by the acceptance tests.
 
 Day names are claims too: copy may name only the days computed from the send time in the lead's
-zone (`messages.moment_words`, `messages.meeting_words`), and never "this week" or "next week".
+zone (`offer`, `meeting` from `send.days`), and never "this week" or "next week".
 """
 
 from __future__ import annotations
@@ -82,9 +82,10 @@ def unsupported(text: str, facts: frozenset[str]) -> list[str]:
 
 def uncomputed_days(text: str, values: dict[str, Any]) -> list[str]:
     """Weekday names the send time does not give, and any "this week" / "next week"."""
-    when = values.get("when") or {}
+    offer = values.get("offer") or {}
     meeting = values.get("meeting") or {}
-    allowed = {when.get("today"), *when.get("next_days", ()), meeting.get("day")}
+    # Day words are "Tuesday" or "Tuesday 15 December": the weekday is the first word.
+    allowed = {word.split()[0] for word in (*offer.get("days", ()), meeting.get("day")) if word}
     problems = [f"{name!r}" for name in WEEKDAY_NAME.findall(text) if name not in allowed]
     problems += [repr(match.group(0)) for match in RELATIVE_WEEK.finditer(text)]
     return problems

@@ -14,18 +14,21 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateError
 from markupsafe import escape
 from pydantic import BaseModel
 
 from leadflow.cadence.model import Cadence, Channel, FitBand, Variant, first_match, load_cadences
+from leadflow.cadence.schedule import Locale, locale_for
 from leadflow.models import Lead, MeetingStatus
-from leadflow.operator_config import OperatorConfig, load_operator_config
-from leadflow.send import claims
+from leadflow.operator_config import OperatorConfig, Rep, load_operator_config
+from leadflow.send import claims, copy_rules, days
 from leadflow.send.messages import Meeting, compose, context, owning_rep, template_path
 from leadflow.send.render import SIGNATURE_DELIMITER, RenderedMessage, render_block
 
@@ -48,6 +51,16 @@ RULES = {
     "what that form shows: no 'demo request' in a cadence a newsletter lead reaches by score, unless "
     "the template branches on the form",
     "weekday": "no weekday name the send time in the lead's zone does not give, no 'this week'",
+    "break-up": "no break-up email ('closing the loop', 'my last note') to a lead who showed no buying "
+    "intent (content, webinar, newsletter or no form, not met, not replied)",
+    "statistic": "no statistics or benchmarks (percentages, '21 times likelier') in lead-facing copy "
+    "unless config messages.quote_statistics opts in",
+    "relative-day": "'today', 'tomorrow', 'yesterday' on the lead's calendar: never the weekday name of "
+    "those days, never such a word no computed day gives",
+    "offer": "offered meeting days only where the lead's and the owner's working hours overlap by a whole "
+    "meeting, with those hours when shorter than the lead's day; none when they never meet",
+    "reference": "a sentence that refers back ('that window', 'the offer', 'as I mentioned') has its "
+    "referent earlier in the same email",
 }
 
 SUBJECT_TYPICAL_MAX = 50
@@ -78,6 +91,13 @@ _SAMPLE_TIME = datetime(2026, 11, 23, 9, tzinfo=UTC)
 # Send times the weekday rule renders at (a Monday morning, a Wednesday and a Friday afternoon in
 # New York): a weekday written into a template is wrong at one of them at least.
 SEND_TIMES = (_SAMPLE_TIME, datetime(2026, 11, 25, 19, tzinfo=UTC), datetime(2026, 11, 27, 20, tzinfo=UTC))
+# Where the copy rules also put the lead: a few hours from a New York owner, and half a world away
+# (Tokyo shares no working hour with New York, and exactly none with Berlin in winter).
+LEAD_ZONES = ("Europe/London", "Asia/Tokyo")
+SAMPLE_PHONE = "+12025550143"
+SAMPLE_BOOKING_URL = "https://cal.example/rep/20min"
+MIDNIGHT_MARGIN = timedelta(minutes=10)
+RELATIVE_DAY = re.compile(r"\b(today|tomorrow|yesterday)\b", re.IGNORECASE)
 # name -> (typical?, fields). Typical leads bound lengths; every lead must render cleanly.
 SAMPLE_LEADS: dict[str, tuple[bool, dict[str, str]]] = {
     "typical": (
@@ -231,11 +251,16 @@ def lint(cadences: Iterable[Cadence], template_dir: Path, config: OperatorConfig
 
 
 def _values(
-    target: Target, lead: Lead, config: OperatorConfig, now: datetime, meeting: Meeting | None
+    target: Target,
+    lead: Lead,
+    config: OperatorConfig,
+    now: datetime,
+    meeting: Meeting | None,
+    rep: Rep | None = None,
 ) -> dict[str, object]:
     return context(
         lead,
-        owning_rep(lead, config),
+        rep or owning_rep(lead, config),
         config,
         cadence=target.cadence,
         touch=target.touch,
@@ -246,24 +271,195 @@ def _values(
     )
 
 
-def message_claims(target: Target, template_dir: Path, values: dict[str, object]) -> list[tuple[str, str]]:
-    """The claim and weekday problems of one rendering: subject and body, not the signature or footer."""
+@dataclass(frozen=True)
+class Scenario:
+    """One combination of facts a lead-facing message is rendered under for the copy rules."""
+
+    label: str
+    lead: Lead
+    rep: Rep
+    now: datetime
+    meeting: Meeting | None
+
+    def locale(self, cadence: Cadence) -> Locale:
+        return locale_for(self.lead.timezone, self.lead.country, cadence.window)
+
+    def today(self, cadence: Cadence) -> date:
+        """The send day on the lead's calendar."""
+        return self.now.astimezone(self.locale(cadence).tz).date()
+
+    def shared_hours(self, cadence: Cadence) -> days.Offer:
+        """The days (and hours) the lead's and the owner's working hours share after the send day."""
+        return days.offer(self.now, days.lead_hours(self.locale(cadence)), self.rep.hours)
+
+
+def _rep_variants(config: OperatorConfig) -> tuple[Rep, ...]:
+    """The first owner as configured and with its booking link toggled: the copy branches on it."""
+    rep = config.reps[0]
+    toggled = None if rep.scheduling_url else SAMPLE_BOOKING_URL
+    return (rep, rep.model_copy(update={"scheduling_url": toggled}))
+
+
+def _midnight_meetings(
+    cadence: Cadence, config: OperatorConfig, zone: ZoneInfo, now: datetime
+) -> list[Meeting]:
+    """Meetings ten minutes either side of the lead's midnights around `now` (past ones for every
+    status the cadence sees, the next midnight for a cancelled one): today vs yesterday, tomorrow."""
+    local = now.astimezone(zone)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=zone)
+    found = []
+    for sample in sample_meetings(cadence, config, now):
+        if sample is None:
+            continue
+        edges = (
+            [midnight, midnight + timedelta(days=1)]
+            if sample.status is MeetingStatus.CANCELED
+            else [midnight]
+        )
+        for edge in edges:
+            for starts in (edge - MIDNIGHT_MARGIN, edge + MIDNIGHT_MARGIN):
+                found.append(
+                    sample.model_copy(update={"starts_at": starts, "ends_at": starts + timedelta(minutes=30)})
+                )
+    return found
+
+
+def scenarios(target: Target, config: OperatorConfig, forms: tuple[str | None, ...]) -> list[Scenario]:
+    """The fact combinations the copy rules check a message under:
+    - facts: every form that can reach the cadence x its sample meetings x the owner with and without
+      a booking link, at the three send times (lead in the cadence's zone, no phone);
+    - calendars: the lead (with a phone) in each of LEAD_ZONES x each configured owner;
+    - midnights: meetings either side of the lead's midnight, the message sent that morning."""
+    cadence = target.cadence
+    typical = sample_lead("typical")
+    found = []
+    for form, rep, now in itertools.product(forms, _rep_variants(config), SEND_TIMES):
+        link = "" if rep.scheduling_url else ", no booking link"
+        for meeting in sample_meetings(cadence, config, now):
+            lead = typical.model_copy(update={"form": form})
+            found.append(Scenario(f"typical, form {form or 'none'}{link}", lead, rep, now, meeting))
+    for form, zone, rep in itertools.product(forms, LEAD_ZONES, config.reps):
+        lead = typical.model_copy(update={"form": form, "timezone": zone, "phone": SAMPLE_PHONE})
+        for meeting in sample_meetings(cadence, config, _SAMPLE_TIME):
+            label = f"typical in {zone}, form {form or 'none'}, owner {rep.id}"
+            found.append(Scenario(label, lead, rep, _SAMPLE_TIME, meeting))
+    for zone_name in (None, *LEAD_ZONES):
+        lead = typical.model_copy(update={"form": forms[0], "timezone": zone_name})
+        tz = locale_for(zone_name, None, cadence.window).tz
+        morning = datetime.combine(SEND_TIMES[1].astimezone(tz).date(), time(9, 30), tzinfo=tz)
+        for meeting in _midnight_meetings(cadence, config, tz, morning):
+            at = f"{meeting.starts_at.astimezone(tz):%a %H:%M} {tz.key}"
+            label = f"typical, meeting {meeting.status.value} at {at}"
+            found.append(Scenario(label, lead, config.reps[0], morning, meeting))
+    return found
+
+
+def copy_problems(
+    target: Target,
+    template_dir: Path,
+    config: OperatorConfig,
+    values: dict[str, object],
+    scenario: Scenario,
+) -> list[tuple[str, str]]:
+    """The copy rules for one rendering: subject and body, not the signature or footer."""
     rendered = compose(template_dir, target.cadence, target.touch, target.variant, values)
     body = rendered.text.split(f"\n{SIGNATURE_DELIMITER}\n")[0]
     text = f"{rendered.subject}\n{body}"
-    form = values["form"]
-    meeting = values["meeting"]
-    assert isinstance(form, dict)
-    facts = claims.facts_for(form["intent"], meeting["status"] if isinstance(meeting, dict) else None)
-    problems = [
+    ask = render_block(template_dir, target.path, "cta", values) or body
+    return [
+        *_claim_problems(text, values),
+        *_weekday_problems(text, values),
+        *_break_up_problems(text, values),
+        *_statistic_problems(text, config),
+        *_relative_day_problems(text, values, scenario.today(target.cadence)),
+        *_offer_problems(ask, values, scenario.shared_hours(target.cadence)),
+        *_reference_problems(text),
+    ]
+
+
+def _claim_problems(text: str, values: dict[str, Any]) -> list[tuple[str, str]]:
+    form, meeting = values["form"], values["meeting"]
+    facts = claims.facts_for(form["intent"], meeting["status"] if meeting else None)
+    return [
         ("claim", f"says {claim} to a lead whose form is {form['id'] or 'none'}")
         for claim in claims.unsupported(text, facts)
     ]
-    problems += [
+
+
+def _weekday_problems(text: str, values: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
         ("weekday", f"names {day}, not computed from the send time")
         for day in claims.uncomputed_days(text, values)
     ]
+
+
+def _break_up_problems(text: str, values: dict[str, Any]) -> list[tuple[str, str]]:
+    said = copy_rules.break_up(text)
+    if said is None or values["qualified"]:
+        return []
+    form = values["form"]["id"] or "none"
+    return [("break-up", f"a break-up ({said!r}) to a lead who showed no buying intent (form {form})")]
+
+
+def _statistic_problems(text: str, config: OperatorConfig) -> list[tuple[str, str]]:
+    if config.messages.quote_statistics:
+        return []
+    return [
+        ("statistic", f"quotes {number!r}: statistics need messages.quote_statistics")
+        for number in copy_rules.statistics(text)
+    ]
+
+
+def _day_words(values: dict[str, Any]) -> set[str]:
+    """Every day word the context computed: offered days and the meeting's day."""
+    meeting = values["meeting"] or {}
+    return {*values["offer"]["days"], *(meeting.get(key) for key in ("day", "relative") if meeting)}
+
+
+def _relative_day_problems(text: str, values: dict[str, Any], today: date) -> list[tuple[str, str]]:
+    computed = _day_words(values)
+    near = {f"{today + timedelta(days=delta):%A}": word for delta, word in days.RELATIVE.items()}
+    problems = [
+        ("relative-day", f"names {name} on the lead's {near[name]}: say {near[name]!r}")
+        for name in claims.WEEKDAY_NAME.findall(text)
+        if name in near and name in computed
+    ]
+    problems += [
+        ("relative-day", f"says {word!r}, which no day computed from the send time is")
+        for word in RELATIVE_DAY.findall(text)
+        if word.lower() not in computed
+    ]
     return problems
+
+
+def _offer_problems(ask: str, values: dict[str, Any], shared: days.Offer) -> list[tuple[str, str]]:
+    """Days named in the ask (the cta block, or an SMS) other than the meeting's must be days the
+    lead's and the owner's hours share (`shared`, computed from the scenario, not the context), with
+    those hours when shorter than the lead's day."""
+    meeting = values["meeting"] or {}
+    theirs = {
+        word.removeprefix("on ").split()[0] for word in (meeting.get("day"), meeting.get("relative")) if word
+    }
+    named = [*claims.WEEKDAY_NAME.findall(ask), *(word.lower() for word in RELATIVE_DAY.findall(ask))]
+    offered = [day for day in named if day not in theirs]
+    allowed = {word.split()[0] for word in shared.days}
+    problems = [
+        ("offer", f"offers {day}: not a day the lead's and the owner's working hours share")
+        for day in offered
+        if day not in allowed
+    ]
+    if offered and not problems and shared.window and shared.window not in ask:
+        problems.append(
+            ("offer", f"offers {', '.join(offered)} without the hours both work ({shared.window})")
+        )
+    return problems
+
+
+def _reference_problems(text: str) -> list[tuple[str, str]]:
+    return [
+        ("reference", f"refers back with {said} but its referent is not earlier in this email")
+        for said in copy_rules.dangling_references(text)
+    ]
 
 
 def lint_target(
@@ -300,14 +496,14 @@ def lint_target(
             report(rule, message, sample)
     if "render" in found or not target.cadence.touch(target.touch).channel.needs_template:
         return list(found.values())  # rep tasks are read by reps, not leads
-    for form in forms:
-        for now in SEND_TIMES:
-            for meeting in sample_meetings(target.cadence, config, now):
-                lead = sample_lead("typical").model_copy(update={"form": form})
-                for rule, message in message_claims(
-                    target, template_dir, _values(target, lead, config, now, meeting)
-                ):
-                    report(rule, message, f"typical, form {form or 'none'}")
+    for scenario in scenarios(target, config, forms):
+        values = _values(target, scenario.lead, config, scenario.now, scenario.meeting, scenario.rep)
+        try:
+            problems = copy_problems(target, template_dir, config, values, scenario)
+        except (TemplateError, OSError) as error:
+            problems = [("render", str(error))]
+        for rule, message in problems:
+            report(rule, message, scenario.label)
     return list(found.values())
 
 

@@ -6,14 +6,15 @@ the lint to check every template against sample leads: one code path for all thr
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from leadflow.cadence.model import Cadence, Variant
-from leadflow.cadence.schedule import Locale, holiday_name, locale_for
+from leadflow.cadence.schedule import Locale, locale_for
 from leadflow.models import Lead, Meeting
 from leadflow.operator_config import Company, OperatorConfig, Rep
+from leadflow.send import days
 from leadflow.send.render import RenderedMessage, render
 
 __all__ = ["Meeting", "compose", "context", "owning_rep", "reply_subject", "template_path"]
@@ -93,31 +94,24 @@ def form_facts(lead: Lead, config: OperatorConfig) -> dict[str, Any]:
     }
 
 
-def _workdays_after(day: date, cadence: Cadence, locale: Locale, count: int) -> list[date]:
-    """The next `count` days after `day` on the cadence's weekdays that are not the lead's holidays."""
-    found: list[date] = []
-    while len(found) < count:
-        day += timedelta(days=1)
-        if day.weekday() in cadence.window.weekday_numbers and not holiday_name(locale, day):
-            found.append(day)
-    return found
-
-
-def moment_words(now: datetime, cadence: Cadence, locale: Locale) -> dict[str, Any]:
-    """Day names computed from the send time in the lead's zone: the only weekdays copy may name."""
-    today = now.astimezone(locale.tz).date()
-    return {
-        "today": f"{today:%A}",
-        "next_days": [f"{day:%A}" for day in _workdays_after(today, cadence, locale, 2)],
-    }
-
-
 def meeting_words(meeting: Meeting, now: datetime, locale: Locale) -> dict[str, Any]:
-    """The meeting's day as the lead reads it on the send day: "today", "yesterday" or "on Tuesday"."""
-    day = meeting.starts_at.astimezone(locale.tz).date()
-    today = now.astimezone(locale.tz).date()
-    relative = {0: "today", 1: "yesterday", -1: "tomorrow"}.get((today - day).days, f"on {day:%A}")
-    return {"status": meeting.status.value, "day": f"{day:%A}", "relative": relative}
+    """The meeting's day as the lead reads it on the send day, on their calendar: `day` is "today",
+    "tomorrow", "yesterday" or "Tuesday" ("the meeting set for today"); `relative` puts "on" before a
+    named day ("we missed each other on Tuesday")."""
+    day = days.local_day_word(meeting.starts_at, now, locale.tz)
+    return {"status": meeting.status.value, "day": day, "relative": days.on_day(day)}
+
+
+def qualified(lead: Lead, config: OperatorConfig, cadence: Cadence, meeting: Meeting | None) -> bool:
+    """A lead who showed intent: asked for a person (demo, pricing, contact sales), booked a meeting,
+    or answered us (the not-now cadence holds leads who replied). Only they may get a break-up email;
+    the playbook reserves it for SQLs and HQLs and moves MQLs on to nurture."""
+    form = config.form(lead.form)
+    return (
+        (form is not None and form.intent.wants_a_human)
+        or meeting is not None
+        or cadence.name == config.answers.not_now_cadence
+    )
 
 
 def context(
@@ -132,14 +126,17 @@ def context(
     now: datetime,
     meeting: Meeting | None = None,
 ) -> dict[str, Any]:
-    """Everything a template sees. Times and day names are computed from `now` in the lead's zone."""
+    """Everything a template sees. Day words and offered days are computed from `now` on the lead's
+    calendar; the offer also from the sending rep's hours."""
     company = config.company
     locale = locale_for(lead.timezone, lead.country, cadence.window)
     return {
         "lead": lead_fields(lead),
         "form": form_facts(lead, config),
-        "when": moment_words(now, cadence, locale),
+        "offer": days.offer(now, days.lead_hours(locale), rep.hours).words(),
         "meeting": meeting_words(meeting, now, locale) if meeting else None,
+        "qualified": qualified(lead, config, cadence, meeting),
+        "quote_statistics": config.messages.quote_statistics,
         "rep": {
             "name": rep.name,
             "first_name": rep.name.split()[0],
