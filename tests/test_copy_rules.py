@@ -315,7 +315,7 @@ def test_lint_fails_a_re_engagement_break_up_that_cites_an_offer_never_made(repo
 def test_lint_fails_a_weekday_name_for_the_leads_today(monkeypatch):
     """The rebook email as it was: the meeting's weekday, whatever the send day."""
 
-    def weekday_only(meeting, now, locale):
+    def weekday_only(meeting, now, locale, relative=True):
         day = f"{meeting.starts_at.astimezone(locale.tz):%A}"
         return {"status": meeting.status.value, "day": day, "relative": f"on {day}"}
 

@@ -1,7 +1,8 @@
 """Day words and meeting offers as the lead reads them, on the lead's own calendar (issue 27).
 
 - A day near the send day is "today", "tomorrow" or "yesterday" on the lead's calendar (not the
-  rep's, not UTC's); a weekday name only further out, and a date past six days.
+  rep's, not UTC's); a weekday name only further out, and a date past six days. A draft the rep
+  sends later (manual_email) names every day: its send day is not known.
 - Meeting days are offered only where the lead's working hours and the owner's overlap by a whole
   meeting; when the overlap is shorter than the lead's day the offer says which hours, in theirs.
   No overlap in the coming days: no days at all (the copy asks for a time instead).
@@ -26,10 +27,13 @@ RELATIVE = {0: "today", 1: "tomorrow", -1: "yesterday"}
 RELATIVE_WORDS = frozenset(RELATIVE.values())
 
 
-def day_word(day: date, today: date) -> str:
-    """`day` as a reader whose date is `today` names it: today, tomorrow, Tuesday, Tuesday 15 December."""
+def day_word(day: date, today: date, relative: bool = True) -> str:
+    """`day` as a reader whose date is `today` names it: today, tomorrow, Tuesday, Tuesday 15 December.
+
+    Not `relative`: a weekday name even for today and tomorrow, for a draft a rep sends later.
+    """
     delta = (day - today).days
-    if delta in RELATIVE:
+    if relative and delta in RELATIVE:
         return RELATIVE[delta]
     return f"{day:%A}" if abs(delta) <= 6 else f"{day:%A} {day.day} {day:%B}"
 
@@ -39,9 +43,9 @@ def on_day(word: str) -> str:
     return word if word in RELATIVE_WORDS else f"on {word}"
 
 
-def local_day_word(moment: datetime, now: datetime, zone: ZoneInfo) -> str:
+def local_day_word(moment: datetime, now: datetime, zone: ZoneInfo, relative: bool = True) -> str:
     """The day of `moment` seen from `now`, both on the calendar of `zone` (the lead's)."""
-    return day_word(moment.astimezone(zone).date(), now.astimezone(zone).date())
+    return day_word(moment.astimezone(zone).date(), now.astimezone(zone).date(), relative)
 
 
 def lead_hours(locale: Locale) -> BusinessHours:
@@ -109,13 +113,13 @@ def _clock(moment: time) -> str:
     return f"{moment.hour}:{moment.minute:02d}"
 
 
-def offer(now: datetime, lead: BusinessHours, rep: BusinessHours) -> Offer:
+def offer(now: datetime, lead: BusinessHours, rep: BusinessHours, relative: bool = True) -> Offer:
     """Up to two days after the send day (lead's calendar) on which both work for a whole meeting."""
-    return _offer(now.astimezone(ZoneInfo(lead.timezone)).date(), lead, rep)
+    return _offer(now.astimezone(ZoneInfo(lead.timezone)).date(), lead, rep, relative)
 
 
 @cache
-def _offer(today: date, lead: BusinessHours, rep: BusinessHours) -> Offer:
+def _offer(today: date, lead: BusinessHours, rep: BusinessHours, relative: bool) -> Offer:
     zone = ZoneInfo(lead.timezone)
     need = timedelta(minutes=MEETING_MINUTES)
     offered: list[date] = []
@@ -138,4 +142,4 @@ def _offer(today: date, lead: BusinessHours, rep: BusinessHours) -> Offer:
         return Offer(days=(), window=None)
     full = (time.fromisoformat(lead.start), time.fromisoformat(lead.end))
     window = None if hours == full else f"{_clock(hours[0])}-{_clock(hours[1])} your time"
-    return Offer(days=tuple(day_word(day, today) for day in offered), window=window)
+    return Offer(days=tuple(day_word(day, today, relative) for day in offered), window=window)

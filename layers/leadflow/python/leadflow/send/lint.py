@@ -56,7 +56,7 @@ RULES = {
     "statistic": "no statistics or benchmarks (percentages, '21 times likelier') in lead-facing copy "
     "unless config messages.quote_statistics opts in",
     "relative-day": "'today', 'tomorrow', 'yesterday' on the lead's calendar: never the weekday name of "
-    "those days, never such a word no computed day gives",
+    "those days, never such a word no computed day gives, none in a draft a rep sends later",
     "offer": "offered meeting days only where the lead's and the owner's working hours overlap by a whole "
     "meeting, with those hours when shorter than the lead's day; none when they never meet",
     "reference": "a sentence that refers back ('that window', 'the offer', 'as I mentioned') has its "
@@ -98,6 +98,7 @@ SAMPLE_PHONE = "+12025550143"
 SAMPLE_BOOKING_URL = "https://cal.example/rep/20min"
 MIDNIGHT_MARGIN = timedelta(minutes=10)
 RELATIVE_DAY = re.compile(r"\b(today|tomorrow|yesterday)\b", re.IGNORECASE)
+ON_RELATIVE_DAY = re.compile(r"\bon (today|tomorrow|yesterday)\b", re.IGNORECASE)
 # name -> (typical?, fields). Typical leads bound lengths; every lead must render cleanly.
 SAMPLE_LEADS: dict[str, tuple[bool, dict[str, str]]] = {
     "typical": (
@@ -172,6 +173,11 @@ class Target:
     def channel(self) -> str:
         """The frame it renders with: a rep's draft (manual_email) is checked as the email it becomes."""
         return self.cadence.touch(self.touch).channel.renders_as
+
+    @property
+    def automated(self) -> bool:
+        """Sent at its planned time (email, SMS), not a draft a rep sends later."""
+        return self.cadence.touch(self.touch).automated
 
     @property
     def path(self) -> str:
@@ -371,7 +377,7 @@ def copy_problems(
         *_weekday_problems(text, values),
         *_break_up_problems(text, values),
         *_statistic_problems(text, config),
-        *_relative_day_problems(text, values, scenario.today(target.cadence)),
+        *_relative_day_problems(text, values, scenario.today(target.cadence), target.automated),
         *_offer_problems(ask, values, scenario.shared_hours(target.cadence)),
         *_reference_problems(text),
     ]
@@ -416,7 +422,14 @@ def _day_words(values: dict[str, Any]) -> set[str]:
     return {*values["offer"]["days"], *(meeting.get(key) for key in ("day", "relative") if meeting)}
 
 
-def _relative_day_problems(text: str, values: dict[str, Any], today: date) -> list[tuple[str, str]]:
+def _relative_day_problems(
+    text: str, values: dict[str, Any], today: date, sent_now: bool
+) -> list[tuple[str, str]]:
+    if not sent_now:  # a rep's draft goes out when they send it: no day is today's for sure
+        return [
+            ("relative-day", f"says {word!r} in a draft the rep sends later: name the day")
+            for word in RELATIVE_DAY.findall(text)
+        ]
     computed = _day_words(values)
     near = {f"{today + timedelta(days=delta):%A}": word for delta, word in days.RELATIVE.items()}
     problems = [
@@ -428,6 +441,10 @@ def _relative_day_problems(text: str, values: dict[str, Any], today: date) -> li
         ("relative-day", f"says {word!r}, which no day computed from the send time is")
         for word in RELATIVE_DAY.findall(text)
         if word.lower() not in computed
+    ]
+    problems += [
+        ("relative-day", f"says {match.group(0)!r}: a relative day takes no 'on' (use meeting.relative)")
+        for match in ON_RELATIVE_DAY.finditer(text)
     ]
     return problems
 

@@ -94,11 +94,11 @@ def form_facts(lead: Lead, config: OperatorConfig) -> dict[str, Any]:
     }
 
 
-def meeting_words(meeting: Meeting, now: datetime, locale: Locale) -> dict[str, Any]:
+def meeting_words(meeting: Meeting, now: datetime, locale: Locale, relative: bool = True) -> dict[str, Any]:
     """The meeting's day as the lead reads it on the send day, on their calendar: `day` is "today",
     "tomorrow", "yesterday" or "Tuesday" ("the meeting set for today"); `relative` puts "on" before a
     named day ("we missed each other on Tuesday")."""
-    day = days.local_day_word(meeting.starts_at, now, locale.tz)
+    day = days.local_day_word(meeting.starts_at, now, locale.tz, relative)
     return {"status": meeting.status.value, "day": day, "relative": days.on_day(day)}
 
 
@@ -130,11 +130,13 @@ def context(
     calendar; the offer also from the sending rep's hours."""
     company = config.company
     locale = locale_for(lead.timezone, lead.country, cadence.window)
+    # Sent at `now` (email, SMS): "today" and "tomorrow". A rep's draft goes out when they send it.
+    sent_now = cadence.touch(touch).automated
     return {
         "lead": lead_fields(lead),
         "form": form_facts(lead, config),
-        "offer": days.offer(now, days.lead_hours(locale), rep.hours).words(),
-        "meeting": meeting_words(meeting, now, locale) if meeting else None,
+        "offer": days.offer(now, days.lead_hours(locale), rep.hours, sent_now).words(),
+        "meeting": meeting_words(meeting, now, locale, sent_now) if meeting else None,
         "qualified": qualified(lead, config, cadence, meeting),
         "quote_statistics": config.messages.quote_statistics,
         "rep": {
