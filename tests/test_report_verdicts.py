@@ -638,3 +638,13 @@ def test_a_rep_written_recap_is_judged_from_when_its_draft_was_handed_over():
     flow = meeting_flows(build_facts(dataset_from_items(items), END), WEEK, PLANS, END)["post-meeting"]
     assert (flow.booked, flow.held, flow.missed) == (4, 4, 0)
     assert (flow.recaps_due, flow.recaps_in_time) == (4, 1)
+
+
+def test_tasks_left_open_from_earlier_weeks_are_overdue_too():
+    b = Builder()
+    speed_lead(b, "old", "sam", MONDAY - timedelta(days=10), None)  # due two weeks ago, never done
+    speed_lead(b, "new", "alex", MONDAY + timedelta(hours=1), None)
+    _, found = findings_of(b)
+    finding = found["overdue_tasks"]
+    assert finding.numbers == {"overdue": 2, "due_this_period": 1, "from_earlier_weeks": 1}
+    assert finding.headline.startswith("2 rep tasks past due and still open at the period's end (1 due this")

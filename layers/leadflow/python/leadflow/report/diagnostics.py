@@ -797,20 +797,28 @@ def week_findings(human: list[HumanSpeed], reps: list[RepActivity], names: dict[
                 at_stake=everyone.misses,
             )
         )
-    overdue = sum(rep.overdue for rep in reps)
+    # Past due and still open at the period's end: those due in it, and those left from earlier weeks.
+    this_period = sum(rep.overdue for rep in reps)
+    earlier = sum(rep.earlier_open for rep in reps)
+    overdue = this_period + earlier
     if overdue:
-        per_rep = ", ".join(f"{names.get(rep.owner, rep.owner)} {rep.overdue}" for rep in reps if rep.overdue)
+        per_rep = ", ".join(
+            f"{names.get(rep.owner, rep.owner)} {rep.overdue + rep.earlier_open}"
+            for rep in reps
+            if rep.overdue + rep.earlier_open
+        )
         findings.append(
             Finding(
                 code="overdue_tasks",
                 scope="rep tasks",
                 severity=Severity.ACT,
-                headline=f"{overdue} rep task{'s' if overdue != 1 else ''} (calls, LinkedIn, video) past due "
-                "and still open at the period's end — above the band (none overdue)",
+                headline=f"{overdue} rep task{'s' if overdue != 1 else ''} past due and still open at the "
+                f"period's end ({this_period} due this period, {earlier} from earlier weeks) — above the "
+                "band (none overdue)",
                 evidence=f"By rep: {per_rep}.",
                 recommendation="Work the queue oldest first and record each outcome; a task nobody will "
                 "do should be reassigned, not left open.",
-                numbers={"overdue": overdue},
+                numbers={"overdue": overdue, "due_this_period": this_period, "from_earlier_weeks": earlier},
                 action="clear the overdue tasks today, oldest first",
                 at_stake=overdue,
             )
