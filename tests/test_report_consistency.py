@@ -307,7 +307,13 @@ def test_every_number_shown_twice_is_one_number_and_the_histories_number(history
         row = period.breakdowns["owner"].get(rep.owner)
         assert (rep.leads, rep.responded) == ((row.leads, row.responded) if row else (0, 0))
 
-    # Scorecard: each cadence's bands judge its complete cohort, the number its line shows.
+    # Scorecard: each cadence's bands judge its complete cohort, the number its line shows; the
+    # overall lines (touches to first response) judge every cadence's cohort together.
+    judged = {lead for lead, name, start in ledger.started if start + outcome_window(PLANS[name]) <= END}
+    assert trailing.cohort is not None and trailing.cohort.leads == len(judged)
+    touches = {check.label: check.value for check in report.scorecard if not check.scope}
+    mean = trailing.cohort.touches_to_response.mean
+    assert touches.get("Touches to first response") == (None if mean is None else f"{mean:.1f} on average")
     for cadence, stats in trailing.settled["cadence"].items():
         window = outcome_window(PLANS[cadence])
         cohort = {lead for lead, name, start in ledger.started if name == cadence and start + window <= END}

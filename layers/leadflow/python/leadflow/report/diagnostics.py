@@ -207,7 +207,7 @@ def diagnose(
     findings: list[Finding] = []
     for cadence, stats in metrics.breakdowns.get("cadence", {}).items():
         flow = flow_of(cadence, metrics, plans)
-        # Rates are judged on complete cohorts; step and response figures on all enrollments.
+        # Rates are judged on complete cohorts; step figures on all enrollments.
         settled = metrics.settled["cadence"].get(cadence)
         if settled is not None and flow in ("inbound", "cold"):
             archived = _archive(metrics, cadence, settled)
@@ -227,8 +227,10 @@ def diagnose(
             findings.extend(_rebook(cadence, settled))
         if flow == "post-meeting" and meetings and cadence in meetings:
             findings.extend(_meetings_held(meetings[cadence]))
-        findings.extend(_touches_to_response(cadence, stats))
-        findings.extend(_effort(cadence, stats, plans.get(cadence)))
+        # Responders of the young leads answered early, the others have not yet: judge the cohort.
+        responders = settled or stats
+        findings.extend(_touches_to_response(cadence, responders))
+        findings.extend(_effort(cadence, responders, plans.get(cadence)))
         findings.extend(_spikes(cadence, metrics.dropoff.get(cadence, [])))
         if cadence in metrics.breakup and flow in ("inbound", "cold"):
             findings.extend(_breakup(cadence, metrics.breakup[cadence]))
@@ -890,10 +892,9 @@ def scorecard(
             recap = (flow_stats.recap_rate, flow_stats.recaps_due, MIN_MEETINGS, RECAP_IN_TIME_FLOOR)
             checks.append(_check(name, "recap within 24 hours", *recap))
     overall = metrics.overall
+    cohort = metrics.cohort or overall  # what a band or a ceiling judges: the complete cohorts
     if metrics.engagement_tracked:
-        checks.append(
-            _check("", "Open rate", overall.open_rate, overall.emailed, MIN_LEADS, HEALTHY_OPEN_RATE)
-        )
+        checks.append(_check("", "Open rate", cohort.open_rate, cohort.emailed, MIN_LEADS, HEALTHY_OPEN_RATE))
     if human is not None and human.median is not None:
         fast = human.median <= SPEED_TO_LEAD_TARGET
         checks.append(
@@ -918,7 +919,7 @@ def scorecard(
                 f"{'in time' if fast else 'too slow'} (at most 5 min; the robot's, not a person's)",
             )
         )
-    touches = overall.touches_to_response
+    touches = cohort.touches_to_response
     if touches.mean is not None:
         few = touches.mean <= TOUCHES_TO_RESPONSE_CEILING
         severity = (

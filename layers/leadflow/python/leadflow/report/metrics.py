@@ -257,6 +257,7 @@ class WindowMetrics:
     # By cadence and by owner, over complete cohorts only (see `Cohort`): the rates the bands judge.
     settled: dict[str, dict[str, SegmentStats]]
     cohorts: dict[str, Cohort] = field(default_factory=dict)  # by cadence: who `settled` counts
+    cohort: SegmentStats | None = None  # every cadence's complete cohort together (opens, touches)
     # By cadence, in its complete cohort: the leads who received its break-up touch, and the replies
     # that touch drew.
     breakup: dict[str, SegmentStats] = field(default_factory=dict)
@@ -842,6 +843,7 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
             for dimension, groups in settled.items()
         },
         cohorts=cohorts,
+        cohort=segment(done),
         breakup=breakups(done, plans),  # a band judges it: the complete cohorts
         not_started=dict(Counter(f.enrollment.cadence for f in inside if f.terminal_step == 0)),
         stages_tracked=any(fact.stages for fact in inside),
