@@ -30,6 +30,8 @@ PRICES = {
     "sns_per_publish": 0.50 / 1_000_000,
     "sns_sms_us": 0.00581,
     "api_gateway_rest_per_request": 3.50 / 1_000_000,
+    # EventBridge Scheduler: speed to lead's one-shot escalation schedules, billed per invocation.
+    "scheduler_per_invocation": 1.00 / 1_000_000,
 }
 # infra/constructs/functions.py: memory of each function (MB); Lambda bills per ms.
 FUNCTION_MEMORY_MB = {"intake": 512, "step": 512, "inbound": 512, "events": 256, "report": 1769}
@@ -149,6 +151,7 @@ class Usage:
     emails: int = 0
     sms: int = 0
     publishes: int = 0
+    schedules: int = 0  # one-shot schedules created (each fires once: one invocation)
 
 
 class UsageMeter:
@@ -178,7 +181,11 @@ class UsageMeter:
             for event, hook in hooks:
                 client.meta.events.register(event, hook)
                 self._undo.append(functools.partial(client.meta.events.unregister, event, hook))
-        for service, operation, kind in (("sesv2", "SendEmail", "email"), ("sns", "Publish", "publish")):
+        for service, operation, kind in (
+            ("sesv2", "SendEmail", "email"),
+            ("sns", "Publish", "publish"),
+            ("scheduler", "CreateSchedule", "schedule"),
+        ):
             client = aws.client(service)
             for event, hook in (
                 (f"provide-client-params.{service}.{operation}", self._mark_sms),
@@ -210,6 +217,8 @@ class UsageMeter:
             with self._lock:
                 if kind == "email":
                     self.usage.emails += 1
+                elif kind == "schedule":
+                    self.usage.schedules += 1
                 elif context.get("metered_sms"):
                     self.usage.sms += 1
                 else:
@@ -290,10 +299,19 @@ class CostPer1000:
     ses: float
     sns: float
     api: float
+    scheduler: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.step_functions + self.lambda_ + self.dynamodb + self.ses + self.sns + self.api
+        return (
+            self.step_functions
+            + self.lambda_
+            + self.dynamodb
+            + self.ses
+            + self.sns
+            + self.api
+            + self.scheduler
+        )
 
     @property
     def without_ses(self) -> float:
@@ -322,4 +340,5 @@ def cost_per_1000(usage: Usage, leads: int, transitions: int, api_requests: int)
         ses=usage.emails * PRICES["ses_per_email"] * scale,
         sns=(usage.sms * PRICES["sns_sms_us"] + usage.publishes * PRICES["sns_per_publish"]) * scale,
         api=api_requests * PRICES["api_gateway_rest_per_request"] * scale,
+        scheduler=usage.schedules * PRICES["scheduler_per_invocation"] * scale,
     )

@@ -222,7 +222,7 @@ def scale_run(leads: int) -> None:
     record("emails_per_lead_demo", usage.emails / leads, "emails")
     record("cost_usd_per_1000_leads_demo", cost.total, "USD", 0.99, "baseline: peer mailshot, 6 emails")
     record("cost_usd_per_1000_leads_demo_without_ses", cost.without_ses, "USD", 0.30, "target <= $0.30")
-    for part in ("step_functions", "lambda_", "dynamodb", "ses", "sns", "api"):
+    for part in ("step_functions", "lambda_", "dynamodb", "ses", "sns", "api", "scheduler"):
         record(f"cost_usd_per_1000_leads_demo_{part.rstrip('_')}", getattr(cost, part), "USD")
 
 

@@ -88,12 +88,9 @@ WHY_MISSED = {
     "are gone (docs/decisions.md). What is left is proportional to the calls a lead's cadence makes.",
     "cost_usd_per_1000_leads_demo_without_ses": "Step Functions Standard bills every state entered. "
     "The demo cadence has six send moments: six Tasks and five Waits are 11 transitions, $0.275 per "
-    "1,000 leads before any other service. In this run no rep works the speed-to-lead call, so it is "
-    "escalated twice (a Choice after touch 1, then a Wait, a Task and the Choice again per "
-    "escalation: 7 more); a call worked in time costs one. Under $0.30 takes fewer transitions than "
-    "one Wait per send moment allows (e.g. one-shot EventBridge Scheduler schedules per moment, $1 "
-    "per million), which the architecture's Wait-encoded cadence rules out. The by_day index write "
-    "units are an upper bound (every write of an indexed item is counted).",
+    "1,000 leads before any other service. In this run no rep works the speed-to-lead call: its "
+    "escalations run outside the execution, on one-shot EventBridge Scheduler schedules ($1 per "
+    "million, one per alert) that invoke the step (issue 28; they were 7 of 18 transitions inside it).",
     "report_100k_s": "the time is client-side CPU in one process (`report_100k_cpu_s` is that "
     "process's CPU time): about 1.2 million index items decoded, mapped to records and aggregated, "
     "about 30 µs each. Past it: fewer items to read (a per-lead summary item per day), reading days "
@@ -213,6 +210,7 @@ def _cost_model(figures: dict[str, Any]) -> list[str]:
         ("DynamoDB (on-demand, units from item sizes)", "dynamodb"),
         ("SES", "ses"),
         ("SNS (alerts, SMS)", "sns"),
+        ("EventBridge Scheduler (speed-to-lead escalations)", "scheduler"),
         ("API Gateway REST", "api"),
     ]
     lines = [

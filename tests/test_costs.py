@@ -177,3 +177,22 @@ def test_a_handler_is_timed_from_when_it_holds_the_lock_not_from_when_it_asked(s
     assert name == "step"
     assert waited >= 0.3
     assert 0.05 <= seconds < 0.2  # the handler's own 50 ms, not the 300 ms spent waiting
+
+
+def test_each_escalation_schedule_is_metered_and_priced_as_one_scheduler_invocation():
+    from bench.costs import PRICES, cost_per_1000
+    from leadflow.local.sandbox import Sandbox
+
+    demo = {"email": "dana@bigco.example", "first_name": "Dana", "form": "demo-request"}
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:  # Monday 10:00 New York: the owner is at work
+        meter = UsageMeter()
+        uninstall = meter.install(sb)
+        try:
+            sb.post("/leads", json=demo)  # the owner's alert at once, then a schedule per later alert
+            sb.advance_to("2026-11-23T16:00:00Z")  # the owner again, the next rep, the manager (last)
+        finally:
+            uninstall()
+    assert meter.usage.schedules == 3
+    cost = cost_per_1000(meter.usage, leads=1, transitions=0, api_requests=0)
+    assert cost.scheduler == 3 * PRICES["scheduler_per_invocation"] * 1000
+    assert cost.total >= cost.scheduler > 0
