@@ -29,8 +29,10 @@ node_modules/.installed: package.json package-lock.json
 demo: $(STAMP)
 	$(BIN)/leadflow demo
 
+# Two workers on two cores (pytest-xdist): whole test files per worker, the CDK synth's files together
+# (tests/conftest.py). Run one file with `$(BIN)/pytest tests/test_x.py`.
 test: install lint browser checkov
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 # checkov in its own virtualenv: its pins (boto3 1.35, packaging 23) cannot share the dev venv.
 checkov: .venv-checkov/.installed

@@ -1,6 +1,8 @@
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -78,3 +80,30 @@ def sbe(tmp_path):
 
     with Sandbox(ses_send_events=True, **plain_email_setup(tmp_path / "setup")) as sandbox:
         yield sandbox
+
+
+
+# The test files on the session's CDK synth (tests/test_infra.py's `synth` fixture, shared as
+# `synth = test_infra.synth`): under pytest-xdist they run on one worker, which synthesizes once.
+SYNTH_FILES = frozenset(
+    path.name
+    for path in Path(__file__).parent.glob("test_*.py")
+    if re.search(r"^(synth = test_infra\.synth|def synth\()", path.read_text(encoding="utf-8"), re.M)
+)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile` (`make test`), with the synth's files counted as one file.
+
+    (xdist's own `loadgroup` does nothing under pytest 9: it renames test ids through `item._nodeid`,
+    which pytest 9 no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class LoadFileWithSynth(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "synth" if Path(path).name in SYNTH_FILES else path
+
+    return LoadFileWithSynth(config, log)
