@@ -82,7 +82,6 @@ def sbe(tmp_path):
         yield sandbox
 
 
-
 # The test files on the session's CDK synth (tests/test_infra.py's `synth` fixture, shared as
 # `synth = test_infra.synth`): under pytest-xdist they run on one worker, which synthesizes once.
 SYNTH_FILES = frozenset(

@@ -85,6 +85,7 @@ def test_a_sandbox_restored_from_an_earlier_build_sees_nothing_the_earlier_one_w
 def test_another_setup_is_built_not_restored(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.conftest import plain_email_setup
 
+    monkeypatch.setattr("leadflow.local.sandbox._built_resources", {})  # as in a new process
     with Sandbox():
         pass
     builds: list[Sandbox] = []
