@@ -31,7 +31,9 @@ from leadflow.send.lint import Target
 from leadflow.send.queue import queue_link
 from leadflow.store import enrollment_items, event_items, suppression_items, task_items
 from tests.helpers import reply_mime, to_lead
+from tests.test_console import _scroll_width
 from tests.test_meeting_clock import EMAIL, _calendly, _deliver
+from tests.test_report_layout import CHROMIUM
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 NOTES = "- You follow up on 400 demo requests a month, by hand.\n- Pilot on the pricing form first."
@@ -428,3 +430,12 @@ def test_a_manual_email_needs_its_template_and_takes_no_variants(tmp_path):
         Cadence.model_validate({**base, "touches": [{**base["touches"][0], "variants": arms}]})
     # The lint reads the draft as the email it becomes.
     assert Target(load_cadences()["post-meeting"], 1).channel == "email"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make browser)")
+def test_the_draft_page_fits_375_px(sb):
+    _lead_id, draft = _booked_with_draft(sb)
+    page = sb.get(_path(draft["link"])).text
+    assert '<textarea name="body"' in page
+    scroll, client = _scroll_width(page, 375)
+    assert client == 375 and scroll <= 375, scroll
