@@ -469,3 +469,28 @@ def test_the_rebook_email_says_today_on_the_tuesday_of_the_cancelled_meeting(ran
 def test_the_run_leaves_the_audit_clean(ran):
     _, audit = ran
     assert audit.clean, audit.lines()
+
+
+def test_an_sms_must_fit_one_segment_with_the_offers_hours_in_it(tmp_path):
+    """141 characters for a lead whose hours its owner shares; 164 with "(9:00-11:00 your time)" for a
+    New York lead of the Berlin owner, 165 with "(14:00-17:00 your time)" for a London lead."""
+    (tmp_path / "cadences").mkdir()
+    (tmp_path / "cadences" / "nudge.yaml").write_text(
+        "name: nudge\ndescription: One text.\ntouches:\n  - {day: 1, channel: sms, name: text}\n"
+    )
+    (tmp_path / "templates" / "nudge").mkdir(parents=True)
+    for shared in (REPO_ROOT / "templates").glob("_*.j2"):
+        shutil.copy(shared, tmp_path / "templates" / shared.name)
+    (tmp_path / "templates" / "nudge" / "text.j2").write_text(
+        '{% extends "_sms.j2" %}{% block message %}Hi {{ lead.first_name or "there" }}, a quick one from our '
+        "team about the note you left on our pricing page: twenty minutes {{ offer.phrase or 'soon' }}?"
+        "{% endblock %}"
+    )
+    (violation,) = lint_files(tmp_path / "cadences", tmp_path / "templates", CONFIG_FILE)
+    assert violation.rule == "sms-segment"
+    pairs = {(lead.split(",")[0], lead.split(", owner ")[1]) for lead in violation.leads}
+    assert pairs == {
+        ("typical in America/New_York", "sam"),
+        ("typical in Europe/London", "alex"),
+        ("typical in Europe/London", "sam"),
+    }

@@ -334,7 +334,7 @@ def scenarios(target: Target, config: OperatorConfig, forms: tuple[str | None, .
     """The fact combinations the copy rules check a message under:
     - facts: every form that can reach the cadence x its sample meetings x the owner with and without
       a booking link, at the three send times (lead in the cadence's zone, no phone);
-    - calendars: the lead (with a phone) in each of LEAD_ZONES x each configured owner;
+    - calendars: the lead (with a phone) in the cadence's zone and each of LEAD_ZONES x each owner;
     - midnights: meetings either side of the lead's midnight, the message sent that morning."""
     cadence = target.cadence
     typical = sample_lead("typical")
@@ -344,10 +344,10 @@ def scenarios(target: Target, config: OperatorConfig, forms: tuple[str | None, .
         for meeting in sample_meetings(cadence, config, now):
             lead = typical.model_copy(update={"form": form})
             found.append(Scenario(f"typical, form {form or 'none'}{link}", lead, rep, now, meeting))
-    for form, zone, rep in itertools.product(forms, LEAD_ZONES, config.reps):
+    for form, zone, rep in itertools.product(forms, (None, *LEAD_ZONES), config.reps):
         lead = typical.model_copy(update={"form": form, "timezone": zone, "phone": SAMPLE_PHONE})
         for meeting in sample_meetings(cadence, config, _SAMPLE_TIME):
-            label = f"typical in {zone}, form {form or 'none'}, owner {rep.id}"
+            label = f"typical in {zone or cadence.window.timezone}, form {form or 'none'}, owner {rep.id}"
             found.append(Scenario(label, lead, rep, _SAMPLE_TIME, meeting))
     for zone_name in (None, *LEAD_ZONES):
         lead = typical.model_copy(update={"form": forms[0], "timezone": zone_name})
@@ -372,7 +372,10 @@ def copy_problems(
     body = rendered.text.split(f"\n{SIGNATURE_DELIMITER}\n")[0]
     text = f"{rendered.subject}\n{body}"
     ask = render_block(template_dir, target.path, "cta", values) or body
+    # An SMS must still fit one segment with the offer's hours in it (a London lead, say).
+    segment = [problem for problem in _sms_problems(body, True) if problem[0] == "sms-segment"]
     return [
+        *(segment if target.channel == Channel.SMS.value else []),
         *_claim_problems(text, values),
         *_weekday_problems(text, values),
         *_break_up_problems(text, values),
