@@ -5,7 +5,9 @@ Sandbox), in `make test`, at synth, and as `leadflow lint`. Sample leads cover t
 typical case and the edges: only an email address, very long fields, markup and
 line breaks in fields. The rules (see RULES) come from the playbooks: short subjects
 without spam triggers, short bodies, no "checking in", one call to action, and the
-unsubscribe link and postal address in every email.
+unsubscribe link and postal address in every email. The copy rules (issue 27: break-up,
+statistic, relative-day, offer, reference) render each lead-facing message again under the fact
+combinations that change its words (`scenarios`) and read what it says (`copy_problems`).
 """
 
 from __future__ import annotations
