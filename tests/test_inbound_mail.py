@@ -194,6 +194,24 @@ def test_an_event_that_is_not_sns_is_ignored(sb):
     assert sb.invoke("inbound", {"hello": "world"}) == {"outcomes": ["not_sns"]}
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("EventSource", "aws:sqs"), ("Type", "SubscriptionConfirmation"), ("Message", None), ("TopicArn", 7)],
+)
+def test_an_envelope_with_one_wrong_field_is_not_sns(field, value):
+    """The handler reads the SNS envelope as plain JSON (no Powertools parser on its cold start): each
+    field it relies on is checked, and the real envelope itself passes."""
+    from functions.inbound.handler import sns_notifications
+
+    topic = "arn:aws:sns:us-east-1:123456789012:leadflow-inbound-mail"
+    envelope = events.sns_envelope(topic, '{"notificationType": "Received"}', at=clock.now())
+    assert sns_notifications(envelope) == [(topic, '{"notificationType": "Received"}')]
+    (record,) = envelope["Records"]
+    (record if field == "EventSource" else record["Sns"])[field] = value
+
+    assert sns_notifications(envelope) is None
+
+
 def test_no_address_or_text_reaches_the_logs(sb_info, caplog):
     _post(sb_info, "private.person@analytical.example", first_name="Private")
     caplog.clear()
