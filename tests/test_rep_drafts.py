@@ -439,3 +439,23 @@ def test_the_draft_page_fits_375_px(sb):
     assert '<textarea name="body"' in page
     scroll, client = _scroll_width(page, 375)
     assert client == 375 and scroll <= 375, scroll
+
+
+def test_a_stop_that_lands_after_the_claim_is_still_caught_before_ses(sb, monkeypatch):
+    """Fault: the lead unsubscribes between the draft's claim and the SES call (the stop's task
+    cancellation finds the draft `sending`, not open, and leaves it). The re-check after the claim
+    refuses the send and closes the draft as cancelled."""
+    lead_id, draft = _booked_with_draft(sb)
+    claim = task_items.claim_draft
+
+    def claim_then_stop(*args, **kwargs):
+        claimed = claim(*args, **kwargs)
+        _stop_by_unsubscribe(sb, lead_id)
+        return claimed
+
+    monkeypatch.setattr(task_items, "claim_draft", claim_then_stop)
+    body = draft["body"].replace(drafts.SLOT.search(draft["body"]).group(0), NOTES)
+    refused = _post_form(sb, _draft_path(draft), action="send", subject=draft["subject"], body=body)
+    assert refused.status_code == 409 and "The lead is opted_out" in refused.text
+    assert _post_meeting_mail(sb, lead_id) == []
+    assert sb.task(draft["id"])["status"] == "cancelled"
