@@ -327,6 +327,24 @@ def test_lint_fails_a_weekday_name_for_the_leads_today(monkeypatch):
     assert "typical, meeting canceled at Thu 00:10 Asia/Tokyo" in rebook[0].leads
 
 
+def test_lint_fails_on_before_a_relative_day(repo_copy):
+    found = _lint(repo_copy, "rebook/new-time", "set for {{ meeting.day }}", "set on {{ meeting.day }}")
+    assert [(v.template, v.rule) for v in found] == [("rebook/new-time.j2", "relative-day")]
+    assert "'on today'" in found[0].message or "'on tomorrow'" in found[0].message
+
+
+def test_lint_fails_today_in_a_draft_the_rep_sends_later(repo_copy):
+    """The recap is a draft (manual_email): it goes out when the rep sends it, maybe tomorrow."""
+    found = _lint(
+        repo_copy,
+        "post-meeting/recap",
+        "Thank you for the meeting {{ meeting.relative }}.",
+        "Thank you for the meeting today.",
+    )
+    assert [(v.template, v.rule) for v in found] == [("post-meeting/recap.j2", "relative-day")]
+    assert "in a draft the rep sends later" in found[0].message
+
+
 def test_lint_fails_days_offered_to_a_tokyo_lead_whose_owner_never_works_their_hours(repo_copy):
     """The intro's ask as it was: two days for every lead, whoever owns it."""
     intro = repo_copy / "templates" / "inbound-demo-request" / "intro.j2"
