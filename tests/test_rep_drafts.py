@@ -459,3 +459,32 @@ def test_a_stop_that_lands_after_the_claim_is_still_caught_before_ses(sb, monkey
     assert refused.status_code == 409 and "The lead is opted_out" in refused.text
     assert _post_meeting_mail(sb, lead_id) == []
     assert sb.task(draft["id"])["status"] == "cancelled"
+
+
+def test_a_send_interrupted_after_the_ses_call_stays_in_doubt_and_the_audit_flags_it(sb, monkeypatch):
+    """Fault at the adapter: SES's answer is lost (a read timeout). The draft is neither resent nor
+    reopened; the page says so; `leadflow audit` flags it once its bound has passed."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from leadflow.cadence.audit import DRAFT_SEND_BOUND
+    from leadflow.send import mail
+
+    lead_id, draft = _booked_with_draft(sb)
+
+    def lost(message, tags):
+        raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(mail, "send", lost)
+    fields = {"action": "send", "subject": draft["subject"], "body": "Hi Casey,\n\nNotes."}
+    interrupted = _post_form(sb, _draft_path(draft), **fields)
+    assert interrupted.status_code == 503 and "may have gone out" in interrupted.text
+    assert sb.task(draft["id"])["status"] == "sending"
+    monkeypatch.undo()
+    again = _post_form(sb, _draft_path(draft), **fields)
+    assert again.status_code == 409 and "being sent" in again.text
+    assert _post_meeting_mail(sb, lead_id) == []
+    sb.advance(DRAFT_SEND_BOUND.total_seconds())
+    assert sb.audit().breach_counts()["draft_in_doubt"] == 0  # at the bound: still settling
+    sb.advance(1)
+    (breach,) = [b for b in sb.audit().breaches if b.invariant == "draft_in_doubt"]
+    assert (breach.lead_id, breach.enrollment) == (lead_id, 2) and draft["id"] in breach.detail

@@ -19,7 +19,9 @@ every cadence state machine, and checks the invariants:
 - no touch SES rejected or could not render (issue 23): it reached nobody; no touch delayed for
   longer than DELAY_BOUND with neither a delivery nor a bounce since;
 - no post held by a post limit (issue 22, intake.held): each is a lead nobody enrolled yet, flagged
-  until an operator releases or dismisses it.
+  until an operator releases or dismisses it;
+- no rep's draft (manual_email, issue 25) claimed for its send without an outcome for longer than
+  DRAFT_SEND_BOUND: it may have gone out, and is never resent by itself.
 
 `audit()` is the reusable entry point (tests call it at the end of every fault case:
 `from leadflow.cadence.audit import audit`); the sweep function publishes its counts as metrics.
@@ -54,6 +56,9 @@ HELD_BOUND = timedelta(hours=72)
 # SES retries a delayed message for hours before it bounces it; six hours without a word is a touch
 # the cadence's spacing (a day or more) no longer fits, and an operator should look at the domain.
 DELAY_BOUND = timedelta(hours=6)
+# A rep's draft send (send.drafts) settles within the intake function's 10-second run; one still
+# `sending` this long after its claim lost its outcome (SES's Send event for its touch tells).
+DRAFT_SEND_BOUND = timedelta(minutes=15)
 INVARIANTS = (
     "running_without_execution",
     "execution_without_running_enrollment",
@@ -67,6 +72,7 @@ INVARIANTS = (
     "post_held",
     "touch_undelivered",
     "delivery_delayed",
+    "draft_in_doubt",
 )
 
 
@@ -157,6 +163,7 @@ def audit(
         counts["touches.sent"] += sum(touch.status is TouchStatus.SENT for touch in touches)
         breaches += _delivery_breaches(lead_id, touches, now)
         breaches += _send_breaches(lead_id, enrollments, touches, send_events, sends.get(lead_id, {}))
+        breaches += _draft_breaches(lead_id, items, now)
 
     counts["posts.held"] = len(held_posts)
     for item in held_posts:
@@ -381,3 +388,20 @@ def _running_executions(state_machine_arns: Iterable[str]) -> dict[str, str]:
         ):
             found.update({execution["name"]: execution["executionArn"] for execution in page["executions"]})
     return found
+
+
+def _draft_breaches(lead_id: str, items: Mapping[str, dict[str, Any]], now: datetime) -> list[Breach]:
+    """One `draft_in_doubt` per rep's draft still `sending` past DRAFT_SEND_BOUND after its claim."""
+    return [
+        Breach(
+            invariant="draft_in_doubt",
+            lead_id=lead_id,
+            enrollment=int(item["enrollment"]),
+            detail=f"draft {item['id']} sending since {item['outcome_at']}: SES's Send event for its "
+            "touch says whether it went out",
+        )
+        for key, item in items.items()
+        if key.startswith("TASK#")
+        and item.get("status") == "sending"
+        and now - clock.parse_iso(str(item["outcome_at"])) > DRAFT_SEND_BOUND
+    ]

@@ -225,7 +225,17 @@ def send_draft(task: Task, subject: str, body: str) -> Task:
         raise Refused(
             503, "SES refused the message: nothing was sent. Try again in a few minutes."
         ) from error
-    # Anything else may follow SES's acceptance: the task stays `sending` (never sent twice).
+    except Exception as error:
+        # A timeout or a lost connection may follow SES's acceptance: the draft stays `sending`
+        # (never sent twice; `leadflow audit` flags it, SES's Send event for its touch settles it).
+        logger.error(
+            "draft send in doubt", extra={"lead_id": lead.id, "task": task.id, "error": type(error).__name__}
+        )
+        raise Refused(
+            503,
+            "The send was interrupted and may have gone out: it will not be sent again from here. "
+            "Check the lead's thread in your mailbox before writing again.",
+        ) from error
     task_items.settle_draft(task, claim_id, TaskStatus.SENT, clock.now(), record.message_id)
     enrollment_items.record_touch(record, complete=False)
     guard.count_sent()
