@@ -512,3 +512,14 @@ def test_an_sms_must_fit_one_segment_with_the_offers_hours_in_it(tmp_path):
         ("typical in Europe/London", "alex"),
         ("typical in Europe/London", "sam"),
     }
+
+
+def test_a_draft_may_offer_the_shared_days_by_name(repo_copy):
+    """A rep's draft names tomorrow "Tuesday": the offer rule reads it as the shared day it is."""
+    found = _lint(
+        repo_copy,
+        "post-meeting/recap",
+        "Did I miss anything you want covered?",
+        "{% if offer.days %}Could we talk again {{ offer.phrase }}?{% else %}Did I miss anything?{% endif %}",
+    )
+    assert found == []

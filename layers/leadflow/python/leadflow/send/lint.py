@@ -296,9 +296,10 @@ class Scenario:
         """The send day on the lead's calendar."""
         return self.now.astimezone(self.locale(cadence).tz).date()
 
-    def shared_hours(self, cadence: Cadence) -> days.Offer:
-        """The days (and hours) the lead's and the owner's working hours share after the send day."""
-        return days.offer(self.now, days.lead_hours(self.locale(cadence)), self.rep.hours)
+    def shared_hours(self, cadence: Cadence, sent_now: bool) -> days.Offer:
+        """The days (and hours) the lead's and the owner's working hours share after the send day,
+        named as the message names them (a draft names weekdays)."""
+        return days.offer(self.now, days.lead_hours(self.locale(cadence)), self.rep.hours, sent_now)
 
 
 def _rep_variants(config: OperatorConfig) -> tuple[Rep, ...]:
@@ -383,7 +384,7 @@ def copy_problems(
         *_break_up_problems(text, values),
         *_statistic_problems(text, config),
         *_relative_day_problems(text, values, scenario.today(target.cadence), target.automated),
-        *_offer_problems(ask, values, scenario.shared_hours(target.cadence)),
+        *_offer_problems(ask, values, scenario.shared_hours(target.cadence, target.automated)),
         *_reference_problems(text),
     ]
 
