@@ -7,7 +7,8 @@
   or platform change (a stamp holds their hash), so synth stays fast and offline.
 - leadflow: the `leadflow` package (without the local Sandbox) as python/leadflow,
   plus the repo's cadences/, templates/ and config/, which land at /opt/cadences,
-  /opt/templates and /opt/config. Staged by copying into build/layers/leadflow-<content hash>;
+  /opt/templates and /opt/config, and what leadflow.compiled compiles from them at /opt/compiled.
+  Staged by copying into build/layers/leadflow-<content hash>;
   cheap, offline, and done by the CDK app on every synth.
 
 Both builds run under a file lock, so concurrent synths (tests, `make synth`) are safe.
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from datetime import date
 from pathlib import Path
 
 from infra.assets import build_lock, stage, tree_files
@@ -37,6 +39,7 @@ CADENCES_SOURCE = REPO_ROOT / "cadences"
 TEMPLATES_SOURCE = REPO_ROOT / "templates"
 # The operator configuration (config/leadflow.yaml) lands at /opt/config, where Settings looks by default.
 CONFIG_SOURCE = REPO_ROOT / "config"
+COMPILED_DIR = BUILD_DIR / "compiled"
 # The Lambda Python runtime includes boto3 (and botocore); shipping our own would only add 15 MB.
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore"})
 # Sandbox-only code (moto, the simulated clock) never runs in Lambda.
@@ -147,7 +150,24 @@ def package_layer_files() -> dict[str, Path]:
     files.update(tree_files(CADENCES_SOURCE, "cadences"))
     files.update(tree_files(TEMPLATES_SOURCE, "templates"))
     files.update(tree_files(CONFIG_SOURCE, "config"))
+    files.update(tree_files(build_compiled(), "compiled"))
     return files
+
+
+def build_compiled() -> Path:
+    """Cadences, operator configuration, holiday dates and report templates compiled for the functions'
+    cold starts (leadflow.compiled), validated in full here; they land at /opt/compiled."""
+    from leadflow import compiled
+
+    with build_lock():
+        return compiled.build(
+            COMPILED_DIR,
+            CADENCES_SOURCE,
+            TEMPLATES_SOURCE,
+            CONFIG_SOURCE / "leadflow.yaml",
+            date.today(),
+            parts=BUILD_DIR / "compiled-parts",
+        )
 
 
 def stage_package_layer() -> Path:

@@ -244,6 +244,10 @@ def test_package_layer_puts_leadflow_cadences_and_templates_under_opt() -> None:
     assert not any(name.startswith("python/leadflow/local/") or "__pycache__" in name for name in files)
     assert {f"cadences/{name}.yaml" for name in load_cadences(CADENCE_DIR)} <= files
     assert any(name.startswith("templates/") and name.endswith(".j2") for name in files)
+    # leadflow.compiled's files, which the functions read at /opt/compiled instead of parsing the YAML.
+    compiled_files = {"cadences.json", "operator_config.json", "holidays/index.json", "holidays/US.json"}
+    assert {f"compiled/{name}" for name in compiled_files} <= files
+    assert any(name.startswith("compiled/report_templates/tmpl_") for name in files)
     staged = layers.stage_package_layer()
     assert {path.relative_to(staged).as_posix() for path in staged.rglob("*") if path.is_file()} == files
 

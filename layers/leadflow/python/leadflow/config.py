@@ -72,16 +72,21 @@ class Settings(BaseModel):
 
 def cadences() -> dict[str, Cadence]:
     """The deployed cadences, by name, with their templates checked (cached per directory)."""
+    from leadflow import compiled
+
     config = settings()
-    return load_cadences(config.cadence_dir, config.template_dir)
+    found = compiled.cadences(config.cadence_dir, config.template_dir)
+    return found if found is not None else load_cadences(config.cadence_dir, config.template_dir)
 
 
 def operator_config() -> OperatorConfig:
     # Imported here: a cold start that never reads the operator configuration (the sweep's) does
     # not build its models (nor import email_validator for its addresses).
+    from leadflow import compiled
     from leadflow.operator_config import load_operator_config
 
-    return load_operator_config(settings().config_file)
+    found = compiled.operator_config(settings().config_file)
+    return found if found is not None else load_operator_config(settings().config_file)
 
 
 def allowed_origins() -> tuple[str, ...]:

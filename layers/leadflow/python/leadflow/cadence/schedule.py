@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -29,11 +30,14 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from leadflow import compiled
 from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel, SendWindow, Touch
 from leadflow.fields import iana_zone
 
 if TYPE_CHECKING:
     import holidays
+
+log = logging.getLogger(__name__)
 
 MAX_PUSH_DAYS = 60  # a window with no usable day in two months is a configuration error
 # Touches placed at the window's opening spread over its first minutes: SES sending rate, Lambda
@@ -119,8 +123,37 @@ def locale_for(timezone: str | None, country: str | None, window: SendWindow) ->
 
 def public_holiday(country: str, day: date) -> bool:
     """Whether `day` is a public holiday in `country` (False for a country the package lacks)."""
-    calendar = _holidays(country)
-    return calendar is not None and day in calendar
+    return day in holiday_dates(country, day.year)
+
+
+def holiday_dates(country: str, year: int) -> Mapping[date, str]:
+    """The public holidays of `country` in `year` (national ones; none for a country `holidays` lacks).
+
+    From the dates the build shipped (leadflow.compiled) inside its horizon: a cold start does not
+    import `holidays`. Past the horizon, or without shipped dates, from the package itself.
+    """
+    shipped = compiled.holiday_dates(country, year)
+    if shipped is not None:
+        return shipped
+    _warn_past_horizon(year)
+    return _package_holiday_dates(country, year)
+
+
+@cache
+def _warn_past_horizon(year: int) -> None:
+    horizon = compiled.holiday_horizon()
+    if horizon is not None:  # shipped, but not this year: a deployment older than its horizon
+        log.warning("holiday dates shipped for %s-%s, not %s: importing holidays", *horizon, year)
+
+
+@cache
+def _package_holiday_dates(country: str, year: int) -> Mapping[date, str]:
+    with _holidays_lock:  # a calendar fills in a year on first lookup, which is not thread-safe
+        calendar = _holidays(country)
+        if calendar is None:
+            return {}
+        calendar.get(date(year, 1, 1))  # fills in the year
+        return {day: name for day, name in sorted(calendar.items()) if day.year == year}
 
 
 @cache
@@ -166,10 +199,7 @@ _holidays_lock = threading.Lock()
 
 
 def holiday_name(locale: Locale, day: date) -> str | None:
-    # A calendar fills in a year on first lookup, which is not thread-safe (the Sandbox runs threads).
-    with _holidays_lock:
-        calendar = _holidays(locale.country) if locale.country else None
-        return calendar.get(day) if calendar is not None else None
+    return holiday_dates(locale.country, day.year).get(day) if locale.country else None
 
 
 def _hours(channel: Channel, window: SendWindow) -> tuple[time, time]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import hashlib
 import importlib
 import json
 import os
@@ -24,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -33,7 +34,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from leadflow import aws, clock, keys
+from leadflow import aws, clock, compiled, keys
 from leadflow.cadence import versions
 from leadflow.cadence.asl import build_definition
 from leadflow.cadence.model import DEFAULT_CADENCE_DIR, load_cadences
@@ -60,6 +61,29 @@ SALESFORCE_ORG_ID = "00D000000000001EAA"
 # Where the API (and so every link in mail: unsubscribe, rep tasks) lives: `leadflow serve`'s default
 # address. `leadflow serve` on another port, or a test under a stage prefix, sets PUBLIC_URL itself.
 PUBLIC_URL = "http://127.0.0.1:8080"
+
+
+def _compiled_for(config: Settings) -> Path:
+    """The compiled cadences, configuration, holiday dates and report templates the functions read, as
+    the Lambda layer ships them (leadflow.compiled): built once per content of the sources, in build/."""
+    sources = (
+        compiled.cadence_sources(config.cadence_dir, config.template_dir),
+        compiled.digest([config.config_file]),
+        date.today().year,  # the holiday dates' horizon
+    )
+    key = hashlib.sha256(repr(sources).encode()).hexdigest()[:24]
+    target = REPO_ROOT / "build" / "compiled" / key
+    if not target.is_dir():
+        compiled.build(
+            target,
+            config.cadence_dir,
+            config.template_dir,
+            config.config_file,
+            date.today(),
+            parts=target.parent / "parts",
+        )
+    compiled.forget()
+    return target
 
 
 def operator_config_at(environment: dict[str, str]) -> OperatorConfig:
@@ -397,6 +421,7 @@ class Sandbox:
         meetings.webhook_keys.cache_clear()
         stages.webhook_keys.cache_clear()
         config = settings()
+        self._set_environment({"COMPILED_DIR": str(_compiled_for(config))})
         routing.check(operator_config(), self.cadences)
         self.default_cadence = operator_config().routing.default_cadence
         # Template lint, as `cdk synth` runs it before anything is deployed.
@@ -497,6 +522,7 @@ class Sandbox:
         sfn = aws.client("stepfunctions")
         role = f"arn:aws:iam::{ACCOUNT_ID}:role/leadflow-state-machine"
         load_cadences.cache_clear()
+        compiled.forget()
         self.cadences = load_cadences(self.cadence_dir, self.template_dir)
         for name, definition in self._definitions().items():
             if name in self.state_machine_arns:
@@ -518,7 +544,12 @@ class Sandbox:
         the definition and the cadence version they started on; new enrollments get the new one."""
         with self._handler_lock:
             self._deploy_cadences()
-            self._set_environment({"STATE_MACHINE_ARNS": json.dumps(self.state_machine_arns)})
+            self._set_environment(
+                {
+                    "STATE_MACHINE_ARNS": json.dumps(self.state_machine_arns),
+                    "COMPILED_DIR": str(_compiled_for(settings())),
+                }
+            )
 
     def _load_handlers(self) -> None:
         if str(REPO_ROOT) not in sys.path:

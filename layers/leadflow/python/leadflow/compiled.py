@@ -1,0 +1,260 @@
+"""What a cold start would otherwise parse: cadences, operator configuration, holiday dates, the report's
+templates, compiled at build time (layer build, CDK synth, Sandbox) and read in Lambda as plain JSON.
+
+The YAML files stay the one source of truth. `build` validates them in full (YAML, pydantic, email
+addresses, template files) and writes JSON beside a digest of the exact source files it read; a reader
+uses a compiled file only when the digest matches the sources it was asked for (reading their bytes costs
+well under a millisecond, parsing them ~150 ms), else returns None and the caller parses the YAML. So a
+stale or foreign compiled directory can cost time, never behaviour.
+
+Lambda: the leadflow layer carries it at /opt/compiled. Elsewhere: COMPILED_DIR (the Sandbox sets it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from leadflow.cadence.model import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from leadflow.cadence.model import Cadence
+    from leadflow.operator_config import OperatorConfig
+
+log = logging.getLogger(__name__)
+
+CADENCES = "cadences.json"
+OPERATOR_CONFIG = "operator_config.json"
+HOLIDAYS = "holidays"  # one JSON file per country ({"YYYY-MM-DD": name}) and index.json
+REPORT_TEMPLATES = "report_templates"  # jinja2 ModuleLoader modules and digest.txt
+# Holiday years shipped: the build's year - 1 through + 3 (the planning horizon of any cadence).
+HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
+LAYOUT = 1  # bump when the compiled files' shape changes
+
+
+def forget() -> None:
+    """Read the compiled files afresh (the Sandbox, whenever it reloads cadences)."""
+    for cached in (cadences, operator_config, _holiday_index, _country_holidays):
+        cached.cache_clear()
+
+
+def compiled_dir() -> Path:
+    return Path(os.environ.get("COMPILED_DIR") or PROJECT_ROOT / "compiled")
+
+
+def digest(files: Iterable[Path], root: Path | None = None) -> str:
+    """sha256 over the files' names (relative to `root`, else their own) and bytes, in a stable order."""
+    hashed = hashlib.sha256(f"layout {LAYOUT}\n".encode())
+    for path in sorted(files):
+        hashed.update(f"{path.relative_to(root) if root else path.name}\n".encode())
+        hashed.update(path.read_bytes())
+    return hashed.hexdigest()
+
+
+def cadence_sources(cadence_dir: Path, template_dir: Path) -> str:
+    """The cadence files' content, and the template files' names (load_cadences checks they exist)."""
+    names = hashlib.sha256(digest(cadence_dir.glob("*.yaml")).encode())
+    for path in sorted(template_dir.rglob("*.j2")):
+        names.update(f"{path.relative_to(template_dir)}\n".encode())
+    return names.hexdigest()
+
+
+def _read_json(name: str) -> Any:
+    try:
+        return json.loads((compiled_dir() / name).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+@cache
+def cadences(cadence_dir: Path, template_dir: Path) -> dict[str, Cadence] | None:
+    """The compiled cadences if they were compiled from exactly these files, else None."""
+    compiled = _read_json(CADENCES)
+    if compiled is None or compiled["digest"] != cadence_sources(cadence_dir, template_dir):
+        return None
+    from leadflow.cadence.model import Cadence
+
+    return {name: Cadence.model_validate(data) for name, data in compiled["cadences"].items()}
+
+
+@cache
+def operator_config(config_file: Path) -> OperatorConfig | None:
+    """The compiled operator configuration if compiled from exactly this file, else None. Validated
+    again (cheaply: JSON in, the models' own checks) but without email_validator: already done."""
+    compiled = _read_json(OPERATOR_CONFIG)
+    if compiled is None or compiled["digest"] != digest([config_file]):
+        return None
+    from leadflow.operator_config import PREVALIDATED, OperatorConfig
+
+    return OperatorConfig.model_validate(compiled["config"], context={PREVALIDATED: True})
+
+
+@cache
+def _holiday_index() -> dict[str, Any] | None:
+    return _read_json(f"{HOLIDAYS}/index.json")
+
+
+def holiday_horizon() -> tuple[int, int] | None:
+    """The first and last year of the shipped holiday dates; None when none are shipped."""
+    index = _holiday_index()
+    return None if index is None else (index["first_year"], index["last_year"])
+
+
+def holiday_dates(country: str, year: int) -> dict[date, str] | None:
+    """The shipped public holidays of `country` in `year` (national ones, as `holidays` gives them);
+    {} for a country `holidays` lacks; None when not shipped (no data, or the year past the horizon)."""
+    index = _holiday_index()
+    if index is None or not index["first_year"] <= year <= index["last_year"]:
+        return None
+    if country not in index["countries"]:
+        return {}
+    return _country_holidays(country).get(year, {})
+
+
+@cache
+def _country_holidays(country: str) -> dict[int, dict[date, str]]:
+    by_year: dict[int, dict[date, str]] = {}
+    for day, name in _read_json(f"{HOLIDAYS}/{country}.json").items():
+        parsed = date.fromisoformat(day)
+        by_year.setdefault(parsed.year, {})[parsed] = name
+    return by_year
+
+
+def report_templates(source: Path) -> Path | None:
+    """The directory of the report's precompiled templates if compiled from exactly `source`, else None."""
+    compiled = compiled_dir() / REPORT_TEMPLATES
+    try:
+        built = (compiled / "digest.txt").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return compiled if built == digest(source.rglob("*.j2"), source) else None
+
+
+# Build side: full validation from the YAML files.
+
+
+def build(
+    target: Path,
+    cadence_dir: Path,
+    template_dir: Path,
+    config_file: Path,
+    today: date,
+    parts: Path | None = None,
+) -> Path:
+    """Validate the sources in full and write every compiled file into `target` (replaced atomically).
+
+    `parts`: a directory caching the parts that do not depend on the sources (holiday dates by
+    `holidays` version and years, report templates by their digest), so that builds for other
+    sources (the Sandbox's, per test setup) copy them instead of computing them again."""
+    from leadflow.cadence.model import load_cadences
+    from leadflow.operator_config import load_operator_config
+
+    cadences_by_name = load_cadences(cadence_dir, template_dir)
+    config = load_operator_config(config_file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".compiling-") as scratch:
+        staged = Path(scratch) / "compiled"
+        staged.mkdir()
+        cadences_json = {name: cadence.model_dump(mode="json") for name, cadence in cadences_by_name.items()}
+        _write_json(
+            staged / CADENCES,
+            {"digest": cadence_sources(cadence_dir, template_dir), "cadences": cadences_json},
+        )
+        config_json = config.model_dump(mode="json")
+        _write_json(staged / OPERATOR_CONFIG, {"digest": digest([config_file]), "config": config_json})
+        years = range(today.year - HOLIDAY_YEARS_BEFORE, today.year + HOLIDAY_YEARS_AFTER + 1)
+        _part(
+            staged / HOLIDAYS,
+            parts,
+            f"holidays-{_holidays_version()}-{years[0]}-{years[-1]}",
+            write_holidays,
+            years,
+        )
+        _part(staged / REPORT_TEMPLATES, parts, f"report-{_report_digest()[:16]}", write_report_templates)
+        shutil.rmtree(target, ignore_errors=True)
+        try:
+            staged.rename(target)
+        except OSError:  # another process built the same target meanwhile
+            if not target.is_dir():
+                raise
+    return target
+
+
+def _part(directory: Path, parts: Path | None, key: str, write: Any, *args: Any) -> None:
+    if parts is None:
+        write(directory, *args)
+        return
+    cached = parts / key
+    if not cached.is_dir():
+        parts.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=parts, prefix=".part-") as scratch:
+            write(Path(scratch) / "part", *args)
+            try:
+                (Path(scratch) / "part").rename(cached)
+            except OSError:  # built meanwhile by another process
+                if not cached.is_dir():
+                    raise
+    shutil.copytree(cached, directory)
+
+
+def _holidays_version() -> str:
+    from importlib.metadata import version
+
+    return version("holidays")
+
+
+def _report_digest() -> str:
+    from leadflow.report.render import TEMPLATE_DIR
+
+    return digest(TEMPLATE_DIR.rglob("*.j2"), TEMPLATE_DIR)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+
+
+def holiday_data(years: range) -> dict[str, dict[str, str]]:
+    """Every country `holidays` covers: {country: {"YYYY-MM-DD": name}} over `years` (national holidays)."""
+    import holidays
+
+    return {
+        country: {
+            day.isoformat(): name
+            for day, name in sorted(holidays.country_holidays(country, years=years).items())
+            if day.year in years
+        }
+        for country in sorted(holidays.list_supported_countries())
+        if len(country) == 2  # the ISO alpha-2 codes leads' countries are given in (not alpha-3 aliases)
+    }
+
+
+def write_holidays(directory: Path, years: range) -> None:
+    import holidays
+
+    directory.mkdir()
+    data = holiday_data(years)
+    for country, days in data.items():
+        _write_json(directory / f"{country}.json", days)
+    index = {
+        "first_year": years[0],
+        "last_year": years[-1],
+        "countries": sorted(data),
+        "holidays_version": holidays.__version__,
+    }
+    _write_json(directory / "index.json", index)
+
+
+def write_report_templates(directory: Path) -> None:
+    from leadflow.report.render import environment
+
+    environment(precompiled=False).compile_templates(str(directory), zip=None, ignore_errors=False)
+    (directory / "digest.txt").write_text(_report_digest() + "\n", encoding="utf-8")
