@@ -243,6 +243,7 @@ def test_handler_exception_class_names_the_error_for_retry_and_catch(rig: Rig) -
 def test_a_definition_is_parsed_once_and_each_execution_keeps_its_own_retry_count(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from moto.stepfunctions.parser.asl.component import eval_component
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     parse = AmazonStateLanguageParser.parse
@@ -273,6 +274,9 @@ def test_a_definition_is_parsed_once_and_each_execution_keeps_its_own_retry_coun
     try:
         first_machine = rig.machine("memo-a", states, "Once")
         second_machine = rig.machine("memo-b", states, "Once")  # the same text, deployed twice
+        # Every component drew its heap key at parse time: none is drawn by racing executions.
+        drawn: list[str] = []
+        monkeypatch.setattr(eval_component, "long_uid", lambda: drawn.append("key") or "late-key")
         executions = [rig.start(first_machine, "lead-a"), rig.start(second_machine, "lead-b")]
         rig.clock.settle()
         rig.clock.advance(1)
@@ -281,6 +285,7 @@ def test_a_definition_is_parsed_once_and_each_execution_keeps_its_own_retry_coun
 
     assert [rig.status(execution) for execution in executions] == ["SUCCEEDED", "SUCCEEDED"]
     assert attempts == {"lead-a": 2, "lead-b": 2}
+    assert drawn == []
     # Two creates and two starts of one definition: one parse, where moto alone parses four times.
     assert len(parsed) == 1
     assert vars(AmazonStateLanguageParser)["parse"].__func__ is counting_parse  # undo restored it

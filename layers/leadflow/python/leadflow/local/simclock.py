@@ -433,11 +433,39 @@ def memoize_asl_parse() -> Callable[[], None]:
             parsed = _parsed_definitions.get(definition)
         if parsed is None:
             parsed = parse(definition)
+            _assign_heap_keys(parsed[0])
             with _parsed_definitions_lock:
                 parsed = _parsed_definitions.setdefault(definition, parsed)
         return parsed
 
     return _patch(AmazonStateLanguageParser, "parse", staticmethod(cached_parse))
+
+
+def _assign_heap_keys(program: Any) -> None:
+    """Give every component of a parsed program its `heap_key` now, in one thread.
+
+    A component names its per-execution state (a Retry's attempt count) in the execution's heap by
+    a key it draws on first use; two executions sharing the program could draw it at the same time
+    and one lose its count.
+    """
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    seen: set[int] = set()
+    pending: list[Any] = [program]
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            pending.extend(value)
+        elif isinstance(value, Component):
+            if isinstance(value, EvalComponent):
+                _ = value.heap_key
+            pending.extend(vars(value).values())
 
 
 # ------------------------------------------------------------------ DynamoDB thread safety
