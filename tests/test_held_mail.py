@@ -29,7 +29,7 @@ ADA = "ada@analytical.example"
 def _lead(sb, email=ADA):
     sb.post("/leads", json={"email": email, "first_name": "Ada", "company": "Analytical"})
     lead_id = sb.find_lead(email)["id"]
-    sb.advance_to("2026-11-24T12:00:00Z")  # touches 1 and 2 went out
+    sb.advance_to("2026-11-24T15:00:00Z")  # touches 1 and 2 went out; 10:00 New York, the owner at work
     return lead_id
 
 

@@ -45,7 +45,7 @@ def _leads(sb, *emails):
     for email in emails:
         sb.post("/leads", json={"email": email, "first_name": "Ada"})
         ids.append(sb.find_lead(email)["id"])
-    sb.advance_to("2026-11-24T12:00:00Z")  # touches 1 and 2 went out
+    sb.advance_to("2026-11-24T15:00:00Z")  # touches 1 and 2 went out; 10:00 New York, the owner at work
     return ids
 
 

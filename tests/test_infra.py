@@ -1275,10 +1275,28 @@ def test_the_sweep_runs_every_five_minutes_and_the_audit_hourly(synth: Synth) ->
     schedules = [schedule for schedule in schedules if "reengage" not in schedule[1]]
     assert schedules == [("rate(1 hour)", '{"audit":true}'), ("rate(5 minutes)", '{"audit":false}')]
     granted = _dynamodb_actions(synth, "sweep", "LeadsTable")
-    # PutItem: the re-engagement enrolls (issue 16).
+    # PutItem: the re-engagement enrolls (issue 16); DeleteItem: held rep alerts, once delivered (issue 25).
     expected = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
-    expected.add("dynamodb:Scan")
+    expected |= {"dynamodb:Scan", "dynamodb:DeleteItem"}
     assert granted == expected
+
+
+def test_the_sweep_sends_the_morning_digests_through_the_identities_and_the_events_function_sends_none(
+    synth: Synth,
+) -> None:
+    """Issue 25: the digest is an SES email from the sweep; SES send stays off the events function."""
+    senders = {
+        function
+        for function in FUNCTION_NAMES
+        for statements in [_statements(synth, f"Functions{function.capitalize()}Role")]
+        if any("ses:SendEmail" in _actions(s) for s in statements)
+    }
+    assert senders == {"intake", "step", "inbound", "report", "sweep"}
+    sweep = [s for s in _statements(synth, "FunctionsSweepRole") if "ses:SendEmail" in _actions(s)]
+    assert all(r != "*" for s in sweep for r in _resources(s))
+    assert ":configuration-set/" in json.dumps(sweep) and ":identity/" in json.dumps(sweep)
+    variables = _function_by_code(synth, "sweep")[1]["Properties"]["Environment"]["Variables"]
+    assert {"SENDER", "SES_CONFIGURATION_SET"} <= variables.keys()
 
 
 def test_the_manager_is_subscribed_to_their_alerts_and_the_sweep_publishes_the_daily_list(

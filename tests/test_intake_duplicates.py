@@ -97,6 +97,7 @@ def test_200_concurrent_posts_of_one_address_give_one_lead_and_one_execution(sb,
 
 
 def test_a_lead_who_comes_back_while_running_is_an_engagement_signal_and_alerts_the_owner_once(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     sb.post("/leads", json={"email": "back@example.com", "first_name": "Bea", "company": "Hive"})
     lead_id = sb.find_lead("back@example.com")["id"]
     sb.advance(2 * 86400)
@@ -117,6 +118,7 @@ def test_a_lead_who_comes_back_while_running_is_an_engagement_signal_and_alerts_
 
 
 def test_after_the_cadence_ends_a_lead_is_enrolled_again_only_after_the_cooldown(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     sb.post("/leads", json={"email": "again@example.com"})
     lead_id = sb.find_lead("again@example.com")["id"]
     sb.advance(CADENCE_DAYS * 86400)
@@ -126,7 +128,9 @@ def test_after_the_cadence_ends_a_lead_is_enrolled_again_only_after_the_cooldown
     sb.post("/leads", json={"email": "again@example.com"})
     assert len(sb.executions(lead_id)) == 1
 
-    sb.advance(25 * 86400)  # 35 days after it completed; the policy says 30
+    # 36 days after it completed (the policy says 30): Tuesday 19 January, at work (Monday is Martin
+    # Luther King Day, a US holiday: the owner's alert would wait for Tuesday).
+    sb.advance(26 * 86400)
     sb.post("/leads", json={"email": "again@example.com"})
 
     lead = sb.lead(lead_id)
@@ -139,6 +143,7 @@ def test_after_the_cadence_ends_a_lead_is_enrolled_again_only_after_the_cooldown
 
 
 def test_opted_out_and_bounced_leads_are_never_enrolled_again_and_the_answer_is_the_same(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     new_lead = sb.post("/leads", json={"email": "fresh@example.com"})
     for address, status, reason in [
         ("out@example.com", ContactStatus.OPTED_OUT, StopReason.UNSUBSCRIBE),

@@ -428,6 +428,7 @@ def test_every_post_records_its_consent_with_time_form_ip_and_user_agent(sb):
 
 
 def test_email_consent_false_sends_no_automated_email_and_alerts_the_owner(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     response = sb.post(
         "/leads", json={"email": "noemail@example.com", "first_name": "Nora", "email_consent": False}
     )
@@ -448,6 +449,7 @@ def test_email_consent_false_sends_no_automated_email_and_alerts_the_owner(sb):
 
 
 def test_a_running_lead_whose_crm_posts_email_consent_false_is_stopped_and_gets_no_more_email(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     sb.post("/leads", json={"email": "later@example.com"})
     lead_id = sb.find_lead("later@example.com")["id"]
     sb.advance_to("2026-11-27T15:00:00Z")  # the nurture cadence's second email went out at 14:00

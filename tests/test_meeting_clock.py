@@ -94,7 +94,7 @@ def test_a_booking_a_week_ahead_sends_nothing_before_the_meeting_ends_and_the_re
     sb.advance_to("2026-11-24T16:00:00Z")  # booked on day 2 (an automated touch went out that day)
     status = _deliver(sb, _calendly("invitee.created", "2026-12-01T15:00:00Z", "2026-12-01T15:30:00Z"))
     assert status == "meeting_booked"
-    assert "Tue 2026-12-01 10:00 America/New_York" in rep_alerts(sb)[-1]["message"]
+    assert "Tue 01 Dec 10:00 EST (America/New_York)" in rep_alerts(sb)[-1]["message"]  # the owner's clock
 
     sb.advance_to("2026-12-01T15:30:00Z")  # the meeting ends
     assert _post_meeting(sb, lead_id) == []

@@ -64,6 +64,7 @@ def cadences(sb, lead_id):
 
 
 def test_calendly_no_show_in_its_documented_shape_starts_rebook_and_its_deletion_stops_it(sb, lead_id):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     assert deliver(sb, example("calendly", "invitee.created")) == "meeting_booked"
 
     # The no-show payload is the invitee resource (another address than the lead's): found by its URI.
@@ -148,6 +149,7 @@ def test_cal_com_reschedule_cancel_and_meeting_ended(sb, lead_id):
 
 
 def test_a_cal_com_retry_hours_later_is_applied_and_a_repeat_is_acknowledged_and_ignored(sb, lead_id):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     body = example("calcom", "BOOKING_CREATED", now=sb.now() - timedelta(hours=1))
 
     assert deliver(sb, body, calcom=True) == "meeting_booked"  # was 401 under a 5-minute clock

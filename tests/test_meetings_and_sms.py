@@ -74,6 +74,7 @@ def _calcom_headers(body):
 
 
 def test_calendly_invitee_created_books_the_meeting(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     lead = _post(sb, "casey@contoso.example")
     sb.advance(3600)
     body = _calendly("casey@contoso.example")
@@ -141,6 +142,7 @@ def test_a_bad_or_missing_signature_gets_401_and_changes_nothing(sb, make):
 
 
 def test_a_replayed_delivery_inside_the_window_changes_nothing_more(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     lead = _post(sb, "casey@contoso.example")
     body = _calendly("casey@contoso.example")
     headers = sb.sign_meeting_webhook(body)

@@ -80,14 +80,19 @@ def test_the_queue_fits_375_px():
     assert client == 375 and scroll <= 375, scroll
 
 
-def test_each_rep_gets_a_morning_digest_on_working_days_whose_link_opens_their_queue():
+def _digests(sb):
+    """The morning digests SES accepted: (rep, local send time as UTC, message)."""
+    return [(m["tags"]["rep"], m["at"], m) for m in sb.outbox() if m["tags"].get("kind") == "digest"]
+
+
+def test_each_rep_gets_a_morning_digest_email_on_working_days_whose_link_opens_their_queue():
     with Sandbox(start="2026-11-23T15:00:00Z") as sb:
         _alex_with_two_calls(sb)  # Monday: Alex has Ann's and Cy's calls, Sam has Bo's
 
         def hourly_run(at):
             sb.advance_to(at)
             sb.invoke("sweep", {"audit": True})
-            return [(n["rep"], n["at"]) for n in sb.rep_alerts() if n["kind"] == "morning_digest"]
+            return [(rep, at) for rep, at, _ in _digests(sb)]
 
         # Tuesday: 06:59 Berlin is too early for Sam; 07:00 is his; 11:59 UTC is 06:59 New York.
         assert hourly_run("2026-11-24T05:59:00Z") == []
@@ -95,12 +100,36 @@ def test_each_rep_gets_a_morning_digest_on_working_days_whose_link_opens_their_q
         assert hourly_run("2026-11-24T11:59:00Z") == [("sam", "2026-11-24T06:00:00Z")]
         assert hourly_run("2026-11-24T12:00:00Z")[-1] == ("alex", "2026-11-24T12:00:00Z")
         assert len(hourly_run("2026-11-24T13:00:00Z")) == 2  # once a day each
-        (digest,) = [n for n in sb.rep_alerts() if n["kind"] == "morning_digest" and n["rep"] == "alex"]
-        assert "2 open tasks for today (2 overdue)" in digest["message"]
-        assert "call Ann (BigCo), +14155550142" in digest["message"]
-        link = re.search(r"Your queue: \S+(/queue/alex\?token=\S+)", digest["message"]).group(1)
+        (digest,) = [m for rep, _, m in _digests(sb) if rep == "alex"]
+        assert digest["to"] == "alex@mail.leadflow.example"
+        assert digest["subject"] == "Your tasks for today: 2 (2 overdue)"
+        assert "2 open tasks for today (2 overdue)" in digest["text"]
+        ann = "OVERDUE Mon 23 Nov 10:05 EST (America/New_York): call Ann (BigCo), +14155550142"
+        assert ann in digest["text"]
+        assert 'href="tel:+14155550142"' in digest["html"]
+        assert [n for n in sb.rep_alerts() if n["kind"] == "morning_digest"] == []  # an email, not an alert
+        link = re.search(r"Your queue: \S+(/queue/alex\?token=\S+)", digest["text"]).group(1)
         queue = sb.get(link)
         assert queue.status_code == 200 and "Ann" in queue.text and "Cy" in queue.text
         # Thanksgiving (a US holiday): no digest for Alex in New York; a Saturday: none for Sam.
         assert len(hourly_run("2026-11-26T12:00:00Z")) == 2
         assert len(hourly_run("2026-11-28T06:00:00Z")) == 2
+
+
+def test_the_digest_window_ends_at_09_30_and_a_failed_send_is_retried_within_it():
+    from tests.faults import client_error, failing
+
+    with Sandbox(start="2026-11-24T14:30:00Z") as sb:  # Tuesday 09:30 New York, 15:30 Berlin
+        sb.invoke("sweep", {"audit": True})
+        assert _digests(sb) == []  # both windows are over
+    with Sandbox(start="2026-11-24T12:00:00Z") as sb:  # 07:00 New York
+        error = client_error("Throttling", "SendEmail", 400)
+        with failing("sesv2", "SendEmail", error), pytest.raises(Exception, match="Throttling"):
+            sb.invoke("sweep", {"audit": True})
+        assert _digests(sb) == []
+        sb.advance_to("2026-11-24T13:00:00Z")  # the next hourly run, past the claim's lease
+        sb.invoke("sweep", {"audit": True})
+        assert [(rep, at) for rep, at, _ in _digests(sb)] == [("alex", "2026-11-24T13:00:00Z")]
+        sb.advance_to("2026-11-24T14:00:00Z")
+        sb.invoke("sweep", {"audit": True})
+        assert len(_digests(sb)) == 1

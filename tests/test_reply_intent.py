@@ -142,6 +142,7 @@ def test_not_now_without_a_day_snoozes_for_the_re_engagement_interval(sb):
 
 
 def test_a_referral_records_the_person_alerts_the_owner_and_never_mails_them(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     lead = _answered(
         sb,
         "ref@acme.example",
@@ -248,6 +249,7 @@ def _correction_link(sb, lead_id: str) -> str:
 
 
 def test_a_rep_corrects_the_intent_in_one_click_and_the_correction_is_what_is_counted(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # 10:00 New York, 16:00 Berlin: alerts reach the owner at work
     lead = _answered(sb, "fix@example.com", "Thanks, but we're not interested.")
     link = _correction_link(sb, lead["id"])
 

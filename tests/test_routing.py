@@ -128,7 +128,7 @@ def test_owners_by_territory_by_source_else_round_robin(sb):
 
 
 def test_the_owner_alert_carries_the_simulated_time_of_the_post(sb):
-    sb.advance_to("2026-11-27T16:55:00Z")
+    sb.advance_to("2026-11-27T14:55:00Z")  # 15:55 in Berlin: Sam is at work
     sb.post(
         "/leads",
         json={"email": "fast@acme.example", "first_name": "Fay", "country": "DE", "form": "follow-up-guide"},
@@ -136,10 +136,10 @@ def test_the_owner_alert_carries_the_simulated_time_of_the_post(sb):
     lead = sb.find_lead("fast@acme.example")
 
     (alert,) = [note for note in sb.notifications() if note["kind"] == "lead_accepted"]
-    assert alert["at"] == "2026-11-27T16:55:00Z"
+    assert alert["at"] == "2026-11-27T14:55:00Z"
     assert alert["lead_id"] == lead["id"] and alert["rep"] == "sam"
     # On the owner's clock (issue 25: no bare UTC times), and the lead's own.
-    posted = "posted Fri 27 Nov 17:55 CET (Europe/Berlin) (Fri 17:55 their time, Europe/Berlin)"
+    posted = "posted Fri 27 Nov 15:55 CET (Europe/Berlin) (Fri 15:55 their time, Europe/Berlin)"
     assert posted in alert["message"]
     assert "Fay" in alert["message"] and "fast@acme.example" in alert["message"]
     assert "Fit score: 40 (medium)" in alert["message"]  # no demo/pricing form points (20)

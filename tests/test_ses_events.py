@@ -120,7 +120,7 @@ def test_a_click_alerts_the_owner_at_most_once_a_day(sb):
     lead, first = _post(sb, "hot@contoso.example")
     sb.deliver_ses_event(_event(sb, "Delivery", first, ["hot@contoso.example"]))
     for minutes in (30, 45, 50):
-        sb.advance_to(sb.now().replace(hour=9, minute=minutes))
+        sb.advance_to(sb.now().replace(hour=15, minute=minutes))  # 10:30 New York: the owner at work
         sb.deliver_ses_event(
             _event(sb, "Click", first, ["hot@contoso.example"], link=f"https://x.example/{minutes}")
         )

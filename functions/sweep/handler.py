@@ -1,6 +1,7 @@
-"""The sweep, on its EventBridge schedules: every few minutes start pending enrollments and retry
-transient failures; every hour also run the audit. Every count goes out as a metric (the audit's
-breach count has an alarm)."""
+"""The sweep, on its EventBridge schedules: every few minutes start pending enrollments, retry
+transient failures and deliver the rep alerts held for their recipient's hours; every hour also
+send the morning digests and the manager's never-called list, and run the audit. Every count goes
+out as a metric (the audit's breach count has an alarm)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     report = sweep().model_dump()
     for name, value in report.items():
         metrics.add_metric(name=f"Sweep_{name}", unit=MetricUnit.Count, value=value)
+    from leadflow.send.held_alerts import deliver_held
+
+    metrics.add_metric(name="HeldAlertsDelivered", unit=MetricUnit.Count, value=deliver_held(clock.now()))
     if not request.audit:
         return {"sweep": report}
     from leadflow.send.digest import send_digests  # the hourly rule's calls only

@@ -86,8 +86,9 @@ RESERVED_CONCURRENCY = sum(
     spec.reserved_concurrency or 0 for spec in (INTAKE, STEP, INBOUND, EVENTS, REPORT, SWEEP)
 )
 # The sweep queries its sparse index and updates enrollments; the audit scans the table; the
-# quarterly re-engagement (same function) enrolls leads (PutItem: the enrollment, the cadence version).
-SWEEP_TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "Query", "Scan")
+# quarterly re-engagement (same function) enrolls leads (PutItem: the enrollment, the cadence version);
+# it deletes the rep alerts it delivered after holding them for their recipient's hours (DeleteItem).
+SWEEP_TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "Query", "Scan", "DeleteItem")
 
 
 # The DynamoDB actions each lead handler's code calls on the leads table, and nothing else (no Scan,
@@ -199,13 +200,18 @@ class Functions(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        # The hourly run also sends the manager's daily list of leads never called (rep alerts topic).
+        # Every run delivers the rep alerts held for their recipient's hours; the hourly run also sends
+        # the manager's daily list of leads never called (rep alerts topic) and each rep's morning
+        # digest (an SES email from SENDER).
         self.sweep = self._function(
-            SWEEP, {"REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn}, dead_letter_queue=self.async_failures
+            SWEEP,
+            {"REP_ALERTS_TOPIC_ARN": rep_alerts.topic_arn, **sending},
+            dead_letter_queue=self.async_failures,
         )
         self._grant_table_actions(self.sweep, SWEEP_TABLE_ACTIONS, table)
         rep_alerts.grant_publish(self.sweep)
         hmac_secret.grant_read(self.sweep)  # the reps' queue links in their morning digests
+        email.grant_send(self.sweep)  # the morning digests
         ops.grant_publish(self.step)
         ops.grant_publish(self.intake)
         # SNS invokes asynchronously: a reply that still fails after Lambda's retries is kept, not lost.

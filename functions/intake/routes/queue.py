@@ -1,7 +1,8 @@
 """A rep's queue page: GET /queue/{rep_id}?token=… (issue 25).
 
-Open tasks in due order, overdue on top, each with the lead's context (as on the task page) and
-its outcome buttons, which post to the task's own signed link. A wrong or old token (the rep's
+Open tasks in due order, overdue on top, each with the lead's context (as on the task page), the
+booked meeting's time and the notes left on the lead's earlier tasks, and its outcome buttons (with
+a note), which post to the task's own signed link. A wrong or old token (the rep's
 `queue_link_version` raised) gets 403 and shows nothing.
 """
 
@@ -18,10 +19,10 @@ from functions.intake.routes.tasks import _html, _json, lead_context
 from leadflow import clock, keys
 from leadflow.cadence.model import Channel
 from leadflow.config import operator_config
-from leadflow.models import TaskOutcome
+from leadflow.models import MeetingStatus, TaskOutcome
 from leadflow.send.alerts import local_time
 from leadflow.send.queue import open_tasks
-from leadflow.store import enrollment_items, lead_items
+from leadflow.store import enrollment_items, lead_items, task_items
 
 router = Router()
 
@@ -53,7 +54,9 @@ def _row(task: Any, zone: str) -> str:
     if task.channel == Channel.MANUAL_EMAIL.value:
         return _draft_row(task, zone)
     lead = lead_items.get_lead(task.lead_id)
-    context = lead_context(lead, enrollment_items.touches(lead.id), zone) if lead else ""
+    context = ""
+    if lead:
+        context = lead_context(lead, enrollment_items.touches(lead.id), zone) + _history(lead.id, zone)
     buttons = "".join(
         f'<button name="outcome" value="{outcome.value}">{outcome.value.replace("_", " ")}</button> '
         for outcome in TaskOutcome
@@ -62,7 +65,9 @@ def _row(task: Any, zone: str) -> str:
     return (
         f"<section><h3>{html.escape(task.channel)} · due {html.escape(local_time(task.due_at, zone))}</h3>"
         f"<p>{html.escape(task.instruction)}</p>{context}"
-        f'<form method="post" action="{html.escape(action)}"><p>{buttons}</p></form></section><hr>'
+        f'<form method="post" action="{html.escape(action)}">'
+        '<p><label>Note <input name="note" maxlength="1000"></label></p>'
+        f"<p>{buttons}</p></form></section><hr>"
     )
 
 
@@ -77,3 +82,27 @@ def _draft_row(task: Any, zone: str) -> str:
         f"<p>“{html.escape(task.subject or '')}”</p><p>{html.escape(task.instruction)}</p>"
         f'<p><a href="{html.escape(link)}">Edit and send, or skip</a></p>{context}</section><hr>'
     )
+
+
+def _history(lead_id: str, zone: str) -> str:
+    """The lead's meeting, if one is booked, and the notes reps left on its earlier tasks."""
+    meetings = [
+        enrollment.meeting
+        for enrollment in enrollment_items.enrollments(lead_id)
+        if enrollment.meeting is not None and enrollment.meeting.status is MeetingStatus.BOOKED
+    ]
+    notes = sorted(
+        (task for task in task_items.tasks(lead_id) if task.note and task.outcome_at),
+        key=lambda task: task.outcome_at or task.due_at,
+    )
+    facts = [("Meeting", html.escape(local_time(meetings[-1].starts_at, zone)))] if meetings else []
+    facts += [
+        (
+            "Note",
+            f"{html.escape(local_time(task.outcome_at or task.due_at, zone))} "
+            f"({html.escape(task.status.value)}): {html.escape(task.note or '')}",
+        )
+        for task in notes
+    ]
+    rows = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts)
+    return f"<dl>{rows}</dl>" if facts else ""

@@ -179,11 +179,20 @@ def _stop_one(enrollment: Enrollment, reason: StopReason) -> None:
 
 
 def local_time(lead: Lead, moment: datetime, zone: str | None) -> str:
-    """A time as the owner reads it in an alert: the lead's local time with its zone, and UTC."""
+    """A time as the owner reads it in an alert: on the owner's clock, then the lead's (issue 25: no
+    bare UTC in an alert)."""
     from zoneinfo import ZoneInfo
 
-    tz = ZoneInfo(zone or "UTC")
-    return f"{moment.astimezone(tz):%a %Y-%m-%d %H:%M} {zone or 'UTC'} ({clock.iso(moment)})"
+    from leadflow.send.alerts import hours_of
+    from leadflow.send.alerts import local_time as on_clock
+
+    config = operator_config()
+    owner_hours = hours_of(lead.owner, config) if lead.owner else None
+    owner_zone = owner_hours.timezone if owner_hours else config.reps[0].hours.timezone
+    text = on_clock(moment, owner_zone)
+    if zone and zone != owner_zone:
+        text += f", {moment.astimezone(ZoneInfo(zone)):%a %H:%M} their time ({zone})"
+    return text
 
 
 def describe(lead: Lead) -> str:

@@ -21,7 +21,9 @@ every cadence state machine, and checks the invariants:
 - no post held by a post limit (issue 22, intake.held): each is a lead nobody enrolled yet, flagged
   until an operator releases or dismisses it;
 - no rep's draft (manual_email, issue 25) claimed for its send without an outcome for longer than
-  DRAFT_SEND_BOUND: it may have gone out, and is never resent by itself.
+  DRAFT_SEND_BOUND: it may have gone out, and is never resent by itself;
+- no rep alert held for its recipient's hours (issue 25, send.alerts) still undelivered
+  HELD_ALERT_BOUND after their hours began: the sweep delivers them every 5 minutes.
 
 `audit()` is the reusable entry point (tests call it at the end of every fault case:
 `from leadflow.cadence.audit import audit`); the sweep function publishes its counts as metrics.
@@ -59,6 +61,9 @@ DELAY_BOUND = timedelta(hours=6)
 # A rep's draft send (send.drafts) settles within the intake function's 10-second run; one still
 # `sending` this long after its claim lost its outcome (SES's Send event for its touch tells).
 DRAFT_SEND_BOUND = timedelta(minutes=15)
+# The sweep delivers a held rep alert within 5 minutes of its recipient's start; half an hour is six
+# sweeps that did not run or could not publish.
+HELD_ALERT_BOUND = timedelta(minutes=30)
 INVARIANTS = (
     "running_without_execution",
     "execution_without_running_enrollment",
@@ -73,6 +78,7 @@ INVARIANTS = (
     "touch_undelivered",
     "delivery_delayed",
     "draft_in_doubt",
+    "alert_held_too_long",
 )
 
 
@@ -128,7 +134,7 @@ def audit(
     arns = list(
         state_machine_arns if state_machine_arns is not None else settings().state_machine_arns.values()
     )
-    partitions, held_posts = _partitions()
+    partitions, held_posts, held_alerts = _partitions()
     running = _running_executions(arns)
     breaches: list[Breach] = []
     counts: Counter[str] = Counter()
@@ -175,6 +181,17 @@ def audit(
                 "leadflow held release|dismiss",
             )
         )
+    counts["alerts.held"] = len(held_alerts)
+    for item in held_alerts:
+        if now - clock.parse_iso(str(item["deliver_at"])) > HELD_ALERT_BOUND:
+            breaches.append(
+                Breach(
+                    invariant="alert_held_too_long",
+                    lead_id=str(item.get("lead_id", "-")),
+                    detail=f"{item['alert_kind']} alert for {item['recipient']} due {item['deliver_at']}, "
+                    "undelivered: is the sweep running?",
+                )
+            )
     counts["executions.running"] = len(running)
     for name, arn in running.items():
         enrollment_or_none = enrollments_by_name.get(name)
@@ -359,10 +376,11 @@ def _enrollment_breaches(enrollment: Enrollment, running: Mapping[str, str], now
     return found
 
 
-def _partitions() -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]]]:
-    """Every lead partition's items by sort key, and every held post (one Scan)."""
+def _partitions() -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every lead partition's items by sort key, every held post and every held rep alert (one Scan)."""
     partitions: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     held: list[dict[str, Any]] = []
+    held_alerts: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {}
     table = dynamodb_table()
     while True:
@@ -373,8 +391,10 @@ def _partitions() -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, 
                 partitions[pk.removeprefix("LEAD#")][str(item["sk"])] = item
             elif item.get("kind") == "held":
                 held.append(item)
+            elif item.get("kind") == "held_alert":
+                held_alerts.append(item)
         if "LastEvaluatedKey" not in page:
-            return partitions, held
+            return partitions, held, held_alerts
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 

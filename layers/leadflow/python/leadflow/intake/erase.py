@@ -6,8 +6,8 @@ In this order, so nothing can reach the person while their data goes:
 2. Stop every execution of the lead's enrollments.
 3. Delete the lead's items: the lead, its submissions (consent records), enrollments, touches,
    rep tasks, reserved send slots, markers; the email, company-domain and phone index entries
-   and the Message-ID index entries of its messages; and the address's held posts (intake.held),
-   lead or not.
+   and the Message-ID index entries of its messages; the rep alerts about it held for a rep's
+   hours (send.alerts); and the address's held posts (intake.held), lead or not.
 4. Delete the raw inbound mail stored in S3 that names the address or carries one of the lead's
    reply or unsubscribe tokens.
 What stays: the suppression entry (a keyed hash, no address) and the lead's report events
@@ -23,11 +23,12 @@ from typing import Any
 
 from leadflow import aws, clock, keys, tokens
 from leadflow.cadence import executions
-from leadflow.config import settings
+from leadflow.config import operator_config, settings
 from leadflow.intake.contacts import DOMAIN, PHONE, company_domain
 from leadflow.models import Lead
 from leadflow.observability import logger, metrics
-from leadflow.store import erase_items, held_items, lead_items, suppression_items
+from leadflow.send.alerts import MANAGER
+from leadflow.store import alert_items, erase_items, held_items, lead_items, suppression_items
 from leadflow.store.items import lead_pk
 
 # Event attributes that may carry words or links of the person; everything else is counts and ids.
@@ -125,6 +126,11 @@ def _erase_lead(lead_id: str, lead: Lead | None, erasure: Erasure) -> None:
                     erasure.count("message index entries")
         if erase_items.delete(pk, sk):
             erasure.count({"lead": "leads"}.get(_kind(sk), _kind(sk) + "s"))
+    config = operator_config()
+    for person in [rep.id for rep in config.reps] + [MANAGER]:
+        for key in alert_items.held_for_lead(person, lead_id):
+            if erase_items.delete(str(key["pk"]), str(key["sk"])):
+                erasure.count("held rep alerts")
 
 
 def _delete_raw_mail(address: str, lead_id: str | None) -> int:

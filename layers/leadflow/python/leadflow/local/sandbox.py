@@ -234,6 +234,9 @@ class Sandbox:
         # Told (function name, seconds) after each routed invocation: the handler's own time, not
         # its wait for the lock (the cost meter bills Lambda on it, as Lambda bills duration).
         self.on_handler_done: Callable[[str, float], None] | None = None
+        # The sweep's 5-minute schedule delivers rep alerts held for their recipient's hours; False
+        # plays a sweep that does not run (the audit then flags them).
+        self.deliver_held_alerts = True
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -285,6 +288,7 @@ class Sandbox:
             self._create_resources()
             self._undo.append(self._record_send_tags())
             self._undo.append(self._record_integration_events())
+            self._undo.append(self._schedule_held_alert_delivery())
             self._load_handlers()
             registry = {
                 function_name(name): self._one_at_a_time(module.lambda_handler, name)
@@ -816,6 +820,34 @@ class Sandbox:
 
         client.meta.events.register("provide-client-params.events.PutEvents", before)
         return lambda: client.meta.events.unregister("provide-client-params.events.PutEvents", before)
+
+    def _schedule_held_alert_delivery(self) -> Callable[[], None]:
+        """When a rep alert is held (send.alerts), run the sweep's delivery at the first 5-minute
+        sweep at or after its time, as the sweep's schedule would (EventBridge never fires in moto)."""
+        from leadflow.send.held_alerts import deliver_held
+        from leadflow.store.alert_items import KIND
+
+        item_client = aws.table(settings().table_name).meta.client
+
+        def deliver() -> None:
+            if not self.deliver_held_alerts:
+                return
+            try:
+                with self._handler_lock:
+                    deliver_held(self.now())
+            except Exception:  # a failed sweep: the next one, 5 minutes on, tries again
+                logger.exception("held alert delivery failed")
+                self.clock.call_at(self.now() + timedelta(minutes=5), deliver)
+
+        def before(params: dict[str, Any], **_: Any) -> None:
+            item = params.get("Item", {})
+            if item.get("kind") == KIND:
+                due = clock.parse_iso(str(item["deliver_at"]))
+                sweep_at = due + (datetime.min.replace(tzinfo=due.tzinfo) - due) % timedelta(minutes=5)
+                self.clock.call_at(sweep_at, deliver)
+
+        item_client.meta.events.register("provide-client-params.dynamodb.PutItem", before)
+        return lambda: item_client.meta.events.unregister("provide-client-params.dynamodb.PutItem", before)
 
     def _record_send_tags(self) -> Callable[[], None]:
         """Keep the tags of every SES send by message id: moto drops them (outbox entries show them)."""

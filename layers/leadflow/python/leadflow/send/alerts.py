@@ -1,6 +1,13 @@
 """Alerts to the lead's owner (the sales reps' SNS topic): what happened and who to call.
 
 The message goes to reps, not to logs: it carries the contact details they need.
+
+Every rep alert reaches its recipient inside their own hours (issue 25): `reps[].hours`, or the
+manager's, with their country's public holidays off. Outside them a hot reply (the lead waits on
+an answer) goes to the next person at work (the next rep in the owner's rotation, then the
+manager); any other alert is held (store.alert_items) and delivered, one message per recipient,
+by the sweep at the start of their next working period (send.held_alerts). Ops alerts are not rep
+alerts: they go out at once.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from leadflow import aws, clock
 from leadflow.config import operator_config, settings
 from leadflow.models import Lead
 from leadflow.observability import logger
+from leadflow.operator_config import BusinessHours, OperatorConfig
+from leadflow.store import alert_items
 
 # The `rep` attribute of an alert for the manager (config speed_to_lead.manager): never a rep id
 # (those start with a letter or digit), so no rep's subscription filter lets it through.
@@ -56,6 +65,7 @@ class AlertKind(StrEnum):
     LEAD_IMPORTED = "lead_imported"
     HOT_REPLY = "hot_reply"
     HELD_MAIL = "held_mail"
+    HELD_ALERTS = "held_alerts"
 
 
 # SNS subjects are ASCII, one line, under 100 characters: no lead data in them.
@@ -78,44 +88,103 @@ SUBJECTS = {
     AlertKind.LEAD_IMPORTED: "A lead of yours was enrolled from a list: its cadence starts now",
     AlertKind.HOT_REPLY: "Hot reply: a lead is interested or asks something, answer within minutes",
     AlertKind.HELD_MAIL: "A lead may have answered: cadence paused, confirm or dismiss",
+    AlertKind.HELD_ALERTS: "While you were off: alerts held for your working hours",
 }
+# A lead waits on these: outside the recipient's hours they go to the next person at work, not on hold.
+TIME_CRITICAL = frozenset({AlertKind.HOT_REPLY})
 
 
 def alert_owner(lead: Lead, kind: AlertKind, detail: str, rep: str | None = None) -> None:
-    """Publish to the reps' topic. `rep` (the owner's id, or `rep` when given: an escalation to
-    another rep) lets each rep's subscription filter its own."""
-    topic = settings().rep_alerts_topic_arn
-    if not topic:
+    """Alert the owner (or `rep`: an escalation to another rep, or MANAGER) inside their hours; the
+    `rep` attribute lets each rep's subscription filter its own."""
+    if not settings().rep_alerts_topic_arn:
         logger.warning("no rep alerts topic configured; alert not sent", extra={"lead_id": lead.id})
         return
-    attributes = {"kind": kind.value, "lead_id": lead.id, "at": clock.iso(clock.now())}
-    if rep or lead.owner:
-        attributes["rep"] = rep or lead.owner or ""
-    aws.client("sns").publish(
-        TopicArn=topic,
-        Subject=SUBJECTS[kind],
-        Message=f"{detail}\n\n{lead_card(lead)}",
-        MessageAttributes={
-            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
-        },
-    )
+    recipient = rep or lead.owner
+    message = f"{detail}\n\n{lead_card(lead)}"
+    attributes = {"lead_id": lead.id}
+    if recipient is None:  # no owner: nobody's filter takes it, as before routing assigned one
+        publish_alert(kind, SUBJECTS[kind], message, attributes)
+    else:
+        _deliver(recipient, kind, message, attributes, lead)
     logger.info("owner alerted", extra={"lead_id": lead.id, "alert": kind.value})
 
 
 def publish_rep_alert(rep: str, kind: AlertKind, message: str, attributes: dict[str, str]) -> None:
-    """Publish an alert about no single lead (the manager's daily list) to one rep's (or MANAGER's)
-    subscriptions."""
-    topic = settings().rep_alerts_topic_arn
-    if not topic:
+    """An alert about no single lead (the manager's daily list) to one rep (or MANAGER), in their hours."""
+    if not settings().rep_alerts_topic_arn:
         logger.warning("no rep alerts topic configured; alert not sent", extra={"alert": kind.value})
         return
-    values = {**attributes, "kind": kind.value, "rep": rep, "at": clock.iso(clock.now())}
+    _deliver(rep, kind, message, attributes, None)
+
+
+def hours_of(person: str, config: OperatorConfig) -> BusinessHours | None:
+    """A rep's (or MANAGER's) working hours; None for someone no longer in the config."""
+    if person == MANAGER:
+        return config.speed_to_lead.manager.hours if config.speed_to_lead.manager else None
+    return next((rep.hours for rep in config.reps if rep.id == person), None)
+
+
+def _deliver(
+    recipient: str, kind: AlertKind, message: str, attributes: dict[str, str], lead: Lead | None
+) -> None:
+    now = clock.now()
+    config = operator_config()
+    hours = hours_of(recipient, config)
+    if hours is None or hours.working(now):
+        publish_alert(kind, SUBJECTS[kind], message, {**attributes, "rep": recipient})
+        return
+    opening = hours.opening(now)
+    if kind in TIME_CRITICAL and lead is not None:
+        stand_in = _stand_in(lead, recipient, now, config)
+        if stand_in is not None:
+            person, zone = stand_in
+            note = (
+                f"{_person_name(recipient, config)} is off until {local_time(opening, zone)}: "
+                "you are the next person at work, please take this one."
+            )
+            publish_alert(kind, SUBJECTS[kind], f"{note}\n\n{message}", {**attributes, "rep": person})
+            return
+    alert_items.hold(
+        recipient,
+        kind=kind.value,
+        subject=SUBJECTS[kind],
+        message=message,
+        attributes=attributes,
+        held_at=now,
+        deliver_at=opening,
+    )
+    logger.info("alert held for the recipient's hours", extra={"alert": kind.value, **attributes})
+
+
+def _stand_in(lead: Lead, recipient: str, now: datetime, config: OperatorConfig) -> tuple[str, str] | None:
+    """The next person at work after `recipient` (next rep in the owner's rotation, then the manager)
+    and their time zone; None when nobody is."""
+    from leadflow.send.speed import next_rep  # speed imports this module
+
+    candidates = [next_rep(lead, recipient, config)] if recipient != MANAGER else []
+    candidates.append(MANAGER)
+    for person in candidates:
+        hours = hours_of(person, config)
+        if person != recipient and hours is not None and hours.working(now):
+            return person, hours.timezone
+    return None
+
+
+def _person_name(person: str, config: OperatorConfig) -> str:
+    if person == MANAGER:
+        return config.speed_to_lead.manager.name if config.speed_to_lead.manager else "The manager"
+    return _rep_name(person)
+
+
+def publish_alert(kind: AlertKind, subject: str, message: str, attributes: dict[str, str]) -> None:
     aws.client("sns").publish(
-        TopicArn=topic,
-        Subject=SUBJECTS[kind],
+        TopicArn=settings().rep_alerts_topic_arn,
+        Subject=subject,
         Message=message,
         MessageAttributes={
-            name: {"DataType": "String", "StringValue": value} for name, value in values.items()
+            name: {"DataType": "String", "StringValue": value}
+            for name, value in {**attributes, "kind": kind.value, "at": clock.iso(clock.now())}.items()
         },
     )
 

@@ -1,0 +1,73 @@
+"""Delivering the rep alerts held while their recipient was off (send.alerts, issue 25).
+
+On every sweep (every 5 minutes): for each rep and the manager at work, the held alerts due by
+now go out as one message (split only past SNS's size limit), each with the time it came in, on
+the recipient's clock. Each alert is claimed under a lease before the publish and deleted after
+it: a crash before the publish leaves it for the next sweep once the lease passes (never lost), a
+crash between publish and delete sends it again (at least once). The audit flags any held alert
+still undelivered HELD_ALERT_BOUND after it was due (cadence.audit).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from leadflow import clock
+from leadflow.config import operator_config
+from leadflow.observability import logger
+from leadflow.send.alerts import MANAGER, SUBJECTS, AlertKind, hours_of, local_time, publish_alert
+from leadflow.store import alert_items
+
+LEASE = timedelta(minutes=10)
+# SNS takes 256 KB per message: a batch above this is split (alerts are about 1 KB each).
+BATCH_BYTES = 200_000
+
+
+def deliver_held(now: datetime) -> int:
+    """Deliver every held alert due by `now` to its recipient at work; returns how many went out."""
+    config = operator_config()
+    people = [rep.id for rep in config.reps] + ([MANAGER] if config.speed_to_lead.manager else [])
+    return sum(_deliver_to(person, now) for person in people)
+
+
+def _deliver_to(person: str, now: datetime) -> int:
+    hours = hours_of(person, operator_config())
+    if hours is None or not hours.working(now):
+        return 0
+    claimed = [item for item in alert_items.due(person, now) if alert_items.claim(item, now, now + LEASE)]
+    for batch in _batches(claimed):
+        publish_alert(
+            AlertKind.HELD_ALERTS,
+            SUBJECTS[AlertKind.HELD_ALERTS],
+            _message(batch, now, hours.timezone),
+            {"rep": person, "count": str(len(batch))},
+        )
+        for item in batch:
+            alert_items.delivered(item)
+    if claimed:
+        logger.info("held alerts delivered", extra={"rep": person, "count": len(claimed)})
+    return len(claimed)
+
+
+def _batches(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    batches: list[list[dict[str, Any]]] = []
+    size = BATCH_BYTES
+    for item in items:
+        length = len(str(item["message"]).encode()) + 200
+        if size + length > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += length
+    return batches
+
+
+def _message(items: list[dict[str, Any]], now: datetime, zone: str) -> str:
+    count = f"{len(items)} alert{'s' if len(items) != 1 else ''}"
+    lines = [f"{count} came in while you were off; your hours began, it is {local_time(now, zone)}.", ""]
+    for item in items:
+        held_at = clock.parse_iso(str(item["held_at"]))
+        lines += [f"=== {item['subject']} (came in {local_time(held_at, zone)}) ===", str(item["message"])]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
