@@ -199,6 +199,29 @@ def test_one_failing_record_is_reported_and_the_others_are_handled(sb, monkeypat
     assert _types(good["id"]) == ["open"]
 
 
+def test_a_batch_whose_every_record_fails_is_raised_for_sqs_to_retry_whole(sb, monkeypatch):
+    """As Powertools' batch processor did: one record handled keeps the partial response (above)."""
+    from functions.events.handler import EveryRecordFailed
+
+    _, bad_first = _post(sb, "bad@contoso.example")
+
+    def throttled(*args, **kwargs):
+        raise ConnectionError("DynamoDB throttled")
+
+    monkeypatch.setattr(event_items, "record_event", throttled)
+    body = events.dumps(
+        events.sns_notification(
+            sb.ses_events_topic_arn,
+            events.dumps(_event(sb, "Open", bad_first, ["bad@contoso.example"])),
+            at=sb.now(),
+        )
+    )
+    batch = events.sqs_event([body, body], sb.ses_events_queue_arn)
+
+    with pytest.raises(EveryRecordFailed, match="all 2 records"):
+        sb.invoke("events", batch)
+
+
 @pytest.mark.parametrize(
     "body",
     [
