@@ -8,7 +8,8 @@ once; left unworked, the owner is alerted again after 10 minutes and the next re
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from leadflow.local.sandbox import Sandbox
 
@@ -108,18 +109,23 @@ def _hours_of(config, person):
 
 
 def test_48_demo_requests_around_the_clock_nobody_acts_alerts_in_hours_ending_at_the_manager():
-    """48 demo requests, one an hour over Monday and Tuesday; nobody works any task (issue 25)."""
+    """48 demo requests, one an hour over Monday and Tuesday; nobody works any task (issue 25).
+
+    The sweep's hourly run (digests, the manager's list, the audit) runs every hour through
+    Thanksgiving; its 5-minute runs deliver held alerts (the Sandbox plays them)."""
     from leadflow.config import operator_config
 
     with Sandbox(start="2026-11-22T23:59:00Z") as sb:
         config = operator_config()
         posted: dict[str, datetime] = {}
-        for hour in range(48):
+        for hour in range(4 * 24):  # Monday 00:00 UTC to Thursday 23:00 UTC
             at = datetime(2026, 11, 23, tzinfo=UTC) + timedelta(hours=hour)
             sb.advance_to(at)
-            email = f"lead{hour}@bigco{hour}.example"
-            sb.post("/leads", json={**DEMO, "email": email, "first_name": f"Lead{hour}"})
-            posted[sb.find_lead(email)["id"]] = at
+            if hour < 48:
+                email = f"lead{hour}@bigco{hour}.example"
+                sb.post("/leads", json={**DEMO, "email": email, "first_name": f"Lead{hour}"})
+                posted[sb.find_lead(email)["id"]] = at
+            sb.invoke("sweep", {"audit": True})
         sb.advance_to("2026-11-27T00:00:00Z")
 
         speed = [n for n in sb.rep_alerts() if n["kind"].startswith("speed_to_lead")]
@@ -161,6 +167,25 @@ def test_48_demo_requests_around_the_clock_nobody_acts_alerts_in_hours_ending_at
                 if _at(touch["sent_at"]) - planned > timedelta(minutes=1):
                     late.append((lead_id, touch["number"]))
         assert late == []
+        # Each rep's morning digest, an email on each working day between 07:00 and 09:30 their
+        # time (none for Alex on Thanksgiving), whose link opens their queue with their tasks.
+        digests = [m for m in sb.outbox() if m["tags"].get("kind") == "digest"]
+        local = [
+            (m["tags"]["rep"], _at(m["at"]).astimezone(ZoneInfo(config.rep(m["tags"]["rep"]).hours.timezone)))
+            for m in digests
+        ]
+        assert sorted((rep, f"{when:%a}") for rep, when in local) == sorted(
+            [("alex", day) for day in ("Mon", "Tue", "Wed")]
+            + [("sam", day) for day in ("Mon", "Tue", "Wed", "Thu")]
+        )
+        assert all(time(7) <= when.time() < time(9, 30) for _, when in local)
+        for digest in digests:
+            rep = digest["tags"]["rep"]
+            link = re.search(r"Your queue: \S+(/queue/" + rep + r"\?token=\S+)", digest["text"]).group(1)
+            page = sb.get(link)
+            named = re.findall(r"(Lead\d+) \(BigCo\)", digest["text"])
+            assert page.status_code == 200 and named and all(name in page.text for name in named), rep
+        assert sb.audit().clean
 
 
 def _at(text: str) -> datetime:
