@@ -133,3 +133,23 @@ def test_the_digest_window_ends_at_09_30_and_a_failed_send_is_retried_within_it(
         sb.advance_to("2026-11-24T14:00:00Z")
         sb.invoke("sweep", {"audit": True})
         assert len(_digests(sb)) == 1
+
+
+def test_a_queue_row_shows_the_notes_left_on_the_leads_earlier_tasks():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:  # Monday 10:00 New York
+        _alex_with_two_calls(sb)
+        ann = sb.find_lead("ann@a.example")
+        (speed,) = [t for t in sb.tasks() if t["lead_id"] == ann["id"] and t["touch"] == 0]
+        noted = sb.post(
+            f"/tasks/{speed['id']}?token={speed['token']}",
+            data="outcome=no_answer&note=Assistant+says+call+back+after+3",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert noted.status_code == 200
+        assert "Assistant says call back" not in _queue(sb).text  # the noted task left the queue
+        sb.advance_to("2026-11-25T15:00:00Z")  # Ann's cadence call (day 2) is open now
+        assert [t["touch"] for t in sb.tasks() if t["lead_id"] == ann["id"] and t["status"] == "open"] == [2]
+        page = _queue(sb).text
+        assert "<dt>Note</dt><dd>Mon 23 Nov 10:22 EST (America/New_York) (no_answer): " in page
+        assert "Assistant says call back after 3" in page
+        assert '<input name="note"' in page  # a note goes with the outcome recorded from the list
