@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from leadflow import clock
-from leadflow.cadence.sweep import sweep
 from leadflow.observability import logger, metrics
+from leadflow.send.escalations import sweep_all
 
 
 class SweepEvent(BaseModel):
@@ -32,7 +32,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = SweepEvent.model_validate(event)
     if request.reengage:
         return _reengage()
-    report = sweep().model_dump()
+    report = sweep_all().model_dump()
     for name, value in report.items():
         metrics.add_metric(name=f"Sweep_{name}", unit=MetricUnit.Count, value=value)
     from leadflow.send.held_alerts import deliver_held

@@ -7,6 +7,7 @@ one line on stderr and exit 2; `--debug` anywhere on the line shows the tracebac
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -377,9 +378,20 @@ def _erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    """What the sweep function runs: the cadence's sweep, then overdue escalations."""
+    from leadflow.send.escalations import sweep_all
+
+    aws.use_stack(args, state_machines=True)
+    print(json.dumps(sweep_all(retry_all_failed=args.retry_failed).model_dump()))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.command in ("audit", "sweep"):
+    if args.command == "audit":
         return operate.run(args)
+    if args.command == "sweep":
+        return _sweep(args)
     if args.command == "sending":
         return _sending(args)
     if args.command == "erase":

@@ -4,7 +4,6 @@ deployed stack (credentials from --profile or the environment)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from leadflow import aws
@@ -27,20 +26,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """`leadflow audit` (`leadflow sweep` runs in cli: it is send.escalations.sweep_all)."""
     # The audit compares enrollments with the stack's executions: never against no state machines.
     aws.use_stack(args, state_machines=True)
-    if args.command == "audit":
-        from leadflow.cadence.audit import audit
+    from leadflow.cadence.audit import audit
 
-        report = audit()
-        for line in report.lines():
-            print(line)
-        if not report.clean:
-            print(f"leadflow audit: {len(report.breaches)} breaches", file=sys.stderr)
-            return 1
-        return 0
-    from leadflow.cadence.sweep import sweep
-
-    result = sweep(retry_all_failed=args.retry_failed)
-    print(json.dumps(result.model_dump()))
+    report = audit()
+    for line in report.lines():
+        print(line)
+    if not report.clean:
+        print(f"leadflow audit: {len(report.breaches)} breaches", file=sys.stderr)
+        return 1
     return 0

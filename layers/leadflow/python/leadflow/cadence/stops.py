@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from leadflow import clock
-from leadflow.cadence import executions
+from leadflow.cadence import executions, schedules
 from leadflow.models import ContactStatus, Enrollment, RunStatus, StopReason
 from leadflow.observability import logger
-from leadflow.send import escalations
 from leadflow.store import enrollment_items, event_items, lead_items, task_items
 
 
@@ -59,5 +58,5 @@ def stop_enrollments(lead_id: str, reason: StopReason) -> list[Enrollment]:
             executions.stop(result.execution_arn, cause=reason.value)
     # No rep should still call a lead who answered or left, nor be alerted to.
     for task in task_items.cancel_open_tasks(lead_id, now):
-        escalations.cancel(task)
+        schedules.cancel_escalation(task)
     return stopped

@@ -46,7 +46,7 @@ class SweepReport(BaseModel):
     retried: int = 0  # failed enrollments running again
     resumed: int = 0  # running enrollments whose execution ended early, running again
     left_failed: int = 0  # failed with an error retries cannot fix (ops were alerted), or too often
-    escalated: int = 0  # speed-to-lead escalations whose schedule never fired, delivered now
+    escalated: int = 0  # speed-to-lead escalations whose schedule never fired (send.escalations)
 
 
 def sweep(*, retry_all_failed: bool = False) -> SweepReport:
@@ -75,10 +75,6 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
             report.retried += 1
             if not start(retried):
                 report.still_pending += 1
-    from leadflow.send import escalations
-
-    report.escalated = escalations.sweep(clock.now(), settings().escalation_target_arn)
-    logger.info("sweep", extra=report.model_dump())
     return report
 
 

@@ -721,10 +721,10 @@ class Sandbox:
 
     def sweep(self, *, retry_all_failed: bool = False) -> dict[str, int]:
         """Run the sweep (as its schedule would), then let what it started settle."""
-        from leadflow.cadence.sweep import sweep
+        from leadflow.send.escalations import sweep_all
 
         with self._handler_lock:
-            report = sweep(retry_all_failed=retry_all_failed)
+            report = sweep_all(retry_all_failed=retry_all_failed)
         self.clock.settle()
         return report.model_dump()
 

@@ -24,16 +24,18 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from leadflow import clock
+from leadflow.cadence import schedules
+from leadflow.cadence.schedules import escalation_schedule_name as schedule_name
 from leadflow.config import settings
 from leadflow.models import CONTACTABLE, EscalationRequest, RunStatus, Task, TaskStatus
 from leadflow.observability import count, logger
-from leadflow.send import schedules
 from leadflow.store import enrollment_items, lead_items, task_items
 
 # send.speed (the chain's rules, with the operator config) is imported by the runs that need it: the
 # sweep's five-minute call usually finds nothing, and stops and outcomes only delete schedules.
 if TYPE_CHECKING:
     from leadflow.cadence.model import Cadence
+    from leadflow.cadence.sweep import SweepReport
     from leadflow.models import Enrollment, Lead
 
 # A schedule fires within seconds of its time (no flexible window), retries included within the
@@ -41,11 +43,6 @@ if TYPE_CHECKING:
 SWEEP_GRACE = timedelta(minutes=10)
 # The chain is not bounded by a later touch any more (speed.resume asks for the next touch's time).
 NO_LATER_TOUCH = datetime.max.replace(tzinfo=UTC)
-
-
-def schedule_name(lead_id: str, enrollment: int, at: datetime) -> str:
-    """One schedule per escalation time (64 characters at most: a lead id has 40)."""
-    return f"speed-{lead_id}-{enrollment}-{at.astimezone(UTC):%y%m%d%H%M%S}"
 
 
 def open_call(
@@ -81,6 +78,17 @@ def run(request: EscalationRequest, target_arn: str | None) -> str:
     return _go_on(task, clock.now(), target_arn)
 
 
+def sweep_all(*, retry_all_failed: bool = False) -> SweepReport:
+    """The sweep's whole run (its function, `leadflow sweep`, the Sandbox): the cadence's sweep, then
+    the escalations whose schedule never fired. Composed here: cadence may not depend on send."""
+    from leadflow.cadence import sweep as cadence_sweep  # the sweep function's runs only
+
+    report = cadence_sweep.sweep(retry_all_failed=retry_all_failed)
+    report.escalated = sweep(clock.now(), settings().escalation_target_arn)
+    logger.info("sweep", extra=report.model_dump())
+    return report
+
+
 def sweep(now: datetime, target_arn: str | None) -> int:
     """The fallback: escalate every open task whose escalation is overdue with no alert recorded
     since (its schedule never fired); returns how many it escalated."""
@@ -104,18 +112,8 @@ def sweep(now: datetime, target_arn: str | None) -> int:
 
 
 def cancel(task: Task) -> None:
-    """The task got an outcome or was cancelled by a stop: delete its pending schedule, if any. One
-    that cannot be deleted fires, finds the task closed and does nothing, then deletes itself."""
-    group = settings().escalation_schedule_group
-    if task.escalate_at is None or group is None:  # only a speed-to-lead task has escalations
-        return
-    name = schedule_name(task.lead_id, task.enrollment, task.escalate_at)
-    try:
-        schedules.delete(group=group, name=name)
-    except (ClientError, BotoCoreError) as error:
-        logger.warning(
-            "escalation schedule not deleted: it fires to a closed task", extra={"error": str(error)}
-        )
+    """The task got an outcome: delete its pending schedule, if any (cadence.schedules)."""
+    schedules.cancel_escalation(task)
 
 
 def _go_on(task: Task, now: datetime, target_arn: str | None) -> str:

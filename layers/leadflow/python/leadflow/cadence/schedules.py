@@ -6,9 +6,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from leadflow import aws
+from leadflow.config import settings
+from leadflow.models import Task
+from leadflow.observability import logger
 
 # An escalation delivered this late is no use to anyone: past it, Scheduler drops the event and the
 # sweep (which escalates what never fired) takes over.
@@ -56,3 +59,23 @@ def delete(*, group: str, name: str) -> bool:
             return False
         raise
     return True
+
+
+def escalation_schedule_name(lead_id: str, enrollment: int, at: datetime) -> str:
+    """One schedule per speed-to-lead escalation time (64 characters at most: a lead id has 40)."""
+    return f"speed-{lead_id}-{enrollment}-{at.astimezone(UTC):%y%m%d%H%M%S}"
+
+
+def cancel_escalation(task: Task) -> None:
+    """The task got an outcome or was cancelled by a stop: delete its pending escalation schedule, if
+    any. One that cannot be deleted fires, finds the task closed and does nothing, then deletes itself."""
+    group = settings().escalation_schedule_group
+    if task.escalate_at is None or group is None:  # only a speed-to-lead task has escalations
+        return
+    name = escalation_schedule_name(task.lead_id, task.enrollment, task.escalate_at)
+    try:
+        delete(group=group, name=name)
+    except (ClientError, BotoCoreError) as error:
+        logger.warning(
+            "escalation schedule not deleted: it fires to a closed task", extra={"error": str(error)}
+        )
