@@ -142,3 +142,17 @@ def test_the_same_alert_held_twice_is_delivered_once_and_ops_alerts_are_never_he
         (batch,) = [n for n in sb.rep_alerts() if n["kind"] == "held_alerts"]
         assert batch["message"].count("Booked for Thursday.") == 1
         assert batch["message"].startswith("2 alerts")  # the new lead and the meeting
+
+
+def test_erasing_a_lead_deletes_the_alerts_held_about_it():
+    from leadflow.intake.erase import erase_person
+
+    with Sandbox(start="2026-11-24T08:00:00Z") as sb:  # Tuesday 03:00 New York
+        _post_partner(sb, "erased@partner.example")
+        kept = _post_partner(sb, "kept@partner.example")
+        assert sb.audit().counts["alerts.held"] == 2
+        assert erase_person("erased@partner.example").removed["held rep alerts"] == 1
+        sb.advance_to("2026-11-24T14:00:00Z")
+        (batch,) = [n for n in sb.rep_alerts() if n["kind"] == "held_alerts"]
+        assert batch["message"].startswith("1 alert came in") and kept["id"] in batch["message"]
+        assert "erased@partner.example" not in batch["message"]
