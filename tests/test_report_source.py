@@ -357,3 +357,19 @@ def test_the_report_query_returns_pages_as_botocore_parses_them():
         *values[10:],
     ]
     assert client.query(**kwargs)["Items"][8]["value"] == {"B": b"\x00bytes"}  # other Queries: untouched
+
+
+def test_stored_times_read_as_the_clock_parses_them_and_naive_ones_as_utc():
+    """The mapper parses time strings itself (a million at 100k leads); it must agree with
+    leadflow.clock.parse_iso: Z, fractions, offsets; a naive time is UTC; unparseable is absent."""
+    lead = {"kind": "lead", "id": "lead-1", "source": "g2"}
+    for stored, expected in (
+        ("2026-11-23T14:00:00Z", datetime(2026, 11, 23, 14, tzinfo=UTC)),
+        ("2026-11-23T14:00:00.250Z", datetime(2026, 11, 23, 14, 0, 0, 250000, tzinfo=UTC)),
+        ("2026-11-23T08:00:00-06:00", datetime(2026, 11, 23, 14, tzinfo=UTC)),
+        ("2026-11-23T14:00:00", datetime(2026, 11, 23, 14, tzinfo=UTC)),
+    ):
+        created = dataset_from_items([lead | {"created_at": stored}]).leads["lead-1"].created_at
+        assert created == expected and created.utcoffset() is not None, stored
+    unusable = dataset_from_items([lead | {"created_at": "Monday morning"}])
+    assert not unusable.leads and sum(unusable.skipped.values()) == 1
