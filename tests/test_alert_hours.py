@@ -8,10 +8,14 @@ reply cannot wait and goes to the next person at work; ops alerts are not held.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from leadflow.local.sandbox import Sandbox
 from tests.faults import client_error, failing
+from tests.test_cli_traps import run
+from tests.test_operator_cli import endpoint as endpoint  # the fixture
 from tests.test_reply_intent import _reply_to_touch_1
 
 PARTNER = {"first_name": "Pat", "company": "PartnerCo", "source": "partner"}
@@ -156,3 +160,15 @@ def test_erasing_a_lead_deletes_the_alerts_held_about_it():
         (batch,) = [n for n in sb.rep_alerts() if n["kind"] == "held_alerts"]
         assert batch["message"].startswith("1 alert came in") and kept["id"] in batch["message"]
         assert "erased@partner.example" not in batch["message"]
+
+
+def test_leadflow_sweep_delivers_held_alerts_as_the_sweep_function_does(sb, endpoint):
+    """`leadflow sweep` against a running stack is the sweep function's 5-minute run, held alerts
+    included (it acts on the present, long past this alert's 09:00)."""
+    sb.deliver_held_alerts = False  # the sweep function does not run: only the command delivers
+    _post_partner(sb, "cli@partner.example")  # Monday 04:00 New York: held
+    sb.advance_to("2026-11-23T14:00:00Z")
+    assert _alex(sb) == []
+    report = json.loads(run(endpoint, "sweep").stdout)
+    assert report["held_alerts_delivered"] == 1
+    assert [kind for _, kind in _alex(sb)] == ["held_alerts"]

@@ -379,11 +379,16 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    """What the sweep function runs: the cadence's sweep, then overdue escalations."""
+    """What the sweep function runs every 5 minutes: the cadence's sweep, overdue escalations, then
+    rep alerts held for their recipient's hours that are now due."""
+    from leadflow import clock
     from leadflow.send.escalations import sweep_all
+    from leadflow.send.held_alerts import deliver_held
 
     aws.use_stack(args, state_machines=True)
-    print(json.dumps(sweep_all(retry_all_failed=args.retry_failed).model_dump()))
+    report = sweep_all(retry_all_failed=args.retry_failed).model_dump()
+    report["held_alerts_delivered"] = deliver_held(clock.now())
+    print(json.dumps(report))
     return 0
 
 
