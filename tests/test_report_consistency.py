@@ -24,6 +24,7 @@ from leadflow.report.build import build_report, trailing_window
 from leadflow.report.diagnostics import pct
 from leadflow.report.metrics import Window, outcome_window
 from leadflow.report.records import (
+    ANY_FORM,
     REP_TASK_CHANNELS,
     CadencePlan,
     CadenceStep,
@@ -51,7 +52,7 @@ PLANS = {
     name: CadencePlan(
         name,
         tuple(
-            CadenceStep(channel, 1, "break-up" if n == len(steps) else "")
+            CadenceStep(channel, 1, *(("break-up", frozenset({ANY_FORM})) if n == len(steps) else ()))
             for n, (channel, _) in enumerate(steps, 1)
         ),
         days=steps[-1][1],

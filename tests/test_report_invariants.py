@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from leadflow.report.build import build_report
 from leadflow.report.metrics import SegmentStats, Window
 from leadflow.report.records import (
+    ANY_FORM,
     CadencePlan,
     CadenceStep,
     Dataset,
@@ -33,7 +34,7 @@ PLANS = {
             CadenceStep("email", 1, "intro"),
             CadenceStep("call", 3, "call"),
             CadenceStep("email", 1, "value"),
-            CadenceStep("email", 1, "break-up"),
+            CadenceStep("email", 1, "break-up", frozenset({ANY_FORM})),
         ),
     ),
     "nurture": CadencePlan("nurture", (CadenceStep("email", 1, "a"), CadenceStep("sms", 1, "b"))),

@@ -21,7 +21,7 @@ from leadflow.report.metrics import (
     median_with_misses,
     meeting_flows,
 )
-from leadflow.report.records import CadencePlan, CadenceStep, EventKind, TouchState
+from leadflow.report.records import ANY_FORM, CadencePlan, CadenceStep, EventKind, TouchState
 
 END = datetime(2026, 12, 14, tzinfo=UTC)
 WEEK = Window("week of 2026-12-07", END - timedelta(days=7), END)
@@ -37,7 +37,7 @@ PLANS = {
     "rebook": CadencePlan("rebook", (CadenceStep("email", 1, "new-time"),), flow="rebook"),
     "re-engagement": CadencePlan(
         "re-engagement",
-        (CadenceStep("email", 1, "angle"), CadenceStep("email", 1, "break-up")),
+        (CadenceStep("email", 1, "angle"), CadenceStep("email", 1, "break-up", frozenset({ANY_FORM}))),
         "re-engagement",
     ),
 }

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from leadflow.report.records import (
+    ANY_FORM,
     ENGAGEMENT,
     EXITS,
     OPT_OUTS,
@@ -852,18 +853,25 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
 
 
 def breakup_step(plan: CadencePlan) -> int | None:
-    """The cadence's break-up touch: its last touch named for it (the playbooks' closing email)."""
-    named = [number for number, step in enumerate(plan.steps, start=1) if "break" in step.name]
-    return named[-1] if named else None
+    """The cadence's break-up touch: its last touch whose message is a break-up for some lead."""
+    found = [number for number, step in enumerate(plan.steps, start=1) if step.break_up_forms]
+    return found[-1] if found else None
 
 
 def breakups(facts: list[Facts], plans: dict[str, CadencePlan]) -> dict[str, SegmentStats]:
+    """By cadence, the leads its break-up went to (a dormant content lead gets the nurture close at the
+    same step, not a break-up) and the replies it drew."""
     result = {}
     for name, plan in sorted(plans.items()):
         step = breakup_step(plan)
         if step is None:
             continue
-        group = [fact for fact in facts if fact.enrollment.cadence == name]
+        forms = plan.steps[step - 1].break_up_forms
+        group = [
+            fact
+            for fact in facts
+            if fact.enrollment.cadence == name and (ANY_FORM in forms or fact.lead.form in forms)
+        ]
         result[name] = segment(group, _at_step(step))
     return result
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 UNKNOWN = "unknown"
+ANY_FORM = "*"
 UNASSIGNED = "unassigned"
 NO_CAMPAIGN = "none"  # a post without utm_campaign
 
@@ -140,6 +141,9 @@ class CadenceStep:
     channel: str
     effort: int  # rank: 1 low, 2 medium, 3 high
     name: str = ""
+    # The forms (UNKNOWN: no form; ANY_FORM: every lead) whose leads this step sends a break-up, as
+    # the copy rule reads its message (send.lint.break_up_forms); empty: no break-up.
+    break_up_forms: frozenset[str] = frozenset()
 
 
 # What a cadence is for, which decides the bands it is judged by (report.diagnostics.FLOW_BANDS).

@@ -25,10 +25,10 @@ from leadflow.report.build import (
     weekly_period,
 )
 from leadflow.report.metrics import Window
-from leadflow.report.records import CadencePlan, CadenceStep
+from leadflow.report.records import UNKNOWN, CadencePlan, CadenceStep
 from leadflow.report.render import render_csv, render_html, render_text, subject
 from leadflow.report.source import load_dataset, load_snoozes
-from leadflow.send import guard, mail
+from leadflow.send import guard, lint, mail
 from leadflow.store import event_items
 
 EFFORT_RANK = {"low": 1, "medium": 2, "high": 3}
@@ -95,11 +95,18 @@ def cadence_plans() -> dict[str, CadencePlan]:
         config.reengagement.cadence: "re-engagement",
         config.answers.not_now_cadence: "not-now",
     }
+    known = cadences()
+    break_ups = lint.break_up_forms(known.values(), settings().template_dir, config)
     plans = {}
-    for name, cadence in cadences().items():
+    for name, cadence in known.items():
         steps = tuple(
-            CadenceStep(touch.channel.value, EFFORT_RANK[touch.effort or "low"], touch.name or "")
-            for touch in cadence.touches
+            CadenceStep(
+                touch.channel.value,
+                EFFORT_RANK[touch.effort or "low"],
+                touch.name or "",
+                frozenset(UNKNOWN if form is None else form for form in break_ups[name].get(number, ())),
+            )
+            for number, touch in enumerate(cadence.touches, start=1)
         )
         plans[name] = CadencePlan(
             name, steps, flows.get(name, ""), days=max((touch.day for touch in cadence.touches), default=0)

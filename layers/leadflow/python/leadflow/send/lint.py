@@ -258,6 +258,33 @@ def lint(cadences: Iterable[Cadence], template_dir: Path, config: OperatorConfig
     ]
 
 
+def break_up_forms(
+    cadences: Iterable[Cadence], template_dir: Path, config: OperatorConfig
+) -> dict[str, dict[int, frozenset[str | None]]]:
+    """Per cadence and touch number, the forms (None: a lead without one) whose leads get a break-up
+    there: the copy rule's own reading (`copy_rules.break_up`) of the message rendered for a typical
+    lead of each form that can reach the cadence, in every variant. The lint judges these renderings;
+    the report counts a break-up's replies over the leads it went to (not by the touch's name)."""
+    known = list(cadences)
+    reach = reachable_forms(known, config)
+    found: dict[str, dict[int, set[str | None]]] = {cadence.name: {} for cadence in known}
+    for target in targets(known, template_dir):
+        if not target.cadence.touch(target.touch).channel.needs_template:
+            continue
+        meeting = sample_meetings(target.cadence, config, _SAMPLE_TIME)[0]
+        for form in reach[target.cadence.name]:
+            lead = sample_lead("typical").model_copy(update={"form": form})
+            values = _values(target, lead, config, _SAMPLE_TIME, meeting)
+            rendered = compose(template_dir, target.cadence, target.touch, target.variant, values)
+            body = rendered.text.split(f"\n{SIGNATURE_DELIMITER}\n")[0]
+            if copy_rules.break_up(f"{rendered.subject}\n{body}") is not None:
+                found[target.cadence.name].setdefault(target.touch, set()).add(form)
+    return {
+        name: {touch: frozenset(forms) for touch, forms in by_touch.items()}
+        for name, by_touch in found.items()
+    }
+
+
 def _values(
     target: Target,
     lead: Lead,
