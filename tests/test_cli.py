@@ -117,7 +117,7 @@ def test_report_command_reads_a_running_sandbox_through_its_aws_endpoint(sb, tmp
     finally:
         endpoint.stop()
     assert done.returncode == 0, done.stderr
-    assert "3 leads" in done.stdout
+    assert ": 3 new leads (3 leads enrolled in the period), " in done.stdout  # the headline's new leads
     rows = (tmp_path / "report.csv").read_text().splitlines()
     assert "2026-11-23 to 2026-11-30,breakdown,source,webinar,leads,3" in rows
     assert "<script" not in (tmp_path / "report.html").read_text()

@@ -79,8 +79,10 @@ def run_report_command(args: argparse.Namespace) -> int:
         (args.out / name).write_text(body, encoding="utf-8")
     overall = report.period.overall
     print(
-        f"leadflow report {clock.iso(since)} .. {clock.iso(until)}: {overall.leads} leads, "
-        f"{len(report.findings)} findings"
+        # New leads as the report's headline counts them; enrolled also counts earlier leads enrolled
+        # again (a post-meeting or not-now cadence).
+        f"leadflow report {clock.iso(since)} .. {clock.iso(until)}: {overall.arrived} new leads "
+        f"({overall.leads} leads enrolled in the period), {len(report.findings)} findings"
     )
     print(f"  wrote {', '.join(str(args.out / name) for name in files)}")
     return 0
