@@ -144,6 +144,7 @@ class Usage:
     read_units: float = 0.0
     # Write units by item kind (item_kind), and by kind and index ("TOUCH@by_day").
     writes_by_kind: Counter[str] = field(default_factory=Counter)
+    write_requests_by_kind: Counter[str] = field(default_factory=Counter)
     index_writes_by_kind: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
     invocations: Counter[str] = field(default_factory=Counter)
@@ -254,6 +255,7 @@ class UsageMeter:
                 )
                 self.usage.write_units += written
                 self.usage.writes_by_kind[kind] += written
+                self.usage.write_requests_by_kind[kind] += 1
                 if succeeded:
                     for index in self._indexes:
                         indexed = index_write_units(index, before, after)

@@ -578,6 +578,9 @@ class Touch(BaseModel):
     delay_expires: datetime | None = None
     first_delivery_at: datetime | None = None
     first_bounce_at: datetime | None = None
+    # When the claim this record settles was taken (the enrollment's `claimed_at` then, whole
+    # seconds): the stored record of that very claim settles it (store.enrollment_items).
+    claimed_at: datetime | None = None
 
 
 class TaskOutcome(StrEnum):

@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import re
+import secrets
 from email.utils import parseaddr
 from enum import Enum
 
@@ -36,6 +37,7 @@ UNSUBSCRIBE_PREFIX = "unsubscribe+"
 class Purpose(Enum):
     REPLY = b"r"
     UNSUBSCRIBE = b"u"
+    MESSAGE = b"m"  # our own Message-ID header: it names its touch without an index item
 
 
 class TokenTarget(BaseModel):
@@ -110,3 +112,16 @@ def parse_reply_token(address: str) -> TokenTarget | None:
 def parse_unsubscribe_address(address: str) -> TokenTarget | None:
     """Resolve the List-Unsubscribe mailto recipient `unsubscribe+<token>@…` to its target."""
     return verify(Purpose.UNSUBSCRIBE, _token_in(address, UNSUBSCRIBE_PREFIX))
+
+
+def own_message_id(lead_id: str, enrollment: int, touch: int, domain: str) -> str:
+    """The Message-ID we write into a touch's email: `<token.random@domain>`. SES replaces it with
+    its own, but our id stays in References (and some replies quote only that): the signed token
+    resolves it to its touch without a stored index entry; the random part keeps a resend unique."""
+    return f"<{sign(Purpose.MESSAGE, lead_id, enrollment, touch)}.{secrets.token_hex(6)}@{domain}>"
+
+
+def parse_own_message_id(message_id: str) -> TokenTarget | None:
+    """The touch a Message-ID made by `own_message_id` names (with or without <>), else None."""
+    local = message_id.strip().strip("<>").rpartition("@")[0]
+    return verify(Purpose.MESSAGE, local.partition(".")[0].lower())

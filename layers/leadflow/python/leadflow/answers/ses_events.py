@@ -348,7 +348,7 @@ def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | N
         if permanent:
             from leadflow.send import guard  # bounces and complaints only (deliveries are most events)
 
-            guard.note_outcome("bounces", event_id, at)
+            guard.note_outcome("bounces", event_id, at, lead)
         return "bounce_permanent" if permanent else "bounce_transient"
     if event.complaint is not None:
         outcomes.opted_out(
@@ -356,7 +356,7 @@ def _handle_recipient(event: SesEvent, recipient: str, owner: dict[str, Any] | N
         )
         from leadflow.send import guard
 
-        guard.note_outcome("complaints", event_id, at)
+        guard.note_outcome("complaints", event_id, at, lead)
         return "complaint"
     kind = _KINDS[EventType(event.event_type)]
     if event.click is not None:

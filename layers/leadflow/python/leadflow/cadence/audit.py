@@ -42,7 +42,8 @@ from leadflow import aws, clock
 from leadflow.cadence import asl
 from leadflow.config import settings
 from leadflow.models import CONTACTABLE, ContactStatus, Enrollment, RunStatus, Touch, TouchStatus
-from leadflow.store.items import dynamodb_table
+from leadflow.store import enrollment_items
+from leadflow.store.items import dynamodb_table, touch_sk
 
 # A claim may wait this long for its outcome: the Task's TouchUnsettled retries (asl.UNSETTLED_RETRY,
 # which outlast the in-doubt bound) plus a Lambda run's margin; any longer and the attempt was lost.
@@ -164,7 +165,10 @@ def audit(
         for enrollment in enrollments:
             counts[f"enrollments.{enrollment.run_status.value}"] += 1
             enrollments_by_name[enrollment.execution_name] = enrollment
-            breaches += _enrollment_breaches(enrollment, running, now)
+            recorded = enrollment_items.settles(
+                items.get(touch_sk(enrollment.number, enrollment.last_touch)), enrollment.claimed_at
+            )
+            breaches += _enrollment_breaches(enrollment, running, now, recorded)
             breaches += _stuck_breaches(enrollment, touches, now)
         counts["touches.sent"] += sum(touch.status is TouchStatus.SENT for touch in touches)
         breaches += _delivery_breaches(lead_id, touches, now)
@@ -344,7 +348,10 @@ def _stuck_breaches(enrollment: Enrollment, touches: list[Touch], now: datetime)
     return found
 
 
-def _enrollment_breaches(enrollment: Enrollment, running: Mapping[str, str], now: datetime) -> list[Breach]:
+def _enrollment_breaches(
+    enrollment: Enrollment, running: Mapping[str, str], now: datetime, recorded: bool
+) -> list[Breach]:
+    """`recorded`: the last claimed touch's item is stored by that claim (which it settles)."""
     found: list[Breach] = []
     if enrollment.run_status is RunStatus.RUNNING and enrollment.execution_name not in running:
         in_flight = not enrollment.execution_arn and (enrollment.start_lease_until or now) > now
@@ -361,6 +368,7 @@ def _enrollment_breaches(enrollment: Enrollment, running: Mapping[str, str], now
     if (
         enrollment.run_status is RunStatus.RUNNING
         and enrollment.touch_state in ("claimed", "accepted")
+        and not (recorded and enrollment.touch_state == "claimed")
         and enrollment.claimed_at is not None
         and now - enrollment.claimed_at > CLAIM_TIMEOUT
     ):

@@ -237,8 +237,9 @@ def send_draft(task: Task, subject: str, body: str) -> Task:
             "Check the lead's thread in your mailbox before writing again.",
         ) from error
     task_items.settle_draft(task, claim_id, TaskStatus.SENT, clock.now(), record.message_id)
+    if enrollment.last_touch == task.touch:  # the step's task record settled that claim: this one does now
+        record.claimed_at = enrollment.claimed_at
     enrollment_items.record_touch(record, complete=False)
-    guard.count_sent()
     metrics.add_metric(name="DraftsSent", unit="Count", value=1)
     logger.info("draft sent", extra={"lead_id": lead.id, "task": task.id})
     sent = task_items.get_task(task.lead_id, task.enrollment, task.touch)
@@ -247,11 +248,11 @@ def send_draft(task: Task, subject: str, body: str) -> Task:
 
 
 def _take_slot(lead: Lead, now: datetime) -> bool:
-    """Count the send against the sending domain's cap today (UTC), as an automatic send is."""
+    """Count the send against the sending domain's cap today (UTC) and in the reputation window, as an
+    automatic send is (one counter write)."""
     domain = guard.sending_domain(lead)
     day = now.astimezone(UTC).date()
-    cap = operator_config().sending.cap(domain, day)
-    return cap is None or sending_items.take_slot(domain, day, cap) is not None
+    return sending_items.take_slot(domain, day, operator_config().sending.cap(domain, day)) is not None
 
 
 def _send(

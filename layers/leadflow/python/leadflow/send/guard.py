@@ -11,9 +11,11 @@ Before an automated email goes out, `admit_email` decides whether it may go now:
   not yet full and tries again then. Reserved first touches are counted before any follow-up of
   their day can ask: a first touch never waits behind a follow-up.
 
-The reputation guard counts every automated email in a send sequence; SES bounce (permanent) and
-complaint events count against the block of sends going out when they arrive. The rates over the
-last `window_sends` sends, once there are `min_sends`, are compared with the thresholds.
+The reputation guard counts every automated email admitted, in the same write as the cap (one
+counter per sending domain and UTC day: sending_items.take_slot), in blocks of a tenth of the
+window; SES bounce (permanent) and complaint events count against the block of the domain's sends
+going out when they arrive. The rates over the last `window_sends` sends, once there are
+`min_sends`, are compared with the thresholds.
 """
 
 from __future__ import annotations
@@ -77,31 +79,35 @@ def sending_domain(lead: Lead) -> str:
     return str(messages.owning_rep(lead, operator_config()).email).rpartition("@")[2].lower()
 
 
+def _domains() -> list[str]:
+    """Every domain automated email goes out from (the reps')."""
+    return sorted({str(rep.email).rpartition("@")[2].lower() for rep in operator_config().reps})
+
+
 def rates() -> Rates:
     """Permanent bounces and complaints over the last `window_sends` sends (block by block)."""
     reputation = operator_config().sending.reputation
     size = _bucket_size(reputation)
     sends = bounces = complaints = 0
-    for block in sending_items.recent_buckets(reputation.window_sends // size + 1):
+    for block in sending_items.recent_blocks(_domains(), size, reputation.window_sends):
         if sends >= reputation.window_sends:
             break
-        sends += block["sends"]
-        bounces += block["bounces"]
-        complaints += block["complaints"]
+        sends += block.sends
+        bounces += block.bounces
+        complaints += block.complaints
     return Rates(sends, bounces, complaints, reputation)
 
 
-def count_sent() -> None:
-    sending_items.count_send(_bucket_size(operator_config().sending.reputation))
-
-
-def note_outcome(kind: str, event_id: str, now: datetime) -> Rates | None:
-    """Count a permanent bounce (`bounces`) or complaint (`complaints`) once per event; pause when the
-    rates reach a threshold. Returns the rates when this event tripped the guard."""
+def note_outcome(kind: str, event_id: str, now: datetime, lead: Lead) -> Rates | None:
+    """Count a permanent bounce (`bounces`) or complaint (`complaints`) of an email to `lead` once
+    per event; pause when the rates reach a threshold. Returns the rates when this event tripped
+    the guard."""
     reputation = operator_config().sending.reputation
     if not sending_items.first_sighting(event_id, now):
         return None
-    sending_items.count_outcome(kind, _bucket_size(reputation))
+    sending_items.count_outcome(
+        kind, sending_domain(lead), now.astimezone(UTC).date(), _bucket_size(reputation)
+    )
     current = rates()
     reason = current.tripped
     if reason is None:
@@ -150,9 +156,8 @@ def admit_email(
     reserved = sending_items.reservation(lead.id, enrollment.number, number)
     if reserved is not None and reserved[0] == domain and reserved[1] <= today:
         return None  # its slot was counted against its day's cap when it was reserved
-    cap = sending.cap(domain, today)
-    if cap is None or sending_items.take_slot(domain, today, cap) is not None:
-        return None
+    if sending_items.take_slot(domain, today, sending.cap(domain, today)) is not None:
+        return None  # counted: against the cap, if any, and in the reputation window
     metrics.add_metric(name="EmailHeldOverCap", unit="Count", value=1)
     due = _later_day(lead, cadence, enrollment, number, now, domain)
     return _move(lead, cadence, enrollment, number, due, "over_cap", now)
@@ -224,7 +229,7 @@ def status(now: datetime) -> dict[str, object]:
     paused = sending_items.pause()
     today = now.astimezone(UTC).date()
     sending = operator_config().sending
-    domains = sorted({str(rep.email).rpartition("@")[2].lower() for rep in operator_config().reps})
+    domains = _domains()
     return {
         "paused": paused is not None,
         "paused_since": paused.get("at") if paused else None,

@@ -79,14 +79,16 @@ def build_message(
     headers: dict[str, str] | None = None,
     attachments: Sequence[Attachment] = (),
     in_reply_to: str | None = None,
+    message_id: str | None = None,
 ) -> EmailMessage:
-    """A text + HTML message; `in_reply_to` (the parent's Message-ID) makes it a reply in its thread."""
+    """A text + HTML message; `in_reply_to` (the parent's Message-ID) makes it a reply in its thread.
+    `message_id`: its Message-ID (default: a random one at the sender's domain)."""
     message = EmailMessage(policy=_BODY_POLICY)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(clock.now().timestamp(), usegmt=True)
-    own_id = f"<{uuid.uuid4()}@{sender_domain(sender)}>"
+    own_id = message_id or f"<{uuid.uuid4()}@{sender_domain(sender)}>"
     message["Message-ID"] = own_id
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to

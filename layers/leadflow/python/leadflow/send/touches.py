@@ -167,14 +167,13 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
     claim = _Claim(lead.id, enrollment.number, request.touch, claim_id)
     try:
         record = _dispatch(cadence, request.touch, lead, enrollment, now, claim)
+        record.claimed_at = clock.parse_iso(clock.iso(now))  # as claim_touch stored it
         claim.may_release = False
         enrollment_items.record_touch(record, complete=last)
     except BaseException:
         if claim.may_release:
             claim.release()
         raise
-    if record.channel == Channel.EMAIL.value and record.status is TouchStatus.SENT:
-        guard.count_sent()  # the reputation guard's send sequence
     logger.info(
         "touch done",
         extra={
@@ -269,13 +268,23 @@ def _earlier_attempt(
         if state == enrollment_items.TouchState.RELEASED:
             return None
         if state == enrollment_items.TouchState.ACCEPTED and enrollment.pending_touch is not None:
-            enrollment_items.record_touch(Touch.model_validate(enrollment.pending_touch), complete=last)
+            # Left by an earlier version, which kept the accepted record on the enrollment.
+            enrollment_items.record_touch(
+                Touch.model_validate(enrollment.pending_touch), complete=last, accepted=True
+            )
             logger.warning("touch settled from its accepted record", extra=_ids(request))
             return TouchResult(next_at=next_at, outcome="settled")
+        if state == enrollment_items.TouchState.SENT and last and enrollment.run_status is RunStatus.RUNNING:
+            # The last touch is stored (that settled it) and its attempt died before the completion.
+            recorded = enrollment_items.get_touch(request.lead_id, request.enrollment, request.touch)
+            if recorded is not None:
+                enrollment_items.settle_touch(recorded, complete=True)
+                return TouchResult(next_at=next_at, outcome="settled")
         if state == enrollment_items.TouchState.CLAIMED:
             settled = _settle_unknown(request, cadence, enrollment, now)
             if settled is None:
                 return None
+            settled.claimed_at = enrollment.claimed_at
             enrollment_items.record_touch(settled, complete=last)
             logger.warning("touch settled after its attempt died", extra=_ids(request))
             return TouchResult(next_at=next_at, outcome="settled")
@@ -425,9 +434,7 @@ def _send_sms(
     )
     rendered = messages.compose(settings().template_dir, cadence, number, None, values)
     message_id = _provider_call(claim, lambda: sms.send_sms(phone, rendered.text))
-    record = _record(cadence, number, lead, enrollment, now, message_id=message_id)
-    enrollment_items.accept_touch(record)
-    return record
+    return _record(cadence, number, lead, enrollment, now, message_id=message_id)
 
 
 def _send_email(
@@ -466,6 +473,9 @@ def _send_email(
             unsubscribe_mailto=f"{tokens.UNSUBSCRIBE_PREFIX}{token}@{config.reply_domain}",
         ),
         in_reply_to=parent.ses_message_id if parent else None,
+        message_id=tokens.own_message_id(
+            lead.id, enrollment.number, number, mail.sender_domain(str(rep.email))
+        ),
     )
     # Lead, enrollment and touch tag the SES events: a Send event settles a touch whose attempt died.
     tags = {
@@ -492,7 +502,6 @@ def _send_email(
         own_message_id=str(message["Message-ID"]),
         in_reply_to=parent.ses_message_id if parent else None,
     )
-    enrollment_items.accept_touch(record)
     return record
 
 
@@ -532,7 +541,9 @@ def record_failure(report: FailureReport) -> dict[str, object]:
             and enrollment.touch_state == enrollment_items.TouchState.ACCEPTED
             and enrollment.pending_touch is not None
         ):
-            enrollment_items.record_touch(Touch.model_validate(enrollment.pending_touch), complete=False)
+            enrollment_items.record_touch(
+                Touch.model_validate(enrollment.pending_touch), complete=False, accepted=True
+            )
         failed = enrollment_items.mark_failed(
             report.lead_id, report.enrollment, report.failure.error, report.touch, now
         )

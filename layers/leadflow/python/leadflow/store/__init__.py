@@ -7,8 +7,9 @@ Single-table design, items keyed by `pk`/`sk`:
 - event:       pk=LEAD#<id>      sk=EVENT#<iso time>#<kind>  (gsi1 by time: replies, stops, engagement)
 - report:      pk=REPORT#<date>  sk=REPORT            (a weekly report was sent: retries send nothing)
 - email index: pk=EMAIL#<hmac>   sk=EMAIL             (the address itself is never a key)
-- message:     pk=MSG#<ses id>   sk=MSG               (SES MessageId or our own Message-ID -> lead,
-                                                       enrollment, touch)
+- message:     pk=MSG#<ses id>   sk=MSG               (SES MessageId or SNS message id -> lead,
+                                                       enrollment, touch; our own Message-ID names its
+                                                       touch itself, signed: tokens.own_message_id)
 - suppression: pk=SUPPRESS#<hmac> sk=SUPPRESS         (an address never to be mailed again)
 - submission:  pk=LEAD#<id>      sk=SUBMISSION#<iso time>#<submission id>  (each post: consent audit trail)
 - held post:   pk=HELD#<hmac>    sk=HELD#<iso time>#<submission id>  (a post over a post limit, not

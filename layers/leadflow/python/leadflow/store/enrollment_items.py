@@ -14,6 +14,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from leadflow import tokens
 from leadflow.clock import iso, parse_iso
 from leadflow.models import (
     CONTACTABLE,
@@ -139,11 +140,29 @@ def claim_start(lead_id: str, number: int, at: datetime, lease_until: datetime) 
 
 def get_enrollment(lead_id: str, number: int) -> Enrollment | None:
     item = lead_item(lead_id, enrollment_sk(number))
-    return Enrollment.model_validate(item) if item else None
+    return _enrollment(item) if item else None
 
 
 def enrollments(lead_id: str) -> list[Enrollment]:
-    return [Enrollment.model_validate(item) for item in query_prefix(lead_id, "ENROLLMENT#")]
+    return [_enrollment(item) for item in query_prefix(lead_id, "ENROLLMENT#")]
+
+
+def _enrollment(item: dict[str, Any]) -> Enrollment:
+    """The enrollment as stored, its claim shown `sent` once its touch item is stored (TouchState):
+    one read of that item instead of a write to the enrollment after every touch."""
+    enrollment = Enrollment.model_validate(item)
+    if enrollment.touch_state == TouchState.CLAIMED and settles(
+        lead_item(enrollment.lead_id, touch_sk(enrollment.number, enrollment.last_touch)),
+        enrollment.claimed_at,
+    ):
+        return enrollment.model_copy(update={"touch_state": TouchState.SENT.value, "provider_call_at": None})
+    return enrollment
+
+
+def settles(touch_item: dict[str, Any] | None, claimed_at: datetime | None) -> bool:
+    """Whether a stored touch item is the record of the claim taken at `claimed_at`."""
+    recorded = touch_item.get("claimed_at") if touch_item else None
+    return recorded is not None and claimed_at is not None and parse_iso(str(recorded)) == claimed_at
 
 
 def touches(lead_id: str) -> list[Touch]:
@@ -197,7 +216,7 @@ def take_failed(lead_id: str, number: int, attempt: int, at: datetime) -> Enroll
             ":start": Attention.START.value,
         },
     )
-    return None if taken is None else Enrollment.model_validate(taken)
+    return None if taken is None else _enrollment(taken)
 
 
 def take_ended(
@@ -223,7 +242,7 @@ def take_ended(
             ":start": Attention.START.value,
         },
     )
-    return None if taken is None else Enrollment.model_validate(taken)
+    return None if taken is None else _enrollment(taken)
 
 
 # The sweep's cursor over executions that ended early: the latest stop time (Step Functions' clock)
@@ -249,8 +268,13 @@ def move_ended_cursor(stopped_after: datetime) -> None:
 class TouchState(StrEnum):
     """Where the claimed touch (`last_touch`) of an enrollment stands, on the enrollment item.
 
-    claimed -> accepted (the provider took it: the record to store is kept in `pending_touch`)
-    -> sent (stored); or claimed -> released (nothing went out: the next attempt claims it again).
+    claimed -> sent: the touch's item is stored as soon as the provider took the message (or the
+    task or skip is decided), and that settles the claim: nothing is written to the enrollment
+    after it (the next claim, or the completion after the last touch, overwrites the state), and
+    an enrollment read here shows a claim whose touch item is stored as `sent` (`_enrollment`).
+    Or claimed -> released (nothing went out: the next attempt claims it again). `accepted` (the
+    record kept in `pending_touch`) is only read: an earlier version wrote it between the provider
+    call and the touch item, and `sent` after it: writes of an item the copy pushed over 1 KB.
     A claim carries its attempt's `claim_id`; `provider_call_at` is set just before the provider
     is called: from then until an outcome is stored the touch is in doubt (it may have gone out).
     """
@@ -354,21 +378,6 @@ def release_touch(
     )
 
 
-def accept_touch(touch: Touch) -> None:
-    """The provider accepted the touch: keep the record to store, so no retry ever sends it again."""
-    dynamodb_table().update_item(
-        Key={PARTITION_KEY: lead_pk(touch.lead_id), SORT_KEY: enrollment_sk(touch.enrollment)},
-        UpdateExpression="SET touch_state = :accepted, pending_touch = :record",
-        ConditionExpression="last_touch = :touch AND touch_state = :claimed",
-        ExpressionAttributeValues={
-            ":accepted": TouchState.ACCEPTED.value,
-            ":claimed": TouchState.CLAIMED.value,
-            ":touch": touch.number,
-            ":record": serialize(touch),
-        },
-    )
-
-
 def record_send_event(lead_id: str, enrollment: int, touch: int, message_id: str, at: datetime) -> None:
     """SES's Send event for a tagged touch (the events pipeline): proof the message was accepted."""
     dynamodb_table().put_item(
@@ -390,9 +399,9 @@ def send_event_sk(enrollment: int, touch: int, message_id: str) -> str:
     return f"SENDEVENT#{enrollment:03d}#{touch:02d}#{message_id}"
 
 
-def record_touch(touch: Touch, complete: bool) -> None:
-    """Store the sent touch, its message index entry, and complete the enrollment after the last touch."""
-    sent_at = iso(touch.sent_at)
+def record_touch(touch: Touch, complete: bool, *, accepted: bool = False) -> None:
+    """Store the touch and its message index entry: that settles its claim (settle_touch).
+    `accepted`: recorded from an earlier version's `pending_touch`, whose state must be settled."""
     table = dynamodb_table()
     table.put_item(
         Item={
@@ -403,23 +412,31 @@ def record_touch(touch: Touch, complete: bool) -> None:
             **ttl("lead", touch.sent_at),
         }
     )
-    # Index the SES MessageId and our own Message-ID (bare, without <>): replies name either.
-    for message_id in (touch.message_id, (touch.own_message_id or "").strip("<>")):
-        if message_id:
-            table.put_item(
-                Item={
-                    PARTITION_KEY: f"MSG#{message_id}",
-                    SORT_KEY: "MSG",
-                    "lead_id": touch.lead_id,
-                    "enrollment": touch.enrollment,
-                    "touch": touch.number,
-                    "channel": touch.channel,
-                    "sent_at": sent_at,
-                    **ttl("lead", touch.sent_at),
-                }
-            )
-    # The claim's outcome is stored: the touch is settled.
-    _settle_claim(touch.lead_id, touch.enrollment, touch.number)
+    # Index the provider's message id (SES MessageId, SNS message id): replies and SES events name
+    # it. Our own Message-ID needs no entry: it carries its touch, signed (tokens.own_message_id).
+    if touch.message_id:
+        table.put_item(
+            Item={
+                PARTITION_KEY: f"MSG#{touch.message_id}",
+                SORT_KEY: "MSG",
+                "lead_id": touch.lead_id,
+                "enrollment": touch.enrollment,
+                "touch": touch.number,
+                "channel": touch.channel,
+                "sent_at": iso(touch.sent_at),
+                **ttl("lead", touch.sent_at),
+            }
+        )
+    if accepted:
+        _settle_claim(touch.lead_id, touch.enrollment, touch.number)
+    settle_touch(touch, complete)
+
+
+def settle_touch(touch: Touch, complete: bool) -> None:
+    """The touch's record is stored: tell the event stream, and complete the enrollment after the
+    last touch (one write, which also settles the claim on the enrollment item)."""
+    sent_at = iso(touch.sent_at)
+    table = dynamodb_table()
     kind: LeadEventKind = "touch_sent"
     if touch.status.value == "skipped":
         kind = "touch_skipped"
@@ -439,12 +456,14 @@ def record_touch(touch: Touch, complete: bool) -> None:
         try:
             table.update_item(
                 Key={PARTITION_KEY: lead_pk(touch.lead_id), SORT_KEY: enrollment_sk(touch.enrollment)},
-                UpdateExpression="SET run_status = :completed, completed_at = :at",
+                UpdateExpression="SET run_status = :completed, completed_at = :at, touch_state = :sent "
+                "REMOVE pending_touch, provider_call_at",
                 ConditionExpression="run_status = :running",
                 ExpressionAttributeValues={
                     ":completed": RunStatus.COMPLETED.value,
                     ":running": RunStatus.RUNNING.value,
                     ":at": sent_at,
+                    ":sent": TouchState.SENT.value,
                 },
             )
             publish_event(
@@ -490,13 +509,21 @@ def stop_enrollment(lead_id: str, number: int, reason: StopReason, at: datetime)
             ":at": iso(at),
         },
     )
-    return None if stopped is None else Enrollment.model_validate(stopped)
+    return None if stopped is None else _enrollment(stopped)
 
 
 def message_owner(message_id: str) -> dict[str, Any] | None:
-    """The lead, enrollment and touch an SES MessageId (or our own Message-ID without <>) belongs to."""
+    """The lead, enrollment and touch an SES MessageId (or our own Message-ID without <>) belongs to.
+
+    Our own Message-ID names its touch, signed; an earlier version indexed it like SES's id (those
+    entries are still read, until their TTL)."""
     item = dynamodb_table().get_item(Key={PARTITION_KEY: f"MSG#{message_id}", SORT_KEY: "MSG"}).get("Item")
-    return dict(item) if item else None
+    if item:
+        return dict(item)
+    target = tokens.parse_own_message_id(message_id) if "@" in message_id else None
+    if target is None:
+        return None
+    return {**target.model_dump(), "channel": "email"}
 
 
 def count_on_touch(lead_id: str, enrollment: int, touch: int, kind: str, at: datetime) -> None:
@@ -625,7 +652,7 @@ def mark_failed(lead_id: str, number: int, error: str, touch: int, at: datetime)
     if failed is None:
         return None
     publish_event("failed", lead_id, at, enrollment=number, touch=touch, detail=error)
-    return Enrollment.model_validate(failed)
+    return _enrollment(failed)
 
 
 def mark_paused(lead_id: str, number: int, until: date, schedule: list[datetime]) -> bool:
@@ -665,4 +692,4 @@ def take_resume(lead_id: str, number: int, schedule: list[datetime], from_touch:
             ":one": 1,
         },
     )
-    return None if taken is None else Enrollment.model_validate(taken)
+    return None if taken is None else _enrollment(taken)

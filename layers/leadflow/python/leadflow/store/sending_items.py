@@ -1,11 +1,16 @@
-"""Sending-domain items: the pause, the reputation window, daily send counts, reserved slots.
+"""Sending-domain items: the pause, daily send counts (the caps and the reputation window), reserved slots.
 
     SENDING / PAUSE                    the reputation guard's pause (why, when, the rates then)
-    SENDING / SENDS                    every automated email ever sent: the send sequence
-    SENDING / REP#<bucket, 10 digits>  sends, permanent bounces and complaints of a block of sends
-    SENDING#<domain> / DAY#<date>      automated emails counted against that day's cap (UTC)
+    SENDING#<domain> / DAY#<date>      automated emails of that domain that UTC day (`sent`: one
+                                       write per email, conditional on the cap when there is one),
+                                       and the permanent bounces and complaints that arrived while
+                                       block k of those sends went out (`b<k>`, `c<k>`)
     SENDING / SEEN#<event id>          an SES bounce or complaint already counted (expires)
     LEAD#<id> / SLOT#<enr>#<touch>     a held first touch's reserved slot (domain, day)
+
+The reputation window reads the day items newest first, block by block. Earlier versions counted
+sends in a global sequence (SENDING / SENDS, one hot item written by every email) and blocks
+SENDING / REP#<bucket>; those blocks are read after the day items, until their window is full.
 
 No address in any of them. Moto has no SES account-level sending controls; real SES's are
 account-wide, not per domain: the pause and the caps live here.
@@ -13,6 +18,8 @@ account-wide, not per domain: the pause and the caps live here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -24,7 +31,6 @@ from leadflow.store.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 SENDING = "SENDING"
 PAUSE = "PAUSE"
-SENDS = "SENDS"
 
 
 def pause() -> dict[str, Any] | None:
@@ -55,77 +61,99 @@ def lift_pause(at: datetime, by: str) -> dict[str, Any] | None:
     )
 
 
-def _bucket_sk(bucket: int) -> str:
-    return f"REP#{bucket:010d}"
+@dataclass(frozen=True)
+class Block:
+    """A block of sends of the reputation window, with the outcomes counted against it."""
+
+    sends: int
+    bounces: int
+    complaints: int
 
 
-def count_send(bucket_size: int) -> int:
-    """Count one automated email in the send sequence and its block; returns its sequence number."""
-    result = dynamodb_table().update_item(
-        Key={PARTITION_KEY: SENDING, SORT_KEY: SENDS},
-        UpdateExpression="ADD sends :one",
-        ExpressionAttributeValues={":one": 1},
-        ReturnValues="UPDATED_NEW",
-    )
-    sequence = int(result["Attributes"]["sends"])
-    _add(bucket(sequence, bucket_size), "sends")
-    return sequence
-
-
-def bucket(sequence: int, bucket_size: int) -> int:
-    return (max(sequence, 1) - 1) // bucket_size
-
-
-def sends() -> int:
-    item = dynamodb_table().get_item(Key={PARTITION_KEY: SENDING, SORT_KEY: SENDS}, ConsistentRead=True)
-    return int(item.get("Item", {}).get("sends", 0))
-
-
-def count_outcome(kind: str, bucket_size: int) -> None:
-    """Count a permanent bounce or complaint in the block of sends going out now."""
-    _add(bucket(sends(), bucket_size), kind)
-
-
-def _add(bucket_number: int, field: str) -> None:
-    dynamodb_table().update_item(
-        Key={PARTITION_KEY: SENDING, SORT_KEY: _bucket_sk(bucket_number)},
-        UpdateExpression="ADD #field :one",
-        ExpressionAttributeNames={"#field": field},
-        ExpressionAttributeValues={":one": 1},
-    )
-
-
-def recent_buckets(count: int) -> list[dict[str, int]]:
-    """The last `count` blocks of sends, newest first: sends, bounces, complaints."""
-    page = dynamodb_table().query(
-        KeyConditionExpression=Key(PARTITION_KEY).eq(SENDING) & Key(SORT_KEY).begins_with("REP#"),
-        ScanIndexForward=False,
-        Limit=count,
-        ConsistentRead=True,
-    )
+def _day_blocks(item: dict[str, Any], size: int) -> list[Block]:
+    """The blocks of `size` sends of one day item, newest first (the newest may be partial)."""
+    sent = int(item.get("sent", 0))
+    newest = max(sent - 1, 0) // size
     return [
-        {name: int(item.get(name, 0)) for name in ("sends", "bounces", "complaints")}
-        for item in page["Items"]
+        Block(
+            sends=max(0, min(size, sent - block * size)),
+            bounces=int(item.get(f"b{block}", 0)),
+            complaints=int(item.get(f"c{block}", 0)),
+        )
+        for block in range(newest, -1, -1)
     ]
 
 
-def take_slot(domain: str, day: date, cap: int) -> int | None:
-    """Count one email against the domain's cap on `day`; its number that day, or None when full."""
+def recent_blocks(domains: list[str], size: int, wanted: int) -> Iterator[Block]:
+    """Blocks of sends of the given domains, newest first, until `wanted` sends were given (the
+    caller stops earlier when it has enough): the day items, then an earlier version's blocks."""
+    pages: list[dict[str, Any]] = []
+    for domain in domains:
+        page = dynamodb_table().query(
+            KeyConditionExpression=Key(PARTITION_KEY).eq(_domain_pk(domain))
+            & Key(SORT_KEY).begins_with("DAY#"),
+            ScanIndexForward=False,
+            Limit=wanted // size + 2,  # a day has at least one block
+            ConsistentRead=True,
+        )
+        pages.extend(page["Items"])
+    given = 0
+    for item in sorted(
+        pages, key=lambda found: (str(found[SORT_KEY]), str(found[PARTITION_KEY])), reverse=True
+    ):
+        for block in _day_blocks(item, size):
+            yield block
+            given += block.sends
+            if given >= wanted:
+                return
+    legacy = dynamodb_table().query(
+        KeyConditionExpression=Key(PARTITION_KEY).eq(SENDING) & Key(SORT_KEY).begins_with("REP#"),
+        ScanIndexForward=False,
+        Limit=wanted // size + 1,
+        ConsistentRead=True,
+    )
+    for item in legacy["Items"]:
+        yield Block(*(int(item.get(name, 0)) for name in ("sends", "bounces", "complaints")))
+
+
+def count_outcome(kind: str, domain: str, day: date, size: int) -> None:
+    """Count a permanent bounce (`bounces`) or complaint (`complaints`) against the block of the
+    domain's sends going out now (the day's latest block)."""
+    block = max(sent_on(domain, day) - 1, 0) // size
+    dynamodb_table().update_item(
+        Key=_day_key(domain, day),
+        UpdateExpression="ADD #field :one",
+        ExpressionAttributeNames={"#field": f"{kind[0]}{block}"},
+        ExpressionAttributeValues={":one": 1},
+    )
+
+
+def _domain_pk(domain: str) -> str:
+    return f"{SENDING}#{domain.lower()}"
+
+
+def _day_key(domain: str, day: date) -> dict[str, str]:
+    return {PARTITION_KEY: _domain_pk(domain), SORT_KEY: f"DAY#{day.isoformat()}"}
+
+
+def take_slot(domain: str, day: date, cap: int | None) -> int | None:
+    """Count one email of the domain on `day` (under its cap, if any); its number that day, or None
+    when the day is full. The one counter write of an email: the cap's and the reputation window's."""
+    capped: dict[str, Any] = {}
+    if cap is not None:
+        capped = {"ConditionExpression": "attribute_not_exists(sent) OR sent < :cap"}
     counted = update_if(
-        Key={PARTITION_KEY: f"{SENDING}#{domain.lower()}", SORT_KEY: f"DAY#{day.isoformat()}"},
+        Key=_day_key(domain, day),
         UpdateExpression="ADD sent :one",
-        ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
-        ExpressionAttributeValues={":one": 1, ":cap": cap},
+        ExpressionAttributeValues={":one": 1, **({":cap": cap} if cap is not None else {})},
         ReturnValues="UPDATED_NEW",
+        **capped,
     )
     return None if counted is None else int(counted["sent"])
 
 
 def sent_on(domain: str, day: date) -> int:
-    item = dynamodb_table().get_item(
-        Key={PARTITION_KEY: f"{SENDING}#{domain.lower()}", SORT_KEY: f"DAY#{day.isoformat()}"},
-        ConsistentRead=True,
-    )
+    item = dynamodb_table().get_item(Key=_day_key(domain, day), ConsistentRead=True)
     return int(item.get("Item", {}).get("sent", 0))
 
 

@@ -1,0 +1,225 @@
+"""Issue 28, item 2: half the writes, and every guard kept.
+
+A touch's record settles its claim (no write to the enrollment after it); the enrollment keeps no
+copy of the record (the item stays under 1 KB, one write unit per write); one message index entry
+per email (our own Message-ID names its touch, signed); one counter write per email for the
+sending guard (the day's count is the cap's and the reputation window's). Faults are injected at
+the adapters (tests/faults.py); data an earlier version wrote is read as before.
+"""
+
+from __future__ import annotations
+
+import pytest
+from faults import crash, failing
+
+from bench.costs import UsageMeter
+from leadflow import aws, tokens
+from leadflow.config import settings
+from leadflow.models import Touch
+from leadflow.store import enrollment_items
+from leadflow.store.items import serialize
+
+
+def _post(sb, email: str) -> str:
+    assert sb.post("/leads", json={"email": email, "first_name": "Ada"}).status_code == 202
+    return sb.find_lead(email)["id"]
+
+
+def _sent(sb, lead_id: str) -> list[int]:
+    """Every email or text the providers accepted for the lead, by touch (recorded or not)."""
+    return [
+        int(message["tags"]["touch"]) for message in sb.outbox() if message["tags"].get("lead") == lead_id
+    ]
+
+
+def _assert_clean(sb) -> None:
+    report = sb.audit()
+    assert report.clean, report.lines()
+
+
+def _table_client():
+    return aws.table(settings().table_name).meta.client
+
+
+def _touch_put(number: int):
+    def matches(params: dict) -> bool:
+        return (
+            str(params.get("Item", {}).get("sk", "")).startswith("TOUCH#")
+            and params["Item"]["number"] == number
+        )
+
+    return matches
+
+
+@pytest.mark.email_cadence
+def test_a_step_that_died_after_storing_the_touch_is_settled_by_the_record_and_never_sends_again(sb):
+    """No Send events here: without the stored record the retry could only wait out the in-doubt
+    bound and send touch 1 a second time."""
+    with failing(
+        "dynamodb", "PutItem", crash(), when=_touch_put(1), after=True, client=_table_client()
+    ) as died:
+        lead_id = _post(sb, "stored.then.died@example.com")
+    assert len(died) == 1
+    stored = aws.table(settings().table_name).get_item(Key={"pk": f"LEAD#{lead_id}", "sk": "ENROLLMENT#001"})
+    assert stored["Item"]["touch_state"] == "claimed"  # nothing written after the record...
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    assert (enrollment.last_touch, enrollment.touch_state) == (1, "sent")  # ...which settled it
+    sb.advance(7 * 3600)  # past the in-doubt bound: the retry settled it from the record
+    assert _sent(sb, lead_id) == [1]
+    _assert_clean(sb)
+    sb.advance(30 * 86400)
+    assert _sent(sb, lead_id) == [1, 2, 3, 4, 5, 6]
+    assert [touch.number for touch in enrollment_items.touches(lead_id)] == [1, 2, 3, 4, 5, 6]
+    _assert_clean(sb)
+
+
+@pytest.mark.email_cadence
+def test_a_claim_shows_sent_only_once_its_touch_is_stored(sb):
+    from leadflow import clock
+
+    lead_id = _post(sb, "settled@example.com")
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    assert (enrollment.last_touch, enrollment.touch_state) == (1, "sent")  # touch 1's item is stored
+    claim = enrollment_items.claim_touch(lead_id, 1, 2, clock.now())
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    assert (enrollment.last_touch, enrollment.touch_state) == (2, "claimed")  # nothing stored for touch 2
+    assert enrollment_items.release_touch(lead_id, 1, 2, claim, None)
+    assert enrollment_items.get_enrollment(lead_id, 1).touch_state == "released"
+
+
+@pytest.mark.email_cadence
+def test_a_step_that_died_after_storing_the_last_touch_completes_the_enrollment_on_the_retry(sb):
+    lead_id = _post(sb, "last.stored@example.com")
+    with failing(
+        "dynamodb", "PutItem", crash(), when=_touch_put(6), after=True, client=_table_client()
+    ) as died:
+        sb.advance(30 * 86400)
+    assert len(died) == 1
+    assert _sent(sb, lead_id) == [1, 2, 3, 4, 5, 6]
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    assert enrollment.run_status.value == "completed"
+    _assert_clean(sb)
+
+
+@pytest.mark.email_cadence
+def test_an_enrollment_an_earlier_version_left_accepted_is_recorded_from_its_kept_record(sb):
+    """The earlier version kept the accepted record on the enrollment (`pending_touch`) before it
+    stored the touch. A step that died there is settled from it after the upgrade: stored, never
+    sent again (no Send events here to settle it otherwise)."""
+    from moto.ses.models import ses_backends
+
+    from leadflow.local.events import ACCOUNT_ID, REGION
+
+    lead_id = _post(sb, "accepted.before.upgrade@example.com")
+    table = aws.table(settings().table_name)
+
+    def left_accepted() -> Exception:
+        """SES took touch 2; the earlier version wrote its accept, then the step died."""
+        message_id = ses_backends[ACCOUNT_ID][REGION].sent_messages[-1].id
+        (enrollment,) = enrollment_items.enrollments(lead_id)
+        record = Touch(
+            lead_id=lead_id,
+            enrollment=1,
+            number=2,
+            cadence=enrollment.cadence,
+            channel="email",
+            template="inbound-demo-request/quick-question",
+            sent_at=enrollment.provider_call_at,
+            message_id=message_id,
+            subject="Quick question",
+        )
+        table.update_item(
+            Key={"pk": f"LEAD#{lead_id}", "sk": "ENROLLMENT#001"},
+            UpdateExpression="SET touch_state = :accepted, pending_touch = :record",
+            ExpressionAttributeValues={":accepted": "accepted", ":record": serialize(record)},
+        )
+        return crash()("killed after the accept")
+
+    second = lambda params: {"Name": "touch", "Value": "2"} in params.get("EmailTags", [])  # noqa: E731
+    with failing("sesv2", "SendEmail", left_accepted, when=second, after=True) as died:
+        sb.advance(86400 + 60)
+    assert len(died) == 1
+    sb.advance(3600)
+    assert _sent(sb, lead_id) == [1, 2]
+    stored = enrollment_items.get_touch(lead_id, 1, 2)
+    assert stored is not None and stored.message_id == sb.outbox()[1]["message_id"]
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    assert enrollment.pending_touch is None and enrollment.touch_state == "sent"
+    sb.advance(30 * 86400)
+    assert _sent(sb, lead_id) == [1, 2, 3, 4, 5, 6]
+    _assert_clean(sb)
+
+
+@pytest.mark.email_cadence
+def test_one_index_entry_per_email_and_our_own_message_id_still_names_its_touch(sb):
+    lead_id = _post(sb, "one.entry@example.com")
+    (touch,) = enrollment_items.touches(lead_id)
+    entries = [
+        item["pk"]
+        for item in aws.table(settings().table_name).scan()["Items"]
+        if str(item["pk"]).startswith("MSG#")
+    ]
+    assert entries == [f"MSG#{touch.message_id}"]
+    own = (touch.own_message_id or "").strip("<>")
+    owner = enrollment_items.message_owner(own)
+    assert owner is not None and (owner["lead_id"], owner["enrollment"], owner["touch"]) == (lead_id, 1, 1)
+    # A changed character of the signed part, or a random id at our domain, names nothing.
+    token, _, rest = own.partition(".")
+    forged = ("b" if token[0] == "a" else "a") + token[1:] + "." + rest
+    assert enrollment_items.message_owner(forged) is None
+    assert (
+        enrollment_items.message_owner("0f5b6a52-1c1e-4d2b-9f7c-7d1f0c2f1e11@mail.leadflow.example") is None
+    )
+
+
+def test_an_own_message_id_indexed_by_an_earlier_version_still_resolves(sb):
+    legacy = "9a1f0c7e-5b7d-4c55-8d0e-2f6f5b0b9c11@mail.leadflow.example"  # uuid4 ids, before signing
+    aws.table(settings().table_name).put_item(
+        Item={"pk": f"MSG#{legacy}", "sk": "MSG", "lead_id": "ab" * 10, "enrollment": 1, "touch": 3}
+    )
+    owner = enrollment_items.message_owner(legacy)
+    assert owner is not None and (owner["lead_id"], owner["touch"]) == ("ab" * 10, 3)
+
+
+def test_own_message_ids_are_unique_per_send_and_verify_only_as_message_ids(sb):
+    first = tokens.own_message_id("ab" * 10, 1, 2, "mail.example")
+    second = tokens.own_message_id("ab" * 10, 1, 2, "mail.example")
+    assert first != second  # a resend after the in-doubt bound gets its own id
+    target = tokens.parse_own_message_id(first)
+    assert target is not None and (target.lead_id, target.enrollment, target.touch) == ("ab" * 10, 1, 2)
+    reply_token = tokens.sign(tokens.Purpose.REPLY, "ab" * 10, 1, 2)
+    assert tokens.parse_own_message_id(f"<{reply_token}.00@mail.example>") is None
+
+
+@pytest.mark.email_cadence
+def test_each_email_writes_one_guard_counter_one_index_entry_and_enrollment_writes_under_1_kb(sb):
+    meter = UsageMeter()
+    uninstall = meter.install(sb)
+    try:
+        lead_id = _post(sb, "budget@example.com")
+        sb.advance(30 * 86400)
+    finally:
+        uninstall()
+    assert _sent(sb, lead_id) == [1, 2, 3, 4, 5, 6]
+    requests, units = meter.usage.write_requests_by_kind, meter.usage.writes_by_kind
+    assert requests["SENDING/DAY"] == 6 and not {"SENDING/SENDS", "SENDING/REP"} & set(requests)
+    assert requests["MSG/MSG"] == 6
+    # Post, execution start, then per email a claim and the provider call, and the completion.
+    assert requests["ENROLLMENT"] == 2 + 6 * 2 + 1
+    assert units["ENROLLMENT"] == requests["ENROLLMENT"]  # every write under 1 KB
+    _assert_clean(sb)
+
+
+def test_the_reputation_window_reads_an_earlier_versions_blocks_after_the_day_counts(sb):
+    """Before the upgrade sends were counted in SENDING / REP#<block>; the window goes on from them."""
+    from leadflow.send import guard
+
+    table = aws.table(settings().table_name)
+    for block, (sends, bounces) in enumerate([(10, 0), (10, 1), (4, 0)]):
+        table.put_item(Item={"pk": "SENDING", "sk": f"REP#{block:010d}", "sends": sends, "bounces": bounces})
+    before = guard.rates()
+    assert (before.sends, before.bounces) == (24, 1)
+    lead_id = _post(sb, "after.upgrade@example.com")
+    assert _sent(sb, lead_id) == [1]
+    after = guard.rates()
+    assert (after.sends, after.bounces) == (25, 1)
