@@ -51,6 +51,7 @@ def test_the_queue_lists_open_tasks_overdue_first_and_records_an_outcome_from_th
         assert "due Mon 23 Nov 10:05 EST (America/New_York)" in text
 
         (ann_action,) = [a for a in re.findall(r'action="([^"]+)"', text) if "tasks/" in a][:1]
+        assert '<button name="outcome" value="no_answer">' in text  # what the posted form sends
         path = "/" + ann_action.replace("&amp;", "&").removeprefix("../")
         done = sb.post(
             path, data="outcome=no_answer", headers={"Content-Type": "application/x-www-form-urlencoded"}
@@ -153,3 +154,63 @@ def test_a_queue_row_shows_the_notes_left_on_the_leads_earlier_tasks():
         assert "<dt>Note</dt><dd>Mon 23 Nov 10:22 EST (America/New_York) (no_answer): " in page
         assert "Assistant says call back after 3" in page
         assert '<input name="note"' in page  # a note goes with the outcome recorded from the list
+
+
+def test_a_queue_row_shows_the_booked_meetings_time_on_the_rep_clock(sb):
+    from tests.test_rep_drafts import _booked_with_draft
+
+    _booked_with_draft(sb)  # Casey's meeting: Wednesday 25 Nov 15:00-15:30 UTC, booked, held
+    sb.advance_to("2026-12-01T15:00:00Z")  # post-meeting's decision call (day 6) is open, overdue
+    page = _queue(sb).text
+    assert "<h3>call · due Mon 30 Nov 11:30 EST (America/New_York)</h3>" in page
+    assert "<dt>Meeting</dt><dd>Wed 25 Nov 10:00 EST (America/New_York)</dd>" in page
+
+
+# A company name with no place to break (a pasted domain), as forms get: what pushes a row sideways.
+LONG_COMPANY = "BigCoLogisticsInternationalHoldingsNorthAmericaInboundOperations.example"
+
+
+def _alex_with_every_row_kind(sb):
+    """Alex's queue on Wednesday 25 Nov, 12:00 New York: a call overdue with the note left on the
+    lead's earlier call, the recap draft (manual_email) of a held meeting, a call coming up for a
+    lead whose message is one long pasted URL; every call row has its note field."""
+    from tests.test_rep_drafts import _booked_with_draft
+    from tests.test_tasks_page import DEMO as DANA
+
+    _alex_with_two_calls(sb)
+    ann = sb.find_lead("ann@a.example")
+    (speed,) = [t for t in sb.tasks() if t["lead_id"] == ann["id"] and t["touch"] == 0]
+    sb.post(
+        f"/tasks/{speed['id']}?token={speed['token']}",
+        data="outcome=no_answer&note=Assistant+says+call+back+after+3",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    # Owners go round: Ann Alex, Bo Sam, Cy Alex, Eve Sam, Casey Alex, Fay Sam, Dana Alex.
+    sb.post("/leads", json={**DEMO, "email": "eve@e.example", "first_name": "Eve"})
+    _booked_with_draft(sb)  # Casey's recap draft, due Wednesday 16:30 UTC; now 17:00
+    sb.post("/leads", json={**DEMO, "email": "fay@f.example", "first_name": "Fay"})
+    sb.post("/leads", json={**DANA, "company": LONG_COMPANY})
+    page = _queue(sb).text
+    assert "Overdue" in page and "Coming up" in page
+    assert "<dt>Note</dt>" in page and '<input name="note"' in page
+    assert "email draft · due" in page and "Edit and send, or skip" in page
+    assert "inbound-routing-runbook-2026-q4-final" in page and LONG_COMPANY in page
+    return page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make browser)")
+def test_the_queue_with_every_row_kind_and_the_morning_digest_fit_375_px():
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        page = _alex_with_every_row_kind(sb)
+        sb.advance_to("2026-11-26T12:00:00Z")  # Thanksgiving: no digest for Alex; Friday's then
+        sb.advance_to("2026-11-27T12:00:00Z")
+        sb.invoke("sweep", {"audit": True})
+        (digest,) = [m for rep, _, m in _digests(sb) if rep == "alex" and m["at"] == "2026-11-27T12:00:00Z"]
+    scroll, client = _scroll_width(page, 375)
+    assert client == 375 and scroll <= 375, scroll
+    assert LONG_COMPANY in digest["html"] and 'href="tel:' in digest["html"]
+    scroll, client = _scroll_width(digest["html"], 375)
+    assert client == 375 and scroll <= 375, scroll
+    # Without their styles (no wrapping of long words) both scroll sideways: the measure can fail.
+    assert _scroll_width(re.sub(r"<style>.*?</style>", "", page, flags=re.S), 375)[0] > 375
+    assert _scroll_width(digest["html"].replace("overflow-wrap:anywhere", ""), 375)[0] > 375
