@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from botocore.exceptions import ClientError
 from faults import client_error, failing
 
 from leadflow import aws, clock
@@ -78,9 +77,9 @@ def test_an_outage_longer_than_the_retries_alerts_ops_and_the_sweep_resumes_ever
         assert all(start <= clock.parse_iso(alert["at"]) < start + OUTAGE for alert in alerts)
         assert all("outage" not in alert["message"] for alert in alerts)  # ids only, no address
         # A re-post during the outage: the table refuses its first write (the per-IP count), so the
-        # function fails (API Gateway answers 502) before it reads or changes any enrollment.
-        with pytest.raises(ClientError, match="ProvisionedThroughputExceeded"):
-            sb.post("/leads", json={"email": "outage0@example.com", "first_name": "Ada"})
+        # post is answered 503 with Retry-After before it reads or changes any enrollment.
+        refused = sb.post("/leads", json={"email": "outage0@example.com", "first_name": "Ada"})
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
     assert all(_sent(sb, lead_id) == [1] for lead_id in leads)
     assert not sb.audit().clean  # three enrollments running without their execution
     # After it, before the sweep: a re-post neither enrolls the lead again nor drops it.
@@ -146,12 +145,9 @@ def test_an_execution_that_ended_before_the_table_took_its_arn_is_resumed_under_
     stores_arn = lambda params: "SET execution_arn = :arn" in params.get("UpdateExpression", "")  # noqa: E731
     table_client = aws.table(settings().table_name).meta.client
     throttled = client_error("ProvisionedThroughputExceededException", "UpdateItem", 400)
-    # The post fails after StartExecution; the lead and its enrollment are stored.
-    with (
-        failing("dynamodb", "UpdateItem", throttled, when=stores_arn, client=table_client),
-        pytest.raises(ClientError),
-    ):
-        sb.post("/leads", json={"email": "no.arn@example.com", "first_name": "Ada"})
+    # The post fails (503) after StartExecution; the lead and its enrollment are stored.
+    with failing("dynamodb", "UpdateItem", throttled, when=stores_arn, client=table_client):
+        assert sb.post("/leads", json={"email": "no.arn@example.com", "first_name": "Ada"}).status_code == 503
     sb.clock.settle()
     lead_id = sb.find_lead("no.arn@example.com")["id"]
     (enrollment,) = enrollment_items.enrollments(lead_id)

@@ -16,10 +16,13 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import CORSConfig
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unprocessable
+from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unavailable_answer, unprocessable
+from leadflow import aws
 from leadflow.config import allowed_origins
-from leadflow.intake.submission import IdempotencyConflict
+from leadflow.intake.submission import IdempotencyConflict, LeadBeingWritten
 from leadflow.observability import logger, metrics
 
 API_TITLE = "leadflow intake API"
@@ -36,7 +39,7 @@ class ConfiguredCors(CORSConfig):
     """
 
     def __init__(self) -> None:
-        super().__init__(allow_headers=["Idempotency-Key"], max_age=600)
+        super().__init__(allow_headers=["Idempotency-Key"], expose_headers=["Retry-After"], max_age=600)
 
     def allowed_origin(self, extracted_origin: str) -> str | None:
         return extracted_origin if extracted_origin in allowed_origins() else None
@@ -100,6 +103,16 @@ def idempotency_conflict(error: IdempotencyConflict) -> Response[Any]:
     if error.in_progress:
         return Response(409, content_types.APPLICATION_JSON, {"message": IN_PROGRESS})
     return Response(422, content_types.APPLICATION_JSON, {"message": KEY_REUSED, "errors": []})
+
+
+@app.exception_handler([ClientError, HTTPClientError, BotocoreConnectionError, LeadBeingWritten])
+def unavailable(error: Exception) -> Response[Any]:
+    """The table (or another AWS service) is throttling, failing or unreachable beyond botocore's
+    retries: 503 with Retry-After, never API Gateway's 502. Any other AWS error stays a fault."""
+    if not isinstance(error, LeadBeingWritten) and aws.transient(error) is None:
+        raise error
+    logger.warning("request answered 503: AWS unavailable", extra={"error": type(error).__name__})
+    return unavailable_answer(app.current_event.headers.get("content-type"))
 
 
 @app.exception_handler(InvalidFormPost)

@@ -87,6 +87,12 @@ RESPONSES: dict[int, Any] = {
         "another lead); a plain page for an HTML form with no allowed page to go back to.",
         "content": {JSON: {"model": Invalid}, "text/html": {"schema": {"type": "string"}}},
     },
+    503: {
+        "description": "The table is unavailable: nothing was enrolled; send the same post again after "
+        "Retry-After (a page saying so for an HTML form).",
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+        "content": {JSON: {"model": Refused}, "text/html": {"schema": {"type": "string"}}},
+    },
 }
 
 

@@ -34,7 +34,15 @@ from leadflow.send import speed
 from leadflow.send.alerts import AlertKind, alert_owner
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
-__all__ = ["START_LEASE", "Accepted", "IdempotencyConflict", "SubmissionRejected", "accept", "accept_once"]
+__all__ = [
+    "START_LEASE",
+    "Accepted",
+    "IdempotencyConflict",
+    "LeadBeingWritten",
+    "SubmissionRejected",
+    "accept",
+    "accept_once",
+]
 
 
 class SubmissionRejected(ValueError):
@@ -190,6 +198,15 @@ def accept(
     return Accepted(submission_id, outcome)
 
 
+class LeadBeingWritten(LookupError):
+    """The address's index has no lead yet and its creator's lease (START_LEASE) still runs: a
+    concurrent post, or one cut off mid-write by a table failure. Answered 503: a retry once the
+    lease ran out completes the lead under the indexed id."""
+
+    def __init__(self) -> None:
+        super().__init__("email index without its lead: its creator is still writing it")
+
+
 class IdempotencyConflict(Exception):
     """An Idempotency-Key reused: `in_progress` while the first request runs, else for another lead."""
 
@@ -251,12 +268,12 @@ def _known_lead(email_key: str) -> Lead:
         raise LookupError("no email index")
     lead = _wait_for_lead(lead_id)
     if lead is None:
-        raise LookupError("email index without its lead: its creator is still writing it")
+        raise LeadBeingWritten
     return lead
 
 
 # How long a post waits for a concurrent post of the same address to finish writing the lead
-# (three single-item writes after the index); past it the post fails (5xx) and a retry finds it.
+# (three single-item writes after the index); past it the post is answered 503 and a retry finds it.
 CREATION_WAIT_SECONDS = 5.0
 
 
@@ -281,7 +298,7 @@ def _creation_abandoned(email_key: str, lead_id: str, now: datetime) -> bool:
     if claimed_at is None or now - claimed_at >= START_LEASE:
         return True
     if _wait_for_lead(lead_id) is None:
-        raise LookupError("email index without its lead: its creator is still writing it")
+        raise LeadBeingWritten
     return False
 
 
