@@ -8,7 +8,7 @@ import pytest
 from leadflow.local.synthetic_report import Builder
 from leadflow.report.build import build_report
 from leadflow.report.records import EventKind, TouchRecord, TouchState
-from leadflow.report.render import render_html, render_text, spark
+from leadflow.report.render import render_html, render_text, spark, spark_runs
 from tests.report_data import PLANS, WEEK, at
 
 LOCATION = "s3://leadflow-reports/reports/2026-11-16/report.html"
@@ -41,6 +41,18 @@ def test_each_headline_against_the_four_periods_before_it():
     assert trends["Leads"].previous_mean == pytest.approx(2.5)
     assert report.cadence_trends["inbound"] == [1.0, 0.0, 1.0, 0.0, 1.0]
     assert spark(trends["Leads"].values) == [3, 6, 10, 13, 16]
+    # The HTML line: block characters in runs of one colour (earlier grey, this period blue).
+    assert spark_runs(trends["Leads"].values) == [("#9ca3af", "▂▃▅▇"), ("#2563eb", "█")]
+
+
+def test_the_sparkline_marks_a_change_and_a_period_without_a_value():
+    assert spark_runs((None, 1.0, 2.0, 2.0, 2.0), marks=(2,)) == [
+        ("#e5e7eb", "▁"),
+        ("#9ca3af", "▄"),
+        ("#d97706", "█"),
+        ("#9ca3af", "█"),
+        ("#2563eb", "█"),
+    ]
 
 
 def test_a_new_cadence_version_is_marked_changed_since():

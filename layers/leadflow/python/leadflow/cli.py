@@ -227,10 +227,10 @@ def build_parser() -> Parser:
     demo.add_argument(
         "--days",
         type=_at_least(1),
-        default=49,
-        # Seven weeks: the report judges cadences whose outcome window has passed (a 21-day cadence's
+        default=42,
+        # Six weeks: the report judges cadences whose outcome window has passed (a 21-day cadence's
         # leads enrolled 27 days before the week's end), so a shorter run would judge nothing.
-        help="spread arrivals over this many days (default 49)",
+        help="spread arrivals over this many days (default 42)",
     )
     demo.add_argument(
         "--reply-share", type=_checked(_share), default=0.3, help="share of leads who reply (default 0.3)"
