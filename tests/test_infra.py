@@ -1261,6 +1261,14 @@ def test_alarms_page_the_ops_topic_whose_subscribers_come_from_the_config(synth:
     assert len(queues) == 4
     (breaches,) = by_metric["AuditBreaches"]
     assert breaches["Namespace"] == "leadflow" and breaches["Threshold"] == 1
+    # Our own metrics (leadflow.send.touches, functions.intake.handler): one page each, at the first.
+    for metric in ("InDoubtTouchResent", "IntakeUnavailable"):
+        (ours,) = by_metric[metric]
+        assert ours["Namespace"] == "leadflow", metric
+        assert ours["Dimensions"] == [{"Name": "service", "Value": "leadflow"}], metric
+        assert (ours["Statistic"], ours["Period"], ours["Threshold"]) == ("Sum", 300, 1), metric
+        assert ours["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", metric
+        assert ours["TreatMissingData"] == "notBreaching", metric
 
 
 def test_the_sweep_runs_every_five_minutes_and_the_audit_hourly(synth: Synth) -> None:

@@ -95,6 +95,7 @@ def test_a_json_post_refused_by_the_table_is_answered_503_and_its_retry_enrolls_
     _unavailable(response)
     assert response.headers["Content-Type"] == "application/json"
     assert "send the same request again" in response.json()["message"]
+    assert sb.metric_total("IntakeUnavailable") == 1  # its alarm pages ops (tests/test_infra.py)
     assert sb.find_lead(email) is None and sb.outbox() == []
 
     sb.advance(RETRY_AFTER_SECONDS)

@@ -112,6 +112,7 @@ def unavailable(error: Exception) -> Response[Any]:
     if not isinstance(error, LeadBeingWritten) and aws.transient(error) is None:
         raise error
     logger.warning("request answered 503: AWS unavailable", extra={"error": type(error).__name__})
+    metrics.add_metric(name="IntakeUnavailable", unit="Count", value=1)  # alarmed (infra alarms.py)
     return unavailable_answer(app.current_event.headers.get("content-type"))
 
 

@@ -1,6 +1,7 @@
 """Operations (issue 11): the ops topic's email subscriptions (config/leadflow.yaml `ops`), the
 sweep's schedules, and the alarms that page ops: failed executions per state machine, function
-errors and throttles, dead-letter queue depth, and the audit's breach count."""
+errors and throttles, dead-letter queue depth, the audit's breach count, in-doubt touches sent
+again and intake posts answered 503."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ SWEEP_EVERY = Duration.minutes(5)
 # The audit scans the whole table: hourly is enough to catch what the sweep cannot fix.
 AUDIT_EVERY = Duration.hours(1)
 AUDIT_BREACHES_METRIC = "AuditBreaches"
+# Emitted by our code (Powertools, namespace `leadflow`, dimension service=leadflow).
+IN_DOUBT_RESENT_METRIC = "InDoubtTouchResent"  # leadflow.send.touches
+INTAKE_UNAVAILABLE_METRIC = "IntakeUnavailable"  # functions.intake.handler: a post answered 503
 
 
 class Operations(Construct):
@@ -97,15 +101,32 @@ class Operations(Construct):
                 queue.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"),
                 f"Messages wait in the {name} dead-letter queue: redrive them once the cause is fixed.",
             )
+
+        def leadflow_metric(name: str, period: Duration, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="leadflow",
+                metric_name=name,
+                dimensions_map={"service": "leadflow"},
+                period=period,
+                statistic=statistic,
+            )
+
+        alarm(
+            "InDoubtTouchResent",
+            leadflow_metric(IN_DOUBT_RESENT_METRIC, five_minutes, "Sum"),
+            "A touch whose send was in doubt (SES called, no Send event within the in-doubt bound) was "
+            "sent again: its lead may have it twice. Check the SES configuration set's event destination "
+            "and the events queue: Send events are not arriving.",
+        )
+        alarm(
+            "IntakeUnavailable",
+            leadflow_metric(INTAKE_UNAVAILABLE_METRIC, five_minutes, "Sum"),
+            "Intake answered posts 503 (Retry-After): the table or another AWS service was throttled, "
+            "failing or unreachable beyond the retries. Forms are told to send again; nothing is lost.",
+        )
         alarm(
             "AuditBreaches",
-            cloudwatch.Metric(
-                namespace="leadflow",
-                metric_name=AUDIT_BREACHES_METRIC,
-                dimensions_map={"service": "leadflow"},
-                period=Duration.hours(1),
-                statistic="Maximum",
-            ),
+            leadflow_metric(AUDIT_BREACHES_METRIC, Duration.hours(1), "Maximum"),
             "`leadflow audit` found a breach (a lead or touch lost, sent twice or after a stop): run "
             "`leadflow audit` for the list.",
         )
