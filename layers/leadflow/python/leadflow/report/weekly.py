@@ -28,7 +28,7 @@ from leadflow.report.metrics import Window
 from leadflow.report.records import UNKNOWN, CadencePlan, CadenceStep
 from leadflow.report.render import render_csv, render_html, render_text, subject
 from leadflow.report.source import load_dataset, load_snoozes
-from leadflow.send import guard, lint, mail
+from leadflow.send import guard, mail
 from leadflow.store import event_items
 
 EFFORT_RANK = {"low": 1, "medium": 2, "high": 3}
@@ -95,6 +95,9 @@ def cadence_plans() -> dict[str, CadencePlan]:
         config.reengagement.cadence: "re-engagement",
         config.answers.not_now_cadence: "not-now",
     }
+    # Imported here: the lint's module (and the operator config models it names) only when a report runs.
+    from leadflow.send import lint
+
     known = cadences()
     break_ups = lint.break_up_forms(known.values(), settings().template_dir, config)
     plans = {}
