@@ -33,3 +33,26 @@ def test_the_same_seed_gives_the_same_report_and_the_summary_counts_new_leads_as
     headline = re.search(r"^New leads +(\d+) +(\d+)", text, re.M)
     assert headline is not None and int(headline.group(1)) == arrived
     assert int(headline.group(2)) == ARGS["leads"]  # the 90-day column covers the whole run
+
+
+def test_the_default_demo_runs_long_enough_for_every_new_lead_cadence_to_have_a_judged_cohort(monkeypatch):
+    """Issue 27 follow-up: a 20-day run judged nothing. The first arrivals must be older, at the report
+    week's end, than each new-lead cadence's outcome window (its days and the grace) by a week or more."""
+    from datetime import timedelta
+
+    from leadflow.cli import build_parser
+    from leadflow.config import settings
+    from leadflow.report.metrics import outcome_window
+    from leadflow.report.weekly import cadence_plans
+
+    monkeypatch.setenv("TABLE_NAME", "leadflow")
+    monkeypatch.setenv("HMAC_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:000000000000:secret:hmac")
+    settings.cache_clear()
+    try:
+        plans = cadence_plans()
+    finally:
+        settings.cache_clear()
+    days = build_parser().parse_args(["demo"]).days
+    longest = max(outcome_window(plan) for plan in plans.values() if plan.flow == "")
+    # The run spans `days` of arrivals; the report week ends at most a week after the last one.
+    assert timedelta(days=days) >= longest + timedelta(days=7), (days, longest)
