@@ -4,10 +4,13 @@ outcome buttons, behind a signed per-rep link that rotates; readable on a 375-px
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 
 from leadflow import keys
+from leadflow.config import settings
 from leadflow.local.sandbox import Sandbox
 from tests.test_console import _scroll_width
 from tests.test_report_layout import CHROMIUM
@@ -70,6 +73,24 @@ def test_a_wrong_or_rotated_queue_link_shows_nothing():
         # Rotation: a link signed for version 1 no longer opens version 2.
         assert keys.valid_queue_token("alex", 1, keys.queue_token("alex", 1))
         assert not keys.valid_queue_token("alex", 2, keys.queue_token("alex", 1))
+
+
+def test_raising_a_reps_queue_link_version_closes_the_old_link_and_the_new_one_opens(tmp_path):
+    """Rotation through the page itself: the operator raises `queue_link_version` in the config."""
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        _alex_with_two_calls(sb)
+        old = keys.queue_token("alex", 1)
+        assert _queue(sb, token=old).status_code == 200
+        config = yaml.safe_load(Path(settings().config_file).read_text())
+        (alex,) = [rep for rep in config["reps"] if rep["id"] == "alex"]
+        alex["queue_link_version"] = 2
+        rotated = tmp_path / "leadflow.yaml"
+        rotated.write_text(yaml.safe_dump(config))
+        sb.set_environment({"CONFIG_FILE": str(rotated)})
+        assert _queue(sb, token=old).status_code == 403
+        page = _queue(sb)  # the link the alerts and digests carry from now on
+        assert page.status_code == 200 and "Ann" in page.text
+        assert _queue(sb, token=keys.queue_token("alex", 2)).status_code == 200
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make browser)")

@@ -150,6 +150,7 @@ def test_48_demo_requests_around_the_clock_nobody_acts_alerts_in_hours_ending_at
         for task in sb.tasks():
             if task["channel"] == "call":
                 calls.setdefault(task["lead_id"], []).append(_at(task["at"]))
+        assert len(calls) == 48  # every lead's speed call, at least: the check below is not empty
         close = {
             lead
             for lead, dues in calls.items()
@@ -238,3 +239,26 @@ def test_the_manager_gets_one_list_a_day_of_the_leads_never_called_inside_their_
         assert "waiting 22 h 00 min" in daily["message"]
         assert len(hourly_run("2026-11-24T14:00:00Z")) == 1  # once a day
         assert len(hourly_run("2026-11-25T13:00:00Z")) == 2  # the next working day again
+
+
+def test_a_call_due_within_the_gap_of_an_open_call_moves_to_the_gaps_end_at_the_boundary():
+    """Item 4: `speed_to_lead.call_gap_hours` (4 by default) of an open call task of the lead, on
+    either side, moves a new call to the gap's end (the owner's next start if off then); at exactly
+    the gap, or once the other call is worked, it stays."""
+    from leadflow.send.tasks import spaced_call
+    from leadflow.store import lead_items
+
+    with Sandbox(start="2026-11-23T20:00:00Z") as sb:  # Monday 15:00 New York; Alex ends at 17:00
+        sb.post("/leads", json=DEMO)
+        lead = lead_items.get_lead(sb.find_lead(DEMO["email"])["id"])
+        (speed,) = [t for t in sb.tasks() if t["touch"] == 0]
+        assert speed["at"] == "2026-11-23T20:05:00Z"
+        # 4 h after 20:05 UTC is 19:05 New York, after hours: Tuesday 09:00 New York (14:00 UTC).
+        tuesday_start = _at("2026-11-24T14:00:00Z")
+        assert spaced_call(lead, _at("2026-11-24T00:04:59Z")) == tuesday_start
+        assert spaced_call(lead, _at("2026-11-23T16:05:01Z")) == tuesday_start  # before it, too
+        assert spaced_call(lead, _at("2026-11-24T00:05:00Z")) == _at("2026-11-24T00:05:00Z")
+        assert spaced_call(lead, _at("2026-11-23T16:05:00Z")) == _at("2026-11-23T16:05:00Z")
+        worked = sb.post(f"/tasks/{speed['id']}?token={speed['token']}", json={"outcome": "no_answer"})
+        assert worked.status_code == 200
+        assert spaced_call(lead, _at("2026-11-23T21:00:00Z")) == _at("2026-11-23T21:00:00Z")
