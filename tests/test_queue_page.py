@@ -216,6 +216,9 @@ def _alex_with_every_row_kind(sb):
     assert "<dt>Note</dt>" in page and '<input name="note"' in page
     assert "email draft · due" in page and "Edit and send, or skip" in page
     assert "inbound-routing-runbook-2026-q4-final" in page and LONG_COMPANY in page
+    # A row's context is the task page's: the form, the fit, what was sent and the last answer.
+    assert "Request a demo (demo-request)" in page and "Fit</dt><dd>" in page
+    assert "): email sent" in page and "Last answer</dt><dd>none yet" in page
     return page
 
 
