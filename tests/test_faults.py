@@ -298,6 +298,8 @@ def test_leadflow_audit_reads_a_running_sandbox_and_exits_1_on_a_breach(sb):
     from leadflow import aws
     from leadflow.local.serve import start_aws_endpoint
 
+    # Inside the owners' hours: the audit acts on the present, long past any alert held for them.
+    sb.advance_to("2026-11-23T15:00:00Z")
     lead_ids = [_post(sb, f"audited{number}@example.com") for number in range(3)]
     endpoint = start_aws_endpoint()
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
