@@ -9,7 +9,7 @@ adapter, Send events published by the Sandbox as the configuration set would (la
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
@@ -299,4 +299,65 @@ def test_botocore_never_resends_an_email_whose_answer_was_lost(sbe):
     assert touch.message_id == sent[0].id
     sbe.advance(30 * 86400)
     assert len(sent) == 6 and _touches_out(sbe, lead_id) == [2, 3, 4, 5, 6]  # 1: its answer was lost
+    _assert_clean(sbe)
+
+
+def _post_at_with_touch_1_lost(sbe, moment, email: str) -> tuple[str, dict]:
+    """A New York lead posted at `moment`; its touch 1's SES call lost its answer (in doubt)."""
+    sbe.advance_to(moment)
+    with failing("sesv2", "SendEmail", _lost_connection) as failed:
+        body = {"email": email, "first_name": "Ada", "timezone": "America/New_York"}
+        assert sbe.post("/leads", json=body).status_code == 202
+    assert failed
+    lead_id = sbe.find_lead(email)["id"]
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    request = {
+        "lead_id": lead_id,
+        "cadence": enrollment.cadence,
+        "enrollment": 1,
+        "version": enrollment.version,
+        "touch": 1,
+    }
+    return lead_id, request
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["last-second-of-window", "window-closed"])
+def test_an_in_doubt_resend_past_the_window_waits_for_its_next_opening(sbe, inside):
+    """The bound passes one second before the lead's window closes: the touch goes at once. At the
+    close: released and moved to the next opening (the next allowed morning), sent once then."""
+    from zoneinfo import ZoneInfo
+
+    from leadflow import clock
+    from leadflow.cadence import versions
+
+    new_york = ZoneInfo("America/New_York")
+    lead_id, request = _post_at_with_touch_1_lost(sbe, sbe.now(), "probe@example.com")
+    window = versions.cadence_at(request["cadence"], request["version"]).window
+    day = datetime(2026, 11, 24, tzinfo=new_york)  # a Tuesday, no holiday
+    closes = datetime.combine(day.date(), window.end, tzinfo=new_york)
+    # Another lead whose bound passes at the window's last second, or at its close.
+    called = closes - BOUND - timedelta(seconds=1 if inside else 0)
+    lead_id, request = _post_at_with_touch_1_lost(sbe, called, "night@example.com")
+    sbe.advance_to(called + BOUND - timedelta(seconds=1))
+    assert _in_doubt(lead_id) and _touches_out(sbe, lead_id) == []
+
+    sbe.advance_to(called + BOUND)
+    if inside:
+        assert sbe.invoke("step", request)["outcome"] == "sent"
+        assert _touches_out(sbe, lead_id) == [1]
+    else:
+        opening = datetime.combine(day.date() + timedelta(days=1), window.start, tzinfo=new_york)
+        with pytest.raises(touches.NotDueYet, match=clock.iso(opening)):
+            sbe.invoke("step", request)
+        (enrollment,) = enrollment_items.enrollments(lead_id)
+        assert enrollment.touch_state == "released" and enrollment.schedule[0] == opening
+        sbe.advance_to(opening - timedelta(seconds=1))
+        assert _touches_out(sbe, lead_id) == []
+        # The execution, in its in-doubt retries, sends it at its first retry from the opening on.
+        sbe.advance_to(opening + timedelta(seconds=asl.UNSETTLED_RETRY["MaxDelaySeconds"] + 1))
+        assert _touches_out(sbe, lead_id) == [1]
+        (touch,) = enrollment_items.touches(lead_id)
+        assert opening <= touch.sent_at
+    sbe.advance(30 * 86400)
+    assert _touches_out(sbe, lead_id) == [1, 2, 3, 4, 5, 6]
     _assert_clean(sbe)

@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 from leadflow import aws, clock, fields, keys, tokens
 from leadflow.cadence import asl, variants, versions
 from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel
-from leadflow.cadence.schedule import country_of_zone
+from leadflow.cadence.reschedule import replanned
+from leadflow.cadence.schedule import country_of_zone, holiday_name, locale_for, open_days
 from leadflow.config import operator_config, settings
 from leadflow.models import (
     CONTACTABLE,
@@ -336,6 +337,9 @@ def _settle_unknown(
             raise TouchUnsettled(f"touch {request.touch} of {lead.id}: in doubt, no Send event yet")
         logger.warning("touch in doubt past its bound, no Send event: sending it", extra=_ids(request))
         metrics.add_metric(name="InDoubtTouchResent", unit=MetricUnit.Count, value=1)
+        opening = _next_window_opening(lead, cadence, request.touch, now)
+        if opening is not None:
+            _defer_resend(request, lead, cadence, enrollment, opening)
     elif called_at is not None and channel is Channel.SMS:
         return _record(
             cadence,
@@ -352,6 +356,45 @@ def _settle_unknown(
     if not released:
         raise TouchUnsettled(f"touch {request.touch} of {lead.id}: its claim changed meanwhile")
     return None
+
+
+def _next_window_opening(lead: Lead, cadence: Cadence, number: int, now: datetime) -> datetime | None:
+    """None when `now` is inside the lead's send window; else the window's next opening.
+
+    An in-doubt resend comes hours after its planned time (IN_DOUBT_BOUND): it must not go out at night.
+    """
+    locale = locale_for(lead.timezone, lead.country, cadence.window)
+    local = now.astimezone(locale.tz)
+    window = cadence.window
+    open_today = local.weekday() in window.weekday_numbers and not (
+        window.skip_holidays and holiday_name(locale, local.date())
+    )
+    if open_today and window.start <= local.time() < window.end:
+        return None
+    if open_today and local.time() < window.start:
+        return datetime.combine(local.date(), window.start, tzinfo=locale.tz)
+    for _day, opens, _closes in open_days(cadence.touch(number), local.date(), window, locale, set()):
+        return opens
+    raise ValueError(f"touch {number}: no allowed day ahead in the send window")
+
+
+def _defer_resend(
+    request: TouchRequest, lead: Lead, cadence: Cadence, enrollment: Enrollment, opening: datetime
+) -> None:
+    """Move the touch (and the later ones) to `opening`, then release the in-doubt claim: the state
+    machine waits (NotDueYet) and sends it then. Moved first, so an attempt that finds the touch
+    released finds its new time too."""
+    moved = replanned(lead, enrollment, cadence, request.touch - 1, opening)
+    if not enrollment_items.catch_up_schedule(lead.id, enrollment.number, moved, request.touch):
+        raise TouchUnsettled(f"touch {request.touch} of {lead.id}: settled meanwhile")
+    if not enrollment_items.release_touch(
+        lead.id, enrollment.number, request.touch, enrollment.claim_id, enrollment.provider_call_at
+    ):
+        raise TouchUnsettled(f"touch {request.touch} of {lead.id}: its claim changed meanwhile")
+    logger.info(
+        "in-doubt resend moved into the send window", extra={**_ids(request), "until": clock.iso(opening)}
+    )
+    raise NotDueYet(clock.iso(moved[request.touch - 1]))
 
 
 def _record(
