@@ -187,6 +187,16 @@ def test_a_queue_row_shows_the_booked_meetings_time_on_the_rep_clock(sb):
     assert "<dt>Meeting</dt><dd>Wed 25 Nov 10:00 EST (America/New_York)</dd>" in page
 
 
+def test_the_recap_draft_row_shows_the_meeting_it_recaps(sb):
+    from tests.test_rep_drafts import _booked_with_draft
+
+    _booked_with_draft(sb)  # the recap draft is open in Alex's queue
+    page = _queue(sb).text
+    draft = page[page.index("email draft · due") :]
+    draft = draft[: draft.index("</section>")]
+    assert "<dt>Meeting</dt><dd>Wed 25 Nov 10:00 EST (America/New_York)</dd>" in draft
+
+
 # A company name with no place to break (a pasted domain), as forms get: what pushes a row sideways.
 LONG_COMPANY = "BigCoLogisticsInternationalHoldingsNorthAmericaInboundOperations.example"
 

@@ -75,7 +75,9 @@ def _draft_row(task: Any, zone: str) -> str:
     """An email draft the rep writes (manual_email): its subject and a link to edit, send or skip it
     on its own page (sending takes the whole text; the list stays short)."""
     lead = lead_items.get_lead(task.lead_id)
-    context = lead_context(lead, enrollment_items.touches(lead.id), zone) if lead else ""
+    context = (
+        lead_context(lead, enrollment_items.touches(lead.id), zone) + _history(lead.id, zone) if lead else ""
+    )
     link = f"../tasks/{quote(task.id)}?token={quote(keys.task_token(task.id))}"
     return (
         f"<section><h3>email draft · due {html.escape(local_time(task.due_at, zone))}</h3>"
