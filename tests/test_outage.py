@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from faults import client_error, failing
 
+from functions.events.handler import EveryRecordFailed
 from leadflow import aws, clock
 from leadflow.cadence import asl
 from leadflow.config import settings
@@ -294,7 +294,7 @@ def _redeliver_failed_send_events(sb, monkeypatch) -> list[datetime]:
     def delivered(notification: dict, receives: int = 1) -> dict:
         try:
             answer = deliver(notification)
-        except BatchProcessingError:  # every record of the batch failed: Lambda reports an error
+        except EveryRecordFailed:  # every record of the batch failed: Lambda reports an error
             answer = {"batchItemFailures": [{"itemIdentifier": "all"}]}
         if answer.get("batchItemFailures"):
             failed.append(clock.now())
