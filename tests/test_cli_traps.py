@@ -215,7 +215,7 @@ def test_a_stack_that_does_not_exist_is_one_line_naming_it(account: Any) -> None
 
 def test_enroll_csv_alerts_each_owner(sb: Any, endpoint: Any, tmp_path: Any) -> None:
     sb.post("/leads", json={"email": "known@example.com"})
-    sb.advance_to("2026-12-20T00:00:00Z")  # its first cadence ended
+    sb.advance_to("2026-12-21T15:00:00Z")  # its first cadence ended; Monday, inside both reps' hours
     known = sb.find_lead("known@example.com")["id"]
     rows = tmp_path / "leads.csv"
     rows.write_text("email,first_name\nnew.one@example.com,Nia\nknown@example.com,Kim\n")

@@ -84,6 +84,7 @@ def cli(endpoint, *argv: str, expect: int = 0) -> subprocess.CompletedProcess[st
 
 
 def test_thirty_five_colleagues_behind_one_nat_end_enrolled_or_visibly_held(sb, endpoint):
+    sb.advance_to("2026-11-23T15:00:00Z")  # inside both reps' hours: each new lead's alert goes out at once
     normal = sb.post("/leads", json={"email": "someone@elsewhere.example"}, source_ip="192.0.2.77")
     answers = []
     for n in range(35):  # one every 90 seconds: 35 posts in 52 minutes, one office IP
@@ -285,6 +286,7 @@ def test_an_inbox_burst_is_never_released_by_the_rule(sb, captcha_on):
 
 
 def test_a_release_is_idempotent_even_after_a_crash(sb, monkeypatch):
+    sb.advance_to("2026-11-23T15:00:00Z")  # inside both reps' hours: each new lead's alert goes out at once
     for n in range(31):
         sb.post("/leads", json={"email": f"p{n}@spread{n}.example"}, source_ip=OFFICE_NAT)
     [item] = held.held_posts()

@@ -87,6 +87,7 @@ def test_a_failure_for_a_message_that_is_no_touch_alerts_nobody(sb):
 
 
 def test_a_delivery_delay_is_recorded_and_flagged_one_second_past_the_bound(sb):
+    sb.advance_to("2026-11-23T15:00:00Z")  # inside both reps' hours: each new lead's alert goes out at once
     lead, first = _post(sb, "slow@contoso.example")
     delayed_at = sb.now()
     sb.deliver_ses_event(documented("delivery-delay.json", first, "slow@contoso.example", delayed_at))

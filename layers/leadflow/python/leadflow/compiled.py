@@ -68,9 +68,9 @@ def cadence_sources(cadence_dir: Path, template_dir: Path) -> str:
     return names.hexdigest()
 
 
-def _read_json(name: str) -> Any:
+def _read_json(name: str, directory: Path | None = None) -> Any:
     try:
-        return json.loads((compiled_dir() / name).read_text(encoding="utf-8"))
+        return json.loads(((directory or compiled_dir()) / name).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
 
@@ -98,32 +98,38 @@ def operator_config(config_file: Path) -> OperatorConfig | None:
     return OperatorConfig.model_validate(compiled["config"], context={PREVALIDATED: True})
 
 
+# Keyed by the compiled directory: the Sandbox points COMPILED_DIR at one build per source content.
 @cache
-def _holiday_index() -> dict[str, Any] | None:
-    return _read_json(f"{HOLIDAYS}/index.json")
+def _holiday_index(directory: Path) -> dict[str, Any] | None:
+    return _read_json(f"{HOLIDAYS}/index.json", directory)
 
 
 def holiday_horizon() -> tuple[int, int] | None:
     """The first and last year of the shipped holiday dates; None when none are shipped."""
-    index = _holiday_index()
+    index = _holiday_index(compiled_dir())
     return None if index is None else (index["first_year"], index["last_year"])
 
 
 def holiday_dates(country: str, year: int) -> dict[date, str] | None:
     """The shipped public holidays of `country` in `year` (national ones, as `holidays` gives them);
     {} for a country `holidays` lacks; None when not shipped (no data, or the year past the horizon)."""
-    index = _holiday_index()
+    directory = compiled_dir()
+    index = _holiday_index(directory)
     if index is None or not index["first_year"] <= year <= index["last_year"]:
         return None
     if country not in index["countries"]:
         return {}
-    return _country_holidays(country).get(year, {})
+    shipped = _country_holidays(directory, country)
+    return None if shipped is None else shipped.get(year, {})
 
 
 @cache
-def _country_holidays(country: str) -> dict[int, dict[date, str]]:
+def _country_holidays(directory: Path, country: str) -> dict[int, dict[date, str]] | None:
+    dates = _read_json(f"{HOLIDAYS}/{country}.json", directory)
+    if dates is None:  # the build went away under a warm process: the package answers instead
+        return None
     by_year: dict[int, dict[date, str]] = {}
-    for day, name in _read_json(f"{HOLIDAYS}/{country}.json").items():
+    for day, name in dates.items():
         parsed = date.fromisoformat(day)
         by_year.setdefault(parsed.year, {})[parsed] = name
     return by_year
