@@ -834,6 +834,13 @@ def human_duration(seconds: float | None) -> str:
         return "n/a"
     if not math.isfinite(seconds):
         return "never called"
+    return duration(seconds)
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as the report writes a time: s, min, h or d, by size."""
+    if seconds is None:
+        return "n/a"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 90 * 60:

@@ -32,6 +32,7 @@ from leadflow.report.diagnostics import (
     VERDICTS,
     Finding,
     band_text,
+    duration,
     human_duration,
     pct,
 )
@@ -53,18 +54,6 @@ DIMENSION_TITLES = {
 def local(report: Report, moment: datetime) -> datetime:
     """A time as the report's readers see it: in the report's time zone."""
     return moment.astimezone(ZoneInfo(report.timezone))
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
 
 
 def number(value: float | None, digits: int = 1) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from leadflow.clock import iso
-from leadflow.store.items import dynamodb_table, put_new, ttl, update_if
+from leadflow.store.items import dynamodb_table, put_new, query_all, ttl, update_if
 from leadflow.store.table import PARTITION_KEY, SORT_KEY
 
 PREFIX = "ALERTHOLD#"
@@ -60,18 +60,11 @@ def hold(
 
 def due(recipient: str, now: datetime) -> list[dict[str, Any]]:
     """The recipient's held alerts due at `now` (deliver_at <= now), oldest first, claimed or not."""
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": Key(PARTITION_KEY).eq(partition(recipient))
+    return query_all(
+        KeyConditionExpression=Key(PARTITION_KEY).eq(partition(recipient))
         & Key(SORT_KEY).lte(f"{iso(now)}#~"),
-        "ConsistentRead": True,
-    }
-    while True:
-        page = dynamodb_table().query(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        ConsistentRead=True,
+    )
 
 
 def held_for_lead(recipient: str, lead_id: str) -> list[dict[str, Any]]:

@@ -9,23 +9,13 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from leadflow.store.items import dynamodb_table, lead_pk
+from leadflow.store.items import dynamodb_table, lead_pk, query_all
 from leadflow.store.table import PARTITION_KEY, SORT_KEY
 
 
 def partition(lead_id: str) -> list[dict[str, Any]]:
     """Every item of the lead's partition (lead, submissions, enrollments, touches, tasks, events...)."""
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": Key(PARTITION_KEY).eq(lead_pk(lead_id)),
-        "ConsistentRead": True,
-    }
-    while True:
-        page = dynamodb_table().query(**kwargs)
-        items.extend(dict(item) for item in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return query_all(KeyConditionExpression=Key(PARTITION_KEY).eq(lead_pk(lead_id)), ConsistentRead=True)
 
 
 def delete(pk: str, sk: str) -> bool:

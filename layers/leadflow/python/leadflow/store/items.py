@@ -121,18 +121,22 @@ def submission_sk(record: SubmissionRecord) -> str:
     return f"SUBMISSION#{iso(record.received_at)}#{record.submission_id}"
 
 
-def query_prefix(lead_id: str, prefix: str) -> list[dict[str, Any]]:
+def query_all(**kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Query finds, following LastEvaluatedKey page by page."""
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": Key(PARTITION_KEY).eq(lead_pk(lead_id)) & Key(SORT_KEY).begins_with(prefix),
-        "ConsistentRead": True,
-    }
     while True:
         page = dynamodb_table().query(**kwargs)
         items.extend(page["Items"])
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def query_prefix(lead_id: str, prefix: str) -> list[dict[str, Any]]:
+    return query_all(
+        KeyConditionExpression=Key(PARTITION_KEY).eq(lead_pk(lead_id)) & Key(SORT_KEY).begins_with(prefix),
+        ConsistentRead=True,
+    )
 
 
 def lead_item(lead_id: str, sort_key: str) -> dict[str, Any] | None:
