@@ -22,6 +22,10 @@ PARTITION_WRITE_UNITS_PER_S = 1000  # DynamoDB, per partition
 CADENCE_DAYS = 21
 SPREAD_S = 20 * 60  # leadflow.cadence.schedule.OPENING_SPREAD
 SHARDS = 8  # leadflow.store.table.BY_DAY_SHARDS
+# The peer, mdwt/mailshot (Step Functions, Lambda, DynamoDB and SES; email only) for its 6-email
+# sequence, measured at the prices of bench/costs.py in issue 13: USD per 1,000 subscribers, and the
+# state transitions one subscriber's execution takes (issue 28's study).
+MAILSHOT = {"touches": 6, "transitions": 14, "cost_usd_per_1000": 0.99}
 
 TARGETS = [
     ("speed_to_lead_p99_ms", "speed to lead p99, Sandbox, 1,000 leads", "< 250 ms", lambda v: v < 250),
@@ -34,6 +38,13 @@ TARGETS = [
         lambda v: v < 180,
     ),
     ("sandbox_rss_mb_1000_leads", "peak memory of that run", "< 1,024 MB", lambda v: v < 1024),
+    ("transitions_per_lead_demo", "state transitions per lead, demo cadence", "≤ 11", lambda v: v <= 11),
+    (
+        "dynamodb_write_units_per_lead",
+        "DynamoDB write units per lead, index writes included",
+        "≤ 50",
+        lambda v: v <= 50,
+    ),
     (
         "load_invariant_breaches",
         "load test: one lead/enrollment/execution, touch 1 once",
@@ -241,7 +252,34 @@ def _cost_model(figures: dict[str, Any]) -> list[str]:
         "$0.99 per 1,000 subscribers at the same prices (issue 13's measurement), for email only: no SMS, "
         "rep tasks, send windows or reports.",
     ]
-    return lines
+    return lines + _per_touch(figures)
+
+
+def _per_touch(figures: dict[str, Any]) -> list[str]:
+    """The same costs per touch, beside mailshot's per email: cadences differ in length, touches don't."""
+    touches = _value(figures, "touches_per_lead_demo")
+    transitions = _value(figures, "transitions_per_lead_demo")
+    total = _value(figures, "cost_usd_per_1000_leads_demo")
+    without_ses = _value(figures, "cost_usd_per_1000_leads_demo_without_ses")
+    if not touches or transitions is None or total is None or without_ses is None:
+        return ["", "Per touch: not measured (the scale run's touch count is missing)."]
+    peer_touches = MAILSHOT["touches"]
+    peer_ses = peer_touches * PRICES["ses_per_email"] * 1000
+    peer_total = MAILSHOT["cost_usd_per_1000"]
+    return [
+        "",
+        "### Per touch, beside mailshot's per email",
+        "",
+        "A touch is a message sent or a task handed to a rep (skipped touches not counted); "
+        f"the run's leads had {touches:.2f} touches each, mailshot's subscribers {peer_touches} emails.",
+        "",
+        "| per touch | leadflow | mailshot |",
+        "|---|---|---|",
+        f"| state transitions | {transitions / touches:.2f} | {MAILSHOT['transitions'] / peer_touches:.2f} |",
+        f"| USD per 1,000 touches | {total / touches:.3f} | {peer_total / peer_touches:.3f} |",
+        f"| USD per 1,000 touches, without SES | {without_ses / touches:.3f} | "
+        f"{(peer_total - peer_ses) / peer_touches:.3f} |",
+    ]
 
 
 def _ceilings(figures: dict[str, Any]) -> list[str]:
