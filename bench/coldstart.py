@@ -157,8 +157,13 @@ def _sandbox_run(samples: dict[str, dict[str, list[float]]]) -> None:
         try:
             host, port = server.get_host_and_port()
             first_events = _first_events(sb)
-            env = {**os.environ, "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
             for function, event in first_events.items():
+                # As Lambda sets it (functions/__init__.py pauses the garbage collector in Lambda).
+                env = {
+                    **os.environ,
+                    "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                    "AWS_LAMBDA_FUNCTION_NAME": f"leadflow-{function}",
+                }
                 taken = samples.setdefault(function, {"baseline": [], "import": [], "first_call": []})
                 taken["baseline"].append(boto3_import_s())
                 timed = json.loads(_fresh(CHILD, function, stdin=json.dumps(event), env=env).splitlines()[-1])
