@@ -36,6 +36,7 @@ CADENCES = "cadences.json"
 OPERATOR_CONFIG = "operator_config.json"
 HOLIDAYS = "holidays"  # one JSON file per country ({"YYYY-MM-DD": name}) and index.json
 REPORT_TEMPLATES = "report_templates"  # jinja2 ModuleLoader modules and digest.txt
+BREAK_UPS = "break_ups.json"  # send.lint.break_up_forms: the report's break-up steps, by form
 # Holiday years shipped: the build's year - 1 through + 3 (the planning horizon of any cadence).
 HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
 LAYOUT = 1  # bump when the compiled files' shape changes
@@ -43,7 +44,7 @@ LAYOUT = 1  # bump when the compiled files' shape changes
 
 def forget() -> None:
     """Read the compiled files afresh (the Sandbox, whenever it reloads cadences)."""
-    for cached in (cadences, operator_config, _holiday_index, _country_holidays):
+    for cached in (cadences, operator_config, break_up_forms, _holiday_index, _country_holidays):
         cached.cache_clear()
 
 
@@ -96,6 +97,32 @@ def operator_config(config_file: Path) -> OperatorConfig | None:
     from leadflow.operator_config import PREVALIDATED, OperatorConfig
 
     return OperatorConfig.model_validate(compiled["config"], context={PREVALIDATED: True})
+
+
+def break_up_sources(cadence_dir: Path, template_dir: Path, config_file: Path) -> str:
+    """What the lint's reading of the rendered messages depends on: the cadence files, the templates'
+    text (not only their names) and the operator configuration."""
+    parts = (
+        digest(cadence_dir.glob("*.yaml")),
+        digest(template_dir.rglob("*.j2"), template_dir),
+        digest([config_file]),
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@cache
+def break_up_forms(
+    cadence_dir: Path, template_dir: Path, config_file: Path
+) -> dict[str, dict[int, frozenset[str | None]]] | None:
+    """`send.lint.break_up_forms` of these sources as the build computed it (rendering every cadence
+    message for each form costs a report's cold start ~0.5 s), else None."""
+    compiled = _read_json(BREAK_UPS)
+    if compiled is None or compiled["digest"] != break_up_sources(cadence_dir, template_dir, config_file):
+        return None
+    return {
+        name: {int(touch): frozenset(forms) for touch, forms in by_touch.items()}
+        for name, by_touch in compiled["break_ups"].items()
+    }
 
 
 # Keyed by the compiled directory: the Sandbox points COMPILED_DIR at one build per source content.
@@ -177,6 +204,22 @@ def build(
         )
         config_json = config.model_dump(mode="json")
         _write_json(staged / OPERATOR_CONFIG, {"digest": digest([config_file]), "config": config_json})
+        from leadflow.send import lint
+
+        break_ups = lint.break_up_forms(cadences_by_name.values(), template_dir, config)
+        _write_json(
+            staged / BREAK_UPS,
+            {
+                "digest": break_up_sources(cadence_dir, template_dir, config_file),
+                "break_ups": {
+                    name: {
+                        str(touch): sorted(forms, key=lambda form: (form is not None, form or ""))
+                        for touch, forms in by_touch.items()
+                    }
+                    for name, by_touch in break_ups.items()
+                },
+            },
+        )
         years = range(today.year - HOLIDAY_YEARS_BEFORE, today.year + HOLIDAY_YEARS_AFTER + 1)
         _part(
             staged / HOLIDAYS,
