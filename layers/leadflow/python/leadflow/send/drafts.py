@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field, field_validator
 
-from leadflow import clock, keys, tokens
+from leadflow import clock, keys
 from leadflow.cadence import versions
 from leadflow.cadence.model import Cadence, Channel
 from leadflow.config import operator_config, settings
@@ -85,19 +85,8 @@ class Refused(Exception):
 def _values(
     lead: Lead, cadence: Cadence, enrollment: Enrollment, number: int, now: datetime
 ) -> dict[str, Any]:
-    token = tokens.unsubscribe_token(lead.id, enrollment.number, number)
-    operator = operator_config()
-    return messages.context(
-        lead,
-        messages.owning_rep(lead, operator),
-        operator,
-        cadence=cadence,
-        touch=number,
-        unsubscribe_url=f"{settings().public_url.rstrip('/')}/unsubscribe?token={token}",
-        variant=None,
-        now=now,
-        meeting=enrollment.meeting,
-    )
+    url = messages.unsubscribe_url(lead.id, enrollment.number, number)
+    return messages.touch_context(lead, cadence, enrollment, number, now, unsubscribe_url=url)
 
 
 # The email frame every email template extends: its footer block is the compliance footer.

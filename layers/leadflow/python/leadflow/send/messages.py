@@ -15,8 +15,8 @@ from typing import Any
 from leadflow import tokens
 from leadflow.cadence.model import Cadence, Variant
 from leadflow.cadence.schedule import Locale, locale_for
-from leadflow.config import settings
-from leadflow.models import Lead, Meeting, Touch
+from leadflow.config import operator_config, settings
+from leadflow.models import Enrollment, Lead, Meeting, Touch
 from leadflow.operator_config import Company, OperatorConfig, Rep
 from leadflow.send import days, mail
 from leadflow.send.render import RenderedMessage, render
@@ -161,6 +161,37 @@ def context(
         "touch": {"number": touch, "name": cadence.touch(touch).name, "day": cadence.touch(touch).day},
         "variant": variant.name if variant else None,
     }
+
+
+def unsubscribe_url(lead_id: str, enrollment: int, touch: int) -> str:
+    """The one-click unsubscribe link of a touch's email (its signed token)."""
+    token = tokens.unsubscribe_token(lead_id, enrollment, touch)
+    return f"{settings().public_url.rstrip('/')}/unsubscribe?token={token}"
+
+
+def touch_context(
+    lead: Lead,
+    cadence: Cadence,
+    enrollment: Enrollment,
+    touch: int,
+    now: datetime,
+    *,
+    unsubscribe_url: str,
+    variant: Variant | None = None,
+) -> dict[str, Any]:
+    """`context` for a touch of the lead's enrollment, from the lead's owning rep."""
+    config = operator_config()
+    return context(
+        lead,
+        owning_rep(lead, config),
+        config,
+        cadence=cadence,
+        touch=touch,
+        unsubscribe_url=unsubscribe_url,
+        variant=variant,
+        now=now,
+        meeting=enrollment.meeting,
+    )
 
 
 def template_path(cadence: Cadence, touch: int, variant: Variant | None) -> str:

@@ -463,18 +463,8 @@ def _send_sms(
         return _record(cadence, number, lead, enrollment, now, status=TouchStatus.SKIPPED, skip_reason=reason)
     phone = sms_number(lead, zone)
     assert phone is not None
-    operator = operator_config()
-    values = messages.context(
-        lead,
-        messages.owning_rep(lead, operator),
-        operator,
-        cadence=cadence,
-        touch=number,
-        unsubscribe_url=f"{settings().public_url.rstrip('/')}/unsubscribe",
-        variant=None,
-        now=now,
-        meeting=enrollment.meeting,
-    )
+    unsubscribe_page = f"{settings().public_url.rstrip('/')}/unsubscribe"  # a text has no token
+    values = messages.touch_context(lead, cadence, enrollment, number, now, unsubscribe_url=unsubscribe_page)
     rendered = messages.compose(settings().template_dir, cadence, number, None, values)
     message_id = _provider_call(claim, lambda: sms.send_sms(phone, rendered.text))
     return _record(cadence, number, lead, enrollment, now, message_id=message_id)
@@ -487,18 +477,9 @@ def _send_email(
     config, operator = settings(), operator_config()
     rep = messages.owning_rep(lead, operator)
     variant = variants.assign(lead.id, cadence.name, number, cadence.touch(number).variants)
-    token = tokens.unsubscribe_token(lead.id, enrollment.number, number)
-    unsubscribe_url = f"{settings().public_url.rstrip('/')}/unsubscribe?token={token}"
-    values = messages.context(
-        lead,
-        rep,
-        operator,
-        cadence=cadence,
-        touch=number,
-        unsubscribe_url=unsubscribe_url,
-        variant=variant,
-        now=now,
-        meeting=enrollment.meeting,
+    unsubscribe_url = messages.unsubscribe_url(lead.id, enrollment.number, number)
+    values = messages.touch_context(
+        lead, cadence, enrollment, number, now, unsubscribe_url=unsubscribe_url, variant=variant
     )
     rendered = messages.compose(config.template_dir, cadence, number, variant, values)
     parent = _thread_parent(cadence, number, lead.id, enrollment.number)
