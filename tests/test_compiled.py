@@ -20,7 +20,8 @@ from leadflow.cadence import schedule
 from leadflow.cadence.model import load_cadences
 from leadflow.local.sandbox import REPO_ROOT
 from leadflow.operator_config import load_operator_config
-from leadflow.send import lint
+from leadflow.send import lint, render
+from leadflow.send.messages import compose
 
 CADENCES = REPO_ROOT / "cadences"
 TEMPLATES = REPO_ROOT / "templates"
@@ -173,5 +174,49 @@ def test_without_compiled_files_the_yaml_is_read(tmp_path, monkeypatch):
         assert compiled.holiday_dates("US", TODAY.year) is None
         assert compiled.report_templates(Path(schedule.__file__)) is None
         assert compiled.break_up_forms(CADENCES, TEMPLATES, CONFIG) is None
+        assert compiled.touch_templates(TEMPLATES, autoescape=False) is None
     finally:
         compiled.forget()
+
+
+def _render_every_touch(sources: Path) -> list[object]:
+    """Every touch of every cadence, in every variant, rendered for every sample lead (as lint does)."""
+    config = load_operator_config(sources / "config" / "leadflow.yaml")
+    cadences = load_cadences(sources / "cadences", sources / "templates")
+    found: list[object] = []
+    for target in lint.targets(cadences.values(), sources / "templates"):
+        meeting = lint.sample_meetings(target.cadence, config, lint._SAMPLE_TIME)[0]
+        for sample in lint.SAMPLE_LEADS:
+            values = lint._values(target, lint.sample_lead(sample), config, lint._SAMPLE_TIME, meeting)
+            message = compose(sources / "templates", target.cadence, target.touch, target.variant, values)
+            found.append((target.label, sample, message))
+    return found
+
+
+def test_in_lambda_every_touch_renders_from_the_precompiled_templates_as_from_the_files(built, monkeypatch):
+    from_files = _render_every_touch(built)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "leadflow-step")
+    render.environment.cache_clear()
+    try:
+        precompiled = _render_every_touch(built)
+        loaders = {
+            type(render.environment(built / "templates", escape, precompiled=True).loader).__name__
+            for escape in (False, True)
+        }
+    finally:
+        render.environment.cache_clear()
+    assert loaders == {"ModuleLoader"}
+    assert len(precompiled) > 50
+    assert precompiled == from_files
+
+
+def test_one_changed_byte_of_a_template_and_the_files_are_rendered_instead(built):
+    templates = built / "templates"
+    assert (
+        compiled.touch_templates(templates, autoescape=True)
+        == compiled.compiled_dir() / "touch_templates/html"
+    )
+    layout = templates / "_layout.j2"
+    layout.write_bytes(layout.read_bytes() + b" ")
+    assert compiled.touch_templates(templates, autoescape=True) is None
+    assert compiled.touch_templates(templates, autoescape=False) is None

@@ -37,6 +37,9 @@ OPERATOR_CONFIG = "operator_config.json"
 HOLIDAYS = "holidays"  # one JSON file per country ({"YYYY-MM-DD": name}) and index.json
 REPORT_TEMPLATES = "report_templates"  # jinja2 ModuleLoader modules and digest.txt
 BREAK_UPS = "break_ups.json"  # send.lint.break_up_forms: the report's break-up steps, by form
+# The touches' templates (send.render), as jinja2 ModuleLoader modules: text/ (subjects, plain text,
+# SMS, tasks) and html/ (autoescaped), compiled by the environments that render them; and digest.txt.
+TOUCH_TEMPLATES = "touch_templates"
 # Holiday years shipped: the build's year - 1 through + 3 (the planning horizon of any cadence).
 HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
 LAYOUT = 1  # bump when the compiled files' shape changes
@@ -172,6 +175,24 @@ def report_templates(source: Path) -> Path | None:
     return compiled if built == digest(source.rglob("*.j2"), source) else None
 
 
+def template_digest(template_dir: Path) -> str:
+    """The touch templates' names and content."""
+    return digest(template_dir.rglob("*.j2"), template_dir)
+
+
+def touch_templates(template_dir: Path, autoescape: bool) -> Path | None:
+    """The directory of the touch templates precompiled for one environment (send.render) if compiled
+    from exactly the files under `template_dir`, else None."""
+    compiled = compiled_dir() / TOUCH_TEMPLATES
+    try:
+        built = (compiled / "digest.txt").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    if built != template_digest(template_dir):
+        return None
+    return compiled / ("html" if autoescape else "text")
+
+
 # Build side: full validation from the YAML files.
 
 
@@ -229,6 +250,8 @@ def build(
             years,
         )
         _part(staged / REPORT_TEMPLATES, parts, f"report-{_report_digest()[:16]}", write_report_templates)
+        touch_key = f"touch-{template_digest(template_dir)[:16]}"
+        _part(staged / TOUCH_TEMPLATES, parts, touch_key, write_touch_templates, template_dir)
         shutil.rmtree(target, ignore_errors=True)
         try:
             staged.rename(target)
@@ -307,3 +330,16 @@ def write_report_templates(directory: Path) -> None:
 
     environment(precompiled=False).compile_templates(str(directory), zip=None, ignore_errors=False)
     (directory / "digest.txt").write_text(_report_digest() + "\n", encoding="utf-8")
+
+
+def write_touch_templates(directory: Path, template_dir: Path) -> None:
+    from leadflow.send.render import environment
+
+    for autoescape, part in ((False, "text"), (True, "html")):
+        environment(template_dir, autoescape).compile_templates(
+            str(directory / part),
+            filter_func=lambda name: name.endswith(".j2"),
+            zip=None,
+            ignore_errors=False,
+        )
+    (directory / "digest.txt").write_text(template_digest(template_dir) + "\n", encoding="utf-8")

@@ -68,6 +68,7 @@ def _compiled_for(config: Settings) -> Path:
     the Lambda layer ships them (leadflow.compiled): built once per content of the sources, in build/."""
     sources = (
         compiled.cadence_sources(config.cadence_dir, config.template_dir),
+        compiled.template_digest(config.template_dir),  # the precompiled touch templates
         compiled.digest([config.config_file]),
         date.today().year,  # the holiday dates' horizon
     )
