@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -21,12 +20,13 @@ import yaml
 from leadflow import aws, clock, keys
 from leadflow.intake import captcha, held
 from leadflow.intake.erase import erase_person
-from leadflow.local.serve import make_server, start_aws_endpoint
+from leadflow.local.serve import make_server
 from leadflow.store import held_items, lead_items
+from tests import helpers
+from tests.helpers import endpoint as endpoint  # the fixture
 
 pytestmark = pytest.mark.email_cadence
 
-LEADFLOW = str(Path(sys.executable).parent / "leadflow")
 OFFICE_NAT = "198.51.100.7"
 HELD_SUBJECT = "Form posts held"
 
@@ -61,26 +61,9 @@ def _with_abuse(sb, tmp_path, **abuse):
     sb.set_environment({"CONFIG_FILE": str(path)})
 
 
-@pytest.fixture
-def endpoint(sb):
-    server = start_aws_endpoint()
-    yield server
-    server.stop()
-
-
 def cli(endpoint, *argv: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    """`leadflow ...` in another process, connected to the Sandbox only by its endpoint and time."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    environment.pop("REP_ALERTS_TOPIC_ARN", None)  # the operator names it (a stack output)
-    done = subprocess.run(
-        [LEADFLOW, *argv, "--endpoint-url", endpoint.url, "--now", clock.iso(clock.now())],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == expect, done.stderr
-    return done
+    """As an operator runs it: the rep alerts topic is named on the command line (a stack output)."""
+    return helpers.cli(endpoint, *argv, expect=expect, env={"REP_ALERTS_TOPIC_ARN": None})
 
 
 def test_thirty_five_colleagues_behind_one_nat_end_enrolled_or_visibly_held(sb, endpoint):
