@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -450,9 +451,7 @@ def _reps(metrics: WindowMetrics) -> list[Finding]:
     }
     if len(rated) < 2:
         return _reps_watch(metrics)
-    best = max(rated, key=lambda owner: rated[owner] or 0.0)
-    worst = min(rated, key=lambda owner: rated[owner] or 0.0)
-    spread = (rated[best] or 0.0) - (rated[worst] or 0.0)
+    best, worst, spread = _spread(rated)
     if spread <= REP_SPREAD_CEILING:
         return []
     return [
@@ -482,9 +481,7 @@ def _reps_watch(metrics: WindowMetrics) -> list[Finding]:
     }
     if len(rated) < 2:
         return []
-    best = max(rated, key=lambda owner: rated[owner].contact_rate or 0.0)
-    worst = min(rated, key=lambda owner: rated[owner].contact_rate or 0.0)
-    spread = (rated[best].contact_rate or 0.0) - (rated[worst].contact_rate or 0.0)
+    best, worst, spread = _spread({owner: stats.contact_rate for owner, stats in rated.items()})
     if spread <= REP_SPREAD_CEILING:
         return []
     smallest = min(rated[best].leads, rated[worst].leads)
@@ -504,6 +501,13 @@ def _reps_watch(metrics: WindowMetrics) -> list[Finding]:
             at_stake=round(spread * rated[worst].leads),
         )
     ]
+
+
+def _spread(rates: Mapping[str, float | None]) -> tuple[str, str, float]:
+    """The reps with the highest and the lowest contact rate, and the points between them."""
+    best = max(rates, key=lambda owner: rates[owner] or 0.0)
+    worst = min(rates, key=lambda owner: rates[owner] or 0.0)
+    return best, worst, (rates[best] or 0.0) - (rates[worst] or 0.0)
 
 
 def _speed(overall: SegmentStats) -> list[Finding]:
