@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 
 from leadflow.report.records import (
     ANY_FORM,
@@ -89,11 +90,8 @@ class Facts:
     counted: tuple[str, ...] = ()  # what it adds to a lead-level segment, computed once
     # The deal's value: the last amount the CRM's stage events gave (answers.stages), None if none did.
     deal_amount: float | None = None
-
-    @property
-    def terminal_step(self) -> int:
-        """The last step that came due (0: none yet): where the enrollment is, or where it ended."""
-        return max((t.number for t in self.touches if in_sequence(t.number)), default=0)
+    # The last step that came due (0: none yet): where the enrollment is, or where it ended.
+    terminal_step: int = 0
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float | None:
@@ -354,11 +352,26 @@ def add_business_days(start: datetime, days: int) -> datetime:
     weeks = max(0, (days - 1) // 5)
     moment = start + timedelta(weeks=weeks)
     days -= 5 * weeks
+    if days <= 0:
+        return moment
+    return moment + _BUSINESS_STEPS[moment.weekday()][days]
+
+
+def _business_steps(weekday: int, days: int) -> timedelta:
+    """Calendar days from a `weekday` (0: Monday) to the `days`-th weekday after it, a day at a time."""
+    calendar = 0
     while days > 0:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
+        calendar += 1
+        if (weekday + calendar) % 7 < 5:
             days -= 1
-    return moment
+    return timedelta(days=calendar)
+
+
+# By weekday and remaining days (1 to 5): what `add_business_days` steps through, computed once (the
+# report asks for every enrollment's deadline).
+_BUSINESS_STEPS = [
+    [timedelta(0), *(_business_steps(weekday, days) for days in range(1, 6))] for weekday in range(7)
+]
 
 
 def build_facts(dataset: Dataset, as_of: datetime, started_in: Window | None = None) -> list[Facts]:
@@ -514,6 +527,7 @@ def _facts(
         stages=_stages(stage_events),
         deal_amount=next((e.amount for e in reversed(stage_events) if e.amount is not None), None),
         meeting_in_time=meeting_in_time,
+        terminal_step=max((t.number for t in touches if in_sequence(t.number)), default=0),
     )
     fact.counted = tuple(_counted(fact, None))
     return fact
@@ -587,7 +601,9 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
     filter every outcome counts. With one (a channel or a variant), a lead counts if it received a
     matching touch, and an outcome counts if a matching touch drew it.
     """
-    by_lead: dict[str, set[str]] = defaultdict(set)
+    # Each lead's counters: its one enrollment's (each names a counter once), or the union of its
+    # enrollments' (a set) when it has several here.
+    by_lead: dict[str, tuple[str, ...] | set[str]] = {}
     won_amount: dict[str, float] = {}
     pipeline_amount: dict[str, float] = {}
     enrollments = 0
@@ -609,7 +625,9 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
                 continue
             counted = _counted_matching(fact, matching, touch_filter)
         enrollments += 1
-        by_lead[fact.lead.lead_id].update(counted)
+        lead_id = fact.lead.lead_id
+        earlier = by_lead.get(lead_id)
+        by_lead[lead_id] = counted if earlier is None else {*earlier, *counted}
         if fact.first_response is not None and (
             touch_filter is None
             or (fact.first_response.touch is not None and touch_filter(fact.first_response.touch))
@@ -618,9 +636,7 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
                 to_response.append(fact.touches_to_response)
             if fact.first_response.touch is not None:
                 steps.append(fact.first_response.touch.number)
-    counts: Counter[str] = Counter()
-    for counted_set in by_lead.values():
-        counts.update(counted_set)
+    counts = Counter(chain.from_iterable(by_lead.values()))
     return SegmentStats(
         leads=len(by_lead),
         enrollments=enrollments,
