@@ -79,7 +79,7 @@ def test_a_template_file_gone_and_the_yaml_is_read_instead(built):
 
 
 def test_compiled_break_ups_equal_the_lints_reading_and_one_changed_template_byte_reads_afresh(built):
-    """The report's break-up steps (issue 28: ~0.5 s of its cold start rendered every message): as the
+    """The report's break-up steps (issue 28: ~0.3 s CPU of its cold start rendered every message): as the
     lint reads the messages now; a template's text changed (its name kept) and the compiled ones are
     not used."""
     sources = (built / "cadences", built / "templates", built / "config" / "leadflow.yaml")
