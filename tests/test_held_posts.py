@@ -332,3 +332,26 @@ def test_the_held_command_names_what_it_acts_on(sb, endpoint):
     dismissed = cli(endpoint, "held", "dismiss", "--burst", post["burst"])
     assert dismissed.stdout.strip() == f"dismissed ['{post['id']}']"
     assert sb.held_posts() == []
+
+
+def test_erasure_removes_every_held_post_of_the_address_across_query_pages(sb):
+    """A bombed address can have many held posts; DynamoDB returns a Query in pages (1 MB each), so
+    erasure must follow every page. Pages of one item here stand in for pages of 1 MB."""
+    for n in range(5):
+        sb.post("/leads", json={"email": f"victim+{n}@gmail.com"}, source_ip=f"192.0.2.{n}")
+    for n in range(4):
+        sb.post("/leads", json={"email": "victim+5@gmail.com"}, source_ip=f"192.0.2.{10 + n}")
+    assert [post["submission"]["email"] for post in sb.held_posts()] == ["victim+5@gmail.com"] * 4
+
+    def one_item_pages(params: dict, **_: object) -> None:
+        params["Limit"] = 1
+
+    client = held_items.dynamodb_table().meta.client
+    client.meta.events.register("provide-client-params.dynamodb.Query", one_item_pages)
+    try:
+        erased = erase_person("victim+5@gmail.com")
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.Query", one_item_pages)
+    assert erased.removed == {"held posts": 4}
+    assert sb.held_posts() == []
+    assert keys.email_key("victim+5@gmail.com") not in str(sb._scan()), "nothing of the posts is left"

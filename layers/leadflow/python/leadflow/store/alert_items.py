@@ -69,12 +69,12 @@ def due(recipient: str, now: datetime) -> list[dict[str, Any]]:
 
 def held_for_lead(recipient: str, lead_id: str) -> list[dict[str, Any]]:
     """The keys of the recipient's held alerts about one lead (erasure)."""
-    page = dynamodb_table().query(
+    items = query_all(
         KeyConditionExpression=Key(PARTITION_KEY).eq(partition(recipient)),
         FilterExpression=Attr("lead_id").eq(lead_id),
         ConsistentRead=True,
     )
-    return [{PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]} for item in page["Items"]]
+    return [{PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]} for item in items]
 
 
 def claim(item: dict[str, Any], now: datetime, lease_until: datetime) -> bool:

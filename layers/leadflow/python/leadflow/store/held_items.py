@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from leadflow.clock import iso
 from leadflow.models import HeldPost
-from leadflow.store.items import dynamodb_table, expires_at, put_new, serialize, take_lease, ttl
+from leadflow.store.items import dynamodb_table, expires_at, put_new, query_all, serialize, take_lease, ttl
 from leadflow.store.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 PREFIX = "HELD#"
@@ -49,10 +49,10 @@ def held_posts() -> list[tuple[str, HeldPost]]:
 
 def held_for(email_key: str) -> list[dict[str, Any]]:
     """The keys of the address's held posts (erasure)."""
-    page = dynamodb_table().query(
+    items = query_all(
         KeyConditionExpression=Key(PARTITION_KEY).eq(f"{PREFIX}{email_key}"), ConsistentRead=True
     )
-    return [{PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]} for item in page["Items"]]
+    return [{PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]} for item in items]
 
 
 def claim_release(email_key: str, post: HeldPost, now: datetime, lease_until: datetime) -> bool:
