@@ -8,7 +8,7 @@ export TZ := UTC
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo test synth lint layers bench clean browser checkov
+.PHONY: install demo test pytest synth lint layers bench clean browser checkov
 
 install: $(STAMP) node_modules/.installed
 
@@ -29,9 +29,15 @@ node_modules/.installed: package.json package-lock.json
 demo: $(STAMP)
 	$(BIN)/leadflow demo
 
+# Side by side: pip, npm, checkov's pip and apt first (they mostly wait on the network), then lint
+# beside the tests (mypy's cold run, ~60 s of CPU, fills the cores the tests leave idle).
 # Two workers on two cores (pytest-xdist): whole test files per worker, the CDK synth's files together
 # (tests/conftest.py). Run one file with `$(BIN)/pytest tests/test_x.py`.
-test: install lint browser checkov
+test:
+	@$(MAKE) --no-print-directory -j 4 install browser checkov
+	@$(MAKE) --no-print-directory -j 2 lint pytest
+
+pytest: install browser checkov
 	$(BIN)/pytest -n auto --dist loadfile
 
 # checkov in its own virtualenv: its pins (boto3 1.35, packaging 23) cannot share the dev venv.

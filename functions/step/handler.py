@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions import imported
 from leadflow.cadence.asl import FAILURE_KEY
 from leadflow.models import EscalationRequest, FailureReport, ServiceTextRequest, TouchRequest
 from leadflow.observability import count, logger, metrics
@@ -36,6 +35,3 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for result in results:
         count("Touches", outcome=str(result.outcome))
     return results[-1].model_dump()
-
-
-imported()  # last: see functions/__init__.py

@@ -13,7 +13,6 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.email import Email
-from infra.constructs.queues import failure_queue
 from infra.constructs.topics import allow_service_to_publish
 
 # Every event type the events function handles.
@@ -48,7 +47,13 @@ class SesEventPipeline(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.dead_letters = failure_queue(self, "DeadLetters")
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
         self.queue = sqs.Queue(
             self,
             "Queue",

@@ -9,46 +9,24 @@ from constructs import Construct
 from infra.nag import acknowledge
 
 
-def _secret(
-    scope: Construct,
-    description: str,
-    *,
-    rotation: str,
-    generate: secretsmanager.SecretStringGenerator | None = None,
-    secret_name: str | None = None,
-    removal_policy: RemovalPolicy | None = None,
-) -> secretsmanager.Secret:
-    """The construct's secret; `rotation` says why no Lambda rotates it (cdk-nag's SMG4)."""
-    secret = secretsmanager.Secret(
-        scope,
-        "Secret",
-        secret_name=secret_name,
-        description=description,
-        generate_secret_string=generate,
-        removal_policy=removal_policy,
-    )
-    acknowledge(secret, rotation, "AwsSolutions-SMG4")
-    return secret
-
-
-def _random_key(length: int) -> secretsmanager.SecretStringGenerator:
-    """Letters and digits: pasted into other tools' settings and split on whitespace."""
-    return secretsmanager.SecretStringGenerator(
-        password_length=length, exclude_punctuation=True, include_space=False
-    )
-
-
 class HmacKey(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = _secret(
+        self.secret = secretsmanager.Secret(
             self,
-            "leadflow HMAC key: hashes email addresses into index keys and signs tokens.",
-            generate=_random_key(64),
+            "Secret",
+            description="leadflow HMAC key: hashes email addresses into index keys and signs tokens.",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
             # Every stored email-index key depends on this value: losing it orphans them.
             removal_policy=RemovalPolicy.RETAIN,
-            rotation="Not rotated automatically: every email-index key in the table is an HMAC under this "
-            "key, so a rotation must re-key the index (a planned migration, not a scheduled Lambda).",
+        )
+        acknowledge(
+            self.secret,
+            "Not rotated automatically: every email-index key in the table is an HMAC under this key, so a "
+            "rotation must re-key the index (a planned migration, not a scheduled Lambda).",
+            "AwsSolutions-SMG4",
         )
 
 
@@ -57,12 +35,19 @@ class MeetingWebhookKey(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = _secret(
+        self.secret = secretsmanager.Secret(
             self,
-            "leadflow meeting webhook signing keys (whitespace-separated; any one verifies).",
-            generate=_random_key(48),
-            rotation="Rotated by hand: the key is pasted into the scheduling tools' webhook settings, so a "
-            "rotation adds the new key next to the old one (both verify) and removes the old one later.",
+            "Secret",
+            description="leadflow meeting webhook signing keys (whitespace-separated; any one verifies).",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True, include_space=False
+            ),
+        )
+        acknowledge(
+            self.secret,
+            "Rotated by hand: the key is pasted into the scheduling tools' webhook settings, so a rotation "
+            "adds the new key next to the old one (both verify) and removes the old one later.",
+            "AwsSolutions-SMG4",
         )
 
 
@@ -71,15 +56,22 @@ class TokenKey(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = _secret(
+        self.secret = secretsmanager.Secret(
             self,
-            "leadflow token keys: sign reply and unsubscribe links (whitespace-separated, newest first; "
-            "the first signs, any one verifies).",
-            generate=_random_key(64),
+            "Secret",
+            description="leadflow token keys: sign reply and unsubscribe links (whitespace-separated, "
+            "newest first; the first signs, any one verifies).",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
             # Unsubscribe links in mail already sent depend on this value: keep it.
             removal_policy=RemovalPolicy.RETAIN,
-            rotation="Rotated by hand: unsubscribe links must keep working long after sending, so a rotation "
-            "puts the new key in front of the old one (both verify) and drops the old one much later.",
+        )
+        acknowledge(
+            self.secret,
+            "Rotated by hand: unsubscribe links must keep working long after sending, so a rotation puts "
+            "the new key in front of the old one (both verify) and drops the old one much later.",
+            "AwsSolutions-SMG4",
         )
 
 
@@ -92,19 +84,24 @@ class ApiKeys(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, secret_name: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = _secret(
+        self.secret = secretsmanager.Secret(
             self,
-            "leadflow server-to-server API keys: JSON object of client name -> key.",
+            "Secret",
             secret_name=secret_name,
-            generate=secretsmanager.SecretStringGenerator(
+            description="leadflow server-to-server API keys: JSON object of client name -> key.",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
                 secret_string_template="{}",
                 generate_string_key="default",
                 password_length=40,
                 exclude_punctuation=True,
                 include_space=False,
             ),
-            rotation="Rotated by the operator, not by a Lambda: keys belong to outside systems (a CRM), so a "
-            "new key is added next to the old one, the client switches, then the old one is removed.",
+        )
+        acknowledge(
+            self.secret,
+            "Rotated by the operator, not by a Lambda: keys belong to outside systems (a CRM), so a new key "
+            "is added next to the old one, the client switches, then the old one is removed.",
+            "AwsSolutions-SMG4",
         )
 
 
@@ -114,12 +111,19 @@ class CrmWebhookKey(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = _secret(
+        self.secret = secretsmanager.Secret(
             self,
-            "leadflow CRM webhook keys (whitespace-separated; any one verifies).",
-            generate=_random_key(48),
-            rotation="Rotated by hand: the key is pasted into the CRM's webhook settings, so a rotation adds "
-            "the new key next to the old one (both verify) and removes the old one later.",
+            "Secret",
+            description="leadflow CRM webhook keys (whitespace-separated; any one verifies).",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True, include_space=False
+            ),
+        )
+        acknowledge(
+            self.secret,
+            "Rotated by hand: the key is pasted into the CRM's webhook settings, so a rotation adds the new "
+            "key next to the old one (both verify) and removes the old one later.",
+            "AwsSolutions-SMG4",
         )
 
 
@@ -131,10 +135,15 @@ class CaptchaSecret(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, secret_name: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = _secret(
+        self.secret = secretsmanager.Secret(
             self,
-            "leadflow: Turnstile or reCAPTCHA secret key (put-secret-value after deploy).",
+            "Secret",
             secret_name=secret_name,
-            rotation="Issued and rotated in the provider's console (Cloudflare, Google), not by a Lambda; "
-            "the operator puts the new key here.",
+            description="leadflow: Turnstile or reCAPTCHA secret key (put-secret-value after deploy).",
+        )
+        acknowledge(
+            self.secret,
+            "Issued and rotated in the provider's console (Cloudflare, Google), not by a Lambda; the "
+            "operator puts the new key here.",
+            "AwsSolutions-SMG4",
         )

@@ -84,9 +84,7 @@ DRAFT_SKIPS = {"rep_skipped": "skipped", "expired": "expired"}
 
 
 def label(value: Any, missing: str = UNKNOWN) -> str:
-    if type(value) is str:  # nearly always: the cached label at once
-        return _label(value) if value else missing
-    if value is None:
+    if value is None or value == "":
         return missing
     return _label(str(value))
 
@@ -110,8 +108,6 @@ def _time(value: Any) -> datetime | None:
 
 
 def _int(value: Any) -> int | None:
-    if type(value) is Decimal:  # a stored number, nearly always
-        return int(value)
     if isinstance(value, (Decimal, int)) and not isinstance(value, bool):  # a tuple: faster than a union
         return int(value)
     if isinstance(value, str) and value.isdigit():
@@ -168,9 +164,7 @@ class DatasetBuilder:
     def add(self, items: Iterable[dict[str, Any]]) -> None:
         dataset = self.dataset
         for item in items:
-            kind = item.get("kind")
-            if type(kind) is not str or not kind:  # a writer that stored no kind: from the sort key
-                kind = _kind(item)
+            kind = _kind(item)
             if kind == "lead":
                 _lead(item, dataset)
             elif kind == "enrollment":
