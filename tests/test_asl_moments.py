@@ -40,7 +40,11 @@ def test_the_day_2_call_and_text_of_the_demo_cadence_share_one_task():
             state["Parameters"]["Payload"].get("through", state["Parameters"]["Payload"]["touch"]) + 1,
         )
     )
-    assert touched == Counter(range(1, 8))  # every touch in exactly one Task
+    # Every touch after the first moment in exactly one Task; the first moment in none: it is sent
+    # outside the execution, which starts at the second moment's Wait (issue 28).
+    assert touched == Counter(range(2, 8))
+    assert definition["StartAt"] == asl.wait_state_name(DEMO, 2)
+    assert asl.task_state_name(DEMO, 1) not in definition["States"]
 
 
 def test_every_shipped_cadence_has_one_task_and_at_most_one_wait_per_send_moment():
@@ -51,9 +55,11 @@ def test_every_shipped_cadence_has_one_task_and_at_most_one_wait_per_send_moment
             s for s in _tasks({"States": states}).values() if "touch" in s["Parameters"]["Payload"]
         ]
         waits = [name for name, state in states.items() if name.startswith("Until ") and "moved" not in name]
-        assert len(touch_tasks) == len(moments), cadence.name
-        # A cadence on a meeting's clock also waits once for touch 1 (the meeting's end).
-        assert len(waits) == len(moments) - 1 + (cadence.meeting is not None), cadence.name
+        # The first moment is sent outside the execution (issue 28), a meeting's clock included.
+        assert asl.first_moment_outside(cadence), cadence.name
+        assert len(touch_tasks) == len(moments) - 1, cadence.name
+        assert len(waits) == len(moments) - 1, cadence.name
+        assert states[states[asl.wait_state_name(cadence, moments[1][0])]["Next"]] in touch_tasks
         for group in moments:  # never two automated touches (email, SMS) in one moment
             assert sum(cadence.touch(number).automated for number in group) <= 1, (cadence.name, group)
 
@@ -86,8 +92,9 @@ def test_a_lead_without_sms_consent_costs_two_transitions_per_moment_and_its_tex
     with Sandbox("2026-11-23T15:00:00Z") as sb:
         lead_id, execution = _run(sb, "nosms@example.com")
         assert execution["status"] == "SUCCEEDED"
-        assert _send_transitions(execution) == 2 * len(asl.moments(DEMO)) - 1 == 11
-        assert _invocations(execution) == len(asl.moments(DEMO)) == 6
+        assert _send_transitions(execution) == 2 * (len(asl.moments(DEMO)) - 1) == 10
+        # The first moment's Task is outside the execution (issue 28: an async invoke of the step).
+        assert _invocations(execution) == len(asl.moments(DEMO)) - 1 == 5
         touches = {touch["number"]: touch for touch in sb.lead(lead_id)["touches"]}
         assert touches[3]["status"] == "skipped" and touches[2]["status"] == "task"
         assert [message["channel"] for message in sb.outbox()].count("sms") == 0
@@ -96,7 +103,7 @@ def test_a_lead_without_sms_consent_costs_two_transitions_per_moment_and_its_tex
 def test_a_lead_with_sms_consent_gets_the_call_task_and_the_text_from_one_task():
     with Sandbox("2026-11-23T15:00:00Z") as sb:
         _, execution = _run(sb, "sms@example.com", phone="+1 415 555 2671", sms_consent=True)
-        assert _send_transitions(execution) == 11
+        assert _send_transitions(execution) == 10
         (text,) = [message for message in sb.outbox() if message["channel"] == "sms"]
         (call,) = [task for task in sb.tasks() if task["touch"] == 2]
         assert text["touch"] == 3 and text["at"] == call["at"]

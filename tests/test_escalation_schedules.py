@@ -63,9 +63,9 @@ def test_touch_1_creates_a_one_shot_schedule_with_ids_only_and_the_execution_goe
         }
         assert "dana" not in schedule["Target"]["Input"].lower()
 
-        # The execution is parked on touch 2's Wait: no escalation state anywhere.
+        # The execution is parked on touch 2's Wait: no escalation state anywhere (touch 1 was sent
+        # outside it, issue 28).
         assert sb.execution(lead["id"])["states"] == [
-            "Day 01 · email · intro",
             "Until Day 02 · call · discovery-call + sms · text-nudge",
         ]
         sb.advance_to("2026-11-23T15:10:00Z")
@@ -74,7 +74,7 @@ def test_touch_1_creates_a_one_shot_schedule_with_ids_only_and_the_execution_goe
         assert [s["Name"] for s in _schedules(lead["id"])] == [f"speed-{lead['id']}-1-261123152000"]
         sb.advance_to("2026-11-23T16:00:00Z")
         assert _schedules(lead["id"]) == []  # the manager's alert was the last
-        assert len(sb.execution(lead["id"])["states"]) == 2
+        assert len(sb.execution(lead["id"])["states"]) == 1  # still parked on touch 2's Wait
 
 
 def test_an_outcome_deletes_the_pending_schedule():
@@ -244,7 +244,9 @@ def test_an_execution_started_before_issue_28_hands_its_chain_over_to_schedules(
         sb.advance_to("2026-11-23T15:10:00Z")
         assert len(_speed_alerts(sb, lead["id"])) == 1
         execution = sb.execution(lead["id"])["input"]
-        result = sb.invoke("step", {**execution, "touch": 1, "escalate": True})
+        # The state it started on passed the ids (its input now also holds the second moment's time).
+        ids = {key: execution[key] for key in ("lead_id", "cadence", "enrollment", "version")}
+        result = sb.invoke("step", {**ids, "touch": 1, "escalate": True})
         assert (result["outcome"], result["escalate_at"]) == ("escalated", None)  # its Choice moves on
         assert _speed_alerts(sb, lead["id"])[-1] == ("2026-11-23T15:10:00Z", "alex")
         assert [s["Name"] for s in _schedules(lead["id"])] == [f"speed-{lead['id']}-1-261123152000"]

@@ -48,7 +48,10 @@ def test_every_task_retries_transient_errors_and_catches_everything_else():
             assert retry["JitterStrategy"] == "FULL" and retry["BackoffRate"] > 1, name
             catch_all = task["Catch"][-1]
             assert catch_all["ErrorEquals"] == ["States.ALL"], name
-        for number, *_ in asl.moments(cadence):
+        # The first moment is sent outside the execution (issue 28: send.first_moment retries and
+        # records its failures as these do; tests/test_first_moment.py).
+        assert asl.task_state_name(cadence, 1) not in tasks
+        for number, *_ in asl.moments(cadence)[1:]:
             task = tasks[asl.task_state_name(cadence, number)]
             caught = [catch["ErrorEquals"] for catch in task["Catch"]]
             assert caught == [[asl.ENROLLMENT_STOPPED], [asl.NOT_DUE_YET], ["States.ALL"]]
@@ -62,7 +65,10 @@ def test_ses_throttling_once_is_retried_and_the_touch_goes_out_once(sb):
     with failing("sesv2", "SendEmail", throttled) as failed:
         lead_id = _post(sb, "throttled@example.com")
         assert len(failed) == 1 and _sent_touches(sb, lead_id) == []
-        sb.advance(5)  # the retry's backoff: at most 2 s with full jitter
+        # Touch 1 is an async invoke of the step (issue 28): Lambda retries it a minute later.
+        sb.advance(59)
+        assert _sent_touches(sb, lead_id) == []
+        sb.advance(1)
     assert _sent_touches(sb, lead_id) == [1]
     enrollment = enrollment_items.enrollments(lead_id)[0]
     assert enrollment.run_status is RunStatus.RUNNING and enrollment.touch_state == "sent"
@@ -81,9 +87,10 @@ def test_an_error_retries_cannot_fix_marks_the_enrollment_failed_and_alerts_ops(
     assert enrollment.run_status is RunStatus.FAILED
     assert (enrollment.failure_error, enrollment.failed_touch) == ("ClientError", 1)
     assert enrollment.touch_state == "released"  # nothing went out: the sweep may send it later
+    # Touch 1 is sent outside the execution (issue 28): its failure is recorded as the Task's
+    # catch-all records one, and the execution waiting for the second moment is stopped.
     execution = sb.execution(lead_id)
-    assert execution["status"] == "FAILED"
-    assert execution["states"][-2:] == [asl.RECORD_FAILURE_STATE, asl.FAILED_STATE]
+    assert execution["status"] == "ABORTED"
     (alert,) = sb.ops_alerts()
     assert alert["lead_id"] == lead_id and "ClientError" in alert["subject"]
     assert "rejected@example.com" not in alert["message"]  # ids only
@@ -95,6 +102,7 @@ def test_an_error_retries_cannot_fix_marks_the_enrollment_failed_and_alerts_ops(
         "resumed": 0,
         "left_failed": 1,
         "escalated": 0,
+        "first_touches": 0,
     }
     _assert_clean(sb)
     assert sb.sweep(retry_all_failed=True)["retried"] == 1
@@ -102,7 +110,7 @@ def test_an_error_retries_cannot_fix_marks_the_enrollment_failed_and_alerts_ops(
     assert _sent_touches(sb, lead_id) == [1]
     sb.advance(30 * 86400)
     assert _sent_touches(sb, lead_id) == [1, 2, 3, 4, 5, 6]
-    assert [execution["status"] for execution in sb.executions(lead_id)] == ["FAILED", "SUCCEEDED"]
+    assert [execution["status"] for execution in sb.executions(lead_id)] == ["ABORTED", "SUCCEEDED"]
     _assert_clean(sb)
 
 
@@ -126,7 +134,10 @@ def test_dynamodb_throttling_inside_the_step_is_retried(sb):
     with failing("dynamodb", "UpdateItem", throttled, times=2, when=claims, client=_table_client()) as failed:
         lead_id = _post(sb, "dynamo.throttled@example.com")
         assert len(failed) == 1
-        sb.advance(30)
+        # Lambda's retries of the async invoke (issue 28): one minute, then two more.
+        sb.advance(60)
+        assert len(failed) == 2 and _sent_touches(sb, lead_id) == []
+        sb.advance(120)
     assert len(failed) == 2 and _sent_touches(sb, lead_id) == [1]
     sb.advance(30 * 86400)
     assert _sent_touches(sb, lead_id) == [1, 2, 3, 4, 5, 6]
@@ -155,6 +166,7 @@ def test_step_functions_unavailable_at_intake_stores_a_pending_enrollment_the_sw
         "resumed": 0,
         "left_failed": 0,
         "escalated": 0,
+        "first_touches": 0,
     }
     assert _sent_touches(sb, lead_id) == [1]
     assert sb.sweep()["started"] == 0  # nothing left to start
@@ -222,6 +234,10 @@ def test_a_stop_between_the_pre_checks_and_the_claim_of_touch_1_ends_through_the
     monkeypatch.setattr(enrollment_items, "claim_touch", stop_then_claim)
     lead_id = _post(sb, "stop.before.claim@example.com")
     assert _sent_touches(sb, lead_id) == []
+    # Touch 1 went outside the execution (issue 28): its run ended quietly; the execution, which
+    # the stop's own StopExecution did not reach here, ends through the Stopped state at touch 2.
+    sb.advance(2 * 86400)
+    assert _sent_touches(sb, lead_id) == []
     execution = sb.execution(lead_id)
     assert execution["status"] == "SUCCEEDED" and execution["states"][-1] == asl.STOPPED_STATE
     _assert_clean(sb)
@@ -247,6 +263,7 @@ def test_not_due_yet_on_touch_1_waits_for_the_moved_time(sb, monkeypatch):
     from datetime import timedelta
 
     from leadflow.cadence import enrollments
+    from leadflow.clock import parse_iso
 
     lead_id = _post(sb, "moved.first@example.com")
     original = enrollments.plan_for
@@ -259,8 +276,14 @@ def test_not_due_yet_on_touch_1_waits_for_the_moved_time(sb, monkeypatch):
     enrollment = sb.enroll(lead_id, "re-engagement", "re-engagement")
     due = enrollment["schedule"][0]
     assert [m for m in sb.outbox() if m["enrollment"] == 2] == []
+    # Touch 1 is sent outside the execution (issue 28): a one-shot schedule at its moved time; the
+    # execution waits for the second moment meanwhile.
     execution = sb.executions(lead_id)[-1]
-    assert execution["status"] == "RUNNING" and execution["states"][-1].startswith("Until moved")
+    assert execution["status"] == "RUNNING" and execution["states"] == [
+        asl.wait_state_name(sb.cadences["re-engagement"], 2)
+    ]
+    sb.advance_to(parse_iso(due) - timedelta(seconds=1))
+    assert [m for m in sb.outbox() if m["enrollment"] == 2] == []
     sb.advance_to(due)
     sent = [message for message in sb.outbox() if message["enrollment"] == 2]
     assert [message["touch"] for message in sent][:1] == [1]

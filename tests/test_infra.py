@@ -675,6 +675,40 @@ def test_stop_execution_is_scoped_to_the_cadence_executions(synth: Synth) -> Non
     )
 
 
+def test_only_the_execution_starters_and_the_texters_invoke_the_step_and_the_step_stops_its_own(
+    synth: Synth,
+) -> None:
+    """Issue 28: intake and the sweep start executions and hand each one's first moment to the step
+    (lambda:InvokeFunction on that function only); inbound asks it for service texts; no other
+    function invokes anything. The step may stop a cadence's executions (a first moment that failed
+    for good ends the execution waiting for the second), scoped as the other stoppers are."""
+    step_id = _function_by_code(synth, "step")[0]
+    invokers = {}
+    for name in ("Intake", "Sweep", "Inbound", "Events", "Report", "Step"):
+        invokes = [
+            s for s in _statements(synth, f"Functions{name}Role") if "lambda:InvokeFunction" in _actions(s)
+        ]
+        invokers[name] = [(_actions(s), _resources(s)) for s in invokes]
+    step_only = [(["lambda:InvokeFunction"], [{"Fn::GetAtt": [step_id, "Arn"]}])]
+    assert invokers == {
+        "Intake": step_only,
+        "Sweep": step_only,
+        "Inbound": step_only,
+        "Events": [],
+        "Report": [],
+        "Step": [],
+    }
+    for name in ("Intake", "Sweep"):
+        variables = _function_by_code(synth, name.lower())[1]["Properties"]["Environment"]["Variables"]
+        assert variables["STEP_FUNCTION_NAME"] == {"Ref": step_id}, name
+    (grant,) = [s for s in _statements(synth, "FunctionsStepRole") if "states:StopExecution" in _actions(s)]
+    arns = [nag.flatten_reference(cdk.Stack(cdk.App(), "Flat"), resource) for resource in _resources(grant)]
+    assert sorted(arns) == sorted(
+        f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{synth.config.stack_name}-{name}:*"
+        for name in load_cadences(CADENCE_DIR)
+    )
+
+
 def test_only_x_ray_and_log_delivery_use_resource_star(synth: Synth) -> None:
     star_actions = {
         "xray:PutTraceSegments",
@@ -981,8 +1015,13 @@ def test_intake_has_its_idempotency_table_alerts_and_consent_stops(synth: Synth)
     assert sends and all(r != "*" for s in sends for r in _resources(s))
     assert {"SENDER", "SES_CONFIGURATION_SET", "PUBLIC_URL"} <= set(variables)
     assert not any("sns:Publish" in _actions(s) and "*" in _resources(s) for s in intake)
-    assert not any("lambda:InvokeFunction" in _actions(s) for s in intake), (
-        "no service texts from intake unless abuse.sms_double_opt_in names countries"
+    # Intake invokes the step, that function only, to hand it each new execution's first moment
+    # (issue 28); with no service texts to ask for, the step's SMS rights stay the step's.
+    (invoke,) = [s for s in intake if "lambda:InvokeFunction" in _actions(s)]
+    step_id = _function_by_code(synth, "step")[0]
+    assert (_actions(invoke), _resources(invoke)) == (
+        ["lambda:InvokeFunction"],
+        [{"Fn::GetAtt": [step_id, "Arn"]}],
     )
 
 

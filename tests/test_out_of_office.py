@@ -60,9 +60,10 @@ def test_an_out_of_office_with_a_return_date_moves_the_next_touch_and_shifts_the
     execution = sb.execution(lead["id"])
     assert execution["status"] == "SUCCEEDED"
     moved = asl.moved_state_names(sb.cadences["inbound-demo-request"], 3)
-    assert list(moved) == execution["states"][5:7], "woken early once, it waited again"
-    # Normal path 2 transitions per touch (11), plus the one detour: task, read, wait.
-    assert execution["transitions"] == 11 + 3
+    assert list(moved) == execution["states"][4:6], "woken early once, it waited again"
+    # Normal path 2 transitions per moment after the first, which is sent outside the execution (10,
+    # issue 28), plus the one detour: task, read, wait.
+    assert execution["transitions"] == 10 + 3
     (event,) = [item for item in event_items.events(lead["id"]) if item["type"] == "auto_reply"]
     assert (event["touch"], event["return_date"]) == (2, "2026-12-07")
 
@@ -83,7 +84,7 @@ def test_a_return_date_before_the_next_touch_moves_nothing(sb):
         "2026-12-06",
         "2026-12-13",
     ]
-    assert sb.execution(lead["id"])["transitions"] == 11
+    assert sb.execution(lead["id"])["transitions"] == 10
 
 
 def test_an_out_of_office_without_a_date_changes_nothing(sb):
@@ -166,8 +167,10 @@ def test_every_touch_has_a_moved_path_back_to_itself():
 
     cadence = load_cadence(DEFAULT_CADENCE_DIR / "inbound-demo-request.yaml")
     states = asl.build_definition(cadence, "arn:aws:lambda:us-east-1:123456789012:function:step")["States"]
-    # Touch 1 too (issue 11): a post-meeting cadence's first touch may move to the next allowed day.
-    for number, *_ in asl.moments(cadence):
+    # Every moment the execution runs; the first is sent outside it (issue 28), and a move of touch 1
+    # becomes a one-shot schedule at the new time (tests/test_first_moment.py).
+    assert asl.first_moment_outside(cadence)
+    for number, *_ in asl.moments(cadence)[1:]:
         task = states[asl.task_state_name(cadence, number)]
         read, wait = asl.moved_state_names(cadence, number)
         assert {"ErrorEquals": [asl.NOT_DUE_YET], "ResultPath": "$.deferral", "Next": read} in task["Catch"]

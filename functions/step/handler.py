@@ -1,5 +1,6 @@
 """One touch of a cadence, invoked by the state machine's Task states; or, from its catch-all,
-the record of a touch that failed; or a service text the inbound or intake function asks for (the
+the record of a touch that failed; or a cadence's first moment, sent outside its execution
+(cadence.first_moment); or a service text the inbound or intake function asks for (the
 step alone may text any number); or a speed-to-lead escalation its schedule fires (send.escalations)."""
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from leadflow.cadence.asl import FAILURE_KEY
-from leadflow.models import EscalationRequest, FailureReport, ServiceTextRequest, TouchRequest
+from leadflow.cadence.first_moment import EVENT_KEY as FIRST_MOMENT
+from leadflow.models import (
+    EscalationRequest,
+    FailureReport,
+    FirstMomentRequest,
+    ServiceTextRequest,
+    TouchRequest,
+)
 from leadflow.observability import count, logger, metrics
 from leadflow.send.touches import record_failure, run_moment
 
@@ -23,6 +31,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return send_service_text(ServiceTextRequest.model_validate(event))
     if FAILURE_KEY in event:
         return record_failure(FailureReport.model_validate(event))
+    if FIRST_MOMENT in event:
+        # Touch 1 outside the execution: an async invoke from whoever started it, or its schedule.
+        from leadflow.send import first_moment
+
+        outcome = first_moment.run(
+            FirstMomentRequest.model_validate(event[FIRST_MOMENT]), context.invoked_function_arn
+        )
+        count("FirstMoments", outcome=outcome)
+        return {"outcome": outcome}
     if "escalation" in event:
         from leadflow.send import escalations
 

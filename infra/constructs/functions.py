@@ -134,6 +134,7 @@ class Functions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._log_retention = log_retention
+        self._step_invokers: list[lambda_.Function] = []
         self._layers = [
             lambda_.LayerVersion(
                 self,
@@ -428,19 +429,32 @@ class Functions(Construct):
     def _ask_step_for_texts(self, function: lambda_.Function) -> None:
         """A function that needs a service text invokes the step (that function only, unqualified)
         instead of holding sns:Publish on "*" itself."""
+        self._may_invoke_step(function)
+
+    def _may_invoke_step(self, function: lambda_.Function) -> None:
+        """lambda:InvokeFunction on the step function only (unqualified), once per function: service
+        texts, and the first moment of a cadence an execution start hands over (cadence.first_moment)."""
+        if function in self._step_invokers:
+            return
+        self._step_invokers.append(function)
         function.add_environment("STEP_FUNCTION_NAME", self.step.function_name)
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.step.function_arn])
         )
 
     def connect_cadences(self, cadences: CadenceStateMachines) -> None:
-        """Intake starts executions (and learns the ARNs), and stops them when a later post withdraws
+        """Intake and the sweep start executions (and learn the ARNs) and hand each one's first moment
+        to the step; intake stops them when a later post withdraws
         email consent or a rep task's outcome answers (connected, meeting booked); inbound stops them
         when a lead replies."""
         self.intake.add_environment("STATE_MACHINE_ARNS", cadences.arns_json())
         cadences.grant_start_execution(self.intake)
         self.sweep.add_environment("STATE_MACHINE_ARNS", cadences.arns_json())
         cadences.grant_start_execution(self.sweep)
+        # Whoever starts an execution hands its first moment to the step (an async invoke: the
+        # execution starts at the second moment, leadflow.cadence.first_moment).
+        self._may_invoke_step(self.intake)
+        self._may_invoke_step(self.sweep)
         # The audit lists RUNNING executions, the sweep those that ended early (on the state machines
         # themselves: no wildcard).
         iam.Grant.add_to_principal(
@@ -451,6 +465,9 @@ class Functions(Construct):
         cadences.grant_stop_execution(self.intake)
         cadences.grant_stop_execution(self.inbound)
         cadences.grant_stop_execution(self.events)  # a permanent bounce or a complaint stops the lead
+        # A first moment that fails for good (sent outside the execution) ends the execution waiting
+        # for the second, as the Task's catch-all would (leadflow.send.first_moment).
+        cadences.grant_stop_execution(self.step)
 
     def connect_operations(self, bus: events.IEventBus, *, include_email: bool, sms_origination: str) -> None:
         """Lead events to the integration bus; the SMS sender number for the step (the one that texts)."""

@@ -703,6 +703,14 @@ class TouchRequest(BaseModel):
     escalate: bool = False
 
 
+class FirstMomentRequest(TouchRequest):
+    """The step function's input for a first moment sent outside its execution (cadence.first_moment):
+    the Task's ids, from an async invoke or a one-shot schedule (no PII), and how many times a claim in
+    doubt was retried by schedule (asl.UNSETTLED_RETRY's delays, as the Task retries)."""
+
+    attempt: int = Field(0, ge=0)
+
+
 class EscalationRequest(BaseModel):
     """The step function's input from a speed-to-lead escalation schedule: ids and the due time only
     (the schedule's target input, visible in the Scheduler console: no PII)."""

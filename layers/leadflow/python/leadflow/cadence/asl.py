@@ -1,14 +1,18 @@
 """Build a cadence's state machine definition (Amazon States Language).
 
-One Standard execution per lead enrollment. The Wait states encode the cadence:
-touch 1 runs at once; every later send moment is a Wait on the timestamp the previous
-step returned from the lead's stored schedule, then a Task that invokes the step
-function. Touches that fall due at the same moment (one cadence day, at most one of them
-automated: a rep's call beside the day's text) share one Task (`moments`); a touch on a
-channel the lead cannot receive (a text without SMS consent) is recorded as skipped inside
-that Task. On the normal path that is two billed transitions per send moment and no
-polling. The execution input carries ids only (lead id, cadence, enrollment) and the
-cadence version, which the step reads its touch from (leadflow.cadence.versions).
+One Standard execution per lead enrollment. The Wait states encode the cadence: every send
+moment after the first is a Wait on the timestamp the previous step returned from the lead's
+stored schedule (the execution input carries the second moment's), then a Task that invokes the
+step function. The first moment costs the execution nothing: whoever starts the execution invokes
+the step asynchronously for it (leadflow.cadence.first_moment; a one-shot schedule when it is not
+due yet), and the second moment's Task sends it first if it is still unsent then. Touches
+that fall due at the same moment (one cadence day, at most one of them automated: a rep's call
+beside the day's text) share one Task (`moments`); a touch on a channel the lead cannot receive
+(a text without SMS consent) is recorded as skipped inside that Task. On the normal path that is
+two billed transitions per send moment after the first and no polling: 10 transitions for the
+demo cadence's 6 moments. The execution input carries ids only
+(lead id, cadence, enrollment), the cadence version, which the step reads its touch from
+(leadflow.cadence.versions), and the second moment's due time (a time, not personal data).
 Speed-to-lead escalations run outside the execution (EventBridge Scheduler one-shot schedules,
 leadflow.send.escalations): they cost the execution no transition.
 
@@ -241,42 +245,38 @@ def _task(cadence: Cadence, group: tuple[int, ...], step_function_arn: str) -> d
     return task
 
 
-def first_wait_state_name(cadence: Cadence) -> str:
-    return f"Until the meeting ends · {cadence.state_name(1)}"
+def first_moment_outside(cadence: Cadence) -> bool:
+    """Whether the execution leaves the first moment to the async step (cadence.first_moment): every
+    cadence with a later moment to wait for. A cadence of one moment keeps it in its execution."""
+    return len(moments(cadence)) > 1
 
 
 def build_definition(cadence: Cadence, step_function_arn: str) -> dict[str, Any]:
     """The ASL document for a cadence, with its Lambda tasks invoking `step_function_arn`.
 
-    A cadence on a meeting's clock first waits for touch 1's time (`first_at` in the input: a
-    time, not personal data); a reschedule stops the execution and starts one for the new time.
+    The execution starts at the Wait before the second moment (`schedule.next_at` in its input): the
+    first moment is sent outside it, at once or at its time (a meeting's clock, a send window).
     """
     states: dict[str, Any] = {}
-    if cadence.meeting is not None:
-        states[first_wait_state_name(cadence)] = {
-            "Type": "Wait",
-            "Comment": "Touch 1 follows the meeting's end.",
-            "TimestampPath": "$.first_at",
-            "Next": task_state_name(cadence, 1),
-        }
-    for group in moments(cadence):
+    groups = moments(cadence)
+    outside = first_moment_outside(cadence)
+    for index, group in enumerate(groups):
         number = group[0]
-        if number > 1:
+        if index == 0 and outside:
+            continue
+        if index > 0:
             states[wait_state_name(cadence, number)] = {
                 "Type": "Wait",
                 "TimestampPath": "$.schedule.next_at",
                 "Next": task_state_name(cadence, number),
             }
         states[task_state_name(cadence, number)] = _task(cadence, group, step_function_arn)
-        # A moved due time (out-of-office, a meeting's own clock) may hit touch 1 too.
         states.update(_moved_path(cadence, number))
         states.update(_failure_path(cadence, number))
     states[STOPPED_STATE] = {"Type": "Succeed", "Comment": "The enrollment was stopped before this touch."}
     states.update(_record_failure(step_function_arn))
     return {
         "Comment": f"{cadence.name}: {cadence.description}",
-        "StartAt": first_wait_state_name(cadence)
-        if cadence.meeting is not None
-        else task_state_name(cadence, 1),
+        "StartAt": wait_state_name(cadence, groups[1][0]) if outside else task_state_name(cadence, 1),
         "States": states,
     }

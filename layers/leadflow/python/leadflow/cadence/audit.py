@@ -9,6 +9,9 @@ every cadence state machine, and checks the invariants:
   enrollment's current execution;
 - no touch of a running enrollment claimed without an outcome for longer than its retries last
   (CLAIM_TIMEOUT: past the in-doubt bound);
+- no touch 1 of a running enrollment unclaimed longer than FIRST_TOUCH_BOUND after its time: the
+  first moment is sent outside the execution (cadence.first_moment), and the sweep hands it over
+  again after its grace;
 - no touch sent twice (two SES Send events for one touch, or two provider sends in the Sandbox;
   one touch sent twice is one breach, whatever evidence shows it);
 - no send after the enrollment's stop time (one breach per touch);
@@ -39,7 +42,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 
 from leadflow import aws, clock
-from leadflow.cadence import asl
+from leadflow.cadence import asl, first_moment, versions
 from leadflow.config import settings
 from leadflow.models import CONTACTABLE, ContactStatus, Enrollment, RunStatus, Touch, TouchStatus
 from leadflow.store import enrollment_items
@@ -69,6 +72,7 @@ INVARIANTS = (
     "running_without_execution",
     "execution_without_running_enrollment",
     "claim_without_outcome",
+    "first_touch_overdue",
     "sent_twice",
     "sent_after_stop",
     "lead_without_enrollment",
@@ -169,6 +173,7 @@ def audit(
                 items.get(touch_sk(enrollment.number, enrollment.last_touch)), enrollment.claimed_at
             )
             breaches += _enrollment_breaches(enrollment, running, now, recorded)
+            breaches += _first_touch_breaches(enrollment, now)
             breaches += _stuck_breaches(enrollment, touches, now)
         counts["touches.sent"] += sum(touch.status is TouchStatus.SENT for touch in touches)
         breaches += _delivery_breaches(lead_id, touches, now)
@@ -382,6 +387,26 @@ def _enrollment_breaches(
             )
         )
     return found
+
+
+def _first_touch_breaches(enrollment: Enrollment, now: datetime) -> list[Breach]:
+    """A running enrollment's touch 1 still unclaimed FIRST_TOUCH_BOUND after its due time."""
+    if enrollment.run_status is not RunStatus.RUNNING:
+        return []
+    try:
+        cadence = versions.cadence_of(enrollment)
+    except LookupError:
+        return []  # a cadence no longer deployed: its execution's own checks apply
+    if not first_moment.overdue(enrollment, cadence, now, first_moment.FIRST_TOUCH_BOUND):
+        return []
+    return [
+        Breach(
+            invariant="first_touch_overdue",
+            lead_id=enrollment.lead_id,
+            enrollment=enrollment.number,
+            detail=f"touch 1 due {clock.iso(enrollment.schedule[0])}, unclaimed: is the sweep running?",
+        )
+    ]
 
 
 def _partitions() -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]], list[dict[str, Any]]]:

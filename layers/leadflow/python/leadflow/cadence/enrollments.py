@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from leadflow import aws, clock
-from leadflow.cadence import executions, versions
+from leadflow.cadence import executions, first_moment, versions
 from leadflow.cadence.model import Cadence
 from leadflow.cadence.schedule import Locale, locale_for, opening_offset, plan
 from leadflow.config import cadences, operator_config, settings
@@ -72,7 +72,8 @@ def first_touch_at(cadence: Cadence, meeting: Meeting | None, now: datetime) -> 
 
 
 def start(enrollment: Enrollment) -> bool:
-    """Start the enrollment's execution (idempotent by its name) and remember its ARN.
+    """Start the enrollment's execution (idempotent by its name), remember its ARN, then hand its
+    first moment to the step (cadence.first_moment: the execution starts at the second moment).
 
     When Step Functions is unavailable or throttles, the enrollment is marked `pending` and
     `leadflow sweep` starts it within minutes: the caller (a form's post) still succeeds.
@@ -83,8 +84,9 @@ def start(enrollment: Enrollment) -> bool:
     from leadflow.cadence.reschedule import caught_up
 
     enrollment = caught_up(enrollment, clock.now())
+    cadence = versions.cadence_of(enrollment)
     try:
-        arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment)
+        arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment, cadence)
     except Exception as error:
         if aws.transient(error) is None:
             raise
@@ -98,8 +100,23 @@ def start(enrollment: Enrollment) -> bool:
             },
         )
         return False
-    enrollment_items.set_execution_arn(enrollment.lead_id, enrollment.number, arn)
+    started(enrollment, cadence, arn)
     return True
+
+
+def started(enrollment: Enrollment, cadence: Cadence, execution_arn: str) -> None:
+    """Its execution runs: store the ARN (the sweep's index keeps an unsent touch 1), then hand the
+    first moment to the step. Every start and restart ends here."""
+    now = clock.now()
+    watch = first_moment.attention(enrollment, cadence, now)
+    try:
+        enrollment_items.set_execution_arn(enrollment.lead_id, enrollment.number, execution_arn, watch)
+    finally:
+        # Even when the table refused the ARN (the caller answers 503): the execution runs, and the
+        # enrollment is still in the sweep's index from its creation. After the write, never before:
+        # the claim's removal from the index must come after it.
+        if watch is not None:
+            first_moment.hand_over(enrollment)
 
 
 def enroll(

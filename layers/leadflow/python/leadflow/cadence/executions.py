@@ -10,12 +10,15 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from leadflow import aws, clock
+from leadflow.cadence import asl
+from leadflow.cadence.model import Cadence
 from leadflow.models import Enrollment
 
 
-def execution_input(enrollment: Enrollment) -> dict[str, object]:
+def execution_input(enrollment: Enrollment, cadence: Cadence) -> dict[str, object]:
     """Ids and the cadence version only: no address, name or anything derived from them (the console
-    shows this). An enrollment on a meeting's clock adds when touch 1 is due (its first Wait reads it).
+    shows this). The execution's first Wait reads the second moment's due time from `schedule.next_at`
+    (a time, not personal data): the first moment is sent outside it (cadence.first_moment).
     """
     ids: dict[str, object] = {
         "lead_id": enrollment.lead_id,
@@ -23,20 +26,24 @@ def execution_input(enrollment: Enrollment) -> dict[str, object]:
         "enrollment": enrollment.number,
         "version": enrollment.version,
     }
-    if enrollment.meeting is not None and enrollment.meeting.status == "booked":
-        ids["first_at"] = clock.iso(enrollment.schedule[0])
+    if asl.first_moment_outside(cadence):
+        second = asl.moments(cadence)[1][0]
+        ids["schedule"] = {"next_at": clock.iso(enrollment.schedule[second - 1])}
     return ids
 
 
-def start(state_machine_arn: str, enrollment: Enrollment, *, name: str | None = None) -> str:
+def start(
+    state_machine_arn: str, enrollment: Enrollment, cadence: Cadence, *, name: str | None = None
+) -> str:
     """Start the enrollment's execution. Idempotent: same name and same input return the same execution.
 
-    `name` replaces the enrollment's own for a restart (names stay taken for 90 days).
+    `cadence`: the version the enrollment runs on. `name` replaces the enrollment's own for a restart
+    (names stay taken for 90 days).
     """
     response = aws.client("stepfunctions").start_execution(
         stateMachineArn=state_machine_arn,
         name=name or enrollment.execution_name,
-        input=json.dumps(execution_input(enrollment), sort_keys=True),
+        input=json.dumps(execution_input(enrollment, cadence), sort_keys=True),
     )
     return str(response["executionArn"])
 

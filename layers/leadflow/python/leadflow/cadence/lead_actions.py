@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from leadflow import clock
 from leadflow.cadence import executions, reschedule, stops, versions
+from leadflow.cadence.enrollments import started
 from leadflow.config import settings
 from leadflow.models import Enrollment, Lead, RunStatus, StopReason
 from leadflow.observability import logger
@@ -89,7 +90,8 @@ def replanned(lead: Lead, enrollment: Enrollment, start: datetime) -> list[datet
 def _restart(enrollment: Enrollment, *, previous: str | None) -> None:
     """Start the resumed execution (its name counts the resumes), then stop the one waiting for the
     paused schedule. Both alive for a moment send nothing twice: each touch is claimed once."""
-    arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment)
-    enrollment_items.set_execution_arn(enrollment.lead_id, enrollment.number, arn)
+    cadence = versions.cadence_of(enrollment)
+    arn = executions.start(settings().state_machine_arns[enrollment.cadence], enrollment, cadence)
+    started(enrollment, cadence, arn)  # a touch 1 paused before it went out is handed over again
     if previous and previous != arn:
         executions.stop(previous, cause="resumed by an operator")

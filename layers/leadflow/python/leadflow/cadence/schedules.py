@@ -66,6 +66,11 @@ def escalation_schedule_name(lead_id: str, enrollment: int, at: datetime) -> str
     return f"speed-{lead_id}-{enrollment}-{at.astimezone(UTC):%y%m%d%H%M%S}"
 
 
+def first_moment_schedule_name(lead_id: str, enrollment: int, at: datetime) -> str:
+    """One schedule per first moment and due time (cadence.first_moment; 64 characters at most)."""
+    return f"first-{lead_id}-{enrollment}-{at.astimezone(UTC):%y%m%d%H%M%S}"
+
+
 def cancel_escalation(task: Task) -> None:
     """The task got an outcome or was cancelled by a stop: delete its pending escalation schedule, if
     any. One that cannot be deleted fires, finds the task closed and does nothing, then deletes itself."""

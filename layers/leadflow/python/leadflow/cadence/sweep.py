@@ -4,6 +4,9 @@
 - starts every enrollment that has no execution: `pending` ones (StartExecution failed at
   intake) and running ones whose starter crashed before starting (start lease run out); named
   starts make a repeat harmless;
+- hands a due touch 1 still unclaimed SWEEP_GRACE after its time to the step again (the first moment
+  is sent outside the execution: cadence.first_moment): its hand-over was lost, or every attempt
+  failed (a throttled SES, a crash before the claim); the claim makes a repeat harmless;
 - retries `failed` enrollments whose error was transient (throttling, 5xx, a Lambda timeout)
   under a new execution name: touches already settled are skipped, the failed one runs again;
 - resumes `running` enrollments whose execution ended early (FAILED, TIMED_OUT, or ABORTED
@@ -33,6 +36,11 @@ from leadflow.observability import logger
 from leadflow.store import enrollment_items, lead_items
 from leadflow.store.enrollment_items import Attention
 
+# How many days of first-touch buckets (store.enrollment_items.first_touch_bucket) the sweep reads: a
+# touch 1 moved later (the sending guard, an out-of-office) stays in its first day's bucket; past
+# this, its own schedule and the second moment's Task still send it, and the audit flags it.
+FIRST_TOUCH_LOOKBACK = 7
+
 # A failed enrollment is retried this often at most; after that it waits for an operator.
 MAX_ATTEMPTS = 5
 # Executions that ended this long before the cursor are listed again: Step Functions lists an
@@ -47,6 +55,7 @@ class SweepReport(BaseModel):
     resumed: int = 0  # running enrollments whose execution ended early, running again
     left_failed: int = 0  # failed with an error retries cannot fix (ops were alerted), or too often
     escalated: int = 0  # speed-to-lead escalations whose schedule never fired (send.escalations)
+    first_touches: int = 0  # due touches 1 unclaimed past the grace, handed to the step again
 
 
 def sweep(*, retry_all_failed: bool = False) -> SweepReport:
@@ -58,9 +67,19 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
     _resume_ended(report)
     for lead_id, number in enrollment_items.needing_attention(Attention.START):
         enrollment = enrollment_items.get_enrollment(lead_id, number)
-        if enrollment is None or enrollment.execution_arn:
+        if enrollment is None:
             continue
-        _start(enrollment, report)
+        if enrollment.execution_arn:
+            _first_touch(enrollment, report)
+        else:
+            _start(enrollment, report)
+    today = clock.now().date()
+    for days_back in range(FIRST_TOUCH_LOOKBACK):
+        bucket = enrollment_items.first_touch_bucket(today - timedelta(days=days_back))
+        for lead_id, number in enrollment_items.needing_attention(bucket):
+            enrollment = enrollment_items.get_enrollment(lead_id, number)
+            if enrollment is not None:
+                _first_touch(enrollment, report)
     for lead_id, number in enrollment_items.needing_attention(Attention.FAILED):
         enrollment = enrollment_items.get_enrollment(lead_id, number)
         if enrollment is None or enrollment.run_status is not RunStatus.FAILED:
@@ -97,6 +116,25 @@ def _start(enrollment: Enrollment, report: SweepReport) -> None:
         report.started += 1
     else:
         report.still_pending += 1
+
+
+def _first_touch(enrollment: Enrollment, report: SweepReport) -> None:
+    """Hand a due touch 1, unclaimed past the grace, to the step again (cadence.first_moment)."""
+    if enrollment.run_status is not RunStatus.RUNNING:
+        return
+    from leadflow.cadence import first_moment, versions
+
+    try:
+        cadence = versions.cadence_of(enrollment)
+    except LookupError:
+        return  # a cadence no longer deployed: its execution runs on the version it stored
+    overdue = first_moment.overdue(enrollment, cadence, clock.now(), first_moment.SWEEP_GRACE)
+    if overdue and first_moment.hand_over(enrollment):
+        report.first_touches += 1
+        logger.warning(
+            "touch 1 overdue: the sweep handed it to the step again",
+            extra={"lead_id": enrollment.lead_id, "enrollment": enrollment.number},
+        )
 
 
 def _resume_ended(report: SweepReport) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gc
 import hashlib
 import importlib
@@ -239,6 +240,8 @@ class Sandbox:
         # The sweep's 5-minute schedule delivers rep alerts held for their recipient's hours; False
         # plays a sweep that does not run (the audit then flags them).
         self.deliver_held_alerts = True
+        # Tests: called before each asynchronous invoke runs (function, event); raising fails that run.
+        self.async_fault: Callable[[str, dict[str, Any]], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -296,7 +299,7 @@ class Sandbox:
                 function_name(name): self._one_at_a_time(module.lambda_handler, name)
                 for name, module in self.handlers.items()
             }
-            self._undo.append(route_lambda(registry, LambdaContext))
+            self._undo.append(route_lambda(registry, LambdaContext, self._invoke_async))
             self._undo.append(self._escalation_schedules())
         except BaseException:
             self._teardown()
@@ -589,10 +592,33 @@ class Sandbox:
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invoke one of our functions as Lambda would, then let everything it started settle."""
-        handler = self._one_at_a_time(self.handlers[function].lambda_handler, function)
-        result = handler(event, LambdaContext(function_name(function)))
+        result = self.invoke_quietly(function, event)
         self.clock.settle()
         return result
+
+    def _invoke_async(self, function_name_: str, event: dict[str, Any], attempt: int = 0) -> None:
+        """Lambda's asynchronous invoke (InvocationType Event): the function runs beside its caller, in
+        a thread the clock counts (settle waits for it); one that raises is retried twice, one and two
+        simulated minutes later, then dropped, as Lambda does. `async_fault` (tests) may raise instead
+        of a run, as a crashed function would."""
+        name = function_name_.removeprefix(function_name(""))
+
+        def run() -> None:
+            try:
+                if self.async_fault is not None:
+                    self.async_fault(name, event)
+                self.invoke_quietly(name, event)
+            except Exception:
+                if attempt < 2:
+                    retry = functools.partial(self._invoke_async, function_name_, event, attempt + 1)
+                    self.clock.call_at(self.clock.now() + timedelta(minutes=attempt + 1), retry)
+
+        self.clock.run_detached(run)
+
+    def invoke_quietly(self, function: str, event: dict[str, Any]) -> Any:
+        """Run one of our functions as Lambda would, without waiting for what it started."""
+        handler = self._one_at_a_time(self.handlers[function].lambda_handler, function)
+        return handler(event, LambdaContext(function_name(function)))
 
     def enroll(
         self, lead_id: str, cadence: str, reason: str, meeting: dict[str, Any] | None = None

@@ -127,6 +127,19 @@ class SimClock:
         with self._cond:
             heapq.heappush(self._timers, (_as_utc(moment), next(self._seq), callback))
 
+    def run_detached(self, callback: Callable[[], None]) -> None:
+        """Run `callback` in a thread of its own, counted as active until it returns (settle waits for
+        it): work AWS runs beside its caller, like an asynchronous Lambda invoke."""
+
+        def run() -> None:
+            try:
+                callback()
+            finally:
+                self._count_end()
+
+        self._count_start()
+        threading.Thread(target=run, daemon=True).start()
+
     def advance(self, seconds: float) -> None:
         """Advance simulated time by `seconds`."""
         self.advance_to(self._now + timedelta(seconds=seconds))
@@ -334,8 +347,10 @@ def _function_name(function_name: str) -> str:
 def route_lambda(
     registry: Mapping[str, Callable[[dict[str, Any], Any], Any]],
     context_factory: Callable[[str], Any],
+    on_async: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> Callable[[], None]:
-    """Serve moto Lambda invocations with our handlers; returns an undo callable."""
+    """Serve moto Lambda invocations with our handlers; returns an undo callable. `on_async` takes
+    the asynchronous ones (InvocationType Event: function name, event) instead of running them here."""
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     def invoke(
@@ -353,6 +368,9 @@ def route_lambda(
         if isinstance(body, bytes | bytearray):
             body = body.decode("utf-8")
         event = json.loads(body) if body else {}
+        if on_async is not None and headers.get("X-Amz-Invocation-Type") == "Event":
+            on_async(name, event)
+            return b""
         try:
             result = handler(event, context_factory(name))
         except Exception as exc:

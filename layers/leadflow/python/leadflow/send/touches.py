@@ -34,7 +34,7 @@ from leadflow.models import (
     TouchStatus,
 )
 from leadflow.observability import logger, metrics
-from leadflow.send import alerts, drafts, escalations, guard, mail, messages, sms, tasks
+from leadflow.send import alerts, drafts, escalations, first_moment, guard, mail, messages, sms, tasks
 from leadflow.store import enrollment_items, lead_items, suppression_items
 
 
@@ -136,6 +136,8 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
         if enrollment.run_status is RunStatus.RUNNING and lead.status in CONTACTABLE:
             escalations.escalate_now(lead, enrollment, now, escalation_target)
         return TouchResult(next_at=next_at, outcome="escalated")
+    if request.touch > 1:  # never a later touch before the first moment, sent outside the execution
+        enrollment = first_moment.before_second_moment(request, cadence, enrollment, escalation_target)
     if enrollment.last_touch > request.touch or (
         enrollment.last_touch == request.touch
         and enrollment.touch_state != enrollment_items.TouchState.RELEASED

@@ -63,16 +63,27 @@ def enrollment_item(enrollment: Enrollment) -> dict[str, Any]:
 class Attention(StrEnum):
     """Why an enrollment is in the sweep's sparse index (store.table.ATTENTION_INDEX)."""
 
-    START = "start"  # no execution yet: pending (StartExecution failed) or its starter crashed
+    START = "start"  # no execution yet (pending, or its starter crashed), or touch 1 due and unclaimed
     FAILED = "failed"  # the execution gave up on a touch
 
 
-def needing_attention(kind: Attention) -> list[tuple[str, int]]:
-    """(lead id, enrollment number) of every enrollment in the sweep's index under `kind`."""
+# An enrollment whose execution started while its first touch was not due yet waits for it in a
+# bucket of the sweep's index named by the UTC day it falls due: the sweep reads the buckets of the
+# last FIRST_TOUCH_LOOKBACK days only, never the ones weeks ahead (a not-now reply's day).
+FIRST_TOUCH_BUCKET = "first#"
+
+
+def first_touch_bucket(day: date) -> str:
+    return f"{FIRST_TOUCH_BUCKET}{day.isoformat()}"
+
+
+def needing_attention(kind: Attention | str) -> list[tuple[str, int]]:
+    """(lead id, enrollment number) of every enrollment in the sweep's index under `kind` (an
+    Attention, or a first_touch_bucket)."""
     found: list[tuple[str, int]] = []
     kwargs: dict[str, Any] = {
         "IndexName": ATTENTION_INDEX,
-        "KeyConditionExpression": Key(ATTENTION_KEY).eq(kind.value),
+        "KeyConditionExpression": Key(ATTENTION_KEY).eq(str(kind)),
     }
     while True:
         page = dynamodb_table().query(**kwargs)
@@ -174,12 +185,19 @@ def get_touch(lead_id: str, enrollment: int, number: int) -> Touch | None:
     return Touch.model_validate(item) if item else None
 
 
-def set_execution_arn(lead_id: str, number: int, execution_arn: str) -> None:
+def set_execution_arn(lead_id: str, number: int, execution_arn: str, attention: str | None = None) -> None:
+    """The execution started: the enrollment leaves the sweep's index, or moves to `attention` there
+    (touch 1 still unsent: cadence.first_moment.attention; the same key as before costs no index write)."""
+    if attention is None:
+        update, values = "SET execution_arn = :arn REMOVE #attention", {":arn": execution_arn}
+    else:
+        update = "SET execution_arn = :arn, #attention = :attention"
+        values = {":arn": execution_arn, ":attention": attention}
     dynamodb_table().update_item(
         Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-        UpdateExpression="SET execution_arn = :arn REMOVE #attention",
+        UpdateExpression=update,
         ExpressionAttributeNames={"#attention": ATTENTION_KEY},
-        ExpressionAttributeValues={":arn": execution_arn},
+        ExpressionAttributeValues=values,
     )
 
 
@@ -296,11 +314,14 @@ def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> str:
     stops its running enrollments.)
     """
     claim_id = secrets.token_hex(8)
+    # Touch 1 leaves the sweep's index (set_execution_arn) with its claim: the same write.
+    first = ", #attention" if touch == 1 else ""
     try:
         dynamodb_table().update_item(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
             UpdateExpression="SET last_touch = :touch, claimed_at = :at, touch_state = :claimed, "
-            "claim_id = :claim REMOVE pending_touch, provider_call_at",
+            f"claim_id = :claim REMOVE pending_touch, provider_call_at{first}",
+            **({"ExpressionAttributeNames": {"#attention": ATTENTION_KEY}} if first else {}),
             ConditionExpression="run_status = :running AND "
             "(last_touch < :touch OR (last_touch = :touch AND touch_state = :released))",
             ExpressionAttributeValues={
@@ -367,12 +388,20 @@ def release_touch(
     else:
         condition += " AND provider_call_at = :call"
         values[":call"] = iso(provider_call_at)
+    update = "SET touch_state = :released REMOVE provider_call_at"
+    names: dict[str, str] = {}
+    if touch == 1:
+        # Nothing went out: touch 1 is due and unclaimed again, back in the sweep's index.
+        update = "SET touch_state = :released, #attention = :start REMOVE provider_call_at"
+        names["#attention"] = ATTENTION_KEY
+        values[":start"] = Attention.START.value
     return (
         update_if(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-            UpdateExpression="SET touch_state = :released REMOVE provider_call_at",
+            UpdateExpression=update,
             ConditionExpression=condition,
             ExpressionAttributeValues=values,
+            **({"ExpressionAttributeNames": names} if names else {}),
         )
         is not None
     )
