@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from bench.performance_doc import COLD_START_TARGET
 from bench.results import record
 from leadflow import aws, keys
 from leadflow.local import events
@@ -27,7 +28,7 @@ from leadflow.local.sandbox import REPO_ROOT, Sandbox
 from leadflow.store import lead_items
 
 START = "2026-11-23T15:00:00Z"  # inside the demo cadence's window: touch 1 of the posted lead goes at once
-TARGET_RATIO = 2.5
+TARGET_RATIO = COLD_START_TARGET
 REPEATS = 3  # fresh Sandboxes, each running every function's first call once
 # What each timed first call must have done: no shortcut (a refusal, a touch already claimed) is timed.
 DID_ITS_WORK: dict[str, Callable[[Any], bool]] = {
@@ -157,8 +158,13 @@ def _sandbox_run(samples: dict[str, dict[str, list[float]]]) -> None:
         try:
             host, port = server.get_host_and_port()
             first_events = _first_events(sb)
-            env = {**os.environ, "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
             for function, event in first_events.items():
+                # As Lambda sets it (functions/__init__.py pauses the garbage collector in Lambda).
+                env = {
+                    **os.environ,
+                    "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                    "AWS_LAMBDA_FUNCTION_NAME": f"leadflow-{function}",
+                }
                 taken = samples.setdefault(function, {"baseline": [], "import": [], "first_call": []})
                 taken["baseline"].append(boto3_import_s())
                 timed = json.loads(_fresh(CHILD, function, stdin=json.dumps(event), env=env).splitlines()[-1])
@@ -207,5 +213,5 @@ def run(quick: bool) -> None:
             "x import boto3",
             TARGET_RATIO,
             f"import + first call over import boto3 ({baseline * 1000:.0f} ms, best of the "
-            f"{len(taken['baseline'])} taken between this function's imports); target <= 2.5",
+            f"{len(taken['baseline'])} taken between this function's imports); target <= {TARGET_RATIO}",
         )

@@ -36,7 +36,8 @@ from bench.results import record
 from leadflow import aws, keys
 from leadflow.config import settings
 from leadflow.local.sandbox import Sandbox
-from leadflow.store import lead_items
+from leadflow.models import TouchStatus
+from leadflow.store import enrollment_items, lead_items
 
 START = "2026-11-23T15:00:00Z"  # Monday 10:00 in New York: the demo cadence's first email goes at once
 FORM = "demo-request"
@@ -173,6 +174,7 @@ def scale_run(leads: int) -> None:
         sb.advance(CADENCE_SECONDS)
         cadence_s = time.perf_counter() - cadence_began
         transitions, steps = _history_counts(sb)
+        touches = _touches_done(leads)
         meter.usage.invocations["intake"] += leads
         meter.usage.invocation_seconds["intake"] = sum(cpu_s)
         uninstall_meter()
@@ -215,6 +217,12 @@ def scale_run(leads: int) -> None:
     )
     record("step_invocations_per_lead_demo", statistics.mean(steps), "invocations")
     record(
+        "touches_per_lead_demo",
+        touches / leads,
+        "touches",
+        note="sent or handed to a rep as a task (skipped ones not counted): the per-touch denominator",
+    )
+    record(
         "dynamodb_write_units_per_lead",
         (usage.write_units + usage.index_write_units) / leads,
         "WRU",
@@ -253,6 +261,16 @@ def _history_counts(sb: Sandbox) -> tuple[list[int], list[int]]:
                 transitions.append(sum(n for kind, n in kinds.items() if kind.endswith("StateEntered")))
                 steps.append(kinds["TaskScheduled"] + kinds["LambdaFunctionScheduled"])
     return transitions, steps
+
+
+def _touches_done(leads: int) -> int:
+    """Touch records of the scale run's leads that were sent or became a rep's task."""
+    done = 0
+    for number in range(leads):
+        lead_id = lead_items.lead_id_for_email(keys.email_key(f"lead{number}@example.com"))
+        assert lead_id is not None
+        done += sum(touch.status != TouchStatus.SKIPPED for touch in enrollment_items.touches(lead_id))
+    return done
 
 
 @dataclass

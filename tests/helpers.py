@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from leadflow import clock
 from leadflow.local.events import reply_email
+from leadflow.local.serve import start_aws_endpoint
 
 MAIL_FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+LEADFLOW = str(Path(sys.executable).parent / "leadflow")
+
+
+@pytest.fixture
+def endpoint(sb: Any) -> Iterator[Any]:
+    """The Sandbox's AWS endpoint, for a `leadflow` process of its own (import it as a fixture)."""
+    server = start_aws_endpoint()
+    yield server
+    server.stop()
+
+
+def cli(
+    endpoint: Any, *argv: str, expect: int = 0, now: bool = True, env: Mapping[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`leadflow ...` in another process; only the endpoint and, with `now`, the simulated time (--now)
+    connect it to the Sandbox. `env`: variables to set for it (None: to leave out)."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    at = ["--now", clock.iso(clock.now())] if now else []
+    done = subprocess.run(
+        [LEADFLOW, *argv, "--endpoint-url", endpoint.url, *at],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == expect, done.stderr
+    return done
 
 
 def reply_mime(

@@ -14,8 +14,8 @@ import pytest
 
 from leadflow.local.sandbox import Sandbox
 from tests.faults import client_error, failing
-from tests.test_cli_traps import run
-from tests.test_operator_cli import endpoint as endpoint  # the fixture
+from tests.helpers import cli
+from tests.helpers import endpoint as endpoint  # the fixture
 from tests.test_reply_intent import _reply_to_touch_1
 
 PARTNER = {"first_name": "Pat", "company": "PartnerCo", "source": "partner"}
@@ -169,6 +169,37 @@ def test_leadflow_sweep_delivers_held_alerts_as_the_sweep_function_does(sb, endp
     _post_partner(sb, "cli@partner.example")  # Monday 04:00 New York: held
     sb.advance_to("2026-11-23T14:00:00Z")
     assert _alex(sb) == []
-    report = json.loads(run(endpoint, "sweep").stdout)
+    report = json.loads(cli(endpoint, "sweep", now=False).stdout)
     assert report["held_alerts_delivered"] == 1
     assert [kind for _, kind in _alex(sb)] == ["held_alerts"]
+
+
+def test_erasing_a_lead_removes_its_held_alerts_across_query_pages_and_keeps_the_others():
+    """Erasure reads the owner's held alerts filtered to the lead; a filtered Query can return empty
+    pages, so every page must be read. Pages of one item here stand in for pages of 1 MB."""
+    from leadflow.intake.erase import erase_person
+    from leadflow.store import alert_items
+
+    with Sandbox(start="2026-11-24T08:00:00Z") as sb:  # 03:00 New York: Alex's alerts are held
+        for email in ("first@partner.example", "erased@partner.example", "third@partner.example"):
+            _post_partner(sb, email)
+        erased_id = sb.find_lead("erased@partner.example")["id"]
+        kept_id = sb.find_lead("third@partner.example")["id"]
+        assert len(alert_items.held_for_lead("alex", erased_id)) == 1
+        assert len(alert_items.held_for_lead("alex", kept_id)) == 1
+
+        def one_item_pages(params: dict, **_: object) -> None:
+            params["Limit"] = 1
+
+        client = alert_items.dynamodb_table().meta.client
+        client.meta.events.register("provide-client-params.dynamodb.Query", one_item_pages)
+        try:
+            erase_person("erased@partner.example")
+            assert alert_items.held_for_lead("alex", erased_id) == []
+        finally:
+            client.meta.events.unregister("provide-client-params.dynamodb.Query", one_item_pages)
+        assert len(alert_items.held_for_lead("alex", kept_id)) == 1, "another lead's alert stays held"
+        sb.advance_to("2026-11-24T14:00:00Z")  # 09:00 New York: the held batch names two leads
+        (batch,) = [n for n in sb.rep_alerts() if n["kind"] == "held_alerts"]
+        assert batch["message"].startswith("2 alerts came in while you were off")
+        assert sb.audit().clean, sb.audit().lines()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,31 +15,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from leadflow import aws, clock
+from leadflow import aws
 from leadflow.cadence import lead_actions
 from leadflow.cli import main, stage_message
 from leadflow.store import enrollment_items, lead_items
-from tests.test_operator_cli import LEADFLOW, cli, cli_json
-from tests.test_operator_cli import endpoint as endpoint  # the fixture
+from tests.helpers import cli
+from tests.helpers import endpoint as endpoint  # the fixture
+from tests.test_operator_cli import cli_json
 
 pytestmark = pytest.mark.email_cadence  # six emails on days 1, 2, 4, 7, 14, 21 at the post's time
-
-
-def run(
-    endpoint: Any, *argv: str, expect: int = 0, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """A command as `cli` runs it, without its --now (audit and stage act on the present)."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    environment.update(env or {})
-    done = subprocess.run(
-        [LEADFLOW, *argv, "--endpoint-url", endpoint.url],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == expect, done.stderr
-    return done
 
 
 def _lead(sb: Any, email: str) -> Any:
@@ -130,9 +112,8 @@ def test_json_on_stdout_and_log_lines_on_stderr(sb: Any, endpoint: Any) -> None:
     sb.advance_to("2026-11-23T10:00:00Z")
     cli(endpoint, "lead", "pause", "dee@example.com", "--until", "2026-12-10")
     sb.clock.settle()
-    now = clock.iso(clock.now())
     info = {"POWERTOOLS_LOG_LEVEL": "INFO"}  # the Sandbox's WARNING would hide the line
-    done = run(endpoint, "lead", "resume", "dee@example.com", "--json", "--now", now, env=info)
+    done = cli(endpoint, "lead", "resume", "dee@example.com", "--json", env=info)
     sb.clock.settle()
     assert json.loads(done.stdout)["resumed"] == 1  # the whole of stdout is the document
     logged = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
@@ -145,8 +126,9 @@ def test_json_on_stdout_and_log_lines_on_stderr(sb: Any, endpoint: Any) -> None:
 def test_audit_reads_the_stacks_state_machines_and_a_wrong_stack_is_an_error(sb: Any, endpoint: Any) -> None:
     sb.post("/leads", json={"email": "eve@example.com"})
     sb.advance_to("2026-11-24T12:00:00Z")
-    assert run(endpoint, "audit").returncode == 0  # the Sandbox's leadflow-* machines: no false breaches
-    done = run(endpoint, "audit", "--stack", "Other", expect=2)
+    # The Sandbox's leadflow-* machines: no false breaches.
+    assert cli(endpoint, "audit", now=False).returncode == 0
+    done = cli(endpoint, "audit", "--stack", "Other", expect=2, now=False)
     assert done.stderr.strip() == (
         "leadflow audit: no state machines named Other-<cadence>: is --stack right?"
     )
@@ -250,11 +232,10 @@ def test_erase_refuses_a_bad_address_before_reaching_for_anything(
 
 def test_a_stage_change_that_goes_backwards_says_so(sb: Any, endpoint: Any) -> None:
     sb.post("/leads", json={"email": "fay@example.com"})
-    assert run(
-        endpoint, "stage", "fay@example.com", "won", "--at", "2026-11-23T09:30:00Z"
-    ).stdout.strip() == ("leadflow stage: won set")
+    won = cli(endpoint, "stage", "fay@example.com", "won", "--at", "2026-11-23T09:30:00Z", now=False)
+    assert won.stdout.strip() == "leadflow stage: won set"
     sb.advance(3600)
-    done = run(endpoint, "stage", "fay@example.com", "sql")
+    done = cli(endpoint, "stage", "fay@example.com", "sql", now=False)
     assert (
         done.stdout.strip()
         == "leadflow stage: sql set: the lead moves back from won since 2026-11-23 09:30 UTC"

@@ -108,3 +108,38 @@ heavy = ("leadflow.cadence.stops", "leadflow.send.alerts", "leadflow.send.guard"
 print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
     assert _fresh(code) == []
+
+
+GC_DURING_IMPORT = """
+import gc, json, sys
+import functions  # the package: compiling it may collect, before it can pause anything
+collections = []
+gc.callbacks.append(lambda phase, info: collections.append(info["generation"]) if phase == "start" else None)
+import functions.{function}.handler
+frozen = gc.get_freeze_count() > 0
+print(json.dumps({{"collections": len(collections), "enabled": gc.isenabled(), "frozen": frozen}}))
+"""
+
+
+def _gc_during_import(function: str, lambda_name: str | None) -> dict[str, object]:
+    env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_FUNCTION_NAME"}
+    if lambda_name:
+        env["AWS_LAMBDA_FUNCTION_NAME"] = lambda_name
+    code = GC_DURING_IMPORT.format(function=function)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    found: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return found
+
+
+@pytest.mark.parametrize("function", ["intake", "step", "inbound", "events", "report", "sweep"])
+def test_a_lambda_cold_start_collects_no_garbage_while_its_handler_imports(function: str) -> None:
+    """In Lambda the collector pauses while the handler imports (functions/__init__.py), then runs
+    again with what was imported frozen out of it; a handler that forgot `imported()` would leave it
+    off. Outside Lambda nothing changes."""
+    in_lambda = _gc_during_import(function, f"leadflow-{function}")
+    assert in_lambda == {"collections": 0, "enabled": True, "frozen": True}
+    elsewhere = _gc_during_import(function, None)
+    assert elsewhere["collections"] != 0
+    assert (elsewhere["enabled"], elsewhere["frozen"]) == (True, False)

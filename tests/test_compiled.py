@@ -20,6 +20,8 @@ from leadflow.cadence import schedule
 from leadflow.cadence.model import load_cadences
 from leadflow.local.sandbox import REPO_ROOT
 from leadflow.operator_config import load_operator_config
+from leadflow.send import lint, render
+from leadflow.send.messages import compose
 
 CADENCES = REPO_ROOT / "cadences"
 TEMPLATES = REPO_ROOT / "templates"
@@ -76,6 +78,23 @@ def test_a_template_file_gone_and_the_yaml_is_read_instead(built):
     assert compiled.cadences(built / "cadences", built / "templates") is None
 
 
+def test_compiled_break_ups_equal_the_lints_reading_and_one_changed_template_byte_reads_afresh(built):
+    """The report's break-up steps (issue 28: ~0.3 s CPU of its cold start rendered every message): as the
+    lint reads the messages now; a template's text changed (its name kept) and the compiled ones are
+    not used."""
+    sources = (built / "cadences", built / "templates", built / "config" / "leadflow.yaml")
+    fresh = lint.break_up_forms(
+        load_cadences(CADENCES, TEMPLATES).values(), TEMPLATES, load_operator_config(CONFIG)
+    )
+    assert any(by_touch for by_touch in fresh.values())  # the demo cadences have break-ups to find
+    assert compiled.break_up_forms(*sources) == fresh
+    compiled.forget()
+    template = next((built / "templates" / "inbound-demo-request").glob("*.j2"))
+    template.write_text(template.read_text() + " ")
+
+    assert compiled.break_up_forms(*sources) is None
+
+
 def test_shipped_holiday_dates_equal_the_holidays_package_for_every_country_and_year(built):
     first, last = compiled.holiday_horizon() or (0, -1)
     assert (first, last) == (TODAY.year - 1, TODAY.year + 3)
@@ -118,8 +137,11 @@ christmas = schedule.holiday_name(schedule.Locale("Europe/Berlin", "DE"), date({
 environment = render._environment()
 environment.get_template("report.html.j2")
 loader = type(environment.loader).__name__
-loaded = sorted(m for m in ("yaml", "email_validator", "holidays") if m in sys.modules)
-print(json.dumps([names, rep, christmas, loader, loaded]))
+from leadflow.report import weekly
+plans = weekly.cadence_plans().items()
+break_up_steps = sorted(name for name, plan in plans if any(s.break_up_forms for s in plan.steps))
+loaded = sorted(m for m in ("yaml", "email_validator", "holidays", "leadflow.send.lint") if m in sys.modules)
+print(json.dumps([names, rep, christmas, loader, loaded, break_up_steps]))
 """
     env = {
         **os.environ,
@@ -133,13 +155,14 @@ print(json.dumps([names, rep, christmas, loader, loaded]))
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO_ROOT
     )
-    names, rep, christmas, loader, loaded = json.loads(done.stdout.splitlines()[-1])
+    names, rep, christmas, loader, loaded, break_up_steps = json.loads(done.stdout.splitlines()[-1])
 
     assert names == sorted(load_cadences(CADENCES, TEMPLATES))
     assert rep == load_operator_config(CONFIG).reps[0].email
     assert christmas == "Erster Weihnachtstag" or "Christmas" in christmas
     assert loader == "ModuleLoader"
-    assert loaded == []
+    assert loaded == []  # the report's break-up steps too: read, not rendered by the lint
+    assert break_up_steps  # ...and found
 
 
 def test_without_compiled_files_the_yaml_is_read(tmp_path, monkeypatch):
@@ -150,5 +173,50 @@ def test_without_compiled_files_the_yaml_is_read(tmp_path, monkeypatch):
         assert compiled.operator_config(CONFIG) is None
         assert compiled.holiday_dates("US", TODAY.year) is None
         assert compiled.report_templates(Path(schedule.__file__)) is None
+        assert compiled.break_up_forms(CADENCES, TEMPLATES, CONFIG) is None
+        assert compiled.touch_templates(TEMPLATES, autoescape=False) is None
     finally:
         compiled.forget()
+
+
+def _render_every_touch(sources: Path) -> list[object]:
+    """Every touch of every cadence, in every variant, rendered for every sample lead (as lint does)."""
+    config = load_operator_config(sources / "config" / "leadflow.yaml")
+    cadences = load_cadences(sources / "cadences", sources / "templates")
+    found: list[object] = []
+    for target in lint.targets(cadences.values(), sources / "templates"):
+        meeting = lint.sample_meetings(target.cadence, config, lint._SAMPLE_TIME)[0]
+        for sample in lint.SAMPLE_LEADS:
+            values = lint._values(target, lint.sample_lead(sample), config, lint._SAMPLE_TIME, meeting)
+            message = compose(sources / "templates", target.cadence, target.touch, target.variant, values)
+            found.append((target.label, sample, message))
+    return found
+
+
+def test_in_lambda_every_touch_renders_from_the_precompiled_templates_as_from_the_files(built, monkeypatch):
+    from_files = _render_every_touch(built)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "leadflow-step")
+    render.environment.cache_clear()
+    try:
+        precompiled = _render_every_touch(built)
+        loaders = {
+            type(render.environment(built / "templates", escape, precompiled=True).loader).__name__
+            for escape in (False, True)
+        }
+    finally:
+        render.environment.cache_clear()
+    assert loaders == {"ModuleLoader"}
+    assert len(precompiled) > 50
+    assert precompiled == from_files
+
+
+def test_one_changed_byte_of_a_template_and_the_files_are_rendered_instead(built):
+    templates = built / "templates"
+    assert (
+        compiled.touch_templates(templates, autoescape=True)
+        == compiled.compiled_dir() / "touch_templates/html"
+    )
+    layout = templates / "_layout.j2"
+    layout.write_bytes(layout.read_bytes() + b" ")
+    assert compiled.touch_templates(templates, autoescape=True) is None
+    assert compiled.touch_templates(templates, autoescape=False) is None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -21,12 +20,13 @@ import yaml
 from leadflow import aws, clock, keys
 from leadflow.intake import captcha, held
 from leadflow.intake.erase import erase_person
-from leadflow.local.serve import make_server, start_aws_endpoint
+from leadflow.local.serve import make_server
 from leadflow.store import held_items, lead_items
+from tests import helpers
+from tests.helpers import endpoint as endpoint  # the fixture
 
 pytestmark = pytest.mark.email_cadence
 
-LEADFLOW = str(Path(sys.executable).parent / "leadflow")
 OFFICE_NAT = "198.51.100.7"
 HELD_SUBJECT = "Form posts held"
 
@@ -61,26 +61,9 @@ def _with_abuse(sb, tmp_path, **abuse):
     sb.set_environment({"CONFIG_FILE": str(path)})
 
 
-@pytest.fixture
-def endpoint(sb):
-    server = start_aws_endpoint()
-    yield server
-    server.stop()
-
-
 def cli(endpoint, *argv: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    """`leadflow ...` in another process, connected to the Sandbox only by its endpoint and time."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    environment.pop("REP_ALERTS_TOPIC_ARN", None)  # the operator names it (a stack output)
-    done = subprocess.run(
-        [LEADFLOW, *argv, "--endpoint-url", endpoint.url, "--now", clock.iso(clock.now())],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == expect, done.stderr
-    return done
+    """As an operator runs it: the rep alerts topic is named on the command line (a stack output)."""
+    return helpers.cli(endpoint, *argv, expect=expect, env={"REP_ALERTS_TOPIC_ARN": None})
 
 
 def test_thirty_five_colleagues_behind_one_nat_end_enrolled_or_visibly_held(sb, endpoint):
@@ -349,3 +332,28 @@ def test_the_held_command_names_what_it_acts_on(sb, endpoint):
     dismissed = cli(endpoint, "held", "dismiss", "--burst", post["burst"])
     assert dismissed.stdout.strip() == f"dismissed ['{post['id']}']"
     assert sb.held_posts() == []
+
+
+def test_erasure_removes_every_held_post_of_the_address_across_query_pages(sb):
+    """A bombed address can have many held posts; DynamoDB returns a Query in pages (1 MB each), so
+    erasure must follow every page. Pages of one item here stand in for pages of 1 MB."""
+    for n in range(5):
+        sb.post("/leads", json={"email": f"victim+{n}@gmail.com"}, source_ip=f"192.0.2.{n}")
+    for n in range(4):
+        sb.post("/leads", json={"email": "victim+5@gmail.com"}, source_ip=f"192.0.2.{10 + n}")
+    assert [post["submission"]["email"] for post in sb.held_posts()] == ["victim+5@gmail.com"] * 4
+
+    def one_item_pages(params: dict, **_: object) -> None:
+        params["Limit"] = 1
+
+    client = held_items.dynamodb_table().meta.client
+    client.meta.events.register("provide-client-params.dynamodb.Query", one_item_pages)
+    try:
+        erased = erase_person("victim+5@gmail.com")
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.Query", one_item_pages)
+    assert erased.removed == {"held posts": 4}
+    assert sb.held_posts() == []
+    email_key = keys.email_key("victim+5@gmail.com")
+    left = [item["pk"]["S"] for item in sb._scan() if email_key in str(item)]
+    assert left == [f"SUPPRESS#{email_key}"], "nothing of the posts is left, only the erasure's suppression"

@@ -59,6 +59,18 @@ def _in_doubt(lead_id: str) -> bool:
     )
 
 
+def _touch_1_step(lead_id: str) -> dict:
+    """The step function's input for touch 1 of the lead's only enrollment (a retry of its Task)."""
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    return {
+        "lead_id": lead_id,
+        "cadence": enrollment.cadence,
+        "enrollment": 1,
+        "version": enrollment.version,
+        "touch": 1,
+    }
+
+
 def _assert_clean(sb) -> None:
     report = sb.audit()
     assert report.clean, report.lines()
@@ -117,15 +129,8 @@ def test_a_touch_ses_never_took_goes_out_exactly_once_after_the_bound_and_the_ca
 def test_one_second_before_the_bound_a_retry_does_not_resend_and_at_the_bound_it_does(sbe):
     assert touches.IN_DOUBT_BOUND == BOUND
     (lead_id,) = _post_with_touch_1_failing(sbe, _lost_connection, after=False, leads=1)
-    (enrollment,) = enrollment_items.enrollments(lead_id)
-    request = {
-        "lead_id": lead_id,
-        "cadence": enrollment.cadence,
-        "enrollment": 1,
-        "version": enrollment.version,
-        "touch": 1,
-    }
-    called = enrollment.provider_call_at
+    request = _touch_1_step(lead_id)
+    called = enrollment_items.enrollments(lead_id)[0].provider_call_at
     assert called is not None
 
     sbe.advance_to(called + BOUND - timedelta(seconds=1))
@@ -313,15 +318,7 @@ def _post_at_with_touch_1_lost(sbe, moment, email: str) -> tuple[str, dict]:
         assert sbe.post("/leads", json=body).status_code == 202
     assert failed
     lead_id = sbe.find_lead(email)["id"]
-    (enrollment,) = enrollment_items.enrollments(lead_id)
-    request = {
-        "lead_id": lead_id,
-        "cadence": enrollment.cadence,
-        "enrollment": 1,
-        "version": enrollment.version,
-        "touch": 1,
-    }
-    return lead_id, request
+    return lead_id, _touch_1_step(lead_id)
 
 
 @pytest.mark.parametrize("inside", [True, False], ids=["last-second-of-window", "window-closed"])

@@ -4,44 +4,17 @@ lead show/stop/pause/resume, suppress, enroll --csv and reengage."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from leadflow import clock, keys
+from leadflow import keys
 from leadflow.cadence import reengage
 from leadflow.config import operator_config
-from leadflow.local.serve import start_aws_endpoint
+from tests.helpers import cli
+from tests.helpers import endpoint as endpoint  # the fixture
 
-LEADFLOW = str(Path(sys.executable).parent / "leadflow")
 pytestmark = pytest.mark.email_cadence
 PLAIN = ["intro", "quick-question", "value-add", "pain-point", "new-angle", "break-up"]
-
-
-@pytest.fixture
-def endpoint(sb):
-    server = start_aws_endpoint()
-    yield server
-    server.stop()
-
-
-def cli(endpoint, *argv: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    """`leadflow ...` in another process; only the endpoint (and the simulated time) connect it to
-    the Sandbox."""
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    now = clock.iso(clock.now())
-    done = subprocess.run(
-        [LEADFLOW, *argv, "--endpoint-url", endpoint.url, "--now", now],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == expect, done.stderr
-    return done
 
 
 def cli_json(endpoint, *argv: str) -> dict:

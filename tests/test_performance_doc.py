@@ -42,3 +42,26 @@ def test_the_results_file_has_every_figure_the_issues_name_each_with_value_and_u
 
 def test_performance_md_is_generated_from_the_results_file():
     assert DOC_PATH.read_text() == render(json.loads(RESULTS_PATH.read_text()))
+
+
+def test_the_cost_model_puts_leadflow_per_touch_beside_mailshot_per_email():
+    figures = {
+        name: {"name": name, "value": value, "unit": "", "baseline": None, "ratio": None}
+        for name, value in {
+            "touches_per_lead_demo": 5.0,
+            "transitions_per_lead_demo": 10.0,
+            "cost_usd_per_1000_leads_demo": 0.75,
+            "cost_usd_per_1000_leads_demo_without_ses": 0.30,
+        }.items()
+    }
+    page = render(figures)
+    # leadflow: 10 / 5 transitions, 0.75 / 5 and 0.30 / 5 USD; mailshot: 14 / 6, 0.99 / 6 and
+    # (0.99 - 6 emails at $0.10 per 1,000) / 6.
+    assert "| state transitions | 2.00 | 2.33 |" in page
+    assert "| USD per 1,000 touches | 0.150 | 0.165 |" in page
+    assert "| USD per 1,000 touches, without SES | 0.060 | 0.065 |" in page
+
+
+def test_the_per_touch_rows_say_not_measured_without_a_touch_count():
+    page = render({})
+    assert "Per touch: not measured" in page and "| state transitions |" not in page

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadflow.report.build import build_report
-from leadflow.report.metrics import SegmentStats, Window
+from leadflow.report.metrics import FactsBuilder, SegmentStats, Window
 from leadflow.report.records import (
     ANY_FORM,
     CadencePlan,
@@ -24,6 +24,7 @@ from leadflow.report.records import (
     TouchRecord,
     TouchState,
 )
+from leadflow.report.trends import periods
 
 END = datetime(2026, 11, 23, tzinfo=UTC)
 PERIOD = Window("week of 2026-11-16", END - timedelta(days=7), END)
@@ -162,3 +163,17 @@ def test_a_meeting_is_counted_once_per_lead(dataset):
     with_meeting = {e.lead_id for e in meetings if e.lead_id in inside}
     assert report.period.overall.meetings <= len(with_meeting)
     assert report.period.overall.meetings <= report.period.overall.leads
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(populations())
+def test_a_periods_facts_are_the_facts_of_its_enrollments_among_all(dataset):
+    """FactsBuilder reads a trend period's enrollments as a slice by start, and only their leads'
+    events (issue 28): the same facts, in the same order, as building every enrollment's and keeping
+    the period's. Periods end on whole hours, as drawn times fall: starts on a boundary are drawn."""
+    builder = FactsBuilder(dataset)
+    for window in periods(PERIOD):
+        every = FactsBuilder(dataset).facts(window.end)
+        assert builder.facts(window.end, started_in=window) == [
+            fact for fact in every if fact.enrollment.started_at in window
+        ]

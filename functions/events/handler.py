@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions import imported
 from leadflow.answers.ses_events import handle_body
 from leadflow.observability import count, logger, metrics
 
@@ -42,3 +43,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if records and len(failures) == len(records):
         raise EveryRecordFailed(f"all {len(records)} records of the batch failed")
     return {"batchItemFailures": failures}
+
+
+imported()  # last: see functions/__init__.py

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions import imported
 from leadflow.answers.inbound import handle_notification
 from leadflow.observability import count, logger, metrics
 
@@ -44,3 +45,6 @@ def sns_notifications(event: Any) -> list[tuple[str, str]] | None:
             return None
         notifications.append((topic_arn, message))
     return notifications
+
+
+imported()  # last: see functions/__init__.py

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from functions import imported
 from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unavailable_answer, unprocessable
 from leadflow import aws
 from leadflow.config import allowed_origins
@@ -133,3 +134,6 @@ def invalid_request(error: RequestValidationError) -> Response[Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     include_routes(str(event.get("path") or ""))
     return app.resolve(event, context)
+
+
+imported()  # last: see functions/__init__.py

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from functions import imported
 from leadflow.observability import logger, metrics
 from leadflow.report.weekly import ReportRequest, run
 
@@ -26,3 +27,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         name="ReportsSent" if result.status == "sent" else "ReportsAlreadySent", unit="Count", value=1
     )
     return result.model_dump()
+
+
+imported()  # last: see functions/__init__.py

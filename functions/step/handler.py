@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions import imported
 from leadflow.cadence.asl import FAILURE_KEY
 from leadflow.cadence.first_moment import EVENT_KEY as FIRST_MOMENT
 from leadflow.models import (
@@ -52,3 +53,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for result in results:
         count("Touches", outcome=str(result.outcome))
     return results[-1].model_dump()
+
+
+imported()  # last: see functions/__init__.py

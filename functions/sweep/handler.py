@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+from functions import imported
 from leadflow import clock
 from leadflow.observability import logger, metrics
 from leadflow.send.escalations import sweep_all
@@ -66,3 +67,6 @@ def _reengage() -> dict[str, Any]:
     metrics.add_metric(name="ReengagementEligible", unit=MetricUnit.Count, value=len(run.eligible))
     metrics.add_metric(name="ReengagementEnrolled", unit=MetricUnit.Count, value=len(run.enrolled))
     return {"eligible": len(run.eligible), "enrolled": len(run.enrolled), "skipped": dict(run.skipped)}
+
+
+imported()  # last: see functions/__init__.py

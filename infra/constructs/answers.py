@@ -13,6 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.email import Email
+from infra.constructs.queues import failure_queue
 from infra.constructs.topics import allow_service_to_publish
 
 # Every event type the events function handles.
@@ -47,13 +48,7 @@ class SesEventPipeline(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.dead_letters = failure_queue(self, "DeadLetters")
         self.queue = sqs.Queue(
             self,
             "Queue",

@@ -22,6 +22,7 @@ from infra import assets
 from infra.checkov import skip_check
 from infra.constructs.cadences import CadenceStateMachines
 from infra.constructs.email import Email
+from infra.constructs.queues import failure_queue
 from infra.nag import acknowledge, acknowledge_grant
 from infra.runtime import ARCHITECTURE, RUNTIME
 from leadflow.store import table as table_spec
@@ -194,13 +195,7 @@ class Functions(Construct):
         )
         # EventBridge (sweep, audit, re-engagement) and Scheduler (report) invoke these asynchronously:
         # an invocation that still fails after Lambda's two retries lands here, and its depth alarms.
-        self.async_failures = sqs.Queue(
-            self,
-            "AsyncFailures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.async_failures = failure_queue(self, "AsyncFailures")
         # Every run delivers the rep alerts held for their recipient's hours; the hourly run also sends
         # the manager's daily list of leads never called (rep alerts topic) and each rep's morning
         # digest (an SES email from SENDER).
@@ -216,13 +211,7 @@ class Functions(Construct):
         ops.grant_publish(self.step)
         ops.grant_publish(self.intake)
         # SNS invokes asynchronously: a reply that still fails after Lambda's retries is kept, not lost.
-        self.inbound_failures = inbound_failures = sqs.Queue(
-            self,
-            "InboundFailures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.inbound_failures = inbound_failures = failure_queue(self, "InboundFailures")
         self.inbound = self._function(
             INBOUND,
             {

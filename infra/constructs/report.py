@@ -8,9 +8,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.queues import failure_queue
 from infra.nag import acknowledge, acknowledge_grant, wildcard_resource
 from leadflow.operator_config import ReportSchedule
 from leadflow.report.weekly import SCHEDULE_INPUT
@@ -53,13 +53,7 @@ class WeeklyReport(Construct):
         function.add_environment("REPORT_BUCKET", self.archive.bucket_name)  # type: ignore[attr-defined]
 
         # A run that still fails after the retries lands here, with the event, for a manual re-run.
-        self.failures = sqs.Queue(
-            self,
-            "Failures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
+        self.failures = failure_queue(self, "Failures")
         acknowledge(
             self.failures,
             "This queue is itself the dead-letter queue of the report schedule; nothing consumes it "

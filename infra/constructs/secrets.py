@@ -9,24 +9,46 @@ from constructs import Construct
 from infra.nag import acknowledge
 
 
+def _secret(
+    scope: Construct,
+    description: str,
+    *,
+    rotation: str,
+    generate: secretsmanager.SecretStringGenerator | None = None,
+    secret_name: str | None = None,
+    removal_policy: RemovalPolicy | None = None,
+) -> secretsmanager.Secret:
+    """The construct's secret; `rotation` says why no Lambda rotates it (cdk-nag's SMG4)."""
+    secret = secretsmanager.Secret(
+        scope,
+        "Secret",
+        secret_name=secret_name,
+        description=description,
+        generate_secret_string=generate,
+        removal_policy=removal_policy,
+    )
+    acknowledge(secret, rotation, "AwsSolutions-SMG4")
+    return secret
+
+
+def _random_key(length: int) -> secretsmanager.SecretStringGenerator:
+    """Letters and digits: pasted into other tools' settings and split on whitespace."""
+    return secretsmanager.SecretStringGenerator(
+        password_length=length, exclude_punctuation=True, include_space=False
+    )
+
+
 class HmacKey(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = secretsmanager.Secret(
+        self.secret = _secret(
             self,
-            "Secret",
-            description="leadflow HMAC key: hashes email addresses into index keys and signs tokens.",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True, include_space=False
-            ),
+            "leadflow HMAC key: hashes email addresses into index keys and signs tokens.",
+            generate=_random_key(64),
             # Every stored email-index key depends on this value: losing it orphans them.
             removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.secret,
-            "Not rotated automatically: every email-index key in the table is an HMAC under this key, so a "
-            "rotation must re-key the index (a planned migration, not a scheduled Lambda).",
-            "AwsSolutions-SMG4",
+            rotation="Not rotated automatically: every email-index key in the table is an HMAC under this "
+            "key, so a rotation must re-key the index (a planned migration, not a scheduled Lambda).",
         )
 
 
@@ -35,19 +57,12 @@ class MeetingWebhookKey(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = secretsmanager.Secret(
+        self.secret = _secret(
             self,
-            "Secret",
-            description="leadflow meeting webhook signing keys (whitespace-separated; any one verifies).",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=48, exclude_punctuation=True, include_space=False
-            ),
-        )
-        acknowledge(
-            self.secret,
-            "Rotated by hand: the key is pasted into the scheduling tools' webhook settings, so a rotation "
-            "adds the new key next to the old one (both verify) and removes the old one later.",
-            "AwsSolutions-SMG4",
+            "leadflow meeting webhook signing keys (whitespace-separated; any one verifies).",
+            generate=_random_key(48),
+            rotation="Rotated by hand: the key is pasted into the scheduling tools' webhook settings, so a "
+            "rotation adds the new key next to the old one (both verify) and removes the old one later.",
         )
 
 
@@ -56,22 +71,15 @@ class TokenKey(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = secretsmanager.Secret(
+        self.secret = _secret(
             self,
-            "Secret",
-            description="leadflow token keys: sign reply and unsubscribe links (whitespace-separated, "
-            "newest first; the first signs, any one verifies).",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True, include_space=False
-            ),
+            "leadflow token keys: sign reply and unsubscribe links (whitespace-separated, newest first; "
+            "the first signs, any one verifies).",
+            generate=_random_key(64),
             # Unsubscribe links in mail already sent depend on this value: keep it.
             removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.secret,
-            "Rotated by hand: unsubscribe links must keep working long after sending, so a rotation puts "
-            "the new key in front of the old one (both verify) and drops the old one much later.",
-            "AwsSolutions-SMG4",
+            rotation="Rotated by hand: unsubscribe links must keep working long after sending, so a rotation "
+            "puts the new key in front of the old one (both verify) and drops the old one much later.",
         )
 
 
@@ -84,24 +92,19 @@ class ApiKeys(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, secret_name: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = secretsmanager.Secret(
+        self.secret = _secret(
             self,
-            "Secret",
+            "leadflow server-to-server API keys: JSON object of client name -> key.",
             secret_name=secret_name,
-            description="leadflow server-to-server API keys: JSON object of client name -> key.",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
+            generate=secretsmanager.SecretStringGenerator(
                 secret_string_template="{}",
                 generate_string_key="default",
                 password_length=40,
                 exclude_punctuation=True,
                 include_space=False,
             ),
-        )
-        acknowledge(
-            self.secret,
-            "Rotated by the operator, not by a Lambda: keys belong to outside systems (a CRM), so a new key "
-            "is added next to the old one, the client switches, then the old one is removed.",
-            "AwsSolutions-SMG4",
+            rotation="Rotated by the operator, not by a Lambda: keys belong to outside systems (a CRM), so a "
+            "new key is added next to the old one, the client switches, then the old one is removed.",
         )
 
 
@@ -111,19 +114,12 @@ class CrmWebhookKey(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = secretsmanager.Secret(
+        self.secret = _secret(
             self,
-            "Secret",
-            description="leadflow CRM webhook keys (whitespace-separated; any one verifies).",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=48, exclude_punctuation=True, include_space=False
-            ),
-        )
-        acknowledge(
-            self.secret,
-            "Rotated by hand: the key is pasted into the CRM's webhook settings, so a rotation adds the new "
-            "key next to the old one (both verify) and removes the old one later.",
-            "AwsSolutions-SMG4",
+            "leadflow CRM webhook keys (whitespace-separated; any one verifies).",
+            generate=_random_key(48),
+            rotation="Rotated by hand: the key is pasted into the CRM's webhook settings, so a rotation adds "
+            "the new key next to the old one (both verify) and removes the old one later.",
         )
 
 
@@ -135,15 +131,10 @@ class CaptchaSecret(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, secret_name: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = secretsmanager.Secret(
+        self.secret = _secret(
             self,
-            "Secret",
+            "leadflow: Turnstile or reCAPTCHA secret key (put-secret-value after deploy).",
             secret_name=secret_name,
-            description="leadflow: Turnstile or reCAPTCHA secret key (put-secret-value after deploy).",
-        )
-        acknowledge(
-            self.secret,
-            "Issued and rotated in the provider's console (Cloudflare, Google), not by a Lambda; the "
-            "operator puts the new key here.",
-            "AwsSolutions-SMG4",
+            rotation="Issued and rotated in the provider's console (Cloudflare, Google), not by a Lambda; "
+            "the operator puts the new key here.",
         )

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import ValidationError
 
-from functions.intake.routes.tasks import _forbidden, _html, _is_form, _json, _parse_body
+from functions.intake.routes.tasks import _field_errors, _html, _is_form, _json, _signed_body
 from leadflow.answers import task_outcomes
 from leadflow.observability import count
 from leadflow.send import drafts
@@ -27,24 +27,14 @@ router = Router()
 
 @router.post("/tasks/<task_id>/draft")
 def post_draft(task_id: str) -> Response[Any]:
-    forbidden = _forbidden(task_id)
-    if forbidden:
-        return forbidden
-    raw = _parse_body()
-    if raw is None:
-        return _json(
-            400, {"message": 'Send {"action": "send", "subject": "...", "body": "..."} or a form post.'}
-        )
+    raw = _signed_body(task_id, 'Send {"action": "send", "subject": "...", "body": "..."} or a form post.')
+    if isinstance(raw, Response):
+        return raw
     try:
         post = drafts.DraftPost.model_validate(raw)
         subject, body = post.to_send() if post.action == "send" else ("", "")
     except ValidationError as error:
-        return _invalid(
-            [
-                {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
-                for problem in error.errors()
-            ]
-        )
+        return _invalid(_field_errors(error))
     except ValueError as empty:
         return _invalid([{"field": str(empty), "message": f"the {empty} may not be empty"}])
     try:

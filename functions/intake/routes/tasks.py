@@ -98,22 +98,35 @@ def _parse_body() -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-@router.post("/tasks/<task_id>")
-def post_outcome(task_id: str) -> Response[Any]:
+def _signed_body(task_id: str, usage: str) -> dict[str, Any] | Response[Any]:
+    """What was posted to the task's signed link, or the answer refusing it: 403 or 410 for a forged
+    or expired link, 400 (`usage` says what to send) for neither a form post nor a JSON object."""
     forbidden = _forbidden(task_id)
     if forbidden:
         return forbidden
     raw = _parse_body()
     if raw is None:
-        return _json(400, {"message": 'Send {"outcome": "..."} as JSON or a form post.'})
+        return _json(400, {"message": usage})
+    return raw
+
+
+def _field_errors(error: ValidationError) -> list[dict[str, str]]:
+    """One {field, message} per problem, the field as a dotted path."""
+    return [
+        {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
+        for problem in error.errors()
+    ]
+
+
+@router.post("/tasks/<task_id>")
+def post_outcome(task_id: str) -> Response[Any]:
+    raw = _signed_body(task_id, 'Send {"outcome": "..."} as JSON or a form post.')
+    if isinstance(raw, Response):
+        return raw
     try:
         post = OutcomePost.model_validate(raw)
     except ValidationError as error:
-        fields = [
-            {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
-            for problem in error.errors()
-        ]
-        return _json(422, {"message": "Invalid outcome.", "errors": fields})
+        return _json(422, {"message": "Invalid outcome.", "errors": _field_errors(error)})
     try:
         task, stopped = task_outcomes.record_outcome(
             task_id, post.outcome, post.note, post.meeting_at, post.meeting_minutes

@@ -36,6 +36,10 @@ CADENCES = "cadences.json"
 OPERATOR_CONFIG = "operator_config.json"
 HOLIDAYS = "holidays"  # one JSON file per country ({"YYYY-MM-DD": name}) and index.json
 REPORT_TEMPLATES = "report_templates"  # jinja2 ModuleLoader modules and digest.txt
+BREAK_UPS = "break_ups.json"  # send.lint.break_up_forms: the report's break-up steps, by form
+# The touches' templates (send.render), as jinja2 ModuleLoader modules: text/ (subjects, plain text,
+# SMS, tasks) and html/ (autoescaped), compiled by the environments that render them; and digest.txt.
+TOUCH_TEMPLATES = "touch_templates"
 # Holiday years shipped: the build's year - 1 through + 3 (the planning horizon of any cadence).
 HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
 LAYOUT = 1  # bump when the compiled files' shape changes
@@ -43,7 +47,7 @@ LAYOUT = 1  # bump when the compiled files' shape changes
 
 def forget() -> None:
     """Read the compiled files afresh (the Sandbox, whenever it reloads cadences)."""
-    for cached in (cadences, operator_config, _holiday_index, _country_holidays):
+    for cached in (cadences, operator_config, break_up_forms, _holiday_index, _country_holidays):
         cached.cache_clear()
 
 
@@ -98,6 +102,32 @@ def operator_config(config_file: Path) -> OperatorConfig | None:
     return OperatorConfig.model_validate(compiled["config"], context={PREVALIDATED: True})
 
 
+def break_up_sources(cadence_dir: Path, template_dir: Path, config_file: Path) -> str:
+    """What the lint's reading of the rendered messages depends on: the cadence files, the templates'
+    text (not only their names) and the operator configuration."""
+    parts = (
+        digest(cadence_dir.glob("*.yaml")),
+        digest(template_dir.rglob("*.j2"), template_dir),
+        digest([config_file]),
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@cache
+def break_up_forms(
+    cadence_dir: Path, template_dir: Path, config_file: Path
+) -> dict[str, dict[int, frozenset[str | None]]] | None:
+    """`send.lint.break_up_forms` of these sources as the build computed it (rendering every cadence
+    message for each form costs a report's cold start ~0.3 s CPU), else None."""
+    compiled = _read_json(BREAK_UPS)
+    if compiled is None or compiled["digest"] != break_up_sources(cadence_dir, template_dir, config_file):
+        return None
+    return {
+        name: {int(touch): frozenset(forms) for touch, forms in by_touch.items()}
+        for name, by_touch in compiled["break_ups"].items()
+    }
+
+
 # Keyed by the compiled directory: the Sandbox points COMPILED_DIR at one build per source content.
 @cache
 def _holiday_index(directory: Path) -> dict[str, Any] | None:
@@ -145,6 +175,24 @@ def report_templates(source: Path) -> Path | None:
     return compiled if built == digest(source.rglob("*.j2"), source) else None
 
 
+def template_digest(template_dir: Path) -> str:
+    """The touch templates' names and content."""
+    return digest(template_dir.rglob("*.j2"), template_dir)
+
+
+def touch_templates(template_dir: Path, autoescape: bool) -> Path | None:
+    """The directory of the touch templates precompiled for one environment (send.render) if compiled
+    from exactly the files under `template_dir`, else None."""
+    compiled = compiled_dir() / TOUCH_TEMPLATES
+    try:
+        built = (compiled / "digest.txt").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    if built != template_digest(template_dir):
+        return None
+    return compiled / ("html" if autoescape else "text")
+
+
 # Build side: full validation from the YAML files.
 
 
@@ -177,6 +225,22 @@ def build(
         )
         config_json = config.model_dump(mode="json")
         _write_json(staged / OPERATOR_CONFIG, {"digest": digest([config_file]), "config": config_json})
+        from leadflow.send import lint
+
+        break_ups = lint.break_up_forms(cadences_by_name.values(), template_dir, config)
+        _write_json(
+            staged / BREAK_UPS,
+            {
+                "digest": break_up_sources(cadence_dir, template_dir, config_file),
+                "break_ups": {
+                    name: {
+                        str(touch): sorted(forms, key=lambda form: (form is not None, form or ""))
+                        for touch, forms in by_touch.items()
+                    }
+                    for name, by_touch in break_ups.items()
+                },
+            },
+        )
         years = range(today.year - HOLIDAY_YEARS_BEFORE, today.year + HOLIDAY_YEARS_AFTER + 1)
         _part(
             staged / HOLIDAYS,
@@ -186,6 +250,8 @@ def build(
             years,
         )
         _part(staged / REPORT_TEMPLATES, parts, f"report-{_report_digest()[:16]}", write_report_templates)
+        touch_key = f"touch-{template_digest(template_dir)[:16]}"
+        _part(staged / TOUCH_TEMPLATES, parts, touch_key, write_touch_templates, template_dir)
         shutil.rmtree(target, ignore_errors=True)
         try:
             staged.rename(target)
@@ -264,3 +330,16 @@ def write_report_templates(directory: Path) -> None:
 
     environment(precompiled=False).compile_templates(str(directory), zip=None, ignore_errors=False)
     (directory / "digest.txt").write_text(_report_digest() + "\n", encoding="utf-8")
+
+
+def write_touch_templates(directory: Path, template_dir: Path) -> None:
+    from leadflow.send.render import environment
+
+    for autoescape, part in ((False, "text"), (True, "html")):
+        environment(template_dir, autoescape).compile_templates(
+            str(directory / part),
+            filter_func=lambda name: name.endswith(".j2"),
+            zip=None,
+            ignore_errors=False,
+        )
+    (directory / "digest.txt").write_text(template_digest(template_dir) + "\n", encoding="utf-8")

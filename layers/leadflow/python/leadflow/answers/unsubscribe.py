@@ -17,7 +17,7 @@ from leadflow.answers import outcomes
 from leadflow.config import operator_config, settings
 from leadflow.models import ContactStatus, Lead, StopReason
 from leadflow.observability import logger
-from leadflow.send.render import environment
+from leadflow.send.render import environment, use_precompiled
 from leadflow.store import lead_items
 
 PAGE_TEMPLATE = "_pages/unsubscribe.j2"
@@ -67,7 +67,8 @@ def mask(address: str) -> str:
 
 def page(state: str, lead: Lead | None = None, token: str | None = None) -> str:
     """The HTML page for a state: confirm, unsubscribed, already or invalid."""
-    template = environment(settings().template_dir, autoescape=True).get_template(PAGE_TEMPLATE)
+    pages = environment(settings().template_dir, autoescape=True, precompiled=use_precompiled())
+    template = pages.get_template(PAGE_TEMPLATE)
     return template.render(
         state=state,
         token=token,

@@ -69,6 +69,7 @@ def _compiled_for(config: Settings) -> Path:
     the Lambda layer ships them (leadflow.compiled): built once per content of the sources, in build/."""
     sources = (
         compiled.cadence_sources(config.cadence_dir, config.template_dir),
+        compiled.template_digest(config.template_dir),  # the precompiled touch templates
         compiled.digest([config.config_file]),
         date.today().year,  # the holiday dates' horizon
     )
@@ -253,6 +254,7 @@ class Sandbox:
             cache_boto_clients,
             fast_responses,
             memoize_asl_parse,
+            partition_queries,
             route_lambda,
             serialize_dynamodb,
         )
@@ -288,6 +290,7 @@ class Sandbox:
             self._undo.append(serialize_dynamodb())
             self._undo.append(fast_responses())
             self._undo.append(memoize_asl_parse())
+            self._undo.append(partition_queries())
             self._undo.append(_rare_full_collections())
             self._undo.append(self._capture_metrics())
             self._create_resources()

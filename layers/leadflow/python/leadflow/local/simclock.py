@@ -43,6 +43,7 @@ __all__ = [
     "fast_responses",
     "fire_one_shot_schedules",
     "memoize_asl_parse",
+    "partition_queries",
     "route_lambda",
     "serialize_dynamodb",
 ]
@@ -516,6 +517,57 @@ def serialize_dynamodb() -> Callable[[], None]:
                     model.instances_tracked.clear()  # type: ignore[attr-defined]
 
     return _patch(DynamoHandler, "call_action", call_action)
+
+
+# ------------------------------------------------------------------ DynamoDB Query on the table's key
+def partition_queries() -> Callable[[], None]:
+    """A Query on the table's own key reads the one partition it names, as DynamoDB does; returns undo.
+
+    moto 5.2's `Table.query` gathers every item of the table, sorts them all by key, then keeps those
+    of the queried partition: a lead's Query cost grew with the whole table (~60,000 items at 1,000
+    leads through the demo cadence) and the scale run grew with the square of the leads. Here moto's
+    own query runs on a view of the table that holds only that partition (the same Item objects):
+    the same items in the same order, and the same key conditions, filters, projections, paging,
+    size limits and errors. Queries on an index keep the whole table (an index spans partitions).
+    """
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+
+    def query(
+        self: Any,
+        hash_key: Any,
+        range_comparison: Any,
+        range_objs: Any,
+        limit: Any,
+        exclusive_start_key: Any,
+        scan_index_forward: Any,
+        projection_expressions: Any,
+        index_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        table = self
+        if hash_key is not None and not index_name:
+            table = object.__new__(type(self))  # not Table(): moto would track the view as a model
+            vars(table).update(vars(self))
+            partition = self.items.get(hash_key)  # .get: `items` is a defaultdict
+            table.items = {hash_key: partition} if partition is not None else {}
+        return original(
+            table,
+            hash_key,
+            range_comparison,
+            range_objs,
+            limit,
+            exclusive_start_key,
+            scan_index_forward,
+            projection_expressions,
+            index_name,
+            *args,
+            **kwargs,
+        )
+
+    return _patch(Table, "query", query)
 
 
 # ------------------------------------------------------------------ response serialization

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
-from leadflow.report.metrics import Facts, rate, variant_segments
+from leadflow.report.metrics import Facts, SegmentStats, rate, variant_segments
 
 MIN_CONTACTS = 50
 SIGNIFICANCE = 0.05
@@ -91,7 +91,12 @@ def judge(cadence: str, step: int, arms: list[Arm]) -> ABTest:
 def ab_tests(facts: list[Facts]) -> list[ABTest]:
     """Every (cadence, step) that sent two or more variants, judged on its variant rows' leads and
     responses (`variant_segments`)."""
+    return judged(variant_segments(facts))
+
+
+def judged(variants: dict[tuple[str, int, str], SegmentStats]) -> list[ABTest]:
+    """`ab_tests` on variant segments already counted (a window's `WindowMetrics.variants`)."""
     by_step: dict[tuple[str, int], list[Arm]] = defaultdict(list)
-    for (cadence, step, variant), stats in variant_segments(facts).items():
+    for (cadence, step, variant), stats in variants.items():
         by_step[(cadence, step)].append(Arm(variant, stats.leads, stats.responded))
     return [judge(cadence, step, arms) for (cadence, step), arms in sorted(by_step.items()) if len(arms) >= 2]

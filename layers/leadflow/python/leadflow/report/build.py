@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from leadflow.report.abtest import ABTest, ab_tests
+from leadflow.report.abtest import ABTest, judged
 from leadflow.report.diagnostics import (
     SPEED_TO_LEAD_TARGET,
     Check,
@@ -142,7 +142,7 @@ def build_report(
         period=window_metrics(facts, period, plans),
         trailing=trailing_metrics,
         findings=ordered(diagnose(trailing_metrics, plans, meetings) + week_findings(human, reps, names)),
-        ab_tests=ab_tests([fact for fact in facts if fact.enrollment.started_at in trailing]),
+        ab_tests=judged(trailing_metrics.variants),  # the trailing window's variant rows, counted once
         archive_key=archive_key(period, timezone),
         owner_names=names,
         skipped=dict(dataset.skipped),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -265,34 +266,34 @@ def _archive(metrics: WindowMetrics, cadence: str, stats: SegmentStats) -> Findi
 
 def _contact_band(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]:
     low, high = CONTACT_RATE_BANDS[kind]
-    contact = stats.contact_rate
-    if contact is None or contact >= low:
-        return []
-    severity, said = verdict(contact, stats.leads, MIN_LEADS, low, high)
-    return [
-        Finding(
-            code="contact_rate_below_band",
-            scope=f"cadence {cadence}",
-            severity=severity,
-            headline=f"{cadence}: contact rate {pct(contact, 0)} — {said.replace('band', f'{kind} band', 1)}",
-            evidence=f"{stats.responded} of {stats.leads} {kind} leads whose outcome window has passed "
-            "responded to at least one touch.",
-            recommendation="A low contact rate across the team points at the channel mix or the timing: "
-            "add a call and a LinkedIn touch, and try calls before 9am and after 4pm.",
-            numbers={"contact_rate": contact, "band_low": low, "band_high": high, "leads": stats.leads},
-            action="add a call and a LinkedIn touch, and call before 9am or after 4pm",
-            at_stake=shortfall(stats.leads, low, stats.responded),
-        )
-    ]
+    return _below_band(
+        "contact_rate_below_band",
+        cadence,
+        "contact rate",
+        stats.contact_rate,
+        n=stats.leads,
+        part=stats.responded,
+        minimum=MIN_LEADS,
+        band=(low, high),
+        band_name=kind,
+        evidence=f"{stats.responded} of {stats.leads} {kind} leads whose outcome window has passed "
+        "responded to at least one touch.",
+        recommendation="A low contact rate across the team points at the channel mix or the timing: "
+        "add a call and a LinkedIn touch, and try calls before 9am and after 4pm.",
+        action="add a call and a LinkedIn touch, and call before 9am or after 4pm",
+        numbers={
+            "contact_rate": stats.contact_rate or 0.0,
+            "band_low": low,
+            "band_high": high,
+            "leads": stats.leads,
+        },
+    )
 
 
 def _reply_rate(cadence: str, stats: SegmentStats, engagement_tracked: bool) -> list[Finding]:
     reply = stats.reply_rate
-    if reply is None or reply >= REPLY_RATE_FLOOR:
-        return []
-    severity, said = verdict(reply, stats.leads, MIN_LEADS, *REPLY_RATE_BAND, REPLY_RATE_FLOOR)
     numbers: dict[str, float | int | str] = {
-        "reply_rate": reply,
+        "reply_rate": reply or 0.0,
         "leads": stats.leads,
         "replied": stats.replied,
     }
@@ -309,19 +310,21 @@ def _reply_rate(cadence: str, stats: SegmentStats, engagement_tracked: bool) -> 
             f"Opens are healthy ({pct(opens)}), so the subject lines work and the body copy fails: "
             "rewrite the value proposition and end on one specific call to action."
         )
-    return [
-        Finding(
-            code="low_reply_rate",
-            scope=f"cadence {cadence}",
-            severity=severity,
-            headline=f"{cadence}: reply rate {pct(reply, 0)} — {said}",
-            evidence=f"{stats.replied} of {stats.leads} leads whose outcome window has passed replied.",
-            recommendation=recommendation,
-            numbers=numbers,
-            action=action,
-            at_stake=shortfall(stats.leads, REPLY_RATE_BAND[0], stats.replied),
-        )
-    ]
+    return _below_band(
+        "low_reply_rate",
+        cadence,
+        "reply rate",
+        reply,
+        n=stats.leads,
+        part=stats.replied,
+        minimum=MIN_LEADS,
+        band=REPLY_RATE_BAND,
+        floor=REPLY_RATE_FLOOR,
+        evidence=f"{stats.replied} of {stats.leads} leads whose outcome window has passed replied.",
+        recommendation=recommendation,
+        action=action,
+        numbers=numbers,
+    )
 
 
 def _touches_to_response(cadence: str, stats: SegmentStats) -> list[Finding]:
@@ -448,9 +451,7 @@ def _reps(metrics: WindowMetrics) -> list[Finding]:
     }
     if len(rated) < 2:
         return _reps_watch(metrics)
-    best = max(rated, key=lambda owner: rated[owner] or 0.0)
-    worst = min(rated, key=lambda owner: rated[owner] or 0.0)
-    spread = (rated[best] or 0.0) - (rated[worst] or 0.0)
+    best, worst, spread = _spread(rated)
     if spread <= REP_SPREAD_CEILING:
         return []
     return [
@@ -480,9 +481,7 @@ def _reps_watch(metrics: WindowMetrics) -> list[Finding]:
     }
     if len(rated) < 2:
         return []
-    best = max(rated, key=lambda owner: rated[owner].contact_rate or 0.0)
-    worst = min(rated, key=lambda owner: rated[owner].contact_rate or 0.0)
-    spread = (rated[best].contact_rate or 0.0) - (rated[worst].contact_rate or 0.0)
+    best, worst, spread = _spread({owner: stats.contact_rate for owner, stats in rated.items()})
     if spread <= REP_SPREAD_CEILING:
         return []
     smallest = min(rated[best].leads, rated[worst].leads)
@@ -502,6 +501,13 @@ def _reps_watch(metrics: WindowMetrics) -> list[Finding]:
             at_stake=round(spread * rated[worst].leads),
         )
     ]
+
+
+def _spread(rates: Mapping[str, float | None]) -> tuple[str, str, float]:
+    """The reps with the highest and the lowest contact rate, and the points between them."""
+    best = max(rates, key=lambda owner: rates[owner] or 0.0)
+    worst = min(rates, key=lambda owner: rates[owner] or 0.0)
+    return best, worst, (rates[best] or 0.0) - (rates[worst] or 0.0)
 
 
 def _speed(overall: SegmentStats) -> list[Finding]:
@@ -557,28 +563,26 @@ def _deliverability(overall: SegmentStats) -> list[Finding]:
 
 
 def _sql_rate(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]:
-    if kind not in SQL_RATE_BANDS or stats.sql_rate is None:
+    if kind not in SQL_RATE_BANDS:
         return []
     low, high = SQL_RATE_BANDS[kind]
-    severity, said = verdict(stats.sql_rate, stats.leads, MIN_LEADS, low, high)
-    if severity is Severity.HEALTHY or stats.sql_rate >= low:
-        return []
-    return [
-        Finding(
-            code="low_sql_rate",
-            scope=f"cadence {cadence}",
-            severity=severity,
-            headline=f"{cadence}: follow-up to SQL {pct(stats.sql_rate, 0)} — "
-            + said.replace("band", f"{'outbound' if kind == 'cold' else kind} band", 1),
-            evidence=f"{stats.sql} of {stats.leads} leads whose outcome window has passed became "
-            f"sales-qualified ({stats.meetings} booked a meeting).",
-            recommendation="Few leads the sequence reaches become SQLs: check the leads match your ideal "
-            "customer, and that the rep hand-off after an answer is fast and clear.",
-            numbers={"sql_rate": stats.sql_rate, "band_low": low, "band_high": high, "leads": stats.leads},
-            action="check the leads fit your ideal customer and the rep hand-off is fast",
-            at_stake=shortfall(stats.leads, low, stats.sql),
-        )
-    ]
+    return _below_band(
+        "low_sql_rate",
+        cadence,
+        "follow-up to SQL",
+        stats.sql_rate,
+        n=stats.leads,
+        part=stats.sql,
+        minimum=MIN_LEADS,
+        band=(low, high),
+        band_name="outbound" if kind == "cold" else kind,
+        evidence=f"{stats.sql} of {stats.leads} leads whose outcome window has passed became "
+        f"sales-qualified ({stats.meetings} booked a meeting).",
+        recommendation="Few leads the sequence reaches become SQLs: check the leads match your ideal "
+        "customer, and that the rep hand-off after an answer is fast and clear.",
+        action="check the leads fit your ideal customer and the rep hand-off is fast",
+        numbers={"sql_rate": stats.sql_rate or 0.0, "band_low": low, "band_high": high, "leads": stats.leads},
+    )
 
 
 def _qualification(cadence: str, stats: SegmentStats, kind: str) -> list[Finding]:
@@ -610,161 +614,149 @@ def _qualification(cadence: str, stats: SegmentStats, kind: str) -> list[Finding
 
 def _meetings_in_time(cadence: str, stats: SegmentStats) -> list[Finding]:
     rate = stats.meeting_in_time_rate
-    if rate is None:
-        return []
-    severity, said = verdict(rate, stats.aged, MIN_LEADS, *MEETING_IN_TIME_BAND)
-    if severity is Severity.HEALTHY or rate >= MEETING_IN_TIME_BAND[0]:
-        return []
-    return [
-        Finding(
-            code="slow_meetings",
-            scope=f"cadence {cadence}",
-            severity=severity,
-            headline=f"{cadence}: meetings within 10 business days {pct(rate, 0)} — {said}",
-            evidence=f"{stats.meetings_in_time} of {stats.aged} inbound leads whose first 10 business days "
-            "have passed booked a meeting in them.",
-            recommendation="Below the band, the cause is almost always message relevance, timing or "
-            "qualification, not volume: make the meeting ask specific and early.",
-            numbers={"meeting_in_time_rate": rate, "aged": stats.aged, "booked": stats.meetings_in_time},
-            action="make the meeting ask specific and early",
-            at_stake=shortfall(stats.aged, MEETING_IN_TIME_BAND[0], stats.meetings_in_time),
-        )
-    ]
+    return _below_band(
+        "slow_meetings",
+        cadence,
+        "meetings within 10 business days",
+        rate,
+        n=stats.aged,
+        part=stats.meetings_in_time,
+        minimum=MIN_LEADS,
+        band=MEETING_IN_TIME_BAND,
+        evidence=f"{stats.meetings_in_time} of {stats.aged} inbound leads whose first 10 business days "
+        "have passed booked a meeting in them.",
+        recommendation="Below the band, the cause is almost always message relevance, timing or "
+        "qualification, not volume: make the meeting ask specific and early.",
+        action="make the meeting ask specific and early",
+        numbers={"meeting_in_time_rate": rate or 0.0, "aged": stats.aged, "booked": stats.meetings_in_time},
+    )
 
 
 def _breakup(cadence: str, stats: SegmentStats) -> list[Finding]:
-    rate = stats.reply_rate
-    if rate is None:
-        return []
-    severity, said = verdict(rate, stats.leads, MIN_LEADS, *BREAKUP_REPLY_BAND)
-    if severity is Severity.HEALTHY or (severity is Severity.WATCH and rate >= BREAKUP_REPLY_BAND[0]):
-        return []
-    return [
-        Finding(
-            code="weak_breakup",
-            scope=f"cadence {cadence}",
-            severity=severity,
-            headline=f"{cadence}: break-up email reply rate {pct(rate, 0)} — {said}",
-            evidence=f"{stats.replied} of {stats.leads} leads who got the break-up email replied to it.",
-            recommendation="Make the break-up final and respectful: say you are closing their file, and "
-            "leave one line that invites them back when the timing is right.",
-            numbers={"breakup_reply_rate": rate, "leads": stats.leads},
-            action="make the break-up final and respectful, with one line inviting them back",
-            at_stake=shortfall(stats.leads, BREAKUP_REPLY_BAND[0], stats.replied),
-        )
-    ]
+    return _below_band(
+        "weak_breakup",
+        cadence,
+        "break-up email reply rate",
+        stats.reply_rate,
+        n=stats.leads,
+        part=stats.replied,
+        minimum=MIN_LEADS,
+        band=BREAKUP_REPLY_BAND,
+        evidence=f"{stats.replied} of {stats.leads} leads who got the break-up email replied to it.",
+        recommendation="Make the break-up final and respectful: say you are closing their file, and "
+        "leave one line that invites them back when the timing is right.",
+        action="make the break-up final and respectful, with one line inviting them back",
+        numbers={"breakup_reply_rate": stats.reply_rate or 0.0, "leads": stats.leads},
+    )
 
 
-def _below_floor(
+def _below_band(
     code: str,
-    scope: str,
+    cadence: str,
     label: str,
     value: float | None,
+    *,
     n: int,
+    part: int,
     minimum: int,
-    low: float,
-    high: float | None,
+    band: tuple[float, float | None],
+    floor: float | None = None,
+    band_name: str = "",
     evidence: str,
     recommendation: str,
     action: str,
-    whole: int,
-    part: int,
+    numbers: dict[str, float | int | str] | None = None,
 ) -> list[Finding]:
-    """A rate below its band's bottom: act with enough data behind it, else watch."""
-    if value is None or value >= low:
+    """A cadence's rate (`part` of `n`) below its floor, or with none below its band's bottom: act
+    with enough data behind it, else watch. The leads at stake count up to the band's bottom."""
+    low, high = band
+    if value is None or value >= (floor if floor is not None else low):
         return []
-    severity, said = verdict(value, n, minimum, low, high)
+    severity, said = verdict(value, n, minimum, low, high, floor)
+    if band_name:
+        said = said.replace("band", f"{band_name} band", 1)
     return [
         Finding(
             code=code,
-            scope=scope,
+            scope=f"cadence {cadence}",
             severity=severity,
-            headline=f"{scope.removeprefix('cadence ')}: {label} {pct(value, 0)} — {said}",
+            headline=f"{cadence}: {label} {pct(value, 0)} — {said}",
             evidence=evidence,
             recommendation=recommendation,
-            numbers={"rate": value, "n": n, "band_low": low},
+            numbers=numbers if numbers is not None else {"rate": value, "n": n, "band_low": low},
             action=action,
-            at_stake=shortfall(whole, low, part),
+            at_stake=shortfall(n, low, part),
         )
     ]
 
 
 def _reengagement(cadence: str, stats: SegmentStats) -> list[Finding]:
-    low, high = REENGAGEMENT_RATE_BAND
-    return _below_floor(
+    return _below_band(
         "low_reengagement_rate",
-        f"cadence {cadence}",
+        cadence,
         "re-engagement rate",
         stats.contact_rate,
-        stats.leads,
-        MIN_LEADS,
-        low,
-        high,
-        f"{stats.responded} of {stats.leads} leads whose outcome window has passed responded.",
-        "Segment the stale leads by source, fit and last engagement, and open with something new: a "
-        "product update, fresh content or a market shift relevant to them.",
-        "segment the list and open with something new for each segment",
-        stats.leads,
-        stats.responded,
+        n=stats.leads,
+        part=stats.responded,
+        minimum=MIN_LEADS,
+        band=REENGAGEMENT_RATE_BAND,
+        evidence=f"{stats.responded} of {stats.leads} leads whose outcome window has passed responded.",
+        recommendation="Segment the stale leads by source, fit and last engagement, and open with "
+        "something new: a product update, fresh content or a market shift relevant to them.",
+        action="segment the list and open with something new for each segment",
     )
 
 
 def _rebook(cadence: str, stats: SegmentStats) -> list[Finding]:
-    return _below_floor(
+    return _below_band(
         "low_rebook_rate",
-        f"cadence {cadence}",
+        cadence,
         "rebook rate",
         stats.meeting_rate,
-        stats.leads,
-        MIN_MEETINGS,
-        REBOOK_RATE_FLOOR,
-        None,
-        f"{stats.meetings} of {stats.leads} leads whose meeting was cancelled or missed, and whose rebook "
-        "outcome window has passed, booked again.",
-        "Offer a new time at once, in the first email, and call the same day to book it on the phone.",
-        "offer two concrete new times in the first email and call the same day",
-        stats.leads,
-        stats.meetings,
+        n=stats.leads,
+        part=stats.meetings,
+        minimum=MIN_MEETINGS,
+        band=(REBOOK_RATE_FLOOR, None),
+        evidence=f"{stats.meetings} of {stats.leads} leads whose meeting was cancelled or missed, and whose "
+        "rebook outcome window has passed, booked again.",
+        recommendation="Offer a new time at once, in the first email, and call the same day to book it on "
+        "the phone.",
+        action="offer two concrete new times in the first email and call the same day",
     )
 
 
 def _meetings_held(flow: MeetingFlow) -> list[Finding]:
-    scope = f"cadence {flow.cadence}"
     held = flow.held + flow.missed
     return [
-        *_below_floor(
+        *_below_band(
             "low_show_rate",
-            scope,
+            flow.cadence,
             "show rate",
             flow.show_rate,
-            held,
-            MIN_MEETINGS,
-            SHOW_RATE_FLOOR,
-            None,
-            f"{flow.held} of {held} booked meetings that have taken place were held; {flow.missed} were "
-            "cancelled or missed.",
-            "Confirm each meeting the day before with its agenda, and send a calendar invite with a "
-            "one-click reschedule link.",
-            "confirm every meeting the day before with its agenda",
-            held,
-            flow.held,
+            n=held,
+            part=flow.held,
+            minimum=MIN_MEETINGS,
+            band=(SHOW_RATE_FLOOR, None),
+            evidence=f"{flow.held} of {held} booked meetings that have taken place were held; "
+            f"{flow.missed} were cancelled or missed.",
+            recommendation="Confirm each meeting the day before with its agenda, and send a calendar "
+            "invite with a one-click reschedule link.",
+            action="confirm every meeting the day before with its agenda",
         ),
-        *_below_floor(
+        *_below_band(
             "late_recaps",
-            scope,
+            flow.cadence,
             "recap within 24 hours",
             flow.recap_rate,
-            flow.recaps_due,
-            MIN_MEETINGS,
-            RECAP_IN_TIME_FLOOR,
-            None,
-            f"{flow.recaps_in_time} of {flow.recaps_due} held meetings got their recap within 24 hours "
-            "of it falling due.",
-            "Send the recap the day of the meeting: thank them, recap the discussion and state the next "
-            "step with its date.",
-            "send each recap the day of the meeting",
-            flow.recaps_due,
-            flow.recaps_in_time,
+            n=flow.recaps_due,
+            part=flow.recaps_in_time,
+            minimum=MIN_MEETINGS,
+            band=(RECAP_IN_TIME_FLOOR, None),
+            evidence=f"{flow.recaps_in_time} of {flow.recaps_due} held meetings got their recap within "
+            "24 hours of it falling due.",
+            recommendation="Send the recap the day of the meeting: thank them, recap the discussion and "
+            "state the next step with its date.",
+            action="send each recap the day of the meeting",
         ),
     ]
 

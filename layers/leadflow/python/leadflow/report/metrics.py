@@ -19,10 +19,12 @@ before it, else the last delivered touch before it.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 
 from leadflow.report.records import (
     ANY_FORM,
@@ -88,11 +90,8 @@ class Facts:
     counted: tuple[str, ...] = ()  # what it adds to a lead-level segment, computed once
     # The deal's value: the last amount the CRM's stage events gave (answers.stages), None if none did.
     deal_amount: float | None = None
-
-    @property
-    def terminal_step(self) -> int:
-        """The last step that came due (0: none yet): where the enrollment is, or where it ended."""
-        return max((t.number for t in self.touches if in_sequence(t.number)), default=0)
+    # The last step that came due (0: none yet): where the enrollment is, or where it ended.
+    terminal_step: int = 0
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float | None:
@@ -265,6 +264,8 @@ class WindowMetrics:
     not_started: dict[str, int] = field(default_factory=dict)  # by cadence: first step not due yet
     stages_tracked: bool = False  # a CRM reported at least one stage for these leads
     intents: dict[str, IntentMix] = field(default_factory=dict)  # by cadence: what the replies said
+    # (cadence, step, variant) -> its segment: the variant breakdown's rows and the A/B tests' arms.
+    variants: dict[tuple[str, int, str], SegmentStats] = field(default_factory=dict)
 
 
 # Intents of a reply that count as positive (the rep answers at once): answers.intent.POSITIVE.
@@ -351,11 +352,26 @@ def add_business_days(start: datetime, days: int) -> datetime:
     weeks = max(0, (days - 1) // 5)
     moment = start + timedelta(weeks=weeks)
     days -= 5 * weeks
+    if days <= 0:
+        return moment
+    return moment + _BUSINESS_STEPS[moment.weekday()][days]
+
+
+def _business_steps(weekday: int, days: int) -> timedelta:
+    """Calendar days from a `weekday` (0: Monday) to the `days`-th weekday after it, a day at a time."""
+    calendar = 0
     while days > 0:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
+        calendar += 1
+        if (weekday + calendar) % 7 < 5:
             days -= 1
-    return moment
+    return timedelta(days=calendar)
+
+
+# By weekday and remaining days (1 to 5): what `add_business_days` steps through, computed once (the
+# report asks for every enrollment's deadline).
+_BUSINESS_STEPS = [
+    [timedelta(0), *(_business_steps(weekday, days) for days in range(1, 6))] for weekday in range(7)
+]
 
 
 def build_facts(dataset: Dataset, as_of: datetime, started_in: Window | None = None) -> list[Facts]:
@@ -374,43 +390,59 @@ class FactsBuilder:
         for touch in dataset.touches:
             self._touches[(touch.lead_id, touch.enrollment)].append(touch)
         # In time order; at the same moment the most precise record first (a task's own outcome names
-        # its touch and channel; a stop names the last touch claimed).
-        self._events = sorted(dataset.events, key=lambda e: (e.at, e.touch is None, e.channel is None))
+        # its touch and channel; a stop names the last touch claimed). Grouped by lead, in that order:
+        # a trend period's facts read only its own leads' events.
+        self._events: dict[str, list[EventRecord]] = defaultdict(list)
+        for event in sorted(dataset.events, key=lambda e: (e.at, e.touch is None, e.channel is None)):
+            self._events[event.lead_id].append(event)
+        # The enrollments of known leads: by lead with their place in the data set (which orders the
+        # facts), and by start (a trend period's are a slice).
+        self._enrollments: dict[str, list[tuple[int, EnrollmentRecord]]] = defaultdict(list)
+        for index, enrollment in enumerate(dataset.enrollments):
+            if enrollment.lead_id in dataset.leads:
+                self._enrollments[enrollment.lead_id].append((index, enrollment))
+        self._by_start = sorted((e for each in self._enrollments.values() for _, e in each), key=_started)
+        self._starts = [enrollment.started_at for enrollment in self._by_start]
 
     def facts(self, as_of: datetime, started_in: Window | None = None) -> list[Facts]:
         dataset = self.dataset
-        enrollments_by: dict[str, list[EnrollmentRecord]] = defaultdict(list)
-        wanted: set[tuple[str, int]] = set()
-        for enrollment in dataset.enrollments:
-            if enrollment.lead_id in dataset.leads and enrollment.started_at < as_of:
-                enrollments_by[enrollment.lead_id].append(enrollment)
-                if started_in is None or enrollment.started_at in started_in:
-                    wanted.add((enrollment.lead_id, enrollment.number))
-        for lead_enrollments in enrollments_by.values():
-            if len(lead_enrollments) > 1:  # most leads have one
-                lead_enrollments.sort(key=lambda e: e.started_at)
+        # The wanted enrollments: started before `as_of` (and in `started_in`).
+        if started_in is None:
+            wanted_enrollments = self._by_start[: bisect_left(self._starts, as_of)]
+        else:
+            low = bisect_left(self._starts, started_in.start)
+            high = bisect_left(self._starts, min(started_in.end, as_of))
+            wanted_enrollments = self._by_start[low:high]
+        wanted = {(enrollment.lead_id, enrollment.number) for enrollment in wanted_enrollments}
         wanted_leads = {lead_id for lead_id, _ in wanted}
+        # Each wanted lead's enrollments started before `as_of`, by start (they claim its events), and
+        # the lead's place: the data set's order of its first such enrollment.
+        enrollments_by: dict[str, list[EnrollmentRecord]] = {}
+        place: dict[str, int] = {}
+        for lead_id in wanted_leads:
+            started = [(index, e) for index, e in self._enrollments[lead_id] if e.started_at < as_of]
+            place[lead_id] = started[0][0]
+            enrollments_by[lead_id] = [e for _, e in started]
+            if len(started) > 1:  # most leads have one
+                enrollments_by[lead_id].sort(key=_started)
         events_by: dict[tuple[str, int], list[EventRecord]] = defaultdict(list)
         stages_by: dict[str, list[EventRecord]] = defaultdict(list)
-        for event in self._events:
-            if event.at >= as_of:
-                break  # in time order: the rest came later too
-            if event.lead_id not in wanted_leads:
-                continue
-            if event.kind in STAGES:
-                stages_by[event.lead_id].append(event)
-                continue
-            owner = _enrollment_for(event, enrollments_by[event.lead_id])
-            if owner is not None and (event.lead_id, owner.number) in wanted:
-                events_by[(event.lead_id, owner.number)].append(event)
+        for lead_id in wanted_leads:
+            for event in self._events.get(lead_id, ()):
+                if event.at >= as_of:
+                    break  # in time order: the rest came later too
+                if event.kind in STAGES:
+                    stages_by[lead_id].append(event)
+                    continue
+                owner = _enrollment_for(event, enrollments_by[lead_id])
+                if owner is not None and (lead_id, owner.number) in wanted:
+                    events_by[(lead_id, owner.number)].append(event)
 
         facts = []
-        for lead_id, lead_enrollments in enrollments_by.items():
-            if lead_id not in wanted_leads:
-                continue
+        for lead_id in sorted(wanted_leads, key=place.__getitem__):
             lead = dataset.leads[lead_id]
             stage_events = stages_by.get(lead_id, [])
-            for enrollment in lead_enrollments:
+            for enrollment in enrollments_by[lead_id]:
                 key = (lead_id, enrollment.number)
                 if key not in wanted:
                     continue
@@ -418,6 +450,10 @@ class FactsBuilder:
                 reached = [event for event in stage_events if event.at >= enrollment.started_at]
                 facts.append(_facts(lead, enrollment, touches, events_by.get(key, []), reached, as_of))
         return facts
+
+
+def _started(enrollment: EnrollmentRecord) -> datetime:
+    return enrollment.started_at
 
 
 def _stages(events: list[EventRecord]) -> dict[EventKind, EventRecord]:
@@ -491,6 +527,7 @@ def _facts(
         stages=_stages(stage_events),
         deal_amount=next((e.amount for e in reversed(stage_events) if e.amount is not None), None),
         meeting_in_time=meeting_in_time,
+        terminal_step=max((t.number for t in touches if in_sequence(t.number)), default=0),
     )
     fact.counted = tuple(_counted(fact, None))
     return fact
@@ -538,6 +575,25 @@ def _counted(fact: Facts, touch_filter: TouchFilter | None) -> Iterator[str]:
                 yield "meeting_in_time"
 
 
+COUNTED_KINDS = frozenset(COUNTED)
+
+
+def _counted_matching(fact: Facts, matching: list[TouchRecord], touch_filter: TouchFilter) -> tuple[str, ...]:
+    """`_counted(fact, touch_filter)` for an enrollment with `matching` delivered touches (not none):
+    it is contacted, and each outcome counts if a matching touch drew it (the same set, faster)."""
+    counted = ["contacted"]
+    responded = False
+    for kind, outcome in fact.outcomes.items():
+        if kind in COUNTED_KINDS and outcome.touch is not None and touch_filter(outcome.touch):
+            responded = responded or kind in RESPONSES
+            counted.append(kind.value)
+    if responded:
+        counted.append("responded")
+    if any(t.channel == "email" for t in matching):
+        counted.append("emailed")
+    return tuple(counted)
+
+
 def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> SegmentStats:
     """Counts of leads (people) over enrollments.
 
@@ -545,7 +601,9 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
     filter every outcome counts. With one (a channel or a variant), a lead counts if it received a
     matching touch, and an outcome counts if a matching touch drew it.
     """
-    by_lead: dict[str, set[str]] = defaultdict(set)
+    # Each lead's counters: its one enrollment's (each names a counter once), or the union of its
+    # enrollments' (a set) when it has several here.
+    by_lead: dict[str, tuple[str, ...] | set[str]] = {}
     won_amount: dict[str, float] = {}
     pipeline_amount: dict[str, float] = {}
     enrollments = 0
@@ -561,12 +619,15 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
                 pipeline_amount[fact.lead.lead_id] = fact.deal_amount
                 if EventKind.WON in fact.stages:
                     won_amount[fact.lead.lead_id] = fact.deal_amount
-        elif any(touch_filter(t) for t in fact.delivered):
-            counted = tuple(_counted(fact, touch_filter))
         else:
-            continue
+            matching = [t for t in fact.delivered if touch_filter(t)]
+            if not matching:
+                continue
+            counted = _counted_matching(fact, matching, touch_filter)
         enrollments += 1
-        by_lead[fact.lead.lead_id].update(counted)
+        lead_id = fact.lead.lead_id
+        earlier = by_lead.get(lead_id)
+        by_lead[lead_id] = counted if earlier is None else {*earlier, *counted}
         if fact.first_response is not None and (
             touch_filter is None
             or (fact.first_response.touch is not None and touch_filter(fact.first_response.touch))
@@ -575,9 +636,7 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
                 to_response.append(fact.touches_to_response)
             if fact.first_response.touch is not None:
                 steps.append(fact.first_response.touch.number)
-    counts: Counter[str] = Counter()
-    for counted_set in by_lead.values():
-        counts.update(counted_set)
+    counts = Counter(chain.from_iterable(by_lead.values()))
     return SegmentStats(
         leads=len(by_lead),
         enrollments=enrollments,
@@ -618,16 +677,26 @@ def lead_value(fact: Facts, dimension: str) -> str:
     return str(getattr(fact.lead, dimension))
 
 
-def breakdowns(facts: list[Facts]) -> dict[str, dict[str, SegmentStats]]:
+def breakdowns(
+    facts: list[Facts], variants: dict[tuple[str, int, str], SegmentStats] | None = None
+) -> dict[str, dict[str, SegmentStats]]:
+    """By each dimension; `variants`: the facts' `variant_segments`, when already counted."""
     result: dict[str, dict[str, SegmentStats]] = {}
     for dimension in LEAD_DIMENSIONS:
         groups: dict[str, list[Facts]] = defaultdict(list)
         for fact in facts:
             groups[lead_value(fact, dimension)].append(fact)
         result[dimension] = {value: segment(group) for value, group in sorted(groups.items())}
-    channels = sorted({t.channel for fact in facts for t in fact.delivered})
-    result["channel"] = {channel: segment(facts, _on_channel(channel)) for channel in channels}
-    result["variant"] = {variant_key(*key): stats for key, stats in variant_segments(facts).items()}
+    # Each channel's segment over the facts with a touch on it (the others would count nothing).
+    on_channel: dict[str, list[Facts]] = defaultdict(list)
+    for fact in facts:
+        for channel in {t.channel for t in fact.delivered}:
+            on_channel[channel].append(fact)
+    result["channel"] = {
+        channel: segment(group, _on_channel(channel)) for channel, group in sorted(on_channel.items())
+    }
+    counted = variant_segments(facts) if variants is None else variants
+    result["variant"] = {variant_key(*key): stats for key, stats in counted.items()}
     return result
 
 
@@ -828,7 +897,8 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
         if cadence not in first or fact.enrollment.started_at < first[cadence]:
             first[cadence] = fact.enrollment.started_at
         types[cadence][fact.lead.lead_type] += 1
-    broken = breakdowns(inside)
+    variants = variant_segments(inside)
+    broken = breakdowns(inside, variants)
     return WindowMetrics(
         window=window,
         overall=segment(inside),
@@ -849,6 +919,7 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
         not_started=dict(Counter(f.enrollment.cadence for f in inside if f.terminal_step == 0)),
         stages_tracked=any(fact.stages for fact in inside),
         intents=intent_mix(inside, broken.get("cadence", {})),
+        variants=variants,
     )
 
 

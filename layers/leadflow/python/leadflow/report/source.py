@@ -84,7 +84,9 @@ DRAFT_SKIPS = {"rep_skipped": "skipped", "expired": "expired"}
 
 
 def label(value: Any, missing: str = UNKNOWN) -> str:
-    if value is None or value == "":
+    if type(value) is str:  # nearly always: the cached label at once
+        return _label(value) if value else missing
+    if value is None:
         return missing
     return _label(str(value))
 
@@ -108,6 +110,8 @@ def _time(value: Any) -> datetime | None:
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is Decimal:  # a stored number, nearly always
+        return int(value)
     if isinstance(value, (Decimal, int)) and not isinstance(value, bool):  # a tuple: faster than a union
         return int(value)
     if isinstance(value, str) and value.isdigit():
@@ -164,7 +168,9 @@ class DatasetBuilder:
     def add(self, items: Iterable[dict[str, Any]]) -> None:
         dataset = self.dataset
         for item in items:
-            kind = _kind(item)
+            kind = item.get("kind")
+            if type(kind) is not str or not kind:  # a writer that stored no kind: from the sort key
+                kind = _kind(item)
             if kind == "lead":
                 _lead(item, dataset)
             elif kind == "enrollment":

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
@@ -30,6 +30,10 @@ from leadflow.report.render import render_csv, render_html, render_text, subject
 from leadflow.report.source import load_dataset, load_snoozes
 from leadflow.send import guard, mail
 from leadflow.store import event_items
+
+if TYPE_CHECKING:
+    from leadflow.cadence.model import Cadence
+    from leadflow.operator_config import OperatorConfig
 
 EFFORT_RANK = {"low": 1, "medium": 2, "high": 3}
 
@@ -95,11 +99,8 @@ def cadence_plans() -> dict[str, CadencePlan]:
         config.reengagement.cadence: "re-engagement",
         config.answers.not_now_cadence: "not-now",
     }
-    # Imported here: the lint's module (and the operator config models it names) only when a report runs.
-    from leadflow.send import lint
-
     known = cadences()
-    break_ups = lint.break_up_forms(known.values(), settings().template_dir, config)
+    break_ups = compiled_break_ups(known.values(), config)
     plans = {}
     for name, cadence in known.items():
         steps = tuple(
@@ -115,6 +116,21 @@ def cadence_plans() -> dict[str, CadencePlan]:
             name, steps, flows.get(name, ""), days=max((touch.day for touch in cadence.touches), default=0)
         )
     return plans
+
+
+def compiled_break_ups(
+    known: Iterable[Cadence], config: OperatorConfig
+) -> dict[str, dict[int, frozenset[str | None]]]:
+    """The lint's break-up steps by form: as the layer's build computed them from these sources, else
+    rendered now (the lint's module, and the operator config models it names, only then)."""
+    from leadflow import compiled
+
+    found = compiled.break_up_forms(settings().cadence_dir, settings().template_dir, settings().config_file)
+    if found is not None:
+        return found
+    from leadflow.send import lint
+
+    return lint.break_up_forms(known, settings().template_dir, config)
 
 
 def make_report(period: Window) -> Report:

@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field, field_validator
 
-from leadflow import clock, keys, tokens
+from leadflow import clock, keys
 from leadflow.cadence import versions
 from leadflow.cadence.model import Cadence, Channel
 from leadflow.config import operator_config, settings
@@ -85,19 +85,8 @@ class Refused(Exception):
 def _values(
     lead: Lead, cadence: Cadence, enrollment: Enrollment, number: int, now: datetime
 ) -> dict[str, Any]:
-    token = tokens.unsubscribe_token(lead.id, enrollment.number, number)
-    operator = operator_config()
-    return messages.context(
-        lead,
-        messages.owning_rep(lead, operator),
-        operator,
-        cadence=cadence,
-        touch=number,
-        unsubscribe_url=f"{settings().public_url.rstrip('/')}/unsubscribe?token={token}",
-        variant=None,
-        now=now,
-        meeting=enrollment.meeting,
-    )
+    url = messages.unsubscribe_url(lead.id, enrollment.number, number)
+    return messages.touch_context(lead, cadence, enrollment, number, now, unsubscribe_url=url)
 
 
 # The email frame every email template extends: its footer block is the compliance footer.
@@ -258,46 +247,20 @@ def _take_slot(lead: Lead, now: datetime) -> bool:
 def _send(
     task: Task, lead: Lead, cadence: Cadence, enrollment: Enrollment, subject: str, body: str, now: datetime
 ) -> Touch:
-    config = settings()
     values = _values(lead, cadence, enrollment, task.touch, now)
-    rep = messages.owning_rep(lead, operator_config())
-    token = tokens.unsubscribe_token(lead.id, enrollment.number, task.touch)
-    parent = last_sent(lead.id)
-    reply_to = tokens.reply_address(lead.id, enrollment.number, task.touch, config.reply_domain)
-    message = mail.build_message(
-        sender=mail.format_address(rep.name, str(rep.email)),
-        to=lead.email,
+    email = messages.touch_email(
+        lead,
+        messages.owning_rep(lead, operator_config()),
+        cadence,
+        enrollment.number,
+        task.touch,
         subject=subject,
         text=f"{body}\n\n{_footer(values, 'text')}",
         html=_html_page(body, _footer(values, "html")),
-        headers=mail.automated_headers(
-            reply_to=mail.format_address(rep.name, reply_to),
-            unsubscribe_url=str(values["unsubscribe_url"]),
-            unsubscribe_mailto=f"{tokens.UNSUBSCRIBE_PREFIX}{token}@{config.reply_domain}",
-        ),
-        in_reply_to=parent.ses_message_id if parent else None,
+        unsubscribe_url=str(values["unsubscribe_url"]),
+        parent=last_sent(lead.id),
     )
-    tags = {
-        "cadence": cadence.name,
-        "touch": str(task.touch),
-        "lead": lead.id,
-        "enrollment": str(enrollment.number),
-    }
-    ses_id = mail.send(message, tags)
-    return Touch(
-        lead_id=lead.id,
-        enrollment=enrollment.number,
-        number=task.touch,
-        cadence=cadence.name,
-        channel=Channel.MANUAL_EMAIL.value,
-        template=cadence.template(task.touch),
-        sent_at=now,
-        message_id=ses_id,
-        subject=subject,
-        ses_message_id=mail.ses_message_id(ses_id),
-        own_message_id=str(message["Message-ID"]),
-        in_reply_to=parent.ses_message_id if parent else None,
-    )
+    return email.sent(mail.send(email.message, email.tags), now)
 
 
 def _html_page(body: str, footer: str) -> str:

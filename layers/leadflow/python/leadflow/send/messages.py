@@ -6,15 +6,19 @@ the lint to check every template against sample leads: one code path for all thr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from leadflow import tokens
 from leadflow.cadence.model import Cadence, Variant
 from leadflow.cadence.schedule import Locale, locale_for
-from leadflow.models import Lead, Meeting
+from leadflow.config import operator_config, settings
+from leadflow.models import Enrollment, Lead, Meeting, Touch
 from leadflow.operator_config import Company, OperatorConfig, Rep
-from leadflow.send import days
+from leadflow.send import days, mail
 from leadflow.send.render import RenderedMessage, render
 
 __all__ = ["Meeting", "compose", "context", "owning_rep", "reply_subject", "template_path"]
@@ -159,6 +163,37 @@ def context(
     }
 
 
+def unsubscribe_url(lead_id: str, enrollment: int, touch: int) -> str:
+    """The one-click unsubscribe link of a touch's email (its signed token)."""
+    token = tokens.unsubscribe_token(lead_id, enrollment, touch)
+    return f"{settings().public_url.rstrip('/')}/unsubscribe?token={token}"
+
+
+def touch_context(
+    lead: Lead,
+    cadence: Cadence,
+    enrollment: Enrollment,
+    touch: int,
+    now: datetime,
+    *,
+    unsubscribe_url: str,
+    variant: Variant | None = None,
+) -> dict[str, Any]:
+    """`context` for a touch of the lead's enrollment, from the lead's owning rep."""
+    config = operator_config()
+    return context(
+        lead,
+        owning_rep(lead, config),
+        config,
+        cadence=cadence,
+        touch=touch,
+        unsubscribe_url=unsubscribe_url,
+        variant=variant,
+        now=now,
+        meeting=enrollment.meeting,
+    )
+
+
 def template_path(cadence: Cadence, touch: int, variant: Variant | None) -> str:
     """The template file (under templates/) for a touch in a variant."""
     return f"{variant.template if variant and variant.template else cadence.template(touch)}.j2"
@@ -180,3 +215,86 @@ def compose(
 def reply_subject(first_subject: str) -> str:
     """The subject of a follow-up in the first email's thread."""
     return first_subject if first_subject.lower().startswith("re:") else f"Re: {first_subject}"
+
+
+@dataclass(frozen=True)
+class TouchEmail:
+    """A touch's email as built for SES, and what its record keeps once SES accepts it."""
+
+    lead_id: str
+    cadence: Cadence
+    enrollment: int
+    number: int
+    variant: Variant | None
+    subject: str
+    parent: Touch | None
+    message: EmailMessage
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Lead, enrollment and touch tag the SES events: a Send event settles a touch whose attempt died."""
+        tags = {
+            "cadence": self.cadence.name,
+            "touch": str(self.number),
+            "lead": self.lead_id,
+            "enrollment": str(self.enrollment),
+        }
+        if self.variant:
+            tags["variant"] = self.variant.name
+        return tags
+
+    def sent(self, ses_id: str, sent_at: datetime) -> Touch:
+        """The touch's record once SES accepted the email as `ses_id`."""
+        return Touch(
+            lead_id=self.lead_id,
+            enrollment=self.enrollment,
+            number=self.number,
+            cadence=self.cadence.name,
+            channel=self.cadence.touch(self.number).channel.value,
+            template=template_path(self.cadence, self.number, self.variant).removesuffix(".j2"),
+            sent_at=sent_at,
+            message_id=ses_id,
+            variant=self.variant.name if self.variant else None,
+            subject=self.subject,
+            ses_message_id=mail.ses_message_id(ses_id),
+            own_message_id=str(self.message["Message-ID"]),
+            in_reply_to=self.parent.ses_message_id if self.parent else None,
+        )
+
+
+def touch_email(
+    lead: Lead,
+    rep: Rep,
+    cadence: Cadence,
+    enrollment: int,
+    number: int,
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    unsubscribe_url: str,
+    parent: Touch | None,
+    variant: Variant | None = None,
+    message_id: str | None = None,
+) -> TouchEmail:
+    """The touch's email from the lead's rep: replies come back to the touch's reply address, the
+    one-click unsubscribe headers carry its token, and a `parent` (the sent email it follows up)
+    threads it. `message_id`: its Message-ID (default: a random one at the rep's domain)."""
+    reply_domain = settings().reply_domain
+    token = tokens.unsubscribe_token(lead.id, enrollment, number)
+    reply_to = tokens.reply_address(lead.id, enrollment, number, reply_domain)
+    message = mail.build_message(
+        sender=mail.format_address(rep.name, str(rep.email)),
+        to=lead.email,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=mail.automated_headers(
+            reply_to=mail.format_address(rep.name, reply_to),
+            unsubscribe_url=unsubscribe_url,
+            unsubscribe_mailto=f"{tokens.UNSUBSCRIBE_PREFIX}{token}@{reply_domain}",
+        ),
+        in_reply_to=parent.ses_message_id if parent else None,
+        message_id=message_id,
+    )
+    return TouchEmail(lead.id, cadence, enrollment, number, variant, subject, parent, message)

@@ -13,6 +13,7 @@ the first environment: most cold starts render nothing.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -79,14 +80,25 @@ def paragraphs(eval_context: EvalContext, *chunks: object) -> str:
     return "\n\n".join(found)
 
 
+def use_precompiled() -> bool:
+    """In Lambda the templates come precompiled (leadflow.compiled) when compiled from these very files:
+    a cold start skips Jinja's parsing and code generation (~14 ms for an email touch). The deployed
+    files never change under a running function; elsewhere (the Sandbox, `leadflow serve`, lint) a
+    template edited while the process runs renders as edited (FileSystemLoader reloads it)."""
+    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+
+
 @cache
-def environment(template_dir: Path, autoescape: bool) -> SandboxedEnvironment:
-    from jinja2 import FileSystemLoader, StrictUndefined, pass_eval_context
+def environment(template_dir: Path, autoescape: bool, *, precompiled: bool = False) -> SandboxedEnvironment:
+    from jinja2 import FileSystemLoader, ModuleLoader, StrictUndefined, pass_eval_context
     from jinja2.sandbox import SandboxedEnvironment
 
+    from leadflow import compiled
+
+    built = compiled.touch_templates(template_dir, autoescape) if precompiled else None
     # Two environments over the same files: HTML autoescaped, subject and text not.
     env = SandboxedEnvironment(
-        loader=FileSystemLoader(template_dir),
+        loader=ModuleLoader(built) if built else FileSystemLoader(template_dir),
         undefined=StrictUndefined,
         autoescape=autoescape,
         trim_blocks=True,
@@ -126,7 +138,8 @@ def render(
         if part == "subject" and subject is not None:
             raw = _inline(template_dir, subject).render(context)
         else:
-            template = environment(template_dir, autoescape=part == "html").get_template(path)
+            env = environment(template_dir, autoescape=part == "html", precompiled=use_precompiled())
+            template = env.get_template(path)
             raw = template.render({**context, "part": part})
         rendered[part] = one_line(raw) if part == "subject" else tidy(raw)
     return RenderedMessage(**rendered)

@@ -465,18 +465,8 @@ def _send_sms(
         return _record(cadence, number, lead, enrollment, now, status=TouchStatus.SKIPPED, skip_reason=reason)
     phone = sms_number(lead, zone)
     assert phone is not None
-    operator = operator_config()
-    values = messages.context(
-        lead,
-        messages.owning_rep(lead, operator),
-        operator,
-        cadence=cadence,
-        touch=number,
-        unsubscribe_url=f"{settings().public_url.rstrip('/')}/unsubscribe",
-        variant=None,
-        now=now,
-        meeting=enrollment.meeting,
-    )
+    unsubscribe_page = f"{settings().public_url.rstrip('/')}/unsubscribe"  # a text has no token
+    values = messages.touch_context(lead, cadence, enrollment, number, now, unsubscribe_url=unsubscribe_page)
     rendered = messages.compose(settings().template_dir, cadence, number, None, values)
     message_id = _provider_call(claim, lambda: sms.send_sms(phone, rendered.text))
     return _record(cadence, number, lead, enrollment, now, message_id=message_id)
@@ -489,65 +479,30 @@ def _send_email(
     config, operator = settings(), operator_config()
     rep = messages.owning_rep(lead, operator)
     variant = variants.assign(lead.id, cadence.name, number, cadence.touch(number).variants)
-    token = tokens.unsubscribe_token(lead.id, enrollment.number, number)
-    unsubscribe_url = f"{settings().public_url.rstrip('/')}/unsubscribe?token={token}"
-    values = messages.context(
-        lead,
-        rep,
-        operator,
-        cadence=cadence,
-        touch=number,
-        unsubscribe_url=unsubscribe_url,
-        variant=variant,
-        now=now,
-        meeting=enrollment.meeting,
+    unsubscribe_url = messages.unsubscribe_url(lead.id, enrollment.number, number)
+    values = messages.touch_context(
+        lead, cadence, enrollment, number, now, unsubscribe_url=unsubscribe_url, variant=variant
     )
     rendered = messages.compose(config.template_dir, cadence, number, variant, values)
     parent = _thread_parent(cadence, number, lead.id, enrollment.number)
-    subject = messages.reply_subject(parent.subject) if parent and parent.subject else rendered.subject
-    reply_to = tokens.reply_address(lead.id, enrollment.number, number, config.reply_domain)
-    message = mail.build_message(
-        sender=mail.format_address(rep.name, str(rep.email)),
-        to=lead.email,
-        subject=subject,
+    email = messages.touch_email(
+        lead,
+        rep,
+        cadence,
+        enrollment.number,
+        number,
+        subject=messages.reply_subject(parent.subject) if parent and parent.subject else rendered.subject,
         text=rendered.text,
         html=rendered.html,
-        headers=mail.automated_headers(
-            reply_to=mail.format_address(rep.name, reply_to),
-            unsubscribe_url=unsubscribe_url,
-            unsubscribe_mailto=f"{tokens.UNSUBSCRIBE_PREFIX}{token}@{config.reply_domain}",
-        ),
-        in_reply_to=parent.ses_message_id if parent else None,
+        unsubscribe_url=unsubscribe_url,
+        parent=parent,
+        variant=variant,
         message_id=tokens.own_message_id(
             lead.id, enrollment.number, number, mail.sender_domain(str(rep.email))
         ),
     )
-    # Lead, enrollment and touch tag the SES events: a Send event settles a touch whose attempt died.
-    tags = {
-        "cadence": cadence.name,
-        "touch": str(number),
-        "lead": lead.id,
-        "enrollment": str(enrollment.number),
-    }
-    if variant:
-        tags["variant"] = variant.name
-    ses_id = _provider_call(claim, lambda: mail.send(message, tags))
-    record = Touch(
-        lead_id=lead.id,
-        enrollment=enrollment.number,
-        number=number,
-        cadence=cadence.name,
-        channel=cadence.touch(number).channel.value,
-        template=messages.template_path(cadence, number, variant).removesuffix(".j2"),
-        sent_at=now,
-        message_id=ses_id,
-        variant=variant.name if variant else None,
-        subject=subject,
-        ses_message_id=mail.ses_message_id(ses_id),
-        own_message_id=str(message["Message-ID"]),
-        in_reply_to=parent.ses_message_id if parent else None,
-    )
-    return record
+    ses_id = _provider_call(claim, lambda: mail.send(email.message, email.tags))
+    return email.sent(ses_id, now)
 
 
 def _thread_parent(cadence: Cadence, number: int, lead_id: str, enrollment: int) -> Touch | None:

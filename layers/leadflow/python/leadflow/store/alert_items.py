@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from leadflow.clock import iso
-from leadflow.store.items import dynamodb_table, put_new, query_all, ttl, update_if
+from leadflow.store.items import dynamodb_table, put_new, query_all, take_lease, ttl
 from leadflow.store.table import PARTITION_KEY, SORT_KEY
 
 PREFIX = "ALERTHOLD#"
@@ -69,26 +69,18 @@ def due(recipient: str, now: datetime) -> list[dict[str, Any]]:
 
 def held_for_lead(recipient: str, lead_id: str) -> list[dict[str, Any]]:
     """The keys of the recipient's held alerts about one lead (erasure)."""
-    page = dynamodb_table().query(
+    items = query_all(
         KeyConditionExpression=Key(PARTITION_KEY).eq(partition(recipient)),
         FilterExpression=Attr("lead_id").eq(lead_id),
         ConsistentRead=True,
     )
-    return [{PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]} for item in page["Items"]]
+    return [{PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]} for item in items]
 
 
 def claim(item: dict[str, Any], now: datetime, lease_until: datetime) -> bool:
     """Take one held alert's delivery: still held, and no other delivery holds a live lease on it."""
-    return (
-        update_if(
-            Key={PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]},
-            UpdateExpression="SET lease_until = :until",
-            ConditionExpression="attribute_exists(#pk) AND "
-            "(attribute_not_exists(lease_until) OR lease_until <= :now)",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            ExpressionAttributeValues={":until": iso(lease_until), ":now": iso(now)},
-        )
-        is not None
+    return take_lease(
+        {PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}, "lease_until", now, lease_until
     )
 
 

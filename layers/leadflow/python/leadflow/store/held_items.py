@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from leadflow.clock import iso
 from leadflow.models import HeldPost
-from leadflow.store.items import dynamodb_table, expires_at, put_new, serialize, ttl, update_if
+from leadflow.store.items import dynamodb_table, expires_at, put_new, query_all, serialize, take_lease, ttl
 from leadflow.store.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 PREFIX = "HELD#"
@@ -49,26 +49,16 @@ def held_posts() -> list[tuple[str, HeldPost]]:
 
 def held_for(email_key: str) -> list[dict[str, Any]]:
     """The keys of the address's held posts (erasure)."""
-    page = dynamodb_table().query(
+    items = query_all(
         KeyConditionExpression=Key(PARTITION_KEY).eq(f"{PREFIX}{email_key}"), ConsistentRead=True
     )
-    return [{PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]} for item in page["Items"]]
+    return [{PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]} for item in items]
 
 
 def claim_release(email_key: str, post: HeldPost, now: datetime, lease_until: datetime) -> bool:
     """Take the post's release for one caller: it is still held, and no other release runs (or the
     one that ran crashed and its lease passed)."""
-    return (
-        update_if(
-            Key=_key(email_key, post),
-            UpdateExpression="SET release_lease_until = :until",
-            ConditionExpression="attribute_exists(#pk) AND "
-            "(attribute_not_exists(release_lease_until) OR release_lease_until <= :now)",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            ExpressionAttributeValues={":until": iso(lease_until), ":now": iso(now)},
-        )
-        is not None
-    )
+    return take_lease(_key(email_key, post), "release_lease_until", now, lease_until)
 
 
 def remove(email_key: str, post: HeldPost) -> None:

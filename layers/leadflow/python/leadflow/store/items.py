@@ -160,3 +160,18 @@ def update_if(**update: Any) -> dict[str, Any] | None:
             return None
         raise
     return dict(result["Attributes"])
+
+
+def take_lease(key: dict[str, Any], attribute: str, now: datetime, lease_until: datetime) -> bool:
+    """Lease the item's work to one caller until `lease_until` (stored in `attribute`): False when the
+    item is gone or another caller holds a live lease (one that crashed lets go when its lease passes)."""
+    return (
+        update_if(
+            Key=key,
+            UpdateExpression="SET #lease = :until",
+            ConditionExpression="attribute_exists(#pk) AND (attribute_not_exists(#lease) OR #lease <= :now)",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#lease": attribute},
+            ExpressionAttributeValues={":until": iso(lease_until), ":now": iso(now)},
+        )
+        is not None
+    )
