@@ -42,7 +42,7 @@ BREAK_UPS = "break_ups.json"  # send.lint.break_up_forms: the report's break-up 
 TOUCH_TEMPLATES = "touch_templates"
 # Holiday years shipped: the build's year - 1 through + 3 (the planning horizon of any cadence).
 HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
-LAYOUT = 1  # bump when the compiled files' shape changes
+LAYOUT = 2  # bump when the compiled files' shape changes (2: break_ups.json)
 
 
 def forget() -> None:

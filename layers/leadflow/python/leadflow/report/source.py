@@ -371,11 +371,13 @@ def load_dataset(window: Window, *, page_size: int | None = None, workers: int =
     return dataset
 
 
-def load_snoozes(window: Window) -> list[SnoozeRecord]:
-    """Not-now leads due back in the window: the SNOOZE items indexed under their due day."""
+def load_snoozes(window: Window, *, workers: int = 8) -> list[SnoozeRecord]:
+    """Not-now leads due back in the window: the SNOOZE items indexed under their due day (the days
+    read in parallel, as `load_dataset` reads them: a week is 64 Queries)."""
     start, end = iso(window.start), iso(window.end)
-    found = []
-    for day in utc_days(window):
+
+    def read_day(day: str) -> list[SnoozeRecord]:
+        found = []
         for page in event_items.items_by_day(day, start, end, PROJECTION):
             for item in page:
                 due = _time(item.get("at"))
@@ -383,4 +385,9 @@ def load_snoozes(window: Window) -> list[SnoozeRecord]:
                     found.append(
                         SnoozeRecord(str(item["lead_id"]), due, label(item.get("owner"), UNASSIGNED))
                     )
-    return sorted(found, key=lambda snooze: snooze.due)
+        return found
+
+    aws.client("dynamodb")  # created before the threads share it: creating a client is not thread-safe
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        by_day = list(pool.map(read_day, utc_days(window)))  # in day order, as read one by one
+    return sorted((snooze for day in by_day for snooze in day), key=lambda snooze: snooze.due)
