@@ -254,6 +254,7 @@ class Sandbox:
             cache_boto_clients,
             fast_responses,
             memoize_asl_parse,
+            memoize_dynamodb_expressions,
             partition_queries,
             route_lambda,
             serialize_dynamodb,
@@ -291,6 +292,7 @@ class Sandbox:
             self._undo.append(fast_responses())
             self._undo.append(memoize_asl_parse())
             self._undo.append(partition_queries())
+            self._undo.append(memoize_dynamodb_expressions())
             self._undo.append(_rare_full_collections())
             self._undo.append(self._capture_metrics())
             self._create_resources()

@@ -43,6 +43,7 @@ __all__ = [
     "fast_responses",
     "fire_one_shot_schedules",
     "memoize_asl_parse",
+    "memoize_dynamodb_expressions",
     "partition_queries",
     "route_lambda",
     "serialize_dynamodb",
@@ -568,6 +569,83 @@ def partition_queries() -> Callable[[], None]:
         )
 
     return _patch(Table, "query", query)
+
+
+# ------------------------------------------------------------------ DynamoDB expression parses
+# Parsed update expressions (with a pickled copy) and lexed condition expressions by their text, for the
+# life of the process: the code writes a few dozen distinct expressions; past the cap, nothing more is kept.
+_EXPRESSIONS_KEPT = 2048
+_update_expressions: dict[str, Any] = {}
+_update_expression_copies: dict[int, bytes] = {}  # id(kept AST) -> its pickle (kept ASTs never die)
+_condition_tokens: dict[str, tuple[Any, ...]] = {}
+_expressions_lock = threading.Lock()
+
+
+def memoize_dynamodb_expressions() -> Callable[[], None]:
+    """Parse each DynamoDB update expression and lex each condition expression once; returns undo.
+
+    moto parses an UpdateItem's update expression twice (request check, then the update) and lexes its
+    condition twice, then deep-copies the parsed expression for its validator, which resolves names and
+    values in that copy: ~1.3 ms of a ~2.5 ms conditional update, 28 of them per lead. The parsed
+    expression is only read outside the validator's copy, so one parse per text serves every call, and
+    the copy is made by unpickling it (the same object graph as `copy.deepcopy`'s, ~6 times faster).
+    Lexed condition tokens depend on the text alone; each call gets fresh ones. An expression that does
+    not parse raises as before and is not kept.
+    """
+    import pickle
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    make = UpdateExpressionParser.make.__func__
+    lex = ConditionExpressionParser._lex_condition_expression
+    deepcopy = validators.deepcopy
+
+    def cached_make(cls: Any, expression: str) -> Any:
+        with _expressions_lock:
+            parsed = _update_expressions.get(expression)
+        if parsed is None:
+            parsed = make(cls, expression)
+            try:
+                copied = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # not picklable: copies keep copy.deepcopy
+                copied = None
+            with _expressions_lock:
+                if len(_update_expressions) >= _EXPRESSIONS_KEPT:
+                    return parsed
+                parsed = _update_expressions.setdefault(expression, parsed)
+                if copied is not None:
+                    _update_expression_copies.setdefault(id(parsed), copied)
+        return parsed
+
+    def copy_expression(value: Any, memo: Any = None) -> Any:
+        copied = _update_expression_copies.get(id(value)) if memo is None else None
+        return pickle.loads(copied) if copied is not None else deepcopy(value, memo)
+
+    def cached_lex(self: Any) -> Any:
+        expression = self.condition_expression
+        with _expressions_lock:
+            tokens = _condition_tokens.get(expression)
+        if tokens is None:
+            tokens = tuple(lex(self))
+            with _expressions_lock:
+                if len(_condition_tokens) < _EXPRESSIONS_KEPT:
+                    _condition_tokens.setdefault(expression, tokens)
+        return deque(token._replace(children=[]) for token in tokens)
+
+    undo = [
+        _patch(UpdateExpressionParser, "make", classmethod(cached_make)),
+        _patch(validators, "deepcopy", copy_expression),
+        _patch(ConditionExpressionParser, "_lex_condition_expression", cached_lex),
+    ]
+
+    def restore() -> None:
+        for step in reversed(undo):
+            step()
+
+    return restore
 
 
 # ------------------------------------------------------------------ response serialization
