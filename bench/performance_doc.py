@@ -89,7 +89,7 @@ COLD_START_FIRST_CALLS = {
 COLD_START_REST = (
     "Past boto3's import: pydantic (its import and the machinery its first model class imports, "
     "~45 ms, then our model classes, 20–50 ms), compiling our own modules (Lambda keeps no bytecode: "
-    "20–35 ms), botocore's endpoints.json and credentials once (~14 ms) and 4–19 ms per client, and "
+    "20–35 ms), botocore's endpoints.json and credentials once (~8 ms) and 3–16 ms per client, and "
     "each AWS call a round trip into the moto server; the collector no longer runs during the import "
     'and the touch templates come precompiled (docs/decisions.md, "Cold starts, round 3").'
 )

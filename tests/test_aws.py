@@ -46,6 +46,27 @@ def test_unknown_service_keeps_botocores_error() -> None:
 def test_clients_and_tables_come_from_the_session_with_the_direct_loader() -> None:
     assert isinstance(aws.session()._loader, aws.DirectLoader)
     assert aws.session()._session.get_component("data_loader") is aws.session()._loader
+    assert isinstance(aws.session()._loader.file_loader, aws.PlainJSONFileLoader)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "endpoints",
+        "partitions",
+        "sdk-default-configuration",
+        "dynamodb/2012-08-10/service-2",
+        "sns/2010-03-31/paginators-1",
+    ],
+)
+def test_data_files_load_as_botocore_loads_them_into_plain_dicts(name: str) -> None:
+    """The same content (a .json and a .json.gz file alike), in dicts instead of OrderedDicts."""
+    search_paths = aws.session()._loader.search_paths
+    expected = Loader(extra_search_paths=search_paths).load_data(name)
+    plain = aws.DirectLoader(extra_search_paths=search_paths, file_loader=aws.PlainJSONFileLoader())
+    loaded = plain.load_data(name)
+    assert loaded == expected
+    assert type(loaded) is dict and type(expected) is not dict
 
 
 @pytest.fixture
