@@ -9,6 +9,8 @@ the adapters (tests/faults.py); data an earlier version wrote is read as before.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from faults import crash, failing
 
@@ -223,3 +225,58 @@ def test_the_reputation_window_reads_an_earlier_versions_blocks_after_the_day_co
     assert _sent(sb, lead_id) == [1]
     after = guard.rates()
     assert (after.sends, after.bounces) == (25, 1)
+
+
+SPEED_DEMO = {"email": "dana@bigco.example", "first_name": "Dana", "company": "BigCo", "form": "demo-request"}
+
+
+def test_speed_to_lead_writes_its_task_once_per_alert_and_the_last_alert_ends_the_chain():
+    """The task is stored with the owner's first alert and the next one's time (one write, in the
+    sweep's index from it); each later alert is one write noting the next one; the manager's, the
+    last, takes the task out of the sweep's index (no write left for the sweep)."""
+    from leadflow.local.sandbox import Sandbox
+    from leadflow.store import task_items
+
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:  # Monday 10:00 New York: Alex is at work
+        meter = UsageMeter()
+        uninstall = meter.install(sb)
+        try:
+            assert sb.post("/leads", json=SPEED_DEMO).status_code == 202
+            lead_id = sb.find_lead(SPEED_DEMO["email"])["id"]
+            stored = task_items.get_task(lead_id, 1, 0)
+            assert [e["step"] for e in stored.escalations] == ["owner"]
+            assert stored.escalate_at == datetime(2026, 11, 23, 15, 10, tzinfo=UTC)
+            assert task_items.escalating_tasks() == [(lead_id, 1, 0)]
+            assert meter.usage.write_requests_by_kind["TASK"] == 1
+            sb.advance_to("2026-11-23T17:00:00Z")
+        finally:
+            uninstall()
+        task = task_items.get_task(lead_id, 1, 0)
+        assert [e["step"] for e in task.escalations] == ["owner", "owner again", "next rep", "manager"]
+        assert meter.usage.write_requests_by_kind["TASK"] == 4  # one per alert, nothing else
+        assert task_items.escalating_tasks() == []
+        _assert_clean(sb)
+
+
+def test_a_retried_open_of_the_call_task_alerts_the_owner_once():
+    """The task's put is conditional: a second open finds it stored (with its first alert) and
+    alerts nobody and schedules nothing."""
+    from leadflow import clock
+    from leadflow.cadence import versions
+    from leadflow.local.sandbox import Sandbox
+    from leadflow.send import escalations
+    from leadflow.store import lead_items, task_items
+
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        assert sb.post("/leads", json=SPEED_DEMO).status_code == 202
+        lead_id = sb.find_lead(SPEED_DEMO["email"])["id"]
+        alerts = [note for note in sb.rep_alerts() if note["kind"].startswith("speed_to_lead")]
+        assert len(alerts) == 1
+        before = task_items.get_task(lead_id, 1, 0)
+        lead = lead_items.get_lead(lead_id)
+        enrollment = enrollment_items.get_enrollment(lead_id, 1)
+        cadence = versions.cadence_at(enrollment.cadence, enrollment.version)
+        sb.advance(60)
+        escalations.open_call(lead, cadence, enrollment, clock.now(), None)
+        assert [note for note in sb.rep_alerts() if note["kind"].startswith("speed_to_lead")] == alerts
+        assert task_items.get_task(lead_id, 1, 0) == before

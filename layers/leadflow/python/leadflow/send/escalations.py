@@ -2,12 +2,13 @@
 
 Who is alerted and when is send.speed's decision; this module only triggers it. Touch 1 opens the
 call task (speed.open_call) and, when the chain goes on, notes the next alert's time on the task
-(`escalate_at`, which also puts the task in the sweep's sparse index) and creates an EventBridge
-Scheduler one-shot schedule for that time. The schedule invokes the step function with ids and the
-due time (EscalationRequest); that run checks the task is still open and the escalation still the
-pending one, alerts (speed.escalate), and schedules the next one. An outcome or a stop deletes the
-pending schedule. The execution never waits on the chain: 7 of the demo cadence's 18 transitions
-were its Choice, Wait and Task states.
+(`escalate_at`, which also puts the task in the sweep's sparse index; the write that stores the
+task or records an alert notes it, and the last alert's takes the task out of the index) and
+creates an EventBridge Scheduler one-shot schedule for that time. The schedule invokes the step
+function with ids and the due time (EscalationRequest); that run checks the task is still open and
+the escalation still the pending one, alerts (speed.escalate), and schedules the next one. An
+outcome or a stop deletes the pending schedule. The execution never waits on the chain: 7 of the
+demo cadence's 18 transitions were its Choice, Wait and Task states.
 
 No escalation is lost: the note on the task is written before the schedule is created, and the
 sweep escalates any open task whose escalation is more than SWEEP_GRACE overdue with no alert
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from leadflow.cadence.model import Cadence
     from leadflow.cadence.sweep import SweepReport
     from leadflow.models import Enrollment, Lead
+    from leadflow.send.speed import Next
 
 # A schedule fires within seconds of its time (no flexible window), retries included within the
 # hour; the sweep runs every 5 minutes. Past this, an escalation with no alert is taken as lost.
@@ -51,9 +53,9 @@ def open_call(
     """Touch 1: open the speed-to-lead call task when the lead asked for one, and schedule its chain."""
     from leadflow.send import speed
 
-    when = speed.open_call(lead, cadence, enrollment, now, None)
-    if when is not None:
-        _schedule(lead.id, enrollment.number, speed.SPEED_TOUCH, clock.parse_iso(when), target_arn)
+    then = speed.open_call(lead, cadence, enrollment, now, None)
+    if then is not None:
+        _schedule(lead.id, enrollment.number, speed.SPEED_TOUCH, then, target_arn)
 
 
 def escalate_now(lead: Lead, enrollment: Enrollment, now: datetime, target_arn: str | None) -> None:
@@ -61,9 +63,9 @@ def escalate_now(lead: Lead, enrollment: Enrollment, now: datetime, target_arn: 
     chain over to schedules."""
     from leadflow.send import speed
 
-    when = speed.escalate(lead, enrollment, now, None)
-    if when is not None:
-        _schedule(lead.id, enrollment.number, speed.SPEED_TOUCH, clock.parse_iso(when), target_arn)
+    then = speed.escalate(lead, enrollment, now, None)
+    if then is not None:
+        _schedule(lead.id, enrollment.number, speed.SPEED_TOUCH, then, target_arn)
 
 
 def run(request: EscalationRequest, target_arn: str | None) -> str:
@@ -139,19 +141,21 @@ def _go_on(task: Task, now: datetime, target_arn: str | None) -> str:
         if resume is None:
             task_items.end_escalation(task)
             return "over"
-        if clock.parse_iso(resume) > now:
-            _schedule(task.lead_id, task.enrollment, task.touch, clock.parse_iso(resume), target_arn)
+        if resume.at > now:
+            _schedule(task.lead_id, task.enrollment, task.touch, resume, target_arn)
             return "scheduled"
-    when = speed.escalate(lead, enrollment, now, None)
-    if when is not None:
-        _schedule(task.lead_id, task.enrollment, task.touch, clock.parse_iso(when), target_arn)
+    then = speed.escalate(lead, enrollment, now, None)
+    if then is not None:
+        _schedule(task.lead_id, task.enrollment, task.touch, then, target_arn)
     return "escalated"
 
 
-def _schedule(lead_id: str, enrollment: int, touch: int, at: datetime, target_arn: str | None) -> None:
-    """Note the escalation on the task (the sweep's fallback), then create its schedule. A schedule
-    that cannot be created is logged and counted, never raised: the sweep delivers the escalation."""
-    if not task_items.set_escalation(lead_id, enrollment, touch, at):
+def _schedule(lead_id: str, enrollment: int, touch: int, then: Next, target_arn: str | None) -> None:
+    """Note the escalation on the task (the sweep's fallback) unless the alert's own write noted it,
+    then create its schedule. A schedule that cannot be created is logged and counted, never
+    raised: the sweep delivers the escalation."""
+    at = then.at
+    if not then.noted and not task_items.set_escalation(lead_id, enrollment, touch, at):
         return  # worked or cancelled meanwhile
     config = settings()
     target = target_arn or config.escalation_target_arn

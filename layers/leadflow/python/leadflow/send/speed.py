@@ -69,10 +69,24 @@ def wants_a_call(lead: Lead, cadence: Cadence, enrollment: Enrollment, config: O
     )
 
 
+@dataclass(frozen=True)
+class Next:
+    """When the chain's next alert is due; `noted`: the write that opened the task or recorded the
+    alert already noted it on the task (escalate_at), so the caller only creates its schedule."""
+
+    at: datetime
+    noted: bool = False
+
+
 def open_call(
     lead: Lead, cadence: Cadence, enrollment: Enrollment, now: datetime, next_at: datetime | None
-) -> str | None:
-    """Open the call task; alert the owner if at work. Returns when the chain goes on (ISO), or None."""
+) -> Next | None:
+    """Open the call task; alert the owner if at work. Returns when the chain goes on, or None.
+
+    One write: the task is stored with the owner's first alert recorded and the next alert's time
+    noted (or, with the owner off, their start noted). A retried open finds it stored and alerts
+    nobody: the put is conditional, so the first alert goes out once.
+    """
     config = operator_config()
     if not wants_a_call(lead, cadence, enrollment, config):
         return None
@@ -80,6 +94,10 @@ def open_call(
     opens = owner.hours.opening(now)
     speed = config.speed_to_lead
     due = opens + timedelta(minutes=speed.due_minutes) if opens == now else opens
+    links = chain(lead, owner.id, config)
+    first = links[0] if opens == now else None  # the owner's, in their hours
+    # Off now: the owner's first alert waits for their start.
+    then = _before_next_touch(opens, next_at) if first is None else _after_alert(first, links, now, next_at)
     task = Task(
         id=task_id(lead.id, enrollment.number, SPEED_TOUCH),
         lead_id=lead.id,
@@ -92,15 +110,18 @@ def open_call(
         owner=owner.id,
         due_at=due,
         created_at=now,
+        escalate_at=then,
+        escalations=[{"at": clock.iso(now), "rep": first.person, "step": first.step}] if first else [],
     )
-    task_items.put_task(task)
-    if opens != now:
-        return _until_next_touch(opens, next_at)  # the owner's first alert waits for their start
-    return _alert(lead, task, chain(lead, owner.id, config), now, next_at)
+    if not task_items.put_task(task):
+        return None  # stored by an earlier attempt, with its first alert
+    if first is not None:
+        alert_owner(lead, AlertKind.SPEED_TO_LEAD, _detail(task, first, now), rep=first.person)
+    return Next(then, noted=True) if then else None
 
 
-def escalate(lead: Lead, enrollment: Enrollment, now: datetime, next_at: datetime | None) -> str | None:
-    """The chain's next alert, to the first person due who is at work; returns when to go on (ISO)."""
+def escalate(lead: Lead, enrollment: Enrollment, now: datetime, next_at: datetime | None) -> Next | None:
+    """The chain's next alert, to the first person due who is at work; returns when to go on."""
     config = operator_config()
     task = task_items.get_task(lead.id, enrollment.number, SPEED_TOUCH)
     if task is None or task.status is not TaskStatus.OPEN:
@@ -110,8 +131,8 @@ def escalate(lead: Lead, enrollment: Enrollment, now: datetime, next_at: datetim
 
 def resume(
     lead: Lead, cadence: Cadence, enrollment: Enrollment, now: datetime, next_at: datetime | None
-) -> str | None:
-    """After a later touch: when the unworked call's chain goes on (ISO), or None."""
+) -> Next | None:
+    """After a later touch: when the unworked call's chain goes on, or None."""
     if not cadence.speed_to_lead or next_at is None:
         return None
     config = operator_config()
@@ -126,10 +147,11 @@ def resume(
         due = clock.parse_iso(task.escalations[-1]["at"]) + after
     else:
         due = task.due_at
-    return _until_next_touch(max(now, due), next_at)
+    moment = _before_next_touch(max(now, due), next_at)
+    return Next(moment) if moment else None
 
 
-def _alert(lead: Lead, task: Task, links: list[Link], now: datetime, next_at: datetime | None) -> str | None:
+def _alert(lead: Lead, task: Task, links: list[Link], now: datetime, next_at: datetime | None) -> Next | None:
     done = {escalation.get("step") for escalation in task.escalations}
     pending = [link for link in links if link.step not in done]
     if not task.escalations and pending and pending[0].step == "owner":
@@ -138,22 +160,30 @@ def _alert(lead: Lead, task: Task, links: list[Link], now: datetime, next_at: da
     if at_work is None:
         if not pending:
             return None
-        return _until_next_touch(min(link.hours.opening(now) for link in pending), next_at)
-    if not task_items.add_escalation(task, now, at_work.person, at_work.step):
+        opening = _before_next_touch(min(link.hours.opening(now) for link in pending), next_at)
+        return Next(opening) if opening else None
+    then = _after_alert(at_work, links, now, next_at)
+    # The alert's record notes the next one's time (or ends the chain) in the same write.
+    if not task_items.add_escalation(task, now, at_work.person, at_work.step, then):
         return None  # worked in the meantime
     kind = AlertKind.SPEED_TO_LEAD if at_work.step == "owner" else AlertKind.SPEED_TO_LEAD_ESCALATED
     alert_owner(lead, kind, _detail(task, at_work, now), rep=at_work.person)
-    if at_work is links[-1]:
+    return Next(then, noted=True) if then else None
+
+
+def _after_alert(link: Link, links: list[Link], now: datetime, next_at: datetime | None) -> datetime | None:
+    """When the chain goes on after `link`'s alert: None after the last link."""
+    if link is links[-1]:
         return None
     minutes = operator_config().speed_to_lead.escalate_after_minutes
-    return _until_next_touch(now + timedelta(minutes=minutes), next_at)
+    return _before_next_touch(now + timedelta(minutes=minutes), next_at)
 
 
-def _until_next_touch(moment: datetime, next_at: datetime | None) -> str | None:
-    """`moment` (ISO) if it comes before the cadence's next touch: the cadence never waits on the chain."""
+def _before_next_touch(moment: datetime, next_at: datetime | None) -> datetime | None:
+    """`moment` if it comes before the cadence's next touch: the cadence never waits on the chain."""
     if next_at is not None and moment >= next_at:
         return None
-    return clock.iso(moment)
+    return moment
 
 
 def next_rep(lead: Lead, owner: str, config: OperatorConfig) -> str:

@@ -33,23 +33,32 @@ from leadflow.store.table import ATTENTION_INDEX, ATTENTION_KEY, PARTITION_KEY, 
 ESCALATION_ATTENTION = "escalate"
 
 
-def put_task(task: Task) -> None:
-    """Store a rep task once; a retried step finds it there and leaves it as it is."""
+def put_task(task: Task) -> bool:
+    """Store a rep task once; a retried step finds it there and leaves it as it is (False).
+
+    An open task stored with `escalate_at` (speed to lead: its first alert and the next one's time,
+    send.speed) is in the sweep's index from this write on: no second write to put it there.
+    """
+    item = {
+        PARTITION_KEY: lead_pk(task.lead_id),
+        SORT_KEY: task_sk(task.enrollment, task.touch),
+        **by_day_keys(task.due_at, task.lead_id, "task"),
+        **serialize(task),
+        **ttl("lead", task.due_at),
+    }
+    if task.escalate_at is not None and task.status is TaskStatus.OPEN:
+        item[ATTENTION_KEY] = ESCALATION_ATTENTION
     try:
         dynamodb_table().put_item(
-            Item={
-                PARTITION_KEY: lead_pk(task.lead_id),
-                SORT_KEY: task_sk(task.enrollment, task.touch),
-                **by_day_keys(task.due_at, task.lead_id, "task"),
-                **serialize(task),
-                **ttl("lead", task.due_at),
-            },
+            Item=item,
             ConditionExpression="attribute_not_exists(#sk)",
             ExpressionAttributeNames={"#sk": SORT_KEY},
         )
     except ClientError as error:
         if not is_condition_failure(error):
             raise
+        return False
+    return True
 
 
 def get_task(lead_id: str, enrollment: int, touch: int) -> Task | None:
@@ -118,23 +127,33 @@ def cancel_open_tasks(lead_id: str, at: datetime) -> list[Task]:
     return cancelled
 
 
-def add_escalation(task: Task, at: datetime, rep: str, step: str) -> bool:
+def add_escalation(task: Task, at: datetime, rep: str, step: str, next_at: datetime | None = None) -> bool:
     """Record an escalation of a still-open task; False when it got an outcome (or was cancelled), or
     when another run recorded one since `task` was read (the claim: a duplicated schedule fire, or
-    the sweep beside a late fire, alerts once)."""
-    recorded = len(task.escalations)
+    the sweep beside a late fire, alerts once).
+
+    The same write notes when the chain goes on (`next_at`: escalate_at, in the sweep's index), or,
+    with none, ends it (out of the index): one write per alert.
+    """
+    values: dict[str, Any] = {
+        ":none": [],
+        ":one": [{"at": iso(at), "rep": rep, "step": step}],
+        ":open": TaskStatus.OPEN.value,
+        ":recorded": len(task.escalations),
+    }
+    expression = "SET escalations = list_append(if_not_exists(escalations, :none), :one)"
+    if next_at is None:
+        expression += " REMOVE #attention"
+    else:
+        expression += ", escalate_at = :next, #attention = :escalate"
+        values |= {":next": iso(next_at), ":escalate": ESCALATION_ATTENTION}
     updated = update_if(
         Key={PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
-        UpdateExpression="SET escalations = list_append(if_not_exists(escalations, :none), :one)",
+        UpdateExpression=expression,
         ConditionExpression="#status = :open "
         "AND (attribute_not_exists(escalations) OR size(escalations) = :recorded)",
-        ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={
-            ":none": [],
-            ":one": [{"at": iso(at), "rep": rep, "step": step}],
-            ":open": TaskStatus.OPEN.value,
-            ":recorded": recorded,
-        },
+        ExpressionAttributeNames={"#status": "status", "#attention": ATTENTION_KEY},
+        ExpressionAttributeValues=values,
     )
     return updated is not None
 
