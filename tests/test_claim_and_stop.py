@@ -25,10 +25,10 @@ def test_stop_recorded_before_the_claim_means_the_touch_is_never_sent(sb, monkey
     lead_id = _post(sb, "stop.first@example.com")
     original_claim = enrollment_items.claim_touch
 
-    def stop_then_claim(lead, number, touch, at):
+    def stop_then_claim(lead, number, touch, at, **kwargs):
         if touch == 4:  # the reply lands after the step woke up but before its claim
             enrollment_items.stop_enrollment(lead, number, StopReason.REPLY, clock.now())
-        return original_claim(lead, number, touch, at)
+        return original_claim(lead, number, touch, at, **kwargs)
 
     monkeypatch.setattr(enrollment_items, "claim_touch", stop_then_claim)
     sb.advance_to(FOURTH_TOUCH)

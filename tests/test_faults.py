@@ -187,7 +187,7 @@ def test_a_re_post_starts_a_pending_enrollment(sb):
 
 
 @pytest.mark.email_cadence
-def test_a_reply_stored_between_the_claim_and_the_ses_call_stops_the_touch(sb, monkeypatch):
+def test_a_reply_stored_while_the_touch_renders_stops_it_before_its_claim(sb, monkeypatch):
     from leadflow import clock
     from leadflow.cadence import stops
     from leadflow.models import ContactStatus, StopReason
@@ -203,7 +203,7 @@ def test_a_reply_stored_between_the_claim_and_the_ses_call_stops_the_touch(sb, m
     replied = []
 
     def reply_while_rendering(*args, **kwargs):
-        if not replied:  # touch 2 was claimed; the reply is stored while it renders
+        if not replied:  # the reply is stored while touch 2 renders, before its claim
             lead_items.set_contact_status(lead_id, ContactStatus.REPLIED, "reply", clock.now())
             replied.extend(stops.stop_enrollments(lead_id, StopReason.REPLY))
         return original(*args, **kwargs)
@@ -214,7 +214,9 @@ def test_a_reply_stored_between_the_claim_and_the_ses_call_stops_the_touch(sb, m
     execution = sb.execution(lead_id)
     assert execution["status"] == "SUCCEEDED" and execution["states"][-1] == asl.STOPPED_STATE
     enrollment = enrollment_items.enrollments(lead_id)[0]
-    assert enrollment.run_status is RunStatus.STOPPED and enrollment.touch_state == "released"
+    assert enrollment.run_status is RunStatus.STOPPED
+    # An email is claimed with its provider call, after rendering: touch 2 was never claimed.
+    assert (enrollment.last_touch, enrollment.stopped_after_touch) == (1, 1)
     _assert_clean(sb)
 
 
@@ -227,9 +229,9 @@ def test_a_stop_between_the_pre_checks_and_the_claim_of_touch_1_ends_through_the
 
     original = enrollment_items.claim_touch
 
-    def stop_then_claim(lead, number, touch, at):
+    def stop_then_claim(lead, number, touch, at, **kwargs):
         enrollment_items.stop_enrollment(lead, number, StopReason.REPLY, clock.now())
-        return original(lead, number, touch, at)
+        return original(lead, number, touch, at, **kwargs)
 
     monkeypatch.setattr(enrollment_items, "claim_touch", stop_then_claim)
     lead_id = _post(sb, "stop.before.claim@example.com")

@@ -146,34 +146,59 @@ def test_one_second_before_the_bound_a_retry_does_not_resend_and_at_the_bound_it
     _assert_clean(sbe)
 
 
-def test_a_claim_whose_step_died_before_calling_ses_is_not_in_doubt_and_goes_out_on_the_retry(
+def test_a_step_that_died_before_calling_ses_left_no_claim_and_its_touch_goes_out_on_the_retry(
     sbe, monkeypatch
 ):
+    """An email is claimed with its provider call, once the message is built: a step that dies while
+    building it has claimed nothing, so nothing is in doubt."""
     from leadflow.send import mail
 
-    original_build, original_release = mail.build_message, enrollment_items.release_touch
+    original_build = mail.build_message
     calls = []
-
-    def killed_release(*args):  # Lambda killed the process: no cleanup ran, the claim stays
-        monkeypatch.setattr(enrollment_items, "release_touch", original_release)
-        return False
 
     def timing_out(*args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
-            monkeypatch.setattr(enrollment_items, "release_touch", killed_release)
             raise crash("Sandbox.Timedout")("Task timed out after 30.00 seconds")
         return original_build(*args, **kwargs)
 
     monkeypatch.setattr(mail, "build_message", timing_out)
     lead_id = _post(sbe, "timeout@example.com")
     (enrollment,) = enrollment_items.enrollments(lead_id)
-    assert enrollment.touch_state == "claimed" and enrollment.provider_call_at is None
+    assert enrollment.last_touch == 0 and enrollment.claim_id is None  # never claimed
     # Touch 1 is an async invoke of the step (issue 28): Lambda's retry comes a minute later.
     sbe.advance(59)
     assert _touches_out(sbe, lead_id) == []
     sbe.advance(1)
     assert _touches_out(sbe, lead_id) == [1]
+    sbe.advance(30 * 86400)
+    assert _touches_out(sbe, lead_id) == [1, 2, 3, 4, 5, 6]
+    _assert_clean(sbe)
+
+
+def test_a_claim_without_a_provider_call_is_not_in_doubt_and_its_touch_goes_out_on_the_retry(sbe):
+    """A claim that records no provider call (an earlier version claimed before rendering; its step
+    died before calling SES) is released at once by the next attempt, not held for the bound."""
+    from leadflow import aws, clock
+    from leadflow.config import settings
+
+    lead_id = _post(sbe, "claimed.before.render@example.com")
+    (enrollment,) = enrollment_items.enrollments(lead_id)
+    due = enrollment.schedule[1]
+    sbe.advance_to(due - timedelta(seconds=30))
+    aws.table(settings().table_name).update_item(
+        Key={"pk": f"LEAD#{lead_id}", "sk": "ENROLLMENT#001"},
+        UpdateExpression="SET last_touch = :two, touch_state = :claimed, claimed_at = :at, claim_id = :id "
+        "REMOVE provider_call_at",
+        ExpressionAttributeValues={
+            ":two": 2,
+            ":claimed": "claimed",
+            ":at": clock.iso(clock.now()),
+            ":id": "0" * 16,
+        },
+    )
+    sbe.advance_to(due + timedelta(minutes=1))
+    assert _touches_out(sbe, lead_id) == [1, 2]
     sbe.advance(30 * 86400)
     assert _touches_out(sbe, lead_id) == [1, 2, 3, 4, 5, 6]
     _assert_clean(sbe)
@@ -243,19 +268,20 @@ def test_a_claim_stored_before_claims_had_ids_is_in_doubt_from_its_claim(sb):
     _assert_clean(sb)
 
 
-def test_only_the_attempt_holding_the_claim_may_call_the_provider_or_release_it(sb):
+def test_only_the_attempt_holding_the_claim_may_release_it(sb):
     """The claim id fences an attempt that outlived its claim (released and claimed again by a retry);
-    a release that saw no provider call fails once one was recorded meanwhile."""
+    a release that saw no provider call fails once the claim records one. The claim of an email
+    records its provider call in the same write."""
     from leadflow import clock
 
     lead_id = _post(sb, "fenced@example.com")
     now = clock.now()
     first = enrollment_items.claim_touch(lead_id, 1, 2, now)
     assert enrollment_items.release_touch(lead_id, 1, 2, first, None)
-    second = enrollment_items.claim_touch(lead_id, 1, 2, now)
-    assert not enrollment_items.mark_provider_call(lead_id, 1, 2, first, now)
+    second = enrollment_items.claim_touch(lead_id, 1, 2, now, provider_call_at=now)
+    with pytest.raises(enrollment_items.ClaimRejected):  # held: nobody else may call the provider
+        enrollment_items.claim_touch(lead_id, 1, 2, now, provider_call_at=now)
     assert not enrollment_items.release_touch(lead_id, 1, 2, first, None)
-    assert enrollment_items.mark_provider_call(lead_id, 1, 2, second, now)
     assert not enrollment_items.release_touch(lead_id, 1, 2, second, None)  # saw no call: in doubt now
     (enrollment,) = enrollment_items.enrollments(lead_id)
     assert (enrollment.touch_state, enrollment.claim_id, enrollment.provider_call_at) == (

@@ -73,17 +73,32 @@ assert (aws.Throttled.__name__, aws.ServiceUnavailable.__name__) == (asl.THROTTL
 
 
 class _Claim:
-    """A claimed touch: released on an error, unless the provider may have accepted the message."""
+    """A touch's claim: taken before a task is created, just before the provider call for an email
+    or a text (the same write records the call), or before a skip is stored. Released on an error,
+    unless the provider may have accepted the message."""
 
-    def __init__(self, lead_id: str, enrollment: int, touch: int, claim_id: str) -> None:
-        self.lead_id, self.enrollment, self.touch, self.claim_id = lead_id, enrollment, touch, claim_id
+    def __init__(self, lead_id: str, enrollment: int, touch: int, at: datetime) -> None:
+        self.lead_id, self.enrollment, self.touch, self.at = lead_id, enrollment, touch, at
+        self.claim_id: str | None = None
         self.provider_call_at: datetime | None = None
         self.may_release = True
 
-    def release(self) -> None:
-        enrollment_items.release_touch(
-            self.lead_id, self.enrollment, self.touch, self.claim_id, self.provider_call_at
+    def take(self, provider_call_at: datetime | None = None) -> None:
+        """Raises ClaimRejected (stopped, or claimed or done by another attempt)."""
+        self.claim_id = enrollment_items.claim_touch(
+            self.lead_id, self.enrollment, self.touch, self.at, provider_call_at=provider_call_at
         )
+        self.provider_call_at = provider_call_at
+
+    def release(self) -> None:
+        if self.claim_id is not None:
+            enrollment_items.release_touch(
+                self.lead_id, self.enrollment, self.touch, self.claim_id, self.provider_call_at
+            )
+
+
+# Channels whose touch calls a provider: claimed with that call, once the message is ready.
+PROVIDER_CHANNELS = frozenset({Channel.EMAIL, Channel.SMS})
 
 
 def run_moment(request: TouchRequest, escalation_target: str | None = None) -> list[TouchResult]:
@@ -157,8 +172,16 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
             raise NotDueYet(clock.iso(held))
     if any(touch.channel is Channel.MANUAL_EMAIL for touch in cadence.touches[: request.touch - 1]):
         drafts.expire_drafts(lead.id, enrollment.number, request.touch, now)  # too late once this one runs
+    claim = _Claim(lead.id, enrollment.number, request.touch, now)
     try:
-        claim_id = enrollment_items.claim_touch(lead.id, enrollment.number, request.touch, now)
+        if cadence.touch(request.touch).channel not in PROVIDER_CHANNELS:
+            claim.take()  # before the task exists: a stop stored first wins
+        record = _dispatch(cadence, request.touch, lead, enrollment, now, claim)
+        if claim.claim_id is None:
+            claim.take()  # a skip: nothing went out, nothing is stored yet
+        record.claimed_at = clock.parse_iso(clock.iso(now))  # as claim_touch stored it
+        claim.may_release = False
+        enrollment_items.record_touch(record, complete=last)
     except enrollment_items.ClaimRejected:
         current = enrollment_items.get_enrollment(request.lead_id, request.enrollment)
         if current is None:
@@ -167,12 +190,6 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
         if earlier is not None:
             return earlier
         raise TouchUnsettled(f"touch {request.touch} of {lead.id}: claimed meanwhile") from None
-    claim = _Claim(lead.id, enrollment.number, request.touch, claim_id)
-    try:
-        record = _dispatch(cadence, request.touch, lead, enrollment, now, claim)
-        record.claimed_at = clock.parse_iso(clock.iso(now))  # as claim_touch stored it
-        claim.may_release = False
-        enrollment_items.record_touch(record, complete=last)
     except BaseException:
         if claim.may_release:
             claim.release()
@@ -218,32 +235,21 @@ def _dispatch(
 
 
 def _provider_call(claim: _Claim, send: Callable[[], str]) -> str:
-    """Re-check the lead and the stop, then call SES or SNS; returns the provider's message id.
+    """Re-check the lead, claim the touch, then call SES or SNS; returns the provider's message id.
 
-    The claim's conditional write ordered us against any stop recorded before it; the lead's
-    consistent read and then `mark_provider_call` (a conditional write: still running, still our
-    claim) catch one recorded since, while the message was rendered. What remains is the window
-    from that write to the provider accepting: measured as StopWindowMs, see docs/decisions.md
-    (delivery guarantee). A refusal (a ClientError) means nothing went out, so the claim may be
-    released; any other failure (a timeout, a lost connection, a crash) may follow acceptance:
-    the claim is kept, in doubt, and a later attempt settles it (_settle_unknown).
+    The lead's consistent read catches a change recorded while the message was rendered; the claim
+    (a conditional write: still running, the touch neither claimed nor done) orders us against any
+    stop recorded before it and records the provider call in the same write. What remains is the
+    window from that write to the provider accepting: measured as StopWindowMs, see
+    docs/decisions.md (delivery guarantee). A refusal (a ClientError) means nothing went out, so
+    the claim may be released; any other failure (a timeout, a lost connection, a crash) may follow
+    acceptance: the claim is kept, in doubt, and a later attempt settles it (_settle_unknown).
     """
     lead = lead_items.get_lead(claim.lead_id)
     if lead is None:
         raise EnrollmentStopped(f"lead {claim.lead_id} is gone")
     _ensure_contactable(lead)
-    at = clock.now()
-    if not enrollment_items.mark_provider_call(
-        claim.lead_id, claim.enrollment, claim.touch, claim.claim_id, at
-    ):
-        current = enrollment_items.get_enrollment(claim.lead_id, claim.enrollment)
-        if current is None or current.run_status is not RunStatus.RUNNING:
-            raise EnrollmentStopped(
-                f"enrollment {claim.enrollment} of {claim.lead_id} stopped before the send"
-            )
-        claim.may_release = False  # another attempt holds the touch now
-        raise TouchUnsettled(f"touch {claim.touch} of {claim.lead_id}: claimed by another attempt")
-    claim.provider_call_at = at
+    claim.take(provider_call_at=clock.now())
     checked = time.perf_counter()
     try:
         message_id = send()

@@ -293,8 +293,9 @@ class TouchState(StrEnum):
     Or claimed -> released (nothing went out: the next attempt claims it again). `accepted` (the
     record kept in `pending_touch`) is only read: an earlier version wrote it between the provider
     call and the touch item, and `sent` after it: writes of an item the copy pushed over 1 KB.
-    A claim carries its attempt's `claim_id`; `provider_call_at` is set just before the provider
-    is called: from then until an outcome is stored the touch is in doubt (it may have gone out).
+    A claim carries its attempt's `claim_id`; `provider_call_at` is set by the claim of an email
+    or a text, just before the provider is called: from then until an outcome is stored the touch
+    is in doubt (it may have gone out).
     """
 
     CLAIMED = "claimed"
@@ -303,65 +304,55 @@ class TouchState(StrEnum):
     RELEASED = "released"
 
 
-def claim_touch(lead_id: str, number: int, touch: int, at: datetime) -> str:
+def claim_touch(
+    lead_id: str, number: int, touch: int, at: datetime, *, provider_call_at: datetime | None = None
+) -> str:
     """Claim touch `touch` of enrollment `number` with one conditional write on the enrollment;
-    returns the claim's id (only its attempt may call the provider under it, or release it).
+    returns the claim's id (only its attempt may release it).
 
     Succeeds only if the enrollment is running and the touch is neither claimed nor done (a
     released claim may be taken again); a stop writes the same item, so DynamoDB orders the two.
-    Raises ClaimRejected. (The lead's contact status is checked by the caller just before and
-    again right before the provider call: every change that makes a lead uncontactable also
-    stops its running enrollments.)
+    Raises ClaimRejected. (The lead's contact status is checked by the caller just before: every
+    change that makes a lead uncontactable also stops its running enrollments.)
+
+    `provider_call_at`: the caller calls the provider (SES, SNS) right after this write, so the
+    touch may go out from then on (in doubt until an outcome is stored). An email or a text is
+    claimed so, once rendered and re-checked, just before the call: one write, where a claim
+    before rendering and a mark before the call were two. A task or a skip calls no provider.
     """
     claim_id = secrets.token_hex(8)
+    values: dict[str, Any] = {
+        ":touch": touch,
+        ":at": iso(at),
+        ":claim": claim_id,
+        ":running": RunStatus.RUNNING.value,
+        ":claimed": TouchState.CLAIMED.value,
+        ":released": TouchState.RELEASED.value,
+    }
+    expression = "SET last_touch = :touch, claimed_at = :at, touch_state = :claimed, claim_id = :claim"
+    removed = "pending_touch"
+    if provider_call_at is None:
+        removed += ", provider_call_at"
+    else:
+        expression += ", provider_call_at = :call"
+        values[":call"] = iso(provider_call_at)
     # Touch 1 leaves the sweep's index (set_execution_arn) with its claim: the same write.
-    first = ", #attention" if touch == 1 else ""
+    if touch == 1:
+        removed += ", #attention"
     try:
         dynamodb_table().update_item(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-            UpdateExpression="SET last_touch = :touch, claimed_at = :at, touch_state = :claimed, "
-            f"claim_id = :claim REMOVE pending_touch, provider_call_at{first}",
-            **({"ExpressionAttributeNames": {"#attention": ATTENTION_KEY}} if first else {}),
+            UpdateExpression=f"{expression} REMOVE {removed}",
+            **({"ExpressionAttributeNames": {"#attention": ATTENTION_KEY}} if touch == 1 else {}),
             ConditionExpression="run_status = :running AND "
             "(last_touch < :touch OR (last_touch = :touch AND touch_state = :released))",
-            ExpressionAttributeValues={
-                ":touch": touch,
-                ":at": iso(at),
-                ":claim": claim_id,
-                ":running": RunStatus.RUNNING.value,
-                ":claimed": TouchState.CLAIMED.value,
-                ":released": TouchState.RELEASED.value,
-            },
+            ExpressionAttributeValues=values,
         )
     except ClientError as error:
         if is_condition_failure(error):
             raise ClaimRejected(f"touch {touch} of enrollment {number} not claimable") from error
         raise
     return claim_id
-
-
-def mark_provider_call(lead_id: str, number: int, touch: int, claim_id: str, at: datetime) -> bool:
-    """Record, just before calling the provider, that the touch may go out from now on.
-
-    One conditional write: the enrollment still runs (a stop stored before it wins) and the claim
-    is still this attempt's. False means neither may be assumed: do not call the provider.
-    """
-    return (
-        update_if(
-            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
-            UpdateExpression="SET provider_call_at = :at",
-            ConditionExpression="run_status = :running AND last_touch = :touch AND "
-            "touch_state = :claimed AND claim_id = :claim",
-            ExpressionAttributeValues={
-                ":at": iso(at),
-                ":touch": touch,
-                ":claim": claim_id,
-                ":running": RunStatus.RUNNING.value,
-                ":claimed": TouchState.CLAIMED.value,
-            },
-        )
-        is not None
-    )
 
 
 def release_touch(
