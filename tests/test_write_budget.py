@@ -9,7 +9,7 @@ the adapters (tests/faults.py); data an earlier version wrote is read as before.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from faults import crash, failing
@@ -280,3 +280,128 @@ def test_a_retried_open_of_the_call_task_alerts_the_owner_once():
         escalations.open_call(lead, cadence, enrollment, clock.now(), None)
         assert [note for note in sb.rep_alerts() if note["kind"].startswith("speed_to_lead")] == alerts
         assert task_items.get_task(lead_id, 1, 0) == before
+
+
+def _task_put(number: int):
+    def matches(params: dict) -> bool:
+        return str(params.get("Item", {}).get("sk", "")) == f"TASK#001#{number:02d}"
+
+    return matches
+
+
+def test_a_call_touch_is_one_item_the_task_carrying_its_record():
+    """One item per task touch: the call's task is its touch record (no TOUCH# item); it settles the
+    claim, and the touches, the audit and the report read it as before."""
+    from leadflow.local.sandbox import Sandbox
+    from leadflow.store import task_items
+
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        meter = UsageMeter()
+        uninstall = meter.install(sb)
+        try:
+            assert sb.post("/leads", json=SPEED_DEMO).status_code == 202
+            lead_id = sb.find_lead(SPEED_DEMO["email"])["id"]
+            (enrollment,) = enrollment_items.enrollments(lead_id)
+            sb.advance_to(enrollment.schedule[4] + (enrollment.schedule[5] - enrollment.schedule[4]) / 2)
+        finally:
+            uninstall()
+        table = aws.table(settings().table_name)
+        for number in (2, 5):  # the demo cadence's calls
+            key = {"pk": f"LEAD#{lead_id}", "sk": f"TOUCH#001#{number:02d}"}
+            assert "Item" not in table.get_item(Key=key)
+            task = task_items.get_task(lead_id, 1, number)
+            assert task.sent_at == enrollment.schedule[number - 1].replace(microsecond=0)
+            assert task.template and task.claimed_at == task.sent_at
+        touches = enrollment_items.touches(lead_id)
+        assert [(t.number, t.status.value) for t in touches] == [
+            (1, "sent"),
+            (2, "task"),
+            (3, "skipped"),  # no SMS consent
+            (4, "sent"),
+            (5, "task"),
+        ]
+        assert touches[4].task_id == task.id and enrollment_items.get_touch(lead_id, 1, 5) == touches[4]
+        stored = table.get_item(Key={"pk": f"LEAD#{lead_id}", "sk": "ENROLLMENT#001"})["Item"]
+        assert (stored["last_touch"], stored["touch_state"]) == (5, "claimed")  # nothing written after...
+        assert enrollment_items.get_enrollment(lead_id, 1).touch_state == "sent"  # ...the task settled it
+        # A call touch's writes: its claim and its task (with the by_day index), nothing else.
+        assert meter.usage.write_requests_by_kind["TOUCH"] == 3  # touches 1, 3 and 4
+        _assert_clean(sb)
+
+
+def test_a_call_touch_whose_step_died_after_storing_its_task_is_settled_on_the_retry():
+    from leadflow.local.sandbox import Sandbox
+    from leadflow.store import task_items
+
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        assert sb.post("/leads", json=SPEED_DEMO).status_code == 202
+        lead_id = sb.find_lead(SPEED_DEMO["email"])["id"]
+        (enrollment,) = enrollment_items.enrollments(lead_id)
+        with failing(
+            "dynamodb", "PutItem", crash(), when=_task_put(5), after=True, client=_table_client()
+        ) as died:
+            sb.advance_to(enrollment.schedule[4] + timedelta(minutes=10))
+        assert len(died) == 1
+        current = enrollment_items.get_enrollment(lead_id, 1)
+        assert (current.last_touch, current.touch_state) == (5, "sent")
+        assert task_items.get_task(lead_id, 1, 5).claimed_at == current.claimed_at
+        assert [t.number for t in enrollment_items.touches(lead_id)] == [1, 2, 3, 4, 5]
+        _assert_clean(sb)
+        sb.advance(30 * 86400)
+        assert [t.number for t in enrollment_items.touches(lead_id)] == [1, 2, 3, 4, 5, 6, 7]
+        _assert_clean(sb)
+
+
+def test_a_task_stored_by_an_earlier_attempt_names_the_retrys_claim():
+    """The task's put is conditional (stored once, the rep's task as it was): a retry claims the
+    touch again, and the stored task must name that claim to settle it. Without the note the
+    enrollment reads `claimed` for good."""
+    from leadflow import clock
+    from leadflow.cadence import versions
+    from leadflow.local.sandbox import Sandbox
+    from leadflow.models import TouchStatus
+    from leadflow.send import tasks
+    from leadflow.store import lead_items, task_items
+
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        assert sb.post("/leads", json=SPEED_DEMO).status_code == 202
+        lead = lead_items.get_lead(sb.find_lead(SPEED_DEMO["email"])["id"])
+        enrollment = enrollment_items.get_enrollment(lead.id, 1)
+        cadence = versions.cadence_at(enrollment.cadence, enrollment.version)
+        first = clock.now().replace(microsecond=0)
+        claims = []
+        for claimed_at in (first, first + timedelta(seconds=90)):
+            claims.append(claimed_at)
+            record = Touch(
+                lead_id=lead.id,
+                enrollment=1,
+                number=5,
+                cadence=cadence.name,
+                channel="call",
+                template="call",
+                sent_at=claimed_at,
+                status=TouchStatus.TASK,
+                claimed_at=claimed_at,
+            )
+            assert tasks.create_task(lead, cadence, 1, 5, claimed_at, None, record).sent_at == claimed_at
+            assert task_items.get_task(lead.id, 1, 5).claimed_at == claimed_at
+        assert len(claims) == 2
+
+
+def test_the_report_reads_a_task_carrying_its_touch_as_the_two_items_it_replaces():
+    """report.source: the by_day entries of a call touch, as two items (touch + task) and as one (the
+    task carrying the touch's record), give the same records, in either order and open or done."""
+    from leadflow.report.source import dataset_from_items
+
+    keys = {"lead_id": "ab" * 10, "enrollment": 1, "channel": "call", "cadence": "inbound-demo-request"}
+    touch = {"sk": "TOUCH#001#02", "kind": "touch", **keys, "number": 2, "sent_at": "2026-11-24T15:00:00Z"}
+    touch["status"] = "task"
+    for outcome in ({"status": "open"}, {"status": "no_answer", "outcome_at": "2026-11-24T16:00:00Z"}):
+        # Due later that day (a call spaced after another): the open task's time is its touch's.
+        task = {"sk": "TASK#001#02", "kind": "task", **keys, "touch": 2, "due_at": "2026-11-24T19:00:00Z"}
+        task |= outcome
+        two = dataset_from_items([touch, task])
+        assert dataset_from_items([task, touch]).touches == two.touches
+        carrying = task | {"sent_at": touch["sent_at"]}
+        assert dataset_from_items([carrying]).touches == two.touches
+        assert dataset_from_items([carrying, touch]).touches == two.touches  # both, where both exist

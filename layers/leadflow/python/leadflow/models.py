@@ -644,6 +644,14 @@ class Task(BaseModel):
     body: str | None = None
     claim_id: str | None = None
     message_id: str | None = None  # the SES MessageId once sent
+    # One item per task touch: a cadence's call, LinkedIn or video touch handed to the rep keeps its
+    # touch record here (the template, when the touch ran, the claim it settles) instead of a TOUCH#
+    # item of its own. None on the speed-to-lead task, on a rep's draft (its touch item is rewritten
+    # when it is sent) and on a task due another UTC day than its touch ran (each keeps its day in
+    # the by_day index, as the report reads them).
+    template: str | None = None
+    sent_at: datetime | None = None
+    claimed_at: datetime | None = None
 
 
 class HeldMailStatus(StrEnum):

@@ -46,7 +46,7 @@ from leadflow.cadence import asl, first_moment, versions
 from leadflow.config import settings
 from leadflow.models import CONTACTABLE, ContactStatus, Enrollment, RunStatus, Touch, TouchStatus
 from leadflow.store import enrollment_items
-from leadflow.store.items import dynamodb_table, touch_sk
+from leadflow.store.items import dynamodb_table, task_sk, touch_sk
 
 # A claim may wait this long for its outcome: the Task's TouchUnsettled retries (asl.UNSETTLED_RETRY,
 # which outlast the in-doubt bound) plus a Lambda run's margin; any longer and the attempt was lost.
@@ -153,7 +153,7 @@ def audit(
         enrollments = [
             Enrollment.model_validate(item) for key, item in items.items() if key.startswith("ENROLLMENT#")
         ]
-        touches = [Touch.model_validate(item) for key, item in items.items() if key.startswith("TOUCH#")]
+        touches = enrollment_items.touches_from_items(items.values())  # rep tasks carry theirs
         send_events: Counter[tuple[int, int]] = Counter(
             (int(key.split("#")[1]), int(key.split("#")[2])) for key in items if key.startswith("SENDEVENT#")
         )
@@ -170,7 +170,9 @@ def audit(
             counts[f"enrollments.{enrollment.run_status.value}"] += 1
             enrollments_by_name[enrollment.execution_name] = enrollment
             recorded = enrollment_items.settles(
-                items.get(touch_sk(enrollment.number, enrollment.last_touch)), enrollment.claimed_at
+                items.get(touch_sk(enrollment.number, enrollment.last_touch))
+                or items.get(task_sk(enrollment.number, enrollment.last_touch)),
+                enrollment.claimed_at,
             )
             breaches += _enrollment_breaches(enrollment, running, now, recorded)
             breaches += _first_touch_breaches(enrollment, now)

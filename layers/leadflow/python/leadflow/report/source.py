@@ -156,8 +156,9 @@ class _Task:
 class DatasetBuilder:
     """Maps items to a Dataset as they come, page by page, in any order.
 
-    A rep task may be stored twice, as a touch and as a task item with the outcome; the two are
-    merged in `finish`. Only those are held back, in compact form.
+    A rep task may be stored twice, as a touch and as a task item with the outcome (or once, the
+    task carrying its touch's record); the two are merged in `finish`. Only those are held back,
+    in compact form.
     """
 
     def __init__(self) -> None:
@@ -186,6 +187,15 @@ class DatasetBuilder:
                         _time(item.get("outcome_at")),
                         _time(item.get("due_at")),
                     )
+                    if item.get("sent_at") and key not in self._task_touches:
+                        # One item per task touch: the task carries its touch's record (a touch
+                        # item, where one was written, says the same).
+                        self._task_touches[key] = _TaskTouch(
+                            label(item.get("channel")),
+                            _time(item.get("sent_at")),
+                            None,
+                            _time(item.get("due_at")),
+                        )
                 else:
                     self._touch(key, item)
             elif kind == "event":

@@ -7,13 +7,13 @@ touch's time at once. The rep records the outcome through `POST /tasks/{task_id}
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from leadflow import clock, keys
 from leadflow.cadence.model import Cadence, Channel
 from leadflow.config import operator_config, settings
-from leadflow.models import Lead, Task, TaskOutcome, TaskStatus, task_id
+from leadflow.models import Lead, Task, TaskOutcome, TaskStatus, Touch, task_id
 from leadflow.send.alerts import AlertKind, alert_owner, local_time
 from leadflow.send.queue import queue_link
 from leadflow.store import task_items
@@ -38,10 +38,14 @@ def create_task(
     number: int,
     due_at: datetime,
     draft: tuple[str, str] | None = None,
+    record: Touch | None = None,
 ) -> Task:
     """Store the task for touch `number` and alert its owner; returns the task.
 
     `draft`: the subject and body of a manual_email touch (leadflow.send.drafts), kept on the task.
+    `record`: the touch's record; the task carries it (one item per task touch) unless it is a
+    draft or falls due on another UTC day than the touch ran (see Task.sent_at): then the returned
+    task has no `sent_at` and the caller stores the record itself.
 
     A call due within `speed_to_lead.call_gap_hours` of another open call task of the lead (the
     speed-to-lead call, typically) is due that long after it instead: one call per sitting.
@@ -63,7 +67,16 @@ def create_task(
         subject=draft[0] if draft else None,
         body=draft[1] if draft else None,
     )
-    task_items.put_task(task)
+    if (
+        record is not None
+        and touch.channel is not Channel.MANUAL_EMAIL
+        and due_at.astimezone(UTC).date() == record.sent_at.astimezone(UTC).date()
+    ):
+        task = task.model_copy(
+            update={"template": record.template, "sent_at": record.sent_at, "claimed_at": record.claimed_at}
+        )
+    if not task_items.put_task(task) and task.sent_at is not None:
+        task_items.record_touch_on_task(task)  # a retried touch: the record of its own claim
     config = operator_config()
     owner = config.rep(lead.owner) if lead.owner else config.reps[0]
     if owner.hours.working(clock.now()):

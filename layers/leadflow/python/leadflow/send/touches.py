@@ -32,6 +32,7 @@ from leadflow.models import (
     TouchRequest,
     TouchResult,
     TouchStatus,
+    task_id,
 )
 from leadflow.observability import logger, metrics
 from leadflow.send import alerts, drafts, escalations, first_moment, guard, mail, messages, sms, tasks
@@ -176,12 +177,12 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
     try:
         if cadence.touch(request.touch).channel not in PROVIDER_CHANNELS:
             claim.take()  # before the task exists: a stop stored first wins
-        record = _dispatch(cadence, request.touch, lead, enrollment, now, claim)
+        record, stored = _dispatch(cadence, request.touch, lead, enrollment, now, claim)
         if claim.claim_id is None:
             claim.take()  # a skip: nothing went out, nothing is stored yet
         record.claimed_at = clock.parse_iso(clock.iso(now))  # as claim_touch stored it
         claim.may_release = False
-        enrollment_items.record_touch(record, complete=last)
+        enrollment_items.record_touch(record, complete=last, stored=stored)
     except enrollment_items.ClaimRejected:
         current = enrollment_items.get_enrollment(request.lead_id, request.enrollment)
         if current is None:
@@ -219,19 +220,30 @@ def _ensure_contactable(lead: Lead) -> None:
 
 def _dispatch(
     cadence: Cadence, number: int, lead: Lead, enrollment: Enrollment, now: datetime, claim: _Claim
-) -> Touch:
+) -> tuple[Touch, bool]:
+    """The touch's record, and whether it is stored already (a rep task carries it)."""
     touch = cadence.touch(number)
     if touch.channel is Channel.EMAIL:
-        return _send_email(cadence, number, lead, enrollment, now, claim)
+        return _send_email(cadence, number, lead, enrollment, now, claim), False
     if touch.channel is Channel.SMS:
-        return _send_sms(cadence, number, lead, enrollment, now, claim)
+        return _send_sms(cadence, number, lead, enrollment, now, claim), False
     draft = (
         drafts.compose_draft(lead, cadence, enrollment, number, now)
         if touch.channel is Channel.MANUAL_EMAIL
         else None
     )
-    task = tasks.create_task(lead, cadence, enrollment.number, number, now, draft)
-    return _record(cadence, number, lead, enrollment, now, status=TouchStatus.TASK, task_id=task.id)
+    record = _record(
+        cadence,
+        number,
+        lead,
+        enrollment,
+        now,
+        status=TouchStatus.TASK,
+        task_id=task_id(lead.id, enrollment.number, number),
+        claimed_at=clock.parse_iso(clock.iso(now)),  # as claim_touch stored it
+    )
+    task = tasks.create_task(lead, cadence, enrollment.number, number, now, draft, record)
+    return record, task.sent_at is not None
 
 
 def _provider_call(claim: _Claim, send: Callable[[], str]) -> str:

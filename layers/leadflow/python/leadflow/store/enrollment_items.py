@@ -7,6 +7,7 @@ stop is recorded no later claim can succeed.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -23,6 +24,7 @@ from leadflow.models import (
     RunStatus,
     StopReason,
     Touch,
+    TouchStatus,
 )
 from leadflow.observability import LeadEventKind, publish_event
 from leadflow.store.items import (
@@ -35,6 +37,7 @@ from leadflow.store.items import (
     put_new,
     query_prefix,
     serialize,
+    task_sk,
     touch_sk,
     ttl,
     update_if,
@@ -163,26 +166,73 @@ def _enrollment(item: dict[str, Any]) -> Enrollment:
     one read of that item instead of a write to the enrollment after every touch."""
     enrollment = Enrollment.model_validate(item)
     if enrollment.touch_state == TouchState.CLAIMED and settles(
-        lead_item(enrollment.lead_id, touch_sk(enrollment.number, enrollment.last_touch)),
-        enrollment.claimed_at,
+        _record_item(enrollment.lead_id, enrollment.number, enrollment.last_touch), enrollment.claimed_at
     ):
         return enrollment.model_copy(update={"touch_state": TouchState.SENT.value, "provider_call_at": None})
     return enrollment
 
 
 def settles(touch_item: dict[str, Any] | None, claimed_at: datetime | None) -> bool:
-    """Whether a stored touch item is the record of the claim taken at `claimed_at`."""
+    """Whether a stored touch record (a touch item, or a rep task carrying it) is the record of the
+    claim taken at `claimed_at`."""
     recorded = touch_item.get("claimed_at") if touch_item else None
     return recorded is not None and claimed_at is not None and parse_iso(str(recorded)) == claimed_at
 
 
+def _record_item(lead_id: str, enrollment: int, number: int) -> dict[str, Any] | None:
+    """The item holding a touch's record: its touch item, else the rep task carrying it."""
+    item = lead_item(lead_id, touch_sk(enrollment, number))
+    if item is None:
+        task = lead_item(lead_id, task_sk(enrollment, number))
+        item = task if task and task.get("sent_at") else None
+    return item
+
+
 def touches(lead_id: str) -> list[Touch]:
-    return [Touch.model_validate(item) for item in query_prefix(lead_id, "TOUCH#")]
+    """Every touch record of the lead, in order: touch items and the rep tasks that carry theirs."""
+    return touches_from_items(query_prefix(lead_id, "T"))  # TASK# and TOUCH# (no other kind starts so)
+
+
+def touches_from_items(items: Iterable[dict[str, Any]]) -> list[Touch]:
+    """The touch records among a lead's items (the audit reads a whole partition)."""
+    found: dict[tuple[int, int], Touch] = {}
+    carried: list[dict[str, Any]] = []
+    for item in items:
+        sort_key = str(item.get(SORT_KEY, ""))
+        if sort_key.startswith("TOUCH#"):
+            touch = Touch.model_validate(item)
+            found[(touch.enrollment, touch.number)] = touch
+        elif sort_key.startswith("TASK#") and item.get("sent_at"):
+            carried.append(item)
+    for item in carried:
+        touch = _carried_touch(item)
+        found.setdefault((touch.enrollment, touch.number), touch)
+    return [found[key] for key in sorted(found)]
+
+
+def _carried_touch(task: dict[str, Any]) -> Touch:
+    """The touch record a rep task carries (one item per task touch: models.Task.sent_at)."""
+    return Touch.model_validate(
+        {
+            "lead_id": task["lead_id"],
+            "enrollment": task["enrollment"],
+            "number": task["touch"],
+            "cadence": task["cadence"],
+            "channel": task["channel"],
+            "template": task["template"],
+            "sent_at": task["sent_at"],
+            "status": TouchStatus.TASK.value,
+            "task_id": task["id"],
+            "claimed_at": task.get("claimed_at"),
+        }
+    )
 
 
 def get_touch(lead_id: str, enrollment: int, number: int) -> Touch | None:
-    item = lead_item(lead_id, touch_sk(enrollment, number))
-    return Touch.model_validate(item) if item else None
+    item = _record_item(lead_id, enrollment, number)
+    if item is None:
+        return None
+    return Touch.model_validate(item) if str(item[SORT_KEY]).startswith("TOUCH#") else _carried_touch(item)
 
 
 def set_execution_arn(lead_id: str, number: int, execution_arn: str, attention: str | None = None) -> None:
@@ -419,9 +469,18 @@ def send_event_sk(enrollment: int, touch: int, message_id: str) -> str:
     return f"SENDEVENT#{enrollment:03d}#{touch:02d}#{message_id}"
 
 
-def record_touch(touch: Touch, complete: bool, *, accepted: bool = False) -> None:
+def record_touch(touch: Touch, complete: bool, *, accepted: bool = False, stored: bool = False) -> None:
     """Store the touch and its message index entry: that settles its claim (settle_touch).
-    `accepted`: recorded from an earlier version's `pending_touch`, whose state must be settled."""
+    `accepted`: recorded from an earlier version's `pending_touch`, whose state must be settled.
+    `stored`: the record is stored already (a rep task carries it): only settle."""
+    if not stored:
+        _put_touch(touch)
+    if accepted:
+        _settle_claim(touch.lead_id, touch.enrollment, touch.number)
+    settle_touch(touch, complete)
+
+
+def _put_touch(touch: Touch) -> None:
     table = dynamodb_table()
     table.put_item(
         Item={
@@ -447,9 +506,6 @@ def record_touch(touch: Touch, complete: bool, *, accepted: bool = False) -> Non
                 **ttl("lead", touch.sent_at),
             }
         )
-    if accepted:
-        _settle_claim(touch.lead_id, touch.enrollment, touch.number)
-    settle_touch(touch, complete)
 
 
 def settle_touch(touch: Touch, complete: bool) -> None:

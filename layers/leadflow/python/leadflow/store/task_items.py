@@ -61,6 +61,22 @@ def put_task(task: Task) -> bool:
     return True
 
 
+def record_touch_on_task(task: Task) -> None:
+    """A retried touch found its task stored by an earlier attempt: note the touch record of this
+    attempt's claim on it (the claim it settles changed)."""
+    update_if(
+        Key={PARTITION_KEY: lead_pk(task.lead_id), SORT_KEY: task_sk(task.enrollment, task.touch)},
+        UpdateExpression="SET template = :template, sent_at = :sent, claimed_at = :claimed",
+        ConditionExpression="attribute_exists(#sk)",
+        ExpressionAttributeNames={"#sk": SORT_KEY},
+        ExpressionAttributeValues={
+            ":template": task.template,
+            ":sent": iso(task.sent_at) if task.sent_at else None,
+            ":claimed": iso(task.claimed_at) if task.claimed_at else None,
+        },
+    )
+
+
 def get_task(lead_id: str, enrollment: int, touch: int) -> Task | None:
     item = lead_item(lead_id, task_sk(enrollment, touch))
     return Task.model_validate(item) if item else None
