@@ -4,6 +4,9 @@ Single-table design, items keyed by `pk`/`sk`:
 - lead:        pk=LEAD#<id>      sk=LEAD              (gsi1 by created_at)
 - enrollment:  pk=LEAD#<id>      sk=ENROLLMENT#<nnn>  (gsi1 by started_at)
 - touch:       pk=LEAD#<id>      sk=TOUCH#<nnn>#<tt>  (gsi1 by sent_at)
+- task:        pk=LEAD#<id>      sk=TASK#<nnn>#<tt>   (gsi1 by due_at; a rep's task. A call, LinkedIn
+                                                       or video touch due the day it ran has no TOUCH#
+                                                       item: its task carries the record)
 - event:       pk=LEAD#<id>      sk=EVENT#<iso time>#<kind>  (gsi1 by time: replies, stops, engagement)
 - report:      pk=REPORT#<date>  sk=REPORT            (a weekly report was sent: retries send nothing)
 - email index: pk=EMAIL#<hmac>   sk=EMAIL             (the address itself is never a key)
