@@ -118,3 +118,40 @@ def test_the_runtime_refuses_to_load_templates_that_break_the_lint(fixture_dirs,
         Sandbox(template_dir=templates),
     ):
         pass
+
+
+def test_the_runtime_lints_each_content_of_the_files_once_and_a_changed_file_again(
+    fixture_dirs, tmp_path, monkeypatch
+):
+    """Each test's Sandbox may read its own copy of the same files: the lint runs once per content."""
+    from leadflow.send import lint
+
+    linted = []
+    monkeypatch.setattr(lint, "_clean", set())
+    monkeypatch.setattr(lint, "lint_files", lambda *files: linted.append(files) or lint_files(*files))
+    copies = []
+    for name in ("a", "b", "c"):
+        shutil.copytree(REPO_ROOT / "cadences", tmp_path / name / "cadences")
+        shutil.copytree(REPO_ROOT / "templates", tmp_path / name / "templates")
+        shutil.copy(CONFIG, tmp_path / name / "leadflow.yaml")
+        copies.append(
+            (tmp_path / name / "cadences", tmp_path / name / "templates", tmp_path / name / "leadflow.yaml")
+        )
+    a, b, c = copies
+    lint.ensure_clean(*a)
+    lint.ensure_clean(*b)
+    assert linted == [a]
+    # One template of the third copy breaks the lint: linted, refused, and refused again (a content
+    # that failed is not remembered).
+    _, fixture_templates = fixture_dirs
+    shutil.copy(
+        fixture_templates / "planted" / "subject-spam.j2", c[1] / "inbound-demo-request" / "value-add.j2"
+    )
+    for _ in range(2):
+        with pytest.raises(TemplateLintError, match=r"value-add\.j2: subject-spam"):
+            lint.ensure_clean(*c)
+    assert linted == [a, c, c]
+    # A change to the configuration alone is linted again too.
+    b[2].write_text(CONFIG.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    lint.ensure_clean(*b)
+    assert linted == [a, c, c, b]

@@ -12,12 +12,12 @@ combinations that change its words (`scenarios`) and read what it says (`copy_pr
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -668,10 +668,30 @@ def lint_files(cadence_dir: Path, template_dir: Path, config_file: Path) -> list
     )
 
 
-@cache
 def ensure_clean(cadence_dir: Path, template_dir: Path, config_file: Path) -> None:
-    """Raise TemplateLintError listing every violation; run once per process when templates load."""
+    """Raise TemplateLintError listing every violation; run once per process and content of the files
+    when templates load (a test's Sandbox on its own copy of the same files is not linted again: the
+    lint renders every message under every fact combination, ~1 s of CPU)."""
+    content = _content(cadence_dir, template_dir, config_file)
+    if content in _clean:
+        return
     violations = lint_files(cadence_dir, template_dir, config_file)
     if violations:
         listing = "\n".join(f"  {violation}" for violation in violations)
         raise TemplateLintError(f"{len(violations)} template lint violations:\n{listing}")
+    _clean.add(content)
+
+
+_clean: set[str] = set()  # digests of the files found clean in this process
+
+
+def _content(cadence_dir: Path, template_dir: Path, config_file: Path) -> str:
+    """sha256 over every file the lint reads: the cadence and template directories' and the config."""
+    hashed = hashlib.sha256()
+    for directory in (cadence_dir, template_dir):
+        hashed.update(b"\0directory\0")
+        for path in sorted(path for path in directory.rglob("*") if path.is_file()):
+            data = path.read_bytes()
+            hashed.update(f"{path.relative_to(directory)}\0{len(data)}\0".encode() + data)
+    hashed.update(b"\0config\0" + config_file.read_bytes())
+    return hashed.hexdigest()
