@@ -199,6 +199,12 @@ class LeadflowStack(Stack):
             description="leadflow lead/suppress --hmac-secret",
         )
         CfnOutput(self, "TableName", value=table.table.table_name, description="leadflow report --table")
+        CfnOutput(
+            self,
+            "StepFunctionName",
+            value=functions.step.function_name,
+            description="leadflow enroll --csv / lead resume hand touch 1 to it",
+        )
         CfnOutput(self, "ReportArchiveBucket", value=report.archive.bucket_name, description="Weekly reports")
         CfnOutput(
             self,

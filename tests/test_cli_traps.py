@@ -142,6 +142,7 @@ TEMPLATE = {
         "InboundMailBucket": {"Value": "acme-inbound-mail-1a2b"},
         "RepAlertsTopicArn": {"Value": "arn:aws:sns:us-east-1:123456789012:Acme-RepAlerts"},
         "LeadEventsBusName": {"Value": "Acme-lead-events"},
+        "StepFunctionName": {"Value": "Acme-FunctionsStep1A2B"},
     },
 }
 
@@ -155,7 +156,7 @@ def _args(**values: Any) -> argparse.Namespace:
 def account(monkeypatch: pytest.MonkeyPatch) -> Any:
     for name in ("AWS_ENDPOINT_URL", "TABLE_NAME", "HMAC_SECRET_ARN", "INBOUND_BUCKET", "STATE_MACHINE_ARNS"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("REP_ALERTS_TOPIC_ARN", "EVENT_BUS_NAME", "AWS_PROFILE"):
+    for name in ("REP_ALERTS_TOPIC_ARN", "EVENT_BUS_NAME", "AWS_PROFILE", "STEP_FUNCTION_NAME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -180,6 +181,8 @@ def test_lead_commands_find_the_table_secret_and_machines_from_the_stack(account
     assert found["INBOUND_BUCKET"] == "acme-inbound-mail-1a2b"
     assert found["REP_ALERTS_TOPIC_ARN"].endswith(":Acme-RepAlerts")
     assert json.loads(found["STATE_MACHINE_ARNS"]) == {"re-engagement": machine["stateMachineArn"]}
+    # An enrollment's touch 1 goes to the step at once (issue 28), not after the sweep's grace.
+    assert found["STEP_FUNCTION_NAME"] == "Acme-FunctionsStep1A2B"
     from leadflow.config import settings
 
     assert settings().table_name == "Acme-LeadsTable1A2B3C"

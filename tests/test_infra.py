@@ -578,6 +578,8 @@ def test_the_stack_outputs_what_leadflow_report_needs(synth: Synth) -> None:
     assert outputs["TableName"]["Value"] == {"Ref": table_id}
     (archive,) = [k for k in synth.resources("AWS::S3::Bucket") if k.startswith("ReportArchive")]
     assert outputs["ReportArchiveBucket"]["Value"] == {"Ref": archive}
+    # The CLI's enrollments hand touch 1 to the step (issue 28): it finds the function by this output.
+    assert outputs["StepFunctionName"]["Value"] == {"Ref": _function_by_code(synth, "step")[0]}
 
 
 def test_report_archive_is_private_encrypted_versioned_logged_and_kept(synth: Synth) -> None:

@@ -202,6 +202,9 @@ def use_stack(
         found["INBOUND_BUCKET"] = outputs["InboundMailBucket"]
     if outputs.get("LeadEventsBusName"):
         found["EVENT_BUS_NAME"] = outputs["LeadEventsBusName"]
+    if outputs.get("StepFunctionName") and not os.environ.get("STEP_FUNCTION_NAME"):
+        # A command that enrolls or resumes hands touch 1 to the step (cadence.first_moment).
+        found["STEP_FUNCTION_NAME"] = outputs["StepFunctionName"]
     # Owners are alerted of what a command does to their leads (enroll --csv): the reps' topic.
     alerts = outputs.get("RepAlertsTopicArn")
     if alert_owners and args.endpoint_url and not alerts:
