@@ -1,6 +1,8 @@
+import functools
 import os
 import re
 import shutil
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +59,17 @@ def plain_email_setup(directory: Path) -> dict:
     for source in (REPO_ROOT / "cadences").glob("*.yaml"):
         shutil.copy(source, cadences / source.name)
     (cadences / "inbound-demo-request.yaml").write_text(PLAIN_EMAIL)
+    (directory / "leadflow.yaml").write_text(_plain_email_config())
+    return {"cadence_dir": cadences, "environment": {"CONFIG_FILE": str(directory / "leadflow.yaml")}}
+
+
+@functools.cache
+def _plain_email_config() -> str:
+    """The shipped operator config with demo-request as the default cadence (once per process: PyYAML's
+    pure-Python dump and load took ~0.1 s of CPU per test)."""
     config = yaml.safe_load((REPO_ROOT / "config" / "leadflow.yaml").read_text())
     config["routing"]["default_cadence"] = "inbound-demo-request"
-    (directory / "leadflow.yaml").write_text(yaml.safe_dump(config))
-    return {"cadence_dir": cadences, "environment": {"CONFIG_FILE": str(directory / "leadflow.yaml")}}
+    return yaml.safe_dump(config)
 
 
 @pytest.fixture
@@ -91,8 +100,36 @@ SYNTH_FILES = frozenset(
 )
 
 
+# The longest files (and the synth's), longest first: handed out before all others, so that none of
+# them starts near the end while the other worker runs out of work (xdist orders files by their number
+# of tests; test_speed_to_lead.py, 8 tests, came late and ran alone for minutes). Measured with
+# `--durations` on 2 cores (tests/test_scheduling.py holds the names to existing files).
+SLOW_FIRST = (
+    "test_speed_to_lead.py",
+    "synth",
+    "test_guard_mutations.py",
+    "test_queue_page.py",
+    "test_held_posts.py",
+    "test_report_function.py",
+    "test_variants.py",
+    "test_sending_guard.py",
+    "test_stages.py",
+    "test_intake_duplicates.py",
+    "test_in_doubt.py",
+    "test_cli.py",
+    "test_operator_cli.py",
+)
+
+
+def slow_first(workqueue: OrderedDict[str, Any]) -> None:
+    """Move SLOW_FIRST's scopes (file paths, or "synth") to the front of xdist's queue, in that order."""
+    for name in reversed(SLOW_FIRST):
+        for scope in [scope for scope in workqueue if Path(scope).name == name]:
+            workqueue.move_to_end(scope, last=False)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadfile` (`make test`), with the synth's files counted as one file.
+    """`--dist loadfile` (`make test`), with the synth's files counted as one file, SLOW_FIRST first.
 
     (xdist's own `loadgroup` does nothing under pytest 9: it renames test ids through `item._nodeid`,
     which pytest 9 no longer reads.)"""
@@ -104,5 +141,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             return "synth" if Path(path).name in SYNTH_FILES else path
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not getattr(self, "_ordered", False):  # the queue is complete at the first assignment
+                slow_first(self.workqueue)
+                self._ordered = True
+            super()._assign_work_unit(node)
 
     return LoadFileWithSynth(config, log)
