@@ -100,12 +100,15 @@ WHY_MISSED = {
     "interpreter's threads share the machine's cores with whatever else runs. The p50 is the "
     "pipeline's cost; the tail is a post that waited for a core. The per-post cost stays flat "
     "(last/first p50).",
-    "sandbox_full_cadence_s_1000_leads": "every Task is a Python thread in moto's interpreter and every "
-    "step invocation makes 10 to 20 in-process DynamoDB calls (about 110 per lead over the cadence, "
-    "plus EventBridge, SES and SNS), each a full botocore round trip into moto of about a millisecond "
-    "or two; what made it quadratic (moto's copies and instance tracking) and most of moto's own "
-    "overhead (its response serializer, JSONPath parser builds, full garbage collections of its heap) "
-    "are gone (docs/decisions.md). What is left is proportional to the calls a lead's cadence makes.",
+    "sandbox_full_cadence_s_1000_leads": "the run is one Python process on one core (the GIL; the "
+    "Sandbox runs one handler at a time) and its time is AWS round trips: about 145 per lead over the "
+    "cadence, 110 of them DynamoDB (62 GetItem, 28 conditional UpdateItem, 19 PutItem), each a whole "
+    "botocore call into moto in-process (request built, validated and serialized, moto's request "
+    "emulation, its DynamoDB semantics, the answer parsed again): 0.7 ms for a GetItem, 1.7 ms for a "
+    "conditional UpdateItem. What made it grow faster than the leads (moto's table copies and instance "
+    "tracking, its whole-table sort on every Query) and moto's avoidable repeats (response serializer, "
+    "JSONPath parser builds, update-expression parses, full garbage collections) are gone "
+    "(docs/decisions.md); what is left is proportional to the calls a lead's cadence makes.",
     "cost_usd_per_1000_leads_demo_without_ses": "Step Functions Standard bills every state entered. "
     "The demo cadence has six send moments: six Tasks and five Waits are 11 transitions, $0.275 per "
     "1,000 leads before any other service. In this run no rep works the speed-to-lead call: its "
