@@ -58,7 +58,8 @@ def enrollment_item(enrollment: Enrollment) -> dict[str, Any]:
         **ttl("lead", enrollment.started_at),
     }
     if not enrollment.execution_arn:
-        # In the sweep's index until its execution starts (set_execution_arn).
+        # In the sweep's index until its execution starts (set_execution_arn), and while touch 1 is
+        # due and unclaimed (claim_touch takes it out).
         item[ATTENTION_KEY] = Attention.START.value
     return item
 
