@@ -164,12 +164,14 @@ def test_erasing_a_lead_deletes_the_alerts_held_about_it():
 
 def test_leadflow_sweep_delivers_held_alerts_as_the_sweep_function_does(sb, endpoint):
     """`leadflow sweep` against a running stack is the sweep function's 5-minute run, held alerts
-    included (it acts on the present, long past this alert's 09:00)."""
+    included. It acts as of the Sandbox's time (--now): Alex's 09:00, whatever the wall clock says."""
     sb.deliver_held_alerts = False  # the sweep function does not run: only the command delivers
     _post_partner(sb, "cli@partner.example")  # Monday 04:00 New York: held
+    sb.advance_to("2026-11-23T13:59:59Z")  # a second before Alex's 09:00
+    assert json.loads(cli(endpoint, "sweep").stdout)["held_alerts_delivered"] == 0
     sb.advance_to("2026-11-23T14:00:00Z")
     assert _alex(sb) == []
-    report = json.loads(cli(endpoint, "sweep", now=False).stdout)
+    report = json.loads(cli(endpoint, "sweep").stdout)
     assert report["held_alerts_delivered"] == 1
     assert [kind for _, kind in _alex(sb)] == ["held_alerts"]
 

@@ -266,7 +266,7 @@ def build_parser() -> Parser:
 
     add_report_command(commands)
     add_stage_command(commands)
-    operate.add_commands(commands)
+    operate.add_commands(commands, moment)
     add_operator_commands(commands, day, moment)
 
     sending = commands.add_parser(
@@ -391,6 +391,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from leadflow.send.held_alerts import deliver_held
 
     aws.use_stack(args, state_machines=True)
+    if args.now:
+        clock.set_source(lambda: args.now)
     report = sweep_all(retry_all_failed=args.retry_failed).model_dump()
     report["held_alerts_delivered"] = deliver_held(clock.now())
     print(json.dumps(report))

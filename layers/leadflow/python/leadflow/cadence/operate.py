@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from leadflow import aws
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction, moment: Callable[[str], Any]) -> None:
     audit = commands.add_parser(
         "audit", help="check that no lead or touch was lost, sent twice or after a stop (exit 1 on a breach)"
     )
@@ -20,6 +22,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--retry-failed",
         action="store_true",
         help="retry every failed enrollment, not only transient failures (once the cause is fixed)",
+    )
+    # Held rep alerts go out only inside their recipient's hours: against a Sandbox, "now" is its
+    # simulated time, not the wall clock.
+    sweep.add_argument(
+        "--now", type=moment, help="act as of this time: a Sandbox's simulated time (GET /_sandbox/clock)"
     )
     for command in (audit, sweep):
         aws.add_stack_options(command)
