@@ -110,10 +110,19 @@ WHY_MISSED = {
     "JSONPath parser builds, update-expression parses, full garbage collections) are gone "
     "(docs/decisions.md); what is left is proportional to the calls a lead's cadence makes.",
     "cost_usd_per_1000_leads_demo_without_ses": "Step Functions Standard bills every state entered. "
-    "The demo cadence has six send moments: six Tasks and five Waits are 11 transitions, $0.275 per "
-    "1,000 leads before any other service. In this run no rep works the speed-to-lead call: its "
-    "escalations run outside the execution, on one-shot EventBridge Scheduler schedules ($1 per "
-    "million, one per alert) that invoke the step (issue 28; they were 7 of 18 transitions inside it).",
+    "The demo cadence has six send moments; touch 1 goes out through an asynchronous invoke of the "
+    "step (a Lambda request, not a transition), so five Waits and five Tasks are 10 transitions, "
+    "$0.25 per 1,000 leads before any other service; the speed-to-lead escalations run on one-shot "
+    "EventBridge Scheduler schedules ($1 per million) outside the execution (issue 28). What is left "
+    "above $0.25 is DynamoDB (its write units just above their own target, and about 60 strongly "
+    "consistent read units a lead: a step reads its enrollment, the claim's record and the lead "
+    "before it claims, and the lead again before the provider call), API Gateway, Lambda and SNS.",
+    "dynamodb_write_units_per_lead": "an index write is billed whenever a key or projected attribute "
+    "changes, and each item write by the larger of its before and after sizes (bench/costs.py). "
+    "The enrollment item still stores its execution's ARN after the start (one unit a lead; the ARN "
+    "could be derived from the deterministic execution name), and the intake's abuse limits, "
+    'round-robin counter and contact index take 9 units a lead (docs/decisions.md, "Fewer writes, '
+    'round 2").',
     "report_100k_s": "the time is client-side CPU in one process (`report_100k_cpu_s` is that "
     "process's CPU time): about 1.2 million index items read (JSON, decoding, mapping to records: "
     "about half the run) and aggregated (the other half, cut by a third in issue 28 without changing "
@@ -179,7 +188,7 @@ def render(figures: dict[str, Any]) -> str:
             if value is None
             else "yes"
             if held(value)
-            else f"no ({value / _bound(target):.2g}× the bound)"
+            else f"no ({value / _bound(target):.3g}× the bound)"
         )
         lines.append(f"| {label} (`{name}`) | {target} | {_fmt(value, unit)} | {verdict} |")
     cold = sorted(name for name in figures if name.startswith("cold_start_ratio_"))
