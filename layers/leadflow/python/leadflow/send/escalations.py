@@ -144,7 +144,7 @@ def _go_on(task: Task, now: datetime, target_arn: str | None) -> str:
         if resume.at > now:
             _schedule(task.lead_id, task.enrollment, task.touch, resume, target_arn)
             return "scheduled"
-    then = speed.escalate(lead, enrollment, now, None)
+    then = speed.escalate(lead, enrollment, now, None, task)
     if then is not None:
         _schedule(task.lead_id, task.enrollment, task.touch, then, target_arn)
     return "escalated"

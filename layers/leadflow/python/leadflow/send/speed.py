@@ -120,10 +120,15 @@ def open_call(
     return Next(then, noted=True) if then else None
 
 
-def escalate(lead: Lead, enrollment: Enrollment, now: datetime, next_at: datetime | None) -> Next | None:
-    """The chain's next alert, to the first person due who is at work; returns when to go on."""
+def escalate(
+    lead: Lead, enrollment: Enrollment, now: datetime, next_at: datetime | None, task: Task | None = None
+) -> Next | None:
+    """The chain's next alert, to the first person due who is at work; returns when to go on. `task`:
+    the call task as the caller just read it (else read here); the alert's conditional write on the
+    alerts it holds refuses a stale one."""
     config = operator_config()
-    task = task_items.get_task(lead.id, enrollment.number, SPEED_TOUCH)
+    if task is None:
+        task = task_items.get_task(lead.id, enrollment.number, SPEED_TOUCH)
     if task is None or task.status is not TaskStatus.OPEN:
         return None
     return _alert(lead, task, chain(lead, task.owner or config.reps[0].id, config), now, next_at)
