@@ -47,11 +47,13 @@ class ConfiguredCors(CORSConfig):
 
 
 app = APIGatewayRestResolver(enable_validation=True, cors=ConfiguredCors())
-# The route modules (functions/intake/routes) serving each first segment of a path. A cold start
-# imports and includes only those its request needs: a form post does not import the rep pages,
-# drafts, replies or erasures (~0.3 s). A path no module serves stays a 404; OPTIONS is CORS's.
+# The route modules (functions/intake/routes) serving the paths under each key: its first segment, or
+# its first two where those have their own (the longest key that starts the path wins). A cold start
+# imports and includes only those its request needs: a form post does not import the stage updates,
+# rep pages, drafts, replies or erasures (~0.3 s). A path no module serves stays a 404; OPTIONS is CORS's.
 ROUTE_MODULES = {
-    "leads": ("leads", "stages"),
+    "leads": ("leads",),
+    "leads/stage": ("stages",),
     "webhooks": ("meetings", "stages"),
     "unsubscribe": ("unsubscribe",),
     "tasks": ("tasks", "drafts"),
@@ -64,13 +66,17 @@ _included: set[str] = set()
 _including = threading.Lock()  # the Sandbox and the load test call the handler from threads
 
 
+def route_modules(path: str) -> list[str]:
+    """The route modules serving `path` (every one for the OpenAPI document)."""
+    segments = path.strip("/").split("/")
+    if segments[0] == "openapi.json":
+        return sorted({name for names in ROUTE_MODULES.values() for name in names})
+    return list(ROUTE_MODULES.get("/".join(segments[:2]), ROUTE_MODULES.get(segments[0], ())))
+
+
 def include_routes(path: str) -> None:
-    """Include the routers serving `path` (every router for the OpenAPI document), once each."""
-    segment = path.strip("/").split("/", 1)[0]
-    if segment == "openapi.json":
-        modules = sorted({name for names in ROUTE_MODULES.values() for name in names})
-    else:
-        modules = list(ROUTE_MODULES.get(segment, ()))
+    """Include the routers serving `path`, once each."""
+    modules = route_modules(path)
     if _included.issuperset(modules):
         return
     with _including:

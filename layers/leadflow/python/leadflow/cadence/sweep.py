@@ -24,7 +24,10 @@ list of executions that ended early, never the whole table.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -46,6 +49,12 @@ MAX_ATTEMPTS = 5
 # Executions that ended this long before the cursor are listed again: Step Functions lists an
 # execution once it ended, not necessarily in the order of their stop times.
 CURSOR_OVERLAP = timedelta(minutes=15)
+# The sweep's reads (ListExecutions per state machine, a Query per index key) wait on AWS one
+# round trip each; this many run at once.
+READERS = 8
+
+_Key = TypeVar("_Key")
+_Read = TypeVar("_Read")
 
 
 class SweepReport(BaseModel):
@@ -65,7 +74,15 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
     # First: an enrollment whose execution ended before its ARN was stored is in the START index
     # too, and starting it under the dead execution's name would fail.
     _resume_ended(report)
-    for lead_id, number in enrollment_items.needing_attention(Attention.START):
+    # The index keys are read together, once the ended executions are handled (their table client
+    # exists then: the cursor's read); each enrollment listed is read again before anything is done.
+    today = clock.now().date()
+    buckets = [
+        enrollment_items.first_touch_bucket(today - timedelta(days=days_back))
+        for days_back in range(FIRST_TOUCH_LOOKBACK)
+    ]
+    listed = _read_all(enrollment_items.needing_attention, [Attention.START, *buckets, Attention.FAILED])
+    for lead_id, number in listed[Attention.START]:
         enrollment = enrollment_items.get_enrollment(lead_id, number)
         if enrollment is None:
             continue
@@ -73,14 +90,12 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
             _first_touch(enrollment, report)
         else:
             _start(enrollment, report)
-    today = clock.now().date()
-    for days_back in range(FIRST_TOUCH_LOOKBACK):
-        bucket = enrollment_items.first_touch_bucket(today - timedelta(days=days_back))
-        for lead_id, number in enrollment_items.needing_attention(bucket):
+    for bucket in buckets:
+        for lead_id, number in listed[bucket]:
             enrollment = enrollment_items.get_enrollment(lead_id, number)
             if enrollment is not None:
                 _first_touch(enrollment, report)
-    for lead_id, number in enrollment_items.needing_attention(Attention.FAILED):
+    for lead_id, number in listed[Attention.FAILED]:
         enrollment = enrollment_items.get_enrollment(lead_id, number)
         if enrollment is None or enrollment.run_status is not RunStatus.FAILED:
             continue
@@ -146,8 +161,11 @@ def _resume_ended(report: SweepReport) -> None:
     cursor = enrollment_items.ended_cursor()
     since = cursor - CURSOR_OVERLAP if cursor else None
     latest, complete = cursor, True
-    for cadence, state_machine_arn in settings().state_machine_arns.items():
-        for ended in executions.ended_early(state_machine_arn, since):
+    machines = settings().state_machine_arns
+    aws.client("stepfunctions")  # created before the threads share it: creation is not thread-safe
+    listed = _read_all(lambda cadence: executions.ended_early(machines[cadence], since), list(machines))
+    for cadence in machines:
+        for ended in listed[cadence]:
             try:
                 _resume(cadence, ended, report)
             except Exception as error:
@@ -162,6 +180,14 @@ def _resume_ended(report: SweepReport) -> None:
                 latest = ended.stopped_at
     if complete and latest is not None and latest != cursor:
         enrollment_items.move_ended_cursor(latest)
+
+
+def _read_all(read: Callable[[_Key], _Read], keys: Iterable[_Key]) -> dict[_Key, _Read]:
+    """`read(key)` for every key, READERS at a time: what each read found, by key. A read that
+    raises raises here, as the first of a sequential loop would."""
+    keys = list(keys)
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        return dict(zip(keys, pool.map(read, keys), strict=True))
 
 
 def _resume(cadence: str, ended: executions.EndedExecution, report: SweepReport) -> None:

@@ -29,7 +29,7 @@ from leadflow.models import (
     SubmissionOutcome,
     SubmissionRecord,
 )
-from leadflow.observability import logger, publish_event
+from leadflow.observability import LeadEvent, logger, publish_events
 from leadflow.send import speed
 from leadflow.send.alerts import AlertKind, alert_owner
 from leadflow.store import enrollment_items, lead_items, suppression_items
@@ -164,9 +164,11 @@ def accept(
         completing=completing,
     ):
         logger.info("lead accepted", extra={"lead_id": lead.id, "outcome": outcome.value, "band": lead.band})
-        publish_event("accepted", lead.id, now, detail=lead.source, email=lead.email)
+        events: list[LeadEvent] = [("accepted", lead.id, now, {"detail": lead.source, "email": lead.email})]
         if enrollment:
-            publish_event("enrolled", lead.id, now, cadence=enrollment.cadence, enrollment=1, detail="intake")
+            enrolled = {"cadence": enrollment.cadence, "enrollment": 1, "detail": "intake"}
+            events.append(("enrolled", lead.id, now, enrolled))
+        publish_events(events)  # one PutEvents for both
         contacts.index_lead(lead)
         if enrollment:
             first = _claim_first_enrollment(enrollment, now) if completing else enrollment

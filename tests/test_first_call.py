@@ -1,0 +1,68 @@
+"""What a function's first call costs in round trips to AWS (issue 28: cold starts near boto3).
+
+Each test pins one cut as a countable fact, counted with a botocore hook on the Sandbox's clients, so
+that undoing the cut fails it: requests merged into one, reads that run side by side.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from leadflow import aws
+from leadflow.cadence import executions, sweep
+from leadflow.store import enrollment_items
+
+
+def test_an_intake_post_publishes_accepted_and_enrolled_in_one_put_events(sb):
+    """Two events, one PutEvents request: a post's first call pays one EventBridge round trip."""
+    requests: list[list[str]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        requests.append([entry["DetailType"] for entry in params.get("Entries", [])])
+
+    client = aws.client("events")
+    client.meta.events.register("provide-client-params.events.PutEvents", record)
+    try:
+        assert sb.post("/leads", json={"email": "ada@example.com", "first_name": "Ada"}).status_code == 202
+    finally:
+        client.meta.events.unregister("provide-client-params.events.PutEvents", record)
+
+    published = [request for request in requests if "lead.accepted" in request]
+    assert published == [["lead.accepted", "lead.enrolled"]]
+
+
+class _SideBySide:
+    """Wraps a read: its first `parties` calls each wait until all of them have begun. Calls made one
+    after another never get there, and the wait's timeout fails the sweep."""
+
+    def __init__(self, read: Any, parties: int) -> None:
+        self.read, self.parties = read, parties
+        self.barrier = threading.Barrier(parties, timeout=10)
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, *args: Any) -> Any:
+        with self.lock:
+            self.calls += 1
+            waits = self.calls <= self.parties
+        if waits:
+            self.barrier.wait()
+        return self.read(*args)
+
+
+def test_the_sweep_lists_ended_executions_and_its_index_keys_side_by_side(sb, monkeypatch):
+    """ListExecutions per state machine, then a Query per index key (START, the seven first-touch days,
+    FAILED): each group runs at once, not one round trip after another."""
+    sb.post("/leads", json={"email": "bo@example.com", "first_name": "Bo"})
+    listings = _SideBySide(executions.ended_early, parties=min(len(sb.state_machine_arns), sweep.READERS))
+    queries = _SideBySide(enrollment_items.needing_attention, parties=8)
+    monkeypatch.setattr(executions, "ended_early", listings)
+    monkeypatch.setattr(enrollment_items, "needing_attention", queries)
+
+    report = sb.sweep()
+
+    assert listings.calls == len(sb.state_machine_arns) >= 2
+    assert queries.calls == 9
+    assert report["started"] == report["first_touches"] == 0
+    assert sb.audit().clean
