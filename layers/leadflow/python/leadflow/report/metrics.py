@@ -21,10 +21,10 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import chain
+from typing import TypeVar
 
 from leadflow.report.records import (
     ANY_FORM,
@@ -87,7 +87,9 @@ class Facts:
     stages: dict[EventKind, EventRecord]
     # Booked a meeting within MEETING_BUSINESS_DAYS of arriving; None until that time has passed.
     meeting_in_time: bool | None
-    counted: tuple[str, ...] = ()  # what it adds to a lead-level segment, computed once
+    counted: int = 0  # the counters it adds to a segment of enrollments (bits of COUNTERS), computed once
+    # By delivered touch, the counters it adds to a segment of touches (`_touch_counted`), when needed.
+    touch_counted: tuple[int, ...] | None = None
     # The deal's value: the last amount the CRM's stage events gave (answers.stages), None if none did.
     deal_amount: float | None = None
     # The last step that came due (0: none yet): where the enrollment is, or where it ended.
@@ -529,7 +531,7 @@ def _facts(
         meeting_in_time=meeting_in_time,
         terminal_step=max((t.number for t in touches if in_sequence(t.number)), default=0),
     )
-    fact.counted = tuple(_counted(fact, None))
+    fact.counted = _counted(fact)
     return fact
 
 
@@ -539,107 +541,152 @@ def _seconds(start: datetime, end: datetime | None) -> float | None:
 
 # -- aggregation -----------------------------------------------------------
 
-TouchFilter = Callable[[TouchRecord], bool]
-
-
 COUNTED = (*RESPONSES, *OPT_OUTS, EventKind.BOUNCE, *ENGAGEMENT)
-
-
-def _counted(fact: Facts, touch_filter: TouchFilter | None) -> Iterator[str]:
-    """The counters one enrollment adds to its lead in a segment (see `segment`)."""
-
-    def drawn(outcome: Outcome | None) -> bool:
-        if outcome is None:
-            return False
-        return touch_filter is None or (outcome.touch is not None and touch_filter(outcome.touch))
-
-    responded = False
-    for kind in COUNTED:
-        if drawn(fact.outcomes.get(kind)):
-            responded = responded or kind in RESPONSES
-            yield kind.value
-    if responded:
-        yield "responded"
-    if responded or any(touch_filter is None or touch_filter(t) for t in fact.delivered):
-        yield "contacted"
-    if any(t.channel == "email" for t in fact.delivered if touch_filter is None or touch_filter(t)):
-        yield "emailed"
-    if touch_filter is None:
-        if fact.enrollment.number == 1:
-            yield "arrived"
-        # Lead-level outcomes, not drawn by one touch: stages and the meeting band.
-        yield from (kind.value for kind in fact.stages)
-        if fact.meeting_in_time is not None:
-            yield "aged"
-            if fact.meeting_in_time:
-                yield "meeting_in_time"
-
-
 COUNTED_KINDS = frozenset(COUNTED)
+# The counters a lead adds to a segment, each one bit of an int: a lead's counters over several
+# enrollments are their bits or-ed, and a segment counts its leads' distinct sets of bits.
+COUNTERS = (
+    *(kind.value for kind in COUNTED),
+    *(kind.value for kind in sorted(STAGES)),
+    "responded",
+    "contacted",
+    "emailed",
+    "arrived",
+    "aged",
+    "meeting_in_time",
+)
+BIT = {name: 1 << place for place, name in enumerate(COUNTERS)}
+_KIND_BIT = {kind: BIT[kind.value] for kind in (*COUNTED, *STAGES)}
+_RESPONSE_BITS = sum(_KIND_BIT[kind] for kind in RESPONSES)
 
 
-def _counted_matching(fact: Facts, matching: list[TouchRecord], touch_filter: TouchFilter) -> tuple[str, ...]:
-    """`_counted(fact, touch_filter)` for an enrollment with `matching` delivered touches (not none):
-    it is contacted, and each outcome counts if a matching touch drew it (the same set, faster)."""
-    counted = ["contacted"]
-    responded = False
-    for kind, outcome in fact.outcomes.items():
-        if kind in COUNTED_KINDS and outcome.touch is not None and touch_filter(outcome.touch):
-            responded = responded or kind in RESPONSES
-            counted.append(kind.value)
-    if responded:
-        counted.append("responded")
-    if any(t.channel == "email" for t in matching):
-        counted.append("emailed")
-    return tuple(counted)
+def _counted(fact: Facts) -> int:
+    """The counters one enrollment adds to its lead in a segment of enrollments (see `segment`)."""
+    counted = 0
+    for kind in fact.outcomes:
+        if kind in COUNTED_KINDS:
+            counted |= _KIND_BIT[kind]
+    if counted & _RESPONSE_BITS:
+        counted |= BIT["responded"] | BIT["contacted"]
+    elif fact.delivered:
+        counted |= BIT["contacted"]
+    if any(t.channel == "email" for t in fact.delivered):
+        counted |= BIT["emailed"]
+    if fact.enrollment.number == 1:
+        counted |= BIT["arrived"]
+    # Lead-level outcomes, not drawn by one touch: stages and the meeting band.
+    for kind in fact.stages:
+        counted |= _KIND_BIT[kind]
+    if fact.meeting_in_time is not None:
+        counted |= BIT["aged"] | (BIT["meeting_in_time"] if fact.meeting_in_time else 0)
+    return counted
 
 
-def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> SegmentStats:
-    """Counts of leads (people) over enrollments.
+def _touch_counted(fact: Facts) -> tuple[int, ...]:
+    """By delivered touch (in `fact.delivered`'s order), the counters it adds to its lead in a segment
+    of touches (a channel, a variant, a step): the lead is contacted, each outcome the touch drew
+    counts (a response makes the lead responded), and an email makes the lead emailed."""
+    if fact.touch_counted is None:
+        drawn: dict[int, int] = {}  # id of a delivered touch -> the bits of the outcomes it drew
+        for kind, outcome in fact.outcomes.items():
+            if kind in COUNTED_KINDS and outcome.touch is not None:  # a delivered touch (_attribute)
+                drawn[id(outcome.touch)] = drawn.get(id(outcome.touch), 0) | _KIND_BIT[kind]
+        counted = []
+        for touch in fact.delivered:
+            bits = BIT["contacted"] | drawn.get(id(touch), 0)
+            if bits & _RESPONSE_BITS:
+                bits |= BIT["responded"]
+            if touch.channel == "email":
+                bits |= BIT["emailed"]
+            counted.append(bits)
+        fact.touch_counted = tuple(counted)
+    return fact.touch_counted
 
-    A lead counts once, with everything any of its enrollments in the segment counted. Without a
-    filter every outcome counts. With one (a channel or a variant), a lead counts if it received a
-    matching touch, and an outcome counts if a matching touch drew it.
-    """
-    # Each lead's counters: its one enrollment's (each names a counter once), or the union of its
-    # enrollments' (a set) when it has several here.
-    by_lead: dict[str, tuple[str, ...] | set[str]] = {}
+
+def segment(facts: Iterable[Facts]) -> SegmentStats:
+    """Counts of leads (people) over enrollments: a lead counts once, with everything any of its
+    enrollments in the segment counted."""
+    facts = list(facts)
     won_amount: dict[str, float] = {}
     pipeline_amount: dict[str, float] = {}
-    enrollments = 0
-    speeds, human, to_response, steps = [], [], [], []
     for fact in facts:
-        if touch_filter is None:
-            counted: tuple[str, ...] = fact.counted
-            if fact.speed_to_lead is not None:
-                speeds.append(fact.speed_to_lead)
-            if fact.first_human_touch is not None:
-                human.append(fact.first_human_touch)
-            if fact.deal_amount is not None and EventKind.OPPORTUNITY in fact.stages:
-                pipeline_amount[fact.lead.lead_id] = fact.deal_amount
-                if EventKind.WON in fact.stages:
-                    won_amount[fact.lead.lead_id] = fact.deal_amount
-        else:
-            matching = [t for t in fact.delivered if touch_filter(t)]
-            if not matching:
-                continue
-            counted = _counted_matching(fact, matching, touch_filter)
-        enrollments += 1
-        lead_id = fact.lead.lead_id
-        earlier = by_lead.get(lead_id)
-        by_lead[lead_id] = counted if earlier is None else {*earlier, *counted}
-        if fact.first_response is not None and (
-            touch_filter is None
-            or (fact.first_response.touch is not None and touch_filter(fact.first_response.touch))
-        ):
-            if fact.touches_to_response is not None:
-                to_response.append(fact.touches_to_response)
-            if fact.first_response.touch is not None:
-                steps.append(fact.first_response.touch.number)
-    counts = Counter(chain.from_iterable(by_lead.values()))
+        if fact.deal_amount is not None and EventKind.OPPORTUNITY in fact.stages:
+            pipeline_amount[fact.lead.lead_id] = fact.deal_amount
+            if EventKind.WON in fact.stages:
+                won_amount[fact.lead.lead_id] = fact.deal_amount
+    return _stats(
+        [fact.lead.lead_id for fact in facts],
+        [fact.counted for fact in facts],
+        [fact for fact in facts if fact.first_response is not None],
+        speeds=[fact.speed_to_lead for fact in facts if fact.speed_to_lead is not None],
+        human=[fact.first_human_touch for fact in facts if fact.first_human_touch is not None],
+        won_amount=sum(won_amount.values()),
+        pipeline_amount=sum(pipeline_amount.values()),
+    )
+
+
+TouchKey = TypeVar("TouchKey", str, int, tuple[str, int, str])
+
+
+def touch_segments(
+    facts: Iterable[Facts], key: Callable[[Facts, TouchRecord], TouchKey | None]
+) -> dict[TouchKey, SegmentStats]:
+    """Segments of touches, by the `key` of a delivered touch (None: in none), in key order.
+
+    A lead counts in a key's segment if it received a touch with that key, and an outcome counts
+    there if a touch with that key drew it.
+    """
+    ids: dict[TouchKey, list[str]] = defaultdict(list)
+    masks: dict[TouchKey, list[int]] = defaultdict(list)
+    responders: dict[TouchKey, list[Facts]] = defaultdict(list)
+    for fact in facts:
+        keyed: dict[TouchKey, int] = {}
+        for touch, bits in zip(fact.delivered, _touch_counted(fact), strict=True):
+            found = key(fact, touch)
+            if found is not None:
+                keyed[found] = keyed.get(found, 0) | bits
+        if not keyed:
+            continue
+        first = fact.first_response
+        drew = key(fact, first.touch) if first is not None and first.touch is not None else None
+        for found, bits in keyed.items():
+            ids[found].append(fact.lead.lead_id)
+            masks[found].append(bits)
+            if found == drew:
+                responders[found].append(fact)
+    return {found: _stats(ids[found], masks[found], responders[found]) for found in sorted(ids)}
+
+
+def _stats(
+    lead_ids: list[str],
+    counted: list[int],
+    responders: list[Facts],
+    *,
+    speeds: Sequence[float] = (),
+    human: Sequence[float] = (),
+    won_amount: float = 0,
+    pipeline_amount: float = 0,
+) -> SegmentStats:
+    """A segment from its enrollments' leads and counters (in the same order), and the enrollments
+    whose first response it counts."""
+    leads = len(set(lead_ids))
+    if leads == len(lead_ids):  # each lead once (nearly always): its enrollment's counters
+        per_lead = Counter(counted)
+    else:
+        by_lead: dict[str, int] = {}
+        for lead_id, bits in zip(lead_ids, counted, strict=True):
+            by_lead[lead_id] = by_lead.get(lead_id, 0) | bits
+        per_lead = Counter(by_lead.values())
+    counts = {name: sum(n for bits, n in per_lead.items() if bits & bit) for name, bit in BIT.items()}
+    to_response = [f.touches_to_response for f in responders if f.touches_to_response is not None]
+    steps = [
+        f.first_response.touch.number
+        for f in responders
+        if f.first_response is not None and f.first_response.touch is not None
+    ]
     return SegmentStats(
-        leads=len(by_lead),
-        enrollments=enrollments,
+        leads=leads,
+        enrollments=len(lead_ids),
         contacted=counts["contacted"],
         responded=counts["responded"],
         replied=counts[EventKind.REPLY.value],
@@ -659,8 +706,8 @@ def segment(facts: Iterable[Facts], touch_filter: TouchFilter | None = None) -> 
         opportunities=counts[EventKind.OPPORTUNITY.value],
         won=counts[EventKind.WON.value],
         lost=counts[EventKind.LOST.value],
-        won_amount=sum(won_amount.values()),
-        pipeline_amount=sum(pipeline_amount.values()),
+        won_amount=won_amount,
+        pipeline_amount=pipeline_amount,
         meetings_in_time=counts["meeting_in_time"],
         aged=counts["aged"],
         arrived=counts["arrived"],
@@ -687,14 +734,7 @@ def breakdowns(
         for fact in facts:
             groups[lead_value(fact, dimension)].append(fact)
         result[dimension] = {value: segment(group) for value, group in sorted(groups.items())}
-    # Each channel's segment over the facts with a touch on it (the others would count nothing).
-    on_channel: dict[str, list[Facts]] = defaultdict(list)
-    for fact in facts:
-        for channel in {t.channel for t in fact.delivered}:
-            on_channel[channel].append(fact)
-    result["channel"] = {
-        channel: segment(group, _on_channel(channel)) for channel, group in sorted(on_channel.items())
-    }
+    result["channel"] = touch_segments(facts, _channel)
     counted = variant_segments(facts) if variants is None else variants
     result["variant"] = {variant_key(*key): stats for key, stats in counted.items()}
     return result
@@ -703,24 +743,19 @@ def breakdowns(
 def variant_segments(facts: list[Facts]) -> dict[tuple[str, int, str], SegmentStats]:
     """(cadence, step, variant) -> the leads who received that variant and what its touches drew: the
     variant rows and the A/B arms both read these, so an arm and its row cannot disagree."""
-    by_variant: dict[tuple[str, int, str], list[Facts]] = defaultdict(list)
-    for fact in facts:
-        cadence = fact.enrollment.cadence
-        for step, variant in sorted({(t.number, t.variant) for t in fact.delivered if t.variant is not None}):
-            by_variant[(cadence, step, variant)].append(fact)
-    return {key: segment(group, _with_variant(key[1], key[2])) for key, group in sorted(by_variant.items())}
+    return touch_segments(facts, _variant)
 
 
-def _at_step(step: int) -> TouchFilter:
-    return lambda touch: touch.number == step
+def _at_step(step: int) -> Callable[[Facts, TouchRecord], int | None]:
+    return lambda _, touch: step if touch.number == step else None
 
 
-def _on_channel(channel: str) -> TouchFilter:
-    return lambda touch: touch.channel == channel
+def _channel(fact: Facts, touch: TouchRecord) -> str:
+    return touch.channel
 
 
-def _with_variant(step: int, variant: str) -> TouchFilter:
-    return lambda touch: touch.number == step and touch.variant == variant
+def _variant(fact: Facts, touch: TouchRecord) -> tuple[str, int, str] | None:
+    return None if touch.variant is None else (fact.enrollment.cadence, touch.number, touch.variant)
 
 
 def dropoff(facts: list[Facts], plans: dict[str, CadencePlan]) -> dict[str, list[StepRow]]:
@@ -943,7 +978,7 @@ def breakups(facts: list[Facts], plans: dict[str, CadencePlan]) -> dict[str, Seg
             for fact in facts
             if fact.enrollment.cadence == name and (ANY_FORM in forms or fact.lead.form in forms)
         ]
-        result[name] = segment(group, _at_step(step))
+        result[name] = touch_segments(group, _at_step(step)).get(step) or _stats([], [], [])
     return result
 
 
