@@ -7,7 +7,6 @@ import pytest
 
 from leadflow.cadence.model import (
     DEFAULT_CADENCE_DIR,
-    SCHEMA_FILE,
     CadenceFileError,
     Channel,
     Effort,
@@ -15,6 +14,7 @@ from leadflow.cadence.model import (
     load_cadence,
     load_cadences,
 )
+from leadflow.cadence.terms import SCHEMA_FILE
 from leadflow.cli import main
 
 GOOD = """\

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from functions.intake.routes.tasks import _html, _json, lead_context
 from leadflow import clock, keys
-from leadflow.cadence.model import Channel
+from leadflow.cadence.terms import Channel
 from leadflow.config import operator_config
 from leadflow.models import MeetingStatus, TaskOutcome
 from leadflow.send.alerts import local_time

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from functions.intake.routes.pages import HTML, PAGE_HEADERS
 from leadflow import keys
 from leadflow.answers import task_outcomes
-from leadflow.cadence.model import Channel
+from leadflow.cadence.terms import Channel
 from leadflow.config import operator_config
 from leadflow.models import Lead, Task, TaskOutcome, TaskStatus, Touch
 from leadflow.observability import count, metrics

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from leadflow import aws
 from leadflow.cadence import operate
-from leadflow.cadence.model import DEFAULT_CADENCE_DIR
+from leadflow.cadence.terms import DEFAULT_CADENCE_DIR
 from leadflow.operate import add_operator_commands, run_operator_command
 from leadflow.report.command import add_report_command, run_report_command
 
@@ -427,7 +427,8 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "schedule":
         return print_schedule(args.cadence, args.tz, args.country, args.at)
     if args.command == "schema":
-        from leadflow.cadence.model import DEFAULT_CADENCE_DIR, SCHEMA_FILE, json_schema_text
+        from leadflow.cadence.model import json_schema_text
+        from leadflow.cadence.terms import SCHEMA_FILE
 
         if args.write:
             (DEFAULT_CADENCE_DIR / SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")

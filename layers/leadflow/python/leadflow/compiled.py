@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leadflow.cadence.model import PROJECT_ROOT
+from leadflow.cadence.terms import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from leadflow.cadence.model import Cadence

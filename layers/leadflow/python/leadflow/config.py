@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, Json
 
-from leadflow.cadence.model import DEFAULT_CADENCE_DIR, Cadence, load_cadences
+from leadflow.cadence.terms import DEFAULT_CADENCE_DIR
 
 if TYPE_CHECKING:
+    from leadflow.cadence.model import Cadence
     from leadflow.operator_config import OperatorConfig
 
 
@@ -72,7 +73,10 @@ class Settings(BaseModel):
 
 def cadences() -> dict[str, Cadence]:
     """The deployed cadences, by name, with their templates checked (cached per directory)."""
+    # Imported here: a cold start that reads no cadence (events, inbound, the sweep's) does not build
+    # the cadence models.
     from leadflow import compiled
+    from leadflow.cadence.model import load_cadences
 
     config = settings()
     found = compiled.cadences(config.cadence_dir, config.template_dir)

@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from leadflow import fields
-from leadflow.cadence.model import FitBand
+from leadflow.cadence.terms import FitBand
 
 
 class ContactStatus(StrEnum):

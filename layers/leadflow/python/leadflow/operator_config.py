@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from leadflow.cadence.model import CADENCE_NAME, SLUG, FitBand, Weekday, YamlFileError, read_yaml
+from leadflow.cadence.terms import CADENCE_NAME, SLUG, FitBand, Weekday, YamlFileError, read_yaml
 from leadflow.fields import IanaZone
 from leadflow.models import ContactStatus
 

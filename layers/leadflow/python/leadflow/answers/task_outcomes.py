@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from leadflow import clock
 from leadflow.answers import outcomes
 from leadflow.cadence import stops
-from leadflow.cadence.model import Channel
+from leadflow.cadence.terms import Channel
 from leadflow.models import TASK_ID, ContactStatus, StopReason, Task, TaskOutcome, TaskStatus
 from leadflow.observability import logger, publish_event
 from leadflow.send import escalations

@@ -25,9 +25,11 @@ alerts ops, and ends in a named Fail state; `leadflow sweep` retries failures th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from leadflow.cadence.model import Cadence
+if TYPE_CHECKING:
+    from leadflow.cadence.model import Cadence  # annotations only: the readers of cadences build it
+
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 # Raised by the step function when the enrollment was stopped or the lead can no

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from leadflow import aws, clock
 from leadflow.cadence import asl
-from leadflow.cadence.model import Cadence
 from leadflow.models import Enrollment
+
+if TYPE_CHECKING:
+    from leadflow.cadence.model import Cadence  # annotations only: the readers of cadences build it
 
 
 def execution_input(enrollment: Enrollment, cadence: Cadence) -> dict[str, object]:

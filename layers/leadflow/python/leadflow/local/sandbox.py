@@ -38,7 +38,8 @@ from urllib.parse import urlencode, urlsplit
 from leadflow import aws, clock, compiled, keys
 from leadflow.cadence import versions
 from leadflow.cadence.asl import build_definition
-from leadflow.cadence.model import DEFAULT_CADENCE_DIR, load_cadences
+from leadflow.cadence.model import load_cadences
+from leadflow.cadence.terms import DEFAULT_CADENCE_DIR
 from leadflow.config import Settings, operator_config, settings
 from leadflow.intake import routing
 from leadflow.local import events
