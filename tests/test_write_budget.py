@@ -405,3 +405,30 @@ def test_the_report_reads_a_task_carrying_its_touch_as_the_two_items_it_replaces
         carrying = task | {"sent_at": touch["sent_at"]}
         assert dataset_from_items([carrying]).touches == two.touches
         assert dataset_from_items([carrying, touch]).touches == two.touches  # both, where both exist
+
+
+@pytest.mark.email_cadence
+def test_a_step_reads_the_enrollment_once_and_a_claims_record_only_when_its_state_decides(sb):
+    """Reads (issue 28): the step reads the enrollment as stored; the record of its last claim (the
+    read that shows a settled claim as `sent`) is read only where that state decides something: a
+    retry of a touch an earlier attempt claimed (the tests above), and the second moment, which
+    sends an unsettled first moment first (tests/test_first_moment.py). Not once per touch."""
+    gets: list[str] = []
+
+    def count(params: dict, **_: object) -> None:
+        gets.append(str(params["Key"]["sk"]).split("#")[0])
+
+    client = _table_client()
+    client.meta.events.register("provide-client-params.dynamodb.GetItem", count)
+    try:
+        lead_id = _post(sb, "reads@example.com")
+        sb.advance(30 * 86400)
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", count)
+    assert _sent(sb, lead_id) == [1, 2, 3, 4, 5, 6]
+    # One enrollment read per step run (6 touches), none for their records but the second moment's
+    # (touch 1's record); the threaded follow-ups (touches 2-6) read their thread's first email.
+    assert gets.count("ENROLLMENT") == 6
+    assert gets.count("TOUCH") == 1 + 5
+    assert "TASK" not in gets
+    _assert_clean(sb)

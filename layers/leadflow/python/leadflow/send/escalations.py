@@ -123,7 +123,8 @@ def _go_on(task: Task, now: datetime, target_arn: str | None) -> str:
     from leadflow.send import speed
 
     assert task.escalate_at is not None
-    enrollment = enrollment_items.get_enrollment(task.lead_id, task.enrollment)
+    # Its run status, cadence and schedule only: the last claim's state as stored does (no settle read).
+    enrollment = enrollment_items.get_enrollment(task.lead_id, task.enrollment, settled=False)
     lead = lead_items.get_lead(task.lead_id)
     if (
         enrollment is None

@@ -100,6 +100,8 @@ def before_second_moment(
     if not asl.first_moment_outside(cadence) or request.touch != groups[1][0]:
         return enrollment
     first_end = groups[0][-1]
+    if enrollment.last_touch == first_end:
+        enrollment = enrollment_items.resolve_claim(enrollment)  # the step read it as stored
     settled = enrollment.last_touch > first_end or (
         enrollment.last_touch == first_end and enrollment.touch_state in (None, TouchState.SENT)
     )

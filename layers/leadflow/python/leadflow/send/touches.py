@@ -139,7 +139,9 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
     # not here: a cold start of the step function does not pay for the lint.
     # The version this execution started on, not necessarily the one deployed now.
     cadence = versions.cadence_at(request.cadence, request.version)
-    enrollment = enrollment_items.get_enrollment(request.lead_id, request.enrollment)
+    # The claim's state as stored: it matters only when an earlier attempt claimed this touch (or the
+    # first moment is still open: before_second_moment), resolved then (resolve_claim).
+    enrollment = enrollment_items.get_enrollment(request.lead_id, request.enrollment, settled=False)
     lead = lead_items.get_lead(request.lead_id)
     if enrollment is None or lead is None:
         raise LookupError(f"no enrollment {request.enrollment} for lead {request.lead_id}")
@@ -154,6 +156,8 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
         return TouchResult(next_at=next_at, outcome="escalated")
     if request.touch > 1:  # never a later touch before the first moment, sent outside the execution
         enrollment = first_moment.before_second_moment(request, cadence, enrollment, escalation_target)
+    if enrollment.last_touch >= request.touch:
+        enrollment = enrollment_items.resolve_claim(enrollment)
     if enrollment.last_touch > request.touch or (
         enrollment.last_touch == request.touch
         and enrollment.touch_state != enrollment_items.TouchState.RELEASED

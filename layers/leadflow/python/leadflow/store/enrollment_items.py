@@ -153,9 +153,17 @@ def claim_start(lead_id: str, number: int, at: datetime, lease_until: datetime) 
     )
 
 
-def get_enrollment(lead_id: str, number: int) -> Enrollment | None:
+def get_enrollment(lead_id: str, number: int, *, settled: bool = True) -> Enrollment | None:
+    """The enrollment, its last claim shown `sent` once that touch's record is stored (`resolve_claim`).
+
+    `settled=False`: the claim's state as stored, one read instead of two, for a caller that looks at
+    that state only through `resolve_claim` (the step: when an earlier attempt claimed its touch).
+    A claim still `claimed` there may be settled already (`resolve_claim`); nothing else differs.
+    """
     item = lead_item(lead_id, enrollment_sk(number))
-    return _enrollment(item) if item else None
+    if not item:
+        return None
+    return _enrollment(item) if settled else Enrollment.model_validate(item)
 
 
 def enrollments(lead_id: str) -> list[Enrollment]:
@@ -163,9 +171,13 @@ def enrollments(lead_id: str) -> list[Enrollment]:
 
 
 def _enrollment(item: dict[str, Any]) -> Enrollment:
-    """The enrollment as stored, its claim shown `sent` once its touch item is stored (TouchState):
-    one read of that item instead of a write to the enrollment after every touch."""
-    enrollment = Enrollment.model_validate(item)
+    return resolve_claim(Enrollment.model_validate(item))
+
+
+def resolve_claim(enrollment: Enrollment) -> Enrollment:
+    """The enrollment with its claim shown `sent` once its touch item is stored (TouchState): one read
+    of that item, only for a claim stored as `claimed`, instead of a write to the enrollment after
+    every touch."""
     if enrollment.touch_state == TouchState.CLAIMED and settles(
         _record_item(enrollment.lead_id, enrollment.number, enrollment.last_touch), enrollment.claimed_at
     ):
