@@ -84,7 +84,7 @@ def record_stream(leads: int, directory: Path) -> dict[str, int]:
             assert keys[BY_DAY_SORT_KEY] == item[BY_DAY_SORT_KEY], keys
         if lead_id not in shards:
             shards = {lead_id: by_day_shard(lead_id)}  # a lead's items come together
-        item[BY_DAY_PARTITION_KEY] = by_day_partition(item[BY_DAY_SORT_KEY][:10], shards[lead_id])
+        item[BY_DAY_PARTITION_KEY] = by_day_partition(item[BY_DAY_SORT_KEY][:7], shards[lead_id])
         answer = json.dumps({name: _wire(value) for name, value in item.items() if name in returned})
         if item["kind"] == "lead":
             leads_file.write(f"{item['pk']}\t{answer}\n")
@@ -100,6 +100,7 @@ def record_stream(leads: int, directory: Path) -> dict[str, int]:
     for partition in list(buffers):
         flush(partition)
     leads_file.close()
+    (directory / "window.json").write_text(json.dumps({"start": start, "end": end}))
     pages = items = 0
     for path in raw.iterdir():
         lines = [line.split("\t", 2)[1:] for line in sorted(path.read_text().splitlines())]
@@ -169,6 +170,7 @@ def serve_recorded(directory: Path) -> dict[str, int]:
     counters = {"queries": 0, "pages_served": 0, "batch_gets": 0}
     leads: dict[str, Any] = {}
     recorded = {folder.name: folder for folder in (directory / "pages").iterdir()}
+    window = json.loads((directory / "window.json").read_text())
 
     def answer(request: Any, **_: Any) -> Any:
         target = request.headers.get("X-Amz-Target", b"")
@@ -180,11 +182,16 @@ def serve_recorded(directory: Path) -> dict[str, int]:
         elif operation == "GetItem":
             body = {}  # the guard's pause and today's per-domain counts: none recorded
         elif operation == "Query":
-            partition = params["ExpressionAttributeValues"][":day"]["S"]
+            values = params["ExpressionAttributeValues"]
+            partition, start, end = values[":part"]["S"], values[":start"]["S"], values[":end"]["S"]
             after = params.get("ExclusiveStartKey")
             number = int(after["page"]["N"]) + 1 if after else 0
             counters["queries"] += after is None
             counters["pages_served"] += 1
+            if start >= window["end"] or end < window["start"]:  # the due-back week: nothing recorded
+                return _response(request, b'{"Items":[],"Count":0,"ScannedCount":0}')
+            if (start, end) != (window["start"], window["end"]):
+                raise RuntimeError(f"the recorded stream holds {window}, not {start} to {end}")
             if partition in recorded:  # the recorded bytes as they are: no re-encoding in the time
                 return _response(request, (recorded[partition] / f"{number:05d}.json").read_bytes())
             body = {"Items": [], "Count": 0, "ScannedCount": 0}  # a shard nobody wrote to that day

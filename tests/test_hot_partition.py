@@ -26,10 +26,10 @@ from tests.intake_helpers import stored_items
 IDS = [f"{number:020x}" for number in range(2000)] + [new_lead_id() for _ in range(2000)]
 
 
-def test_the_by_day_key_is_the_utc_day_and_the_lead_s_shard():
+def test_the_by_day_key_is_the_utc_month_and_the_lead_s_shard_sorted_by_time():
     keys = by_day_keys(parse_iso("2026-11-23T23:59:59Z"), "0123456789abcdef0123", "touch")
     shard = by_day_shard("0123456789abcdef0123")
-    assert keys[BY_DAY_PARTITION_KEY] == f"DAY#2026-11-23#{shard}"
+    assert keys[BY_DAY_PARTITION_KEY] == f"MONTH#2026-11#{shard}"
     assert keys[BY_DAY_SORT_KEY] == "2026-11-23T23:59:59Z#0123456789abcdef0123"
     assert 0 <= shard < BY_DAY_SHARDS
     assert all(by_day_shard(lead_id) == by_day_shard(lead_id) for lead_id in IDS[:50])  # stable
@@ -58,8 +58,8 @@ def test_the_report_reads_every_shard_of_a_day():
         assert len({item["gsi1pk"]["S"] for item in indexed}) > 4  # 24 leads land in several shards
         read = [
             item
-            for page in event_items.items_by_day(
-                "2026-11-23", "2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z", ("kind", "id")
+            for page in event_items.items_between(
+                "2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z", ("kind", "id")
             )
             for item in page
         ]

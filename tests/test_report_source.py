@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leadflow import aws
+from leadflow.clock import iso
 from leadflow.config import settings
 from leadflow.report.metrics import Window
 from leadflow.report.records import (
@@ -20,8 +21,9 @@ from leadflow.report.records import (
     TouchRecord,
     TouchState,
 )
-from leadflow.report.source import dataset_from_items, load_dataset, utc_days
+from leadflow.report.source import dataset_from_items, load_dataset
 from leadflow.store import event_items, items
+from leadflow.store.table import BY_DAY_SHARDS
 
 
 def at(text):
@@ -211,12 +213,17 @@ def test_items_that_cannot_be_used_are_counted_not_fatal():
     }
 
 
-def test_a_local_week_spans_the_utc_days_it_touches():
+def test_a_local_week_spans_the_utc_months_it_touches():
     chicago = ZoneInfo("America/Chicago")
-    week = Window("w", datetime(2026, 11, 16, tzinfo=chicago), datetime(2026, 11, 23, tzinfo=chicago))
-    assert utc_days(week) == [f"2026-11-{day}" for day in range(16, 24)]
-    utc = Window("w", at("2026-11-16T00:00"), at("2026-11-23T00:00"))
-    assert utc_days(utc) == [f"2026-11-{day}" for day in range(16, 23)]
+    week = Window("w", datetime(2026, 11, 24, tzinfo=chicago), datetime(2026, 12, 1, tzinfo=chicago))
+    shards = range(BY_DAY_SHARDS)
+    assert event_items.index_partitions(iso(week.start), iso(week.end)) == [
+        *(f"MONTH#2026-11#{shard}" for shard in shards),
+        *(f"MONTH#2026-12#{shard}" for shard in shards),  # midnight in Chicago is 06:00 UTC
+    ]
+    utc = Window("w", at("2026-11-24T00:00"), at("2026-12-01T00:00"))
+    november = [f"MONTH#2026-11#{shard}" for shard in shards]
+    assert event_items.index_partitions(iso(utc.start), iso(utc.end)) == november
 
 
 def test_loading_pages_through_the_index_and_fetches_re_enrolled_leads(sb, monkeypatch):

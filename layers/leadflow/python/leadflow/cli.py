@@ -292,6 +292,13 @@ def build_parser() -> Parser:
     )
     aws.add_stack_options(erase)
 
+    reindex = commands.add_parser(
+        "reindex",
+        help="upgrade: move index entries written before month partitions (DAY#) to them; "
+        "idempotent, run again to resume",
+    )
+    aws.add_stack_options(reindex)
+
     doctor = commands.add_parser(
         "doctor",
         help="preflight of a deploy: settings, config and (--account) the AWS account; each problem "
@@ -383,6 +390,14 @@ def _erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reindex(args: argparse.Namespace) -> int:
+    from leadflow.store.reindex import reindex
+
+    aws.use_stack(args)
+    print(f"leadflow reindex: {reindex().summary()}")
+    return 0
+
+
 def _sweep(args: argparse.Namespace) -> int:
     """What the sweep function runs every 5 minutes: the cadence's sweep, overdue escalations, then
     rep alerts held for their recipient's hours that are now due."""
@@ -408,6 +423,8 @@ def run(args: argparse.Namespace) -> int:
         return _sending(args)
     if args.command == "erase":
         return _erase(args)
+    if args.command == "reindex":
+        return _reindex(args)
     if args.command == "classify":
         return _classify(args.files)
     if args.command == "report":

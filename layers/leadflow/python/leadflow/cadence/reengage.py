@@ -50,15 +50,10 @@ class Run:
 
 def _ended_enrollments(since: datetime, until: datetime) -> Iterator[str]:
     """Lead ids with an enrollment started in [since, until), from the by_day index."""
-    day = since.date()
-    while day <= until.date():
-        for page in event_items.items_by_day(
-            day.isoformat(), clock.iso(since), clock.iso(until), ("kind", "lead_id", "pk")
-        ):
-            for item in page:
-                if item.get("kind") == "enrollment":
-                    yield str(item.get("lead_id") or str(item["pk"]).removeprefix("LEAD#"))
-        day += timedelta(days=1)
+    for page in event_items.items_between(clock.iso(since), clock.iso(until), ("kind", "lead_id", "pk")):
+        for item in page:
+            if item.get("kind") == "enrollment":
+                yield str(item.get("lead_id") or str(item["pk"]).removeprefix("LEAD#"))
 
 
 def _why_not(

@@ -1,10 +1,11 @@
 """Data access for the report: stored items -> plain records.
 
-Reads the by_day index one UTC day at a time (Query, paginated, a few days in
-parallel), then fetches by key the leads of enrollments that started in the
-window but arrived before it (re-enrollments). Mapping is tolerant: a field a
-writer does not record yet reads as absent, and an item that cannot be used is
-counted in `Dataset.skipped`, never fatal.
+Reads the by_day index one (month, shard) partition at a time (range Query,
+paginated, a few partitions read ahead in parallel), then fetches by key the
+leads of enrollments that started in the window but arrived before it
+(re-enrollments). Mapping is tolerant: a field a writer does not record yet
+reads as absent, and an item that cannot be used is counted in
+`Dataset.skipped`, never fatal.
 
 Only the attributes the report needs are projected: no name, address or phone
 ever leaves DynamoDB for the report.
@@ -12,12 +13,14 @@ ever leaves DynamoDB for the report.
 
 from __future__ import annotations
 
+import queue
 import re
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -344,34 +347,21 @@ def _event(item: dict[str, Any], dataset: Dataset) -> None:
     )
 
 
-def utc_days(window: Window) -> list[str]:
-    """The UTC dates (yyyy-mm-dd) a window touches: the by_day partitions to query."""
-    day = window.start.astimezone(UTC).date()
-    last = (window.end - timedelta(microseconds=1)).astimezone(UTC).date()
-    days = []
-    while day <= last:
-        days.append(day.isoformat())
-        day += timedelta(days=1)
-    return days
-
-
 def load_dataset(window: Window, *, page_size: int | None = None, workers: int = 8) -> Dataset:
-    """Everything indexed in the window, plus the leads its enrollments need."""
+    """Everything indexed in the window, plus the leads its enrollments need.
+
+    One range Query per (month, shard) partition the window touches (about 32 for the 91 days the
+    weekly report reads), `workers` partitions read at a time, their pages mapped one by one in
+    partition order: memory holds a few pages per reader, however many items a month has.
+    """
     start, end = iso(window.start), iso(window.end)
 
-    def read_day(day: str) -> list[dict[str, Any]]:
-        return [
-            item for page in event_items.items_by_day(day, start, end, PROJECTION, page_size) for item in page
-        ]
+    def read(partition: str) -> Iterator[list[dict[str, Any]]]:
+        return event_items.partition_pages(partition, start, end, PROJECTION, page_size)
 
     builder = DatasetBuilder()
-    days = utc_days(window)
-    aws.client("dynamodb")  # created before the threads share it: creating a client is not thread-safe
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        # A batch of days at a time, so that only `workers` days of items are ever held at once.
-        for offset in range(0, len(days), workers):
-            for items in pool.map(read_day, days[offset : offset + workers]):
-                builder.add(items)
+    for page in _read_ahead(event_items.index_partitions(start, end), read, workers):
+        builder.add(page)
     dataset = builder.finish()
     missing = sorted({e.lead_id for e in dataset.enrollments} - dataset.leads.keys())
     if missing:
@@ -381,14 +371,71 @@ def load_dataset(window: Window, *, page_size: int | None = None, workers: int =
     return dataset
 
 
+_DONE = object()
+
+
+def _read_ahead(
+    partitions: Sequence[str],
+    read: Callable[[str], Iterator[list[dict[str, Any]]]],
+    workers: int,
+    waiting: int = 2,
+) -> Iterator[list[dict[str, Any]]]:
+    """The pages of each partition, partition after partition, as `read` yields them, while up to
+    `workers` threads read the next partitions ahead: each holds at most `waiting` pages unread and one
+    in hand, and takes the next partition only once the consumer has taken all of its own.
+
+    The order is that of a serial read whatever the threads do. A reader's error is raised when its
+    partition's turn comes; a consumer that stops early stops the readers.
+    """
+    stop = threading.Event()
+    waits: list[queue.Queue[Any]] = [queue.Queue(maxsize=waiting) for _ in partitions]
+    taken = [threading.Event() for _ in partitions]  # the consumer reached the partition's end
+
+    def hand_over(slot: queue.Queue[Any], value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                slot.put(value, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fill(index: int) -> None:
+        try:
+            for page in read(partitions[index]):
+                if not hand_over(waits[index], page):
+                    return
+            end: Any = _DONE
+        except Exception as error:  # raised in the consumer, at this partition's turn
+            end = error
+        if hand_over(waits[index], end):
+            while not stop.is_set() and not taken[index].wait(0.05):
+                pass  # this thread's pages still wait: no next partition's pages on top of them
+
+    aws.client("dynamodb")  # created before the threads share it: creating a client is not thread-safe
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        for index in range(len(partitions)):  # started in order: a partition's reader runs by its turn
+            pool.submit(fill, index)
+        for index, slot in enumerate(waits):
+            while (page := slot.get()) is not _DONE:
+                if isinstance(page, Exception):
+                    raise page
+                yield page
+            taken[index].set()
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def load_snoozes(window: Window, *, workers: int = 8) -> list[SnoozeRecord]:
-    """Not-now leads due back in the window: the SNOOZE items indexed under their due day (the days
-    read in parallel, as `load_dataset` reads them: a week is 64 Queries)."""
+    """Not-now leads due back in the window: the SNOOZE items indexed at their due time (the week's
+    partitions read in parallel: 8 or 16 Queries)."""
     start, end = iso(window.start), iso(window.end)
 
-    def read_day(day: str) -> list[SnoozeRecord]:
+    def read(partition: str) -> list[SnoozeRecord]:
         found = []
-        for page in event_items.items_by_day(day, start, end, PROJECTION):
+        for page in event_items.partition_pages(partition, start, end, PROJECTION):
             for item in page:
                 due = _time(item.get("at"))
                 if item.get("kind") == "snooze" and item.get("lead_id") and due is not None:
@@ -399,5 +446,5 @@ def load_snoozes(window: Window, *, workers: int = 8) -> list[SnoozeRecord]:
 
     aws.client("dynamodb")  # created before the threads share it: creating a client is not thread-safe
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        by_day = list(pool.map(read_day, utc_days(window)))  # in day order, as read one by one
-    return sorted((snooze for day in by_day for snooze in day), key=lambda snooze: snooze.due)
+        read_in_order = list(pool.map(read, event_items.index_partitions(start, end)))
+    return sorted((snooze for found in read_in_order for snooze in found), key=lambda snooze: snooze.due)

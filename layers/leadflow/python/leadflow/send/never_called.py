@@ -56,19 +56,16 @@ def never_called(now: datetime) -> list[tuple[Lead, datetime, datetime]]:
     """(lead, due, posted) of every open speed-to-lead call due in the last LOOKBACK_DAYS, oldest first."""
     found: list[tuple[str, datetime, datetime]] = []
     start = now - timedelta(days=LOOKBACK_DAYS)
-    day = start.date()
-    while day <= now.date():
-        for page in event_items.items_by_day(day.isoformat(), clock.iso(start), clock.iso(now), FIELDS):
-            for item in page:
-                if (
-                    item.get("kind") == "task"
-                    and int(item.get("touch", -1)) == SPEED_TOUCH
-                    and item.get("status") == TaskStatus.OPEN.value
-                ):
-                    due = clock.parse_iso(item["due_at"])
-                    posted = clock.parse_iso(item.get("created_at") or item["due_at"])
-                    found.append((item["lead_id"], due, posted))
-        day += timedelta(days=1)
+    for page in event_items.items_between(clock.iso(start), clock.iso(now), FIELDS):
+        for item in page:
+            if (
+                item.get("kind") == "task"
+                and int(item.get("touch", -1)) == SPEED_TOUCH
+                and item.get("status") == TaskStatus.OPEN.value
+            ):
+                due = clock.parse_iso(item["due_at"])
+                posted = clock.parse_iso(item.get("created_at") or item["due_at"])
+                found.append((item["lead_id"], due, posted))
     leads = []
     for lead_id, due, posted in sorted(found, key=lambda entry: entry[1]):
         lead = lead_items.get_lead(lead_id)

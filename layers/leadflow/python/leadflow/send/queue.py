@@ -31,16 +31,13 @@ def open_tasks(rep_id: str, now: datetime) -> list[Task]:
     """The rep's open tasks due in [now - LOOKBACK_DAYS, now + AHEAD_DAYS), by due time."""
     start, end = now - timedelta(days=LOOKBACK_DAYS), now + timedelta(days=AHEAD_DAYS)
     keys_found: list[tuple[str, int, int]] = []
-    day = start.date()
-    while day <= end.date():
-        for page in event_items.items_by_day(day.isoformat(), clock.iso(start), clock.iso(end), FIELDS):
-            for item in page:
-                if (
-                    item.get("kind") == "task"
-                    and item.get("owner") == rep_id
-                    and item.get("status") == TaskStatus.OPEN.value
-                ):
-                    keys_found.append((item["lead_id"], int(item["enrollment"]), int(item["touch"])))
-        day += timedelta(days=1)
+    for page in event_items.items_between(clock.iso(start), clock.iso(end), FIELDS):
+        for item in page:
+            if (
+                item.get("kind") == "task"
+                and item.get("owner") == rep_id
+                and item.get("status") == TaskStatus.OPEN.value
+            ):
+                keys_found.append((item["lead_id"], int(item["enrollment"]), int(item["touch"])))
     found = [task_items.get_task(*key) for key in keys_found]
     return sorted((task for task in found if task is not None), key=lambda task: task.due_at)

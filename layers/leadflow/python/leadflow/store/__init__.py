@@ -19,9 +19,11 @@ Single-table design, items keyed by `pk`/`sk`:
                                                        enrolled until released: held_items)
 - held mail:   pk=LEAD#<id>      sk=HELDMAIL#<mail id>  (unproven mail waiting for the owner's decision)
 
-gsi1 (the by_day index): gsi1pk=DAY#<yyyy-mm-dd>#<shard> (UTC day; shard 0-7 from the lead id, so a
-busy day's writes spread over eight partitions), gsi1sk=<iso time>#<lead id>, and every
-indexed item carries `kind`. The weekly report queries it day by day.
+gsi1 (the by_day index): gsi1pk=MONTH#<yyyy-mm>#<shard> (UTC month; shard 0-7 from the lead id, so
+a busy day's writes spread over eight partitions), gsi1sk=<iso time>#<lead id>, and every
+indexed item carries `kind`. A period is one range Query per (month, shard) it touches (the weekly
+report's 91 days: ~32); a day is a range of its month. Items keyed DAY#<yyyy-mm-dd>#<shard> by
+earlier versions are rekeyed once by `reindex` (`leadflow reindex`).
 
 Modules: `table` (the key schema, shared with CDK), `items` (key builders and low-level helpers),
 `lead_items`, `enrollment_items` (enrollments and touches), `suppression_items`, `event_items`

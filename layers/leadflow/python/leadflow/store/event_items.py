@@ -1,4 +1,5 @@
-"""Events and the by_day index: what the weekly report reads, day by day, never by Scan; report claims."""
+"""Events and the by_day index: what the weekly report reads, by month partition, never by Scan; report
+claims."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import base64
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -126,7 +127,7 @@ _lifting: ContextVar[bool] = ContextVar("lifting_items", default=False)
 
 
 def _lift_items(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
-    """botocore `before-parse` hook for the report's by_day Queries.
+    """botocore `before-parse` hook for the by_day Queries.
 
     botocore's parser walks every attribute value against the AttributeValue shape (ten members) to
     return the JSON it was given; for the million items of a large report that walk was most of the
@@ -150,43 +151,61 @@ def _query(client: Any, kwargs: dict[str, Any]) -> Any:
         _lifting.reset(token)
 
 
-def items_by_day(
-    day: str, start: str, end: str, projection: Sequence[str], page_size: int | None = None
-) -> Iterator[list[dict[str, Any]]]:
-    """Pages of the items indexed on UTC day `day` (yyyy-mm-dd) at times in [start, end) (ISO, Z).
+def index_partitions(start: str, end: str) -> list[str]:
+    """The by_day partitions holding index times in [start, end) (ISO, Z): every shard of each UTC
+    month the range touches, month by month."""
+    first = clock.parse_iso(start).astimezone(UTC)
+    last = clock.parse_iso(end).astimezone(UTC) - timedelta(microseconds=1)  # `end` itself is outside
+    months = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return [by_day_partition(month, shard) for month in months for shard in range(BY_DAY_SHARDS)]
 
-    A Query per shard of the day on the by_day index, following LastEvaluatedKey; `page_size` caps
-    items per page (DynamoDB caps a page at 1 MB anyway).
-    """
+
+def items_between(
+    start: str, end: str, projection: Sequence[str], page_size: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the items indexed at times in [start, end) (ISO, Z): one range Query per (month, shard)
+    partition the range touches (index_partitions), in that order, each followed page by page."""
+    for partition in index_partitions(start, end):
+        yield from partition_pages(partition, start, end, projection, page_size)
+
+
+def partition_pages(
+    partition: str, start: str, end: str, projection: Sequence[str], page_size: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of one by_day partition's items at times in [start, end), following LastEvaluatedKey;
+    `page_size` caps items per page (DynamoDB caps a page at 1 MB anyway)."""
     names = {f"#a{index}": name for index, name in enumerate(projection)}
     client = aws.client("dynamodb")
-    for shard in range(BY_DAY_SHARDS):
-        kwargs: dict[str, Any] = {
-            "TableName": settings().table_name,
-            "IndexName": BY_DAY_INDEX,
-            # gsi1sk is "<iso time>#<lead id>": BETWEEN start AND end keeps [start, end).
-            "KeyConditionExpression": "#day = :day AND #at BETWEEN :start AND :end",
-            "ExpressionAttributeNames": {"#day": BY_DAY_PARTITION_KEY, "#at": BY_DAY_SORT_KEY, **names},
-            "ExpressionAttributeValues": {
-                ":day": {"S": by_day_partition(day, shard)},
-                ":start": {"S": start},
-                ":end": {"S": end},
-            },
-            "ProjectionExpression": ", ".join(names),
-        }
-        if page_size:
-            kwargs["Limit"] = page_size
-        while True:
-            page = _query(client, kwargs)
-            items = page["Items"]
-            for item in items:  # decoded for this call alone: values replaced in place
-                for name, value in item.items():
-                    text = value.get("S")  # strings inline: most of a million attribute values
-                    item[name] = text if text is not None else plain(value)
-            yield items
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    kwargs: dict[str, Any] = {
+        "TableName": settings().table_name,
+        "IndexName": BY_DAY_INDEX,
+        # gsi1sk is "<iso time>#<lead id>": BETWEEN start AND end keeps [start, end).
+        "KeyConditionExpression": "#part = :part AND #at BETWEEN :start AND :end",
+        "ExpressionAttributeNames": {"#part": BY_DAY_PARTITION_KEY, "#at": BY_DAY_SORT_KEY, **names},
+        "ExpressionAttributeValues": {
+            ":part": {"S": partition},
+            ":start": {"S": start},
+            ":end": {"S": end},
+        },
+        "ProjectionExpression": ", ".join(names),
+    }
+    if page_size:
+        kwargs["Limit"] = page_size
+    while True:
+        page = _query(client, kwargs)
+        items = page["Items"]
+        for item in items:  # decoded for this call alone: values replaced in place
+            for name, value in item.items():
+                text = value.get("S")  # strings inline: most of a million attribute values
+                item[name] = text if text is not None else plain(value)
+        yield items
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def get_items(keys: Sequence[tuple[str, str]], projection: Sequence[str]) -> list[dict[str, Any]]:

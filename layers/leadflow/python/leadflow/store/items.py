@@ -102,16 +102,18 @@ def by_day_shard(lead_id: str) -> int:
     return int.from_bytes(hashlib.sha256(lead_id.encode()).digest()[:4], "big") % BY_DAY_SHARDS
 
 
-def by_day_partition(day: str, shard: int) -> str:
-    return f"DAY#{day}#{shard}"
+def by_day_partition(month: str, shard: int) -> str:
+    """The by_day index partition of a UTC month (yyyy-mm) and a shard."""
+    return f"MONTH#{month}#{shard}"
 
 
 def by_day_keys(moment: datetime, lead_id: str, kind: str) -> dict[str, str]:
-    """Index an item under the UTC day it happened (leads, enrollments, touches, events), in its lead's
-    shard: the report reads a period day by day, shard by shard, through the by_day index, never by Scan."""
+    """Index an item at the UTC time it happened (leads, enrollments, touches, events), in its month's
+    partition of its lead's shard: the report reads a period with one range Query per (month, shard)
+    it touches, never by Scan. The sort key starts with the time, so a day is a range of its month."""
     stamp = iso(moment)
     return {
-        BY_DAY_PARTITION_KEY: by_day_partition(stamp[:10], by_day_shard(lead_id)),
+        BY_DAY_PARTITION_KEY: by_day_partition(stamp[:7], by_day_shard(lead_id)),
         BY_DAY_SORT_KEY: f"{stamp}#{lead_id}",
         "kind": kind,
     }

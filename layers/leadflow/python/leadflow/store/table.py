@@ -6,7 +6,7 @@ from typing import Any
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
-# Time-bucketed index for the weekly report: query a day's events without a Scan.
+# Time-ordered index for the weekly report: query a period's events without a Scan.
 BY_DAY_INDEX = "by_day"
 BY_DAY_PARTITION_KEY = "gsi1pk"
 BY_DAY_SORT_KEY = "gsi1sk"
@@ -15,9 +15,10 @@ TTL_ATTRIBUTE = "expires_at"
 # enrollment has no execution yet (pending, or its starter crashed) and "failed" after a failure.
 ATTENTION_INDEX = "attention"
 ATTENTION_KEY = "attention"
-# Write sharding: a day's indexed writes spread over this many partitions (DAY#<date>#<n>, n from
-# the lead id), so the window-start burst of a busy day is not one hot partition; the report queries
-# every shard of a day.
+# Write sharding: indexed writes spread over this many partitions (MONTH#<yyyy-mm>#<n>, n from the
+# lead id), so the window-start burst of a busy day is not one hot partition (writes land in the
+# current month: as many hot partitions as a day bucket would have); a read queries every shard of
+# each month it touches.
 BY_DAY_SHARDS = 8
 # What the index stores besides the keys: exactly what the weekly report reads (report.source.PROJECTION
 # is built from it). Write units of an indexed item are those of this projection, not the item.
