@@ -264,11 +264,19 @@ class UsageMeter:
                             self.usage.index_writes_by_kind[f"{kind}@{index.name}"] += indexed
             elif operation in ("GetItem", "Query", "Scan", "BatchGetItem"):
                 items = body.get("Items") or ([body["Item"]] if body.get("Item") else [])
-                if operation == "BatchGetItem":
-                    items = [item for found in body.get("Responses", {}).values() for item in found]
-                size = sum(item_size(item) for item in items)
-                factor = 1.0 if params.get("ConsistentRead") else 0.5
-                self.usage.read_units += factor * max(1, math.ceil(size / READ_UNIT_BYTES))
+                if operation == "BatchGetItem":  # charged per item read, as GetItems of them
+                    for table, wanted in params.get("RequestItems", {}).items():
+                        found = body.get("Responses", {}).get(table, [])
+                        factor = 1.0 if wanted.get("ConsistentRead") else 0.5
+                        keys = len(wanted.get("Keys", []))
+                        sizes = [item_size(item) for item in found] + [0] * max(0, keys - len(found))
+                        self.usage.read_units += sum(
+                            factor * max(1, math.ceil(size / READ_UNIT_BYTES)) for size in sizes
+                        )
+                else:
+                    size = sum(item_size(item) for item in items)
+                    factor = 1.0 if params.get("ConsistentRead") else 0.5
+                    self.usage.read_units += factor * max(1, math.ceil(size / READ_UNIT_BYTES))
             elif (
                 operation == "TransactWriteItems"
             ):  # unused by leadflow; two units per write, sized on the request

@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from leadflow import aws
+from leadflow import aws, keys
 from leadflow.cadence import executions, sweep
+from leadflow.config import settings
 from leadflow.store import enrollment_items
 
 
@@ -66,3 +67,33 @@ def test_the_sweep_lists_ended_executions_and_its_index_keys_side_by_side(sb, mo
     assert queries.calls == 9
     assert report["started"] == report["first_touches"] == 0
     assert sb.audit().clean
+
+
+def test_an_intake_post_reads_its_address_index_and_suppression_in_one_batch_get_item(sb):
+    """A post's first two reads (is the address a lead? is it suppressed?) are one consistent
+    BatchGetItem, and the post reads neither again by a GetItem (the step's touch 1, handed over
+    asynchronously, runs in another thread and checks the suppression before its send)."""
+    reads: list[tuple[str, Any]] = []
+    posting = threading.get_ident()
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if threading.get_ident() != posting:
+            return
+        if model.name == "GetItem":
+            reads.append(("GetItem", params["Key"]["pk"]))
+        else:
+            (wanted,) = [request["Keys"] for request in params["RequestItems"].values()]
+            reads.append(("BatchGetItem", [key["pk"] for key in wanted]))
+
+    client = aws.table(settings().table_name).meta.client
+    client.meta.events.register("provide-client-params.dynamodb.GetItem", record)
+    client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", record)
+    try:
+        assert sb.post("/leads", json={"email": "cy@example.com", "first_name": "Cy"}).status_code == 202
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
+        client.meta.events.unregister("provide-client-params.dynamodb.BatchGetItem", record)
+
+    address = keys.email_key("cy@example.com")
+    assert reads[0] == ("BatchGetItem", [f"EMAIL#{address}", f"SUPPRESS#{address}"])
+    assert not [read for read in reads[1:] if address in str(read[1])]

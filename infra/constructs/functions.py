@@ -96,8 +96,9 @@ SWEEP_TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "Query", "Scan", "Del
 # no BatchWriteItem, no stream reads): tests/test_infra.py reads them from the code the handler can
 # reach (tests/table_calls.py) and fails on any action listed here it never calls, or one missing.
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
-    # intake also erases a person for a CRM (POST /erasures): DeleteItem.
-    "intake": ("GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"),
+    # intake also erases a person for a CRM (POST /erasures): DeleteItem; a post reads its address's
+    # index and suppression entries in one BatchGetItem.
+    "intake": ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"),
     "step": ("GetItem", "PutItem", "UpdateItem", "Query"),
     # inbound also drops a not-now reply's due-back item when a later reply or a correction ends it.
     "inbound": ("GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"),

@@ -32,7 +32,7 @@ from leadflow.models import (
 from leadflow.observability import LeadEvent, logger, publish_events
 from leadflow.send import speed
 from leadflow.send.alerts import AlertKind, alert_owner
-from leadflow.store import enrollment_items, lead_items, suppression_items
+from leadflow.store import enrollment_items, lead_items
 
 __all__ = [
     "START_LEASE",
@@ -125,10 +125,10 @@ def accept(
         # Answered like any post; stored as held, not enrolled, never dropped.
         return Accepted(submission_id, held.hold(submission, origin, submission_id, refused, now))
     email_key = keys.email_key(submission.email)
-    known_id = lead_items.lead_id_for_email(email_key)
+    known_id, suppressed = lead_items.lead_id_and_suppression(email_key)
     # The index without its lead: its creator crashed before writing the lead (lead_items.create_lead).
     completing = known_id is not None and _creation_abandoned(email_key, known_id, now)
-    if suppression_items.suppression(email_key) and known_id is None:
+    if suppressed and known_id is None:
         # Suppressed without a lead (an imported list, a deleted lead): answered like any post,
         # never stored, never contacted.
         logger.info("suppressed address posted: not stored")

@@ -5,6 +5,7 @@ conditional-write failures.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -146,6 +147,30 @@ def lead_item(lead_id: str, sort_key: str) -> dict[str, Any] | None:
     key = {PARTITION_KEY: lead_pk(lead_id), SORT_KEY: sort_key}
     item = dynamodb_table().get_item(Key=key, ConsistentRead=True).get("Item")
     return dict(item) if item else None
+
+
+def get_consistently(keys: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+    """Items by distinct (partition, sort) keys, read consistently in one BatchGetItem (100 keys at
+    most): what a consistent GetItem of each returns, in one round trip. A key DynamoDB leaves
+    unprocessed (throttled) is read on its own."""
+    table = dynamodb_table()
+    response = table.meta.client.batch_get_item(
+        RequestItems={
+            table.name: {
+                "Keys": [{PARTITION_KEY: partition, SORT_KEY: sort} for partition, sort in keys],
+                "ConsistentRead": True,
+            }
+        }
+    )
+    found = {
+        (item[PARTITION_KEY], item[SORT_KEY]): dict(item)
+        for item in response["Responses"].get(table.name, [])
+    }
+    for key in response.get("UnprocessedKeys", {}).get(table.name, {}).get("Keys", []):
+        item = table.get_item(Key=key, ConsistentRead=True).get("Item")
+        if item:
+            found[(key[PARTITION_KEY], key[SORT_KEY])] = dict(item)
+    return [found.get(key) for key in keys]
 
 
 def task_sk(enrollment: int, touch: int) -> str:

@@ -19,11 +19,12 @@ from leadflow.models import (
     Lead,
     SubmissionRecord,
 )
-from leadflow.store import event_items
+from leadflow.store import event_items, suppression_items
 from leadflow.store.enrollment_items import enrollment_item
 from leadflow.store.items import (
     by_day_keys,
     dynamodb_table,
+    get_consistently,
     is_condition_failure,
     lead_pk,
     put_new,
@@ -167,6 +168,15 @@ def claim_returning_alert(lead_id: str, at: datetime, quiet_since: datetime) -> 
         )
         is not None
     )
+
+
+def lead_id_and_suppression(email_key: str) -> tuple[str | None, dict[str, Any] | None]:
+    """The lead id indexed under an address and the address's suppression entry: a post's first two
+    reads, consistent (as lead_id_for_email), in one round trip (BatchGetItem)."""
+    index, suppressed = get_consistently(
+        [(f"EMAIL#{email_key}", "EMAIL"), suppression_items.suppression_key(email_key)]
+    )
+    return (str(index["lead_id"]) if index else None), suppressed
 
 
 def lead_id_for_email(email_key: str) -> str | None:

@@ -10,6 +10,11 @@ from leadflow.store.items import dynamodb_table, put_new
 from leadflow.store.table import PARTITION_KEY, SORT_KEY
 
 
+def suppression_key(email_key: str) -> tuple[str, str]:
+    """The (partition, sort) key of an address's suppression entry."""
+    return f"SUPPRESS#{email_key}", "SUPPRESS"
+
+
 def suppress(email_key: str, reason: str, at: datetime) -> None:
     """Record that an address (by its HMAC key) must never be mailed again; the first reason stays."""
     put_new(
