@@ -12,6 +12,7 @@ from typing import Any
 from leadflow import aws, keys
 from leadflow.cadence import executions, sweep
 from leadflow.config import settings
+from leadflow.local import events
 from leadflow.store import enrollment_items
 
 
@@ -97,3 +98,40 @@ def test_an_intake_post_reads_its_address_index_and_suppression_in_one_batch_get
     address = keys.email_key("cy@example.com")
     assert reads[0] == ("BatchGetItem", [f"EMAIL#{address}", f"SUPPRESS#{address}"])
     assert not [read for read in reads[1:] if address in str(read[1])]
+
+
+def test_a_reply_stops_the_lead_without_reading_its_last_claim_s_record(sb):
+    """A reply reads the lead's enrollments for its zone and for the stop, and stops each one: none
+    of these looks at the last claim's state, so none reads that touch's record (the step does,
+    where the claim's state decides: store.enrollment_items.resolve_claim)."""
+    sb.post("/leads", json={"email": "di@example.com", "first_name": "Di"})
+    lead = sb.find_lead("di@example.com")
+    (sent,) = [message for message in sb.outbox() if message["lead_id"] == lead["id"]]
+    (stored,) = enrollment_items.enrollments(lead["id"], settled=False)
+    assert stored.touch_state == "claimed", "the claim of touch 1 as stored: its record settles it"
+    record_reads: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        if str(params["Key"]["sk"]).startswith(("TOUCH#", "TASK#")):
+            record_reads.append(str(params["Key"]["sk"]))
+
+    reply = events.reply_email(
+        "Di <di@example.com>",
+        to=sent["headers"].get("Reply-To", sent["headers"]["From"]),
+        subject=f"Re: {sent['subject']}",
+        body="Thanks, Tuesday works.",
+        at=sb.now(),
+        headers={"In-Reply-To": sent["headers"].get("Message-ID", "")},
+    )
+    client = aws.table(settings().table_name).meta.client
+    client.meta.events.register("provide-client-params.dynamodb.GetItem", record)
+    try:
+        assert sb.deliver_email(reply) == {"outcomes": ["reply"]}
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
+
+    assert record_reads == []
+    (stopped,) = enrollment_items.enrollments(lead["id"])
+    assert (stopped.run_status, stopped.stop_reason, stopped.stopped_after_touch) == ("stopped", "reply", 1)
+    assert sb.find_lead("di@example.com")["status"] == "replied"
+    assert sb.audit().clean

@@ -41,7 +41,7 @@ REFERRAL_INSTRUCTION = (
 
 def lead_zone(lead: Lead) -> str:
     """The zone the lead's days are counted in: their latest enrollment's, else their own, else UTC."""
-    enrollments = enrollment_items.enrollments(lead.id)
+    enrollments = enrollment_items.enrollments(lead.id, settled=False)  # their zones only
     return next((e.zone for e in reversed(enrollments) if e.zone), None) or lead.timezone or "UTC"
 
 

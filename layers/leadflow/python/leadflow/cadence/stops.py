@@ -47,7 +47,7 @@ def stop_enrollments(lead_id: str, reason: StopReason) -> list[Enrollment]:
     """Stop the lead's running enrollments, leaving its contact status as it is."""
     now = clock.now()
     stopped = []
-    for enrollment in enrollment_items.enrollments(lead_id):
+    for enrollment in enrollment_items.enrollments(lead_id, settled=False):  # their run status only
         if enrollment.run_status not in (RunStatus.RUNNING, RunStatus.PENDING, RunStatus.FAILED):
             continue
         result = enrollment_items.stop_enrollment(lead_id, enrollment.number, reason, now)

@@ -166,8 +166,11 @@ def get_enrollment(lead_id: str, number: int, *, settled: bool = True) -> Enroll
     return _enrollment(item) if settled else Enrollment.model_validate(item)
 
 
-def enrollments(lead_id: str) -> list[Enrollment]:
-    return [_enrollment(item) for item in query_prefix(lead_id, "ENROLLMENT#")]
+def enrollments(lead_id: str, *, settled: bool = True) -> list[Enrollment]:
+    """The lead's enrollments, each as `get_enrollment` gives it (`settled=False`: as stored, no read
+    of a claim's record, for a caller that never looks at the claim's state)."""
+    items = query_prefix(lead_id, "ENROLLMENT#")
+    return [_enrollment(item) if settled else Enrollment.model_validate(item) for item in items]
 
 
 def _enrollment(item: dict[str, Any]) -> Enrollment:
@@ -581,7 +584,9 @@ def stop_enrollment(lead_id: str, number: int, reason: StopReason, at: datetime)
     of these (nothing runs, nothing is retried after this).
 
     The same item the claim conditions on, so a claim after this write fails.
-    `stopped_after_touch` records the last touch claimed before the stop.
+    `stopped_after_touch` records the last touch claimed before the stop. The enrollment returned is
+    the item as written, its last claim's state as stored (`resolve_claim` shows a settled one
+    `sent`): stops read its number, execution and `stopped_after_touch`, no claim's record.
     """
     stopped = update_if(
         Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
@@ -598,7 +603,7 @@ def stop_enrollment(lead_id: str, number: int, reason: StopReason, at: datetime)
             ":at": iso(at),
         },
     )
-    return None if stopped is None else _enrollment(stopped)
+    return None if stopped is None else Enrollment.model_validate(stopped)
 
 
 def message_owner(message_id: str) -> dict[str, Any] | None:
