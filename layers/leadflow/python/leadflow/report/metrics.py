@@ -24,15 +24,20 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from operator import attrgetter
 from typing import TypeVar
 
 from leadflow.report.records import (
     ANY_FORM,
+    DELIVERED,
     ENGAGEMENT,
     EXITS,
     OPT_OUTS,
     PIPELINE,
+    REPLY_TOUCH,
     RESPONSES,
+    SPEED_TOUCH,
     STAGES,
     CadencePlan,
     Dataset,
@@ -349,14 +354,19 @@ MEETING_BUSINESS_DAYS = 10
 
 def add_business_days(start: datetime, days: int) -> datetime:
     """`days` weekdays (Monday to Friday) after `start`, at the same time of day."""
+    return start + _business_offset(start.weekday(), days)
+
+
+@cache  # the report asks for every enrollment's deadline: 7 weekdays, one count of days
+def _business_offset(weekday: int, days: int) -> timedelta:
+    """How far `add_business_days` moves a moment on `weekday` (0: Monday)."""
     # Whole weeks first (any 7 days in a row hold 5 weekdays), leaving 1 to 5 to step through so
     # that the day reached is a weekday, as stepping day by day would reach.
     weeks = max(0, (days - 1) // 5)
-    moment = start + timedelta(weeks=weeks)
     days -= 5 * weeks
     if days <= 0:
-        return moment
-    return moment + _BUSINESS_STEPS[moment.weekday()][days]
+        return timedelta(weeks=weeks)
+    return timedelta(weeks=weeks) + _business_steps(weekday, days)
 
 
 def _business_steps(weekday: int, days: int) -> timedelta:
@@ -367,13 +377,6 @@ def _business_steps(weekday: int, days: int) -> timedelta:
         if (weekday + calendar) % 7 < 5:
             days -= 1
     return timedelta(days=calendar)
-
-
-# By weekday and remaining days (1 to 5): what `add_business_days` steps through, computed once (the
-# report asks for every enrollment's deadline).
-_BUSINESS_STEPS = [
-    [timedelta(0), *(_business_steps(weekday, days) for days in range(1, 6))] for weekday in range(7)
-]
 
 
 def build_facts(dataset: Dataset, as_of: datetime, started_in: Window | None = None) -> list[Facts]:
@@ -388,9 +391,13 @@ class FactsBuilder:
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
-        self._touches: dict[tuple[str, int], list[TouchRecord]] = defaultdict(list)
+        # By lead, in touch number order (a stable sort: an enrollment's touches are a filter of it).
+        self._touches: dict[str, list[TouchRecord]] = defaultdict(list)
         for touch in dataset.touches:
-            self._touches[(touch.lead_id, touch.enrollment)].append(touch)
+            self._touches[touch.lead_id].append(touch)
+        for touches in self._touches.values():
+            if len(touches) > 1:
+                touches.sort(key=_number)
         # In time order; at the same moment the most precise record first (a task's own outcome names
         # its touch and channel; a stop names the last touch claimed). Grouped by lead, in that order:
         # a trend period's facts read only its own leads' events.
@@ -422,36 +429,48 @@ class FactsBuilder:
         enrollments_by: dict[str, list[EnrollmentRecord]] = {}
         place: dict[str, int] = {}
         for lead_id in wanted_leads:
-            started = [(index, e) for index, e in self._enrollments[lead_id] if e.started_at < as_of]
+            own = self._enrollments[lead_id]
+            if len(own) == 1:  # most leads have one, wanted: started before `as_of`
+                place[lead_id] = own[0][0]
+                enrollments_by[lead_id] = [own[0][1]]
+                continue
+            started = [(index, e) for index, e in own if e.started_at < as_of]
             place[lead_id] = started[0][0]
-            enrollments_by[lead_id] = [e for _, e in started]
-            if len(started) > 1:  # most leads have one
-                enrollments_by[lead_id].sort(key=_started)
-        events_by: dict[tuple[str, int], list[EventRecord]] = defaultdict(list)
-        stages_by: dict[str, list[EventRecord]] = defaultdict(list)
-        for lead_id in wanted_leads:
+            enrollments_by[lead_id] = sorted((e for _, e in started), key=_started)
+
+        facts = []
+        no_touches: list[TouchRecord] = []
+        for lead_id in sorted(wanted_leads, key=place.__getitem__):
+            lead = dataset.leads[lead_id]
+            enrollments = enrollments_by[lead_id]
+            # The lead's events before `as_of`, each to the enrollment that claims it; stages apart.
+            events_by: dict[int, list[EventRecord]] = {}
+            stage_events: list[EventRecord] = []
             for event in self._events.get(lead_id, ()):
                 if event.at >= as_of:
                     break  # in time order: the rest came later too
                 if event.kind in STAGES:
-                    stages_by[lead_id].append(event)
+                    stage_events.append(event)
                     continue
-                owner = _enrollment_for(event, enrollments_by[lead_id])
-                if owner is not None and (lead_id, owner.number) in wanted:
-                    events_by[(lead_id, owner.number)].append(event)
-
-        facts = []
-        for lead_id in sorted(wanted_leads, key=place.__getitem__):
-            lead = dataset.leads[lead_id]
-            stage_events = stages_by.get(lead_id, [])
-            for enrollment in enrollments_by[lead_id]:
-                key = (lead_id, enrollment.number)
-                if key not in wanted:
+                owner = _enrollment_for(event, enrollments)
+                if owner is not None:
+                    events_by.setdefault(owner.number, []).append(event)
+            lead_touches = self._touches.get(lead_id, no_touches)
+            for enrollment in enrollments:
+                number = enrollment.number
+                if (lead_id, number) not in wanted:
                     continue
-                touches = [t for t in self._touches.get(key, ()) if t.at is None or t.at < as_of]
+                touches = [
+                    t for t in lead_touches if t.enrollment == number and (t.at is None or t.at < as_of)
+                ]
                 reached = [event for event in stage_events if event.at >= enrollment.started_at]
-                facts.append(_facts(lead, enrollment, touches, events_by.get(key, []), reached, as_of))
+                events = events_by.get(number, [])
+                facts.append(_facts(lead, enrollment, touches, events, reached, as_of))
         return facts
+
+
+_number = attrgetter("number")
+_at_then_number = attrgetter("at", "number")
 
 
 def _started(enrollment: EnrollmentRecord) -> datetime:
@@ -477,13 +496,13 @@ def _stages(events: list[EventRecord]) -> dict[EventKind, EventRecord]:
 def _facts(
     lead: LeadRecord,
     enrollment: EnrollmentRecord,
-    records: list[TouchRecord],
+    touches: list[TouchRecord],
     events: list[EventRecord],
     stage_events: list[EventRecord],
     as_of: datetime,
 ) -> Facts:
-    touches = sorted(records, key=lambda t: t.number)
-    delivered = sorted((t for t in touches if t.delivered), key=lambda t: (t.at, t.number))
+    """`touches`: the enrollment's records, by number; `events`: those it claims, in time order."""
+    delivered = sorted([t for t in touches if t.state in DELIVERED], key=_at_then_number)
     outcomes: dict[EventKind, Outcome] = {}
     for event in events:  # already in time order
         if event.kind not in outcomes:
@@ -499,7 +518,6 @@ def _facts(
     if first_exit is not None and first_response is not None and first_response.at <= first_exit.at:
         first_exit = None
     arrival = enrollment.number == 1
-    tasks = [t for t in delivered if t.state is TouchState.TASK_DONE]
     touches_to_response = None
     if first_response is not None:
         drawn_by = first_response.touch
@@ -524,15 +542,24 @@ def _facts(
         first_response=first_response,
         exit=first_exit,
         speed_to_lead=_seconds(lead.created_at, delivered[0].at) if arrival and delivered else None,
-        first_human_touch=_seconds(lead.created_at, tasks[0].at) if arrival and tasks else None,
+        first_human_touch=_first_task_done(lead, delivered) if arrival else None,
         touches_to_response=touches_to_response,
-        stages=_stages(stage_events),
+        stages=_stages(stage_events) if stage_events else {},
         deal_amount=next((e.amount for e in reversed(stage_events) if e.amount is not None), None),
         meeting_in_time=meeting_in_time,
-        terminal_step=max((t.number for t in touches if in_sequence(t.number)), default=0),
+        # By number: the last in sequence is the highest.
+        terminal_step=next((t.number for t in reversed(touches) if in_sequence(t.number)), 0),
     )
     fact.counted = _counted(fact)
     return fact
+
+
+def _first_task_done(lead: LeadRecord, delivered: list[TouchRecord]) -> float | None:
+    """Seconds from the form post to the first rep task done, if any."""
+    for touch in delivered:
+        if touch.state is TouchState.TASK_DONE:
+            return _seconds(lead.created_at, touch.at)
+    return None
 
 
 def _seconds(start: datetime, end: datetime | None) -> float | None:
@@ -718,10 +745,17 @@ def variant_key(cadence: str, step: int, variant: str) -> str:
     return f"{cadence} · touch {step} · {variant}"
 
 
-def lead_value(fact: Facts, dimension: str) -> str:
+def grouped(facts: Iterable[Facts], dimension: str) -> dict[str, list[Facts]]:
+    """The facts by their value of a lead dimension (the cadence: the enrollment's), in order."""
+    groups: dict[str, list[Facts]] = defaultdict(list)
     if dimension == "cadence":
-        return fact.enrollment.cadence
-    return str(getattr(fact.lead, dimension))
+        for fact in facts:
+            groups[fact.enrollment.cadence].append(fact)
+    else:
+        value = attrgetter(dimension)
+        for fact in facts:
+            groups[str(value(fact.lead))].append(fact)
+    return groups
 
 
 def breakdowns(
@@ -730,9 +764,7 @@ def breakdowns(
     """By each dimension; `variants`: the facts' `variant_segments`, when already counted."""
     result: dict[str, dict[str, SegmentStats]] = {}
     for dimension in LEAD_DIMENSIONS:
-        groups: dict[str, list[Facts]] = defaultdict(list)
-        for fact in facts:
-            groups[lead_value(fact, dimension)].append(fact)
+        groups = grouped(facts, dimension)
         result[dimension] = {value: segment(group) for value, group in sorted(groups.items())}
     result["channel"] = touch_segments(facts, _channel)
     counted = variant_segments(facts) if variants is None else variants
@@ -771,16 +803,18 @@ def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
     # The sequence's length: its plan's, or the furthest any enrollment went (an older version).
     length = max([len(plan.steps) if plan else 0, *(fact.terminal_step for fact in facts)])
     for fact in facts:
-        for step in sorted({touch.number for touch in fact.delivered if in_sequence(touch.number)}):
+        # in_sequence(number), inline: this runs for every touch of the 90 days.
+        for step in {touch.number for touch in fact.delivered if SPEED_TOUCH < touch.number < REPLY_TOUCH}:
             counts[step]["reached"] += 1
         for touch in fact.touches:
-            if not in_sequence(touch.number):
+            number = touch.number
+            if not SPEED_TOUCH < number < REPLY_TOUCH:
                 continue
-            channels[touch.number][touch.channel] += 1
+            channels[number][touch.channel] += 1
             if touch.state is TouchState.TASK_OPEN:
-                counts[touch.number]["open_tasks"] += 1
+                counts[number]["open_tasks"] += 1
             elif touch.state is TouchState.SKIPPED:
-                counts[touch.number]["skipped"] += 1
+                counts[number]["skipped"] += 1
         reply = fact.outcomes.get(EventKind.REPLY)
         if reply is not None and reply.touch is not None and in_sequence(reply.touch.number):
             counts[reply.touch.number]["replies"] += 1
@@ -920,10 +954,7 @@ def window_metrics(facts: list[Facts], window: Window, plans: dict[str, CadenceP
         if fact.enrollment.started_at in cohorts[fact.enrollment.cadence]
         and (fact.first_response is not None or EventKind.ACCOUNT not in fact.outcomes)
     ]
-    settled: dict[str, dict[str, list[Facts]]] = {"cadence": defaultdict(list), "owner": defaultdict(list)}
-    for fact in done:
-        for dimension, groups in settled.items():
-            groups[lead_value(fact, dimension)].append(fact)
+    settled = {dimension: grouped(done, dimension) for dimension in ("cadence", "owner")}
     histogram = Counter(fact.touches_to_response for fact in inside if fact.touches_to_response is not None)
     first: dict[str, datetime] = {}
     types: dict[str, Counter[str]] = defaultdict(Counter)
@@ -1091,9 +1122,15 @@ def median_with_misses(seconds: Sequence[float], misses: int) -> float | None:
 
 def owed_speed_call(fact: Facts) -> bool:
     """A new lead (first enrollment) whose speed-to-lead call task came due (done or still open)."""
-    return fact.enrollment.number == 1 and any(
-        t.number == SPEED_CALL_TOUCH and t.state in (TouchState.TASK_DONE, TouchState.TASK_OPEN)
-        for t in fact.touches
+    touches = fact.touches  # by number: without a touch numbered this low at its start, none
+    return (
+        fact.enrollment.number == 1
+        and bool(touches)
+        and touches[0].number <= SPEED_CALL_TOUCH
+        and any(
+            t.number == SPEED_CALL_TOUCH and t.state in (TouchState.TASK_DONE, TouchState.TASK_OPEN)
+            for t in touches
+        )
     )
 
 
