@@ -172,10 +172,10 @@ def test_function_environments_use_the_settings_names(synth: Synth) -> None:
     (archive,) = [k for k in synth.resources("AWS::S3::Bucket") if k.startswith("ReportArchive")]
     assert environments["report"]["REPORT_BUCKET"] == {"Ref": archive}
     assert environments["report"]["SENDER"] == synth.config.sender
-    # Intake starts executions, and the sweep those intake could not (issue 11); the step function
-    # cannot know the ARNs (it is in the definitions).
-    starters = [name for name, env in environments.items() if "STATE_MACHINE_ARNS" in env]
-    assert starters == ["intake", "sweep"]
+    # Intake starts executions, and the sweep those intake could not (issue 11); every function that
+    # stops them derives an ARN not stored yet (issue 28: touch 1's claim stores it).
+    knowing = [name for name, env in environments.items() if "STATE_MACHINE_ARNS" in env]
+    assert sorted(knowing) == ["events", "inbound", "intake", "step", "sweep"]
 
 
 def test_state_machine_arns_map_every_cadence(synth: Synth) -> None:
@@ -653,17 +653,45 @@ def test_start_execution_is_scoped_to_the_state_machines(synth: Synth) -> None:
     assert refs == machines
 
 
-def test_the_sweep_may_start_and_list_executions_of_the_state_machines_and_nothing_else(synth: Synth) -> None:
+def test_the_sweep_may_start_list_and_describe_executions_of_the_state_machines_and_nothing_else(
+    synth: Synth,
+) -> None:
     """Issue 22: it finds executions that ended early with ListExecutions (by status) and resumes
-    their enrollments with StartExecution; it reads no execution, stops none."""
+    their enrollments with StartExecution. Issue 28: it describes an execution whose ARN touch 1's
+    claim has not stored yet (started or not?), on the cadences' executions only; it stops none."""
     machines = set(synth.resources("AWS::StepFunctions::StateMachine"))
     granted: dict[str, set[str]] = {}
+    described: list[str] = []
     for statement in _statements(synth, "FunctionsSweepRole"):
         for action in _actions(statement):
-            if action.startswith("states:"):
+            if action == "states:DescribeExecution":
+                flat = cdk.Stack(cdk.App(), "Flat")
+                described += [nag.flatten_reference(flat, resource) for resource in _resources(statement)]
+            elif action.startswith("states:"):
                 refs = {resource["Ref"] for resource in _resources(statement)}
                 granted.setdefault(action, set()).update(refs)
     assert granted == {"states:StartExecution": machines, "states:ListExecutions": machines}
+    assert sorted(described) == sorted(
+        f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{synth.config.stack_name}-{name}:*"
+        for name in load_cadences(CADENCE_DIR)
+    )
+
+
+def test_the_stoppers_derive_execution_arns_from_the_state_machines_names(synth: Synth) -> None:
+    """Issue 28: the step (touch 1's claim stores its execution's ARN), inbound and events (stops)
+    hold the cadence -> state machine ARN map built from the machines' fixed names: the same ARNs as
+    intake's references, without a reference back to the machines that reference the step."""
+    for name in ("step", "inbound", "events"):
+        variables = _function_by_code(synth, name)[1]["Properties"]["Environment"]["Variables"]
+        parts = variables["STATE_MACHINE_ARNS"]["Fn::Join"][1]
+        refs = {part["Ref"] for part in parts if not isinstance(part, str)}
+        assert refs == {"AWS::Partition", "AWS::Region", "AWS::AccountId"}, name  # no resource's
+        mapping = json.loads("".join(part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts))
+        assert mapping == {
+            cadence: f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:"
+            f"{synth.config.stack_name}-{cadence}"
+            for cadence in load_cadences(CADENCE_DIR)
+        }, name
 
 
 def test_stop_execution_is_scoped_to_the_cadence_executions(synth: Synth) -> None:

@@ -142,16 +142,14 @@ def test_an_enrollment_running_on_a_later_execution_is_left_alone(sb):
 
 
 def test_an_execution_that_ended_before_the_table_took_its_arn_is_resumed_under_a_new_name(sb):
-    stores_arn = lambda params: "SET execution_arn = :arn" in params.get("UpdateExpression", "")  # noqa: E731
-    table_client = aws.table(settings().table_name).meta.client
-    throttled = client_error("ProvisionedThroughputExceededException", "UpdateItem", 400)
-    # The post fails (503) after StartExecution; the lead and its enrollment are stored.
-    with failing("dynamodb", "UpdateItem", throttled, when=stores_arn, client=table_client):
-        assert sb.post("/leads", json={"email": "no.arn@example.com", "first_name": "Ada"}).status_code == 503
-    sb.clock.settle()
-    lead_id = sb.find_lead("no.arn@example.com")["id"]
+    """A start leaves its ARN to touch 1's claim (enrollments.started). Touch 1's hand-over refused,
+    the execution runs with no ARN stored; aborted behind its back, the sweep resumes the enrollment
+    under a new name (the taken one would fail) and never starts the dead name again."""
+    throttled = client_error("TooManyRequestsException", "Invoke", 429, "Rate exceeded.")
+    with failing("lambda", "Invoke", throttled):
+        lead_id = _post(sb, "no.arn@example.com")
     (enrollment,) = enrollment_items.enrollments(lead_id)
-    assert enrollment.execution_arn is None and _sent(sb, lead_id) == [1]
+    assert enrollment.execution_arn is None and _sent(sb, lead_id) == []
     _stop_behind_its_back(sb, lead_id)
     sb.advance(60)  # the start lease ran out: the START index would start the taken name again
     assert sb.sweep() == {
@@ -164,9 +162,44 @@ def test_an_execution_that_ended_before_the_table_took_its_arn_is_resumed_under_
         "first_touches": 0,
     }
     (enrollment,) = enrollment_items.enrollments(lead_id)
+    # Touch 1 went out from the new start; its claim stored the new execution's ARN.
     assert enrollment.attempt == 2 and enrollment.execution_arn == sb.execution(lead_id)["arn"]
+    assert _sent(sb, lead_id) == [1]
     sb.advance(30 * 86400)
     assert _sent(sb, lead_id) == [1, 2, 3, 4, 5, 6]
+    report = sb.audit()
+    assert report.clean, report.lines()
+
+
+def test_an_execution_that_ended_before_the_table_took_its_arn_write_is_resumed_under_a_new_name(sb):
+    """A start that writes its ARN (a not-now enrollment: touch 1 weeks ahead, in its day's bucket)
+    and the table refuses that write: the caller fails, the execution runs; aborted behind its back,
+    the sweep resumes the enrollment under a new name."""
+    from leadflow.cadence.enrollments import enroll
+
+    stores_arn = lambda params: "SET execution_arn = :arn" in params.get("UpdateExpression", "")  # noqa: E731
+    lead_id = _post(sb, "no.arn@example.com")
+    sb.advance(30 * 86400)  # the first cadence is over
+    table_client = aws.table(settings().table_name).meta.client
+    throttled = client_error("ProvisionedThroughputExceededException", "UpdateItem", 400)
+    with (
+        failing("dynamodb", "UpdateItem", throttled, when=stores_arn, client=table_client) as refused,
+        sb._handler_lock,
+        pytest.raises(Exception, match="ProvisionedThroughputExceeded"),
+    ):
+        enroll(lead_id, "re-engagement", "not now", start_at=datetime(2027, 1, 11, 14, tzinfo=UTC))
+    sb.clock.settle()
+    assert len(refused) == 1
+    enrollment = enrollment_items.enrollments(lead_id)[-1]
+    assert enrollment.execution_arn is None and enrollment.schedule[0] > clock.now()
+    latest = sb.executions(lead_id)[-1]["arn"]
+    aws.client("stepfunctions").stop_execution(executionArn=latest, cause="console")  # behind its back
+    sb.clock.settle()
+    sb.advance(60)
+    assert sb.sweep()["resumed"] == 1 and sb.sweep()["started"] == 0
+    enrollment = enrollment_items.enrollments(lead_id)[-1]
+    assert enrollment.attempt == 2 and enrollment.execution_arn == sb.executions(lead_id)[-1]["arn"]
+    assert sb.executions(lead_id)[-1]["status"] == "RUNNING"
     report = sb.audit()
     assert report.clean, report.lines()
 

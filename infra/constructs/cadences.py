@@ -104,6 +104,36 @@ class CadenceStateMachines(Construct):
         for machine in self.state_machines.values():
             machine.grant_start_execution(grantee)
 
+    def arns_by_name_json(self) -> str:
+        """The same map as `arns_json`, each ARN built from the state machine's fixed name (no
+        reference to it): for the step function, which the definitions reference (a Ref back would
+        be a cycle). Every function that stops executions derives their ARNs from it
+        (leadflow.cadence.executions.arn_of)."""
+        stack = Stack.of(self)
+        return stack.to_json_string(
+            {
+                cadence: stack.format_arn(
+                    service="states",
+                    resource="stateMachine",
+                    resource_name=name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+                for cadence, name in self.names.items()
+            }
+        )
+
+    def grant_describe_execution(self, grantee: iam.IGrantable) -> None:
+        """states:DescribeExecution on the cadences' executions: the sweep asks whether a start whose
+        ARN is not stored yet started (leadflow.cadence.sweep._unrecorded_execution)."""
+        arns = self.execution_arns()
+        iam.Grant.add_to_principal(grantee=grantee, actions=["states:DescribeExecution"], resource_arns=arns)
+        acknowledge_grant(
+            grantee,
+            "Execution names are per lead enrollment, so DescribeExecution needs <state machine name>:*; "
+            "scoped to the executions of the cadence state machines.",
+            *(wildcard_resource(self, arn) for arn in arns),
+        )
+
     def grant_stop_execution(self, grantee: iam.IGrantable) -> None:
         """states:StopExecution on the executions of the cadence state machines (names are per lead)."""
         arns = self.execution_arns()

@@ -452,12 +452,19 @@ class Functions(Construct):
             actions=["states:ListExecutions"],
             resource_arns=[machine.state_machine_arn for machine in cadences.state_machines.values()],
         )
+        # A start leaves its ARN to touch 1's claim (leadflow.cadence.enrollments.started): until then
+        # the sweep asks Step Functions whether it started.
+        cadences.grant_describe_execution(self.sweep)
         cadences.grant_stop_execution(self.intake)
         cadences.grant_stop_execution(self.inbound)
         cadences.grant_stop_execution(self.events)  # a permanent bounce or a complaint stops the lead
         # A first moment that fails for good (sent outside the execution) ends the execution waiting
         # for the second, as the Task's catch-all would (leadflow.send.first_moment).
         cadences.grant_stop_execution(self.step)
+        # Touch 1's claim stores its execution's ARN, and every stopper derives one not stored yet,
+        # from the state machines' fixed names (the step cannot reference them: they reference it).
+        for stopper in (self.step, self.inbound, self.events):
+            stopper.add_environment("STATE_MACHINE_ARNS", cadences.arns_by_name_json())
 
     def connect_operations(self, bus: events.IEventBus, *, include_email: bool, sms_origination: str) -> None:
         """Lead events to the integration bus; the SMS sender number for the step (the one that texts)."""

@@ -174,8 +174,9 @@ def _stop_one(enrollment: Enrollment, reason: StopReason) -> None:
     from leadflow.cadence import executions
 
     stopped = enrollment_items.stop_enrollment(enrollment.lead_id, enrollment.number, reason, clock.now())
-    if stopped and stopped.execution_arn:
-        executions.stop(stopped.execution_arn, cause=reason.value)
+    execution = executions.arn_of(stopped) if stopped else None
+    if execution:
+        executions.stop(execution, cause=reason.value)
 
 
 def local_time(lead: Lead, moment: datetime, zone: str | None) -> str:

@@ -217,10 +217,12 @@ def correct(lead: Lead, intent: Intent, at: datetime) -> list[str]:
         ]
         for enrollment in snoozed:
             stopped = enrollment_items.stop_enrollment(lead.id, enrollment.number, StopReason.OPERATOR, at)
-            if stopped and stopped.execution_arn:
+            if stopped:
                 from leadflow.cadence import executions
 
-                executions.stop(stopped.execution_arn, cause=StopReason.OPERATOR.value)
+                execution = executions.arn_of(stopped)
+                if execution:
+                    executions.stop(execution, cause=StopReason.OPERATOR.value)
         done += ["the not-now snooze is stopped"] if snoozed else []
         event_items.set_snooze(lead.id, None, None)
     referral = lead.referral if intent is Intent.REFERRAL else None

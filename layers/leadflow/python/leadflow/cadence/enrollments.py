@@ -106,11 +106,24 @@ def start(enrollment: Enrollment) -> bool:
 
 def started(enrollment: Enrollment, cadence: Cadence, execution_arn: str) -> None:
     """Its execution runs: store the ARN (the sweep's index keeps an unsent touch 1), then hand the
-    first moment to the step. Every start and restart ends here."""
+    first moment to the step. Every start and restart ends here.
+
+    A touch 1 due now, of an enrollment without a stored ARN (still in the sweep's index as START from
+    its creation or its take), is sent at once: its claim stores the ARN (derived from the execution's
+    name, executions.arn_of) and takes the enrollment out of the index. That write does this one's
+    work, which is left out: one write a lead. Until the claim the table shows no ARN: stops derive
+    it, and the sweep asks Step Functions before it starts such an enrollment again (cadence.sweep).
+    """
     now = clock.now()
     watch = first_moment.attention(enrollment, cadence, now)
+    left_to_claim = (
+        watch == enrollment_items.Attention.START
+        and enrollment.execution_arn is None
+        and enrollment.schedule[0] <= now
+    )
     try:
-        enrollment_items.set_execution_arn(enrollment.lead_id, enrollment.number, execution_arn, watch)
+        if not left_to_claim:
+            enrollment_items.set_execution_arn(enrollment.lead_id, enrollment.number, execution_arn, watch)
     finally:
         # Even when the table refused the ARN (the caller answers 503): the execution runs, and the
         # enrollment is still in the sweep's index from its creation. After the write, never before:

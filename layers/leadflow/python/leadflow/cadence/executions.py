@@ -50,6 +50,36 @@ def start(
     return str(response["executionArn"])
 
 
+def arn(state_machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives a Standard execution: its state machine's ARN with `execution`
+    for `stateMachine`, and the execution's name after it."""
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:execution:{machine}:{name}"
+
+
+def arn_of(enrollment: Enrollment) -> str | None:
+    """The ARN of the enrollment's execution under its current name: the one stored, else derived
+    (a start leaves it to touch 1's claim: enrollments.started). None where the cadence's state
+    machine is unknown to this function (no STATE_MACHINE_ARNS) and none is stored."""
+    if enrollment.execution_arn:
+        return enrollment.execution_arn
+    from leadflow.config import settings
+
+    machine = settings().state_machine_arns.get(enrollment.cadence)
+    return arn(machine, enrollment.execution_name) if machine else None
+
+
+def status(execution_arn: str) -> str | None:
+    """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; None when no execution has that ARN."""
+    try:
+        described = aws.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return None
+        raise
+    return str(described["status"])
+
+
 def stop(execution_arn: str, cause: str) -> None:
     """Stop a running execution; one that already ended is left as it is."""
     try:

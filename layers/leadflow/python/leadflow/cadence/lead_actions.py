@@ -65,7 +65,7 @@ def resume(lead: Lead) -> int:
         )
         if taken is None:
             continue  # resumed by someone else meanwhile, stopped, or its touch went out
-        _restart(taken, previous=enrollment.execution_arn)
+        _restart(taken, previous=executions.arn_of(enrollment))
         resumed += 1
     if resumed:
         event_items.record_event(lead.id, "resumed", now)

@@ -54,8 +54,9 @@ def stop_enrollments(lead_id: str, reason: StopReason) -> list[Enrollment]:
         if result is None:
             continue
         stopped.append(result)
-        if result.execution_arn:
-            executions.stop(result.execution_arn, cause=reason.value)
+        execution = executions.arn_of(result)
+        if execution:
+            executions.stop(execution, cause=reason.value)
     # No rep should still call a lead who answered or left, nor be alerted to.
     for task in task_items.cancel_open_tasks(lead_id, now):
         schedules.cancel_escalation(task)

@@ -88,8 +88,14 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
             continue
         if enrollment.execution_arn:
             _first_touch(enrollment, report)
-        else:
+            continue
+        unrecorded = _unrecorded_execution(enrollment)
+        if unrecorded is None:
             _start(enrollment, report)
+        elif unrecorded == "RUNNING":
+            _first_touch(enrollment, report)
+        # Else it ended under its name unrecorded: never started again under a taken name (the
+        # ended executions' pass above resumes it under a new one; the audit flags what it cannot).
     for bucket in buckets:
         for lead_id, number in listed[bucket]:
             enrollment = enrollment_items.get_enrollment(lead_id, number)
@@ -131,6 +137,28 @@ def _start(enrollment: Enrollment, report: SweepReport) -> None:
         report.started += 1
     else:
         report.still_pending += 1
+
+
+def _unrecorded_execution(enrollment: Enrollment) -> str | None:
+    """The status of a running enrollment's execution whose ARN is not stored, once its starter's
+    lease ran out; None when no execution has its name (or it is pending, or the lease still runs:
+    `_start` decides). A start leaves the ARN to touch 1's claim (enrollments.started); that touch
+    still unclaimed, Step Functions tells whether the execution started. A running one's ARN is
+    stored now: the next sweep reads it, and hands over touch 1 after its grace, as for any other."""
+    now = clock.now()
+    if enrollment.run_status is not RunStatus.RUNNING or (enrollment.start_lease_until or now) > now:
+        return None
+    execution = executions.arn_of(enrollment)
+    status = executions.status(execution) if execution else None
+    if execution and status == "RUNNING":
+        from leadflow.cadence import first_moment, versions
+
+        try:
+            watch = first_moment.attention(enrollment, versions.cadence_of(enrollment), now)
+        except LookupError:
+            watch = Attention.START.value  # a cadence no longer deployed: left where it is
+        enrollment_items.set_execution_arn(enrollment.lead_id, enrollment.number, execution, watch)
+    return status
 
 
 def _first_touch(enrollment: Enrollment, report: SweepReport) -> None:

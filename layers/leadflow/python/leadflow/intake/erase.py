@@ -25,7 +25,7 @@ from leadflow import aws, clock, keys, tokens
 from leadflow.cadence import executions
 from leadflow.config import operator_config, settings
 from leadflow.intake.contacts import DOMAIN, PHONE, company_domain
-from leadflow.models import Lead
+from leadflow.models import Enrollment, Lead, RunStatus
 from leadflow.observability import logger, metrics
 from leadflow.send.alerts import MANAGER
 from leadflow.store import alert_items, erase_items, held_items, lead_items, suppression_items
@@ -101,8 +101,14 @@ def erase_person(address: str) -> Erasure:
 def _erase_lead(lead_id: str, lead: Lead | None, erasure: Erasure) -> None:
     items = erase_items.partition(lead_id)
     for item in items:
-        if str(item["sk"]).startswith("ENROLLMENT#") and item.get("execution_arn"):
-            executions.stop(str(item["execution_arn"]), "erased")
+        if not str(item["sk"]).startswith("ENROLLMENT#"):
+            continue
+        enrollment = Enrollment.model_validate(item)
+        # Stored, or derived for a running one whose touch 1 claim did not store it yet (enrollments.started).
+        started = enrollment.execution_arn or enrollment.run_status is RunStatus.RUNNING
+        execution = executions.arn_of(enrollment) if started else None
+        if execution:
+            executions.stop(execution, "erased")
             erasure.executions_stopped += 1
     if lead is not None:
         for kind, detail in ((DOMAIN, company_domain(lead.email)), (PHONE, lead.phone)):

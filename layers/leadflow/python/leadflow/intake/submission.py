@@ -389,8 +389,9 @@ def _withdraw(running: list[Enrollment], now: datetime) -> None:
         stopped = enrollment_items.stop_enrollment(
             enrollment.lead_id, enrollment.number, StopReason.CONSENT_WITHDRAWN, now
         )
-        if stopped and stopped.execution_arn:
-            executions.stop(stopped.execution_arn, cause=StopReason.CONSENT_WITHDRAWN.value)
+        execution = executions.arn_of(stopped) if stopped else None
+        if execution:
+            executions.stop(execution, cause=StopReason.CONSENT_WITHDRAWN.value)
 
 
 def _alert_returning(lead: Lead, now: datetime, kind: AlertKind, detail: str) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from leadflow import clock
-from leadflow.models import Enrollment, Lead
+from leadflow.cadence import executions
+from leadflow.models import Enrollment, Lead, RunStatus
 from leadflow.store import enrollment_items, event_items, items, task_items
 
 ENGAGEMENT = ("delivery", "open", "click")
@@ -58,6 +59,8 @@ def console_link(execution_arn: str | None) -> str | None:
 
 def _enrollment(enrollment: Enrollment) -> EnrollmentLine:
     ended = enrollment.completed_at or enrollment.stopped_at
+    # Derived when touch 1's claim has not stored it yet (enrollments.started); a pending one has none.
+    execution = executions.arn_of(enrollment) if enrollment.run_status is not RunStatus.PENDING else None
     return EnrollmentLine(
         number=enrollment.number,
         cadence=enrollment.cadence,
@@ -66,8 +69,8 @@ def _enrollment(enrollment: Enrollment) -> EnrollmentLine:
         reason=enrollment.stop_reason.value if enrollment.stop_reason else enrollment.reason,
         started_at=clock.iso(enrollment.started_at),
         ended_at=clock.iso(ended) if ended else None,
-        execution_arn=enrollment.execution_arn,
-        console=console_link(enrollment.execution_arn),
+        execution_arn=execution,
+        console=console_link(execution),
     )
 
 

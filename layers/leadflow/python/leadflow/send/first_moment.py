@@ -75,7 +75,7 @@ def _failed(request: TouchRequest, error: Exception) -> str:
     from leadflow.send.touches import record_failure
 
     enrollment = enrollment_items.get_enrollment(request.lead_id, request.enrollment)
-    execution = enrollment.execution_arn if enrollment else None
+    execution = executions.arn_of(enrollment) if enrollment else None
     logger.error("touch 1 failed", extra={**_ids(request), "error": type(error).__name__})
     report = FailureReport(
         lead_id=request.lead_id,

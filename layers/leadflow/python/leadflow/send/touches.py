@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from leadflow import aws, clock, fields, keys, tokens
-from leadflow.cadence import asl, variants, versions
+from leadflow.cadence import asl, executions, variants, versions
 from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel
 from leadflow.cadence.reschedule import replanned
 from leadflow.cadence.schedule import country_of_zone, holiday_name, locale_for, open_days
@@ -78,8 +78,11 @@ class _Claim:
     or a text (the same write records the call), or before a skip is stored. Released on an error,
     unless the provider may have accepted the message."""
 
-    def __init__(self, lead_id: str, enrollment: int, touch: int, at: datetime) -> None:
+    def __init__(
+        self, lead_id: str, enrollment: int, touch: int, at: datetime, execution_arn: str | None = None
+    ) -> None:
         self.lead_id, self.enrollment, self.touch, self.at = lead_id, enrollment, touch, at
+        self.execution_arn = execution_arn  # touch 1's claim stores it (enrollments.started)
         self.claim_id: str | None = None
         self.provider_call_at: datetime | None = None
         self.may_release = True
@@ -87,7 +90,12 @@ class _Claim:
     def take(self, provider_call_at: datetime | None = None) -> None:
         """Raises ClaimRejected (stopped, or claimed or done by another attempt)."""
         self.claim_id = enrollment_items.claim_touch(
-            self.lead_id, self.enrollment, self.touch, self.at, provider_call_at=provider_call_at
+            self.lead_id,
+            self.enrollment,
+            self.touch,
+            self.at,
+            provider_call_at=provider_call_at,
+            execution_arn=self.execution_arn,
         )
         self.provider_call_at = provider_call_at
 
@@ -177,7 +185,8 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
             raise NotDueYet(clock.iso(held))
     if any(touch.channel is Channel.MANUAL_EMAIL for touch in cadence.touches[: request.touch - 1]):
         drafts.expire_drafts(lead.id, enrollment.number, request.touch, now)  # too late once this one runs
-    claim = _Claim(lead.id, enrollment.number, request.touch, now)
+    execution = executions.arn_of(enrollment) if request.touch == 1 else None
+    claim = _Claim(lead.id, enrollment.number, request.touch, now, execution)
     try:
         if cadence.touch(request.touch).channel not in PROVIDER_CHANNELS:
             claim.take()  # before the task exists: a stop stored first wins

@@ -371,7 +371,13 @@ class TouchState(StrEnum):
 
 
 def claim_touch(
-    lead_id: str, number: int, touch: int, at: datetime, *, provider_call_at: datetime | None = None
+    lead_id: str,
+    number: int,
+    touch: int,
+    at: datetime,
+    *,
+    provider_call_at: datetime | None = None,
+    execution_arn: str | None = None,
 ) -> str:
     """Claim touch `touch` of enrollment `number` with one conditional write on the enrollment;
     returns the claim's id (only its attempt may release it).
@@ -385,6 +391,8 @@ def claim_touch(
     touch may go out from then on (in doubt until an outcome is stored). An email or a text is
     claimed so, once rendered and re-checked, just before the call: one write, where a claim
     before rendering and a mark before the call were two. A task or a skip calls no provider.
+
+    `execution_arn`: touch 1's claim stores it unless one is stored (enrollments.started).
     """
     claim_id = secrets.token_hex(8)
     values: dict[str, Any] = {
@@ -402,9 +410,14 @@ def claim_touch(
     else:
         expression += ", provider_call_at = :call"
         values[":call"] = iso(provider_call_at)
-    # Touch 1 leaves the sweep's index (set_execution_arn) with its claim: the same write.
+    # Touch 1 leaves the sweep's index (set_execution_arn) with its claim: the same write. It stores
+    # the execution's ARN (`execution_arn`, derived) when the start left that to it (enrollments.
+    # started): the mark that the execution started (claim_start, re-posts and the sweep read it).
     if touch == 1:
         removed += ", #attention"
+        if execution_arn:
+            expression += ", execution_arn = if_not_exists(execution_arn, :arn)"
+            values[":arn"] = execution_arn
     try:
         dynamodb_table().update_item(
             Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: enrollment_sk(number)},
