@@ -123,6 +123,32 @@ print(json.dumps(sorted(m for m in ("leadflow.cadence.model", "yaml") if m in sy
     assert _fresh(code) == []
 
 
+def test_the_step_imports_what_an_email_touch_needs_and_no_other_channel() -> None:
+    """Most of its calls send an email: the modules of texts, rep tasks and drafts, speed to lead,
+    failure alerts, and the planner a held touch moves with, come with the calls that use them."""
+    code = """
+import json, sys
+import functions.step.handler
+later = ("leadflow.send.sms", "leadflow.send.tasks", "leadflow.send.drafts", "leadflow.send.escalations",
+         "leadflow.send.alerts", "leadflow.cadence.reschedule", "leadflow.cadence.enrollments")
+print(json.dumps(sorted(m for m in later if m in sys.modules)))
+"""
+    assert _fresh(code) == []
+
+
+def test_the_report_imports_no_planner_store_of_enrollments_or_touch_renderer() -> None:
+    """The report reads the reputation guard's status: what only a held touch or a pause needs (the
+    planner, the enrollments, alerts, the touch messages) stays with the step and the events."""
+    code = """
+import json, sys
+import functions.report.handler
+later = ("leadflow.cadence.schedule", "leadflow.cadence.enrollments", "leadflow.cadence.reschedule",
+         "leadflow.store.enrollment_items", "leadflow.send.alerts", "leadflow.send.messages")
+print(json.dumps(sorted(m for m in later if m in sys.modules)))
+"""
+    assert _fresh(code) == []
+
+
 GC_DURING_IMPORT = """
 import gc, json, sys
 import functions  # the package: compiling it may collect, before it can pause anything

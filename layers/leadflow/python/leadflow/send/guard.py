@@ -16,24 +16,26 @@ counter per sending domain and UTC day: sending_items.take_slot), in blocks of a
 window; SES bounce (permanent) and complaint events count against the block of the domain's sends
 going out when they arrive. The rates over the last `window_sends` sends, once there are
 `min_sends`, are compared with the thresholds.
+
+What only a held touch or a pause needs (the planner, the enrollments, ops alerts) is imported where
+it is used: a cold start that admits an email, or reads the guard's status (the report), does not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from leadflow import clock
-from leadflow.cadence.enrollments import busy_days
-from leadflow.cadence.model import Cadence
-from leadflow.cadence.reschedule import replanned
-from leadflow.cadence.schedule import locale_for, open_days
 from leadflow.config import operator_config
-from leadflow.models import Enrollment, HeldTouch, Lead
 from leadflow.observability import logger, metrics
 from leadflow.operator_config import Reputation
-from leadflow.send import alerts, messages
-from leadflow.store import enrollment_items, sending_items
+from leadflow.store import sending_items
+
+if TYPE_CHECKING:
+    from leadflow.cadence.model import Cadence
+    from leadflow.models import Enrollment, Lead
 
 PAUSE_SUBJECT = "leadflow paused automated email: bounce or complaint rate over the threshold"
 
@@ -76,6 +78,8 @@ def _bucket_size(reputation: Reputation) -> int:
 
 def sending_domain(lead: Lead) -> str:
     """The domain the lead's email goes out from: its owning rep's."""
+    from leadflow.send import messages  # the report reads the guard's status, and renders no touch
+
     return str(messages.owning_rep(lead, operator_config()).email).rpartition("@")[2].lower()
 
 
@@ -121,6 +125,8 @@ def note_outcome(kind: str, event_id: str, now: datetime, lead: Lead) -> Rates |
         return None  # already paused: one alert per pause
     metrics.add_metric(name="SendingPaused", unit="Count", value=1)
     logger.warning("automated email paused", extra={"reason": reason, **details})
+    from leadflow.send import alerts
+
     alerts.alert_ops(
         PAUSE_SUBJECT,
         f"Automated email is paused: over the last {current.sends} sends the permanent bounce rate is "
@@ -168,6 +174,9 @@ def _later_day(
 ) -> datetime:
     """The touch's slot on the first later allowed day of the lead (with room under the cap, when a
     domain is given; a first touch reserves its slot there)."""
+    from leadflow.cadence.enrollments import busy_days
+    from leadflow.cadence.schedule import locale_for, open_days
+
     sending = operator_config().sending
     touch = cadence.touch(number)
     locale = locale_for(lead.timezone, lead.country, cadence.window)
@@ -208,6 +217,10 @@ def _move(
     lead: Lead, cadence: Cadence, enrollment: Enrollment, number: int, due: datetime, why: str, now: datetime
 ) -> datetime:
     """Store the schedule with touch `number` at `due` and every later touch shifted with it."""
+    from leadflow.cadence.reschedule import replanned
+    from leadflow.models import HeldTouch
+    from leadflow.store import enrollment_items
+
     index = number - 1
     moved = replanned(lead, enrollment, cadence, index, due)
     # Held since the first time the guard moved this touch (a follow-up over the cap moves daily).

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -15,9 +15,6 @@ from botocore.exceptions import ClientError
 from leadflow import aws
 from leadflow.clock import iso
 from leadflow.config import operator_config, settings
-from leadflow.models import (
-    SubmissionRecord,
-)
 from leadflow.store.table import (
     BY_DAY_PARTITION_KEY,
     BY_DAY_SHARDS,
@@ -26,6 +23,9 @@ from leadflow.store.table import (
     SORT_KEY,
     TTL_ATTRIBUTE,
 )
+
+if TYPE_CHECKING:
+    from leadflow.models import SubmissionRecord  # an annotation: the report reads items, not models
 
 
 def dynamodb_table() -> Any:
