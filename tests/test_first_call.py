@@ -135,3 +135,33 @@ def test_a_reply_stops_the_lead_without_reading_its_last_claim_s_record(sb):
     assert (stopped.run_status, stopped.stop_reason, stopped.stopped_after_touch) == ("stopped", "reply", 1)
     assert sb.find_lead("di@example.com")["status"] == "replied"
     assert sb.audit().clean
+
+
+def test_an_email_s_guard_reads_the_sending_pause_and_its_reserved_slot_in_one_batch_get_item(sb):
+    """Every email touch asks the guard: is automated email paused, and was this touch's slot reserved
+    on an earlier day? Both are one consistent BatchGetItem, neither a GetItem of its own."""
+    batches: list[list[tuple[str, str]]] = []
+    gets: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "GetItem":
+            gets.append((params["Key"]["pk"], params["Key"]["sk"]))
+        else:
+            for request in params["RequestItems"].values():
+                batches.append([(key["pk"], key["sk"]) for key in request["Keys"]])
+                assert request["ConsistentRead"] is True
+
+    client = aws.table(settings().table_name).meta.client
+    client.meta.events.register("provide-client-params.dynamodb.GetItem", record)
+    client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", record)
+    try:
+        sb.post("/leads", json={"email": "eve@example.com", "first_name": "Eve"})
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
+        client.meta.events.unregister("provide-client-params.dynamodb.BatchGetItem", record)
+
+    lead = sb.find_lead("eve@example.com")
+    assert [message["lead_id"] for message in sb.outbox()] == [lead["id"]]  # touch 1, an email
+    guard_reads = [batch for batch in batches if ("SENDING", "PAUSE") in batch]
+    assert guard_reads == [[("SENDING", "PAUSE"), (f"LEAD#{lead['id']}", "SLOT#001#01")]]
+    assert not [key for key in gets if key == ("SENDING", "PAUSE") or key[1].startswith("SLOT#")]

@@ -99,7 +99,8 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     # intake also erases a person for a CRM (POST /erasures): DeleteItem; a post reads its address's
     # index and suppression entries in one BatchGetItem.
     "intake": ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"),
-    "step": ("GetItem", "PutItem", "UpdateItem", "Query"),
+    # step: an email's guard reads the sending pause and the touch's reserved slot in one BatchGetItem.
+    "step": ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query"),
     # inbound also drops a not-now reply's due-back item when a later reply or a correction ends it.
     "inbound": ("GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"),
     "events": ("GetItem", "PutItem", "UpdateItem", "Query"),

@@ -152,14 +152,14 @@ def admit_email(
     lead: Lead, cadence: Cadence, enrollment: Enrollment, number: int, now: datetime
 ) -> datetime | None:
     """None: the email may go now (counted against the cap). Else the time it moved to (stored)."""
-    if sending_items.pause() is not None:
+    paused, reserved = sending_items.pause_and_reservation(lead.id, enrollment.number, number)
+    if paused is not None:
         due = _later_day(lead, cadence, enrollment, number, now, None)
         metrics.add_metric(name="EmailHeldPaused", unit="Count", value=1)
         return _move(lead, cadence, enrollment, number, due, "paused", now)
     sending = operator_config().sending
     domain = sending_domain(lead)
     today = now.astimezone(UTC).date()
-    reserved = sending_items.reservation(lead.id, enrollment.number, number)
     if reserved is not None and reserved[0] == domain and reserved[1] <= today:
         return None  # its slot was counted against its day's cap when it was reserved
     if sending_items.take_slot(domain, today, sending.cap(domain, today)) is not None:

@@ -26,7 +26,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from leadflow.clock import iso
-from leadflow.store.items import dynamodb_table, lead_pk, put_if, put_new, update_if
+from leadflow.store.items import dynamodb_table, get_consistently, lead_pk, put_if, put_new, update_if
 from leadflow.store.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 SENDING = "SENDING"
@@ -36,8 +36,22 @@ PAUSE = "PAUSE"
 def pause() -> dict[str, Any] | None:
     """The active pause, or None."""
     item = dynamodb_table().get_item(Key={PARTITION_KEY: SENDING, SORT_KEY: PAUSE}, ConsistentRead=True)
-    found = item.get("Item")
-    return dict(found) if found and found.get("active") else None
+    return _active(item.get("Item"))
+
+
+def _active(pause_item: dict[str, Any] | None) -> dict[str, Any] | None:
+    return dict(pause_item) if pause_item and pause_item.get("active") else None
+
+
+def pause_and_reservation(
+    lead_id: str, enrollment: int, touch: int
+) -> tuple[dict[str, Any] | None, tuple[str, date] | None]:
+    """`pause()`, and the touch's reserved slot (domain, day) if it has one, read consistently in one
+    round trip (BatchGetItem): an email's guard reads both."""
+    pause_item, slot_item = get_consistently(
+        [(SENDING, PAUSE), (lead_pk(lead_id), _slot_sk(enrollment, touch))]
+    )
+    return _active(pause_item), _reserved(slot_item)
 
 
 def set_pause(at: datetime, reason: str, details: dict[str, str]) -> bool:
@@ -184,12 +198,5 @@ def reserve(lead_id: str, enrollment: int, touch: int, domain: str, day: date) -
     )
 
 
-def reservation(lead_id: str, enrollment: int, touch: int) -> tuple[str, date] | None:
-    item = (
-        dynamodb_table()
-        .get_item(
-            Key={PARTITION_KEY: lead_pk(lead_id), SORT_KEY: _slot_sk(enrollment, touch)}, ConsistentRead=True
-        )
-        .get("Item")
-    )
-    return (str(item["domain"]), date.fromisoformat(str(item["day"]))) if item else None
+def _reserved(slot_item: dict[str, Any] | None) -> tuple[str, date] | None:
+    return (str(slot_item["domain"]), date.fromisoformat(str(slot_item["day"]))) if slot_item else None
