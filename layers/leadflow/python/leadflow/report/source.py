@@ -19,11 +19,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadflow import aws
 from leadflow.clock import iso, parse_iso
@@ -84,6 +83,8 @@ TASK_OUTCOMES = frozenset({"done", "no_answer", "voicemail", "connected", "meeti
 # How a draft the rep writes (manual_email) ended: its touch record is sent or skipped (with why).
 DRAFT_OUTCOMES = frozenset({"sent", "skipped", "expired"})
 DRAFT_SKIPS = {"rep_skipped": "skipped", "expired": "expired"}
+# A task outcome that is a response.
+TASK_RESPONSES = {"connected": EventKind.CONNECTED, "meeting_booked": EventKind.MEETING}
 
 
 def label(value: Any, missing: str = UNKNOWN) -> str:
@@ -138,8 +139,9 @@ def _kind(item: dict[str, Any]) -> str:
 TouchKey = tuple[str, int, int]  # lead id, enrollment, touch number
 
 
-@dataclass(frozen=True, slots=True)
-class _TaskTouch:
+# Held back until `finish`, a few hundred thousand at 100k leads: tuples, built ~3x faster than
+# frozen dataclasses.
+class _TaskTouch(NamedTuple):
     channel: str
     ran_at: datetime | None
     variant: str | None
@@ -148,8 +150,7 @@ class _TaskTouch:
     draft_outcome: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Task:
+class _Task(NamedTuple):
     channel: str
     status: str
     outcome_at: datetime | None
@@ -224,41 +225,48 @@ class DatasetBuilder:
 
     def finish(self) -> Dataset:
         """Merge each rep task's touch with its outcome: done (a touch), open (apart), or cancelled."""
-        for key in self._task_touches.keys() | self._tasks.keys():
-            touch, task = self._task_touches.get(key), self._tasks.get(key)
-            channel = touch.channel if touch else task.channel if task else UNKNOWN
-            ran_at = touch.ran_at if touch else None
-            status = task.status if task else (touch.draft_outcome if touch else None) or "open"
-            outcome = None
-            if status in DRAFT_OUTCOMES:
-                # A rep's draft: sent when its touch record says (else when the task says), or not.
-                state = TouchState.SENT if status == "sent" else TouchState.SKIPPED
-                sent_at = touch.ran_at if touch and touch.draft_outcome == "sent" else None
-                outcome, ran_at = status, sent_at or (task.outcome_at if task else None) or ran_at
-            elif status in TASK_OUTCOMES:
-                state, outcome = TouchState.TASK_DONE, status
-                ran_at = (task.outcome_at if task else None) or ran_at
-            elif status == "open":
-                state = TouchState.TASK_OPEN
-                ran_at = ran_at or (task.due_at if task else None)
-            else:  # cancelled: the lead stopped before the rep got to it
-                state = TouchState.SKIPPED
-            variant = touch.variant if touch else None
-            due = (task.due_at if task else None) or (touch.due_at if touch else None)
-            self.dataset.touches.append(TouchRecord(*key, channel, state, ran_at, variant, outcome, due))
-            response = {"connected": EventKind.CONNECTED, "meeting_booked": EventKind.MEETING}.get(
-                outcome or ""
-            )
-            if response is not None and ran_at is not None:
-                self.dataset.events.append(EventRecord(key[0], response, ran_at, key[1], key[2], channel))
+        tasks = self._tasks
+        for key, touch in self._task_touches.items():
+            self._task_touch(key, touch, tasks.pop(key, None))
+        for key, task in tasks.items():  # a task whose touch was not read
+            self._task_touch(key, None, task)
         self._task_touches, self._tasks = {}, {}
         return self.dataset
 
+    def _task_touch(self, key: TouchKey, touch: _TaskTouch | None, task: _Task | None) -> None:
+        channel = touch.channel if touch else task.channel if task else UNKNOWN
+        ran_at = touch.ran_at if touch else None
+        status = task.status if task else (touch.draft_outcome if touch else None) or "open"
+        outcome = None
+        if status in DRAFT_OUTCOMES:
+            # A rep's draft: sent when its touch record says (else when the task says), or not.
+            state = TouchState.SENT if status == "sent" else TouchState.SKIPPED
+            sent_at = touch.ran_at if touch and touch.draft_outcome == "sent" else None
+            outcome, ran_at = status, sent_at or (task.outcome_at if task else None) or ran_at
+        elif status in TASK_OUTCOMES:
+            state, outcome = TouchState.TASK_DONE, status
+            ran_at = (task.outcome_at if task else None) or ran_at
+        elif status == "open":
+            state = TouchState.TASK_OPEN
+            ran_at = ran_at or (task.due_at if task else None)
+        else:  # cancelled: the lead stopped before the rep got to it
+            state = TouchState.SKIPPED
+        variant = touch.variant if touch else None
+        due = (task.due_at if task else None) or (touch.due_at if touch else None)
+        self.dataset.touches.append(TouchRecord(*key, channel, state, ran_at, variant, outcome, due))
+        response = TASK_RESPONSES.get(outcome or "")
+        if response is not None and ran_at is not None:
+            self.dataset.events.append(EventRecord(key[0], response, ran_at, key[1], key[2], channel))
+
 
 def _touch_key(item: dict[str, Any]) -> TouchKey | None:
-    lead_id = str(item.get("lead_id") or "")
-    enrollment = _int(item.get("enrollment"))
-    number = _int(item.get("number", item.get("touch")))
+    lead_id = item.get("lead_id")
+    enrollment = item.get("enrollment")
+    number = item.get("number", item.get("touch"))
+    if type(lead_id) is str and lead_id and type(enrollment) is Decimal and type(number) is Decimal:
+        return sys.intern(lead_id), int(enrollment), int(number)  # as stored: nearly always
+    lead_id = str(lead_id or "")
+    enrollment, number = _int(enrollment), _int(number)
     if not lead_id or enrollment is None or number is None:
         return None
     return sys.intern(lead_id), enrollment, number
