@@ -413,23 +413,32 @@ def test_a_step_reads_the_enrollment_once_and_a_claims_record_only_when_its_stat
     """Reads (issue 28): the step reads the enrollment as stored; the record of its last claim (the
     read that shows a settled claim as `sent`) is read only where that state decides something: a
     retry of a touch an earlier attempt claimed (the tests above), and the second moment, which
-    sends an unsettled first moment first (tests/test_first_moment.py). Not once per touch."""
+    sends an unsettled first moment first (tests/test_first_moment.py). Not once per touch. A reserved
+    sending slot is read for touch 1 alone (the sending guard's reservations: test_sending_guard)."""
     gets: list[str] = []
 
     def count(params: dict, **_: object) -> None:
-        gets.append(str(params["Key"]["sk"]).split("#")[0])
+        # A GetItem's key, or each key of a BatchGetItem (DynamoDB reads each as its own GetItem).
+        keys = [params["Key"]] if "Key" in params else []
+        keys += [key for request in params.get("RequestItems", {}).values() for key in request["Keys"]]
+        gets.extend(str(key["sk"]).split("#")[0] for key in keys)
 
     client = _table_client()
-    client.meta.events.register("provide-client-params.dynamodb.GetItem", count)
+    events = ("provide-client-params.dynamodb.GetItem", "provide-client-params.dynamodb.BatchGetItem")
+    for event in events:
+        client.meta.events.register(event, count)
     try:
         lead_id = _post(sb, "reads@example.com")
         sb.advance(30 * 86400)
     finally:
-        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", count)
+        for event in events:
+            client.meta.events.unregister(event, count)
     assert _sent(sb, lead_id) == [1, 2, 3, 4, 5, 6]
     # One enrollment read per step run (6 touches), none for their records but the second moment's
     # (touch 1's record); the threaded follow-ups (touches 2-6) read their thread's first email.
     assert gets.count("ENROLLMENT") == 6
     assert gets.count("TOUCH") == 1 + 5
     assert "TASK" not in gets
+    # The sending guard reads a reserved slot for touch 1 only: only a first touch reserves one.
+    assert gets.count("SLOT") == 1
     _assert_clean(sb)

@@ -152,7 +152,10 @@ def admit_email(
     lead: Lead, cadence: Cadence, enrollment: Enrollment, number: int, now: datetime
 ) -> datetime | None:
     """None: the email may go now (counted against the cap). Else the time it moved to (stored)."""
-    paused, reserved = sending_items.pause_and_reservation(lead.id, enrollment.number, number)
+    if number == 1:
+        paused, reserved = sending_items.pause_and_reservation(lead.id, enrollment.number, number)
+    else:  # only a first touch reserves a later day's slot (_later_day): a follow-up has none to read
+        paused, reserved = sending_items.pause(), None
     if paused is not None:
         due = _later_day(lead, cadence, enrollment, number, now, None)
         metrics.add_metric(name="EmailHeldPaused", unit="Count", value=1)
