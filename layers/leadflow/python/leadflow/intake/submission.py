@@ -15,7 +15,7 @@ from leadflow import aws, clock, keys
 from leadflow.cadence import executions, versions
 from leadflow.cadence.enrollments import START_LEASE, plan_for, start
 from leadflow.config import cadences, operator_config, settings
-from leadflow.intake import contacts, held, limits, sms_opt_in, withdrawal
+from leadflow.intake import contacts, limits, sms_opt_in
 from leadflow.intake.routing import choose_cadence, choose_owner, fit_score
 from leadflow.models import (
     CONTACTABLE,
@@ -123,6 +123,8 @@ def accept(
     )
     if refused:
         # Answered like any post; stored as held, not enrolled, never dropped.
+        from leadflow.intake import held  # a refused post's: not every cold start's
+
         return Accepted(submission_id, held.hold(submission, origin, submission_id, refused, now))
     email_key = keys.email_key(submission.email)
     known_id, suppressed = lead_items.lead_id_and_suppression(email_key)
@@ -335,6 +337,8 @@ def _known_lead_posted(
     ]
     if submission.email_consent is False and public and running:
         # Anyone can type this address: ask its owner to confirm (the unsubscribe link) first.
+        from leadflow.intake import withdrawal  # a returning lead's: not every cold start's
+
         withdrawal.ask_to_confirm(lead, running, now)
         _alert_returning(
             lead,

@@ -11,7 +11,9 @@ nobody at work, the chain waits for the first of them to start. An outcome (or a
 cancels the task) ends it.
 
 The lead-facing cadence never waits on the chain: it runs outside the execution, on one-shot
-schedules (send.escalations triggers each alert; this module decides who and when).
+schedules (send.escalations triggers each alert; this module decides who and when). The intake
+asks only `wants_a_call`: the task store and the links of the alerts are imported by the functions
+of the chain, which the step runs.
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ from leadflow.config import operator_config
 from leadflow.models import Enrollment, Lead, Task, TaskStatus, task_id
 from leadflow.operator_config import BusinessHours, OperatorConfig
 from leadflow.send.alerts import MANAGER, AlertKind, alert_owner, local_time, waited
-from leadflow.send.queue import queue_link
-from leadflow.send.tasks import task_link
-from leadflow.store import task_items
 
 SPEED_TOUCH = 0  # the task's touch number: before the cadence's own touches
 INSTRUCTION = (
@@ -113,6 +112,8 @@ def open_call(
         escalate_at=then,
         escalations=[{"at": clock.iso(now), "rep": first.person, "step": first.step}] if first else [],
     )
+    from leadflow.store import task_items
+
     if not task_items.put_task(task):
         return None  # stored by an earlier attempt, with its first alert
     if first is not None:
@@ -126,6 +127,8 @@ def escalate(
     """The chain's next alert, to the first person due who is at work; returns when to go on. `task`:
     the call task as the caller just read it (else read here); the alert's conditional write on the
     alerts it holds refuses a stale one."""
+    from leadflow.store import task_items
+
     config = operator_config()
     if task is None:
         task = task_items.get_task(lead.id, enrollment.number, SPEED_TOUCH)
@@ -140,6 +143,8 @@ def resume(
     """After a later touch: when the unworked call's chain goes on, or None."""
     if not cadence.speed_to_lead or next_at is None:
         return None
+    from leadflow.store import task_items
+
     config = operator_config()
     task = task_items.get_task(lead.id, enrollment.number, SPEED_TOUCH)
     if task is None or task.status is not TaskStatus.OPEN:
@@ -157,6 +162,8 @@ def resume(
 
 
 def _alert(lead: Lead, task: Task, links: list[Link], now: datetime, next_at: datetime | None) -> Next | None:
+    from leadflow.store import task_items
+
     done = {escalation.get("step") for escalation in task.escalations}
     pending = [link for link in links if link.step not in done]
     if not task.escalations and pending and pending[0].step == "owner":
@@ -208,6 +215,9 @@ def next_rep(lead: Lead, owner: str, config: OperatorConfig) -> str:
 
 
 def _detail(task: Task, link: Link, now: datetime) -> str:
+    from leadflow.send.queue import queue_link
+    from leadflow.send.tasks import task_link
+
     zone = link.hours.timezone
     since = task.created_at or task.due_at
     if link.step == "owner":
