@@ -163,6 +163,24 @@ print(json.dumps(sorted(m for m in later if m in sys.modules)))
     assert _fresh(code) == []
 
 
+def test_the_model_modules_hand_pydantic_annotation_objects_not_strings() -> None:
+    """Without `from __future__ import annotations` in the three modules of models every function
+    imports, pydantic reads their fields' types as they are instead of compiling each string."""
+    from pydantic import BaseModel
+
+    from leadflow import models, operator_config
+    from leadflow.cadence import model as cadence_model
+
+    stringly = {
+        f"{module.__name__}.{name}"
+        for module in (models, operator_config, cadence_model)
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == module.__name__
+        if any(isinstance(annotation, str) for annotation in value.__annotations__.values())
+    }
+    assert stringly == set()
+
+
 DEFERRED_MODELS = (
     "LeadSubmission",
     "Meeting",
