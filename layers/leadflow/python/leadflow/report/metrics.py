@@ -88,6 +88,7 @@ class Facts:
     speed_to_lead: float | None  # seconds from form post to the first delivered touch
     first_human_touch: float | None  # seconds from form post to the first completed rep task
     touches_to_response: int | None  # delivered touches up to the one that drew the first response
+    response_step: int | None  # the number of the touch that drew the first response, if one did
     # Sales stages the lead reached after this enrollment began: kind -> (when, amount).
     stages: dict[EventKind, EventRecord]
     # Booked a meeting within MEETING_BUSINESS_DAYS of arriving; None until that time has passed.
@@ -452,7 +453,12 @@ class FactsBuilder:
                 if event.kind in STAGES:
                     stage_events.append(event)
                     continue
-                owner = _enrollment_for(event, enrollments)
+                if len(enrollments) == 1:  # most leads: `_enrollment_for` inline
+                    only = enrollments[0]
+                    named = event.enrollment is not None and event.enrollment == only.number
+                    owner = only if named or only.started_at < event.at else None
+                else:
+                    owner = _enrollment_for(event, enrollments)
                 if owner is not None:
                     events_by.setdefault(owner.number, []).append(event)
             lead_touches = self._touches.get(lead_id, no_touches)
@@ -470,6 +476,7 @@ class FactsBuilder:
 
 
 _number = attrgetter("number")
+_at = attrgetter("at")
 _at_then_number = attrgetter("at", "number")
 
 
@@ -511,10 +518,11 @@ def _facts(
             # The same answer recorded twice (the stop, and the event carrying the reply's intent).
             first = outcomes[event.kind]
             outcomes[event.kind] = Outcome(first.kind, first.at, first.touch, event.intent)
-    responses = [outcomes[kind] for kind in RESPONSES if kind in outcomes]
-    first_response = min(responses, key=lambda o: o.at) if responses else None
-    exits = [outcomes[kind] for kind in EXITS if kind in outcomes]
-    first_exit = min(exits, key=lambda o: o.at) if exits else None
+    # The first of each (in the order the events came, on a tie).
+    responses = [outcome for kind, outcome in outcomes.items() if kind in RESPONSES]
+    first_response = min(responses, key=_at) if responses else None
+    exits = [outcome for kind, outcome in outcomes.items() if kind in EXITS]
+    first_exit = min(exits, key=_at) if exits else None
     if first_exit is not None and first_response is not None and first_response.at <= first_exit.at:
         first_exit = None
     arrival = enrollment.number == 1
@@ -544,14 +552,24 @@ def _facts(
         speed_to_lead=_seconds(lead.created_at, delivered[0].at) if arrival and delivered else None,
         first_human_touch=_first_task_done(lead, delivered) if arrival else None,
         touches_to_response=touches_to_response,
+        response_step=(
+            first_response.touch.number
+            if first_response is not None and first_response.touch is not None
+            else None
+        ),
         stages=_stages(stage_events) if stage_events else {},
-        deal_amount=next((e.amount for e in reversed(stage_events) if e.amount is not None), None),
+        deal_amount=_deal_amount(stage_events) if stage_events else None,
         meeting_in_time=meeting_in_time,
         # By number: the last in sequence is the highest.
         terminal_step=next((t.number for t in reversed(touches) if in_sequence(t.number)), 0),
     )
     fact.counted = _counted(fact)
     return fact
+
+
+def _deal_amount(stage_events: list[EventRecord]) -> float | None:
+    """The last amount the stage events gave, if any did."""
+    return next((e.amount for e in reversed(stage_events) if e.amount is not None), None)
 
 
 def _first_task_done(lead: LeadRecord, delivered: list[TouchRecord]) -> float | None:
@@ -668,7 +686,7 @@ def touch_segments(
     responders: dict[TouchKey, list[Facts]] = defaultdict(list)
     for fact in facts:
         keyed: dict[TouchKey, int] = {}
-        for touch, bits in zip(fact.delivered, _touch_counted(fact), strict=True):
+        for touch, bits in zip(fact.delivered, fact.touch_counted or _touch_counted(fact), strict=False):
             found = key(fact, touch)
             if found is not None:
                 keyed[found] = keyed.get(found, 0) | bits
@@ -706,11 +724,7 @@ def _stats(
         per_lead = Counter(by_lead.values())
     counts = {name: sum(n for bits, n in per_lead.items() if bits & bit) for name, bit in BIT.items()}
     to_response = [f.touches_to_response for f in responders if f.touches_to_response is not None]
-    steps = [
-        f.first_response.touch.number
-        for f in responders
-        if f.first_response is not None and f.first_response.touch is not None
-    ]
+    steps = [f.response_step for f in responders if f.response_step is not None]
     return SegmentStats(
         leads=leads,
         enrollments=len(lead_ids),
