@@ -138,12 +138,14 @@ print(json.dumps(sorted(m for m in later if m in sys.modules)))
 
 def test_the_report_imports_no_planner_store_of_enrollments_or_touch_renderer() -> None:
     """The report reads the reputation guard's status: what only a held touch or a pause needs (the
-    planner, the enrollments, alerts, the touch messages) stays with the step and the events."""
+    planner, the enrollments, alerts, the touch messages) stays with the step and the events; and
+    it validates no lead model (its configuration's contact statuses come from cadence.terms)."""
     code = """
 import json, sys
 import functions.report.handler
 later = ("leadflow.cadence.schedule", "leadflow.cadence.enrollments", "leadflow.cadence.reschedule",
-         "leadflow.store.enrollment_items", "leadflow.send.alerts", "leadflow.send.messages")
+         "leadflow.store.enrollment_items", "leadflow.send.alerts", "leadflow.send.messages",
+         "leadflow.models")
 print(json.dumps(sorted(m for m in later if m in sys.modules)))
 """
     assert _fresh(code) == []

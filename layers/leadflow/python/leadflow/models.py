@@ -30,18 +30,7 @@ from pydantic import (
 )
 
 from leadflow import fields
-from leadflow.cadence.terms import FitBand
-
-
-class ContactStatus(StrEnum):
-    """Where the relationship with the lead stands, across all cadences."""
-
-    ACTIVE = "active"
-    REPLIED = "replied"
-    MEETING_BOOKED = "meeting_booked"
-    OPTED_OUT = "opted_out"
-    BOUNCED = "bounced"
-
+from leadflow.cadence.terms import ContactStatus, FitBand
 
 # A lead who replied or booked may still get a later cadence (post-meeting follow-up).
 CONTACTABLE = frozenset({ContactStatus.ACTIVE, ContactStatus.REPLIED, ContactStatus.MEETING_BOOKED})

@@ -30,9 +30,16 @@ from pydantic import (
     model_validator,
 )
 
-from leadflow.cadence.terms import CADENCE_NAME, SLUG, FitBand, Weekday, YamlFileError, read_yaml
+from leadflow.cadence.terms import (
+    CADENCE_NAME,
+    SLUG,
+    ContactStatus,
+    FitBand,
+    Weekday,
+    YamlFileError,
+    read_yaml,
+)
 from leadflow.fields import IanaZone
-from leadflow.models import ContactStatus
 
 # Validation context of a configuration a build already validated in full (leadflow.compiled).
 PREVALIDATED = "prevalidated"

@@ -1,9 +1,11 @@
 """The cadence vocabulary a module can use without the cadence models: where cadence files live, the
-channels, efforts, weekdays and fit bands, name patterns, the SMS quiet hours, and reading YAML.
+channels, efforts, weekdays and fit bands, name patterns, the SMS quiet hours, reading YAML, and the
+lead's contact status (whether a cadence may reach them; `leadflow.models` re-exports it).
 
 Kept apart from model.py (the models, re-exported there) so that a cold start that reads no cadence
 (events, inbound, sweep) does not build the cadence models: `leadflow.models`, `operator_config` and
-`config` import these names from here (~14 ms of those cold starts).
+`config` import these names from here (~14 ms of those cold starts); and the report, whose operator
+configuration names contact statuses, does not build leadflow.models (~100M instructions, ~14 ms).
 """
 
 from __future__ import annotations
@@ -110,3 +112,13 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError) as error:
         raise YamlFileError(str(error)) from error
+
+
+class ContactStatus(StrEnum):
+    """Where the relationship with the lead stands, across all cadences."""
+
+    ACTIVE = "active"
+    REPLIED = "replied"
+    MEETING_BOOKED = "meeting_booked"
+    OPTED_OUT = "opted_out"
+    BOUNCED = "bounced"
