@@ -125,12 +125,14 @@ print(json.dumps(sorted(m for m in ("leadflow.cadence.model", "yaml") if m in sy
 
 def test_the_step_imports_what_an_email_touch_needs_and_no_other_channel() -> None:
     """Most of its calls send an email: the modules of texts, rep tasks and drafts, speed to lead,
-    failure alerts, and the planner a held touch moves with, come with the calls that use them."""
+    failure alerts, the planner a held touch moves with, and the event store (a CRM stage's, through
+    the lead store), come with the calls that use them."""
     code = """
 import json, sys
 import functions.step.handler
 later = ("leadflow.send.sms", "leadflow.send.tasks", "leadflow.send.drafts", "leadflow.send.escalations",
-         "leadflow.send.alerts", "leadflow.cadence.reschedule", "leadflow.cadence.enrollments")
+         "leadflow.send.alerts", "leadflow.cadence.reschedule", "leadflow.cadence.enrollments",
+         "leadflow.store.event_items")
 print(json.dumps(sorted(m for m in later if m in sys.modules)))
 """
     assert _fresh(code) == []
@@ -153,13 +155,14 @@ print(json.dumps(sorted(m for m in later if m in sys.modules)))
 
 def test_the_intake_imports_what_a_new_lead_needs() -> None:
     """A post stores, routes and enrolls a lead: the modules of a refused post (held), a returning
-    lead's withdrawal, an account-level stop, and speed to lead's task store and links, come with
-    the calls that use them."""
+    lead's withdrawal, an account-level stop, speed to lead's task store and links, and the event
+    store a CRM stage writes to, come with the calls that use them."""
     code = """
 import json, sys
 import functions.intake.handler
 later = ("leadflow.intake.held", "leadflow.intake.withdrawal", "leadflow.cadence.stops",
-         "leadflow.store.task_items", "leadflow.send.tasks", "leadflow.send.queue", "leadflow.send.mail")
+         "leadflow.store.task_items", "leadflow.send.tasks", "leadflow.send.queue", "leadflow.send.mail",
+         "leadflow.store.event_items")
 print(json.dumps(sorted(m for m in later if m in sys.modules)))
 """
     assert _fresh(code) == []

@@ -19,7 +19,7 @@ from leadflow.models import (
     Lead,
     SubmissionRecord,
 )
-from leadflow.store import event_items, suppression_items
+from leadflow.store import suppression_items
 from leadflow.store.enrollment_items import enrollment_item
 from leadflow.store.items import (
     by_day_keys,
@@ -308,6 +308,8 @@ def set_stage(lead_id: str, stage: str, at: datetime, amount: Decimal | None, cu
 
     Returns False when the event was already recorded.
     """
+    from leadflow.store import event_items  # a CRM webhook's: every function imports this module
+
     details: dict[str, Any] = {"amount": amount, "currency": currency}
     if not event_items.record_event(lead_id, f"stage_{stage}", at, details=details, once=True):
         return False
