@@ -345,10 +345,11 @@ def _ceilings(figures: dict[str, Any]) -> list[str]:
         "spread, or pace sends through a queue.",
         f"- **DynamoDB partitions**: 1,000 write units/s per partition. A lead's items share its partition "
         f"(about {write_units:.0f} write units over a whole cadence, measured), far below. The by_day index "
-        f"is sharded {SHARDS} ways per day (`DAY#<date>#<n>`), so its day partition takes "
-        f"{SHARDS * PARTITION_WRITE_UNITS_PER_S:,} write units/s before throttling; unsharded, one day's "
+        f"is sharded {SHARDS} ways per month (`MONTH#<yyyy-mm>#<n>`; writes always land in the current "
+        f"month, so the {SHARDS} shards are the partitions taking them), which take "
+        f"{SHARDS * PARTITION_WRITE_UNITS_PER_S:,} write units/s before throttling; unsharded, one "
         "window-start burst could throttle the index and back-pressure the table. Past it: more shards (the "
-        "report reads each), which costs one Query per shard per day.",
+        "report reads each), which costs one Query per shard per month of the period.",
         "",
     ]
 
