@@ -380,3 +380,124 @@ def test_stored_times_read_as_the_clock_parses_them_and_naive_ones_as_utc():
         assert created == expected and created.utcoffset() is not None, stored
     unusable = dataset_from_items([lead | {"created_at": "Monday morning"}])
     assert not unusable.leads and sum(unusable.skipped.values()) == 1
+
+
+# -- the wire form: items mapped from DynamoDB's JSON without a decoded copy --------------------------
+
+# Shapes as the writers store them (bench.report.stored_items, tests above), then the odd ones a writer
+# or a hand edit could leave: each must map as its decoded form does.
+WIRE_SHAPES = [
+    {"kind": "lead", "id": "l1", "created_at": "2026-11-20T10:00:00Z", "source": "g2", "form": "demo"},
+    {
+        "kind": "lead",
+        "id": "l2",
+        "created_at": "2026-11-20T10:00:00Z",
+        "status": "replied",
+        "status_at": "2026-11-21T10:00:00Z",
+        "utm_source": "ads",
+    },
+    {"kind": "lead", "id": "l3", "created_at": "2026-11-20T10:00:00Z", "score": Decimal(7)},
+    {"kind": "lead", "id": "", "created_at": "2026-11-20T10:00:00Z"},
+    {
+        "kind": "enrollment",
+        "lead_id": "l1",
+        "number": Decimal(1),
+        "cadence": "demo",
+        "version": "v1",
+        "started_at": "2026-11-20T10:00:00Z",
+        "stop_reason": "meeting_booked",
+        "stopped_at": "2026-11-22T10:00:00Z",
+        "stopped_after_touch": Decimal(3),
+    },
+    {"kind": "enrollment", "lead_id": "l2", "number": "2", "started_at": "2026-11-20T10:00:00Z"},
+    {"kind": "enrollment", "lead_id": "l2", "number": Decimal("1.5"), "started_at": "2026-11-20T10:00:00Z"},
+    {"kind": "enrollment", "lead_id": "l3", "number": Decimal(1), "started_at": "Monday"},
+    {
+        "kind": "touch",
+        "lead_id": "l1",
+        "enrollment": Decimal(1),
+        "number": Decimal(1),
+        "channel": "email",
+        "status": "sent",
+        "sent_at": "2026-11-20T10:05:00Z",
+        "variant": "b",
+    },
+    {
+        "kind": "touch",
+        "lead_id": "l1",
+        "enrollment": Decimal(1),
+        "number": Decimal(2),
+        "channel": "email",
+        "status": "skipped",
+        "variant": "",
+    },
+    {
+        "kind": "touch",
+        "lead_id": "l1",
+        "enrollment": Decimal(1),
+        "number": Decimal(3),
+        "channel": "manual_email",
+        "status": "skipped",
+        "skip_reason": "expired",
+        "due_at": "2026-11-21T10:00:00Z",
+    },
+    {"kind": "touch", "lead_id": "l1", "enrollment": Decimal(1), "number": Decimal(4), "channel": None},
+    {
+        "kind": "touch",
+        "lead_id": "l1",
+        "enrollment": "1",
+        "number": Decimal(5),
+        "sent_at": "2026-11-20T10:05:00Z",
+    },
+    {"kind": "touch", "lead_id": "", "enrollment": Decimal(1), "number": Decimal(6)},
+    {
+        "kind": "task",
+        "lead_id": "l1",
+        "enrollment": Decimal(1),
+        "touch": Decimal(7),
+        "channel": "call",
+        "status": "connected",
+        "outcome_at": "2026-11-22T09:00:00Z",
+        "due_at": "2026-11-21T10:00:00Z",
+        "sent_at": "2026-11-21T10:00:00Z",
+    },
+    {"kind": "task", "lead_id": "l1", "enrollment": Decimal(1), "channel": "call"},
+    {
+        "kind": "event",
+        "lead_id": "l1",
+        "type": "stage_won",
+        "at": "2026-11-23T10:00:00Z",
+        "amount": Decimal("2500.5"),
+        "enrollment": Decimal(1),
+        "touch": Decimal(2),
+        "channel": "email",
+    },
+    {"kind": "event", "lead_id": "l1", "type": "reply", "at": "2026-11-23T10:00:00Z", "intent": "not_now"},
+    {"kind": "event", "lead_id": "l1", "type": "delivery", "at": "2026-11-23T10:00:00Z"},
+    {"kind": "event", "lead_id": "l1", "type": "reply", "at": "2026-11-23T10:00:00Z", "touch": "2"},
+    {"kind": "event", "type": "reply", "at": "2026-11-23T10:00:00Z"},
+    {"kind": "snooze", "lead_id": "l1", "at": "2026-11-23T10:00:00Z"},
+    {
+        "sk": "TOUCH#1#8",
+        "lead_id": "l1",
+        "enrollment": Decimal(1),
+        "number": Decimal(8),
+        "channel": "sms",
+        "sent_at": "2026-11-20T10:05:00Z",
+    },
+]
+
+
+def test_the_wire_form_maps_as_the_decoded_form_does():
+    from leadflow.report.source import DatasetBuilder
+
+    wire = [{name: TypeSerializer().serialize(value) for name, value in item.items()} for item in WIRE_SHAPES]
+    decoded, fused = DatasetBuilder(), DatasetBuilder()
+    decoded.add([dict(item) for item in WIRE_SHAPES])
+    fused.add_wire(wire)
+    expected, found = decoded.finish(), fused.finish()
+    assert found.leads == expected.leads and len(expected.leads) == 3
+    assert found.enrollments == expected.enrollments and len(expected.enrollments) == 3
+    assert found.touches == expected.touches and len(expected.touches) == 6
+    assert found.events == expected.events and len(expected.events) == 6
+    assert found.skipped == expected.skipped and sum(expected.skipped.values()) == 6

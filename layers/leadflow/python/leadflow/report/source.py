@@ -185,37 +185,113 @@ class DatasetBuilder:
                 if key is None:
                     dataset.skip(f"{kind} without lead, enrollment or number")
                 elif kind == "task":
-                    self._tasks[key] = _Task(
+                    self._task(
+                        key,
                         label(item.get("channel")),
                         str(item.get("status") or "open"),
-                        _time(item.get("outcome_at")),
-                        _time(item.get("due_at")),
+                        item.get("outcome_at"),
+                        item.get("due_at"),
+                        item.get("sent_at"),
                     )
-                    if item.get("sent_at") and key not in self._task_touches:
-                        # One item per task touch: the task carries its touch's record (a touch
-                        # item, where one was written, says the same).
-                        self._task_touches[key] = _TaskTouch(
-                            label(item.get("channel")),
-                            _time(item.get("sent_at")),
-                            None,
-                            _time(item.get("due_at")),
-                        )
                 else:
-                    self._touch(key, item)
+                    self._touch(
+                        key,
+                        label(item.get("channel")),
+                        str(item.get("status") or "sent"),
+                        _time(item.get("sent_at")),
+                        label(item["variant"]) if item.get("variant") else None,
+                        item.get("due_at"),
+                        item.get("skip_reason"),
+                    )
             elif kind == "event":
                 _event(item, dataset)
 
-    def _touch(self, key: TouchKey, item: dict[str, Any]) -> None:
-        channel = label(item.get("channel"))
-        status = str(item.get("status") or "sent")
-        ran_at = _time(item.get("sent_at"))
-        variant = label(item["variant"]) if item.get("variant") else None
+    def add_wire(self, items: Iterable[dict[str, dict[str, Any]]]) -> None:
+        """Items as DynamoDB's JSON carries them ({"S": text}, {"N": digits}), mapped without a decoded
+        copy of each (1.2M items at 100k leads): the shapes the writers store go straight to records;
+        any other (no kind, another type where text or a number is stored) is decoded and mapped by
+        `add`, so both forms map alike. Each shape is read whole before anything is recorded."""
+        dataset = self.dataset
+        for item in items:
+            try:
+                kind = item["kind"]["S"]
+                if kind == "touch":
+                    self._wire_touch(item)
+                elif kind == "enrollment":
+                    _wire_enrollment(item, dataset)
+                elif kind == "lead":
+                    # Text only, as writers store a lead: one dict comprehension, no per-value dispatch.
+                    _lead({name: value["S"] for name, value in item.items()}, dataset)
+                elif kind == "task":
+                    self._wire_task(item)
+                elif kind == "event":
+                    _wire_event(item, dataset)
+                else:
+                    raise KeyError(kind)
+            except (KeyError, TypeError, ValueError):
+                self.add([{name: event_items.plain(value) for name, value in item.items()}])
+
+    def _wire_touch(self, item: dict[str, dict[str, Any]]) -> None:
+        lead_id = item["lead_id"]["S"]
+        number = item.get("number") or item["touch"]
+        key = (sys.intern(lead_id), int(item["enrollment"]["N"]), int(number["N"]))
+        if not lead_id:
+            raise ValueError("no lead id")
+        channel, status, sent_at = item.get("channel"), item.get("status"), item.get("sent_at")
+        variant, due_at, skip_reason = item.get("variant"), item.get("due_at"), item.get("skip_reason")
+        variant_text = variant["S"] if variant is not None else None
+        self._touch(
+            key,
+            label(channel["S"] if channel is not None else None),
+            (status["S"] if status is not None else None) or "sent",
+            _time(sent_at["S"] if sent_at is not None else None),
+            label(variant_text) if variant_text else None,
+            due_at["S"] if due_at is not None else None,
+            skip_reason["S"] if skip_reason is not None else None,
+        )
+
+    def _wire_task(self, item: dict[str, dict[str, Any]]) -> None:
+        lead_id = item["lead_id"]["S"]
+        number = item.get("number") or item["touch"]
+        key = (sys.intern(lead_id), int(item["enrollment"]["N"]), int(number["N"]))
+        if not lead_id:
+            raise ValueError("no lead id")
+        channel, status, outcome_at = item.get("channel"), item.get("status"), item.get("outcome_at")
+        due_at, sent_at = item.get("due_at"), item.get("sent_at")
+        self._task(
+            key,
+            label(channel["S"] if channel is not None else None),
+            (status["S"] if status is not None else None) or "open",
+            outcome_at["S"] if outcome_at is not None else None,
+            due_at["S"] if due_at is not None else None,
+            sent_at["S"] if sent_at is not None else None,
+        )
+
+    def _task(
+        self, key: TouchKey, channel: str, status: str, outcome_at: Any, due_at: Any, sent_at: Any
+    ) -> None:
+        self._tasks[key] = _Task(channel, status, _time(outcome_at), _time(due_at))
+        if sent_at and key not in self._task_touches:
+            # One item per task touch: the task carries its touch's record (a touch item, where one
+            # was written, says the same).
+            self._task_touches[key] = _TaskTouch(channel, _time(sent_at), None, _time(due_at))
+
+    def _touch(
+        self,
+        key: TouchKey,
+        channel: str,
+        status: str,
+        ran_at: datetime | None,
+        variant: str | None,
+        due_at: Any,
+        skip_reason: Any,
+    ) -> None:
         if channel == "manual_email":
             # A rep's draft: merged with its task, which knows when it fell due (recap within 24 h).
-            ended = "sent" if status == "sent" else DRAFT_SKIPS.get(str(item.get("skip_reason")))
-            self._task_touches[key] = _TaskTouch(channel, ran_at, variant, _time(item.get("due_at")), ended)
+            ended = "sent" if status == "sent" else DRAFT_SKIPS.get(str(skip_reason))
+            self._task_touches[key] = _TaskTouch(channel, ran_at, variant, _time(due_at), ended)
         elif status == "task" or (channel in REP_TASK_CHANNELS and status != "skipped"):
-            self._task_touches[key] = _TaskTouch(channel, ran_at, variant, _time(item.get("due_at")))
+            self._task_touches[key] = _TaskTouch(channel, ran_at, variant, _time(due_at))
         elif status == "skipped":
             self.dataset.touches.append(TouchRecord(*key, channel, TouchState.SKIPPED, ran_at, variant))
         elif ran_at is None:
@@ -320,15 +396,89 @@ def _enrollment(item: dict[str, Any], dataset: Dataset) -> None:
         dataset.skip("enrollment without lead, number or started_at")
         return
     version = str(item["version"]) if item.get("version") else None
-    dataset.enrollments.append(
-        EnrollmentRecord(lead_id, number, label(item.get("cadence")), started, version)
+    _enrollment_record(
+        dataset,
+        lead_id,
+        number,
+        started,
+        version,
+        label(item.get("cadence")),
+        item.get("stopped_at"),
+        item.get("stop_reason"),
+        item.get("stopped_after_touch"),
     )
-    stopped_at = _time(item.get("stopped_at"))
-    reason = item.get("stop_reason")
-    if reason and stopped_at is not None:
+
+
+def _wire_enrollment(item: dict[str, dict[str, Any]], dataset: Dataset) -> None:
+    lead_id = item["lead_id"]["S"]
+    number = int(item["number"]["N"])
+    started = _time(item["started_at"]["S"])
+    if not lead_id or started is None:
+        raise ValueError("enrollment without lead or started_at")  # add counts it skipped
+    version, cadence = item.get("version"), item.get("cadence")
+    stopped_at, reason, stopped_after = (
+        item.get("stopped_at"),
+        item.get("stop_reason"),
+        item.get("stopped_after_touch"),
+    )
+    version_text = version["S"] if version is not None else None
+    _enrollment_record(
+        dataset,
+        lead_id,
+        number,
+        started,
+        version_text or None,
+        label(cadence["S"] if cadence is not None else None),
+        stopped_at["S"] if stopped_at is not None else None,
+        reason["S"] if reason is not None else None,
+        event_items.plain(stopped_after) if stopped_after is not None else None,
+    )
+
+
+def _enrollment_record(
+    dataset: Dataset,
+    lead_id: str,
+    number: int,
+    started: datetime,
+    version: str | None,
+    cadence: str,
+    stopped_at: Any,
+    reason: Any,
+    stopped_after: Any,
+) -> None:
+    stopped, stop = _time(stopped_at), None
+    if reason and stopped is not None:
         kind = EVENT_KINDS.get(str(reason), EventKind.OTHER_STOP)
-        touch = _int(item.get("stopped_after_touch")) or None
-        dataset.events.append(EventRecord(lead_id, kind, stopped_at, number, touch))
+        stop = EventRecord(lead_id, kind, stopped, number, _int(stopped_after) or None)
+    # Recorded once all is read: the wire form's reader falls back to `add` on what it cannot read.
+    dataset.enrollments.append(EnrollmentRecord(lead_id, number, cadence, started, version))
+    if stop is not None:
+        dataset.events.append(stop)
+
+
+def _wire_event(item: dict[str, dict[str, Any]], dataset: Dataset) -> None:
+    kind = EVENT_KINDS.get(item["type"]["S"])
+    if kind is None:
+        return  # operator stops, auto-replies, deliveries: not report events
+    lead_id, at = item["lead_id"]["S"], _time(item["at"]["S"])
+    if at is None or not lead_id:
+        raise ValueError("event without lead or time")  # add counts it skipped
+    enrollment, touch, channel = item.get("enrollment"), item.get("touch"), item.get("channel")
+    amount, intent = item.get("amount"), item.get("intent")
+    channel_text = channel["S"] if channel is not None else None
+    intent_text = intent["S"] if intent is not None else None
+    dataset.events.append(
+        EventRecord(
+            lead_id,
+            kind,
+            at,
+            int(enrollment["N"]) if enrollment is not None else None,
+            int(touch["N"]) if touch is not None else None,
+            label(channel_text) if channel_text else None,
+            _amount(event_items.plain(amount)) if amount is not None else None,
+            label(intent_text) if intent_text else None,
+        )
+    )
 
 
 def _event(item: dict[str, Any], dataset: Dataset) -> None:
@@ -365,11 +515,11 @@ def load_dataset(window: Window, *, page_size: int | None = None, workers: int =
     start, end = iso(window.start), iso(window.end)
 
     def read(partition: str) -> Iterator[list[dict[str, Any]]]:
-        return event_items.partition_pages(partition, start, end, PROJECTION, page_size)
+        return event_items.partition_pages(partition, start, end, PROJECTION, page_size, decoded=False)
 
     builder = DatasetBuilder()
     for page in _read_ahead(event_items.index_partitions(start, end), read, workers):
-        builder.add(page)
+        builder.add_wire(page)
     dataset = builder.finish()
     missing = sorted({e.lead_id for e in dataset.enrollments} - dataset.leads.keys())
     if missing:

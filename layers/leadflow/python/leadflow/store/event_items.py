@@ -174,10 +174,17 @@ def items_between(
 
 
 def partition_pages(
-    partition: str, start: str, end: str, projection: Sequence[str], page_size: int | None = None
+    partition: str,
+    start: str,
+    end: str,
+    projection: Sequence[str],
+    page_size: int | None = None,
+    *,
+    decoded: bool = True,
 ) -> Iterator[list[dict[str, Any]]]:
     """Pages of one by_day partition's items at times in [start, end), following LastEvaluatedKey;
-    `page_size` caps items per page (DynamoDB caps a page at 1 MB anyway)."""
+    `page_size` caps items per page (DynamoDB caps a page at 1 MB anyway). `decoded=False` leaves the
+    items in DynamoDB's JSON form ({"S": text}, {"N": digits}) for a reader that maps them itself."""
     names = {f"#a{index}": name for index, name in enumerate(projection)}
     client = aws.client("dynamodb")
     kwargs: dict[str, Any] = {
@@ -198,7 +205,7 @@ def partition_pages(
     while True:
         page = _query(client, kwargs)
         items = page["Items"]
-        for item in items:  # decoded for this call alone: values replaced in place
+        for item in items if decoded else ():  # decoded for this call alone: values replaced in place
             for name, value in item.items():
                 text = value.get("S")  # strings inline: most of a million attribute values
                 item[name] = text if text is not None else plain(value)
