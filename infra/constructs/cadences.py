@@ -125,22 +125,18 @@ class CadenceStateMachines(Construct):
     def grant_describe_execution(self, grantee: iam.IGrantable) -> None:
         """states:DescribeExecution on the cadences' executions: the sweep asks whether a start whose
         ARN is not stored yet started (leadflow.cadence.sweep._unrecorded_execution)."""
-        arns = self.execution_arns()
-        iam.Grant.add_to_principal(grantee=grantee, actions=["states:DescribeExecution"], resource_arns=arns)
-        acknowledge_grant(
-            grantee,
-            "Execution names are per lead enrollment, so DescribeExecution needs <state machine name>:*; "
-            "scoped to the executions of the cadence state machines.",
-            *(wildcard_resource(self, arn) for arn in arns),
-        )
+        self._grant_on_executions(grantee, "states:DescribeExecution")
 
     def grant_stop_execution(self, grantee: iam.IGrantable) -> None:
         """states:StopExecution on the executions of the cadence state machines (names are per lead)."""
+        self._grant_on_executions(grantee, "states:StopExecution")
+
+    def _grant_on_executions(self, grantee: iam.IGrantable, action: str) -> None:
         arns = self.execution_arns()
-        iam.Grant.add_to_principal(grantee=grantee, actions=["states:StopExecution"], resource_arns=arns)
+        iam.Grant.add_to_principal(grantee=grantee, actions=[action], resource_arns=arns)
         acknowledge_grant(
             grantee,
-            "Execution names are per lead enrollment, so StopExecution needs <state machine name>:*; "
-            "scoped to the executions of the cadence state machines.",
+            f"Execution names are per lead enrollment, so {action.removeprefix('states:')} needs "
+            "<state machine name>:*; scoped to the executions of the cadence state machines.",
             *(wildcard_resource(self, arn) for arn in arns),
         )
