@@ -232,11 +232,7 @@ class DatasetBuilder:
                 self.add([{name: event_items.plain(value) for name, value in item.items()}])
 
     def _wire_touch(self, item: dict[str, dict[str, Any]]) -> None:
-        lead_id = item["lead_id"]["S"]
-        number = item.get("number") or item["touch"]
-        key = (sys.intern(lead_id), int(item["enrollment"]["N"]), int(number["N"]))
-        if not lead_id:
-            raise ValueError("no lead id")
+        key = _wire_touch_key(item)
         channel, status, sent_at = item.get("channel"), item.get("status"), item.get("sent_at")
         variant, due_at, skip_reason = item.get("variant"), item.get("due_at"), item.get("skip_reason")
         variant_text = variant["S"] if variant is not None else None
@@ -251,11 +247,7 @@ class DatasetBuilder:
         )
 
     def _wire_task(self, item: dict[str, dict[str, Any]]) -> None:
-        lead_id = item["lead_id"]["S"]
-        number = item.get("number") or item["touch"]
-        key = (sys.intern(lead_id), int(item["enrollment"]["N"]), int(number["N"]))
-        if not lead_id:
-            raise ValueError("no lead id")
+        key = _wire_touch_key(item)
         channel, status, outcome_at = item.get("channel"), item.get("status"), item.get("outcome_at")
         due_at, sent_at = item.get("due_at"), item.get("sent_at")
         self._task(
@@ -454,6 +446,15 @@ def _enrollment_record(
     dataset.enrollments.append(EnrollmentRecord(lead_id, number, cadence, started, version))
     if stop is not None:
         dataset.events.append(stop)
+
+
+def _wire_touch_key(item: dict[str, dict[str, Any]]) -> tuple[str, int, int]:
+    """(lead id, enrollment, touch number) of a touch or task item in DynamoDB's JSON form."""
+    lead_id = item["lead_id"]["S"]
+    if not lead_id:
+        raise ValueError("no lead id")
+    number = item.get("number") or item["touch"]
+    return (sys.intern(lead_id), int(item["enrollment"]["N"]), int(number["N"]))
 
 
 def _wire_event(item: dict[str, dict[str, Any]], dataset: Dataset) -> None:
