@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from bench import load, performance_doc, results
+from bench import performance_doc, results
 
 SECTIONS = {
     "report": "bench.report",
@@ -51,19 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.sections:  # what the wall-clock figures of this run shared the machine with
         results.record("machine_cpus", os.cpu_count() or 0, "cores")
         results.record("machine_load_1m_at_start", os.getloadavg()[0], "runnable processes")
-    # A full run on two cores or more: the 1,000-lead scale run (the longest, one process, one core
-    # by the GIL) runs beside the short sections instead of before them; the 16-thread load test
-    # waits until it is done (its per-post figures want the machine to itself). Each figure still
-    # comes from its own process; the machine's load average is recorded at start and end.
-    beside = not args.sections and (os.cpu_count() or 1) >= 2
-    scale = load.start("scale", args.quick) if beside else None
+    # One section at a time, each with the machine to itself: the 1,000-lead scale run once ran beside
+    # the short sections, sharing the two cores with their threads, so its figure measured them too.
+    # Each figure still comes from its own process; the load average is recorded at start and end.
     for name in args.sections or SECTIONS:
-        if name == "load" and scale is not None:
-            continue
         _section(name, partial(importlib.import_module(SECTIONS[name]).run, args.quick))
-    if scale is not None:
-        _section("load (the scale run, beside the sections above)", partial(load.finish, scale))
-        _section("load (the 16-thread load test)", partial(load.run, args.quick, parts=("load",)))
     if not args.sections:
         results.record("machine_load_1m_at_end", os.getloadavg()[0], "runnable processes")
         wall = time.perf_counter() - began_run
