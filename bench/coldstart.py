@@ -8,7 +8,9 @@ reaches moto over HTTP (a moto server serving the Sandbox's state in this proces
 clients and reads and writes as in AWS. The baseline is a fresh process's `import boto3`, sampled
 between the function's own imports. The whole is repeated in fresh Sandboxes (REPEATS; --quick: one)
 and each part is its best sample: a ratio per function is (import + first call) / baseline. A first
-call includes the moto server's own time.
+call includes the moto server's own time. The children find botocore's models where Lambda's do: the
+leadflow layer's trimmed models first (built as the layer build builds them; BOTOCORE_MODELS_DIR points
+at them, where Lambda finds them at /opt/botocore-models), then botocore's own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bench.performance_doc import COLD_START_TARGET
@@ -147,7 +150,7 @@ def _first_events(sb: Sandbox) -> dict[str, dict[str, Any]]:
     }
 
 
-def _sandbox_run(samples: dict[str, dict[str, list[float]]]) -> None:
+def _sandbox_run(samples: dict[str, dict[str, list[float]]], models: Path) -> None:
     """One fresh Sandbox: every function's first call (checked to have done its work) and imports,
     each import paired with an `import boto3` sample taken next to it."""
     from moto.server import ThreadedMotoServer
@@ -164,6 +167,7 @@ def _sandbox_run(samples: dict[str, dict[str, list[float]]]) -> None:
                     **os.environ,
                     "AWS_ENDPOINT_URL": f"http://{host}:{port}",
                     "AWS_LAMBDA_FUNCTION_NAME": f"leadflow-{function}",
+                    "BOTOCORE_MODELS_DIR": str(models),
                 }
                 taken = samples.setdefault(function, {"baseline": [], "import": [], "first_call": []})
                 taken["baseline"].append(boto3_import_s())
@@ -186,10 +190,13 @@ def run(quick: bool) -> None:
     # The same first calls in fresh Sandboxes, REPEATS times: each figure is its best sample, the
     # baseline too, whose samples are taken between the function's imports (a machine busy at one
     # moment of the run weighs on both sides of a ratio).
+    from infra.layers import build_botocore_models
+
+    models = build_botocore_models()  # the leadflow layer's /opt/botocore-models
     samples: dict[str, dict[str, list[float]]] = {}
     repeats = 1 if quick else REPEATS
     for _ in range(repeats):
-        _sandbox_run(samples)
+        _sandbox_run(samples, models)
     record(
         "cold_start_import_boto3_ms",
         min(min(taken["baseline"]) for taken in samples.values()) * 1000,

@@ -7,7 +7,9 @@
   or platform change (a stamp holds their hash), so synth stays fast and offline.
 - leadflow: the `leadflow` package (without the local Sandbox) as python/leadflow,
   plus the repo's cadences/, templates/ and config/, which land at /opt/cadences,
-  /opt/templates and /opt/config, and what leadflow.compiled compiles from them at /opt/compiled.
+  /opt/templates and /opt/config, what leadflow.compiled compiles from them at /opt/compiled,
+  and botocore's service models trimmed to the calls of the layer's code at /opt/botocore-models
+  (infra.botocore_models).
   Staged by copying into build/layers/leadflow-<content hash>;
   cheap, offline, and done by the CDK app on every synth.
 
@@ -28,6 +30,7 @@ import tomllib
 from datetime import date
 from pathlib import Path
 
+from infra import botocore_models
 from infra.assets import build_lock, stage, tree_files
 from infra.runtime import PIP_PLATFORM, PYTHON_VERSION, REPO_ROOT
 
@@ -151,6 +154,7 @@ def package_layer_files() -> dict[str, Path]:
     files.update(tree_files(TEMPLATES_SOURCE, "templates"))
     files.update(tree_files(CONFIG_SOURCE, "config"))
     files.update(tree_files(build_compiled(), "compiled"))
+    files.update(tree_files(build_botocore_models(), botocore_models.LAYER_DIR))
     return files
 
 
@@ -168,6 +172,13 @@ def build_compiled() -> Path:
             date.today(),
             parts=BUILD_DIR / "compiled-parts",
         )
+
+
+def build_botocore_models() -> Path:
+    """botocore's models of the services the layer's code calls, trimmed to its calls (leadflow.aws reads
+    them first, at /opt/botocore-models)."""
+    with build_lock():
+        return botocore_models.build(BUILD_DIR / botocore_models.LAYER_DIR)
 
 
 def stage_package_layer() -> Path:

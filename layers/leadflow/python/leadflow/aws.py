@@ -8,11 +8,14 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from functools import cache, partial
+from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import DataNotFoundError
@@ -61,12 +64,38 @@ class PlainJSONFileLoader(JSONFileLoader):
         return None
 
 
+# The service models the layer build trimmed to the operations the functions call (infra.botocore_models):
+# /opt/botocore-models in Lambda, beside the layer's python/; BOTOCORE_MODELS_DIR elsewhere (the bench's
+# cold starts). None in a checkout: the CLI, the Sandbox and the tests use botocore's whole models.
+_LAYER_MODELS = Path(__file__).resolve().parents[2] / "botocore-models"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def trimmed_models_dir() -> str | None:
+    """The trimmed models' directory, if there is one and this botocore can read them: they come from
+    the build machine's botocore, and a botocore at least as new reads an older model of the same API
+    version (AWS adds to a model; botocore reads what older SDKs shipped). An older one might meet a
+    trait it does not know: it keeps its own models."""
+    directory = Path(os.environ.get("BOTOCORE_MODELS_DIR") or _LAYER_MODELS)
+    try:
+        built_by = json.loads((directory / "manifest.json").read_bytes())["botocore_version"]
+    except FileNotFoundError:
+        return None
+    return str(directory) if _version(botocore.__version__) >= _version(built_by) else None
+
+
 @cache
 def session() -> boto3.Session:
-    """The process's boto3 session (one, as boto3's default), with the direct model loader."""
+    """The process's boto3 session (one, as boto3's default), with the direct model loader, which
+    looks in AWS_DATA_PATH (as botocore), then in the layer's trimmed models, then in botocore's own."""
     core = botocore.session.get_session()
     paths = (core.get_config_variable("data_path") or "").split(os.pathsep)  # AWS_DATA_PATH, as botocore
     search_paths = [os.path.expanduser(path) for path in paths if path]
+    if trimmed := trimmed_models_dir():
+        search_paths.append(trimmed)
     core.register_component(
         "data_loader", DirectLoader(extra_search_paths=search_paths, file_loader=PlainJSONFileLoader())
     )
