@@ -581,6 +581,11 @@ class OperatorConfig(BaseModel):
     def rep(self, rep_id: str) -> Rep:
         return next(rep for rep in self.reps if rep.id == rep_id)
 
+    def owning_rep(self, owner: str | None) -> Rep:
+        """The rep who sends to a lead with this owner: the owner once routing assigns one, else the
+        first configured rep."""
+        return self.rep(owner) if owner else self.reps[0]
+
     def form(self, form_id: str | None) -> Form | None:
         """The catalogue entry of a form id; None for a lead without a form or with an unknown one."""
         return self.forms.get(form_id) if form_id else None

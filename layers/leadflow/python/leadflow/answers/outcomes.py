@@ -138,9 +138,7 @@ def account_stop(lead: Lead) -> list[Enrollment]:
 
 def owner_rep(lead: Lead) -> Rep:
     """The lead's owning rep (the one its emails come from)."""
-    from leadflow.send import messages
-
-    return messages.owning_rep(lead, operator_config())
+    return operator_config().owning_rep(lead.owner)
 
 
 def enroll_for_meeting(lead: Lead, cadence: str, meeting: Meeting, reason: str) -> Enrollment | None:

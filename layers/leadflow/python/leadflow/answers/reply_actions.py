@@ -147,7 +147,7 @@ def _reply_task(lead: Lead, enrollment: int, at: datetime, instruction: str) -> 
     from leadflow.store import task_items
 
     config = operator_config()
-    owner = config.rep(lead.owner) if lead.owner else config.reps[0]
+    owner = config.owning_rep(lead.owner)
     opens = owner.hours.opening(at)
     due = opens + timedelta(minutes=config.speed_to_lead.due_minutes) if opens == at else opens
     task = Task(

@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from leadflow import aws, clock
-from leadflow.cadence import asl
 from leadflow.models import Enrollment
 
 if TYPE_CHECKING:
@@ -22,6 +21,8 @@ def execution_input(enrollment: Enrollment, cadence: Cadence) -> dict[str, objec
     shows this). The execution's first Wait reads the second moment's due time from `schedule.next_at`
     (a time, not personal data): the first moment is sent outside it (cadence.first_moment).
     """
+    from leadflow.cadence import asl  # a start's: a reply's or an erasure's stops need none
+
     ids: dict[str, object] = {
         "lead_id": enrollment.lead_id,
         "cadence": enrollment.cadence,

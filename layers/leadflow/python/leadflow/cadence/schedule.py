@@ -31,11 +31,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from leadflow import compiled
-from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel, SendWindow, Touch
+from leadflow.cadence.terms import SMS_EARLIEST, SMS_LATEST, Channel
 from leadflow.fields import iana_zone
 
 if TYPE_CHECKING:
     import holidays
+
+    # Annotations only: a business-hours check (public_holiday) builds no cadence model.
+    from leadflow.cadence.model import Cadence, SendWindow, Touch
 
 log = logging.getLogger(__name__)
 

@@ -72,8 +72,7 @@ def lead_fields(lead: Lead) -> dict[str, Any]:
 
 def owning_rep(lead: Lead, config: OperatorConfig) -> Rep:
     """The rep who sends to this lead: its owner once routing assigns one, else the first configured rep."""
-    owner = getattr(lead, "owner", None)  # routing assigns owners (cadence engine issue)
-    return config.rep(owner) if owner else config.reps[0]
+    return config.owning_rep(getattr(lead, "owner", None))  # routing assigns owners
 
 
 def signature(rep: Rep, company: Company) -> list[str]:

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from leadflow import clock
-from leadflow.cadence.model import Cadence
 from leadflow.config import operator_config
 from leadflow.models import Enrollment, Lead, Task, TaskStatus, task_id
 from leadflow.operator_config import BusinessHours, OperatorConfig
 from leadflow.send.alerts import MANAGER, AlertKind, alert_owner, local_time, waited
+
+if TYPE_CHECKING:  # annotations only: a hot reply's stand-in (alerts) needs no cadence model
+    from leadflow.cadence.model import Cadence
 
 SPEED_TOUCH = 0  # the task's touch number: before the cadence's own touches
 INSTRUCTION = (

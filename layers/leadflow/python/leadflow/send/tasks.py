@@ -8,15 +8,19 @@ touch's time at once. The rep records the outcome through `POST /tasks/{task_id}
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from leadflow import clock, keys
-from leadflow.cadence.model import Cadence, Channel
+from leadflow.cadence.terms import Channel
 from leadflow.config import operator_config, settings
 from leadflow.models import Lead, Task, TaskOutcome, TaskStatus, Touch, task_id
 from leadflow.send.alerts import AlertKind, alert_owner, local_time
 from leadflow.send.queue import queue_link
 from leadflow.store import task_items
+
+if TYPE_CHECKING:  # annotations only: a reply's task and link need no cadence model
+    from leadflow.cadence.model import Cadence
 
 DEFAULT_INSTRUCTIONS = {
     Channel.CALL: "Call the lead. Reference what they asked for and agree on one next step.",
