@@ -184,6 +184,29 @@ def test_the_read_ahead_keeps_the_serial_order_and_holds_few_pages():
     assert 0 < most_held <= 4 * (2 + 1)
 
 
+def _pool_threads() -> int:
+    """How many threads the calling thread's pool has now (its threads share a name prefix)."""
+    prefix = threading.current_thread().name.rpartition("_")[0] + "_"
+    return sum(thread.name.startswith(prefix) for thread in threading.enumerate())
+
+
+def test_the_read_ahead_s_readers_all_run_before_the_first_partition_is_read():
+    """A thread started while reads run waits for the GIL behind them (leadflow.threads): the readers
+    are started first, so the first read already sees all of them."""
+    seen = []
+
+    def read(partition: str) -> Iterator[list[dict[str, Any]]]:
+        seen.append(_pool_threads())
+        yield [{"partition": partition}]
+
+    assert len(list(source._read_ahead([f"p{number}" for number in range(10)], read, workers=4))) == 10
+    assert seen[0] == 4
+    # Never more readers than partitions.
+    seen.clear()
+    assert len(list(source._read_ahead(["p0", "p1"], read, workers=4))) == 2
+    assert seen == [2, 2]
+
+
 def test_a_reader_s_error_is_raised_at_its_turn_and_stops_the_others():
     def read(partition: str) -> Iterator[list[dict[str, Any]]]:
         if partition == "bad":

@@ -14,6 +14,7 @@ from leadflow.cadence import executions, sweep
 from leadflow.config import settings
 from leadflow.local import events
 from leadflow.store import enrollment_items
+from leadflow.threads import started_pool
 
 
 def test_an_intake_post_publishes_accepted_and_enrolled_in_one_put_events(sb):
@@ -68,6 +69,42 @@ def test_the_sweep_lists_ended_executions_and_its_index_keys_side_by_side(sb, mo
     assert queries.calls == 9
     assert report["started"] == report["first_touches"] == 0
     assert sb.audit().clean
+
+
+def test_a_started_pool_runs_every_thread_before_its_first_task():
+    """Started while no read runs, a thread starts at once; started by a submit, behind running reads,
+    it waits for the GIL (leadflow.threads)."""
+    pool = started_pool(3)
+    try:
+        prefix = f"{pool._thread_name_prefix}_"
+        assert sum(thread.name.startswith(prefix) for thread in threading.enumerate()) == 3
+        assert list(pool.map(str, range(5))) == ["0", "1", "2", "3", "4"]
+        assert sum(thread.name.startswith(prefix) for thread in threading.enumerate()) == 3
+    finally:
+        pool.shutdown()
+
+
+def test_the_sweep_s_two_groups_of_reads_share_one_pool_started_before_them(sb, monkeypatch):
+    """The executions that ended early and the index keys are read on the same READERS threads, all
+    running before the first read: a sweep starts its threads once, none of them behind a read."""
+    sb.post("/leads", json={"email": "bo@example.com", "first_name": "Bo"})
+    seen: list[tuple[str, int]] = []
+
+    def watched(read: Any) -> Any:
+        def watching(*args: Any) -> Any:
+            prefix = threading.current_thread().name.rpartition("_")[0] + "_"
+            seen.append((prefix, sum(thread.name.startswith(prefix) for thread in threading.enumerate())))
+            return read(*args)
+
+        return watching
+
+    monkeypatch.setattr(executions, "ended_early", watched(executions.ended_early))
+    monkeypatch.setattr(enrollment_items, "needing_attention", watched(enrollment_items.needing_attention))
+
+    sb.sweep()
+
+    assert len(seen) == len(sb.state_machine_arns) + 9
+    assert set(seen) == {(seen[0][0], sweep.READERS)}
 
 
 def test_an_intake_post_reads_its_address_index_and_suppression_in_one_batch_get_item(sb):

@@ -25,7 +25,7 @@ list of executions that ended early, never the whole table.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from datetime import timedelta
 from typing import TypeVar
 
@@ -38,6 +38,7 @@ from leadflow.models import Enrollment, RunStatus, execution_enrollment
 from leadflow.observability import logger
 from leadflow.store import enrollment_items, lead_items
 from leadflow.store.enrollment_items import Attention
+from leadflow.threads import started_pool
 
 # How many days of first-touch buckets (store.enrollment_items.first_touch_bucket) the sweep reads: a
 # touch 1 moved later (the sending guard, an out-of-office) stays in its first day's bucket; past
@@ -71,17 +72,20 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
     """Start what never started and retry transient failures; `retry_all_failed` retries every
     failed enrollment (after an operator fixed the cause)."""
     report = SweepReport()
-    # First: an enrollment whose execution ended before its ARN was stored is in the START index
-    # too, and starting it under the dead execution's name would fail.
-    _resume_ended(report)
-    # The index keys are read together, once the ended executions are handled (their table client
-    # exists then: the cursor's read); each enrollment listed is read again before anything is done.
-    today = clock.now().date()
-    buckets = [
-        enrollment_items.first_touch_bucket(today - timedelta(days=days_back))
-        for days_back in range(FIRST_TOUCH_LOOKBACK)
-    ]
-    listed = _read_all(enrollment_items.needing_attention, [Attention.START, *buckets, Attention.FAILED])
+    # Both groups of reads below share one pool, its threads started before either (leadflow.threads).
+    with started_pool(READERS) as readers:
+        # First: an enrollment whose execution ended before its ARN was stored is in the START index
+        # too, and starting it under the dead execution's name would fail.
+        _resume_ended(report, readers)
+        # The index keys are read together, once the ended executions are handled (their table client
+        # exists then: the cursor's read); each enrollment listed is read again before anything is done.
+        today = clock.now().date()
+        buckets = [
+            enrollment_items.first_touch_bucket(today - timedelta(days=days_back))
+            for days_back in range(FIRST_TOUCH_LOOKBACK)
+        ]
+        keys = [Attention.START, *buckets, Attention.FAILED]
+        listed = _read_all(readers, enrollment_items.needing_attention, keys)
     for lead_id, number in listed[Attention.START]:
         enrollment = enrollment_items.get_enrollment(lead_id, number)
         if enrollment is None:
@@ -180,7 +184,7 @@ def _first_touch(enrollment: Enrollment, report: SweepReport) -> None:
         )
 
 
-def _resume_ended(report: SweepReport) -> None:
+def _resume_ended(report: SweepReport, readers: Executor) -> None:
     """Resume every `running` enrollment whose execution ended early, from Step Functions' record.
 
     The cursor moves only once every one listed was handled: a write refused by a table still
@@ -191,7 +195,7 @@ def _resume_ended(report: SweepReport) -> None:
     latest, complete = cursor, True
     machines = settings().state_machine_arns
     aws.client("stepfunctions")  # created before the threads share it: creation is not thread-safe
-    listed = _read_all(lambda cadence: executions.ended_early(machines[cadence], since), list(machines))
+    listed = _read_all(readers, lambda cadence: executions.ended_early(machines[cadence], since), machines)
     for cadence in machines:
         for ended in listed[cadence]:
             try:
@@ -210,12 +214,11 @@ def _resume_ended(report: SweepReport) -> None:
         enrollment_items.move_ended_cursor(latest)
 
 
-def _read_all(read: Callable[[_Key], _Read], keys: Iterable[_Key]) -> dict[_Key, _Read]:
-    """`read(key)` for every key, READERS at a time: what each read found, by key. A read that
-    raises raises here, as the first of a sequential loop would."""
+def _read_all(readers: Executor, read: Callable[[_Key], _Read], keys: Iterable[_Key]) -> dict[_Key, _Read]:
+    """`read(key)` for every key, on the readers' threads (READERS at a time): what each read found, by
+    key. A read that raises raises here, as the first of a sequential loop would."""
     keys = list(keys)
-    with ThreadPoolExecutor(max_workers=READERS) as pool:
-        return dict(zip(keys, pool.map(read, keys), strict=True))
+    return dict(zip(keys, readers.map(read, keys), strict=True))
 
 
 def _resume(cadence: str, ended: executions.EndedExecution, report: SweepReport) -> None:

@@ -18,7 +18,6 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -44,6 +43,7 @@ from leadflow.report.records import (
 from leadflow.store import event_items
 from leadflow.store.items import lead_pk
 from leadflow.store.table import BY_DAY_ATTRIBUTES
+from leadflow.threads import started_pool
 
 # What the report reads: the sort key and what the by_day index projects (one list, in store.table).
 PROJECTION = ("sk", *BY_DAY_ATTRIBUTES)
@@ -572,7 +572,7 @@ def _read_ahead(
                 pass  # this thread's pages still wait: no next partition's pages on top of them
 
     aws.client("dynamodb")  # created before the threads share it: creating a client is not thread-safe
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    pool = started_pool(max(1, min(workers, len(partitions))))
     try:
         for index in range(len(partitions)):  # started in order: a partition's reader runs by its turn
             pool.submit(fill, index)
@@ -604,6 +604,7 @@ def load_snoozes(window: Window, *, workers: int = 8) -> list[SnoozeRecord]:
         return found
 
     aws.client("dynamodb")  # created before the threads share it: creating a client is not thread-safe
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        read_in_order = list(pool.map(read, event_items.index_partitions(start, end)))
+    partitions = event_items.index_partitions(start, end)
+    with started_pool(max(1, min(workers, len(partitions)))) as pool:
+        read_in_order = list(pool.map(read, partitions))
     return sorted((snooze for found in read_in_order for snooze in found), key=lambda snooze: snooze.due)
