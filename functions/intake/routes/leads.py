@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.intake.errors import InvalidFormPost, field_errors
 from functions.intake.forms import (
@@ -48,17 +48,25 @@ class Received(BaseModel):
     submission_id: str = Field(description="Random id of this post; says nothing about the lead.")
 
 
+# The refusals' bodies, for the OpenAPI document only (the answers are plain dicts): built when the
+# document is, not on every cold start.
 class Refused(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     message: str
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     field: str
     message: str
     type: str
 
 
 class Invalid(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     message: str
     errors: list[FieldError]
 

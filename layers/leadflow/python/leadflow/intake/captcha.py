@@ -36,7 +36,8 @@ TIMEOUT_SECONDS = 3.0
 class SiteVerify(BaseModel):
     """The providers' siteverify answer (both share these fields; `score` is reCAPTCHA v3's)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # Built on first use: only a post on a configuration with a captcha validates it.
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True)
 
     success: bool
     score: float | None = None
