@@ -89,9 +89,11 @@ COLD_START_FIRST_CALLS = {
 COLD_START_REST = (
     "Past boto3's import: pydantic (its import and the machinery its first model class imports, "
     "~45 ms, then our model classes, 20–50 ms), compiling our own modules (Lambda keeps no bytecode: "
-    "20–35 ms), botocore's endpoints.json and credentials once (~8 ms) and 3–16 ms per client, and "
-    "each AWS call a round trip into the moto server; the collector no longer runs during the import "
-    'and the touch templates come precompiled (docs/decisions.md, "Cold starts, round 3").'
+    "20–35 ms), botocore's session, endpoints.json and credentials once (~14 ms) and 2.5–7.5 ms per "
+    "client (3.5–17 ms before the layer carried botocore's models trimmed to our calls), and each AWS "
+    "call a round trip into the moto server; the collector no longer runs during the import and the "
+    'touch templates come precompiled (docs/decisions.md, "Cold starts, round 3", and "botocore\'s '
+    'models trimmed in the layer").'
 )
 WHY_MISSED = {
     "speed_to_lead_p99_ms": "the post, its execution's start and touch 1 run in this one process on "

@@ -4,7 +4,9 @@ Each client a cold start creates decodes its service's whole model (service-2.js
 every shape, and their documentation, 0.2-1.4 MB) and builds a method per operation. The layer
 carries, for each service the layer's code creates a client of, a copy of botocore's model that keeps
 the operations the code can call, the shapes they reach and every error shape (`client.exceptions`
-stays whole), without documentation (docstrings only). `leadflow.aws.session` finds them first.
+stays whole), without documentation (docstrings only), and beside it the service's endpoint rules as
+botocore has them (plain JSON rather than gzipped: the model and the rules it was released with stay
+a pair). `leadflow.aws.session` finds them first.
 
 Which operations: every operation whose name, or botocore's Python name for it, appears as a word in
 the code that calls clients in Lambda (the layer's package, the functions, and the libraries the
@@ -45,7 +47,8 @@ BUILD_DIR = REPO_ROOT / "build" / "layers" / "botocore-models"
 # Where the layer puts them (/opt/botocore-models), and where leadflow.aws looks (beside python/).
 LAYER_DIR = "botocore-models"
 MANIFEST = "manifest.json"
-LAYOUT = 1  # bump when the generated files' shape changes
+ENDPOINT_RULES = "endpoint-rule-set-1"
+LAYOUT = 2  # bump when the generated files' shape changes (2: the endpoint rules beside each model)
 # Libraries our clients pass through in Lambda (module -> distribution): their calls on our clients
 # count as ours.
 LIBRARY_SOURCES = {
@@ -190,9 +193,17 @@ def build(target: Path = BUILD_DIR) -> Path:
             version = loader.determine_latest_version(service, "service-2")
             model = trim(loader.load_data(f"{service}/{version}/service-2"), called)
             kept[service] = sorted(model["operations"])
-            path = staged / service / version / "service-2.json"
-            path.parent.mkdir(parents=True)
-            path.write_text(json.dumps(model, separators=(",", ":")), encoding="utf-8")
+            directory = staged / service / version
+            directory.mkdir(parents=True)
+            (directory / "service-2.json").write_text(
+                json.dumps(model, separators=(",", ":")), encoding="utf-8"
+            )
+            # The endpoint rules as they are, beside the model they were released with: plain JSON
+            # (botocore ships it gzipped and indented: S3's, 0.9 MB, decodes in 2.6 ms, this in 0.5).
+            rules = loader.load_data(f"{service}/{version}/{ENDPOINT_RULES}")
+            (directory / f"{ENDPOINT_RULES}.json").write_text(
+                json.dumps(rules, separators=(",", ":")), encoding="utf-8"
+            )
         manifest = {"botocore_version": botocore.__version__, "operations": kept}
         (staged / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
         previous = Path(scratch) / "previous"

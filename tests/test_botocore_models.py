@@ -184,10 +184,14 @@ def test_trim_keeps_the_endpoint_discovery_operation_botocore_looks_up_itself() 
     ]
 
 
-def test_trimmed_model_is_botocores_own_for_what_it_keeps(manifest: dict[str, Any]) -> None:
+def test_trimmed_model_is_botocores_own_for_what_it_keeps(models: Path, manifest: dict[str, Any]) -> None:
     """Each kept operation and shape is the original's, less its documentation; every shape a kept one
-    refers to is there."""
+    refers to is there. The endpoint rules beside it are botocore's, whole."""
+    loader = botocore_models._builtin_loader()
     for service, operations in manifest["operations"].items():
+        version = loader.determine_latest_version(service, "service-2")
+        rules = json.loads((models / service / version / "endpoint-rule-set-1.json").read_text())
+        assert rules == loader.load_data(f"{service}/{version}/endpoint-rule-set-1")
         full = _builtin(service)
         trimmed = botocore_models.trim(full, set(operations))
         assert sorted(trimmed["operations"]) == operations
