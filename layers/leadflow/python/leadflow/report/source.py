@@ -20,7 +20,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from leadflow import aws
@@ -89,16 +88,32 @@ TASK_RESPONSES = {"connected": EventKind.CONNECTED, "meeting_booked": EventKind.
 
 def label(value: Any, missing: str = UNKNOWN) -> str:
     if type(value) is str:  # nearly always: the cached label at once
-        return _label(value) if value else missing
+        return _LABELS[value] if value else missing
     if value is None:
         return missing
-    return _label(str(value))
+    return _LABELS[str(value)]
 
 
-@lru_cache(maxsize=4096)
-def _label(text: str) -> str:
-    # Cached and interned: a few distinct labels repeat over hundreds of thousands of records.
-    return sys.intern(text) if LABEL.match(text) else OTHER
+class _Memo(dict[str, Any]):
+    """A value by its stored text, computed once: a few distinct texts (labels, touch and enrollment
+    numbers) repeat over a million items, and a present key is a plain dict lookup. Bounded: text
+    past `size` distinct ones is computed each time."""
+
+    def __init__(self, compute: Callable[[str], Any], size: int = 4096) -> None:
+        super().__init__()
+        self._compute, self._size = compute, size
+
+    def __missing__(self, text: str) -> Any:
+        value = self._compute(text)
+        if len(self) < self._size:
+            self[text] = value
+        return value
+
+
+# Interned: the same few labels held by hundreds of thousands of records.
+_LABELS: dict[str, str] = _Memo(lambda text: sys.intern(text) if LABEL.match(text) else OTHER)
+# A stored number's text ({"N": "1"}) as an int; int() raises on other text, as before.
+_INTEGERS: dict[str, int] = _Memo(int)
 
 
 def _time(value: Any) -> datetime | None:
@@ -110,6 +125,13 @@ def _time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value) if type(value) is str else parse_iso(str(value))
     except ValueError:
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _wire_time(text: str) -> datetime:
+    """A stored time in DynamoDB's JSON form; ValueError on other text (`add_wire` then maps the item
+    by `add`, which reads it as absent)."""
+    moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -235,13 +257,12 @@ class DatasetBuilder:
         key = _wire_touch_key(item)
         channel, status, sent_at = item.get("channel"), item.get("status"), item.get("sent_at")
         variant, due_at, skip_reason = item.get("variant"), item.get("due_at"), item.get("skip_reason")
-        variant_text = variant["S"] if variant is not None else None
         self._touch(
             key,
-            label(channel["S"] if channel is not None else None),
+            _wire_label(channel),
             (status["S"] if status is not None else None) or "sent",
-            _time(sent_at["S"] if sent_at is not None else None),
-            label(variant_text) if variant_text else None,
+            _wire_time(sent_at["S"]) if sent_at is not None else None,
+            _wire_label(variant, "") or None,
             due_at["S"] if due_at is not None else None,
             skip_reason["S"] if skip_reason is not None else None,
         )
@@ -252,7 +273,7 @@ class DatasetBuilder:
         due_at, sent_at = item.get("due_at"), item.get("sent_at")
         self._task(
             key,
-            label(channel["S"] if channel is not None else None),
+            _wire_label(channel),
             (status["S"] if status is not None else None) or "open",
             outcome_at["S"] if outcome_at is not None else None,
             due_at["S"] if due_at is not None else None,
@@ -454,7 +475,13 @@ def _wire_touch_key(item: dict[str, dict[str, Any]]) -> tuple[str, int, int]:
     if not lead_id:
         raise ValueError("no lead id")
     number = item.get("number") or item["touch"]
-    return (sys.intern(lead_id), int(item["enrollment"]["N"]), int(number["N"]))
+    return (sys.intern(lead_id), _INTEGERS[item["enrollment"]["N"]], _INTEGERS[number["N"]])
+
+
+def _wire_label(value: dict[str, Any] | None, missing: str = UNKNOWN) -> str:
+    """`label` of an attribute in DynamoDB's JSON form (`missing` when absent or empty)."""
+    text = value["S"] if value is not None else None
+    return _LABELS[text] if text else missing
 
 
 def _wire_event(item: dict[str, dict[str, Any]], dataset: Dataset) -> None:
