@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from faults import client_error, failing
 
 from leadflow import aws
+from leadflow.cadence import schedules
 from leadflow.local.sandbox import Sandbox, function_arn
+from leadflow.models import Task
 from leadflow.send import escalations
 from leadflow.store import task_items
 from tests.helpers import reply_mime
@@ -104,6 +106,65 @@ def test_a_reply_stops_the_lead_and_deletes_the_pending_schedule():
         assert _speed_alerts(sb, lead["id"]) == [("2026-11-23T15:00:00Z", "alex")]
         audit = sb.audit()
         assert audit.clean, audit.lines()
+
+
+def test_a_reply_after_the_chains_last_alert_asks_scheduler_for_nothing():
+    """The manager's alert at 15:30 ends the chain: its schedule fired and deleted itself, and the task
+    keeps escalate_at 15:30 with an alert recorded at that time. A reply then has no schedule to
+    delete: it cancels the task without a Scheduler call (most replies come after the chain)."""
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        lead = _post(sb)
+        sb.advance_to("2026-11-23T15:30:00Z")
+        (task,) = [t for t in task_items.tasks(lead["id"]) if t.touch == 0]
+        assert task.escalate_at == datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
+        assert task.escalations[-1]["at"] == "2026-11-23T15:30:00Z"  # the boundary: at escalate_at
+        assert _schedules(lead["id"]) == []
+        calls: list[str] = []
+
+        def called(model, **_):
+            calls.append(model.name)
+
+        client = aws.client("scheduler")
+        client.meta.events.register("before-call.scheduler", called)
+        try:
+            sb.deliver_email(reply_mime("Dana <dana@bigco.example>", body="Call me at 3pm.", at=sb.now()))
+        finally:
+            client.meta.events.unregister("before-call.scheduler", called)
+        assert calls == []
+        assert sb.lead(lead["id"])["status"] == "replied"
+        assert [t["status"] for t in sb.tasks() if t["touch"] == 0] == ["cancelled"]
+        audit = sb.audit()
+        assert audit.clean, audit.lines()
+
+
+def test_an_escalation_is_pending_until_an_alert_at_its_time_or_its_schedules_retry_hour_is_over():
+    """What a stop or an outcome deletes (schedules.cancel_escalation): the schedule of escalate_at,
+    unless an alert went out at or after that time (the chain's last), or Scheduler's retry hour and
+    a margin are over (it fired or was given up on, and deleted itself)."""
+    due = datetime(2026, 11, 23, 15, 10, tzinfo=UTC)
+    first = {"at": "2026-11-23T15:00:00Z", "rep": "alex", "step": "owner"}
+    task = Task(
+        id="lead-1-0",
+        lead_id="lead",
+        enrollment=1,
+        touch=0,
+        cadence="demo",
+        channel="call",
+        name="speed-to-lead",
+        instruction="Call now.",
+        due_at=due,
+        escalations=[first],
+        escalate_at=due,
+    )
+    spent = due + schedules.SPENT_AFTER
+    assert spent == datetime(2026, 11, 23, 16, 20, tzinfo=UTC)
+    assert schedules.escalation_pending(task, spent - timedelta(seconds=1))
+    assert not schedules.escalation_pending(task, spent)
+    just_before = task.model_copy(update={"escalations": [first, {**first, "at": "2026-11-23T15:09:59Z"}]})
+    assert schedules.escalation_pending(just_before, due)
+    at_its_time = task.model_copy(update={"escalations": [first, {**first, "at": "2026-11-23T15:10:00Z"}]})
+    assert not schedules.escalation_pending(at_its_time, due)
+    assert not schedules.escalation_pending(task.model_copy(update={"escalate_at": None}), due)
 
 
 def test_a_repeated_fire_alerts_once():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from leadflow import aws
+from leadflow import aws, clock
 from leadflow.config import settings
 from leadflow.models import Task
 from leadflow.observability import logger
@@ -16,6 +16,9 @@ from leadflow.observability import logger
 # An escalation delivered this late is no use to anyone: past it, Scheduler drops the event and the
 # sweep (which escalates what never fired) takes over.
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}
+# Past its time by its retries' hour (and a margin for Scheduler's own delay), a one-shot schedule
+# has fired or been given up on, and Scheduler has deleted it (ActionAfterCompletion).
+SPENT_AFTER = timedelta(seconds=RETRY_POLICY["MaximumEventAgeInSeconds"], minutes=10)
 
 
 def at_expression(moment: datetime) -> str:
@@ -71,13 +74,24 @@ def first_moment_schedule_name(lead_id: str, enrollment: int, at: datetime) -> s
     return f"first-{lead_id}-{enrollment}-{at.astimezone(UTC):%y%m%d%H%M%S}"
 
 
+def escalation_pending(task: Task, now: datetime) -> bool:
+    """Whether the task's escalation schedule may still exist: not once the chain's last alert went
+    out (an alert recorded at or after escalate_at: the chain noted no later one), nor SPENT_AFTER
+    past its time. Most replies and outcomes come after that: they make no Scheduler call."""
+    if task.escalate_at is None:  # only a speed-to-lead task has escalations
+        return False
+    if any(clock.parse_iso(alert["at"]) >= task.escalate_at for alert in task.escalations):
+        return False
+    return now < task.escalate_at + SPENT_AFTER
+
+
 def cancel_escalation(task: Task) -> None:
     """The task got an outcome or was cancelled by a stop: delete its pending escalation schedule, if
     any. One that cannot be deleted fires, finds the task closed and does nothing, then deletes itself."""
-    group = settings().escalation_schedule_group
-    if task.escalate_at is None or group is None:  # only a speed-to-lead task has escalations
+    group, at = settings().escalation_schedule_group, task.escalate_at
+    if group is None or at is None or not escalation_pending(task, clock.now()):
         return
-    name = escalation_schedule_name(task.lead_id, task.enrollment, task.escalate_at)
+    name = escalation_schedule_name(task.lead_id, task.enrollment, at)
     try:
         delete(group=group, name=name)
     except (ClientError, BotoCoreError) as error:

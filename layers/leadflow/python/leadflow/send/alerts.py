@@ -157,11 +157,25 @@ def _deliver(
     logger.info("alert held for the recipient's hours", extra={"alert": kind.value, **attributes})
 
 
+def next_rep(lead: Lead, owner: str, config: OperatorConfig) -> str:
+    """The rep after the owner in the rotation the owner rule gives the lead (else every rep)."""
+    rule = next(
+        (
+            rule
+            for rule in config.owners
+            if rule.matches(country=lead.country, source=lead.source, form=lead.form, band=lead.band)
+        ),
+        None,
+    )
+    rotation = list(rule.reps) if rule and len(rule.reps) > 1 else [rep.id for rep in config.reps]
+    if owner not in rotation:
+        return rotation[0]
+    return rotation[(rotation.index(owner) + 1) % len(rotation)]
+
+
 def _stand_in(lead: Lead, recipient: str, now: datetime, config: OperatorConfig) -> tuple[str, str] | None:
     """The next person at work after `recipient` (next rep in the owner's rotation, then the manager)
     and their time zone; None when nobody is."""
-    from leadflow.send.speed import next_rep  # speed imports this module
-
     candidates = [next_rep(lead, recipient, config)] if recipient != MANAGER else []
     candidates.append(MANAGER)
     for person in candidates:

@@ -26,7 +26,7 @@ from leadflow import clock
 from leadflow.config import operator_config
 from leadflow.models import Enrollment, Lead, Task, TaskStatus, task_id
 from leadflow.operator_config import BusinessHours, OperatorConfig
-from leadflow.send.alerts import MANAGER, AlertKind, alert_owner, local_time, waited
+from leadflow.send.alerts import MANAGER, AlertKind, alert_owner, local_time, next_rep, waited
 
 if TYPE_CHECKING:  # annotations only: a hot reply's stand-in (alerts) needs no cadence model
     from leadflow.cadence.model import Cadence
@@ -199,22 +199,6 @@ def _before_next_touch(moment: datetime, next_at: datetime | None) -> datetime |
     if next_at is not None and moment >= next_at:
         return None
     return moment
-
-
-def next_rep(lead: Lead, owner: str, config: OperatorConfig) -> str:
-    """The rep after the owner in the rotation the owner rule gives the lead (else every rep)."""
-    rule = next(
-        (
-            rule
-            for rule in config.owners
-            if rule.matches(country=lead.country, source=lead.source, form=lead.form, band=lead.band)
-        ),
-        None,
-    )
-    rotation = list(rule.reps) if rule and len(rule.reps) > 1 else [rep.id for rep in config.reps]
-    if owner not in rotation:
-        return rotation[0]
-    return rotation[(rotation.index(owner) + 1) % len(rotation)]
 
 
 def _detail(task: Task, link: Link, now: datetime) -> str:
