@@ -37,17 +37,28 @@ OPERATOR_CONFIG = "operator_config.json"
 HOLIDAYS = "holidays"  # one JSON file per country ({"YYYY-MM-DD": name}) and index.json
 REPORT_TEMPLATES = "report_templates"  # jinja2 ModuleLoader modules and digest.txt
 BREAK_UPS = "break_ups.json"  # send.lint.break_up_forms: the report's break-up steps, by form
+# Each cadence's touches as the report plans them (report.weekly.planned_touches): its first call builds
+# no cadence model.
+REPORT_TOUCHES = "report_touches.json"
+ReportTouch = tuple[str, str, str, int]  # channel, effort, name, playbook day
 # The touches' templates (send.render), as jinja2 ModuleLoader modules: text/ (subjects, plain text,
 # SMS, tasks) and html/ (autoescaped), compiled by the environments that render them; and digest.txt.
 TOUCH_TEMPLATES = "touch_templates"
 # Holiday years shipped: the build's year - 1 through + 3 (the planning horizon of any cadence).
 HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
-LAYOUT = 2  # bump when the compiled files' shape changes (2: break_ups.json)
+LAYOUT = 3  # bump when the compiled files' shape changes (2: break_ups.json, 3: report_touches.json)
 
 
 def forget() -> None:
     """Read the compiled files afresh (the Sandbox, whenever it reloads cadences)."""
-    for cached in (cadences, operator_config, break_up_forms, _holiday_index, _country_holidays):
+    for cached in (
+        cadences,
+        report_touches,
+        operator_config,
+        break_up_forms,
+        _holiday_index,
+        _country_holidays,
+    ):
         cached.cache_clear()
 
 
@@ -88,6 +99,19 @@ def cadences(cadence_dir: Path, template_dir: Path) -> dict[str, Cadence] | None
     from leadflow.cadence.model import Cadence
 
     return {name: Cadence.model_validate(data) for name, data in compiled["cadences"].items()}
+
+
+@cache
+def report_touches(cadence_dir: Path, template_dir: Path) -> dict[str, list[ReportTouch]] | None:
+    """`report.weekly.planned_touches` of the compiled cadences (channel, effort, name, day of each touch)
+    if compiled from exactly these files, else None."""
+    compiled = _read_json(REPORT_TOUCHES)
+    if compiled is None or compiled["digest"] != cadence_sources(cadence_dir, template_dir):
+        return None
+    return {
+        name: [(str(channel), str(effort), str(touch), int(day)) for channel, effort, touch, day in touches]
+        for name, touches in compiled["touches"].items()
+    }
 
 
 @cache
@@ -222,6 +246,15 @@ def build(
         _write_json(
             staged / CADENCES,
             {"digest": cadence_sources(cadence_dir, template_dir), "cadences": cadences_json},
+        )
+        from leadflow.report.weekly import planned_touches
+
+        _write_json(
+            staged / REPORT_TOUCHES,
+            {
+                "digest": cadence_sources(cadence_dir, template_dir),
+                "touches": {name: planned_touches(cadence) for name, cadence in cadences_by_name.items()},
+            },
         )
         config_json = config.model_dump(mode="json")
         _write_json(staged / OPERATOR_CONFIG, {"digest": digest([config_file]), "config": config_json})

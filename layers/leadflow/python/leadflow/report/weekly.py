@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -33,6 +33,7 @@ from leadflow.store import event_items
 
 if TYPE_CHECKING:
     from leadflow.cadence.model import Cadence
+    from leadflow.compiled import ReportTouch
     from leadflow.operator_config import OperatorConfig
 
 EFFORT_RANK = {"low": 1, "medium": 2, "high": 3}
@@ -99,30 +100,50 @@ def cadence_plans() -> dict[str, CadencePlan]:
         config.reengagement.cadence: "re-engagement",
         config.answers.not_now_cadence: "not-now",
     }
-    known = cadences()
-    break_ups = compiled_break_ups(known.values(), config)
+    touches, known = deployed_touches()
+    break_ups = compiled_break_ups(known, config)
     plans = {}
-    for name, cadence in known.items():
+    for name, planned in touches.items():
         steps = tuple(
             CadenceStep(
-                touch.channel.value,
-                EFFORT_RANK[touch.effort or "low"],
-                touch.name or "",
+                channel,
+                EFFORT_RANK[effort],
+                touch_name,
                 frozenset(UNKNOWN if form is None else form for form in break_ups[name].get(number, ())),
             )
-            for number, touch in enumerate(cadence.touches, start=1)
+            for number, (channel, effort, touch_name, _) in enumerate(planned, start=1)
         )
         plans[name] = CadencePlan(
-            name, steps, flows.get(name, ""), days=max((touch.day for touch in cadence.touches), default=0)
+            name, steps, flows.get(name, ""), days=max((day for *_, day in planned), default=0)
         )
     return plans
 
 
+def planned_touches(cadence: Cadence) -> list[ReportTouch]:
+    """A cadence's touches as the report plans them: channel, effort, name, playbook day."""
+    return [
+        (touch.channel.value, touch.effort or "low", touch.name or "", touch.day) for touch in cadence.touches
+    ]
+
+
+def deployed_touches() -> tuple[dict[str, list[ReportTouch]], Callable[[], Iterable[Cadence]]]:
+    """The deployed cadences' touches (planned_touches), as the layer's build compiled them, else from the
+    cadence models; and the cadences themselves, should the lint have to read their messages."""
+    from leadflow import compiled
+
+    found = compiled.report_touches(settings().cadence_dir, settings().template_dir)
+    if found is not None:
+        return found, lambda: cadences().values()
+    known = cadences()
+    return {name: planned_touches(cadence) for name, cadence in known.items()}, known.values
+
+
 def compiled_break_ups(
-    known: Iterable[Cadence], config: OperatorConfig
+    known: Callable[[], Iterable[Cadence]], config: OperatorConfig
 ) -> dict[str, dict[int, frozenset[str | None]]]:
     """The lint's break-up steps by form: as the layer's build computed them from these sources, else
-    rendered now (the lint's module, and the operator config models it names, only then)."""
+    rendered now from the `known` cadences (the lint's module, and the operator config models it names,
+    only then)."""
     from leadflow import compiled
 
     found = compiled.break_up_forms(settings().cadence_dir, settings().template_dir, settings().config_file)
@@ -130,7 +151,7 @@ def compiled_break_ups(
         return found
     from leadflow.send import lint
 
-    return lint.break_up_forms(known, settings().template_dir, config)
+    return lint.break_up_forms(known(), settings().template_dir, config)
 
 
 def make_report(period: Window) -> Report:
