@@ -281,3 +281,86 @@ def test_a_lambda_cold_start_collects_no_garbage_while_its_handler_imports(funct
     elsewhere = _gc_during_import(function, None)
     assert elsewhere["collections"] != 0
     assert (elsewhere["enabled"], elsewhere["frozen"]) == (True, False)
+
+
+FIRST_CALL = """
+import gc, json
+import functions
+functions.imported()
+collections = []
+gc.callbacks.append(lambda phase, info: collections.append(info["generation"]) if phase == "start" else None)
+
+imported = gc.get_freeze_count()
+
+@functions.uncollected_first_call
+def handler(count):
+    before = len(collections)
+    cycles = [[] for _ in range(count)]
+    for cycle in cycles:
+        cycle.append(cycle)
+    return len(collections) - before
+
+first = handler(50_000)
+after_first = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count() - imported}
+print(json.dumps({"first": first, **after_first, "second": handler(50_000)}))
+"""
+
+
+def _first_call(lambda_name: str | None) -> dict[str, object]:
+    env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_FUNCTION_NAME"}
+    if lambda_name:
+        env["AWS_LAMBDA_FUNCTION_NAME"] = lambda_name
+    command = [sys.executable, "-c", FIRST_CALL]
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
+    found: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return found
+
+
+def test_a_lambda_handler_s_first_call_collects_nothing_and_freezes_what_it_built() -> None:
+    """`uncollected_first_call`: in Lambda the first call runs with collection paused (50,000 new
+    containers would set it off many times) and leaves it on, with what the call built frozen; the
+    second call collects as usual. Outside Lambda the handler is left as it is."""
+    in_lambda = _first_call("leadflow-intake")
+    assert in_lambda["first"] == 0
+    assert in_lambda["enabled"] is True
+    assert isinstance(in_lambda["frozen"], int) and in_lambda["frozen"] > 50_000
+    assert in_lambda["second"] != 0
+    elsewhere = _first_call(None)
+    assert elsewhere["first"] != 0
+    assert elsewhere["frozen"] == 0
+
+
+INTAKE_FIRST_CALLS = """
+import gc, json
+from datetime import datetime, UTC
+import functions.intake.handler as intake
+from leadflow.local import events
+paused = []
+route = intake.include_routes
+intake.include_routes = lambda path: (paused.append(not gc.isenabled()), route(path))[1]
+event = events.api_gateway_event("GET", "/nowhere", body=None, headers={}, at=datetime.now(UTC))
+class Context:
+    function_name = "leadflow-intake"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:leadflow-intake"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+answers = [intake.lambda_handler(event, Context())["statusCode"] for _ in range(2)]
+print(json.dumps({"paused": paused, "answers": answers, "enabled": gc.isenabled()}))
+"""
+
+
+def test_the_intake_s_first_call_runs_with_collection_paused_in_lambda() -> None:
+    """A path no route serves: the call reads the settings (CORS) and touches no AWS service."""
+    env = {
+        **os.environ,
+        "AWS_LAMBDA_FUNCTION_NAME": "leadflow-intake",
+        "TABLE_NAME": "leadflow",
+        "HMAC_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadflow/hmac",
+    }
+    command = [sys.executable, "-c", INTAKE_FIRST_CALLS]
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "paused": [True, False],
+        "answers": [404, 404],
+        "enabled": True,
+    }

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from functions import imported
+from functions import imported, uncollected_first_call
 from functions.intake.errors import InvalidFormPost, Refusal, field_errors, unavailable_answer, unprocessable
 from leadflow import aws
 from leadflow.config import allowed_origins
@@ -135,6 +135,7 @@ def invalid_request(error: RequestValidationError) -> Response[Any]:
     return unprocessable(field_errors(error.errors()))
 
 
+@uncollected_first_call
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
