@@ -168,6 +168,19 @@ print(json.dumps(sorted(m for m in later if m in sys.modules)))
     assert _fresh(code) == []
 
 
+def test_the_inbound_handler_imports_no_sms_or_held_mail_module() -> None:
+    """A reply by mail, its most frequent call, neither reads a text nor holds mail: the SMS modules
+    come with the first text, the held-mail store with the first mail held."""
+    code = """
+import json, sys
+import functions.inbound.handler
+later = ("leadflow.answers.sms_inbound", "leadflow.intake.sms_opt_in", "leadflow.send.sms",
+         "leadflow.answers.held", "leadflow.store.held_mail_items")
+print(json.dumps(sorted(m for m in later if m in sys.modules)))
+"""
+    assert _fresh(code) == []
+
+
 def test_a_reply_builds_no_cadence_model_and_imports_no_touch_renderer() -> None:
     """A reply stops the lead, forwards the mail to its owning rep, writes the rep's task with its
     link, and alerts inside the rep's hours (public holidays off; a hot reply's stand-in, the next rep

@@ -33,22 +33,25 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
 from leadflow import aws, clock, fields, keys, tokens
-from leadflow.answers import held, outcomes, sms_inbound
+from leadflow.answers import outcomes
 from leadflow.answers.classify import HUMAN_KINDS, Classification, Kind, classify
 from leadflow.answers.verdicts import ALL_PASS, FAIL, Verdicts
 from leadflow.config import operator_config, settings
-from leadflow.intake import contacts, sms_opt_in
 from leadflow.models import EngagementKind, HeldMail, Lead, ServiceText, StopReason
 from leadflow.observability import logger
 from leadflow.send import alerts, mail
-from leadflow.send.sms import request_service_text
 from leadflow.store import enrollment_items, event_items, lead_items
+
+# The SMS modules come with the first text, the held-mail store with the first mail held: a reply by
+# mail, the most frequent call, imports neither.
+if TYPE_CHECKING:
+    from leadflow.answers.sms_inbound import InboundSms
 
 # Classifier verdicts that mean there was no mail to speak of.
 _MALFORMED = {"empty", "unparseable", "no headers"}
@@ -236,6 +239,8 @@ def _hold(
     attribution: outcomes.Attribution | None,
 ) -> None:
     """Keep a probable answer for the owner's decision (leadflow.answers.held), and on the record."""
+    from leadflow.answers import held
+
     held.hold(
         lead,
         HeldMail(
@@ -368,6 +373,10 @@ def match_lead(result: Classification) -> Match | None:
 
 def handle_sms(message: str) -> str:
     """A text from a lead: STOP opts out of everything, HELP gets the help text, anything else is a reply."""
+    from leadflow.answers import sms_inbound
+    from leadflow.intake import sms_opt_in
+    from leadflow.send.sms import request_service_text
+
     try:
         sms = sms_inbound.InboundSms.model_validate_json(message)
     except ValidationError:
@@ -415,13 +424,15 @@ def _may_text(number: str) -> bool:
     return fields.phone_country(number) in operator_config().sms_countries
 
 
-def _sms_lead(sms: sms_inbound.InboundSms) -> Match | None:
+def _sms_lead(sms: InboundSms) -> Match | None:
     """The SMS we sent last to this number (SNS names it), else the lead indexed by the number."""
     if sms.previousPublishedMessageId:
         owner = enrollment_items.message_owner(sms.previousPublishedMessageId)
         lead = lead_items.get_lead(str(owner["lead_id"])) if owner else None
         if owner and lead:
             return Match(lead, "thread", int(owner["enrollment"]), int(owner["touch"]))
+    from leadflow.intake import contacts
+
     leads = [
         lead
         for lead_id in contacts.leads_for_phone(sms.originationNumber)

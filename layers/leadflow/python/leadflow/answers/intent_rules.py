@@ -1,8 +1,9 @@
 # ruff: noqa: E501 (cue tables: one pattern line per language reads better than wrapped ones)
 """The cue phrases of each reply intent, per language (en, de, fr, es, pt, nl, it, ja).
 
-Read by leadflow.answers.intent on the writer's own text, lowercased, with typographic
-apostrophes made plain. Each cue is one regular expression per language; the rule set is the
+Read by leadflow.answers.intent on the writer's own text as written (the patterns ignore case:
+the same text keeps the capitals a referral's name is read by), with typographic apostrophes
+made plain. Each cue is one regular expression per language; the rule set is the
 data below and the order in which intent.read tries the intents. Japanese has no word
 boundaries, so its cues are bare phrases.
 """
