@@ -71,10 +71,13 @@ COLD_START_FIRST_CALLS = {
     "calls. A plain ASCII address is checked without importing email_validator (fields.plain_address).",
     "step": "An email touch: four clients (DynamoDB, Secrets Manager, SES, EventBridge), Jinja with the "
     "touch's precompiled templates, the claim, the send and its records: 18 AWS calls.",
-    "inbound": "A reply: eight clients (S3, Secrets Manager, DynamoDB, Step Functions, Scheduler, "
-    "EventBridge, SES, SNS), the MIME parse, the intent rules' 56 regular expressions compiled (~25 ms), "
-    "the stops of the lead's and its colleagues' enrollments (the bench's leads are all at example.com: "
-    "one account), the forward to the owner.",
+    "inbound": "A reply: six clients (S3, Secrets Manager, DynamoDB, Step Functions, EventBridge, SES; "
+    "SNS too when the owner is at work, else the alert is held), the MIME parse, the intent rules' 58 "
+    "and the snooze phrases' 14 regular expressions compiled, the stops of the lead's and its "
+    "colleagues' enrollments and open tasks (the bench's leads are all at example.com: one account), "
+    "the forward to the owner, the rep's task: 25 AWS calls. No Scheduler call for an escalation "
+    "whose chain ended or whose time is long past, no cadence model built, no SMS or held-mail "
+    "module imported, collection paused through the call.",
     "events": "An SES delivery event through SNS and SQS: two clients (DynamoDB, Secrets Manager) and "
     "the event's records.",
     "report": "The whole weekly run: the trailing 90 days (they hold the periods the trends compare) "

@@ -377,3 +377,31 @@ def test_the_intake_s_first_call_runs_with_collection_paused_in_lambda() -> None
         "answers": [404, 404],
         "enabled": True,
     }
+
+
+INBOUND_FIRST_CALLS = """
+import gc, json
+import functions.inbound.handler as inbound
+paused = []
+read = inbound.sns_notifications
+inbound.sns_notifications = lambda event: (paused.append(not gc.isenabled()), read(event))[1]
+class Context:
+    function_name = "leadflow-inbound"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:leadflow-inbound"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+answers = [inbound.lambda_handler({"source": "aws.events"}, Context())["outcomes"] for _ in range(2)]
+print(json.dumps({"paused": paused, "answers": answers, "enabled": gc.isenabled()}))
+"""
+
+
+def test_the_inbound_s_first_call_runs_with_collection_paused_in_lambda() -> None:
+    """An event that is not an SNS notification: the call touches no AWS service."""
+    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "leadflow-inbound"}
+    command = [sys.executable, "-c", INBOUND_FIRST_CALLS]
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "paused": [True, False],
+        "answers": [["not_sns"], ["not_sns"]],
+        "enabled": True,
+    }
