@@ -202,3 +202,37 @@ def test_an_email_s_guard_reads_the_sending_pause_and_its_reserved_slot_in_one_b
     guard_reads = [batch for batch in batches if ("SENDING", "PAUSE") in batch]
     assert guard_reads == [[("SENDING", "PAUSE"), (f"LEAD#{lead['id']}", "SLOT#001#01")]]
     assert not [key for key in gets if key == ("SENDING", "PAUSE") or key[1].startswith("SLOT#")]
+
+
+def test_a_touch_reads_its_lead_and_enrollment_in_one_batch_get_item(sb):
+    """A touch's first two reads (the lead, and its enrollment with the claim's state as stored) are
+    one consistent BatchGetItem: the enrollment is never read by a GetItem of its own."""
+    batches: list[list[tuple[str, str]]] = []
+    gets: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "GetItem":
+            gets.append((params["Key"]["pk"], params["Key"]["sk"]))
+        else:
+            for request in params["RequestItems"].values():
+                batches.append([(key["pk"], key["sk"]) for key in request["Keys"]])
+                assert request["ConsistentRead"] is True
+
+    client = aws.table(settings().table_name).meta.client
+    client.meta.events.register("provide-client-params.dynamodb.GetItem", record)
+    client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", record)
+    try:
+        sb.post("/leads", json={"email": "fay@example.com", "first_name": "Fay"})
+        sb.advance(3 * 86400)  # touch 2 too, from the execution
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
+        client.meta.events.unregister("provide-client-params.dynamodb.BatchGetItem", record)
+
+    lead = sb.find_lead("fay@example.com")
+    partition = f"LEAD#{lead['id']}"
+    (enrollment,) = enrollment_items.enrollments(lead["id"])
+    assert enrollment.last_touch >= 2
+    first_reads = [batch for batch in batches if (partition, "ENROLLMENT#001") in batch]
+    assert first_reads == [[(partition, "LEAD"), (partition, "ENROLLMENT#001")]] * enrollment.last_touch
+    assert (partition, "ENROLLMENT#001") not in gets
+    assert sb.audit().clean

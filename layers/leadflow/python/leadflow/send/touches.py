@@ -151,8 +151,7 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
     cadence = versions.cadence_at(request.cadence, request.version)
     # The claim's state as stored: it matters only when an earlier attempt claimed this touch (or the
     # first moment is still open: before_second_moment), resolved then (resolve_claim).
-    enrollment = enrollment_items.get_enrollment(request.lead_id, request.enrollment, settled=False)
-    lead = lead_items.get_lead(request.lead_id)
+    lead, enrollment = lead_items.get_lead_and_enrollment(request.lead_id, request.enrollment)
     if enrollment is None or lead is None:
         raise LookupError(f"no enrollment {request.enrollment} for lead {request.lead_id}")
     last = request.touch == len(cadence.touches)

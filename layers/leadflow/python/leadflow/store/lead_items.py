@@ -24,6 +24,7 @@ from leadflow.store.enrollment_items import enrollment_item
 from leadflow.store.items import (
     by_day_keys,
     dynamodb_table,
+    enrollment_sk,
     get_consistently,
     is_condition_failure,
     lead_pk,
@@ -196,6 +197,19 @@ def get_lead(lead_id: str) -> Lead | None:
         .get("Item")
     )
     return Lead.model_validate(item) if item else None
+
+
+def get_lead_and_enrollment(lead_id: str, number: int) -> tuple[Lead | None, Enrollment | None]:
+    """`get_lead` and the enrollment with its claim's state as stored (`enrollment_items.get_enrollment`
+    with `settled=False`), read consistently in one BatchGetItem: a touch's first two reads, one round
+    trip."""
+    lead, enrollment = get_consistently(
+        [(lead_pk(lead_id), "LEAD"), (lead_pk(lead_id), enrollment_sk(number))]
+    )
+    return (
+        Lead.model_validate(lead) if lead else None,
+        Enrollment.model_validate(enrollment) if enrollment else None,
+    )
 
 
 def set_contact_status(lead_id: str, status: ContactStatus, reason: str, at: datetime) -> None:
