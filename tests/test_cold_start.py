@@ -155,14 +155,15 @@ print(json.dumps(sorted(m for m in later if m in sys.modules)))
 
 def test_the_intake_imports_what_a_new_lead_needs() -> None:
     """A post stores, routes and enrolls a lead: the modules of a refused post (held), a returning
-    lead's withdrawal, an account-level stop, speed to lead's task store and links, and the event
-    store a CRM stage writes to, come with the calls that use them."""
+    lead's withdrawal, an account-level stop, speed to lead's task store and links, the event
+    store a CRM stage writes to, and the signed tokens of replies and unsubscribe links, come with
+    the calls that use them."""
     code = """
 import json, sys
 import functions.intake.handler
 later = ("leadflow.intake.held", "leadflow.intake.withdrawal", "leadflow.cadence.stops",
          "leadflow.store.task_items", "leadflow.send.tasks", "leadflow.send.queue", "leadflow.send.mail",
-         "leadflow.store.event_items")
+         "leadflow.store.event_items", "leadflow.tokens")
 print(json.dumps(sorted(m for m in later if m in sys.modules)))
 """
     assert _fresh(code) == []

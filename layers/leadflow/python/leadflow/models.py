@@ -556,6 +556,9 @@ class TouchStatus(StrEnum):
 
 
 class Touch(BaseModel):
+    # The step's record of a touch: an intake post never builds one (built on the step's first).
+    model_config = ConfigDict(defer_build=True)
+
     lead_id: str
     enrollment: int
     number: int
@@ -728,6 +731,8 @@ class FirstMomentRequest(TouchRequest):
     the Task's ids, from an async invoke or a one-shot schedule (no PII), and how many times a claim in
     doubt was retried by schedule (asl.UNSETTLED_RETRY's delays, as the Task retries)."""
 
+    model_config = ConfigDict(defer_build=True)  # the step's: the intake sends the TouchRequest's fields
+
     attempt: int = Field(0, ge=0)
 
 
@@ -774,6 +779,8 @@ class FailureReport(BaseModel):
 
 
 class TouchResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # the step's answer: built on its first call
+
     next_at: str | None = None
     outcome: str
     # Always None since issue 28 (escalations run on schedules, outside the execution); executions

@@ -15,7 +15,6 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from leadflow import tokens
 from leadflow.clock import iso, parse_iso
 from leadflow.models import (
     CONTACTABLE,
@@ -627,6 +626,8 @@ def message_owner(message_id: str) -> dict[str, Any] | None:
     item = dynamodb_table().get_item(Key={PARTITION_KEY: f"MSG#{message_id}", SORT_KEY: "MSG"}).get("Item")
     if item:
         return dict(item)
+    from leadflow import tokens  # our own Message-ID's reader: not every cold start's (intake, step)
+
     target = tokens.parse_own_message_id(message_id) if "@" in message_id else None
     if target is None:
         return None
