@@ -406,3 +406,26 @@ def test_the_inbound_s_first_call_runs_with_collection_paused_in_lambda() -> Non
         "answers": [["not_sns"], ["not_sns"]],
         "enabled": True,
     }
+
+
+@pytest.mark.parametrize("function", ["intake", "step", "sweep", "report"])
+def test_these_handlers_run_their_first_call_uncollected_in_lambda(function: str) -> None:
+    """Their first calls build clients, models and validators for the life of the process: collection
+    stays paused through them (functions.uncollected_first_call; ~10% of a first call's CPU)."""
+    code = f"""
+import json
+import functions
+import functions.{function}.handler as handler
+probe = functions.uncollected_first_call(lambda: None)
+print(json.dumps(handler.lambda_handler.__code__ is probe.__code__))
+"""
+    env = {
+        **os.environ,
+        "AWS_LAMBDA_FUNCTION_NAME": f"leadflow-{function}",
+        "TABLE_NAME": "leadflow",
+        "HMAC_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadflow/hmac",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) is True

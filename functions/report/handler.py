@@ -7,11 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from functions import imported
+from functions import imported, uncollected_first_call
 from leadflow.observability import logger, metrics
 from leadflow.report.weekly import ReportRequest, run
 
 
+@uncollected_first_call
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

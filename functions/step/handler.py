@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions import imported
+from functions import imported, uncollected_first_call
 from leadflow.cadence.asl import FAILURE_KEY
 from leadflow.cadence.first_moment import EVENT_KEY as FIRST_MOMENT
 from leadflow.models import (
@@ -23,6 +23,7 @@ from leadflow.observability import count, logger, metrics
 from leadflow.send.touches import record_failure, run_moment
 
 
+@uncollected_first_call
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from functions import imported
+from functions import imported, uncollected_first_call
 from leadflow import clock
 from leadflow.observability import logger, metrics
 from leadflow.send.escalations import sweep_all
@@ -27,6 +27,7 @@ class SweepEvent(BaseModel):
     reengage: bool = False
 
 
+@uncollected_first_call
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
