@@ -16,6 +16,7 @@ from faults import client_error, failing
 
 from leadflow import aws
 from leadflow.cadence import schedules
+from leadflow.config import settings
 from leadflow.local.sandbox import Sandbox, function_arn
 from leadflow.models import Task
 from leadflow.send import escalations
@@ -225,6 +226,36 @@ def test_a_schedule_that_could_not_be_created_is_escalated_by_the_sweep():
         assert sb.invoke("sweep", {})["sweep"]["escalated"] == 0
         audit = sb.audit()
         assert audit.clean, audit.lines()
+
+
+def test_an_overdue_escalation_reads_its_lead_and_enrollment_in_one_batch_get_item():
+    """The sweep's fallback (and a fired schedule) reads the task's lead and enrollment in one
+    consistent BatchGetItem (lead_items.get_lead_and_enrollment), never the enrollment on its own."""
+    with Sandbox(start="2026-11-23T15:00:00Z") as sb:
+        with failing("scheduler", "CreateSchedule", client_error("ThrottlingException", "CreateSchedule")):
+            lead = _post(sb)
+        sb.advance_to("2026-11-23T15:20:00Z")
+        partition, batches, gets = f"LEAD#{lead['id']}", [], []
+
+        def record(params, model, **_):
+            if model.name == "GetItem":
+                gets.append((params["Key"]["pk"], params["Key"]["sk"]))
+            else:
+                for request in params["RequestItems"].values():
+                    batches.append([(key["pk"], key["sk"]) for key in request["Keys"]])
+
+        client = aws.table(settings().table_name).meta.client
+        for operation in ("GetItem", "BatchGetItem"):
+            client.meta.events.register(f"provide-client-params.dynamodb.{operation}", record)
+        try:
+            assert sb.invoke("sweep", {})["sweep"]["escalated"] == 1
+        finally:
+            for operation in ("GetItem", "BatchGetItem"):
+                client.meta.events.unregister(f"provide-client-params.dynamodb.{operation}", record)
+
+        assert [(partition, "LEAD"), (partition, "ENROLLMENT#001")] in batches
+        assert (partition, "ENROLLMENT#001") not in gets
+        assert sb.audit().clean
 
 
 def test_the_clock_fires_only_schedules_that_still_exist_and_deletes_them_after():

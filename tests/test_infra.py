@@ -1355,6 +1355,7 @@ def test_the_sweep_runs_every_five_minutes_and_the_audit_hourly(synth: Synth) ->
     # PutItem: the re-engagement enrolls (issue 16); DeleteItem: held rep alerts, once delivered (issue 25).
     expected = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
     expected |= {"dynamodb:Scan", "dynamodb:DeleteItem"}
+    expected |= {"dynamodb:BatchGetItem"}  # an overdue escalation's lead and enrollment, one read (issue 28)
     assert granted == expected
 
 

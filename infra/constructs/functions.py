@@ -88,8 +88,9 @@ RESERVED_CONCURRENCY = sum(
 )
 # The sweep queries its sparse index and updates enrollments; the audit scans the table; the
 # quarterly re-engagement (same function) enrolls leads (PutItem: the enrollment, the cadence version);
-# it deletes the rep alerts it delivered after holding them for their recipient's hours (DeleteItem).
-SWEEP_TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "Query", "Scan", "DeleteItem")
+# it deletes the rep alerts it delivered after holding them for their recipient's hours (DeleteItem);
+# an overdue escalation reads its lead and enrollment in one BatchGetItem.
+SWEEP_TABLE_ACTIONS = ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query", "Scan", "DeleteItem")
 
 
 # The DynamoDB actions each lead handler's code calls on the leads table, and nothing else (no Scan,

@@ -30,7 +30,7 @@ from leadflow.cadence.schedules import escalation_schedule_name as schedule_name
 from leadflow.config import settings
 from leadflow.models import CONTACTABLE, EscalationRequest, RunStatus, Task, TaskStatus
 from leadflow.observability import count, logger
-from leadflow.store import enrollment_items, lead_items, task_items
+from leadflow.store import lead_items, task_items
 
 # send.speed (the chain's rules, with the operator config) is imported by the runs that need it: the
 # sweep's five-minute call usually finds nothing, and stops and outcomes only delete schedules.
@@ -124,8 +124,7 @@ def _go_on(task: Task, now: datetime, target_arn: str | None) -> str:
 
     assert task.escalate_at is not None
     # Its run status, cadence and schedule only: the last claim's state as stored does (no settle read).
-    enrollment = enrollment_items.get_enrollment(task.lead_id, task.enrollment, settled=False)
-    lead = lead_items.get_lead(task.lead_id)
+    lead, enrollment = lead_items.get_lead_and_enrollment(task.lead_id, task.enrollment)
     if (
         enrollment is None
         or lead is None
