@@ -7,6 +7,7 @@ that undoing the cut fails it: requests merged into one, reads that run side by 
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 from leadflow import aws, keys
@@ -236,3 +237,33 @@ def test_a_touch_reads_its_lead_and_enrollment_in_one_batch_get_item(sb):
     assert first_reads == [[(partition, "LEAD"), (partition, "ENROLLMENT#001")]] * enrollment.last_touch
     assert (partition, "ENROLLMENT#001") not in gets
     assert sb.audit().clean
+
+
+def test_the_report_archives_its_three_objects_side_by_side_and_reads_no_daily_cap(sb):
+    """The weekly run puts its HTML, text and CSV in S3 at once (each put waits until all three have
+    begun: one after another never gets there), and reads the guard's pause and rates but not today's
+    per-domain caps (the report does not show them)."""
+    sb.post("/leads", json={"email": "gus@example.com", "first_name": "Gus"})
+    puts = _SideBySide(lambda: None, parties=3)
+    cap_reads: list[str] = []
+
+    def put(**_: Any) -> None:
+        puts()
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        if str(params["Key"]["sk"]).startswith("DAY#"):
+            cap_reads.append(str(params["Key"]["pk"]))
+
+    s3, table = aws.client("s3"), aws.table(settings().table_name).meta.client
+    s3.meta.events.register("before-call.s3.PutObject", put)
+    table.meta.events.register("provide-client-params.dynamodb.GetItem", record)
+    try:
+        run = sb.run_report(sb.now() + timedelta(days=7))
+    finally:
+        s3.meta.events.unregister("before-call.s3.PutObject", put)
+        table.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
+
+    assert run["status"] == "sent"
+    assert puts.calls == 3
+    assert all(sb.archived(key) for key in run["keys"].values())
+    assert cap_reads == []

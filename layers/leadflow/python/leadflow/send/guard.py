@@ -240,12 +240,23 @@ def _move(
 
 def status(now: datetime) -> dict[str, object]:
     """The guard at a glance: the pause, the rates against the thresholds, today's caps per domain."""
+    today = now.astimezone(UTC).date()
+    sending = operator_config().sending
+    return {
+        **reputation_status(),
+        "today": {
+            domain: {"cap": sending.cap(domain, today), "sent": sending_items.sent_on(domain, today)}
+            for domain in _domains()
+        },
+    }
+
+
+def reputation_status() -> dict[str, object]:
+    """`status` without today's caps (a read per sending domain): the pause and the rates against the
+    thresholds, what the weekly report shows."""
     current = rates()
     reputation = current.reputation
     paused = sending_items.pause()
-    today = now.astimezone(UTC).date()
-    sending = operator_config().sending
-    domains = _domains()
     return {
         "paused": paused is not None,
         "paused_since": paused.get("at") if paused else None,
@@ -258,8 +269,4 @@ def status(now: datetime) -> dict[str, object]:
         "max_bounce_rate": reputation.max_bounce_rate,
         "max_complaint_rate": reputation.max_complaint_rate,
         "min_sends": reputation.min_sends,
-        "today": {
-            domain: {"cap": sending.cap(domain, today), "sent": sending_items.sent_on(domain, today)}
-            for domain in domains
-        },
     }
