@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
 
 UNKNOWN = "unknown"
 ANY_FORM = "*"
@@ -95,10 +94,8 @@ class EnrollmentRecord:
     version: str | None = None
 
 
-# Touches and events are built over a million times per report at 100k leads: NamedTuples, immutable
-# like the frozen dataclasses beside them and built ~3x faster (a frozen dataclass sets each field
-# through object.__setattr__).
-class TouchRecord(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class TouchRecord:
     lead_id: str
     enrollment: int
     number: int
@@ -116,7 +113,8 @@ class TouchRecord(NamedTuple):
         return self.state in DELIVERED
 
 
-class EventRecord(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class EventRecord:
     lead_id: str
     kind: EventKind
     at: datetime
