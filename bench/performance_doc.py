@@ -70,7 +70,8 @@ COLD_START_FIRST_CALLS = {
     "Lambda), the abuse limits, the lead's writes, its execution's start and touch 1's hand-over: 15 AWS "
     "calls. A plain ASCII address is checked without importing email_validator (fields.plain_address).",
     "step": "An email touch: four clients (DynamoDB, Secrets Manager, SES, EventBridge), Jinja with the "
-    "touch's precompiled templates, the claim, the send and its records: 18 AWS calls.",
+    "touch's precompiled templates, the lead and its enrollment in one read, the claim, the send and its "
+    "records: 14 AWS calls, collection paused through the call.",
     "inbound": "A reply: six clients (S3, Secrets Manager, DynamoDB, Step Functions, EventBridge, SES; "
     "SNS too when the owner is at work, else the alert is held), the MIME parse, the intent rules' 58 "
     "and the snooze phrases' 14 regular expressions compiled, the stops of the lead's and its "
@@ -81,13 +82,19 @@ COLD_START_FIRST_CALLS = {
     "events": "An SES delivery event through SNS and SQS: two clients (DynamoDB, Secrets Manager) and "
     "the event's records.",
     "report": "The whole weekly run: the trailing 90 days (they hold the periods the trends compare) "
-    "are 91 UTC days × 8 shards = 728 Queries to the moto server, empty here but each a round trip; "
-    "the break-up steps it judges are read from the layer's compiled files, no longer rendered. Its "
-    "imports alone (boto3, Powertools, pydantic, Jinja for the rendering, the report's modules) are "
-    "several times `import boto3`. Past it: a weekly summary the report can trust, which needs the "
-    'writers to mark the weeks they change (docs/decisions.md, "Weekly report aggregates").',
+    "are 4 UTC months × 8 shards = 32 Queries, and the week after the period 8 more for the not-now "
+    "leads due back, empty here but each a round trip to the moto server, on reader threads started "
+    "before the first read; then the guard's pause and rates, the three archived files put side by "
+    "side, the claim, the email and its record: 49 AWS calls, collection paused through the call. The "
+    "break-up steps and the cadences' touches are read from the layer's compiled files (no cadence "
+    "model built, no message rendered). Its imports alone (boto3, Powertools, pydantic, Jinja for the "
+    "rendering, the report's modules) are over twice `import boto3`. Past it: a weekly summary the "
+    "report can trust, which needs the writers to mark the weeks they change (docs/decisions.md, "
+    '"Weekly report aggregates").',
     "sweep": "The five-minute sweep (its most frequent call): two clients (DynamoDB, Step Functions), "
-    "the enrollments needing attention, the executions that ended early, the held alerts.",
+    "the executions that ended early (ListExecutions per state machine and status, 18) and the "
+    "enrollments needing attention (the index's 9 keys), side by side on one pool of 8 threads started "
+    "before them, the held alerts: 35 AWS calls, collection paused through the call.",
 }
 COLD_START_REST = (
     "Past boto3's import: pydantic (its import and the machinery its first model class imports, "
