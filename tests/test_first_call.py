@@ -267,3 +267,35 @@ def test_the_report_archives_its_three_objects_side_by_side_and_reads_no_daily_c
     assert puts.calls == 3
     assert all(sb.archived(key) for key in run["keys"].values())
     assert cap_reads == []
+
+
+def test_the_sweep_reads_no_claim_record_for_an_execution_a_stop_ended(sb):
+    """A stop aborts the execution, and the sweep lists it among the executions that ended early (for
+    15 minutes past its cursor, on every run): the stopped enrollment is read as stored, its last
+    claim's touch record not at all (only a resume that fails the enrollment needs it settled)."""
+    from leadflow.cadence import stops
+    from leadflow.models import StopReason
+
+    sb.post("/leads", json={"email": "hal@example.com", "first_name": "Hal"})
+    lead = sb.find_lead("hal@example.com")
+    (stored,) = enrollment_items.enrollments(lead["id"], settled=False)
+    assert stored.touch_state == "claimed", "touch 1's claim as stored: its record settles it"
+    stops.stop_enrollments(lead["id"], StopReason.REPLY)
+    sb.clock.settle()
+    assert sb.execution(lead["id"])["status"] == "ABORTED"
+    record_reads: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        if str(params["Key"]["sk"]).startswith(("TOUCH#", "TASK#")):
+            record_reads.append(str(params["Key"]["sk"]))
+
+    client = aws.table(settings().table_name).meta.client
+    client.meta.events.register("provide-client-params.dynamodb.GetItem", record)
+    try:
+        report = sb.sweep()
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
+
+    assert record_reads == []
+    assert report["resumed"] == report["started"] == 0
+    assert sb.audit().clean

@@ -223,7 +223,8 @@ def _read_all(readers: Executor, read: Callable[[_Key], _Read], keys: Iterable[_
 
 def _resume(cadence: str, ended: executions.EndedExecution, report: SweepReport) -> None:
     ids = execution_enrollment(ended.name, cadence)
-    enrollment = enrollment_items.get_enrollment(*ids) if ids else None
+    # The claim's state as stored (no read of its touch's record): only a failed one's needs settling.
+    enrollment = enrollment_items.get_enrollment(*ids, settled=False) if ids else None
     if enrollment is None or enrollment.run_status is not RunStatus.RUNNING:
         return  # stopped (our stops abort executions), finished, or recorded as failed
     if enrollment.execution_arn is None and enrollment.execution_name != ended.name:
@@ -232,6 +233,7 @@ def _resume(cadence: str, ended: executions.EndedExecution, report: SweepReport)
     if enrollment.attempt >= MAX_ATTEMPTS:
         # Ended early again and again: failed, for an operator (`leadflow sweep --retry-failed`);
         # the failed enrollments' pass below counts it.
+        enrollment = enrollment_items.resolve_claim(enrollment)
         touch = enrollment.last_touch + (1 if enrollment.touch_state in (None, "sent") else 0)
         error = "Execution" + ended.status.title().replace("_", "")
         enrollment_items.mark_failed(enrollment.lead_id, enrollment.number, error, max(touch, 1), now)
