@@ -816,6 +816,7 @@ def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
     channels: dict[int, Counter[str]] = defaultdict(Counter)
     # The sequence's length: its plan's, or the furthest any enrollment went (an older version).
     length = max([len(plan.steps) if plan else 0, *(fact.terminal_step for fact in facts)])
+    ended_at: Counter[int] = Counter()  # enrollments by last step: each was due at every step up to it
     for fact in facts:
         # in_sequence(number), inline: this runs for every touch of the 90 days.
         for step in {touch.number for touch in fact.delivered if SPEED_TOUCH < touch.number < REPLY_TOUCH}:
@@ -835,9 +836,11 @@ def _dropoff(facts: list[Facts], plan: CadencePlan | None) -> list[StepRow]:
         last = fact.terminal_step
         if last == 0:
             continue  # enrolled, first step not due yet: reaches no step
-        for step in range(1, last + 1):
-            counts[step]["due"] += 1
+        ended_at[last] += 1
         counts[last][_ending(fact, last >= length)] += 1
+    for last, enrollments in ended_at.items():
+        for step in range(1, last + 1):
+            counts[step]["due"] += enrollments
     replies = sum(row["replies"] for row in counts.values())
     rows = []
     last_step = max([*counts, length], default=0)

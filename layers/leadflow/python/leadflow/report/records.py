@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 UNKNOWN = "unknown"
 ANY_FORM = "*"
@@ -94,8 +95,10 @@ class EnrollmentRecord:
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TouchRecord:
+# Touches and events are built over a million times per report at 100k leads: NamedTuples, immutable
+# like the frozen dataclasses beside them and built ~3x faster (a frozen dataclass sets each field
+# through object.__setattr__).
+class TouchRecord(NamedTuple):
     lead_id: str
     enrollment: int
     number: int
@@ -113,8 +116,7 @@ class TouchRecord:
         return self.state in DELIVERED
 
 
-@dataclass(frozen=True, slots=True)
-class EventRecord:
+class EventRecord(NamedTuple):
     lead_id: str
     kind: EventKind
     at: datetime
