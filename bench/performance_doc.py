@@ -80,7 +80,8 @@ COLD_START_FIRST_CALLS = {
     "whose chain ended or whose time is long past, no cadence model built, no SMS or held-mail "
     "module imported, collection paused through the call.",
     "events": "An SES delivery event through SNS and SQS: two clients (DynamoDB, Secrets Manager) and "
-    "the event's records.",
+    "the event's records, their expiry from the compiled configuration's retention (the configuration's "
+    "other models neither imported nor built), collection paused through the call.",
     "report": "The whole weekly run: the trailing 90 days (they hold the periods the trends compare) "
     "are 4 UTC months × 8 shards = 32 Queries, and the week after the period 8 more for the not-now "
     "leads due back, empty here but each a round trip to the moto server, on reader threads started "

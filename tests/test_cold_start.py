@@ -408,7 +408,7 @@ def test_the_inbound_s_first_call_runs_with_collection_paused_in_lambda() -> Non
     }
 
 
-@pytest.mark.parametrize("function", ["intake", "step", "sweep", "report"])
+@pytest.mark.parametrize("function", ["intake", "step", "sweep", "report", "events"])
 def test_these_handlers_run_their_first_call_uncollected_in_lambda(function: str) -> None:
     """Their first calls build clients, models and validators for the life of the process: collection
     stays paused through them (functions.uncollected_first_call; ~10% of a first call's CPU)."""

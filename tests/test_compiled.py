@@ -58,6 +58,7 @@ def test_compiled_cadences_and_configuration_equal_a_fresh_validation_of_the_yam
 
     assert cadences == load_cadences(CADENCES, TEMPLATES)
     assert config == load_operator_config(CONFIG)
+    assert compiled.retention(built / "config" / "leadflow.yaml") == load_operator_config(CONFIG).retention
 
 
 def test_one_changed_byte_of_a_source_and_the_yaml_is_read_instead(built):
@@ -65,12 +66,14 @@ def test_one_changed_byte_of_a_source_and_the_yaml_is_read_instead(built):
     config_file = built / "config" / "leadflow.yaml"
     assert compiled.cadences(built / "cadences", built / "templates") is not None
     assert compiled.operator_config(config_file) is not None
+    assert compiled.retention(config_file) is not None
     compiled.forget()
     cadence_file.write_text(cadence_file.read_text() + " ")
     config_file.write_text(config_file.read_text() + " ")
 
     assert compiled.cadences(built / "cadences", built / "templates") is None
     assert compiled.operator_config(config_file) is None
+    assert compiled.retention(config_file) is None
 
 
 def test_a_template_file_gone_and_the_yaml_is_read_instead(built):
@@ -184,6 +187,42 @@ print(json.dumps([names, rep, christmas, loader, loaded, break_up_steps]))
     assert break_up_steps  # ...and found
 
 
+def test_an_item_s_expiry_reads_the_compiled_retention_without_the_configuration_s_models(built, tmp_path):
+    """In a fresh process, as in Lambda: every write of an item that expires reads the retention (the SES
+    events function's first call, a delivery's event item, needs nothing else of the configuration), and
+    reads what the YAML says, here days other than the defaults."""
+    text = (built / "config" / "leadflow.yaml").read_text()
+    for setting, days in (("leads_days", 400), ("submissions_days", 100), ("events_days", 200)):
+        text = text.replace(f"  {setting}: 730", f"  {setting}: {days}", 1)
+    config_file = tmp_path / "retention-config" / "leadflow.yaml"  # a path no loader has cached
+    config_file.parent.mkdir()
+    config_file.write_text(text)
+    target = compiled.build(
+        tmp_path / "retention", built / "cadences", built / "templates", config_file, TODAY, parts=PARTS
+    )
+    code = """
+import json, sys
+from datetime import UTC, datetime
+from leadflow.store.items import ttl
+at = datetime(2026, 12, 7, tzinfo=UTC)
+kinds = ("lead", "submission", "event")
+days = [(ttl(kind, at)["expires_at"] - int(at.timestamp())) // 86_400 for kind in kinds]
+print(json.dumps([days, "leadflow.operator_config" in sys.modules]))
+"""
+    env = {
+        **os.environ,
+        "COMPILED_DIR": str(target),
+        "CONFIG_FILE": str(config_file),
+        "TABLE_NAME": "leadflow",
+        "HMAC_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadflow/hmac",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+
+    assert json.loads(done.stdout.splitlines()[-1]) == [[400, 100, 200], False]
+
+
 def _plans_as_json(plans: dict) -> list:
     return [
         [
@@ -245,6 +284,7 @@ def test_without_compiled_files_the_yaml_is_read(tmp_path, monkeypatch):
     try:
         assert compiled.cadences(CADENCES, TEMPLATES) is None
         assert compiled.operator_config(CONFIG) is None
+        assert compiled.retention(CONFIG) is None
         assert compiled.holiday_dates("US", TODAY.year) is None
         assert compiled.report_templates(Path(schedule.__file__)) is None
         assert compiled.break_up_forms(CADENCES, TEMPLATES, CONFIG) is None

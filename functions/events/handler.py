@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions import imported
+from functions import imported, uncollected_first_call
 from leadflow.answers.ses_events import handle_body
 from leadflow.observability import count, logger, metrics
 
@@ -27,6 +27,7 @@ def record_handler(body: str) -> None:
         count("SesEvents", outcome=outcome)
 
 
+@uncollected_first_call
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from leadflow.cadence.terms import PROJECT_ROOT
 if TYPE_CHECKING:
     from leadflow.cadence.model import Cadence
     from leadflow.operator_config import OperatorConfig
+    from leadflow.retention import Retention
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ def forget() -> None:
     for cached in (
         cadences,
         report_touches,
+        _operator_config_data,
         operator_config,
+        retention,
         break_up_forms,
         _holiday_index,
         _country_holidays,
@@ -115,15 +118,37 @@ def report_touches(cadence_dir: Path, template_dir: Path) -> dict[str, list[Repo
 
 
 @cache
-def operator_config(config_file: Path) -> OperatorConfig | None:
-    """The compiled operator configuration if compiled from exactly this file, else None. Validated
-    again (cheaply: JSON in, the models' own checks) but without email_validator: already done."""
+def _operator_config_data(config_file: Path) -> dict[str, Any] | None:
+    """The compiled operator configuration as JSON data if compiled from exactly this file, else None."""
     compiled = _read_json(OPERATOR_CONFIG)
     if compiled is None or compiled["digest"] != digest([config_file]):
         return None
+    data: dict[str, Any] = compiled["config"]
+    return data
+
+
+@cache
+def operator_config(config_file: Path) -> OperatorConfig | None:
+    """The compiled operator configuration if compiled from exactly this file, else None. Validated
+    again (cheaply: JSON in, the models' own checks) but without email_validator: already done."""
+    data = _operator_config_data(config_file)
+    if data is None:
+        return None
     from leadflow.operator_config import PREVALIDATED, OperatorConfig
 
-    return OperatorConfig.model_validate(compiled["config"], context={PREVALIDATED: True})
+    return OperatorConfig.model_validate(data, context={PREVALIDATED: True})
+
+
+@cache
+def retention(config_file: Path) -> Retention | None:
+    """The compiled configuration's retention (validated by its own model) if compiled from exactly
+    this file, else None: what an item's expiry needs, without the whole configuration's models."""
+    data = _operator_config_data(config_file)
+    if data is None:
+        return None
+    from leadflow.retention import Retention
+
+    return Retention.model_validate(data["retention"])
 
 
 def break_up_sources(cadence_dir: Path, template_dir: Path, config_file: Path) -> str:

@@ -14,6 +14,7 @@ from leadflow.cadence.terms import DEFAULT_CADENCE_DIR
 if TYPE_CHECKING:
     from leadflow.cadence.model import Cadence
     from leadflow.operator_config import OperatorConfig
+    from leadflow.retention import Retention
 
 
 class Settings(BaseModel):
@@ -91,6 +92,15 @@ def operator_config() -> OperatorConfig:
 
     found = compiled.operator_config(settings().config_file)
     return found if found is not None else load_operator_config(settings().config_file)
+
+
+def retention() -> Retention:
+    """How long personal data is kept (config: retention): read by every write of an item that expires;
+    from the compiled configuration, the rest of it neither imported nor built."""
+    from leadflow import compiled
+
+    found = compiled.retention(settings().config_file)
+    return found if found is not None else operator_config().retention
 
 
 def allowed_origins() -> tuple[str, ...]:

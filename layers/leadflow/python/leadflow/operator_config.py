@@ -40,6 +40,7 @@ from leadflow.cadence.terms import (
     read_yaml,
 )
 from leadflow.fields import IanaZone
+from leadflow.retention import Retention
 
 # Validation context of a configuration a build already validated in full (leadflow.compiled).
 PREVALIDATED = "prevalidated"
@@ -344,26 +345,6 @@ class Abuse(BaseModel):
     sms_double_opt_in: tuple[CountryCode, ...] = ()
     # Off by default; see docs/operate.md (Abuse resistance).
     captcha: Captcha | None = None
-
-
-class Retention(BaseModel):
-    """How long personal data is kept, per item type, in days (DynamoDB TTL and S3 lifecycle rules).
-
-    Suppression entries (keyed hashes of addresses never to be mailed again) are kept forever:
-    forgetting them would mail people who asked us to stop.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # A lead and what hangs off it (enrollments, touches, tasks, indexes), after its last activity
-    # (a post; touches and tasks count from when they happened). At least a cadence's length.
-    leads_days: int = Field(730, ge=90, le=3650)
-    # Each post's record: consent flags with the IP address, user agent and page (consent evidence).
-    submissions_days: int = Field(730, ge=30, le=3650)
-    # What leads did (replies, opens, clicks, bounces...): what the weekly report reads.
-    events_days: int = Field(730, ge=30, le=3650)
-    # Raw inbound mail (replies, bounces) in the S3 inbound bucket.
-    inbound_mail_days: int = Field(30, ge=1, le=3650)
 
 
 class ScoreRule(BaseModel):

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from leadflow import aws
 from leadflow.clock import iso
-from leadflow.config import operator_config, settings
+from leadflow.config import retention, settings
 from leadflow.store.table import (
     BY_DAY_PARTITION_KEY,
     BY_DAY_SHARDS,
@@ -59,12 +59,8 @@ def ttl(kind: Literal["lead", "submission", "event"], at: datetime) -> dict[str,
     lead: the lead and what hangs off it; submission: a post's consent record (IP, user agent);
     event: what a lead did. Items without it (suppression, rotation, report claims) are kept.
     """
-    retention = operator_config().retention
-    days = {
-        "lead": retention.leads_days,
-        "submission": retention.submissions_days,
-        "event": retention.events_days,
-    }[kind]
+    kept = retention()
+    days = {"lead": kept.leads_days, "submission": kept.submissions_days, "event": kept.events_days}[kind]
     return {TTL_ATTRIBUTE: expires_at(at, days)}
 
 
