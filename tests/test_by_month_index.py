@@ -191,7 +191,7 @@ def _pool_threads() -> int:
 
 
 def test_the_read_ahead_s_readers_all_run_before_the_first_partition_is_read():
-    """A thread started while reads run waits for the GIL behind them (leadflow.threads): the readers
+    """A thread started while reads run waits for the GIL behind them (leadflow.aws.started_pool): the readers
     are started first, so the first read already sees all of them."""
     seen = []
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from leadflow import aws, keys
+from leadflow.aws import started_pool
 from leadflow.cadence import executions, sweep
 from leadflow.config import settings
 from leadflow.local import events
 from leadflow.store import enrollment_items
-from leadflow.threads import started_pool
 
 
 def test_an_intake_post_publishes_accepted_and_enrolled_in_one_put_events(sb):
@@ -74,7 +74,7 @@ def test_the_sweep_lists_ended_executions_and_its_index_keys_side_by_side(sb, mo
 
 def test_a_started_pool_runs_every_thread_before_its_first_task():
     """Started while no read runs, a thread starts at once; started by a submit, behind running reads,
-    it waits for the GIL (leadflow.threads)."""
+    it waits for the GIL (leadflow.aws.started_pool)."""
     pool = started_pool(3)
     try:
         prefix = f"{pool._thread_name_prefix}_"

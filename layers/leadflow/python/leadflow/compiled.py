@@ -29,7 +29,7 @@ from leadflow.cadence.terms import PROJECT_ROOT
 if TYPE_CHECKING:
     from leadflow.cadence.model import Cadence
     from leadflow.operator_config import OperatorConfig
-    from leadflow.retention import Retention
+    from leadflow.store.retention import Retention
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def retention(config_file: Path) -> Retention | None:
     data = _operator_config_data(config_file)
     if data is None:
         return None
-    from leadflow.retention import Retention
+    from leadflow.store.retention import Retention
 
     return Retention.model_validate(data["retention"])
 

@@ -14,7 +14,7 @@ from leadflow.cadence.terms import DEFAULT_CADENCE_DIR
 if TYPE_CHECKING:
     from leadflow.cadence.model import Cadence
     from leadflow.operator_config import OperatorConfig
-    from leadflow.retention import Retention
+    from leadflow.store.retention import Retention
 
 
 class Settings(BaseModel):

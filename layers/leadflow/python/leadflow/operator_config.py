@@ -40,7 +40,7 @@ from leadflow.cadence.terms import (
     read_yaml,
 )
 from leadflow.fields import IanaZone
-from leadflow.retention import Retention
+from leadflow.store.retention import Retention
 
 # Validation context of a configuration a build already validated in full (leadflow.compiled).
 PREVALIDATED = "prevalidated"

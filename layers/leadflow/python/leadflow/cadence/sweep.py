@@ -32,13 +32,13 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from leadflow import aws, clock
+from leadflow.aws import started_pool
 from leadflow.cadence import asl, executions
 from leadflow.config import settings
 from leadflow.models import Enrollment, RunStatus, execution_enrollment
 from leadflow.observability import logger
 from leadflow.store import enrollment_items, lead_items
 from leadflow.store.enrollment_items import Attention
-from leadflow.threads import started_pool
 
 # How many days of first-touch buckets (store.enrollment_items.first_touch_bucket) the sweep reads: a
 # touch 1 moved later (the sending guard, an out-of-office) stays in its first day's bucket; past
@@ -72,7 +72,7 @@ def sweep(*, retry_all_failed: bool = False) -> SweepReport:
     """Start what never started and retry transient failures; `retry_all_failed` retries every
     failed enrollment (after an operator fixed the cause)."""
     report = SweepReport()
-    # Both groups of reads below share one pool, its threads started before either (leadflow.threads).
+    # Both groups of reads below share one pool, its threads started before either (aws.started_pool).
     with started_pool(READERS) as readers:
         # First: an enrollment whose execution ended before its ARN was stored is in the START index
         # too, and starting it under the dead execution's name would fail.

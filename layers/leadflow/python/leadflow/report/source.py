@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from leadflow import aws
+from leadflow.aws import started_pool
 from leadflow.clock import iso, parse_iso
 from leadflow.report.metrics import Window
 from leadflow.report.records import (
@@ -42,7 +43,6 @@ from leadflow.report.records import (
 from leadflow.store import event_items
 from leadflow.store.items import lead_pk
 from leadflow.store.table import BY_DAY_ATTRIBUTES
-from leadflow.threads import started_pool
 
 # What the report reads: the sort key and what the by_day index projects (one list, in store.table).
 PROJECTION = ("sk", *BY_DAY_ATTRIBUTES)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from leadflow import aws, clock
+from leadflow.aws import started_pool
 from leadflow.config import cadences, operator_config, settings
 from leadflow.observability import logger
 from leadflow.report.build import (
@@ -30,7 +31,6 @@ from leadflow.report.render import render_csv, render_html, render_text, subject
 from leadflow.report.source import load_dataset, load_snoozes
 from leadflow.send import guard, mail
 from leadflow.store import event_items
-from leadflow.threads import started_pool
 
 if TYPE_CHECKING:
     from leadflow.cadence.model import Cadence
