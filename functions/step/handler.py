@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions import imported, uncollected_first_call
 from leadflow.cadence.asl import FAILURE_KEY
-from leadflow.cadence.first_moment import EVENT_KEY as FIRST_MOMENT
 from leadflow.models import (
+    FIRST_MOMENT_EVENT_KEY,
     EscalationRequest,
     FailureReport,
     FirstMomentRequest,
@@ -33,12 +33,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return send_service_text(ServiceTextRequest.model_validate(event))
     if FAILURE_KEY in event:
         return record_failure(FailureReport.model_validate(event))
-    if FIRST_MOMENT in event:
+    if FIRST_MOMENT_EVENT_KEY in event:
         # Touch 1 outside the execution: an async invoke from whoever started it, or its schedule.
         from leadflow.send import first_moment
 
         outcome = first_moment.run(
-            FirstMomentRequest.model_validate(event[FIRST_MOMENT]), context.invoked_function_arn
+            FirstMomentRequest.model_validate(event[FIRST_MOMENT_EVENT_KEY]), context.invoked_function_arn
         )
         count("FirstMoments", outcome=outcome)
         return {"outcome": outcome}

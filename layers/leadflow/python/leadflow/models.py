@@ -726,6 +726,11 @@ class TouchRequest(BaseModel):
     escalate: bool = False
 
 
+# The step's event key for a first moment sent outside the execution (cadence.first_moment): here, so
+# that the step's handler reads it without importing the starter's module.
+FIRST_MOMENT_EVENT_KEY = "first_moment"
+
+
 class FirstMomentRequest(TouchRequest):
     """The step function's input for a first moment sent outside its execution (cadence.first_moment):
     the Task's ids, from an async invoke or a one-shot schedule (no PII), and how many times a claim in

@@ -25,13 +25,12 @@ from leadflow import aws
 from leadflow.cadence import asl
 from leadflow.cadence.model import Cadence
 from leadflow.config import settings
-from leadflow.models import Enrollment, TouchRequest
+from leadflow.models import FIRST_MOMENT_EVENT_KEY, Enrollment, TouchRequest
 from leadflow.observability import count, logger
 from leadflow.store import enrollment_items
 from leadflow.store.enrollment_items import Attention, TouchState
 
-# The step's event key for a first moment sent outside the execution (functions/step/handler.py).
-EVENT_KEY = "first_moment"
+EVENT_KEY = FIRST_MOMENT_EVENT_KEY
 # Lambda retries an async invoke after 1 and 2 minutes; the sweep runs every 5. A due touch 1 this
 # long unclaimed was not handed over (or every attempt failed): the sweep hands it over again.
 SWEEP_GRACE = timedelta(minutes=10)

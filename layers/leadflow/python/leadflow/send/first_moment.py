@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 from botocore.exceptions import BotoCoreError, ClientError
 
 from leadflow import clock
-from leadflow.cadence import asl, executions, schedules
-from leadflow.cadence import first_moment as outside
+from leadflow.cadence import asl
 from leadflow.cadence.model import Cadence
 from leadflow.config import settings
 from leadflow.models import (
+    FIRST_MOMENT_EVENT_KEY,
     Enrollment,
     FailureDetail,
     FailureReport,
@@ -72,6 +72,7 @@ def _failed(request: TouchRequest, error: Exception) -> str:
     """An error retries cannot fix: what the Task's catch-all does (record the failure on the
     enrollment, alert ops; `leadflow sweep --retry-failed` once fixed), then stop the execution that
     waits for the second moment (the failed enrollment's retry starts a new one)."""
+    from leadflow.cadence import executions
     from leadflow.send.touches import record_failure
 
     enrollment = enrollment_items.get_enrollment(request.lead_id, request.enrollment)
@@ -107,6 +108,8 @@ def before_second_moment(
     )
     if settled or enrollment.run_status is not RunStatus.RUNNING:
         return enrollment
+    # Only a first moment unsent or in doubt gets here: the starter's module and the planner with it.
+    from leadflow.cadence import first_moment as outside
     from leadflow.cadence.reschedule import caught_up
     from leadflow.send.touches import DUE_TOLERANCE, NotDueYet, run_moment
 
@@ -125,6 +128,8 @@ def before_second_moment(
 def _schedule(request: FirstMomentRequest, at: datetime, target_arn: str | None) -> str:
     """A one-shot schedule invoking the step for the first moment at `at`. Not created (no schedule
     group configured, or Scheduler refused): the sweep hands it over once due."""
+    from leadflow.cadence import schedules
+
     config = settings()
     target = target_arn or config.escalation_target_arn
     group, role = config.escalation_schedule_group, config.escalation_schedule_role_arn
@@ -138,7 +143,7 @@ def _schedule(request: FirstMomentRequest, at: datetime, target_arn: str | None)
             at=at,
             target_arn=target,
             role_arn=role,
-            payload={outside.EVENT_KEY: request.model_dump(mode="json")},
+            payload={FIRST_MOMENT_EVENT_KEY: request.model_dump(mode="json")},
         )
     except (ClientError, BotoCoreError) as error:
         count("FirstTouchScheduleFailed")

@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from leadflow import aws, clock, fields, keys, tokens
-from leadflow.cadence import asl, executions, variants, versions
+from leadflow.cadence import asl, variants, versions
 from leadflow.cadence.model import SMS_EARLIEST, SMS_LATEST, Cadence, Channel
 from leadflow.cadence.schedule import country_of_zone, holiday_name, locale_for, open_days
 from leadflow.config import operator_config, settings
@@ -190,7 +190,11 @@ def _run_touch(request: TouchRequest, escalation_target: str | None) -> TouchRes
         from leadflow.send import drafts
 
         drafts.expire_drafts(lead.id, enrollment.number, request.touch, now)  # too late once this one runs
-    execution = executions.arn_of(enrollment) if request.touch == 1 else None
+    execution = None
+    if request.touch == 1:  # its claim stores the execution's ARN; a later touch's needs none
+        from leadflow.cadence import executions
+
+        execution = executions.arn_of(enrollment)
     claim = _Claim(lead.id, enrollment.number, request.touch, now, execution)
     try:
         if cadence.touch(request.touch).channel not in PROVIDER_CHANNELS:
