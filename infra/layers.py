@@ -161,10 +161,10 @@ def package_layer_files() -> dict[str, Path]:
 def build_compiled() -> Path:
     """Cadences, operator configuration, holiday dates and report templates compiled for the functions'
     cold starts (leadflow.compiled), validated in full here; they land at /opt/compiled."""
-    from leadflow import compiled
+    from leadflow import compiling
 
     with build_lock():
-        return compiled.build(
+        return compiling.build(
             COMPILED_DIR,
             CADENCES_SOURCE,
             TEMPLATES_SOURCE,

@@ -431,3 +431,14 @@ print(json.dumps(handler.lambda_handler.__code__ is probe.__code__))
         [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert json.loads(done.stdout.splitlines()[-1]) is True
+
+
+@pytest.mark.parametrize("function", ["intake", "step", "inbound", "events", "report", "sweep"])
+def test_no_handler_imports_the_build_side_of_the_compiled_files(function: str) -> None:
+    """A cold start reads the compiled files; their writers (leadflow.compiling) are the build's."""
+    code = f"""
+import json, sys
+import functions.{function}.handler
+print(json.dumps("leadflow.compiling" in sys.modules))
+"""
+    assert _fresh(code) is False

@@ -15,7 +15,7 @@ from pathlib import Path
 import holidays
 import pytest
 
-from leadflow import compiled
+from leadflow import compiled, compiling
 from leadflow.cadence import schedule
 from leadflow.cadence.model import load_cadences
 from leadflow.config import settings
@@ -38,7 +38,7 @@ def built(tmp_path, monkeypatch):
     sources = tmp_path / "sources"
     for name in ("cadences", "templates", "config"):
         shutil.copytree(REPO_ROOT / name, sources / name)
-    target = compiled.build(
+    target = compiling.build(
         tmp_path / "compiled",
         sources / "cadences",
         sources / "templates",
@@ -197,7 +197,7 @@ def test_an_item_s_expiry_reads_the_compiled_retention_without_the_configuration
     config_file = tmp_path / "retention-config" / "leadflow.yaml"  # a path no loader has cached
     config_file.parent.mkdir()
     config_file.write_text(text)
-    target = compiled.build(
+    target = compiling.build(
         tmp_path / "retention", built / "cadences", built / "templates", config_file, TODAY, parts=PARTS
     )
     code = """

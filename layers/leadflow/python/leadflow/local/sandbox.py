@@ -35,7 +35,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from leadflow import aws, clock, compiled, keys
+from leadflow import aws, clock, compiled, compiling, keys
 from leadflow.cadence import versions
 from leadflow.cadence.asl import build_definition
 from leadflow.cadence.model import load_cadences
@@ -77,7 +77,7 @@ def _compiled_for(config: Settings) -> Path:
     key = hashlib.sha256(repr(sources).encode()).hexdigest()[:24]
     target = REPO_ROOT / "build" / "compiled" / key
     if not target.is_dir():
-        compiled.build(
+        compiling.build(
             target,
             config.cadence_dir,
             config.template_dir,
