@@ -161,7 +161,7 @@ def package_layer_files() -> dict[str, Path]:
 def build_compiled() -> Path:
     """Cadences, operator configuration, holiday dates and report templates compiled for the functions'
     cold starts (leadflow.compiled), validated in full here; they land at /opt/compiled."""
-    from leadflow import compiling
+    from leadflow.compiled import build as compiling
 
     with build_lock():
         return compiling.build(

@@ -435,10 +435,10 @@ print(json.dumps(handler.lambda_handler.__code__ is probe.__code__))
 
 @pytest.mark.parametrize("function", ["intake", "step", "inbound", "events", "report", "sweep"])
 def test_no_handler_imports_the_build_side_of_the_compiled_files(function: str) -> None:
-    """A cold start reads the compiled files; their writers (leadflow.compiling) are the build's."""
+    """A cold start reads the compiled files; their writers (leadflow.compiled.build) are the build's."""
     code = f"""
 import json, sys
 import functions.{function}.handler
-print(json.dumps("leadflow.compiling" in sys.modules))
+print(json.dumps("leadflow.compiled.build" in sys.modules))
 """
     assert _fresh(code) is False

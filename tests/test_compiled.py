@@ -15,9 +15,10 @@ from pathlib import Path
 import holidays
 import pytest
 
-from leadflow import compiled, compiling
+from leadflow import compiled
 from leadflow.cadence import schedule
 from leadflow.cadence.model import load_cadences
+from leadflow.compiled import build as compiling
 from leadflow.config import settings
 from leadflow.local.sandbox import REPO_ROOT
 from leadflow.operator_config import load_operator_config

@@ -35,11 +35,12 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from leadflow import aws, clock, compiled, compiling, keys
+from leadflow import aws, clock, compiled, keys
 from leadflow.cadence import versions
 from leadflow.cadence.asl import build_definition
 from leadflow.cadence.model import load_cadences
 from leadflow.cadence.terms import DEFAULT_CADENCE_DIR
+from leadflow.compiled import build as compiling
 from leadflow.config import Settings, operator_config, settings
 from leadflow.intake import routing
 from leadflow.local import events

@@ -1,5 +1,6 @@
 """The build side of `leadflow.compiled`: validate the sources in full and write the compiled files
-(the layer build, CDK synth, the Sandbox). Apart from the readers, which every cold start imports."""
+(the layer build, CDK synth, the Sandbox). A module apart from the readers (the package itself), which
+every cold start imports: a cold start compiles no writer's source."""
 
 from __future__ import annotations
 

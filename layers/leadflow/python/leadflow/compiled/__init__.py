@@ -8,7 +8,7 @@ well under a millisecond, parsing them ~150 ms), else returns None and the calle
 stale or foreign compiled directory can cost time, never behaviour.
 
 Lambda: the leadflow layer carries it at /opt/compiled. Elsewhere: COMPILED_DIR (the Sandbox sets it).
-The build side is `leadflow.compiling`: a cold start reads, and compiles no writer's source.
+The build side is `leadflow.compiled.build`: a cold start reads, and compiles no writer's source.
 """
 
 from __future__ import annotations
