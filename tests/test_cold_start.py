@@ -126,15 +126,15 @@ print(json.dumps(sorted(m for m in ("leadflow.cadence.model", "yaml") if m in sy
 def test_the_step_imports_what_an_email_touch_needs_and_no_other_channel() -> None:
     """Most of its calls send an email: the modules of texts, rep tasks and drafts, speed to lead,
     failure alerts, the planner a held touch moves with, the event store (a CRM stage's, through
-    the lead store), and a first moment's own (its starter, its schedules, the execution a touch 1
-    claim records) come with the calls that use them."""
+    the lead store), a first moment's own (its starter, its schedules, the execution a touch 1
+    claim records) and the catch-all's record of a failed touch come with the calls that use them."""
     code = """
 import json, sys
 import functions.step.handler
 later = ("leadflow.send.sms", "leadflow.send.tasks", "leadflow.send.drafts", "leadflow.send.escalations",
          "leadflow.send.alerts", "leadflow.cadence.reschedule", "leadflow.cadence.enrollments",
          "leadflow.store.event_items", "leadflow.cadence.first_moment", "leadflow.cadence.schedules",
-         "leadflow.cadence.executions")
+         "leadflow.cadence.executions", "leadflow.send.failures")
 print(json.dumps(sorted(m for m in later if m in sys.modules)))
 """
     assert _fresh(code) == []

@@ -250,7 +250,7 @@ def test_the_cursor_moves_only_once_every_ended_execution_was_reconciled(sb, mon
 
 def test_a_failure_is_alerted_when_the_table_can_neither_be_read_nor_written(sb):
     from leadflow.models import FailureReport
-    from leadflow.send.touches import record_failure
+    from leadflow.send.failures import record_failure
 
     lead_id = _post(sb, "dark.table@example.com")
     report = FailureReport.model_validate(
@@ -277,7 +277,7 @@ def test_a_failure_is_alerted_when_the_table_can_neither_be_read_nor_written(sb)
 def test_a_failure_of_an_enrollment_a_stop_ended_alerts_nobody(sb):
     from leadflow.cadence import stops
     from leadflow.models import FailureReport, StopReason
-    from leadflow.send.touches import record_failure
+    from leadflow.send.failures import record_failure
 
     lead_id = _post(sb, "stopped.first@example.com")
     stops.stop_enrollments(lead_id, StopReason.REPLY)

@@ -20,7 +20,7 @@ from leadflow.models import (
     TouchRequest,
 )
 from leadflow.observability import count, logger, metrics
-from leadflow.send.touches import record_failure, run_moment
+from leadflow.send.touches import run_moment
 
 
 @uncollected_first_call
@@ -32,6 +32,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
         return send_service_text(ServiceTextRequest.model_validate(event))
     if FAILURE_KEY in event:
+        from leadflow.send.failures import record_failure
+
         return record_failure(FailureReport.model_validate(event))
     if FIRST_MOMENT_EVENT_KEY in event:
         # Touch 1 outside the execution: an async invoke from whoever started it, or its schedule.

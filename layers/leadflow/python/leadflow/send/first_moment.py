@@ -73,7 +73,7 @@ def _failed(request: TouchRequest, error: Exception) -> str:
     enrollment, alert ops; `leadflow sweep --retry-failed` once fixed), then stop the execution that
     waits for the second moment (the failed enrollment's retry starts a new one)."""
     from leadflow.cadence import executions
-    from leadflow.send.touches import record_failure
+    from leadflow.send.failures import record_failure
 
     enrollment = enrollment_items.get_enrollment(request.lead_id, request.enrollment)
     execution = executions.arn_of(enrollment) if enrollment else None
