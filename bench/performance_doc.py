@@ -95,8 +95,9 @@ COLD_START_FIRST_CALLS = {
     "sweep": "The five-minute sweep (its most frequent call): two clients (DynamoDB, Step Functions), "
     "the executions that ended early (ListExecutions per state machine and status, 18) and the "
     "enrollments needing attention (the index's 9 keys), side by side on one pool of 8 threads started "
-    "before them (an execution a stop ended is read as stored, no claim record), the held alerts: 33 AWS "
-    "calls, collection paused through the call.",
+    "before them (an execution a stop ended is read as stored, no claim record), the held alerts (who gets "
+    "them and their hours from the compiled configuration, its other models neither imported nor built): "
+    "33 AWS calls, collection paused through the call.",
 }
 COLD_START_REST = (
     "Past boto3's import: pydantic (its import and the machinery its first model class imports, "

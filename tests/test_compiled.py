@@ -15,8 +15,9 @@ from pathlib import Path
 import holidays
 import pytest
 
-from leadflow import compiled
+from leadflow import compiled, config
 from leadflow.cadence import schedule
+from leadflow.cadence.hours import MANAGER
 from leadflow.cadence.model import load_cadences
 from leadflow.compiled import build as compiling
 from leadflow.config import settings
@@ -222,6 +223,50 @@ print(json.dumps([days, "leadflow.operator_config" in sys.modules]))
     )
 
     assert json.loads(done.stdout.splitlines()[-1]) == [[400, 100, 200], False]
+
+
+def test_the_sweep_delivers_held_alerts_reading_the_compiled_hours_without_the_configuration_s_models(
+    built, tmp_path, monkeypatch
+):
+    """In a fresh process, as in Lambda: every sweep reads who gets rep alerts and their hours (the reps
+    and the manager), and a sweep when nobody is at work reads nothing else; the hours are those the
+    YAML gives, as the whole configuration's models read them (no compiled files)."""
+    code = """
+import json, sys
+from datetime import UTC, datetime
+from leadflow.config import alert_hours
+from leadflow.send.held_alerts import deliver_held
+sunday_night = datetime(2026, 12, 6, 3, tzinfo=UTC)  # nobody at work: no held alert is read
+hours = {person: hours.model_dump(mode="json") for person, hours in alert_hours().items()}
+imported = [m for m in ("leadflow.operator_config", "leadflow.send.alerts") if m in sys.modules]
+print(json.dumps([hours, deliver_held(sunday_night), imported]))
+"""
+    env = {
+        **os.environ,
+        "COMPILED_DIR": str(compiled.compiled_dir()),
+        "CONFIG_FILE": str(built / "config" / "leadflow.yaml"),
+        "TABLE_NAME": "leadflow",
+        "HMAC_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadflow/hmac",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    hours, delivered, imported = json.loads(done.stdout.splitlines()[-1])
+    for name in ("COMPILED_DIR", "CONFIG_FILE", "TABLE_NAME", "HMAC_SECRET_ARN"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.setenv("COMPILED_DIR", str(tmp_path / "nothing"))
+    compiled.forget()
+    settings.cache_clear()
+    try:
+        from_models = {
+            person: hours.model_dump(mode="json") for person, hours in config.alert_hours().items()
+        }
+    finally:
+        settings.cache_clear()
+
+    assert hours == from_models
+    assert sorted(hours) == sorted([rep.id for rep in load_operator_config(CONFIG).reps] + [MANAGER])
+    assert (delivered, imported) == (0, [])
 
 
 def _plans_as_json(plans: dict) -> list:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, Json
 from leadflow.cadence.terms import DEFAULT_CADENCE_DIR
 
 if TYPE_CHECKING:
+    from leadflow.cadence.hours import BusinessHours
     from leadflow.cadence.model import Cadence
     from leadflow.operator_config import OperatorConfig
     from leadflow.store.retention import Retention
@@ -101,6 +102,21 @@ def retention() -> Retention:
 
     found = compiled.retention(settings().config_file)
     return found if found is not None else operator_config().retention
+
+
+def alert_hours() -> dict[str, BusinessHours]:
+    """Who gets rep alerts, with their hours: every rep by id, and the manager (hours.MANAGER) when the
+    configuration names one. From the compiled configuration, the rest of it neither imported nor built
+    (the sweep delivers held alerts on every call)."""
+    from leadflow import compiled
+    from leadflow.cadence.hours import MANAGER
+
+    found = compiled.alert_hours(settings().config_file)
+    if found is not None:
+        return found
+    config = operator_config()
+    manager = config.speed_to_lead.manager
+    return {rep.id: rep.hours for rep in config.reps} | ({MANAGER: manager.hours} if manager else {})
 
 
 def allowed_origins() -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from leadflow.cadence.terms import PROJECT_ROOT
 
 if TYPE_CHECKING:
+    from leadflow.cadence.hours import BusinessHours
     from leadflow.cadence.model import Cadence
     from leadflow.operator_config import OperatorConfig
     from leadflow.store.retention import Retention
@@ -57,6 +58,7 @@ def forget() -> None:
         _operator_config_data,
         operator_config,
         retention,
+        alert_hours,
         break_up_forms,
         _holiday_index,
         _country_holidays,
@@ -148,6 +150,20 @@ def retention(config_file: Path) -> Retention | None:
     from leadflow.store.retention import Retention
 
     return Retention.model_validate(data["retention"])
+
+
+@cache
+def alert_hours(config_file: Path) -> dict[str, BusinessHours] | None:
+    """`config.alert_hours` from the compiled configuration (the hours validated by their own model) if
+    compiled from exactly this file, else None."""
+    data = _operator_config_data(config_file)
+    if data is None:
+        return None
+    from leadflow.cadence.hours import MANAGER, BusinessHours
+
+    manager = data["speed_to_lead"]["manager"]
+    reps = {rep["id"]: BusinessHours.model_validate(rep["hours"]) for rep in data["reps"]}
+    return reps | ({MANAGER: BusinessHours.model_validate(manager["hours"])} if manager else {})
 
 
 def break_up_sources(cadence_dir: Path, template_dir: Path, config_file: Path) -> str:

@@ -17,15 +17,12 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from leadflow import aws, clock
+from leadflow.cadence.hours import MANAGER, BusinessHours
 from leadflow.config import operator_config, settings
 from leadflow.models import Lead
 from leadflow.observability import logger
-from leadflow.operator_config import BusinessHours, OperatorConfig
+from leadflow.operator_config import OperatorConfig
 from leadflow.store import alert_items
-
-# The `rep` attribute of an alert for the manager (config speed_to_lead.manager): never a rep id
-# (those start with a letter or digit), so no rep's subscription filter lets it through.
-MANAGER = "_manager"
 
 
 def local_time(moment: datetime, zone: str) -> str:

@@ -11,13 +11,18 @@ still undelivered HELD_ALERT_BOUND after it was due (cadence.audit).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadflow import clock
-from leadflow.config import operator_config
+from leadflow.config import alert_hours
 from leadflow.observability import logger
-from leadflow.send.alerts import MANAGER, SUBJECTS, AlertKind, hours_of, local_time, publish_alert
 from leadflow.store import alert_items
+
+if TYPE_CHECKING:
+    from leadflow.cadence.hours import BusinessHours
+
+# send.alerts (and the operator configuration's models it imports) comes with the first alert to
+# deliver: most sweeps find none, and read only the hours of who is at work (config.alert_hours).
 
 LEASE = timedelta(minutes=10)
 # SNS takes 256 KB per message: a batch above this is split (alerts are about 1 KB each).
@@ -26,16 +31,17 @@ BATCH_BYTES = 200_000
 
 def deliver_held(now: datetime) -> int:
     """Deliver every held alert due by `now` to its recipient at work; returns how many went out."""
-    config = operator_config()
-    people = [rep.id for rep in config.reps] + ([MANAGER] if config.speed_to_lead.manager else [])
-    return sum(_deliver_to(person, now) for person in people)
+    return sum(_deliver_to(person, hours, now) for person, hours in alert_hours().items())
 
 
-def _deliver_to(person: str, now: datetime) -> int:
-    hours = hours_of(person, operator_config())
-    if hours is None or not hours.working(now):
+def _deliver_to(person: str, hours: BusinessHours, now: datetime) -> int:
+    if not hours.working(now):
         return 0
     claimed = [item for item in alert_items.due(person, now) if alert_items.claim(item, now, now + LEASE)]
+    if not claimed:
+        return 0
+    from leadflow.send.alerts import SUBJECTS, AlertKind, publish_alert
+
     for batch in _batches(claimed):
         publish_alert(
             AlertKind.HELD_ALERTS,
@@ -45,8 +51,7 @@ def _deliver_to(person: str, now: datetime) -> int:
         )
         for item in batch:
             alert_items.delivered(item)
-    if claimed:
-        logger.info("held alerts delivered", extra={"rep": person, "count": len(claimed)})
+    logger.info("held alerts delivered", extra={"rep": person, "count": len(claimed)})
     return len(claimed)
 
 
@@ -64,6 +69,8 @@ def _batches(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def _message(items: list[dict[str, Any]], now: datetime, zone: str) -> str:
+    from leadflow.send.alerts import local_time
+
     count = f"{len(items)} alert{'s' if len(items) != 1 else ''}"
     lines = [f"{count} came in while you were off; your hours began, it is {local_time(now, zone)}.", ""]
     for item in items:
