@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import holidays
 import pytest
@@ -26,6 +27,26 @@ from leadflow.operator_config import load_operator_config
 from leadflow.report import weekly
 from leadflow.send import lint, render
 from leadflow.send.messages import compose
+
+
+def _lambda_env(**paths: str | Path) -> dict[str, str]:
+    """A function's environment for a fresh process: the files given (COMPILED_DIR, CONFIG_FILE...),
+    its table and its secret."""
+    return {
+        **os.environ,
+        **{name: str(path) for name, path in paths.items()},
+        "TABLE_NAME": "leadflow",
+        "HMAC_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadflow/hmac",
+    }
+
+
+def _last_printed(code: str, env: dict[str, str]) -> Any:
+    """Run `code` in a fresh Python process, as a cold start does: the JSON of the last line it printed."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
 
 CADENCES = REPO_ROOT / "cadences"
 TEMPLATES = REPO_ROOT / "templates"
@@ -167,19 +188,13 @@ break_up_steps = sorted(name for name, plan in plans if any(s.break_up_forms for
 loaded = sorted(m for m in ("yaml", "email_validator", "holidays", "leadflow.send.lint") if m in sys.modules)
 print(json.dumps([names, rep, christmas, loader, loaded, break_up_steps]))
 """
-    env = {
-        **os.environ,
-        "COMPILED_DIR": str(compiled.compiled_dir()),
-        "CADENCE_DIR": str(built / "cadences"),
-        "TEMPLATE_DIR": str(built / "templates"),
-        "CONFIG_FILE": str(built / "config" / "leadflow.yaml"),
-        "TABLE_NAME": "leadflow",
-        "HMAC_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadflow/hmac",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    env = _lambda_env(
+        COMPILED_DIR=compiled.compiled_dir(),
+        CADENCE_DIR=built / "cadences",
+        TEMPLATE_DIR=built / "templates",
+        CONFIG_FILE=built / "config" / "leadflow.yaml",
     )
-    names, rep, christmas, loader, loaded, break_up_steps = json.loads(done.stdout.splitlines()[-1])
+    names, rep, christmas, loader, loaded, break_up_steps = _last_printed(code, env)
 
     assert names == sorted(load_cadences(CADENCES, TEMPLATES))
     assert rep == load_operator_config(CONFIG).reps[0].email
@@ -211,18 +226,9 @@ kinds = ("lead", "submission", "event")
 days = [(ttl(kind, at)["expires_at"] - int(at.timestamp())) // 86_400 for kind in kinds]
 print(json.dumps([days, "leadflow.operator_config" in sys.modules]))
 """
-    env = {
-        **os.environ,
-        "COMPILED_DIR": str(target),
-        "CONFIG_FILE": str(config_file),
-        "TABLE_NAME": "leadflow",
-        "HMAC_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadflow/hmac",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO_ROOT
-    )
+    env = _lambda_env(COMPILED_DIR=target, CONFIG_FILE=config_file)
 
-    assert json.loads(done.stdout.splitlines()[-1]) == [[400, 100, 200], False]
+    assert _last_printed(code, env) == [[400, 100, 200], False]
 
 
 def test_the_sweep_delivers_held_alerts_reading_the_compiled_hours_without_the_configuration_s_models(
@@ -241,17 +247,8 @@ hours = {person: hours.model_dump(mode="json") for person, hours in alert_hours(
 imported = [m for m in ("leadflow.operator_config", "leadflow.send.alerts") if m in sys.modules]
 print(json.dumps([hours, deliver_held(sunday_night), imported]))
 """
-    env = {
-        **os.environ,
-        "COMPILED_DIR": str(compiled.compiled_dir()),
-        "CONFIG_FILE": str(built / "config" / "leadflow.yaml"),
-        "TABLE_NAME": "leadflow",
-        "HMAC_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadflow/hmac",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO_ROOT
-    )
-    hours, delivered, imported = json.loads(done.stdout.splitlines()[-1])
+    env = _lambda_env(COMPILED_DIR=compiled.compiled_dir(), CONFIG_FILE=built / "config" / "leadflow.yaml")
+    hours, delivered, imported = _last_printed(code, env)
     for name in ("COMPILED_DIR", "CONFIG_FILE", "TABLE_NAME", "HMAC_SECRET_ARN"):
         monkeypatch.setenv(name, env[name])
     monkeypatch.setenv("COMPILED_DIR", str(tmp_path / "nothing"))
@@ -293,19 +290,13 @@ plans = [
 ]
 print(json.dumps([sorted(m for m in ("leadflow.cadence.model", "yaml") if m in sys.modules), plans]))
 """
-    env = {
-        **os.environ,
-        "COMPILED_DIR": str(compiled.compiled_dir()),
-        "CADENCE_DIR": str(built / "cadences"),
-        "TEMPLATE_DIR": str(built / "templates"),
-        "CONFIG_FILE": str(built / "config" / "leadflow.yaml"),
-        "TABLE_NAME": "leadflow",
-        "HMAC_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:leadflow/hmac",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    env = _lambda_env(
+        COMPILED_DIR=compiled.compiled_dir(),
+        CADENCE_DIR=built / "cadences",
+        TEMPLATE_DIR=built / "templates",
+        CONFIG_FILE=built / "config" / "leadflow.yaml",
     )
-    loaded, plans = json.loads(done.stdout.splitlines()[-1])
+    loaded, plans = _last_printed(code, env)
 
     assert loaded == []
     for name in (

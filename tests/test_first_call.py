@@ -7,6 +7,8 @@ that undoing the cut fails it: requests merged into one, reads that run side by 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +18,30 @@ from leadflow.cadence import executions, sweep
 from leadflow.config import settings
 from leadflow.local import events
 from leadflow.store import enrollment_items
+
+
+@contextmanager
+def _item_reads() -> Iterator[tuple[list[list[tuple[str, str]]], list[tuple[str, str]]]]:
+    """The table's reads while the block runs: each consistent BatchGetItem's keys, and each GetItem's."""
+    batches: list[list[tuple[str, str]]] = []
+    gets: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "GetItem":
+            gets.append((params["Key"]["pk"], params["Key"]["sk"]))
+        else:
+            for request in params["RequestItems"].values():
+                batches.append([(key["pk"], key["sk"]) for key in request["Keys"]])
+                assert request["ConsistentRead"] is True
+
+    events = aws.table(settings().table_name).meta.client.meta.events
+    for operation in ("GetItem", "BatchGetItem"):
+        events.register(f"provide-client-params.dynamodb.{operation}", record)
+    try:
+        yield batches, gets
+    finally:
+        for operation in ("GetItem", "BatchGetItem"):
+            events.unregister(f"provide-client-params.dynamodb.{operation}", record)
 
 
 def test_an_intake_post_publishes_accepted_and_enrolled_in_one_put_events(sb):
@@ -178,25 +204,8 @@ def test_a_reply_stops_the_lead_without_reading_its_last_claim_s_record(sb):
 def test_an_email_s_guard_reads_the_sending_pause_and_its_reserved_slot_in_one_batch_get_item(sb):
     """Every email touch asks the guard: is automated email paused, and was this touch's slot reserved
     on an earlier day? Both are one consistent BatchGetItem, neither a GetItem of its own."""
-    batches: list[list[tuple[str, str]]] = []
-    gets: list[tuple[str, str]] = []
-
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if model.name == "GetItem":
-            gets.append((params["Key"]["pk"], params["Key"]["sk"]))
-        else:
-            for request in params["RequestItems"].values():
-                batches.append([(key["pk"], key["sk"]) for key in request["Keys"]])
-                assert request["ConsistentRead"] is True
-
-    client = aws.table(settings().table_name).meta.client
-    client.meta.events.register("provide-client-params.dynamodb.GetItem", record)
-    client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", record)
-    try:
+    with _item_reads() as (batches, gets):
         sb.post("/leads", json={"email": "eve@example.com", "first_name": "Eve"})
-    finally:
-        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
-        client.meta.events.unregister("provide-client-params.dynamodb.BatchGetItem", record)
 
     lead = sb.find_lead("eve@example.com")
     assert [message["lead_id"] for message in sb.outbox()] == [lead["id"]]  # touch 1, an email
@@ -208,26 +217,9 @@ def test_an_email_s_guard_reads_the_sending_pause_and_its_reserved_slot_in_one_b
 def test_a_touch_reads_its_lead_and_enrollment_in_one_batch_get_item(sb):
     """A touch's first two reads (the lead, and its enrollment with the claim's state as stored) are
     one consistent BatchGetItem: the enrollment is never read by a GetItem of its own."""
-    batches: list[list[tuple[str, str]]] = []
-    gets: list[tuple[str, str]] = []
-
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if model.name == "GetItem":
-            gets.append((params["Key"]["pk"], params["Key"]["sk"]))
-        else:
-            for request in params["RequestItems"].values():
-                batches.append([(key["pk"], key["sk"]) for key in request["Keys"]])
-                assert request["ConsistentRead"] is True
-
-    client = aws.table(settings().table_name).meta.client
-    client.meta.events.register("provide-client-params.dynamodb.GetItem", record)
-    client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", record)
-    try:
+    with _item_reads() as (batches, gets):
         sb.post("/leads", json={"email": "fay@example.com", "first_name": "Fay"})
         sb.advance(3 * 86400)  # touch 2 too, from the execution
-    finally:
-        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
-        client.meta.events.unregister("provide-client-params.dynamodb.BatchGetItem", record)
 
     lead = sb.find_lead("fay@example.com")
     partition = f"LEAD#{lead['id']}"
