@@ -18,6 +18,15 @@ from leadflow.local.serve import start_aws_endpoint
 
 MAIL_FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 LEADFLOW = str(Path(sys.executable).parent / "leadflow")
+# A demo-request post with everything a whole cadence uses (email, SMS with consent, a phone for calls).
+DEMO_REQUEST = {
+    "email": "grace@hopper.example",
+    "first_name": "Grace",
+    "company": "Hopper",
+    "form": "demo-request",
+    "phone": "(415) 555-2671",
+    "sms_consent": True,
+}
 
 
 @pytest.fixture

@@ -28,16 +28,7 @@ from infra import botocore_models, layers
 from leadflow import aws
 from leadflow.local import events
 from tests.conftest import REPO_ROOT
-from tests.helpers import reply_mime, to_lead
-
-DEMO_REQUEST = {
-    "email": "grace@hopper.example",
-    "first_name": "Grace",
-    "company": "Hopper",
-    "form": "demo-request",
-    "phone": "(415) 555-2671",
-    "sms_consent": True,
-}
+from tests.helpers import DEMO_REQUEST, reply_mime, to_lead
 
 
 @pytest.fixture(scope="module")

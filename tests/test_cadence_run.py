@@ -8,15 +8,7 @@ from leadflow.cadence import asl
 from leadflow.cadence.schedule import opening_offset
 from leadflow.clock import iso, parse_iso
 from leadflow.config import cadences
-
-DEMO_REQUEST = {
-    "email": "grace@hopper.example",
-    "first_name": "Grace",
-    "company": "Hopper",
-    "form": "demo-request",
-    "phone": "(415) 555-2671",
-    "sms_consent": True,
-}
+from tests.helpers import DEMO_REQUEST
 
 
 def test_first_touch_is_in_the_outbox_when_the_post_returns(sb):
