@@ -410,9 +410,11 @@ def cache_boto_clients() -> Callable[[], None]:
 
     prefix = "moto.stepfunctions.parser."
     modules = [lambda_eval_utils, boto_client]
+    # A copy in one C call: iterating sys.modules itself can meet an import run by a finalizer that a
+    # collection triggers mid-iteration ("dictionary changed size during iteration", seen once in CI).
     modules += [
         module
-        for name, module in list(sys.modules.items())
+        for name, module in sys.modules.copy().items()
         if name.startswith(prefix) and module not in modules
     ]
     undo = [
