@@ -109,14 +109,9 @@ def alert_hours() -> dict[str, BusinessHours]:
     configuration names one. From the compiled configuration, the rest of it neither imported nor built
     (the sweep delivers held alerts on every call)."""
     from leadflow import compiled
-    from leadflow.cadence.hours import MANAGER
 
     found = compiled.alert_hours(settings().config_file)
-    if found is not None:
-        return found
-    config = operator_config()
-    manager = config.speed_to_lead.manager
-    return {rep.id: rep.hours for rep in config.reps} | ({MANAGER: manager.hours} if manager else {})
+    return found if found is not None else operator_config().alert_hours()
 
 
 def allowed_origins() -> tuple[str, ...]:

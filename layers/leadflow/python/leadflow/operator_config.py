@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from leadflow.cadence.hours import LOCAL_TIME, BusinessHours
+from leadflow.cadence.hours import LOCAL_TIME, MANAGER, BusinessHours
 from leadflow.cadence.terms import (
     CADENCE_NAME,
     SLUG,
@@ -509,6 +509,11 @@ class OperatorConfig(BaseModel):
         """The rep who sends to a lead with this owner: the owner once routing assigns one, else the
         first configured rep."""
         return self.rep(owner) if owner else self.reps[0]
+
+    def alert_hours(self) -> dict[str, BusinessHours]:
+        """Who gets rep alerts, with their hours: every rep by id, and the manager (MANAGER) when named."""
+        manager = self.speed_to_lead.manager
+        return {rep.id: rep.hours for rep in self.reps} | ({MANAGER: manager.hours} if manager else {})
 
     def form(self, form_id: str | None) -> Form | None:
         """The catalogue entry of a form id; None for a lead without a form or with an unknown one."""

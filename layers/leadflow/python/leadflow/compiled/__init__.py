@@ -154,8 +154,8 @@ def retention(config_file: Path) -> Retention | None:
 
 @cache
 def alert_hours(config_file: Path) -> dict[str, BusinessHours] | None:
-    """`config.alert_hours` from the compiled configuration (the hours validated by their own model) if
-    compiled from exactly this file, else None."""
+    """`OperatorConfig.alert_hours` from the compiled configuration's data (the hours validated by their
+    own model, the configuration's models not built) if compiled from exactly this file, else None."""
     data = _operator_config_data(config_file)
     if data is None:
         return None

@@ -117,9 +117,7 @@ def publish_rep_alert(rep: str, kind: AlertKind, message: str, attributes: dict[
 
 def hours_of(person: str, config: OperatorConfig) -> BusinessHours | None:
     """A rep's (or MANAGER's) working hours; None for someone no longer in the config."""
-    if person == MANAGER:
-        return config.speed_to_lead.manager.hours if config.speed_to_lead.manager else None
-    return next((rep.hours for rep in config.reps if rep.id == person), None)
+    return config.alert_hours().get(person)
 
 
 def _deliver(
