@@ -20,6 +20,10 @@ from infra.runtime import REPO_ROOT
 BUILD_DIR = REPO_ROOT / "build"
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache"})
+# The leadflow package, which the layer ships without these subpackages: Sandbox-only code (moto, the
+# simulated clock) never runs in Lambda.
+PACKAGE_SOURCE = REPO_ROOT / "layers" / "leadflow" / "python" / "leadflow"
+PACKAGE_EXCLUDED_DIRS = frozenset({"local"})
 
 
 @contextmanager

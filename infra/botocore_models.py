@@ -40,12 +40,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_SOURCE = REPO_ROOT / "layers" / "leadflow" / "python" / "leadflow"
-FUNCTIONS_SOURCE = REPO_ROOT / "functions"
-BUILD_DIR = REPO_ROOT / "build" / "layers" / "botocore-models"
+from infra.assets import BUILD_DIR as ASSETS_BUILD_DIR
+from infra.assets import FUNCTIONS_DIR, IGNORED_PARTS, PACKAGE_EXCLUDED_DIRS, PACKAGE_SOURCE
+from infra.runtime import REPO_ROOT
+
 # Where the layer puts them (/opt/botocore-models), and where leadflow.aws looks (beside python/).
 LAYER_DIR = "botocore-models"
+BUILD_DIR = ASSETS_BUILD_DIR / "layers" / LAYER_DIR
 MANIFEST = "manifest.json"
 ENDPOINT_RULES = "endpoint-rule-set-1"
 LAYOUT = 2  # bump when the generated files' shape changes (2: the endpoint rules beside each model)
@@ -57,8 +58,8 @@ LIBRARY_SOURCES = {
     "s3transfer": "s3transfer",
     "aws_lambda_powertools.utilities.idempotency": "aws-lambda-powertools",
 }
-# Sandbox-only code never runs in Lambda (infra.layers leaves it out of the layer).
-EXCLUDED_PARTS = frozenset({"local", "__pycache__"})
+# What never runs in Lambda: what the layer leaves out of the package (the Sandbox), and caches.
+EXCLUDED_PARTS = PACKAGE_EXCLUDED_DIRS | IGNORED_PARTS
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CLIENT = re.compile(r"""\bclient\(\s*["']([a-z0-9-]+)["']""")
@@ -69,7 +70,7 @@ def layer_sources() -> list[Path]:
     """The Python files of the layer's package and of the functions: the code that runs in Lambda."""
     return sorted(
         path
-        for root in (PACKAGE_SOURCE, FUNCTIONS_SOURCE)
+        for root in (PACKAGE_SOURCE, FUNCTIONS_DIR)
         for path in root.rglob("*.py")
         if not EXCLUDED_PARTS & set(path.relative_to(root).parts)
     )

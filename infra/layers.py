@@ -31,13 +31,12 @@ from datetime import date
 from pathlib import Path
 
 from infra import botocore_models
-from infra.assets import build_lock, stage, tree_files
+from infra.assets import PACKAGE_EXCLUDED_DIRS, PACKAGE_SOURCE, build_lock, stage, tree_files
 from infra.runtime import PIP_PLATFORM, PYTHON_VERSION, REPO_ROOT
 
 BUILD_DIR = REPO_ROOT / "build" / "layers"
 DEPS_LAYER_DIR = BUILD_DIR / "deps"
 DEPS_STAMP = BUILD_DIR / "deps.stamp"
-PACKAGE_SOURCE = REPO_ROOT / "layers" / "leadflow" / "python" / "leadflow"
 CADENCES_SOURCE = REPO_ROOT / "cadences"
 TEMPLATES_SOURCE = REPO_ROOT / "templates"
 # The operator configuration (config/leadflow.yaml) lands at /opt/config, where Settings looks by default.
@@ -45,8 +44,6 @@ CONFIG_SOURCE = REPO_ROOT / "config"
 COMPILED_DIR = BUILD_DIR / "compiled"
 # The Lambda Python runtime includes boto3 (and botocore); shipping our own would only add 15 MB.
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore"})
-# Sandbox-only code (moto, the simulated clock) never runs in Lambda.
-PACKAGE_EXCLUDED_DIRS = frozenset({"local"})
 
 
 class LayerNotBuilt(RuntimeError):
@@ -178,7 +175,7 @@ def build_botocore_models() -> Path:
     """botocore's models of the services the layer's code calls, trimmed to its calls (leadflow.aws reads
     them first, at /opt/botocore-models)."""
     with build_lock():
-        return botocore_models.build(BUILD_DIR / botocore_models.LAYER_DIR)
+        return botocore_models.build()  # botocore_models.BUILD_DIR, beside the other layers' builds
 
 
 def stage_package_layer() -> Path:

@@ -48,7 +48,7 @@ _LIBRARIES = tuple(str(Path(module.__file__).parent) for module in (botocore, bo
 # idempotency store calls our DynamoDB client).
 _LAMBDA_CODE = (
     str(botocore_models.PACKAGE_SOURCE),
-    str(botocore_models.FUNCTIONS_SOURCE),
+    str(botocore_models.FUNCTIONS_DIR),
     str(Path(aws_lambda_powertools.__file__).parent),
 )
 _SANDBOX = str(botocore_models.PACKAGE_SOURCE / "local")
